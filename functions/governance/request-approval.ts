@@ -1,0 +1,31 @@
+/** Step Functions task (`.waitForTaskToken`): opens an approval and announces it on the bus. */
+import { randomUUID } from 'node:crypto';
+import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
+import { dynamoClient, eventBridgeClient } from '../../lib/adapters/aws/clients.ts';
+import { eventBridgePublisher } from '../../lib/adapters/aws/event-publisher.ts';
+import { config } from '../../lib/config.ts';
+import { approvalRequestSchema, openApproval } from '../../lib/governance/approvals.ts';
+import { taskHandler } from '../../lib/step-task.ts';
+
+const cfg = config();
+const store = dynamoApprovalStore(dynamoClient(), cfg.STATE_TABLE);
+const publisher = eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT_BUS_NAME });
+
+export const handler = taskHandler(approvalRequestSchema, async (request) => {
+  const approval = openApproval(request, randomUUID(), new Date());
+  await store.create(approval);
+  await publisher.publish([{
+    source: 'autonomy.governance',
+    detailType: 'governance.approval.requested',
+    detail: {
+      version: '1',
+      tenant: approval.tenant,
+      approvalId: approval.approvalId,
+      executionArn: approval.executionArn,
+      action: approval.action,
+      risk: approval.risk,
+      requestedBy: approval.requestedBy,
+    },
+  }]);
+  return { approvalId: approval.approvalId };
+});

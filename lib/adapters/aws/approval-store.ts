@@ -1,0 +1,47 @@
+/**
+ * ApprovalStore on the state table: pk `<tenant>#approval`, sk the approval id.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../../errors.ts';
+import type { Approval, ApprovalStore } from '../../governance/approvals.ts';
+
+const key = (tenant: string, approvalId: string) => ({ pk: `${tenant}#approval`, sk: approvalId });
+
+/** Creates the DynamoDB-backed ApprovalStore. */
+export function dynamoApprovalStore(client: DynamoDBDocumentClient, tableName: string): ApprovalStore {
+  return {
+    async create(approval) {
+      try {
+        await client.send(new PutCommand({
+          TableName: tableName,
+          Item: { ...key(approval.tenant, approval.approvalId), ...approval, gsi1pk: `${approval.tenant}#approval#${approval.status}`, gsi1sk: approval.requestedAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw new ConflictError(`Approval ${approval.approvalId} exists`);
+        throw error;
+      }
+    },
+    async get(tenant, approvalId) {
+      const output = await client.send(new GetCommand({ TableName: tableName, Key: key(tenant, approvalId), ConsistentRead: true }));
+      if (!output.Item) return undefined;
+      const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...approval } = output.Item;
+      return approval as Approval;
+    },
+    async decidePending(next) {
+      try {
+        await client.send(new PutCommand({
+          TableName: tableName,
+          Item: { ...key(next.tenant, next.approvalId), ...next, gsi1pk: `${next.tenant}#approval#${next.status}`, gsi1sk: next.requestedAt },
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending' },
+        }));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw new ConflictError(`Approval ${next.approvalId} was decided concurrently`);
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * AWS SDK v3 clients, created once per container and traced. Endpoints come only from the SDK's
+ * standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables: the code never knows
+ * whether it talks to AWS, LocalStack or the local cloud.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracer } from '../../observability.ts';
+
+let dynamo: DynamoDBDocumentClient | undefined;
+let s3: S3Client | undefined;
+let events: EventBridgeClient | undefined;
+let sfn: SFNClient | undefined;
+
+/** The DynamoDB document client (undefined attributes dropped, so optional fields never fail a put). */
+export function dynamoClient(): DynamoDBDocumentClient {
+  dynamo ??= DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return dynamo;
+}
+
+/** The S3 client. */
+export function s3Client(): S3Client {
+  s3 ??= tracer.captureAWSv3Client(new S3Client({}));
+  return s3;
+}
+
+/** The EventBridge client. */
+export function eventBridgeClient(): EventBridgeClient {
+  events ??= tracer.captureAWSv3Client(new EventBridgeClient({}));
+  return events;
+}
+
+/** The Step Functions client. */
+export function sfnClient(): SFNClient {
+  sfn ??= tracer.captureAWSv3Client(new SFNClient({}));
+  return sfn;
+}

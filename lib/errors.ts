@@ -1,0 +1,48 @@
+/**
+ * Domain errors. Engines throw these; the HTTP wrapper maps each to one status code, and Step
+ * Functions `Retry`/`Catch` match them by `name`.
+ */
+
+/** Base class: `name` is the class name so Step Functions and logs see a stable error type. */
+export class DomainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** One invalid field of a request. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** The request is malformed; `issues` names each bad field path. */
+export class ValidationError extends DomainError {
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[]) {
+    super(`Invalid request: ${issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+/** The caller has no or bad credentials. */
+export class UnauthorizedError extends DomainError {}
+/** The caller is known but may not do this. */
+export class ForbiddenError extends DomainError {}
+/** The thing asked for does not exist (or belongs to another tenant). */
+export class NotFoundError extends DomainError {}
+/** The request conflicts with the current state (a duplicate, a stale version, a decided approval). */
+export class ConflictError extends DomainError {}
+/** The request body is larger than the route accepts. */
+export class PayloadTooLargeError extends DomainError {}
+/** A rate limit or queue mark is exceeded; `retryAfterSeconds` goes out as `Retry-After`. */
+export class ThrottledError extends DomainError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+/** A dependency (a table, the bus) failed; safe to retry. */
+export class DependencyError extends DomainError {}
