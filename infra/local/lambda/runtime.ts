@@ -1,0 +1,215 @@
+/**
+ * The local Lambda service: functions from the template run in worker threads (one execution
+ * environment per concurrent invocation, reused while warm), each with the environment it is
+ * deployed with plus the local endpoints. Timeouts end the environment, as Lambda does.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/** A function as deployed: name, handler source, environment, limits. */
+export interface FunctionDefinition {
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** Absolute path of the handler's source module. */
+  file: string;
+  exportName: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memoryMb: number;
+}
+
+/** What a function error looks like on the Lambda wire (`X-Amz-Function-Error: Unhandled`). */
+export interface FunctionErrorPayload {
+  errorType: string;
+  errorMessage: string;
+  trace: string[];
+}
+
+/** The outcome of one invocation. */
+export type InvokeResult = { ok: true; payload: unknown } | { ok: false; error: FunctionErrorPayload };
+
+/** Raised when a function name or ARN names no deployed function. */
+export class FunctionNotFoundError extends Error {
+  override name = 'ResourceNotFoundException';
+}
+
+interface Environment {
+  worker: Worker;
+  busy: boolean;
+  pending?: { id: string; resolve: (result: InvokeResult) => void; timer: NodeJS.Timeout };
+}
+
+const WORKER_FILE = new URL('./worker.ts', import.meta.url);
+const MAX_ENVIRONMENTS_PER_FUNCTION = 4;
+
+/**
+ * Finds the source module for a serverless `handler` string (`functions/x/y.handler`).
+ * @throws Error when no .ts/.mts/.js/.mjs file exists for it.
+ */
+export function resolveHandler(root: string, handler: string): { file: string; exportName: string } {
+  const dot = handler.lastIndexOf('.');
+  const base = path.join(root, handler.slice(0, dot));
+  const exportName = handler.slice(dot + 1);
+  for (const extension of ['.ts', '.mts', '.js', '.mjs']) {
+    if (existsSync(base + extension)) return { file: base + extension, exportName };
+  }
+  throw new Error(`No source file for handler ${handler} (looked for ${base}.ts)`);
+}
+
+/** Runs deployed functions in-process on worker threads. */
+export class LambdaRuntime {
+  private readonly functions = new Map<string, FunctionDefinition>();
+  private readonly environments = new Map<string, Environment[]>();
+  private readonly waiting = new Map<string, Array<() => void>>();
+  private readonly sharedEnv: Record<string, string>;
+  private readonly log: (line: string) => void;
+  private readonly output: 'inherit' | 'silent';
+  private stopped = false;
+
+  /** `output: 'silent'` drops what functions print (test runs); `inherit` shows it (npm start). */
+  constructor(options: { sharedEnv: Record<string, string>; log?: (line: string) => void; output?: 'inherit' | 'silent' }) {
+    this.sharedEnv = options.sharedEnv;
+    this.log = options.log ?? (() => {});
+    this.output = options.output ?? 'inherit';
+  }
+
+  /** Registers (or replaces) a function. */
+  deploy(definition: FunctionDefinition): void {
+    this.functions.set(definition.name, definition);
+  }
+
+  /** All deployed functions. */
+  list(): FunctionDefinition[] {
+    return [...this.functions.values()];
+  }
+
+  /**
+   * Finds a function by name, full ARN or partial ARN (`function:name`), as the Invoke API accepts.
+   * @throws FunctionNotFoundError
+   */
+  find(nameOrArn: string): FunctionDefinition {
+    const name = nameOrArn.includes(':') ? (nameOrArn.split(':function:')[1] ?? nameOrArn).split(':')[0] ?? '' : nameOrArn;
+    const definition = this.functions.get(name);
+    if (!definition) throw new FunctionNotFoundError(`Function not found: ${nameOrArn}`);
+    return definition;
+  }
+
+  private createEnvironment(definition: FunctionDefinition): Environment {
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { file: definition.file, exportName: definition.exportName },
+      env: {
+        ...this.sharedEnv,
+        ...definition.environment,
+        AWS_LAMBDA_FUNCTION_NAME: definition.name,
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(definition.memoryMb),
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${definition.name}`,
+      },
+      stdout: this.output === 'silent',
+      stderr: this.output === 'silent',
+    });
+    if (this.output === 'silent') {
+      worker.stdout.resume();
+      worker.stderr.resume();
+    }
+    const environment: Environment = { worker, busy: false };
+    worker.on('message', (message: { id: string } & InvokeResult) => {
+      const pending = environment.pending;
+      if (!pending || pending.id !== message.id) return;
+      clearTimeout(pending.timer);
+      environment.pending = undefined;
+      environment.busy = false;
+      pending.resolve(message.ok ? { ok: true, payload: message.payload } : { ok: false, error: message.error });
+      this.release(definition.name);
+    });
+    worker.on('error', (error: Error) => this.discard(definition, environment, { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${environment.pending?.id ?? '-'} Error: Runtime exited with error: ${error.message}`, trace: (error.stack ?? '').split('\n') }));
+    worker.on('exit', (code) => this.discard(definition, environment, { errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with code ${code}`, trace: [] }));
+    worker.unref();
+    return environment;
+  }
+
+  private discard(definition: FunctionDefinition, environment: Environment, error: FunctionErrorPayload): void {
+    const list = this.environments.get(definition.name) ?? [];
+    this.environments.set(definition.name, list.filter((item) => item !== environment));
+    const pending = environment.pending;
+    if (pending) {
+      clearTimeout(pending.timer);
+      environment.pending = undefined;
+      pending.resolve({ ok: false, error });
+    }
+    this.release(definition.name);
+  }
+
+  private release(name: string): void {
+    this.waiting.get(name)?.shift()?.();
+  }
+
+  private async acquire(definition: FunctionDefinition): Promise<Environment> {
+    for (;;) {
+      if (this.stopped) throw new Error('The local Lambda runtime is stopped');
+      const list = this.environments.get(definition.name) ?? [];
+      const idle = list.find((environment) => !environment.busy);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (list.length < MAX_ENVIRONMENTS_PER_FUNCTION) {
+        const environment = this.createEnvironment(definition);
+        environment.busy = true;
+        this.environments.set(definition.name, [...list, environment]);
+        return environment;
+      }
+      await new Promise<void>((resolve) => {
+        const queue = this.waiting.get(definition.name) ?? [];
+        queue.push(resolve);
+        this.waiting.set(definition.name, queue);
+      });
+    }
+  }
+
+  /**
+   * Invokes a function synchronously and returns its payload or its error, never throwing for a
+   * function error (the caller decides: Lambda returns 200 with `X-Amz-Function-Error`).
+   * @throws FunctionNotFoundError
+   */
+  async invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+    const definition = this.find(nameOrArn);
+    const environment = await this.acquire(definition);
+    const id = randomUUID();
+    const timeoutMs = definition.timeoutSeconds * 1000;
+    return new Promise<InvokeResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log(`${definition.name}: task timed out after ${definition.timeoutSeconds} seconds`);
+        const pending = environment.pending;
+        environment.pending = undefined;
+        pending?.resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`, trace: [] } });
+        void environment.worker.terminate();
+      }, timeoutMs);
+      environment.pending = { id, resolve, timer };
+      environment.worker.postMessage({
+        id,
+        event,
+        context: {
+          functionName: definition.name,
+          awsRequestId: id,
+          deadlineMs: Date.now() + timeoutMs,
+          invokedFunctionArn: definition.arn,
+          memoryLimitInMB: String(definition.memoryMb),
+          logGroupName: `/aws/lambda/${definition.name}`,
+        },
+      });
+    });
+  }
+
+  /** Ends every execution environment. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const all = [...this.environments.values()].flat();
+    this.environments.clear();
+    for (const queue of this.waiting.values()) for (const wake of queue) wake();
+    await Promise.all(all.map((environment) => environment.worker.terminate()));
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Reads the packaged CloudFormation template (what `sls package` produces for a stage) and resolves
+ * it into the resources the local cloud creates: one source of truth for deploy and local runs.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** A CloudFormation template as JSON. */
+export interface CfnTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown }>;
+  Outputs?: Record<string, { Value: unknown }>;
+}
+
+/** Raised when the template uses something the local cloud cannot resolve faithfully. */
+export class UnsupportedTemplateError extends Error {
+  override name = 'UnsupportedTemplateError';
+}
+
+async function filesUnder(dir: string, pattern: RegExp): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && pattern.test(entry.name))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/** Hash of everything that shapes the template (config, fragments, ASL, the list of function files). */
+async function configHash(root: string, stage: string): Promise<string> {
+  const hash = createHash('sha256').update(stage);
+  const inputs = [
+    path.join(root, 'serverless.yml'),
+    path.join(root, 'package.json'),
+    ...(await filesUnder(path.join(root, 'infra'), /\.(ya?ml|json)$/)),
+    ...(await filesUnder(path.join(root, 'statemachines'), /\.json$/)),
+  ];
+  for (const file of inputs) hash.update(file).update(await readFile(file));
+  for (const file of await filesUnder(path.join(root, 'functions'), /\.ts$/)) hash.update(file);
+  return hash.digest('hex');
+}
+
+/**
+ * Runs `sls package --stage <stage>` into `<outDir>` (skipped when nothing that shapes the template
+ * changed since the last run) and returns the parsed update-stack template.
+ * @throws Error with the framework's output when packaging fails.
+ */
+export async function packageTemplate(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<CfnTemplate> {
+  const templatePath = path.join(outDir, 'cloudformation-template-update-stack.json');
+  const hashPath = path.join(outDir, '.config-hash');
+  const hash = await configHash(root, stage);
+  if (existsSync(templatePath) && existsSync(hashPath) && (await readFile(hashPath, 'utf8')) === hash) {
+    return JSON.parse(await readFile(templatePath, 'utf8')) as CfnTemplate;
+  }
+  await mkdir(outDir, { recursive: true });
+  log(`packaging the service for stage ${stage} (sls package)…`);
+  const sls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [sls, 'package', '--stage', stage, '--package', outDir], {
+      cwd: root,
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+        AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`sls package failed (exit ${code}):\n${text}`))));
+  });
+  if (!existsSync(templatePath)) throw new Error(`sls package produced no template:\n${output}`);
+  await writeFile(hashPath, hash);
+  return JSON.parse(await readFile(templatePath, 'utf8')) as CfnTemplate;
+}
+
+/** Physical facts about a created resource: what `Ref` returns and its `Fn::GetAtt` attributes. */
+export interface PhysicalResource {
+  ref: string;
+  attributes: Record<string, string>;
+}
+
+/** Resolves CloudFormation intrinsic functions against the physical resources known so far. */
+export class IntrinsicResolver {
+  readonly physical = new Map<string, PhysicalResource>();
+  private readonly pseudo: Record<string, string>;
+
+  constructor(options: { region: string; accountId: string; stackName: string }) {
+    this.pseudo = {
+      'AWS::Region': options.region,
+      'AWS::AccountId': options.accountId,
+      'AWS::Partition': 'aws',
+      'AWS::StackName': options.stackName,
+      'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::NoValue': '',
+    };
+  }
+
+  private ref(name: string): string {
+    const pseudo = this.pseudo[name];
+    if (pseudo !== undefined) return pseudo;
+    const resource = this.physical.get(name);
+    if (!resource) throw new UnsupportedTemplateError(`Ref to ${name}, which the local cloud has not created`);
+    return resource.ref;
+  }
+
+  private getAtt(name: string, attribute: string): string {
+    const resource = this.physical.get(name);
+    const value = resource?.attributes[attribute];
+    if (value === undefined) throw new UnsupportedTemplateError(`Fn::GetAtt ${name}.${attribute} is not known to the local cloud`);
+    return value;
+  }
+
+  private sub(text: string, vars: Record<string, unknown>): string {
+    return text.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+      if (name in vars) return String(this.resolve(vars[name]));
+      if (name.includes('.')) {
+        const [logical, ...attr] = name.split('.');
+        return this.getAtt(logical ?? '', attr.join('.'));
+      }
+      return this.ref(name);
+    }).replace(/\$\{!/g, '${');
+  }
+
+  /** Resolves every intrinsic inside `value`; plain values pass through. */
+  resolve(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((item) => this.resolve(item));
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value);
+    const [first] = entries;
+    if (entries.length === 1 && first) {
+      const [key, arg] = first;
+      switch (key) {
+        case 'Ref':
+          return this.ref(String(arg));
+        case 'Fn::GetAtt': {
+          const [name, attribute] = Array.isArray(arg) ? arg.map(String) : String(arg).split(/\.(.*)/s);
+          return this.getAtt(name ?? '', attribute ?? '');
+        }
+        case 'Fn::Sub':
+          if (typeof arg === 'string') return this.sub(arg, {});
+          if (Array.isArray(arg)) return this.sub(String(arg[0]), (arg[1] ?? {}) as Record<string, unknown>);
+          break;
+        case 'Fn::Join': {
+          const [separator, items] = arg as [string, unknown[]];
+          return (this.resolve(items) as unknown[]).join(separator);
+        }
+        case 'Fn::Select': {
+          const [index, items] = arg as [unknown, unknown];
+          return (this.resolve(items) as unknown[])[Number(this.resolve(index))];
+        }
+        case 'Fn::Split': {
+          const [separator, text] = arg as [string, unknown];
+          return String(this.resolve(text)).split(separator);
+        }
+        default:
+          if (key.startsWith('Fn::')) throw new UnsupportedTemplateError(`${key} is not supported by the local cloud`);
+      }
+    }
+    return Object.fromEntries(entries.map(([key, inner]) => [key, this.resolve(inner)]));
+  }
+}
+
+/** Logical ids of the template's resources of one type, in template order. */
+export function resourcesOfType(template: CfnTemplate, type: string): Array<[string, Record<string, unknown>]> {
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([id, resource]) => [id, resource.Properties ?? {}]);
+}

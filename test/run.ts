@@ -1,0 +1,43 @@
+/**
+ * `npm test`: packages the dev stage (for the template test), boots a fresh local cloud on free
+ * ports, runs the unit and integration suites with node's test runner against it, then stops it.
+ * Pass file paths or globs to run only those: `npm test -- test/unit/journal.test.ts`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalCloud } from '../infra/local/cloud.ts';
+import { freePorts } from '../infra/local/ports.ts';
+import { packageTemplate } from '../infra/local/template.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autonomy-test-'));
+const log = (line: string) => console.log(`[test] ${line}`);
+const started = performance.now();
+
+const [cloud] = await Promise.all([
+  startLocalCloud({ root, dataDir, ports: await freePorts(), functionOutput: 'silent', log: process.env.LOCAL_CLOUD_VERBOSE ? log : () => {} }),
+  packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'), log),
+]);
+log(`local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`);
+
+const files = process.argv.slice(2);
+const patterns = files.length > 0 ? files : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
+const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...patterns], {
+  cwd: root,
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    ...cloud.env,
+    AUTONOMY_TEST_API_URL: cloud.apiUrl,
+    AUTONOMY_TEST_STAGE: cloud.stage,
+    AUTONOMY_TEST_RESOURCES: JSON.stringify(cloud.resources),
+    AUTONOMY_TEST_DEV_TEMPLATE: path.join(root, '.local', 'package', 'dev', 'cloudformation-template-update-stack.json'),
+  },
+});
+const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
+await cloud.stop();
+await rm(dataDir, { recursive: true, force: true });
+process.exit(code);

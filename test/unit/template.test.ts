@@ -1,0 +1,123 @@
+/**
+ * The packaged CloudFormation template (`sls package --stage dev`) has the properties we promise:
+ * least-privilege roles per function, DLQs, encrypted and recoverable tables, state machines bound.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { packageTemplate, resourcesOfType, type CfnTemplate } from '../../infra/local/template.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+let template: CfnTemplate;
+
+const DATA_SERVICES = ['dynamodb', 's3', 'sqs'];
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+function statementsOf(role: Record<string, unknown>): Statement[] {
+  const policies = (role.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>;
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+describe('packaged template (stage dev)', () => {
+  before(async () => {
+    template = await packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'));
+  });
+
+  it('gives every function its own role, never the shared one', () => {
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    assert.ok(functions.length >= 5, 'expected the platform and governance functions');
+    const roles = functions.map(([, p]) => JSON.stringify(p.Role));
+    assert.equal(new Set(roles).size, functions.length, 'two functions share a role');
+    for (const [id, p] of functions) {
+      const roleId = (p.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      assert.notEqual(roleId, 'IamRoleLambdaExecution', `${id} uses the shared role`);
+      assert.equal(template.Resources[roleId]?.Type, 'AWS::IAM::Role', `${id}'s role is missing`);
+    }
+  });
+
+  it('grants no wildcard resource or wildcard action on a data service in any role', () => {
+    for (const [id, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+      for (const statement of statementsOf(role)) {
+        const actions = ([] as string[]).concat(statement.Action);
+        const onData = actions.filter((action) => DATA_SERVICES.includes(action.split(':')[0] ?? ''));
+        if (onData.length === 0 || statement.Effect !== 'Allow') continue;
+        for (const action of onData) assert.ok(!action.endsWith(':*') && action !== '*', `${id} grants ${action}`);
+        const resources = ([] as unknown[]).concat(statement.Resource);
+        for (const resource of resources) assert.notEqual(resource, '*', `${id} grants ${onData.join(',')} on *`);
+      }
+    }
+  });
+
+  it('runs every function on nodejs22.x with X-Ray tracing and a log retention', () => {
+    for (const [id, p] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      assert.equal(p.Runtime, 'nodejs22.x', id);
+      assert.deepEqual(p.TracingConfig, { Mode: 'Active' }, id);
+    }
+    for (const [id, p] of resourcesOfType(template, 'AWS::Logs::LogGroup')) {
+      assert.ok(Number(p.RetentionInDays) > 0, `${id} keeps logs forever`);
+    }
+  });
+
+  it('gives every queue a dead-letter queue (or makes it one)', () => {
+    const queues = resourcesOfType(template, 'AWS::SQS::Queue');
+    assert.ok(queues.length > 0);
+    const dlqIds = new Set(
+      queues.flatMap(([, p]) => {
+        const target = (p.RedrivePolicy as { deadLetterTargetArn?: { 'Fn::GetAtt': [string] } } | undefined)?.deadLetterTargetArn;
+        return target ? [target['Fn::GetAtt'][0]] : [];
+      }),
+    );
+    for (const [id, p] of queues) {
+      const redrive = p.RedrivePolicy as { maxReceiveCount?: number } | undefined;
+      assert.ok(dlqIds.has(id) || (redrive && Number(redrive.maxReceiveCount) >= 1), `${id} has no DLQ`);
+      assert.equal(p.SqsManagedSseEnabled, true, `${id} is not encrypted`);
+    }
+  });
+
+  it('encrypts every table and turns on point-in-time recovery', () => {
+    const tables = resourcesOfType(template, 'AWS::DynamoDB::Table');
+    assert.ok(tables.length >= 2);
+    for (const [id, p] of tables) {
+      assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true }, id);
+      assert.deepEqual(p.SSESpecification, { SSEEnabled: true }, id);
+    }
+  });
+
+  it('encrypts the buckets, blocks public access and denies plain HTTP', () => {
+    for (const [id, p] of resourcesOfType(template, 'AWS::S3::Bucket')) {
+      if (id === 'ServerlessDeploymentBucket') continue;
+      assert.ok(p.BucketEncryption, `${id} is not encrypted`);
+      assert.deepEqual(p.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true }, id);
+    }
+    const policies = resourcesOfType(template, 'AWS::S3::BucketPolicy').map(([, p]) => JSON.stringify(p));
+    assert.ok(policies.some((policy) => policy.includes('aws:SecureTransport')));
+  });
+
+  it('defines the state machines with every placeholder bound', () => {
+    const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
+    assert.ok(machines.some(([id]) => id === 'ActionGateStateMachine'));
+    for (const [id, p] of machines) {
+      const definition = String(p.DefinitionString);
+      const placeholders = [...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1]);
+      const bound = Object.keys((p.DefinitionSubstitutions ?? {}) as object);
+      for (const name of placeholders) assert.ok(bound.includes(name ?? ''), `${id}: \${${name}} is not bound`);
+      assert.ok(!definition.includes('"QueryLanguage": "JSONata"'), `${id} uses JSONata`);
+      assert.deepEqual(p.TracingConfiguration, { Enabled: true }, id);
+    }
+  });
+
+  it('routes bus events to the journal queue and the queue to the journal function', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    const journal = rules.find(([id]) => id === 'JournalRule');
+    assert.ok(journal, 'JournalRule missing');
+    assert.deepEqual(journal[1].EventPattern, { source: [{ prefix: 'autonomy.' }] });
+    const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
+    assert.ok(mappings.some(([, p]) => JSON.stringify(p.FunctionResponseTypes) === '["ReportBatchItemFailures"]'));
+  });
+});
