@@ -44,6 +44,8 @@ export interface LocalCloudOptions {
   accountId?: string;
   ports: LocalCloudPorts;
   log?: (line: string) => void;
+  /** Deploy this template instead of packaging the stage (tests of the local cloud itself). */
+  template?: CfnTemplate;
   /** Where function output goes; default: this process's stdout/stderr. */
   functionOutput?: 'inherit' | 'silent';
 }
@@ -112,7 +114,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   try {
     const [template, dynamo, fauxqs] = await Promise.all([
-      packageTemplate(options.root, stage, path.join(options.dataDir, 'package', stage), log),
+      options.template ?? packageTemplate(options.root, stage, path.join(options.dataDir, 'package', stage), log),
       startDynamoDbLocal({ port: ports.dynamodb, dataDir: path.join(options.dataDir, 'dynamodb') }).then((instance: DynamoDbLocal) => {
         stoppers.push(() => instance.stop());
         return instance;
@@ -312,10 +314,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const invokeTask: TaskInvoker = async ({ resource, input, taskToken }) => {
       if (/^arn:aws:lambda:[^:]*:[^:]*:function:/.test(resource)) return invokeOrThrow(resource, input);
       const args = (input ?? {}) as Record<string, unknown>;
-      if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
-        const payload = await invokeOrThrow(String(args.FunctionName), args.Payload ?? {});
-        return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
-      }
+      // The service wraps `lambda:invoke` results (Payload, StatusCode…) as AWS does; we return the payload.
+      if (resource.startsWith('arn:aws:states:::lambda:invoke')) return invokeOrThrow(String(args.FunctionName), args.Payload ?? {});
       if (resource.startsWith('arn:aws:states:::sqs:sendMessage')) {
         const body = typeof args.MessageBody === 'string' ? args.MessageBody : JSON.stringify(args.MessageBody);
         const output = await sqs.send(new SendMessageCommand({ QueueUrl: String(args.QueueUrl), MessageBody: body, DelaySeconds: args.DelaySeconds as number | undefined }));

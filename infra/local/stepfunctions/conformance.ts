@@ -11,7 +11,7 @@
  * as `refused`, not as failures. Wait and Retry delays are skipped (only outcomes are compared).
  */
 import { createHmac } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { checkDefinition, DefinitionError } from './definition-checks.ts';
 import { type EngineHost, outcomeOf, startRun, type TaskCall } from './engine.ts';
@@ -286,6 +286,5 @@ export const DEFAULT_CONFORMANCE_DIR = new URL('../../../../shared/conformance/s
 export async function runStepFunctionsConformance(dir: string | URL = DEFAULT_CONFORMANCE_DIR): Promise<ConformanceSuiteResult[] | null> {
   const root = typeof dir === 'string' ? dir : dir.pathname;
   if (!existsSync(join(root, 'choice_operator_cases.json')) || !existsSync(join(root, 'localstack_sfn'))) return null;
-  readdirSync(root);
   return [await choiceSuite(root), ...(await snapshotSuites(root))];
 }

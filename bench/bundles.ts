@@ -1,0 +1,66 @@
+/**
+ * Per-function bundle size and module import time in a fresh process (the cold-start proxy), on the
+ * artifacts `sls package --stage dev` builds: the zip, the bundled .mjs, and the median import time
+ * of that .mjs over several fresh `node` processes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import { packageTemplate } from '../infra/local/template.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 7);
+
+/** Reads the entries of a zip file (central directory), inflating each. */
+function unzip(buffer: Buffer): Array<{ name: string; data: Buffer }> {
+  const eocd = buffer.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = buffer.readUInt16LE(eocd + 10);
+  let offset = buffer.readUInt32LE(eocd + 16);
+  const entries: Array<{ name: string; data: Buffer }> = [];
+  for (let i = 0; i < count; i += 1) {
+    const method = buffer.readUInt16LE(offset + 10);
+    const compressed = buffer.readUInt32LE(offset + 20);
+    const nameLength = buffer.readUInt16LE(offset + 28);
+    const extra = buffer.readUInt16LE(offset + 30);
+    const comment = buffer.readUInt16LE(offset + 32);
+    const local = buffer.readUInt32LE(offset + 42);
+    const name = buffer.subarray(offset + 46, offset + 46 + nameLength).toString('utf8');
+    const dataStart = local + 30 + buffer.readUInt16LE(local + 26) + buffer.readUInt16LE(local + 28);
+    const raw = buffer.subarray(dataStart, dataStart + compressed);
+    entries.push({ name, data: method === 8 ? inflateRawSync(raw) : Buffer.from(raw) });
+    offset += 46 + nameLength + extra + comment;
+  }
+  return entries;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+export async function benchBundles(): Promise<void> {
+  const outDir = path.join(root, '.local', 'package', 'dev');
+  await packageTemplate(root, 'dev', outDir, (line) => console.log(line));
+  const zips = (await readdir(outDir)).filter((file) => file.endsWith('.zip')).sort();
+  const env = { ...process.env, STAGE: 'bench', STATE_TABLE: 't', IDEMPOTENCY_TABLE: 't', ARTIFACTS_BUCKET: 'b', EVENT_BUS_NAME: 'bus', AWS_REGION: 'us-east-1', LOG_LEVEL: 'WARN' };
+  console.log(`\nBundles (sls package --stage dev, esbuild minified ESM, SDK bundled; import median of ${RUNS} fresh processes, node ${process.version})`);
+  console.log('function            zip KB   .mjs KB   import ms (p50)   import ms (min)');
+  for (const zip of zips) {
+    const entries = unzip(await readFile(path.join(outDir, zip)));
+    const bundle = entries.find((entry) => entry.name.endsWith('.mjs'));
+    if (!bundle) continue;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'autonomy-bundle-'));
+    const file = path.join(dir, path.basename(bundle.name));
+    await writeFile(file, bundle.data);
+    const times: number[] = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`], { env, encoding: 'utf8' });
+      times.push(Number(out.trim()));
+    }
+    await rm(dir, { recursive: true, force: true });
+    const zipKb = (await stat(path.join(outDir, zip))).size / 1024;
+    console.log(`${zip.replace('.zip', '').padEnd(18)} ${zipKb.toFixed(0).padStart(7)} ${(bundle.data.length / 1024).toFixed(0).padStart(9)} ${median(times).toFixed(1).padStart(17)} ${Math.min(...times).toFixed(1).padStart(17)}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchBundles();

@@ -1,0 +1,16 @@
+/**
+ * `npm run bench`: prints every measured figure. Each part also runs alone: `node bench/<part>.ts`.
+ */
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { benchBoot } from './boot.ts';
+import { benchBundles } from './bundles.ts';
+
+console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`);
+await benchBundles();
+console.log('\nLocal cloud');
+await benchBoot();
+for (const script of ['bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {
+  console.log(`\n${script}`);
+  spawnSync(process.execPath, [script], { stdio: 'inherit' });
+}

@@ -1,0 +1,171 @@
+/**
+ * The product on the local cloud `npm test` started (stage `local`): health through the HTTP API,
+ * every bus event journaled once, and the approval gate end to end.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { eventually, testCloud } from '../helpers/local-cloud.ts';
+
+// Clients take their endpoints from the AWS_ENDPOINT_URL_<SERVICE> variables npm test sets.
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const events = new EventBridgeClient({});
+const lambda = new LambdaClient({});
+const sfn = new SFNClient({});
+const sqs = new SQSClient({});
+
+const cloud = testCloud();
+const table = cloud.resources.tables.StateTable ?? '';
+const busName = Object.values(cloud.resources.buses)[0]?.split('/').pop() ?? '';
+const fn = (logicalId: string) => cloud.resources.functions[logicalId] ?? '';
+const decode = (payload: Uint8Array | undefined) => JSON.parse(Buffer.from(payload ?? []).toString('utf8'));
+
+async function journalFor(tenant: string, day: string) {
+  const output = await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${tenant}#journal#${day}` }, ConsistentRead: true }));
+  return output.Items ?? [];
+}
+
+function envelope(tenant: string, id = randomUUID()) {
+  return {
+    version: '0', id, 'detail-type': 'test.thing.happened', source: 'autonomy.test', account: '000000000000',
+    time: '2026-11-25T12:00:00Z', region: 'us-east-1', resources: [], detail: { tenant, n: 1 },
+  };
+}
+
+describe('platform on the local cloud', () => {
+  it('answers GET /health with 200 and every dependency ok', async () => {
+    const reply = await fetch(`${cloud.apiUrl}/health`, { headers: { 'x-correlation-id': 'health-check-1' } });
+    const body = (await reply.json()) as { status: string; stage: string; checks: Record<string, { ok: boolean }> };
+    assert.equal(reply.status, 200, JSON.stringify(body));
+    assert.equal(body.status, 'ok');
+    assert.equal(body.stage, cloud.stage);
+    assert.deepEqual(Object.keys(body.checks).sort(), ['artifactsBucket', 'eventBus', 'stateTable']);
+    assert.equal(reply.headers.get('x-correlation-id'), 'health-check-1');
+  });
+
+  it('journals an event put on the bus, through the rule, the queue and the function', async () => {
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    const put = await events.send(new PutEventsCommand({
+      Entries: [{ EventBusName: busName, Source: 'autonomy.test', DetailType: 'test.thing.happened', Detail: JSON.stringify({ tenant, value: 42 }) }],
+    }));
+    assert.equal(put.FailedEntryCount, 0);
+    const eventId = put.Entries?.[0]?.EventId;
+    const day = new Date().toISOString().slice(0, 10);
+    const items = await eventually('the journal record', async () => {
+      const found = await journalFor(tenant, day);
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(items.length, 1);
+    assert.equal(items[0]?.eventId, eventId);
+    assert.deepEqual(items[0]?.detail, { tenant, value: 42 });
+  });
+
+  it('stores a redelivered event once and keeps good records when one record in the batch is bad', async () => {
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    const first = envelope(tenant);
+    const second = envelope(tenant);
+    await sqs.send(new SendMessageBatchCommand({
+      QueueUrl: cloud.resources.queues.JournalQueue?.url,
+      Entries: [
+        { Id: 'a', MessageBody: JSON.stringify(first) },
+        { Id: 'a-again', MessageBody: JSON.stringify(first) },
+        { Id: 'bad', MessageBody: '{"not":"an event"}' },
+        { Id: 'b', MessageBody: JSON.stringify(second) },
+      ],
+    }));
+    const items = await eventually('both good records', async () => {
+      const found = await journalFor(tenant, '2026-11-25');
+      return found.length >= 2 ? found : undefined;
+    });
+    assert.deepEqual(items.map((item) => item.eventId).sort(), [first.id, second.id].sort());
+  });
+
+  it('publishes a heartbeat that reaches the journal', async () => {
+    const reply = await lambda.send(new InvokeCommand({
+      FunctionName: fn('HeartbeatLambdaFunction'),
+      Payload: JSON.stringify({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {} }),
+    }));
+    assert.equal(reply.FunctionError, undefined, Buffer.from(reply.Payload ?? []).toString());
+    const day = new Date().toISOString().slice(0, 10);
+    const beat = await eventually('a heartbeat in the journal', async () => {
+      const found = await journalFor('system', day);
+      return found.find((item) => item.detailType === 'platform.heartbeat.emitted');
+    });
+    assert.equal(beat.source, 'autonomy.platform');
+  });
+
+  describe('action gate', () => {
+    const gate = () => cloud.resources.stateMachines.ActionGateStateMachine ?? '';
+    const action = { engine: 'reflex', name: 'restart-endpoint', target: 'endpoint/chat', parameters: {} };
+
+    async function finished(executionArn: string | undefined) {
+      return eventually('the execution to finish', async () => {
+        const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return described.status === 'RUNNING' ? undefined : described;
+      });
+    }
+
+    async function pendingApproval(tenant: string) {
+      return eventually('the approval to be opened', async () => {
+        const output = await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${tenant}#approval` }, ConsistentRead: true }));
+        return output.Items?.[0];
+      });
+    }
+
+    it('lets a low-risk action through on its own', async () => {
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: gate(), input: JSON.stringify({ tenant: 'acme', risk: 'low', action, requestedBy: 'alice', reason: '' }) }));
+      const done = await finished(started.executionArn);
+      assert.equal(done.status, 'SUCCEEDED');
+      assert.equal(JSON.parse(done.output ?? '{}').decision, 'autonomous');
+    });
+
+    it('holds a high-risk action until another person approves it', async () => {
+      const tenant = `t-${randomUUID().slice(0, 8)}`;
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: gate(), input: JSON.stringify({ tenant, risk: 'high', action, requestedBy: 'alice', reason: 'latency' }) }));
+      const approval = await pendingApproval(tenant);
+      assert.equal(approval.status, 'pending');
+      assert.equal((await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }))).status, 'RUNNING');
+
+      const self = await lambda.send(new InvokeCommand({ FunctionName: fn('DecideApprovalLambdaFunction'), Payload: JSON.stringify({ tenant, approvalId: approval.approvalId, decision: 'approve', actor: 'alice' }) }));
+      assert.equal(decode(self.Payload).errorType, 'ForbiddenError');
+
+      const decided = await lambda.send(new InvokeCommand({ FunctionName: fn('DecideApprovalLambdaFunction'), Payload: JSON.stringify({ tenant, approvalId: approval.approvalId, decision: 'approve', actor: 'bob', reason: 'looks right' }) }));
+      assert.equal(decided.FunctionError, undefined, Buffer.from(decided.Payload ?? []).toString());
+      const done = await finished(started.executionArn);
+      assert.equal(done.status, 'SUCCEEDED');
+      const output = JSON.parse(done.output ?? '{}');
+      assert.equal(output.decision, 'approved');
+      assert.equal(output.approval.decidedBy, 'bob');
+    });
+
+    it('fails the execution with ApprovalRejected when the approver rejects', async () => {
+      const tenant = `t-${randomUUID().slice(0, 8)}`;
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: gate(), input: JSON.stringify({ tenant, risk: 'medium', action, requestedBy: 'alice', reason: '' }) }));
+      const approval = await pendingApproval(tenant);
+      await lambda.send(new InvokeCommand({ FunctionName: fn('DecideApprovalLambdaFunction'), Payload: JSON.stringify({ tenant, approvalId: approval.approvalId, decision: 'reject', actor: 'bob' }) }));
+      const done = await finished(started.executionArn);
+      assert.equal(done.status, 'FAILED');
+      assert.equal(done.error, 'ApprovalRejected');
+    });
+
+    it('fails with InvalidRisk when the risk is unknown', async () => {
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: gate(), input: JSON.stringify({ tenant: 'acme', risk: 'extreme', action, requestedBy: 'alice' }) }));
+      const done = await finished(started.executionArn);
+      assert.equal(done.status, 'FAILED');
+      assert.equal(done.error, 'InvalidRisk');
+    });
+  });
+
+  it('serves the built-in echo model endpoint over the SageMaker runtime protocol', async () => {
+    const client = new SageMakerRuntimeClient({});
+    const reply = await client.send(new InvokeEndpointCommand({ EndpointName: 'echo', ContentType: 'application/json', Body: JSON.stringify({ inputs: 'hi' }) }));
+    assert.deepEqual(JSON.parse(Buffer.from(reply.Body ?? []).toString()), { inputs: 'hi' });
+  });
+});
