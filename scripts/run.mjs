@@ -40,5 +40,10 @@ if (!entry) {
   console.error('usage: node scripts/run.mjs [--needs-java] <module.ts> [args...]');
   process.exit(2);
 }
+// fauxqs uses node:sqlite, which Node 22 flags as experimental on every start; keep other warnings.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'ExperimentalWarning') console.warn(`${warning.name}: ${warning.message}`);
+});
 process.argv = [process.argv[0], path.resolve(entry), ...rest];
 await import(pathToFileURL(path.resolve(entry)).href);

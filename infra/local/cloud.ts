@@ -113,8 +113,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
 
   try {
-    const [template, dynamo, fauxqs] = await Promise.all([
-      options.template ?? packageTemplate(options.root, stage, path.join(options.dataDir, 'package', stage), log),
+    const [template, dynamo] = await Promise.all([
+      options.template ?? packageTemplate(options.root, stage, path.join(options.root, '.local', 'package', stage), log),
       startDynamoDbLocal({ port: ports.dynamodb, dataDir: path.join(options.dataDir, 'dynamodb') }).then((instance: DynamoDbLocal) => {
         stoppers.push(() => instance.stop());
         return instance;
@@ -240,6 +240,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     }
 
     for (const [id, raw] of resourcesOfType(template, 'AWS::S3::Bucket')) {
+      if (id === 'ServerlessDeploymentBucket') continue; // holds deploy artifacts on AWS; nothing reads it locally
       const p = resolver.resolve(raw) as Record<string, unknown>;
       const name = resolver.physical.get(id)?.ref ?? id;
       resources.buckets[id] = name;

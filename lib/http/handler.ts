@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import {
   ConflictError,
   DependencyError,
-  DomainError,
+  type DomainError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,

@@ -347,9 +347,7 @@ export function installEngine(): void {
   L.hooks.processPayloadTemplate = processPayloadTemplate as never;
   L.hooks.processResultPath = processResultPath as never;
 
-  L.ChoiceStateAction.prototype.testChoiceRule = function (rule: Any, input: unknown, context: unknown) {
-    return testChoiceRule(rule, input, context);
-  };
+  L.ChoiceStateAction.prototype.testChoiceRule = (rule: Any, input: unknown, context: unknown) => testChoiceRule(rule, input, context);
 
   L.PassStateAction.prototype.execute = async function (this: Any, input: unknown) {
     const def = this.stateDefinition;
@@ -405,14 +403,14 @@ export function installEngine(): void {
     return decision;
   };
 
-  L.StateExecutor.prototype.executeTaskState = async function (
+  L.StateExecutor.prototype.executeTaskState = async (
     stateDefinition: Any,
     rawInput: unknown,
     input: unknown,
     context: Any,
     stateName: string,
     options: Any,
-  ) {
+  ) => {
     const i = info(context);
     const key = `${i.base}#${i.attempt}`;
     const resource = String(stateDefinition.Resource);
