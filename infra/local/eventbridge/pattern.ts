@@ -42,9 +42,31 @@ const MAX_SUB_RULES = 10_000;
 
 /** Field names event-ruler refuses inside `$or` branches. */
 const RESERVED_IN_OR = new Set([
-  'exactly', 'equals-ignore-case', 'prefix', 'suffix', 'anything-but', 'exists', 'wildcard', 'numeric', 'cidr', 'html',
-  '=', '<', '<=', '>', '>=', 'regex', 'not-wildcard', 'not-equals-ignore-case', 'date-after', 'date-on-or-after',
-  'date-before', 'date-on-or-before', 'in-date-range', 'ip-address-in-range', 'ip-address-not-in-range',
+  'exactly',
+  'equals-ignore-case',
+  'prefix',
+  'suffix',
+  'anything-but',
+  'exists',
+  'wildcard',
+  'numeric',
+  'cidr',
+  'html',
+  '=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'regex',
+  'not-wildcard',
+  'not-equals-ignore-case',
+  'date-after',
+  'date-on-or-after',
+  'date-before',
+  'date-on-or-before',
+  'in-date-range',
+  'ip-address-in-range',
+  'ip-address-not-in-range',
 ]);
 
 const VALID_VALUE_LIST = "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')";
@@ -201,10 +223,10 @@ class TokenReader {
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.readNumber(root);
     if (c === 0x7d) {
-      if (root) this.fail("Unexpected close marker '}': expected ']' (for root starting at " + this.describe(1, 0) + ')');
+      if (root) this.fail(`Unexpected close marker '}': expected ']' (for root starting at ${this.describe(1, 0)})`);
       this.unexpected(c, 'expected a value');
     }
-    if (c === 0x5d && root) this.fail("Unexpected close marker ']': expected '}' (for root starting at " + this.describe(1, 0) + ')');
+    if (c === 0x5d && root) this.fail(`Unexpected close marker ']': expected '}' (for root starting at ${this.describe(1, 0)})`);
     const ch = String.fromCharCode(c);
     if (IDENTIFIER_START.test(ch)) {
       const start = this.pos;
@@ -287,7 +309,11 @@ class TokenReader {
     let runStart = this.pos;
     for (;;) {
       if (this.pos >= src.length) {
-        this.fail(isName ? `Unexpected end-of-input: was expecting closing '"' for name` : 'Unexpected end-of-input: was expecting closing quote for a string value');
+        this.fail(
+          isName
+            ? `Unexpected end-of-input: was expecting closing '"' for name`
+            : 'Unexpected end-of-input: was expecting closing quote for a string value',
+        );
       }
       const c = src.charCodeAt(this.pos);
       if (c === 0x22) {
@@ -304,7 +330,9 @@ class TokenReader {
       }
       if (c < 0x20) {
         this.pos++;
-        this.fail(`Illegal unquoted character (${charDescription(c)}): has to be escaped using backslash to be included in ${isName ? 'name' : 'string value'}`);
+        this.fail(
+          `Illegal unquoted character (${charDescription(c)}): has to be escaped using backslash to be included in ${isName ? 'name' : 'string value'}`,
+        );
       }
       this.pos++;
     }
@@ -315,14 +343,22 @@ class TokenReader {
     if (this.pos >= src.length) this.fail('Unexpected end-of-input in character escape sequence');
     const c = src.charCodeAt(this.pos++);
     switch (c) {
-      case 0x22: return '"';
-      case 0x5c: return '\\';
-      case 0x2f: return '/';
-      case 0x62: return '\b';
-      case 0x66: return '\f';
-      case 0x6e: return '\n';
-      case 0x72: return '\r';
-      case 0x74: return '\t';
+      case 0x22:
+        return '"';
+      case 0x5c:
+        return '\\';
+      case 0x2f:
+        return '/';
+      case 0x62:
+        return '\b';
+      case 0x66:
+        return '\f';
+      case 0x6e:
+        return '\n';
+      case 0x72:
+        return '\r';
+      case 0x74:
+        return '\t';
       case 0x75: {
         let code = 0;
         for (let i = 0; i < 4; i++) {
@@ -531,7 +567,9 @@ class PatternCompiler {
         case 'STRING': {
           // event-ruler turns IP literals into a one-address range, so "::1" also matches "0:0:0:0:0:0:0:1".
           const address = parseIpLiteral(this.reader.text);
-          patterns.push(address instanceof Uint8Array ? { kind: 'ip', low: address, high: address } : { kind: 'exact-string', value: this.reader.text });
+          patterns.push(
+            address instanceof Uint8Array ? { kind: 'ip', low: address, high: address } : { kind: 'exact-string', value: this.reader.text },
+          );
           break;
         }
         case 'NUMBER_INT':
@@ -663,7 +701,7 @@ class PatternCompiler {
         else if (token === 'NUMBER_INT' || token === 'NUMBER_FLOAT') numbers.push(this.comparableNumber(Number(this.reader.text)));
         else this.barf('Inside anything but list, start|null|boolean is not supported.');
       }
-      if ((strings.length > 0) === (numbers.length > 0)) {
+      if (strings.length > 0 === numbers.length > 0) {
         this.barf('Inside anything but list, either all values are number or string, mixed type is not supported');
       }
     } else if (first === 'STRING') {
@@ -701,7 +739,11 @@ class PatternCompiler {
       case 'suffix':
         return { kind: 'anything-but-suffix', values };
       case 'wildcard':
-        return { kind: 'anything-but-wildcard', sources: values, globs: values.map((value) => parseWildcard(value, (reason) => this.barf(reason))) };
+        return {
+          kind: 'anything-but-wildcard',
+          sources: values,
+          globs: values.map((value) => parseWildcard(value, (reason) => this.barf(reason))),
+        };
     }
   }
 
@@ -1075,7 +1117,10 @@ function successorSets(states: ByteState[]): Set<Single>[] {
 }
 
 function setKey(singles: Set<Single>): string {
-  return [...singles].map((single) => single.id).sort((a, b) => a - b).join(',');
+  return [...singles]
+    .map((single) => single.id)
+    .sort((a, b) => a - b)
+    .join(',');
 }
 
 /**
@@ -1359,7 +1404,9 @@ function compileField(path: string, spec: FieldSpec): CompiledField {
       if (typeof v !== 'string') return false;
       const address = parseIpLiteral(v);
       if (!(address instanceof Uint8Array)) return false;
-      return ipRanges.some(({ low, high }) => low.length === address.length && compareBytes(address, low) >= 0 && compareBytes(address, high) <= 0);
+      return ipRanges.some(
+        ({ low, high }) => low.length === address.length && compareBytes(address, low) >= 0 && compareBytes(address, high) <= 0,
+      );
     });
   }
 
@@ -1435,7 +1482,13 @@ class CompiledPattern {
   }
 
   /** Records the leaves under relevant paths; returns whether any recorded leaf sits in an array. */
-  private flatten(object: Record<string, unknown>, prefix: string | null, scope: ArrayScope | null, out: Map<string, FlatField>, counter: { arrays: number }): boolean {
+  private flatten(
+    object: Record<string, unknown>,
+    prefix: string | null,
+    scope: ArrayScope | null,
+    out: Map<string, FlatField>,
+    counter: { arrays: number },
+  ): boolean {
     let inArray = false;
     for (const key in object) {
       if (!Object.hasOwn(object, key)) continue;
@@ -1486,7 +1539,7 @@ class CompiledPattern {
 }
 
 function matchRule(rule: CompiledRule, flat: Map<string, FlatField>, hasArrays: boolean): boolean {
-  let constrained: ArrayScope[][] | null = null;
+  const constrained: ArrayScope[][] = [];
   for (const field of rule.fields) {
     const values = flat.get(field.path);
     if (values === undefined || values.values.length === 0) {
@@ -1505,7 +1558,7 @@ function matchRule(rule: CompiledRule, flat: Map<string, FlatField>, hasArrays: 
       if (!found) return false;
       continue;
     }
-    let scopes: ArrayScope[] | null = null;
+    const scopes: ArrayScope[] = [];
     let unconstrained = false;
     for (let i = 0; i < values.values.length; i++) {
       if (!field.test(values.values[i] as Leaf)) continue;
@@ -1514,13 +1567,13 @@ function matchRule(rule: CompiledRule, flat: Map<string, FlatField>, hasArrays: 
         unconstrained = true;
         break;
       }
-      (scopes ??= []).push(scope);
+      scopes.push(scope);
     }
     if (unconstrained) continue;
-    if (scopes === null) return false;
-    (constrained ??= []).push(scopes);
+    if (scopes.length === 0) return false;
+    constrained.push(scopes);
   }
-  if (constrained === null || constrained.length < 2) return true;
+  if (constrained.length < 2) return true;
   constrained.sort((a, b) => a.length - b.length);
   return consistentChoice(constrained, 0, new Map());
 }
