@@ -115,7 +115,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   try {
     const [template, dynamo] = await Promise.all([
       options.template ?? packageTemplate(options.root, stage, path.join(options.root, '.local', 'package', stage), log),
-      startDynamoDbLocal({ port: ports.dynamodb, dataDir: path.join(options.dataDir, 'dynamodb') }).then((instance: DynamoDbLocal) => {
+      startDynamoDbLocal({ port: ports.dynamodb, dataDir: path.join(options.dataDir, 'dynamodb'), cacheDir: path.join(options.root, '.local', 'cache'), log }).then((instance: DynamoDbLocal) => {
         stoppers.push(() => instance.stop());
         return instance;
       }),
