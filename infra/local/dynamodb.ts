@@ -35,7 +35,7 @@ const SIMULATOR_INTEGRITY = 'sha512-xTeeRLvzEfqyd5lh3bH4c0kHvSHHmmhD5ZDsHFKAQ5g2
 
 function npmCommand(): { command: string; prefix: string[] } {
   const cli = process.env.npm_execpath;
-  return cli && cli.endsWith('.js') ? { command: process.execPath, prefix: [cli] } : { command: 'npm', prefix: [] };
+  return cli?.endsWith('.js') ? { command: process.execPath, prefix: [cli] } : { command: 'npm', prefix: [] };
 }
 
 /**

@@ -42,12 +42,24 @@ async function configHash(root: string, stage: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Packaging takes ~15 s here; past this it is stuck, and a stuck CI run helps no one. */
+const PACKAGE_TIMEOUT_MS = 300_000;
+
+/** serverless-esbuild builds in one work folder per service: two packagings at once would collide. */
+let packagingQueue: Promise<unknown> = Promise.resolve();
+
 /**
  * Runs `sls package --stage <stage>` into `<outDir>` (skipped when nothing that shapes the template
  * changed since the last run) and returns the parsed update-stack template.
  * @throws Error with the framework's output when packaging fails.
  */
-export async function packageTemplate(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<CfnTemplate> {
+export function packageTemplate(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<CfnTemplate> {
+  const run = packagingQueue.then(() => packageOnce(root, stage, outDir, log));
+  packagingQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function packageOnce(root: string, stage: string, outDir: string, log: (line: string) => void): Promise<CfnTemplate> {
   const templatePath = path.join(outDir, 'cloudformation-template-update-stack.json');
   const hashPath = path.join(outDir, '.config-hash');
   const hash = await configHash(root, stage);
@@ -69,11 +81,17 @@ export async function packageTemplate(root: string, stage: string, outDir: strin
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const timer = setTimeout(() => child.kill('SIGKILL'), PACKAGE_TIMEOUT_MS);
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => { text += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { text += chunk.toString(); });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`sls package failed (exit ${code}):\n${text}`))));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(text);
+      else if (signal === 'SIGKILL') reject(new Error(`sls package did not finish within ${PACKAGE_TIMEOUT_MS / 1000} s:\n${text}`));
+      else reject(new Error(`sls package failed (exit ${code}):\n${text}`));
+    });
   });
   if (!existsSync(templatePath)) throw new Error(`sls package produced no template:\n${output}`);
   await writeFile(hashPath, hash);

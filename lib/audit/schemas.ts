@@ -1,0 +1,167 @@
+/**
+ * Zod schemas of the Audit engine's data: ledger entries, signed checkpoints, public key sets
+ * and the lines of an export file. Types are inferred from the schemas so the two cannot drift.
+ */
+import { z } from 'zod';
+
+/** A lower-case hex SHA-256 digest. */
+export const hexHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters');
+
+/** Tenants and stream names end up in S3 keys, so they stay within a safe alphabet. */
+export const tenantSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant must be lower-case letters, digits and dashes');
+
+/** A stream name: lower-case letters, digits, dots, dashes and underscores. */
+export const streamSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'stream must be lower-case letters, digits, dots, dashes, underscores');
+
+/** An ISO 8601 timestamp with an explicit offset (`Z` in practice). */
+export const timestampSchema = z.iso.datetime({ offset: true });
+
+/**
+ * A payload: a JSON object. Objects only, so `'expired'` (the marker for a payload deleted by
+ * retention) can never be confused with a payload value.
+ */
+export const payloadSchema = z.record(z.string(), z.unknown());
+
+/** A payload as recorded (a JSON object). */
+export type Payload = z.infer<typeof payloadSchema>;
+
+/**
+ * One ledger entry. `hash` is SHA-256 of the canonical JSON of every other field; the payload
+ * itself lives apart, referenced by `payloadHash`, so retention can delete it.
+ * `actor` may be empty here: the compliance rules report it, the ledger still records it.
+ */
+export const ledgerEntrySchema = z.strictObject({
+  tenant: tenantSchema,
+  stream: streamSchema,
+  seq: z.int().nonnegative(),
+  timestamp: timestampSchema,
+  prevHash: hexHashSchema,
+  payloadHash: hexHashSchema,
+  actor: z.string(),
+  correlationId: z.string().nullable(),
+  hash: hexHashSchema,
+});
+
+/** A ledger entry. */
+export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
+
+/** A ledger entry before its own hash is computed. */
+export type UnhashedEntry = Omit<LedgerEntry, 'hash'>;
+
+/** What a caller records: the ledger fills in `seq`, `prevHash`, `payloadHash` and `hash`. */
+export const appendInputSchema = z.object({
+  tenant: tenantSchema,
+  stream: streamSchema,
+  timestamp: timestampSchema,
+  actor: z.string(),
+  correlationId: z.string().nullable().optional(),
+  payload: payloadSchema,
+});
+
+/** Input of `buildEntry` / `appendRecord`. */
+export type AppendInput = z.infer<typeof appendInputSchema>;
+
+/** A key id: the first 16 hex characters of SHA-256 of the raw 32-byte Ed25519 public key. */
+export const keyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters');
+
+/** Standard base64 (with padding). */
+const base64Schema = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+/** The signed part of a checkpoint. */
+export const checkpointBodySchema = z.strictObject({
+  tenant: tenantSchema,
+  stream: streamSchema,
+  treeSize: z.int().nonnegative(),
+  rootHash: hexHashSchema,
+  timestamp: timestampSchema,
+  /** `checkpointHash` of the previous signed checkpoint of the stream; null for the first. */
+  previousCheckpointHash: hexHashSchema.nullable(),
+  keyId: keyIdSchema,
+});
+
+/** A checkpoint body (unsigned). */
+export type CheckpointBody = z.infer<typeof checkpointBodySchema>;
+
+/** A signed checkpoint: the body plus a base64 Ed25519 signature over its canonical JSON. */
+export const checkpointSchema = z.strictObject({ ...checkpointBodySchema.shape, signature: base64Schema });
+
+/** A signed checkpoint. */
+export type Checkpoint = z.infer<typeof checkpointSchema>;
+
+/** One public key as published by `GET /audit/keys`. */
+export const publicKeySchema = z.strictObject({
+  keyId: keyIdSchema,
+  algorithm: z.literal('Ed25519'),
+  /** Base64 of the raw 32-byte Ed25519 public key (RFC 8032), not SPKI. */
+  publicKey: base64Schema.length(44, 'must be base64 of 32 bytes'),
+  createdAt: timestampSchema,
+  /** Set once the key stops signing; it stays in the set so old checkpoints still verify. */
+  retiredAt: timestampSchema.optional(),
+});
+
+/** A published public key. */
+export type PublicKey = z.infer<typeof publicKeySchema>;
+
+/** The key set: what `GET /audit/keys` returns and what the verifier reads with `--keys`. */
+export const publicKeySetSchema = z.strictObject({ keys: z.array(publicKeySchema) });
+
+/** A published key set. */
+export type PublicKeySet = z.infer<typeof publicKeySetSchema>;
+
+/** The export format identifier; a new major shape gets a new number. */
+export const EXPORT_FORMAT = 'autonomy-audit-export/1';
+
+/** First line of an export. `from` is inclusive, `to` exclusive (seq numbers). */
+export const exportHeaderLineSchema = z.strictObject({
+  type: z.literal('header'),
+  format: z.literal(EXPORT_FORMAT),
+  tenant: tenantSchema,
+  stream: streamSchema,
+  from: z.int().nonnegative(),
+  to: z.int().nonnegative(),
+  exportedAt: timestampSchema,
+});
+
+/** An export's header line. */
+export type ExportHeaderLine = z.infer<typeof exportHeaderLineSchema>;
+
+/** An entry line: the entry, and either its payload or the mark that retention deleted it. */
+export const exportEntryLineSchema = z.union([
+  z.strictObject({ type: z.literal('entry'), entry: ledgerEntrySchema, payload: payloadSchema }),
+  z.strictObject({ type: z.literal('entry'), entry: ledgerEntrySchema, payloadExpired: z.literal(true) }),
+]);
+
+/** An export's entry line. */
+export type ExportEntryLine = z.infer<typeof exportEntryLineSchema>;
+
+/** A checkpoint line. */
+export const exportCheckpointLineSchema = z.strictObject({ type: z.literal('checkpoint'), checkpoint: checkpointSchema });
+
+/** An export's checkpoint line. */
+export type ExportCheckpointLine = z.infer<typeof exportCheckpointLineSchema>;
+
+/** An inclusion proof of entry `seq` in the tree of the checkpoint with `treeSize`. Hashes hex. */
+export const inclusionProofLineSchema = z.strictObject({
+  type: z.literal('proof'),
+  kind: z.literal('inclusion'),
+  seq: z.int().nonnegative(),
+  treeSize: z.int().positive(),
+  path: z.array(hexHashSchema),
+});
+
+/** An export's inclusion proof line. */
+export type InclusionProofLine = z.infer<typeof inclusionProofLineSchema>;
+
+/** A consistency proof between the checkpoints of sizes `fromSize` and `toSize`. Hashes hex. */
+export const consistencyProofLineSchema = z.strictObject({
+  type: z.literal('proof'),
+  kind: z.literal('consistency'),
+  fromSize: z.int().positive(),
+  toSize: z.int().positive(),
+  path: z.array(hexHashSchema),
+});
+
+/** An export's consistency proof line. */
+export type ConsistencyProofLine = z.infer<typeof consistencyProofLineSchema>;

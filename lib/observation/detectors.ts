@@ -1,0 +1,76 @@
+/**
+ * The detector registry: series select a detector by name, and a stored state names its own
+ * detector, so the lead's handler needs only {@link initSeriesState} and {@link updateSeriesState}.
+ */
+import { ValidationError } from '../errors.ts';
+import type { DetectorUpdate, ObservedPoint } from './detector.ts';
+import { type EwmaState, ewmaDetector } from './ewma.ts';
+import { type RobustState, robustDetector } from './robust.ts';
+import type { DetectorName } from './schemas.ts';
+import { type SeasonalState, seasonalDetector } from './seasonal.ts';
+
+/** The state of any registered detector, discriminated by `detector`. */
+export type SeriesState = RobustState | SeasonalState | EwmaState;
+
+/** The registered detectors by name. */
+export const detectors = {
+  robust: robustDetector,
+  seasonal: seasonalDetector,
+  ewma: ewmaDetector,
+} as const;
+
+/** The names of the registered detectors. */
+export const detectorNames = Object.keys(detectors) as DetectorName[];
+
+/** A detector name that is not registered (a 400 at the HTTP edge: path `detector`). */
+export class UnknownDetectorError extends ValidationError {
+  readonly detectorName: string;
+  constructor(name: string) {
+    super([{ path: 'detector', message: `unknown detector '${name}' (known: ${detectorNames.join(', ')})` }]);
+    this.detectorName = name;
+  }
+}
+
+/** True when `name` is a registered detector. */
+export function isDetectorName(name: string): name is DetectorName {
+  return Object.hasOwn(detectors, name);
+}
+
+/**
+ * A fresh state for a series using detector `name`.
+ * @throws {UnknownDetectorError} when `name` is not registered.
+ * @throws {ValidationError} when `config` is invalid for that detector.
+ * @example
+ * const state = initSeriesState('seasonal', { seasonLength: 24 });
+ */
+export function initSeriesState(name: string, config: Record<string, unknown> = {}): SeriesState {
+  switch (name) {
+    case 'robust':
+      return robustDetector.init(config);
+    case 'seasonal':
+      return seasonalDetector.init(config);
+    case 'ewma':
+      return ewmaDetector.init(config);
+    default:
+      throw new UnknownDetectorError(name);
+  }
+}
+
+/**
+ * Feeds one point to whatever detector the state belongs to. Pure: the input state is untouched.
+ * @throws {UnknownDetectorError} when the state names an unregistered detector (corrupt item).
+ * @example
+ * const { state: next, anomaly, evidence } = updateSeriesState(stored, { timestamp: Date.parse(t), value: 3 });
+ */
+export function updateSeriesState(state: SeriesState, point: ObservedPoint): DetectorUpdate<SeriesState> {
+  switch (state.detector) {
+    case 'robust':
+      return robustDetector.update(state, point);
+    case 'seasonal':
+      return seasonalDetector.update(state, point);
+    case 'ewma':
+      return ewmaDetector.update(state, point);
+    default:
+      throw new UnknownDetectorError(String((state as { detector: unknown }).detector));
+  }
+}
