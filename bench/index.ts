@@ -5,9 +5,12 @@ import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { benchBoot } from './boot.ts';
 import { benchBundles } from './bundles.ts';
+import { benchMiddleware } from './middleware.ts';
 
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`);
 await benchBundles();
+console.log('');
+await benchMiddleware();
 console.log('\nLocal cloud');
 await benchBoot();
 for (const script of ['bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {

@@ -3,6 +3,9 @@
  */
 import { z } from 'zod';
 
+/** An optional setting: unset and empty both mean "not configured" (stage parameters cannot be absent). */
+const optionalText = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
+
 const configSchema = z.object({
   STAGE: z.string().min(1),
   STATE_TABLE: z.string().min(1),
@@ -12,6 +15,14 @@ const configSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   SERVICE_VERSION: z.string().default('0.1.0'),
   RETENTION_DAYS: z.coerce.number().int().positive().default(365),
+  // OAuth2 bearer tokens: all three set, or the stage accepts API keys only.
+  AUTH_ISSUER: optionalText,
+  AUTH_AUDIENCE: optionalText,
+  AUTH_JWKS_URL: optionalText.pipe(z.url().optional()),
+  AUTH_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
+  /** Authenticated requests per tenant per minute across the API; 0 turns the limit off. */
+  TENANT_REQUESTS_PER_MINUTE: z.coerce.number().int().nonnegative().default(0),
 });
 
 /** The parsed function environment. */

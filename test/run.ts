@@ -32,6 +32,7 @@ const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test
     ...process.env,
     ...cloud.env,
     AUTONOMY_TEST_API_URL: cloud.apiUrl,
+    AUTONOMY_TEST_DATA_DIR: dataDir,
     AUTONOMY_TEST_STAGE: cloud.stage,
     AUTONOMY_TEST_RESOURCES: JSON.stringify(cloud.resources),
     AUTONOMY_TEST_DEV_TEMPLATE: path.join(root, '.local', 'package', 'dev', 'cloudformation-template-update-stack.json'),

@@ -4,6 +4,7 @@ import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
 import { dynamoClient, eventBridgeClient } from '../../lib/adapters/aws/clients.ts';
 import { eventBridgePublisher } from '../../lib/adapters/aws/event-publisher.ts';
 import { config } from '../../lib/config.ts';
+import { busEvent } from '../../lib/events/publisher.ts';
 import { approvalRequestSchema, openApproval } from '../../lib/governance/approvals.ts';
 import { taskHandler } from '../../lib/step-task.ts';
 
@@ -14,18 +15,17 @@ const publisher = eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT
 export const handler = taskHandler(approvalRequestSchema, async (request) => {
   const approval = openApproval(request, randomUUID(), new Date());
   await store.create(approval);
-  await publisher.publish([{
-    source: 'autonomy.governance',
-    detailType: 'governance.approval.requested',
-    detail: {
-      version: '1',
+  await publisher.publish([
+    busEvent('governance.approval.requested', {
       tenant: approval.tenant,
       approvalId: approval.approvalId,
       executionArn: approval.executionArn,
       action: approval.action,
       risk: approval.risk,
       requestedBy: approval.requestedBy,
-    },
-  }]);
+      reason: approval.reason,
+      requestedAt: approval.requestedAt,
+    }),
+  ]);
   return { approvalId: approval.approvalId };
 });

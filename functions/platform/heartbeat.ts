@@ -3,6 +3,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { eventBridgeClient } from '../../lib/adapters/aws/clients.ts';
 import { eventBridgePublisher } from '../../lib/adapters/aws/event-publisher.ts';
 import { config } from '../../lib/config.ts';
+import { busEvent } from '../../lib/events/publisher.ts';
 import { logger } from '../../lib/observability.ts';
 
 const cfg = config();
@@ -10,11 +11,12 @@ const publisher = eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT
 
 export const handler = async (event: ScheduledEvent): Promise<void> => {
   await publisher.publish([
-    {
-      source: 'autonomy.platform',
-      detailType: 'platform.heartbeat.emitted',
-      detail: { version: '1', stage: cfg.STAGE, serviceVersion: cfg.SERVICE_VERSION, scheduledAt: event.time },
-    },
+    busEvent('platform.heartbeat.emitted', {
+      tenant: 'system',
+      stage: cfg.STAGE,
+      serviceVersion: cfg.SERVICE_VERSION,
+      scheduledAt: event.time,
+    }),
   ]);
   logger.debug('heartbeat published', { scheduledAt: event.time });
 };

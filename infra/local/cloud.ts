@@ -1,7 +1,7 @@
 /**
  * The local cloud: deploys the packaged template of a stage onto local emulators that speak the
  * AWS wire protocols — DynamoDB Local, fauxqs (S3 + SQS), and our own EventBridge, Step Functions,
- * Lambda and SageMaker runtime services behind one gateway — plus the HTTP API on its own port.
+ * Lambda, SageMaker runtime and Secrets Manager services behind one gateway — plus the HTTP API on its own port.
  * The product's code reaches them only through `AWS_ENDPOINT_URL_<SERVICE>` variables.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,11 +15,13 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb.ts';
 import { EventBridgeService, type RuleTarget } from './eventbridge/bus.ts';
 import { AwsServiceError, dispatchJson, sendAwsError } from './http/aws-json.ts';
 import { HttpApi, type HttpRoute } from './http-api.ts';
+import { JWKS_PATH, jwks, LOCAL_ISSUER, loadOrCreateIdpKey } from './idp.ts';
 import { handleInvoke } from './lambda/invoke-api.ts';
 import { LambdaRuntime, resolveHandler, type InvokeResult } from './lambda/runtime.ts';
 import { SqsPoller, type SqsMapping } from './sqs-poller.ts';
 import { StepFunctionsService, type TaskInvoker } from './stepfunctions/service.ts';
 import { SageMakerRuntimeService } from './sagemaker/runtime.ts';
+import { SecretsManagerService } from './secretsmanager/service.ts';
 import { localModelEndpoints } from './sagemaker/endpoints.ts';
 import { IntrinsicResolver, packageTemplate, resourcesOfType, type CfnTemplate } from './template.ts';
 
@@ -27,7 +29,7 @@ import { IntrinsicResolver, packageTemplate, resourcesOfType, type CfnTemplate }
 export interface LocalCloudPorts {
   /** The HTTP API (API Gateway). */
   api: number;
-  /** EventBridge, Step Functions, Lambda Invoke and SageMaker runtime. */
+  /** EventBridge, Step Functions, Lambda Invoke, SageMaker runtime and Secrets Manager. */
   gateway: number;
   /** DynamoDB Local. */
   dynamodb: number;
@@ -66,6 +68,8 @@ export interface LocalCloud {
     buses: Record<string, string>;
     functions: Record<string, string>;
     stateMachines: Record<string, string>;
+    /** Secrets by logical id → ARN. */
+    secrets: Record<string, string>;
     routes: string[];
   };
   pids: Record<string, number>;
@@ -140,6 +144,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_ENDPOINT_URL_SFN: gatewayUrl,
       AWS_ENDPOINT_URL_LAMBDA: gatewayUrl,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: gatewayUrl,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: gatewayUrl,
     };
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
@@ -153,7 +158,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     const resolver = new IntrinsicResolver({ region, accountId, stackName });
     const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${accountId}:${resource}`;
-    const resources: LocalCloud['resources'] = { tables: {}, queues: {}, buckets: {}, buses: {}, functions: {}, stateMachines: {}, routes: [] };
+    const resources: LocalCloud['resources'] = { tables: {}, queues: {}, buckets: {}, buses: {}, functions: {}, stateMachines: {}, secrets: {}, routes: [] };
+    const secretsManager = new SecretsManagerService({ dataDir: path.join(options.dataDir, 'secretsmanager'), region, accountId });
 
     // Names and ARNs first: they depend only on properties, so everything else can refer to them.
     const nameOf = (id: string, properties: Record<string, unknown>, key: string) => String(resolver.resolve(properties[key] ?? `${stackName}-${id}`));
@@ -199,6 +205,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         case 'AWS::Logs::LogGroup': {
           const name = nameOf(id, p, 'LogGroupName');
           resolver.physical.set(id, { ref: name, attributes: { Arn: arn('logs', `log-group:${name}:*`) } });
+          break;
+        }
+        case 'AWS::SecretsManager::Secret': {
+          const secretArn = secretsManager.arnOf(nameOf(id, p, 'Name'));
+          resolver.physical.set(id, { ref: secretArn, attributes: { Id: secretArn } });
           break;
         }
         case 'AWS::IAM::Role':
@@ -254,6 +265,18 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }
     }
 
+    // Secrets, with their initial value; a restart keeps the value they hold.
+    for (const [id, raw] of resourcesOfType(template, 'AWS::SecretsManager::Secret')) {
+      const p = resolver.resolve(raw) as Record<string, unknown>;
+      resources.secrets[id] = secretsManager.declare({
+        name: nameOf(id, p, 'Name'),
+        description: p.Description as string | undefined,
+        kmsKeyId: p.KmsKeyId as string | undefined,
+        secretString: p.SecretString as string | undefined,
+        generateSecretString: p.GenerateSecretString as Parameters<SecretsManagerService['declare']>[0]['generateSecretString'],
+      });
+    }
+
     // Queues: dead-letter queues before the queues that redrive into them.
     const queues = resourcesOfType(template, 'AWS::SQS::Queue').sort(([, a], [, b]) => Number('RedrivePolicy' in a) - Number('RedrivePolicy' in b));
     const queueUrlByArn = new Map<string, string>();
@@ -283,6 +306,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       const environment = Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)]));
       // Source maps are for the bundle; here the source runs as is.
       delete environment.NODE_OPTIONS;
+      // The local cloud is the stage's identity provider: its key set is on the API port actually bound.
+      if (environment.AUTH_ISSUER === LOCAL_ISSUER) environment.AUTH_JWKS_URL = `http://127.0.0.1:${ports.api}${JWKS_PATH}`;
       runtime.deploy({
         logicalId: id,
         name,
@@ -407,15 +432,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stoppers.push(() => poller.stop());
     }
 
-    // The gateway: EventBridge, Step Functions, Lambda Invoke and SageMaker runtime on one port.
+    // The gateway: EventBridge, Step Functions, Lambda Invoke, SageMaker runtime and Secrets Manager on one port.
     const sagemaker = new SageMakerRuntimeService({ endpoints: localModelEndpoints(), log });
     const eventsOps = bus.operations();
     const sfnOps = stepFunctions.operations();
+    const secretsOps = secretsManager.operations();
     const gateway = createServer((req: IncomingMessage, res: ServerResponse) => {
       void (async () => {
         try {
           if (await dispatchJson(req, res, 'AWSEvents', eventsOps)) return;
           if (await dispatchJson(req, res, 'AWSStepFunctions', sfnOps)) return;
+          if (await dispatchJson(req, res, 'secretsmanager', secretsOps)) return;
           if (await handleInvoke(runtime, req, res, log)) return;
           if (await sagemaker.handle(req, res)) return;
           sendAwsError(res, new AwsServiceError('UnknownOperationException', `The local cloud does not serve ${req.method} ${req.url}`, 404));
@@ -444,7 +471,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const cors = resourcesOfType(template, 'AWS::ApiGatewayV2::Api').some(([, p]) => p.CorsConfiguration !== undefined);
     const api = new HttpApi(routes, { apiId: 'local', accountId, invoke: (name, event) => runtime.invoke(name, event), log, cors });
     resources.routes = api.routeKeys();
+    const keySet = JSON.stringify(jwks(await loadOrCreateIdpKey(options.dataDir)));
     const apiServer = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === JWKS_PATH) {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(keySet);
+        return;
+      }
       api.handle(req, res).catch((error: unknown) => {
         log(`api: ${(error as Error).message}`);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { JWKS_PATH } from './idp.ts';
 import { startLocalCloud } from './cloud.ts';
 import { JavaMissingError } from './dynamodb.ts';
 import { defaultPorts } from './ports.ts';
@@ -18,11 +19,13 @@ try {
   const lines = [
     '',
     `Autonomy local cloud — stage ${cloud.stage}, region ${cloud.region}, data in .local/`,
-    `  HTTP API            ${cloud.apiUrl}   (${cloud.resources.routes.join(', ')})`,
+    `  HTTP API            ${cloud.apiUrl}   (${cloud.resources.routes.length} routes; ${cloud.apiUrl}/openapi.json)`,
+    `  Identity provider   ${cloud.apiUrl}${JWKS_PATH}   tokens: npm run token -- --tenant acme --roles admin`,
     `  EventBridge         ${cloud.env.AWS_ENDPOINT_URL_EVENTBRIDGE}   buses: ${Object.values(cloud.resources.buses).map((arn) => arn.split('/').pop()).join(', ')}`,
     `  Step Functions      ${cloud.env.AWS_ENDPOINT_URL_SFN}   ${Object.values(cloud.resources.stateMachines).map((arn) => arn.split(':').pop()).join(', ')}`,
     `  Lambda (Invoke)     ${cloud.env.AWS_ENDPOINT_URL_LAMBDA}   ${Object.values(cloud.resources.functions).length} functions`,
     `  SageMaker runtime   ${cloud.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}`,
+    `  Secrets Manager     ${cloud.env.AWS_ENDPOINT_URL_SECRETS_MANAGER}   ${Object.keys(cloud.resources.secrets).length} secrets`,
     `  DynamoDB Local      ${cloud.env.AWS_ENDPOINT_URL_DYNAMODB}   (pid ${cloud.pids.dynamodb}) tables: ${Object.values(cloud.resources.tables).join(', ')}`,
     `  S3 + SQS (fauxqs)   ${cloud.env.AWS_ENDPOINT_URL_S3}   queues: ${Object.keys(cloud.resources.queues).length}, buckets: ${Object.values(cloud.resources.buckets).join(', ')}`,
     '',

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A CloudFormation template as JSON. */
@@ -54,9 +54,33 @@ let packagingQueue: Promise<unknown> = Promise.resolve();
  * @throws Error with the framework's output when packaging fails.
  */
 export function packageTemplate(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<CfnTemplate> {
-  const run = packagingQueue.then(() => packageOnce(root, stage, outDir, log));
+  const run = packagingQueue.then(() => withDirectoryLock(path.join(root, '.local', 'package.lock'), () => packageOnce(root, stage, outDir, log)));
   packagingQueue = run.catch(() => undefined);
   return run;
+}
+
+/**
+ * Runs `work` while holding a lock directory, so two processes (`npm start` and `npm test`, say)
+ * never package into the same work folder at once. A lock older than a packaging timeout is stale.
+ */
+async function withDirectoryLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> {
+  await mkdir(path.dirname(lockDir), { recursive: true });
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = await stat(lockDir).then((info) => Date.now() - info.mtimeMs, () => 0);
+      if (age > PACKAGE_TIMEOUT_MS + 30_000) await rm(lockDir, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lockDir, { recursive: true, force: true });
+  }
 }
 
 async function packageOnce(root: string, stage: string, outDir: string, log: (line: string) => void): Promise<CfnTemplate> {

@@ -23,8 +23,8 @@ export const EXIT = { intact: 0, broken: 1, usage: 2, malformed: 3 } as const;
 
 const USAGE = `usage: autonomy-verify --export <file.jsonl> --keys <keys.json>
 
-Verifies an Autonomy Plane audit export (autonomy-audit-export/1) against the published keys
-(GET /audit/keys). Exit 0 intact, 1 broken, 2 usage error, 3 malformed input.`;
+Verifies an Autonomy Plane audit export (autonomy-audit-export/1) against the published keys:
+the reply of GET /audit/keys saved to a file (the whole reply, or just its result). Exit 0 intact, 1 broken, 2 usage error, 3 malformed input.`;
 
 function parseArgs(argv: readonly string[]): { exportPath: string; keysPath: string } | { help: true } | { error: string } {
   const values: Record<string, string> = {};
@@ -45,6 +45,16 @@ function parseArgs(argv: readonly string[]): { exportPath: string; keysPath: str
   const keysPath = values['--keys'];
   if (exportPath === undefined || keysPath === undefined) return { error: 'both --export and --keys are required' };
   return { exportPath, keysPath };
+}
+
+/**
+ * The key set inside a saved `GET /audit/keys` reply (`{ status, result: { keys }, … }`), or the
+ * value itself when it is a bare key set: the verifier accepts either file.
+ */
+function unwrapEnvelope(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || 'keys' in value) return value;
+  const result = (value as { result?: unknown }).result;
+  return typeof result === 'object' && result !== null && 'keys' in result ? result : value;
 }
 
 /**
@@ -77,7 +87,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`autonomy-verify: ${args.keysPath} is not JSON: ${(error as Error).message}`);
     return EXIT.malformed;
   }
-  const keys = publicKeySetSchema.safeParse(keysJson);
+  const keys = publicKeySetSchema.safeParse(unwrapEnvelope(keysJson));
   if (!keys.success) {
     io.stderr(
       `autonomy-verify: ${args.keysPath} is not a key set: ${keys.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,

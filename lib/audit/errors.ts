@@ -32,3 +32,21 @@ export class ExportFormatError extends DomainError {
  * for a leaf outside the tree). Verifiers never throw this: they return `false`.
  */
 export class MerkleRangeError extends DomainError {}
+
+/**
+ * An append with an outside id (a bus event's id) that was appended before: the redelivery of an
+ * event. Not an error for the caller, who skips the record; a ConflictError so it never hides.
+ */
+export class DuplicateAppendError extends ConflictError {
+  readonly dedupeKey: string;
+  constructor(dedupeKey: string) {
+    super(`${dedupeKey} was appended before`);
+    this.dedupeKey = dedupeKey;
+  }
+}
+
+/**
+ * The stored ledger does not support what was asked: a checkpoint over a broken chain, a proof
+ * beyond the latest checkpoint. A ConflictError (409): the request is valid, the state is not.
+ */
+export class LedgerStateError extends ConflictError {}

@@ -45,8 +45,18 @@ export interface WriteExportInput {
   /** The stream's tree, covering at least the latest checkpoint; built from `entries` when they start at seq 0. */
   tree?: MerkleTree;
   exportedAt: string;
-  /** First seq of the range, when `entries` is empty (default: the first entry's seq, else 0). */
+  /**
+   * First seq of the range (default: the first entry's seq, else 0). Give it when exporting from
+   * storage: an entry missing at the start of the range then shows as a gap, not a shorter range.
+   */
   from?: number;
+  /** One past the last seq the range must reach (default: `from` + the number of entries). */
+  to?: number;
+  /**
+   * Write what can be proven when the tree is shorter than the latest checkpoint (a ledger that
+   * lost entries) instead of refusing: the verifier then reports the break. Default false.
+   */
+  partialProofs?: boolean;
 }
 
 /**
@@ -60,11 +70,11 @@ export interface WriteExportInput {
  */
 export function writeExport(input: WriteExportInput): string {
   const { entries, checkpoints } = input;
-  const from = entries[0]?.seq ?? input.from ?? 0;
+  const from = input.from ?? entries[0]?.seq ?? 0;
   const latest = checkpoints.at(-1);
   let tree = input.tree;
   if (tree === undefined && from === 0) tree = MerkleTree.fromLeaves(entries.map((entry) => Buffer.from(entry.hash, 'hex')));
-  if (latest !== undefined && (tree === undefined || tree.size < latest.treeSize)) {
+  if (latest !== undefined && (tree === undefined || tree.size < latest.treeSize) && input.partialProofs !== true) {
     throw new ValidationError([
       { path: 'tree', message: `a tree of at least ${latest.treeSize} leaves is needed to prove the latest checkpoint` },
     ]);
@@ -75,7 +85,7 @@ export function writeExport(input: WriteExportInput): string {
     tenant: input.tenant,
     stream: input.stream,
     from,
-    to: from + entries.length,
+    to: input.to ?? from + entries.length,
     exportedAt: input.exportedAt,
   };
   const lines: unknown[] = [header];
@@ -90,7 +100,7 @@ export function writeExport(input: WriteExportInput): string {
     for (let index = 1; index < checkpoints.length; index += 1) {
       const fromSize = checkpoints[index - 1]?.treeSize ?? 0;
       const toSize = checkpoints[index]?.treeSize ?? 0;
-      if (fromSize === 0 || fromSize > toSize) continue;
+      if (fromSize === 0 || fromSize > toSize || toSize > tree.size) continue;
       const proof: ConsistencyProofLine = {
         type: 'proof',
         kind: 'consistency',
@@ -100,7 +110,7 @@ export function writeExport(input: WriteExportInput): string {
       };
       lines.push(proof);
     }
-    if (latest !== undefined) {
+    if (latest !== undefined && latest.treeSize <= tree.size) {
       for (const entry of entries) {
         if (entry.seq >= latest.treeSize) break;
         const proof: InclusionProofLine = {

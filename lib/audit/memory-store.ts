@@ -3,9 +3,22 @@
  * the event loop before touching state, so concurrent callers really interleave, and `append`
  * is conditional on the seq being free, like the DynamoDB adapter's conditional put.
  */
-import { ChainConflictError } from './errors.ts';
-import type { CheckpointStore, LedgerStore, PayloadStore } from './ports.ts';
-import type { Checkpoint, LedgerEntry, Payload } from './schemas.ts';
+import { ChainConflictError, DuplicateAppendError } from './errors.ts';
+import { EMPTY_KEY_RING, type KeyRing } from './keys.ts';
+import type {
+  AuditStateStore,
+  CheckpointHeadStore,
+  CheckpointStore,
+  DedupingLedgerStore,
+  FindingStore,
+  KeyRingStore,
+  PayloadStore,
+  PublishedKeyStore,
+  StoredFinding,
+  StreamRef,
+  StreamRegistry,
+} from './ports.ts';
+import type { Checkpoint, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const streamKey = (tenant: string, stream: string) => `${tenant}#${stream}`;
@@ -16,8 +29,29 @@ const streamKey = (tenant: string, stream: string) => `${tenant}#${stream}`;
  *
  * @example const store = new MemoryLedgerStore(); await appendRecord(store, input);
  */
-export class MemoryLedgerStore implements LedgerStore {
+export class MemoryLedgerStore implements DedupingLedgerStore {
   readonly #streams = new Map<string, Map<number, LedgerEntry>>();
+  readonly #seen = new Set<string>();
+
+  /**
+   * Stores the entry and remembers `dedupeKey`, both or neither.
+   * @throws DuplicateAppendError when the key was seen; ChainConflictError when the seq is taken.
+   */
+  async appendOnce(entry: LedgerEntry, dedupeKey: string): Promise<void> {
+    await tick();
+    const key = `${entry.tenant}#${dedupeKey}`;
+    if (this.#seen.has(key)) throw new DuplicateAppendError(dedupeKey);
+    if (this.#streams.get(streamKey(entry.tenant, entry.stream))?.has(entry.seq)) {
+      throw new ChainConflictError(`seq ${entry.seq} of ${streamKey(entry.tenant, entry.stream)} is taken`, entry.seq);
+    }
+    this.#seen.add(key);
+    await this.append(entry);
+  }
+
+  /** Removes an entry (tests that tamper with the stored chain). */
+  remove(tenant: string, stream: string, seq: number): void {
+    this.#streams.get(streamKey(tenant, stream))?.delete(seq);
+  }
 
   /** @throws ChainConflictError when the seq is taken. */
   async append(entry: LedgerEntry): Promise<void> {
@@ -87,5 +121,122 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async list(tenant: string, stream: string): Promise<Checkpoint[]> {
     await tick();
     return (this.#checkpoints.get(streamKey(tenant, stream)) ?? []).map((checkpoint) => structuredClone(checkpoint));
+  }
+}
+
+/** A `StreamRegistry` in memory. */
+export class MemoryStreamRegistry implements StreamRegistry {
+  readonly #refs = new Map<string, StreamRef>();
+
+  async register(ref: StreamRef): Promise<void> {
+    await tick();
+    this.#refs.set(streamKey(ref.tenant, ref.stream), { tenant: ref.tenant, stream: ref.stream });
+  }
+
+  async list(): Promise<StreamRef[]> {
+    await tick();
+    return [...this.#refs.values()];
+  }
+}
+
+/** A `CheckpointHeadStore` in memory (compare-and-swap on the tree size). */
+export class MemoryCheckpointHeadStore implements CheckpointHeadStore {
+  readonly #heads = new Map<string, Checkpoint>();
+
+  async get(tenant: string, stream: string): Promise<Checkpoint | undefined> {
+    await tick();
+    const head = this.#heads.get(streamKey(tenant, stream));
+    return head === undefined ? undefined : structuredClone(head);
+  }
+
+  async advance(next: Checkpoint, expectedTreeSize: number | undefined): Promise<boolean> {
+    await tick();
+    const key = streamKey(next.tenant, next.stream);
+    if (this.#heads.get(key)?.treeSize !== expectedTreeSize) return false;
+    this.#heads.set(key, structuredClone(next));
+    return true;
+  }
+}
+
+/** A `KeyRingStore` in memory; the version is a counter. */
+export class MemoryKeyRingStore implements KeyRingStore {
+  #ring: KeyRing = EMPTY_KEY_RING;
+  #version = 0;
+
+  async load(): Promise<{ ring: KeyRing; version: string }> {
+    await tick();
+    return { ring: structuredClone(this.#ring), version: String(this.#version) };
+  }
+
+  async replace(ring: KeyRing, version: string): Promise<boolean> {
+    await tick();
+    if (version !== String(this.#version)) return false;
+    this.#ring = structuredClone(ring);
+    this.#version += 1;
+    return true;
+  }
+}
+
+/** A `PublishedKeyStore` in memory. */
+export class MemoryPublishedKeyStore implements PublishedKeyStore {
+  #published: { keys: PublicKeySet; generation: number } | undefined;
+
+  async get(): Promise<{ keys: PublicKeySet; generation: number } | undefined> {
+    await tick();
+    return this.#published === undefined ? undefined : structuredClone(this.#published);
+  }
+
+  async put(keys: PublicKeySet, generation: number): Promise<void> {
+    await tick();
+    if (this.#published !== undefined && this.#published.generation >= generation) return;
+    this.#published = { keys: structuredClone(keys), generation };
+  }
+}
+
+/** A `FindingStore` in memory. */
+export class MemoryFindingStore implements FindingStore {
+  readonly #findings = new Map<string, StoredFinding>();
+
+  async add(finding: StoredFinding): Promise<boolean> {
+    await tick();
+    const key = `${finding.tenant}#${finding.stream}#${String(finding.seq).padStart(16, '0')}#${finding.ruleId}`;
+    if (this.#findings.has(key)) return false;
+    this.#findings.set(key, structuredClone(finding));
+    return true;
+  }
+
+  async list(tenant: string, stream?: string, limit = 1000): Promise<StoredFinding[]> {
+    await tick();
+    return [...this.#findings.entries()]
+      .filter(([, finding]) => finding.tenant === tenant && (stream === undefined || finding.stream === stream))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .slice(0, limit)
+      .map(([, finding]) => structuredClone(finding));
+  }
+}
+
+/** An `AuditStateStore` in memory. */
+export class MemoryAuditStateStore implements AuditStateStore {
+  readonly #cursors = new Map<string, number>();
+  readonly #retention = new Map<string, number>();
+
+  async cursor(ref: StreamRef, job: 'compliance' | 'retention'): Promise<number> {
+    await tick();
+    return this.#cursors.get(`${streamKey(ref.tenant, ref.stream)}#${job}`) ?? 0;
+  }
+
+  async setCursor(ref: StreamRef, job: 'compliance' | 'retention', value: number): Promise<void> {
+    await tick();
+    this.#cursors.set(`${streamKey(ref.tenant, ref.stream)}#${job}`, value);
+  }
+
+  async retentionDays(tenant: string): Promise<number | undefined> {
+    await tick();
+    return this.#retention.get(tenant);
+  }
+
+  async setRetentionDays(tenant: string, days: number): Promise<void> {
+    await tick();
+    this.#retention.set(tenant, days);
   }
 }

@@ -3,7 +3,9 @@
  * (DynamoDB for entries, S3 or a table for payloads and checkpoints); `memory-store.ts` implements
  * them in memory for tests and local runs.
  */
-import type { Checkpoint, LedgerEntry, Payload } from './schemas.ts';
+import type { Finding } from './compliance.ts';
+import type { KeyRing } from './keys.ts';
+import type { Checkpoint, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
 
 /**
  * Append-only storage of ledger entries, keyed by (tenant, stream, seq).
@@ -23,6 +25,96 @@ export interface LedgerStore {
   read(tenant: string, stream: string, fromSeq: number, toSeq?: number): Promise<LedgerEntry[]>;
   /** The entry with the highest seq, or undefined for an empty stream. */
   latest(tenant: string, stream: string): Promise<LedgerEntry | undefined>;
+}
+
+/**
+ * A ledger store that can also append exactly once per outside id (a bus event's id): the entry
+ * and a marker for the id are stored atomically (DynamoDB: one transaction of two conditional
+ * puts), so a redelivered event can neither create a second entry nor be lost between two writes.
+ */
+export interface DedupingLedgerStore extends LedgerStore {
+  /**
+   * Stores `entry` (conditional on its seq) together with the marker for `dedupeKey`.
+   *
+   * @throws DuplicateAppendError when the marker exists (nothing stored).
+   * @throws ChainConflictError when the seq is taken (nothing stored).
+   */
+  appendOnce(entry: LedgerEntry, dedupeKey: string): Promise<void>;
+}
+
+/** A stream known to the ledger. */
+export interface StreamRef {
+  tenant: string;
+  stream: string;
+}
+
+/**
+ * The streams that exist, so scheduled jobs (checkpoints, compliance, retention) find them without
+ * scanning the ledger. A stream is registered before its first entry is stored.
+ */
+export interface StreamRegistry {
+  /** Idempotent. */
+  register(ref: StreamRef): Promise<void>;
+  /** Every registered stream of every tenant. */
+  list(): Promise<StreamRef[]>;
+}
+
+/**
+ * The latest checkpoint of each stream as a compare-and-swap register: the one serialisation
+ * point that keeps two signers (the schedule and `POST /audit/checkpoint`) from both chaining a
+ * checkpoint to the same predecessor, which would fork the checkpoint chain.
+ */
+export interface CheckpointHeadStore {
+  /** The head (strongly consistent), or undefined before the first checkpoint. */
+  get(tenant: string, stream: string): Promise<Checkpoint | undefined>;
+  /**
+   * Makes `next` the head if the head is still `expectedTreeSize` (undefined: no head yet).
+   * Resolves false when another signer moved it first.
+   */
+  advance(next: Checkpoint, expectedTreeSize: number | undefined): Promise<boolean>;
+}
+
+/** Where the private key ring lives (Secrets Manager in AWS). */
+export interface KeyRingStore {
+  /** The ring and an opaque version token (the empty ring when nothing was stored yet). */
+  load(): Promise<{ ring: KeyRing; version: string }>;
+  /** Stores `ring` if the stored ring is still at `version`; false when another writer got there first. */
+  replace(ring: KeyRing, version: string): Promise<boolean>;
+}
+
+/** Where the public key set is published (read by the keys, verify and export routes). */
+export interface PublishedKeyStore {
+  /** The published set and the key-ring generation it came from. */
+  get(): Promise<{ keys: PublicKeySet; generation: number } | undefined>;
+  /** Publishes `keys` unless a set of the same or a later generation is there (a no-op then). */
+  put(keys: PublicKeySet, generation: number): Promise<void>;
+}
+
+/** A finding as stored and listed. */
+export interface StoredFinding extends Finding {
+  tenant: string;
+  stream: string;
+  raisedAt: string;
+}
+
+/** Compliance findings, one per (stream, seq, rule). */
+export interface FindingStore {
+  /** Stores the finding unless it was stored before; resolves true when it is new. */
+  add(finding: StoredFinding): Promise<boolean>;
+  /** The tenant's findings, optionally of one stream, ordered by stream then seq. */
+  list(tenant: string, stream?: string, limit?: number): Promise<StoredFinding[]>;
+}
+
+/**
+ * Progress markers of the scheduled jobs per stream (`compliance`: entries evaluated;
+ * `retention`: first seq not yet expired), and per-tenant settings.
+ */
+export interface AuditStateStore {
+  cursor(ref: StreamRef, job: 'compliance' | 'retention'): Promise<number>;
+  setCursor(ref: StreamRef, job: 'compliance' | 'retention', value: number): Promise<void>;
+  /** The tenant's retention window in days, when it set one. */
+  retentionDays(tenant: string): Promise<number | undefined>;
+  setRetentionDays(tenant: string, days: number): Promise<void>;
 }
 
 /**

@@ -64,6 +64,8 @@ export interface ApprovalStore {
   get(tenant: string, approvalId: string): Promise<Approval | undefined>;
   /** Writes `next` only if the stored status is still `pending`. @throws ConflictError otherwise. */
   decidePending(next: Approval): Promise<void>;
+  /** The tenant's approvals in `status`, oldest request first, at most `limit`. */
+  list(tenant: string, status: Approval['status'], limit: number): Promise<Approval[]>;
 }
 
 /** Resumes the waiting execution. */

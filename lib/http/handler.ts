@@ -66,13 +66,18 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
 
-function lowerCaseHeaders(headers: Record<string, string | undefined> | undefined): Record<string, string> {
+/** Header names lower-cased, undefined values dropped. */
+export function lowerCaseHeaders(headers: Record<string, string | undefined> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) out[name.toLowerCase()] = value;
   return out;
 }
 
-function parseBody(event: APIGatewayProxyEventV2): unknown {
+/**
+ * The JSON body of an HTTP API event.
+ * @throws PayloadTooLargeError over {@link MAX_BODY_BYTES}; ValidationError when it is not JSON.
+ */
+export function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
@@ -83,7 +88,8 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-function reply(statusCode: number, body: unknown, correlationId: string, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+/** A JSON reply carrying the correlation id. */
+export function reply(statusCode: number, body: unknown, correlationId: string, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', 'x-correlation-id': correlationId, ...headers },
@@ -91,7 +97,8 @@ function reply(statusCode: number, body: unknown, correlationId: string, headers
   };
 }
 
-function errorReply(error: unknown, correlationId: string): APIGatewayProxyStructuredResultV2 {
+/** The reply for a thrown error: its status from the domain error table, or a bare 500. */
+export function errorReply(error: unknown, correlationId: string): APIGatewayProxyStructuredResultV2 {
   for (const [type, status] of STATUS_BY_ERROR) {
     if (error instanceof type) {
       const body: Record<string, unknown> = { error: error.name, message: error.message, correlationId };

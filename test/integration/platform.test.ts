@@ -12,7 +12,8 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { eventually, testCloud } from '../helpers/local-cloud.ts';
+import type { Role } from '../../lib/auth/roles.ts';
+import { api, eventually, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 
 // Clients take their endpoints from the AWS_ENDPOINT_URL_<SERVICE> variables npm test sets.
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -25,7 +26,6 @@ const cloud = testCloud();
 const table = cloud.resources.tables.StateTable ?? '';
 const busName = Object.values(cloud.resources.buses)[0]?.split('/').pop() ?? '';
 const fn = (logicalId: string) => cloud.resources.functions[logicalId] ?? '';
-const decode = (payload: Uint8Array | undefined) => JSON.parse(Buffer.from(payload ?? []).toString('utf8'));
 
 async function journalFor(tenant: string, day: string) {
   const output = await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${tenant}#journal#${day}` }, ConsistentRead: true }));
@@ -112,6 +112,11 @@ describe('platform on the local cloud', () => {
       });
     }
 
+    async function decideAs(tenant: string, subject: string, roles: Role[], approvalId: string, decision: 'approve' | 'reject', reason?: string) {
+      const token = await tokenFor({ tenant, roles, subject });
+      return api('POST', '/governance/approvals', { auth: 'none', headers: { authorization: `Bearer ${token}` }, body: { parameters: { approvalId, decision, reason } } });
+    }
+
     async function pendingApproval(tenant: string) {
       return eventually('the approval to be opened', async () => {
         const output = await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${tenant}#approval` }, ConsistentRead: true }));
@@ -133,11 +138,23 @@ describe('platform on the local cloud', () => {
       assert.equal(approval.status, 'pending');
       assert.equal((await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }))).status, 'RUNNING');
 
-      const self = await lambda.send(new InvokeCommand({ FunctionName: fn('DecideApprovalLambdaFunction'), Payload: JSON.stringify({ tenant, approvalId: approval.approvalId, decision: 'approve', actor: 'alice' }) }));
-      assert.equal(decode(self.Payload).errorType, 'ForbiddenError');
+      const listed = await api('GET', '/governance/approvals', { tenant, roles: ['viewer'] });
+      assert.deepEqual(listed.body.result.approvals.map((entry: { approvalId: string }) => entry.approvalId), [approval.approvalId]);
+      assert.equal(listed.body.result.approvals[0].taskToken, undefined, 'task tokens never leave the table');
 
-      const decided = await lambda.send(new InvokeCommand({ FunctionName: fn('DecideApprovalLambdaFunction'), Payload: JSON.stringify({ tenant, approvalId: approval.approvalId, decision: 'approve', actor: 'bob', reason: 'looks right' }) }));
-      assert.equal(decided.FunctionError, undefined, Buffer.from(decided.Payload ?? []).toString());
+      const asOperator = await decideAs(tenant, 'carol', ['operator'], approval.approvalId, 'approve');
+      assert.equal(asOperator.status, 403, 'operators do not approve');
+      const self = await decideAs(tenant, 'alice', ['approver'], approval.approvalId, 'approve');
+      assert.equal(self.status, 403);
+      assert.equal(self.body.error, 'ForbiddenError');
+      const otherTenant = await decideAs(`${tenant}-x`, 'bob', ['approver'], approval.approvalId, 'approve');
+      assert.equal(otherTenant.status, 404, "another tenant's approver cannot even see it");
+
+      const decided = await decideAs(tenant, 'bob', ['approver'], approval.approvalId, 'approve', 'looks right');
+      assert.equal(decided.status, 200, JSON.stringify(decided.body));
+      assert.equal(decided.body.result.decidedBy, 'bob');
+      const again = await decideAs(tenant, 'dave', ['approver'], approval.approvalId, 'reject');
+      assert.equal(again.status, 409, 'a decided approval stays decided');
       const done = await finished(started.executionArn);
       assert.equal(done.status, 'SUCCEEDED');
       const output = JSON.parse(done.output ?? '{}');
@@ -149,7 +166,7 @@ describe('platform on the local cloud', () => {
       const tenant = `t-${randomUUID().slice(0, 8)}`;
       const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: gate(), input: JSON.stringify({ tenant, risk: 'medium', action, requestedBy: 'alice', reason: '' }) }));
       const approval = await pendingApproval(tenant);
-      await lambda.send(new InvokeCommand({ FunctionName: fn('DecideApprovalLambdaFunction'), Payload: JSON.stringify({ tenant, approvalId: approval.approvalId, decision: 'reject', actor: 'bob' }) }));
+      assert.equal((await decideAs(tenant, 'bob', ['approver'], approval.approvalId, 'reject')).status, 200);
       const done = await finished(started.executionArn);
       assert.equal(done.status, 'FAILED');
       assert.equal(done.error, 'ApprovalRejected');

@@ -36,6 +36,9 @@ function memoryStore(): ApprovalStore & { items: Map<string, Approval> } {
       if (items.get(next.approvalId)?.status !== 'pending') throw new ConflictError('decided');
       items.set(next.approvalId, next);
     },
+    async list(tenant, status, limit) {
+      return [...items.values()].filter((item) => item.tenant === tenant && item.status === status).slice(0, limit);
+    },
   };
 }
 

@@ -131,6 +131,17 @@ describe('autonomy-verify CLI', () => {
     });
   }
 
+  it('accepts a saved GET /audit/keys reply (the response envelope) as --keys', async () => {
+    const envelopeKeys = path.join(dir, 'keys-envelope.json');
+    await writeFile(
+      envelopeKeys,
+      JSON.stringify({ status: 'success', result: stream.keys, logs: [], provenance: {}, timestamp: '2025-01-01T00:00:00.000Z' }),
+    );
+    const result = await run(['--export', await exportFile('envelope'), '--keys', envelopeKeys]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^INTACT acme\/ops/);
+  });
+
   it('exits 3 naming the line of a malformed export, and for a malformed key file', async () => {
     const file = path.join(dir, 'malformed.jsonl');
     const lines = text.trim().split('\n');

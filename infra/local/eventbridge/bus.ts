@@ -51,6 +51,13 @@ interface CompiledRule extends RuleDefinition {
 
 const MAX_ENTRY_BYTES = 256 * 1024;
 
+/** An entry's size as AWS counts it: Time (14 bytes if set), Source, DetailType, Detail and Resources in UTF-8. */
+function entryBytes(raw: Record<string, unknown>): number {
+  const text = (value: unknown) => (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+  const resources = Array.isArray(raw.Resources) ? raw.Resources.reduce((sum: number, resource: unknown) => sum + text(resource), 0) : 0;
+  return (raw.Time === undefined ? 0 : 14) + text(raw.Source) + text(raw.DetailType) + text(raw.Detail) + resources;
+}
+
 function readPath(value: unknown, jsonPath: string): unknown {
   if (jsonPath === '$') return value;
   if (!jsonPath.startsWith('$.')) throw new AwsServiceError('ValidationException', `Unsupported JSON path ${jsonPath}`);
@@ -238,7 +245,7 @@ export class EventBridgeService {
         failed += 1;
         return { ErrorCode: code, ErrorMessage: message };
       };
-      if (Buffer.byteLength(JSON.stringify(raw)) > MAX_ENTRY_BYTES) return fail('ValidationException', 'Total size of the entries in the request is over the limit.');
+      if (entryBytes(raw) > MAX_ENTRY_BYTES) return fail('ValidationException', 'Total size of the entries in the request is over the limit.');
       if (typeof raw.Source !== 'string' || raw.Source === '') return fail('InvalidArgument', 'Parameter Source is not valid. Reason: Source is a required argument.');
       if (typeof raw.DetailType !== 'string' || raw.DetailType === '') return fail('InvalidArgument', 'Parameter DetailType is not valid. Reason: DetailType is a required argument.');
       if (typeof raw.Detail !== 'string') return fail('InvalidArgument', 'Parameter Detail is not valid. Reason: Detail is a required argument.');

@@ -2,11 +2,16 @@
  * ApprovalStore on the state table: pk `<tenant>#approval`, sk the approval id.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../errors.ts';
 import type { Approval, ApprovalStore } from '../../governance/approvals.ts';
 
 const key = (tenant: string, approvalId: string) => ({ pk: `${tenant}#approval`, sk: approvalId });
+
+function fromItem(item: Record<string, unknown>): Approval {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...approval } = item;
+  return approval as unknown as Approval;
+}
 
 /** Creates the DynamoDB-backed ApprovalStore. */
 export function dynamoApprovalStore(client: DynamoDBDocumentClient, tableName: string): ApprovalStore {
@@ -25,9 +30,17 @@ export function dynamoApprovalStore(client: DynamoDBDocumentClient, tableName: s
     },
     async get(tenant, approvalId) {
       const output = await client.send(new GetCommand({ TableName: tableName, Key: key(tenant, approvalId), ConsistentRead: true }));
-      if (!output.Item) return undefined;
-      const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...approval } = output.Item;
-      return approval as Approval;
+      return output.Item ? fromItem(output.Item) : undefined;
+    },
+    async list(tenant, status, limit) {
+      const output = await client.send(new QueryCommand({
+        TableName: tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `${tenant}#approval#${status}` },
+        Limit: limit,
+      }));
+      return (output.Items ?? []).map(fromItem);
     },
     async decidePending(next) {
       try {

@@ -6,18 +6,27 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tracer } from '../../observability.ts';
 
+let dynamoBase: DynamoDBClient | undefined;
 let dynamo: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
 let events: EventBridgeClient | undefined;
 let sfn: SFNClient | undefined;
+let secrets: SecretsManagerClient | undefined;
+
+/** The plain DynamoDB client (for libraries that want one, such as Powertools idempotency). */
+export function dynamoBaseClient(): DynamoDBClient {
+  dynamoBase ??= tracer.captureAWSv3Client(new DynamoDBClient({}));
+  return dynamoBase;
+}
 
 /** The DynamoDB document client (undefined attributes dropped, so optional fields never fail a put). */
 export function dynamoClient(): DynamoDBDocumentClient {
-  dynamo ??= DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
+  dynamo ??= DynamoDBDocumentClient.from(dynamoBaseClient(), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return dynamo;
@@ -39,4 +48,10 @@ export function eventBridgeClient(): EventBridgeClient {
 export function sfnClient(): SFNClient {
   sfn ??= tracer.captureAWSv3Client(new SFNClient({}));
   return sfn;
+}
+
+/** The Secrets Manager client. */
+export function secretsManagerClient(): SecretsManagerClient {
+  secrets ??= tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  return secrets;
 }

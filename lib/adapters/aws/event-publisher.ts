@@ -1,54 +1,67 @@
 /**
- * EventPublisher on Amazon EventBridge: batches of at most 10 entries (the PutEvents limit), and
- * entries the bus refuses (`FailedEntryCount`) are retried with backoff; only those are resent.
+ * The event publisher on Amazon EventBridge: {@link eventBridgePutEvents} is the bare PutEvents call
+ * (one request, results by entry); validation against the catalog, batching and retries of refused
+ * entries live in lib/events/publisher.ts.
  */
-import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { DependencyError } from '../../errors.ts';
-import type { BusEvent, EventPublisher } from '../../events/publisher.ts';
+import {
+  type EntryResult,
+  type EventPublisher,
+  type PutEventsPort,
+  type ValidatingPublisherOptions,
+  validatingPublisher,
+} from '../../events/publisher.ts';
 
-const MAX_ENTRIES_PER_CALL = 10;
-
-/** Options for {@link eventBridgePublisher}. */
-export interface EventBridgePublisherOptions {
-  busName: string;
-  attempts?: number;
-  baseDelayMs?: number;
-}
-
-/** Creates an EventPublisher that writes to one EventBridge bus. */
-export function eventBridgePublisher(client: EventBridgeClient, options: EventBridgePublisherOptions): EventPublisher {
-  const attempts = options.attempts ?? 4;
-  const baseDelayMs = options.baseDelayMs ?? 50;
-  const toEntry = (event: BusEvent): PutEventsRequestEntry => ({
-    EventBusName: options.busName,
-    Source: event.source,
-    DetailType: event.detailType,
-    Detail: JSON.stringify(event.detail),
-    Resources: event.resources,
-    Time: event.time,
-  });
-
-  async function sendBatch(entries: PutEventsRequestEntry[]): Promise<void> {
-    let pending = entries;
-    let lastError = '';
-    for (let attempt = 0; attempt < attempts && pending.length > 0; attempt += 1) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, baseDelayMs * 2 ** (attempt - 1)));
-      const output = await client.send(new PutEventsCommand({ Entries: pending }));
-      if (!output.FailedEntryCount) return;
-      const results = output.Entries ?? [];
-      const failed = pending.filter((_, index) => results[index]?.ErrorCode !== undefined);
-      lastError = results.find((result) => result.ErrorCode)?.ErrorMessage ?? 'unknown';
-      pending = failed;
-    }
-    if (pending.length > 0) throw new DependencyError(`EventBridge refused ${pending.length} event(s): ${lastError}`);
-  }
-
+/**
+ * The PutEvents port for one bus.
+ * @throws DependencyError when the call fails or answers with a result count that does not match the request.
+ */
+export function eventBridgePutEvents(client: EventBridgeClient, busName: string): PutEventsPort {
   return {
-    async publish(events) {
-      const entries = events.map(toEntry);
-      for (let start = 0; start < entries.length; start += MAX_ENTRIES_PER_CALL) {
-        await sendBatch(entries.slice(start, start + MAX_ENTRIES_PER_CALL));
+    async putEvents(entries) {
+      let output: PutEventsCommandOutput;
+      try {
+        output = await client.send(
+          new PutEventsCommand({
+            Entries: entries.map((entry) => ({
+              EventBusName: busName,
+              Source: entry.source,
+              DetailType: entry.detailType,
+              Detail: entry.detail,
+              Resources: entry.resources,
+              Time: entry.time,
+            })),
+          }),
+        );
+      } catch (error) {
+        throw new DependencyError(`EventBridge PutEvents failed: ${(error as Error).name}: ${(error as Error).message}`);
       }
+      const results = output.Entries ?? [];
+      if (results.length !== entries.length) {
+        throw new DependencyError(`EventBridge PutEvents answered ${results.length} result(s) for ${entries.length} entries`);
+      }
+      return results.map((result): EntryResult => {
+        const mapped: EntryResult = {};
+        if (result.EventId) mapped.eventId = result.EventId;
+        if (result.ErrorCode) mapped.errorCode = result.ErrorCode;
+        if (result.ErrorMessage) mapped.errorMessage = result.ErrorMessage;
+        return mapped;
+      });
     },
   };
+}
+
+/** Options for {@link eventBridgePublisher}. */
+export interface EventBridgePublisherOptions extends ValidatingPublisherOptions {
+  busName: string;
+}
+
+/**
+ * The validating EventPublisher writing to one EventBridge bus (build it once per container).
+ * @example const publisher = eventBridgePublisher(eventBridgeClient(), { busName: config().EVENT_BUS_NAME });
+ */
+export function eventBridgePublisher(client: EventBridgeClient, options: EventBridgePublisherOptions): EventPublisher {
+  const { busName, ...rest } = options;
+  return validatingPublisher(eventBridgePutEvents(client, busName), rest);
 }

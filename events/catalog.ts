@@ -1,0 +1,44 @@
+/**
+ * The event catalog: every event the product puts on its bus, with its source, detail-type,
+ * version and detail schema. The publisher refuses anything not listed here; samples of each
+ * event live in `events/samples/<detail-type>/` and a unit test parses every one of them.
+ */
+import type { z } from 'zod';
+import { checkpointSigned, findingRaised } from './audit.ts';
+import type { EventDefinition } from './common.ts';
+import { approvalDecided, approvalRequested } from './governance.ts';
+import { anomalyDetected, seriesConfigured } from './observation.ts';
+import { heartbeatEmitted } from './platform.ts';
+
+/** Every catalogued event, one entry per (source, detail-type). */
+export const eventCatalog = [
+  heartbeatEmitted,
+  approvalRequested,
+  approvalDecided,
+  anomalyDetected,
+  seriesConfigured,
+  findingRaised,
+  checkpointSigned,
+] as const;
+
+/** A catalog entry. */
+export type CatalogEntry = (typeof eventCatalog)[number];
+/** The detail-type of a catalogued event. */
+export type CatalogDetailType = CatalogEntry['detailType'];
+/** The catalog entry of one detail-type. */
+export type CatalogEntryOf<T extends CatalogDetailType> = Extract<CatalogEntry, { detailType: T }>;
+/** The detail a publisher passes for `T` (schema input). */
+export type DetailOf<T extends CatalogDetailType> = z.input<CatalogEntryOf<T>['schema']>;
+
+const byKey = new Map<string, EventDefinition>(eventCatalog.map((entry) => [`${entry.source}\u0000${entry.detailType}`, entry]));
+const byDetailType = new Map<string, CatalogEntry>(eventCatalog.map((entry) => [entry.detailType, entry]));
+
+/** The entry for (source, detail-type), or undefined when the pair is not catalogued. */
+export function findCatalogEntry(source: string, detailType: string): EventDefinition | undefined {
+  return byKey.get(`${source}\u0000${detailType}`);
+}
+
+/** The entry of a catalogued detail-type (detail-types are unique across sources). */
+export function catalogEntry<T extends CatalogDetailType>(detailType: T): CatalogEntryOf<T> {
+  return byDetailType.get(detailType) as CatalogEntryOf<T>;
+}

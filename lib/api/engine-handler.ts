@@ -1,0 +1,207 @@
+/**
+ * The engine API handler: one Lambda per `/<engine>/<action>`, dispatching on the HTTP method to
+ * the bound route. Per request: correlation id, authentication (JWT or API key), the route's
+ * permission, the request envelope validated with zod (400 naming each field path), optional
+ * `Idempotency-Key` on POST (Powertools idempotency on DynamoDB), and the response envelope
+ * `{ status, result, logs, provenance, timestamp }`. Errors map through the one table in lib/http.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import middy from '@middy/core';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import type { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { authenticate, type Authenticators } from '../auth/authenticate.ts';
+import type { Principal } from '../auth/principal.ts';
+import { rolesAllow } from '../auth/roles.ts';
+import { ConflictError, DomainError, ForbiddenError, ThrottledError, ValidationError } from '../errors.ts';
+import { errorReply, fieldIssues, lowerCaseHeaders, parseBody, reply } from '../http/handler.ts';
+import { logger, metrics, tracer } from '../observability.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { requestEnvelopeSchema, type RouteMethod, type RouteSpec } from './route.ts';
+
+/** What a route implementation sees besides its parameters. */
+export interface EngineContext {
+  /** From the verified credentials, never from the request; `public` on public routes. */
+  tenant: string;
+  principal: Principal | undefined;
+  correlationId: string;
+  now(): Date;
+  /** Adds a line to the reply's `logs`. */
+  log(message: string): void;
+  contextReferences: string[];
+  metadata: Record<string, unknown>;
+}
+
+/** What a route implementation returns. */
+export interface EngineOutcome<T> {
+  /** Default `success`. */
+  status?: 'success' | 'failure' | 'pending';
+  result: T;
+  /** Default 200, or 202 when pending. */
+  statusCode?: number;
+  headers?: Record<string, string>;
+  /** A reply that is not the JSON envelope (e.g. JSON Lines). */
+  raw?: { contentType: string; body: string };
+}
+
+/** A route spec with its implementation. */
+export interface BoundRoute {
+  spec: RouteSpec;
+  /** The request envelope around the spec's parameters, built once (zod schemas are costly to build). */
+  envelope: z.ZodType<{ action?: string; parameters: unknown; context_references: string[]; metadata: Record<string, unknown> }>;
+  run: (params: unknown, ctx: EngineContext) => Promise<EngineOutcome<unknown>>;
+}
+
+/** Binds an implementation to a route spec; `params` is typed by the spec's schema. */
+export function route<P extends z.ZodType, R extends z.ZodType>(
+  spec: RouteSpec<P, R>,
+  run: (params: z.infer<P>, ctx: EngineContext) => Promise<EngineOutcome<z.infer<R>>>,
+): BoundRoute {
+  return { spec, envelope: requestEnvelopeSchema(spec.parameters) as unknown as BoundRoute['envelope'], run: run as BoundRoute['run'] };
+}
+
+/** Where the handler gets its dependencies; built once per container by the caller. */
+export interface EngineHandlerDeps {
+  auth: () => Authenticators;
+  /** The idempotency table; when absent, `Idempotency-Key` is refused. */
+  idempotencyTable?: () => DynamoDBPersistenceLayer;
+  version: string;
+  /** Per-tenant request budget; absent means unlimited. */
+  rateLimiter?: () => RateLimiter | undefined;
+  /** Seconds a remembered reply is replayed for a repeated `Idempotency-Key`. */
+  idempotencyTtlSeconds?: number;
+}
+
+/** The method is not served by this action. */
+export class MethodNotAllowedError extends DomainError {}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+interface Prepared {
+  bound: BoundRoute;
+  principal: Principal | undefined;
+  params: unknown;
+  contextReferences: string[];
+  metadata: Record<string, unknown>;
+}
+
+async function prepare(event: APIGatewayProxyEventV2, headers: Record<string, string>, byMethod: Map<string, BoundRoute>, deps: EngineHandlerDeps): Promise<Prepared> {
+  const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+  const bound = byMethod.get(method);
+  if (!bound) throw new MethodNotAllowedError(`${method} is not supported here; use ${[...byMethod.keys()].join(', ')}`);
+  const { spec } = bound;
+  let principal: Principal | undefined;
+  if (spec.permission !== 'public') {
+    principal = await authenticate(headers, deps.auth());
+    if (!rolesAllow(principal.roles, spec.permission)) throw new ForbiddenError(`This needs the '${spec.permission}' permission, which roles [${principal.roles.join(', ')}] do not grant`);
+    const limiter = deps.rateLimiter?.();
+    if (limiter) {
+      const decision = await limiter.consume(principal.tenant, new Date());
+      if (!decision.allowed) throw new ThrottledError(`Tenant ${principal.tenant} is over its request budget for this minute`, decision.retryAfterSeconds);
+    }
+  }
+  if (method === 'GET' || method === 'DELETE') {
+    const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const parsed = spec.parameters.safeParse(query);
+    if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error).map((issue) => ({ ...issue, path: issue.path ? `query.${issue.path}` : 'query' })));
+    return { bound, principal, params: parsed.data, contextReferences: [], metadata: {} };
+  }
+  const body = parseBody(event);
+  const parsed = bound.envelope.safeParse(body);
+  if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error).map((issue) => ({ ...issue, path: issue.path ? `body.${issue.path}` : 'body' })));
+  if (parsed.data.action !== undefined && parsed.data.action !== spec.action) {
+    throw new ValidationError([{ path: 'body.action', message: `must be '${spec.action}' on ${spec.path} (or omitted)` }]);
+  }
+  return { bound, principal, params: parsed.data.parameters, contextReferences: parsed.data.context_references, metadata: parsed.data.metadata };
+}
+
+/**
+ * The Lambda handler for one `/<engine>/<action>`, serving each bound route's method.
+ * @example
+ * export const handler = engineHandler(deps, route(ingestRoute, (params, ctx) => ingest(params, ctx)));
+ */
+export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]): middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context> {
+  const byMethod = new Map<RouteMethod, BoundRoute>(routes.map((bound) => [bound.spec.method, bound]));
+  let idempotent: ((key: { key: string; payload: string }, work: () => Promise<APIGatewayProxyStructuredResultV2>) => Promise<APIGatewayProxyStructuredResultV2>) | undefined;
+  const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'key', payloadValidationJmesPath: 'payload', expiresAfterSeconds: deps.idempotencyTtlSeconds ?? 3600 });
+
+  const base = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const headers = lowerCaseHeaders(event.headers);
+    const correlationId = headers['x-correlation-id'] ?? event.requestContext?.requestId ?? randomUUID();
+    logger.appendKeys({ correlationId });
+    try {
+      const prepared = await prepare(event, headers, byMethod, deps);
+      const execute = () => runRoute(prepared, correlationId, deps.version);
+      const idempotencyKey = headers['idempotency-key'];
+      if (idempotencyKey === undefined || prepared.bound.spec.method !== 'POST') return await execute();
+      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw new ValidationError([{ path: 'headers.idempotency-key', message: 'must be 1-255 visible ASCII characters' }]);
+      if (!deps.idempotencyTable) throw new ValidationError([{ path: 'headers.idempotency-key', message: 'not supported by this route' }]);
+      const table = deps.idempotencyTable;
+      idempotent ??= makeIdempotent((_key: { key: string; payload: string }, work: () => Promise<APIGatewayProxyStructuredResultV2>) => work(), {
+        persistenceStore: table(),
+        config: idempotencyConfig,
+      });
+      idempotencyConfig.registerLambdaContext(context);
+      const key = `${prepared.principal?.tenant ?? 'public'}#${prepared.bound.spec.method} ${prepared.bound.spec.path}#${idempotencyKey}`;
+      const payload = createHash('sha256').update(event.body ?? '').digest('hex');
+      try {
+        const first = await idempotent({ key, payload }, execute);
+        const replayed = first.headers?.['x-correlation-id'] !== correlationId;
+        return { ...first, headers: { ...first.headers, 'x-correlation-id': correlationId, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) } };
+      } catch (error) {
+        if (error instanceof IdempotencyValidationError) throw new ValidationError([{ path: 'headers.idempotency-key', message: 'was already used with a different request body' }]);
+        if (error instanceof IdempotencyAlreadyInProgressError) throw new ConflictError('A request with this Idempotency-Key is still in progress; retry shortly');
+        throw error;
+      }
+    } catch (error) {
+      if (error instanceof MethodNotAllowedError) return reply(405, { error: error.name, message: error.message, correlationId }, correlationId, { allow: [...byMethod.keys()].join(', ') });
+      return errorReply(error, correlationId);
+    } finally {
+      logger.removeKeys(['correlationId']);
+    }
+  };
+  return middy(base).use(injectLambdaContext(logger)).use(captureLambdaHandler(tracer)).use(logMetrics(metrics));
+}
+
+async function runRoute(prepared: Prepared, correlationId: string, version: string): Promise<APIGatewayProxyStructuredResultV2> {
+  const { spec, run } = prepared.bound;
+  const logs: string[] = [];
+  const ctx: EngineContext = {
+    tenant: prepared.principal?.tenant ?? 'public',
+    principal: prepared.principal,
+    correlationId,
+    now: () => new Date(),
+    log: (message) => logs.push(message),
+    contextReferences: prepared.contextReferences,
+    metadata: prepared.metadata,
+  };
+  const outcome = await run(prepared.params, ctx);
+  const status = outcome.status ?? 'success';
+  const statusCode = outcome.statusCode ?? (status === 'pending' ? 202 : 200);
+  if (outcome.raw) {
+    return { statusCode, headers: { 'content-type': outcome.raw.contentType, 'x-correlation-id': correlationId, ...outcome.headers }, body: outcome.raw.body };
+  }
+  const body = {
+    status,
+    result: outcome.result,
+    logs,
+    provenance: {
+      engine: spec.engine,
+      action: spec.action,
+      tenant: ctx.tenant,
+      actor: prepared.principal?.subject ?? 'anonymous',
+      via: prepared.principal?.via ?? 'public',
+      correlationId,
+      version,
+      contextReferences: prepared.contextReferences,
+      metadata: prepared.metadata,
+    },
+    timestamp: ctx.now().toISOString(),
+  };
+  return reply(statusCode, body, correlationId, outcome.headers);
+}
