@@ -3,9 +3,11 @@
  */
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { benchAuditAppend } from './audit-append.ts';
 import { benchBoot } from './boot.ts';
 import { benchBundles } from './bundles.ts';
 import { benchMiddleware } from './middleware.ts';
+import { benchObservationEngine, benchObservationLatency } from './observation-latency.ts';
 
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`);
 await benchBundles();
@@ -13,7 +15,12 @@ console.log('');
 await benchMiddleware();
 console.log('\nLocal cloud');
 await benchBoot();
-for (const script of ['bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {
+console.log('');
+await benchObservationEngine();
+await benchObservationLatency();
+console.log('\nAudit: append throughput');
+await benchAuditAppend();
+for (const script of ['bench/audit.ts', 'bench/observation.ts', 'bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
 }

@@ -66,14 +66,29 @@ export function activeKey(ring: KeyRing): SigningKey | undefined {
 }
 
 /**
- * The ring after a rotation at `now`: the active key (if any) retired at `now`, a new key created
- * and made active. Old keys stay, so everything they signed before `now` still verifies.
+ * How long after a rotation the retired key's checkpoints still verify. A signer reads the ring
+ * once per invocation and signs with it until the invocation ends (at most 300 s, the longest
+ * audit function timeout), so one that read the ring just before a rotation may still be signing
+ * with the old key; this grace keeps those checkpoints valid. A leaked retired key gains nothing
+ * beyond these minutes.
+ */
+export const ROTATION_GRACE_MS = 10 * 60_000;
+
+/**
+ * The ring after a rotation at `now`: the active key (if any) retired at `now` + `graceMs`, a new
+ * key created and made active at once. Old keys stay, so everything they signed still verifies.
  *
  * @example const next = rotateKeyRing(ring, new Date().toISOString());
  */
-export function rotateKeyRing(ring: KeyRing, now: string, generate: (createdAt: string) => SigningKey = generateSigningKey): KeyRing {
+export function rotateKeyRing(
+  ring: KeyRing,
+  now: string,
+  generate: (createdAt: string) => SigningKey = generateSigningKey,
+  graceMs = 0,
+): KeyRing {
   const fresh = generate(now);
-  const keys = ring.keys.map((key) => (key.keyId === ring.activeKeyId && key.retiredAt === undefined ? retireKey(key, now) : key));
+  const retiredAt = new Date(Date.parse(now) + graceMs).toISOString();
+  const keys = ring.keys.map((key) => (key.keyId === ring.activeKeyId && key.retiredAt === undefined ? retireKey(key, retiredAt) : key));
   return { generation: ring.generation + 1, activeKeyId: fresh.keyId, keys: [...keys, fresh] };
 }
 
@@ -100,6 +115,8 @@ export interface KeyRingOptions {
   /** Compare-and-swap attempts before giving up (default 5). */
   attempts?: number;
   generate?: (createdAt: string) => SigningKey;
+  /** Rotation only: how long the retired key's checkpoints stay valid (default {@link ROTATION_GRACE_MS}). */
+  graceMs?: number;
 }
 
 /**
@@ -135,7 +152,7 @@ export async function rotateSigningKey(store: KeyRingStore, options: KeyRingOpti
   const attempts = options.attempts ?? 5;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
     const { ring, version } = await store.load();
-    const next = rotateKeyRing(ring, options.now().toISOString(), options.generate);
+    const next = rotateKeyRing(ring, options.now().toISOString(), options.generate, options.graceMs ?? ROTATION_GRACE_MS);
     if (await store.replace(next, version)) {
       const key = activeKey(next);
       if (key === undefined) break;

@@ -42,13 +42,19 @@ export const labelsSchema = z
   .refine((labels) => Object.keys(labels).length <= MAX_LABELS, { message: `at most ${MAX_LABELS} labels` });
 
 /**
+ * The largest magnitude a point may have. Squares of larger values overflow the running variance
+ * (a series would be stuck with a state it cannot store); no real metric comes near it.
+ */
+export const MAX_ABS_VALUE = 1e100;
+
+/**
  * One metric point. Input `timestamp` is an ISO string; the parsed point carries epoch ms.
- * `value` must be finite (NaN and ±Infinity are rejected: they poison every window statistic).
+ * `value` must be finite and within ±{@link MAX_ABS_VALUE} (NaN and ±Infinity poison every window statistic).
  */
 export const metricPointSchema = z.object({
   series: seriesNameSchema,
   timestamp: timestampSchema,
-  value: z.number().finite(),
+  value: z.number().finite().min(-MAX_ABS_VALUE).max(MAX_ABS_VALUE),
   labels: labelsSchema.default({}),
 });
 /** A validated metric point (timestamp in epoch ms). */

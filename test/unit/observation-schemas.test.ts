@@ -20,6 +20,8 @@ describe('metric point validation', () => {
     assert.equal(metricPointSchema.safeParse({ ...good, timestamp: '2026-01-01T00:00:00' }).success, false);
     assert.equal(metricPointSchema.safeParse({ ...good, value: Number.NaN }).success, false);
     assert.equal(metricPointSchema.safeParse({ ...good, value: Number.POSITIVE_INFINITY }).success, false);
+    assert.equal(metricPointSchema.safeParse({ ...good, value: -1e101 }).success, false, 'beyond ±1e100 the running variance overflows');
+    assert.equal(metricPointSchema.safeParse({ ...good, value: 1e100 }).success, true);
     assert.equal(metricPointSchema.safeParse({ ...good, series: 'has space' }).success, false);
     assert.equal(metricPointSchema.safeParse({ ...good, series: 'x'.repeat(201) }).success, false);
     const labels = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v']));

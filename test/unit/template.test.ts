@@ -112,6 +112,41 @@ describe('packaged template (stage dev)', () => {
     }
   });
 
+  it('keeps the ledger table append-only: no role may update, delete or batch-write it', () => {
+    const ledger = template.Resources.LedgerTable;
+    assert.ok(ledger, 'LedgerTable missing');
+    assert.deepEqual(ledger.Properties?.KeySchema, [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'seq', KeyType: 'RANGE' },
+    ]);
+    const forbidden = /^dynamodb:(\*|UpdateItem|DeleteItem|BatchWriteItem|PartiQLUpdate|PartiQLDelete|PartiQLInsert|DeleteTable|UpdateTable|RestoreTable.*|ImportTable)$/;
+    let writers = 0;
+    for (const [id, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+      for (const statement of statementsOf(role)) {
+        if (statement.Effect !== 'Allow') continue;
+        const onLedger = ([] as unknown[]).concat(statement.Resource).some((resource) => resource === '*' || JSON.stringify(resource).includes('"LedgerTable"'));
+        if (!onLedger) continue;
+        const actions = ([] as string[]).concat(statement.Action);
+        for (const action of actions) assert.doesNotMatch(action, forbidden, `${id} grants ${action} on the ledger table`);
+        if (actions.includes('dynamodb:PutItem')) writers += 1;
+      }
+    }
+    assert.ok(writers >= 2, 'the appenders (bus and POST /audit/record) hold PutItem on the ledger table');
+  });
+
+  it('feeds every autonomy.* event to the audit queue (with a DLQ after 5 receives) and the queue to auditAppend', () => {
+    const rule = template.Resources.AuditRule;
+    assert.deepEqual(rule?.Properties?.EventPattern, { source: [{ prefix: 'autonomy.' }] });
+    assert.deepEqual(((rule?.Properties?.Targets ?? []) as Array<{ Arn: unknown }>)[0]?.Arn, { 'Fn::GetAtt': ['AuditQueue', 'Arn'] });
+    assert.equal((template.Resources.AuditQueue?.Properties?.RedrivePolicy as { maxReceiveCount?: number } | undefined)?.maxReceiveCount, 5);
+    const policy = JSON.stringify(template.Resources.AuditQueuePolicy?.Properties);
+    assert.ok(policy.includes('"AuditRule"'), 'the queue policy admits the rule');
+    const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').find(([, p]) => JSON.stringify(p.EventSourceArn).includes('"AuditQueue"'));
+    assert.ok(mapping, 'no function reads the audit queue');
+    assert.deepEqual(mapping[1].FunctionResponseTypes, ['ReportBatchItemFailures']);
+    assert.equal(template.Resources.AuditSigningKeySecret?.Type, 'AWS::SecretsManager::Secret');
+  });
+
   it('routes bus events to the journal queue and the queue to the journal function', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
     const journal = rules.find(([id]) => id === 'JournalRule');

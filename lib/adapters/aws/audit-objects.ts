@@ -1,0 +1,131 @@
+/**
+ * The Audit engine's objects in the artifacts bucket, every key starting with the tenant:
+ *   <tenant>/audit/payloads/<payloadHash>.json                      payloads, content-addressed
+ *   <tenant>/audit/checkpoints/<stream>/<treeSize, 16 digits>.json  signed checkpoints
+ * Checkpoint keys are zero-padded, so listing a prefix returns them in tree-size order.
+ *
+ * Payloads are tagged `autonomy-retention=audit-payload`: the bucket is versioned, and its
+ * lifecycle rule expires non-current versions of tagged objects, so a payload retention deletes
+ * does not live on as an old version.
+ */
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { checkpointKey } from '../../audit/checkpoint.ts';
+import { mapLimit, unreadablePayload } from '../../audit/engine.ts';
+import type { CheckpointStore, PayloadStore } from '../../audit/ports.ts';
+import type { Checkpoint, Payload } from '../../audit/schemas.ts';
+
+/** The object key of a payload. */
+export const payloadKey = (tenant: string, payloadHash: string) => `${tenant}/audit/payloads/${payloadHash}.json`;
+
+/** The tag that puts an object under the payload lifecycle rule (see infra/resources/storage.yml). */
+export const PAYLOAD_TAGGING = 'autonomy-retention=audit-payload';
+
+async function getText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await object.Body?.transformToString('utf-8')) ?? '';
+  } catch (error) {
+    if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+}
+
+/** {@link PayloadStore} on S3. */
+export class S3PayloadStore implements PayloadStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+
+  constructor(client: S3Client, bucket: string) {
+    this.#client = client;
+    this.#bucket = bucket;
+  }
+
+  async put(tenant: string, payloadHash: string, payload: Payload): Promise<void> {
+    await this.#client.send(
+      new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: payloadKey(tenant, payloadHash),
+        Body: JSON.stringify(payload),
+        ContentType: 'application/json',
+        Tagging: PAYLOAD_TAGGING,
+      }),
+    );
+  }
+
+  /** The payload; a stored object that is not a JSON object comes back as `unreadablePayload`, so it fails its hash. */
+  async get(tenant: string, payloadHash: string): Promise<Payload | undefined> {
+    const text = await getText(this.#client, this.#bucket, payloadKey(tenant, payloadHash));
+    if (text === undefined) return undefined;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Payload;
+    } catch {}
+    return unreadablePayload(text);
+  }
+
+  async delete(tenant: string, payloadHash: string): Promise<void> {
+    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: payloadKey(tenant, payloadHash) }));
+  }
+}
+
+/** {@link CheckpointStore} on S3, at `checkpointKey(tenant, stream, treeSize)`. */
+export class S3CheckpointStore implements CheckpointStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+
+  constructor(client: S3Client, bucket: string) {
+    this.#client = client;
+    this.#bucket = bucket;
+  }
+
+  async put(checkpoint: Checkpoint): Promise<void> {
+    await this.#client.send(
+      new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: checkpointKey(checkpoint.tenant, checkpoint.stream, checkpoint.treeSize),
+        Body: JSON.stringify(checkpoint),
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  async #keys(tenant: string, stream: string): Promise<string[]> {
+    const prefix = `${tenant}/audit/checkpoints/${stream}/`;
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined && /\/\d{16}\.json$/.test(object.Key)) keys.push(object.Key);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return keys.sort();
+  }
+
+  /**
+   * Reads one checkpoint object as stored. One that is not JSON becomes an unsigned placeholder
+   * at its tree size, so verification reports it rather than failing to read it.
+   */
+  async #read(tenant: string, stream: string, key: string): Promise<Checkpoint | undefined> {
+    const text = await getText(this.#client, this.#bucket, key);
+    if (text === undefined) return undefined;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Checkpoint;
+    } catch {}
+    const treeSize = Number(key.slice(key.lastIndexOf('/') + 1, -'.json'.length));
+    return { tenant, stream, treeSize, rootHash: '', timestamp: '', previousCheckpointHash: null, keyId: '', signature: '' };
+  }
+
+  async latest(tenant: string, stream: string): Promise<Checkpoint | undefined> {
+    const last = (await this.#keys(tenant, stream)).at(-1);
+    return last === undefined ? undefined : this.#read(tenant, stream, last);
+  }
+
+  async list(tenant: string, stream: string): Promise<Checkpoint[]> {
+    const keys = await this.#keys(tenant, stream);
+    const checkpoints = await mapLimit(keys, 16, (key) => this.#read(tenant, stream, key));
+    return checkpoints.filter((checkpoint): checkpoint is Checkpoint => checkpoint !== undefined);
+  }
+}

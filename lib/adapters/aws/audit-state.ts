@@ -1,0 +1,172 @@
+/**
+ * The Audit engine's bookkeeping in the state table (every key starting with the tenant):
+ *   <tenant>#audit#streams            / <stream>             registry (gsi1: audit#streams, for the scheduled jobs)
+ *   <tenant>#audit#checkpoint-head    / <stream>             latest checkpoint, compare-and-swap on treeSize
+ *   <tenant>#audit#findings           / <stream>#<seq>#<rule> compliance findings, stored once
+ *   <tenant>#audit#cursor             / <job>#<stream>        progress of compliance and retention
+ *   <tenant>#audit#settings           / retention             the tenant's retention window
+ *   system#audit#keys                 / published             the public signing keys (deployment-wide)
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Severity } from '../../audit/compliance.ts';
+import type {
+  AuditStateStore,
+  CheckpointHeadStore,
+  FindingStore,
+  PublishedKeyStore,
+  StoredFinding,
+  StreamRef,
+  StreamRegistry,
+} from '../../audit/ports.ts';
+import type { Checkpoint, PublicKeySet } from '../../audit/schemas.ts';
+
+const REGISTRY_INDEX_PK = 'audit#streams';
+
+async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput, limit = Number.POSITIVE_INFINITY): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined && items.length < limit);
+  return items.slice(0, limit);
+}
+
+async function conditionalPut(client: DynamoDBDocumentClient, input: ConstructorParameters<typeof PutCommand>[0]): Promise<boolean> {
+  try {
+    await client.send(new PutCommand(input));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/** A table and the client to reach it. */
+abstract class StateTableStore {
+  protected readonly client: DynamoDBDocumentClient;
+  protected readonly table: string;
+
+  constructor(client: DynamoDBDocumentClient, table: string) {
+    this.client = client;
+    this.table = table;
+  }
+}
+
+/** {@link StreamRegistry} on the state table, listed across tenants through gsi1. */
+export class DynamoStreamRegistry extends StateTableStore implements StreamRegistry {
+  async register(ref: StreamRef): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `${ref.tenant}#audit#streams`, sk: ref.stream, gsi1pk: REGISTRY_INDEX_PK, gsi1sk: `${ref.tenant}#${ref.stream}`, tenant: ref.tenant, stream: ref.stream },
+      }),
+    );
+  }
+
+  async list(): Promise<StreamRef[]> {
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': REGISTRY_INDEX_PK },
+    });
+    return items.map((item) => ({ tenant: String(item.tenant), stream: String(item.stream) }));
+  }
+}
+
+/** {@link CheckpointHeadStore} on the state table: a conditional put on `treeSize`. */
+export class DynamoCheckpointHeads extends StateTableStore implements CheckpointHeadStore {
+  async get(tenant: string, stream: string): Promise<Checkpoint | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${tenant}#audit#checkpoint-head`, sk: stream }, ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : (JSON.parse(String(Item.checkpoint)) as Checkpoint);
+  }
+
+  async advance(next: Checkpoint, expectedTreeSize: number | undefined): Promise<boolean> {
+    return conditionalPut(this.client, {
+      TableName: this.table,
+      // The checkpoint is kept as its JSON text: exactly the object that was signed, no number conversions.
+      Item: { pk: `${next.tenant}#audit#checkpoint-head`, sk: next.stream, treeSize: next.treeSize, checkpoint: JSON.stringify(next) },
+      ...(expectedTreeSize === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: 'treeSize = :expected', ExpressionAttributeValues: { ':expected': expectedTreeSize } }),
+    });
+  }
+}
+
+/** {@link PublishedKeyStore} on the state table; a put never lowers the generation. */
+export class DynamoPublishedKeys extends StateTableStore implements PublishedKeyStore {
+  async get(): Promise<{ keys: PublicKeySet; generation: number } | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: 'system#audit#keys', sk: 'published' }, ConsistentRead: true }));
+    return Item === undefined ? undefined : { keys: JSON.parse(String(Item.keys)) as PublicKeySet, generation: Number(Item.generation) };
+  }
+
+  async put(keys: PublicKeySet, generation: number): Promise<void> {
+    await conditionalPut(this.client, {
+      TableName: this.table,
+      Item: { pk: 'system#audit#keys', sk: 'published', keys: JSON.stringify(keys), generation },
+      ConditionExpression: 'attribute_not_exists(pk) OR generation < :generation',
+      ExpressionAttributeValues: { ':generation': generation },
+    });
+  }
+}
+
+/** {@link FindingStore} on the state table: one item per (stream, seq, rule), put once. */
+export class DynamoFindingStore extends StateTableStore implements FindingStore {
+  async add(finding: StoredFinding): Promise<boolean> {
+    return conditionalPut(this.client, {
+      TableName: this.table,
+      Item: { pk: `${finding.tenant}#audit#findings`, sk: `${finding.stream}#${String(finding.seq).padStart(16, '0')}#${finding.ruleId}`, ...finding },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  }
+
+  async list(tenant: string, stream?: string, limit = 1000): Promise<StoredFinding[]> {
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: stream === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :stream)',
+        ExpressionAttributeValues: { ':pk': `${tenant}#audit#findings`, ...(stream === undefined ? {} : { ':stream': `${stream}#` }) },
+        Limit: Math.min(limit, 1000),
+      },
+      limit,
+    );
+    return items.map((item) => ({
+      tenant: String(item.tenant),
+      stream: String(item.stream),
+      seq: Number(item.seq),
+      ruleId: String(item.ruleId),
+      severity: String(item.severity) as Severity,
+      message: String(item.message),
+      raisedAt: String(item.raisedAt),
+    }));
+  }
+}
+
+/** {@link AuditStateStore} on the state table: job cursors and per-tenant settings. */
+export class DynamoAuditSettings extends StateTableStore implements AuditStateStore {
+  async cursor(ref: StreamRef, job: 'compliance' | 'retention'): Promise<number> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${ref.tenant}#audit#cursor`, sk: `${job}#${ref.stream}` }, ConsistentRead: true }),
+    );
+    return Item === undefined ? 0 : Number(Item.value);
+  }
+
+  async setCursor(ref: StreamRef, job: 'compliance' | 'retention', value: number): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `${ref.tenant}#audit#cursor`, sk: `${job}#${ref.stream}`, value } }));
+  }
+
+  async retentionDays(tenant: string): Promise<number | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `${tenant}#audit#settings`, sk: 'retention' }, ConsistentRead: true }));
+    return Item === undefined ? undefined : Number(Item.days);
+  }
+
+  async setRetentionDays(tenant: string, days: number): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `${tenant}#audit#settings`, sk: 'retention', days } }));
+  }
+}

@@ -1,0 +1,518 @@
+/**
+ * The Audit engine's operations over its ports: recording (from the API and from the bus, the
+ * latter exactly once per event), signing checkpoints, verifying, exporting and proving stored
+ * streams, compliance evaluation and retention. Plain data in and out; storage only through the
+ * ports, so the same code runs on DynamoDB and S3 or in memory.
+ */
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { busEvent, type EventPublisher } from '../events/publisher.ts';
+import { appendRecord } from './chain.ts';
+import { checkpointKey, createCheckpoint, type SigningKey } from './checkpoint.ts';
+import { type ComplianceRule, defaultRules, evaluateCompliance } from './compliance.ts';
+import { DuplicateAppendError, LedgerStateError } from './errors.ts';
+import { writeExport } from './export.ts';
+import { MerkleTree } from './merkle.ts';
+import type {
+  AuditStateStore,
+  CheckpointHeadStore,
+  CheckpointStore,
+  DedupingLedgerStore,
+  FindingStore,
+  LedgerStore,
+  PayloadStore,
+  PublishedKeyStore,
+  StoredFinding,
+  StreamRef,
+  StreamRegistry,
+} from './ports.ts';
+import { expiredPayloadHashes } from './retention.ts';
+import { type AppendInput, type Checkpoint, type LedgerEntry, type Payload, streamSchema, tenantSchema } from './schemas.ts';
+import { type VerifyResult, verifyStream } from './verify.ts';
+
+/**
+ * The stream that records the Audit engine's own bus events (`autonomy.audit`). Nothing is
+ * derived from it that would publish another event: no compliance findings about it, no
+ * `audit.checkpoint.signed` for its checkpoints. That is what keeps auditing the auditor finite.
+ */
+export const AUDIT_EVENTS_STREAM = 'events.audit';
+
+/** The tenant of platform events that name none (heartbeats and the like). */
+export const SYSTEM_TENANT = 'system';
+
+/** Appends retried after a lost race before giving up (each retry re-reads the head). */
+export const DEFAULT_APPEND_RETRIES = 64;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Full-jitter exponential backoff between append attempts (cap 250 ms): appenders that lost a race
+ * spread out instead of colliding again on the next seq.
+ */
+export function appendBackoff(attempt: number, random: () => number = Math.random): Promise<void> {
+  return sleep(Math.floor(random() * Math.min(250, 4 * 2 ** Math.min(attempt, 8))));
+}
+
+/** Runs `work` over `items` with at most `limit` in flight, keeping the order of results. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await work(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** A ledger store that registers a stream before storing its first entry. */
+function registering<S extends LedgerStore>(store: S, registry: StreamRegistry, append: (entry: LedgerEntry) => Promise<void>): LedgerStore {
+  return {
+    append: async (entry) => {
+      if (entry.seq === 0) await registry.register({ tenant: entry.tenant, stream: entry.stream });
+      await append(entry);
+    },
+    read: (tenant, stream, fromSeq, toSeq) => store.read(tenant, stream, fromSeq, toSeq),
+    latest: (tenant, stream) => store.latest(tenant, stream),
+  };
+}
+
+/** What recording needs. */
+export interface RecordDeps {
+  ledger: LedgerStore;
+  payloads: PayloadStore;
+  registry: StreamRegistry;
+}
+
+/** Options of {@link record}. */
+export interface RecordOptions {
+  maxRetries?: number;
+  backoff?: (attempt: number) => Promise<void>;
+}
+
+/**
+ * Appends one record: payload first (content-addressed), then the entry with a conditional put,
+ * retried with jittered backoff when another appender took the seq.
+ *
+ * @throws ValidationError when the input is malformed.
+ * @throws ChainConflictError when every attempt lost the race (a 409 the caller may retry).
+ * @example const entry = await record(deps, { tenant, stream: 'decisions', timestamp, actor, correlationId, payload });
+ */
+export function record(deps: RecordDeps, input: AppendInput, options: RecordOptions = {}): Promise<LedgerEntry> {
+  const store = registering(deps.ledger, deps.registry, (entry) => deps.ledger.append(entry));
+  return appendRecord(store, input, {
+    payloads: deps.payloads,
+    maxRetries: options.maxRetries ?? DEFAULT_APPEND_RETRIES,
+    backoff: options.backoff ?? ((attempt) => appendBackoff(attempt)),
+  });
+}
+
+/**
+ * Appends one record at most once per `dedupeKey`: a second call with the same key stores nothing
+ * and reports `duplicate`.
+ *
+ * @throws ValidationError, ChainConflictError as {@link record}.
+ * @example const outcome = await recordOnce(deps, input, `event#${envelope.id}`);
+ */
+export async function recordOnce(
+  deps: RecordDeps & { ledger: DedupingLedgerStore },
+  input: AppendInput,
+  dedupeKey: string,
+  options: RecordOptions = {},
+): Promise<{ duplicate: false; entry: LedgerEntry } | { duplicate: true }> {
+  const store = registering(deps.ledger, deps.registry, (entry) => deps.ledger.appendOnce(entry, dedupeKey));
+  try {
+    const entry = await appendRecord(store, input, {
+      payloads: deps.payloads,
+      maxRetries: options.maxRetries ?? DEFAULT_APPEND_RETRIES,
+      backoff: options.backoff ?? ((attempt) => appendBackoff(attempt)),
+    });
+    return { duplicate: false, entry };
+  } catch (error) {
+    if (error instanceof DuplicateAppendError) return { duplicate: true };
+    throw error;
+  }
+}
+
+/** The EventBridge envelope, as far as the ledger needs it. */
+export interface BusEnvelopeLike {
+  id: string;
+  source: string;
+  'detail-type': string;
+  time: string;
+  account?: string;
+  region?: string;
+  resources?: string[];
+  detail: Record<string, unknown>;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+/**
+ * How a bus event is recorded: in the tenant of `detail.tenant` (`system` when it names none or
+ * an invalid one), stream `events.<engine>` (per engine, so engines do not contend for one head),
+ * the actor from `detail.actor` (else `system:<source>`), the correlation id from
+ * `detail.correlationId` (else the event id), the whole event as the payload, deduplicated on
+ * the event id.
+ *
+ * @example const { input, dedupeKey } = busEventRecord(envelope, new Date());
+ */
+export function busEventRecord(envelope: BusEnvelopeLike, now: Date): { input: AppendInput; dedupeKey: string } {
+  const claimed = envelope.detail.tenant;
+  const tenant = tenantSchema.safeParse(claimed).success ? (claimed as string) : SYSTEM_TENANT;
+  const engine = envelope.source.replace(/^autonomy\./, '').toLowerCase().replace(/[^a-z0-9._-]/g, '-');
+  const candidate = `events.${engine || 'unknown'}`;
+  const stream = streamSchema.safeParse(candidate).success ? candidate : 'events.unknown';
+  const payload: Payload = {
+    eventId: envelope.id,
+    source: envelope.source,
+    detailType: envelope['detail-type'],
+    time: envelope.time,
+    account: envelope.account ?? null,
+    region: envelope.region ?? null,
+    resources: envelope.resources ?? [],
+    detail: envelope.detail,
+  };
+  return {
+    input: {
+      tenant,
+      stream,
+      timestamp: now.toISOString(),
+      actor: nonEmpty(envelope.detail.actor) ?? `system:${envelope.source}`,
+      correlationId: nonEmpty(envelope.detail.correlationId) ?? `event:${envelope.id}`,
+      payload,
+    },
+    dedupeKey: `event#${envelope.id}`,
+  };
+}
+
+/** Payloads by hash; `'expired'` where retention deleted one. */
+export type PayloadMap = Map<string, Payload | 'expired'>;
+
+/**
+ * A payload object that cannot hash to any payloadHash: stands for a stored payload that is not
+ * JSON any more, so verification reports a payload mismatch rather than failing.
+ */
+export function unreadablePayload(raw: string): Payload {
+  return { '!unreadable': raw };
+}
+
+/** Reads the payloads of `entries` (each hash once), `limit` at a time. */
+export async function loadPayloads(payloads: PayloadStore, tenant: string, entries: readonly LedgerEntry[], limit = 32): Promise<PayloadMap> {
+  const hashes = [...new Set(entries.map((entry) => entry.payloadHash))];
+  const found = await mapLimit(hashes, limit, (hash) => payloads.get(tenant, hash));
+  const map: PayloadMap = new Map();
+  hashes.forEach((hash, index) => {
+    map.set(hash, found[index] ?? 'expired');
+  });
+  return map;
+}
+
+/** What checkpointing needs. */
+export interface CheckpointDeps {
+  ledger: LedgerStore;
+  checkpoints: CheckpointStore;
+  heads: CheckpointHeadStore;
+  /** The active signing key; called only when there is something to sign. */
+  signingKey: () => Promise<SigningKey>;
+  now: () => Date;
+  publisher?: EventPublisher;
+}
+
+/** The outcome of {@link checkpointStream}. */
+export interface CheckpointOutcome {
+  /** True when a new checkpoint was signed by this call. */
+  created: boolean;
+  /** The stream's latest checkpoint after the call (undefined for an empty stream never signed). */
+  checkpoint?: Checkpoint;
+  /** Its object key in the artifacts bucket. */
+  key?: string;
+  /** Entries in the stream. */
+  size: number;
+}
+
+/**
+ * The previous checkpoint as the head register knows it, writing it to the checkpoint store when
+ * a signer stopped between advancing the head and storing the object.
+ */
+async function settledHead(deps: CheckpointDeps, ref: StreamRef): Promise<Checkpoint | undefined> {
+  const [head, stored] = await Promise.all([deps.heads.get(ref.tenant, ref.stream), deps.checkpoints.latest(ref.tenant, ref.stream)]);
+  if (head === undefined) return stored;
+  if (stored === undefined || stored.treeSize < head.treeSize) await deps.checkpoints.put(head);
+  return head;
+}
+
+/**
+ * Signs a checkpoint of the stream if it grew since the last one. The stored chain is checked
+ * first (links and hashes, and that the previous checkpoint's root is still the root of its
+ * prefix): a checkpoint never vouches for a broken chain. The head register serialises signers;
+ * a signer that loses the race re-reads and tries again.
+ *
+ * @throws LedgerStateError when the stored chain is broken or no longer matches the last checkpoint.
+ * @throws ConflictError when every attempt lost the race with another signer.
+ * @example const outcome = await checkpointStream(deps, { tenant: 'acme', stream: 'decisions' });
+ */
+export async function checkpointStream(deps: CheckpointDeps, ref: StreamRef, attempts = 3): Promise<CheckpointOutcome> {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    const previous = await settledHead(deps, ref);
+    const entries = await deps.ledger.read(ref.tenant, ref.stream, 0);
+    const size = entries.length;
+    const unchanged = (checkpoint: Checkpoint | undefined): CheckpointOutcome =>
+      checkpoint === undefined
+        ? { created: false, size }
+        : { created: false, checkpoint, key: checkpointKey(ref.tenant, ref.stream, checkpoint.treeSize), size };
+    if (size === 0 || size === previous?.treeSize) return unchanged(previous);
+    const chain = verifyStream({ entries, checkpoints: [], keys: { keys: [] }, tenant: ref.tenant, stream: ref.stream });
+    if (!chain.intact) {
+      throw new LedgerStateError(`${ref.tenant}/${ref.stream} is broken at seq ${chain.firstBadSeq} (${chain.reason}); no checkpoint signed`);
+    }
+    const tree = MerkleTree.fromLeaves(entries.map((entry) => Buffer.from(entry.hash, 'hex')));
+    if (previous !== undefined && (previous.treeSize > size || tree.root(previous.treeSize).toString('hex') !== previous.rootHash)) {
+      throw new LedgerStateError(
+        `${ref.tenant}/${ref.stream} no longer matches its checkpoint at tree size ${previous.treeSize}; no checkpoint signed`,
+      );
+    }
+    const key = await deps.signingKey();
+    const checkpoint = createCheckpoint({ tenant: ref.tenant, stream: ref.stream, tree, timestamp: deps.now().toISOString(), previous }, key);
+    if (!(await deps.heads.advance(checkpoint, previous?.treeSize))) continue;
+    await deps.checkpoints.put(checkpoint);
+    const objectKey = checkpointKey(ref.tenant, ref.stream, checkpoint.treeSize);
+    if (deps.publisher !== undefined && ref.stream !== AUDIT_EVENTS_STREAM) {
+      await deps.publisher.publish([
+        busEvent('audit.checkpoint.signed', {
+          tenant: ref.tenant,
+          stream: ref.stream,
+          treeSize: checkpoint.treeSize,
+          rootHash: checkpoint.rootHash,
+          keyId: checkpoint.keyId,
+          timestamp: checkpoint.timestamp,
+          s3Key: objectKey,
+        }),
+      ]);
+    }
+    return { created: true, checkpoint, key: objectKey, size };
+  }
+  throw new LedgerStateError(`another signer kept moving the checkpoint of ${ref.tenant}/${ref.stream}; retry`);
+}
+
+/** What reading a stored stream back needs. */
+export interface ReadDeps {
+  ledger: LedgerStore;
+  payloads: PayloadStore;
+  checkpoints: CheckpointStore;
+  publishedKeys: PublishedKeyStore;
+}
+
+/** A verification of a stored stream. */
+export type StoredVerifyResult = VerifyResult & { tenant: string; stream: string; keyIds: string[] };
+
+/**
+ * Verifies a stored stream: every entry, every payload still kept, every checkpoint, against the
+ * published keys.
+ *
+ * @throws NotFoundError never: an unknown stream verifies as an intact empty stream.
+ * @example const result = await verifyStored(deps, { tenant, stream }); // { intact: true, … }
+ */
+export async function verifyStored(deps: ReadDeps, ref: StreamRef): Promise<StoredVerifyResult> {
+  const [entries, checkpoints, keys] = await Promise.all([
+    deps.ledger.read(ref.tenant, ref.stream, 0),
+    deps.checkpoints.list(ref.tenant, ref.stream),
+    deps.publishedKeys.get(),
+  ]);
+  const keySet = keys?.keys ?? { keys: [] };
+  const payloads = await loadPayloads(deps.payloads, ref.tenant, entries);
+  const result = verifyStream({ entries, payloads, checkpoints, keys: keySet, tenant: ref.tenant, stream: ref.stream });
+  return { ...result, tenant: ref.tenant, stream: ref.stream, keyIds: keySet.keys.map((key) => key.keyId) };
+}
+
+/**
+ * The export of a stream range (`from` inclusive, `to` exclusive; default the whole stream) as
+ * JSON Lines: entries with payloads, every checkpoint, consistency and inclusion proofs. A ledger
+ * that lost entries still exports (with the proofs it can compute), so the verifier reports where.
+ *
+ * @throws ValidationError when the range is inverted.
+ * @example const text = await exportStored(deps, { tenant, stream }, { now: new Date() });
+ */
+export async function exportStored(deps: ReadDeps, ref: StreamRef, range: { from?: number; to?: number; now: Date }): Promise<string> {
+  const [entries, checkpoints] = await Promise.all([deps.ledger.read(ref.tenant, ref.stream, 0), deps.checkpoints.list(ref.tenant, ref.stream)]);
+  // The range must reach the latest checkpoint too: a ledger that lost its last entries then
+  // exports as a gap the verifier names, not as a shorter, intact-looking stream.
+  const end = Math.max((entries.at(-1)?.seq ?? -1) + 1, checkpoints.at(-1)?.treeSize ?? 0);
+  const from = range.from ?? 0;
+  const to = Math.min(range.to ?? end, end);
+  if (from > to) throw new ValidationError([{ path: 'query.from', message: `from (${from}) is beyond to (${to}); the stream has ${end} entries` }]);
+  const slice = entries.filter((entry) => entry.seq >= from && entry.seq < to);
+  const tree = MerkleTree.fromLeaves(entries.map((entry) => Buffer.from(entry.hash, 'hex')));
+  const payloads = await loadPayloads(deps.payloads, ref.tenant, slice);
+  return writeExport({
+    tenant: ref.tenant,
+    stream: ref.stream,
+    entries: slice,
+    payloads,
+    checkpoints,
+    tree,
+    from,
+    to,
+    exportedAt: range.now.toISOString(),
+    partialProofs: true,
+  });
+}
+
+/** An inclusion proof of one entry against the latest checkpoint. */
+export interface InclusionProofResult {
+  tenant: string;
+  stream: string;
+  seq: number;
+  entryHash: string;
+  treeSize: number;
+  rootHash: string;
+  /** Audit path, hex, leaf to root (RFC 9162 §2.1.3). */
+  path: string[];
+  checkpoint: Checkpoint;
+}
+
+/**
+ * An inclusion proof of entry `seq` in the tree of the latest checkpoint.
+ *
+ * @throws NotFoundError when the entry does not exist.
+ * @throws LedgerStateError when no checkpoint covers it yet, or the stored entries no longer match the checkpoint.
+ * @example const proof = await proveInclusion(deps, { tenant, stream }, 41);
+ */
+export async function proveInclusion(deps: Pick<ReadDeps, 'ledger' | 'checkpoints'>, ref: StreamRef, seq: number): Promise<InclusionProofResult> {
+  const checkpoint = await deps.checkpoints.latest(ref.tenant, ref.stream);
+  const entries = await deps.ledger.read(ref.tenant, ref.stream, 0, checkpoint === undefined ? seq + 1 : Math.max(seq + 1, checkpoint.treeSize));
+  const entry = entries.find((candidate) => candidate.seq === seq);
+  if (entry === undefined) throw new NotFoundError(`${ref.tenant}/${ref.stream} has no entry ${seq}`);
+  if (checkpoint === undefined || seq >= checkpoint.treeSize) {
+    throw new LedgerStateError(
+      `entry ${seq} is not covered by a checkpoint yet (latest tree size ${checkpoint?.treeSize ?? 0}); sign one with POST /audit/checkpoint`,
+    );
+  }
+  const covered = entries.filter((candidate) => candidate.seq < checkpoint.treeSize);
+  const tree = MerkleTree.fromLeaves(covered.map((candidate) => Buffer.from(candidate.hash, 'hex')));
+  if (tree.size !== checkpoint.treeSize || tree.root().toString('hex') !== checkpoint.rootHash) {
+    throw new LedgerStateError(`the stored entries of ${ref.tenant}/${ref.stream} no longer match the latest checkpoint; run GET /audit/verify`);
+  }
+  return {
+    tenant: ref.tenant,
+    stream: ref.stream,
+    seq,
+    entryHash: entry.hash,
+    treeSize: checkpoint.treeSize,
+    rootHash: checkpoint.rootHash,
+    path: tree.inclusionProof(seq, checkpoint.treeSize).map((hash) => hash.toString('hex')),
+    checkpoint,
+  };
+}
+
+/** What compliance evaluation needs. */
+export interface ComplianceDeps {
+  ledger: LedgerStore;
+  payloads: PayloadStore;
+  findings: FindingStore;
+  state: AuditStateStore;
+  publisher: EventPublisher;
+  now: () => Date;
+  rules?: readonly ComplianceRule[];
+  /** Entries before the last evaluated one that are evaluated again, for rules that look back (default 5000). */
+  lookback?: number;
+}
+
+/**
+ * Evaluates the compliance rules over a stream that grew since the last run (a window reaching
+ * `lookback` entries back), stores each new finding once and publishes `audit.finding.raised` for
+ * it. The Audit engine's own event stream is never evaluated.
+ *
+ * @example const raised = await evaluateStream(deps, { tenant, stream: 'deployments' });
+ */
+export async function evaluateStream(deps: ComplianceDeps, ref: StreamRef): Promise<StoredFinding[]> {
+  if (ref.stream === AUDIT_EVENTS_STREAM) return [];
+  const done = await deps.state.cursor(ref, 'compliance');
+  const head = await deps.ledger.latest(ref.tenant, ref.stream);
+  const size = head === undefined ? 0 : head.seq + 1;
+  if (size <= done) return [];
+  const entries = await deps.ledger.read(ref.tenant, ref.stream, Math.max(0, done - (deps.lookback ?? 5000)), size);
+  const payloads = await loadPayloads(deps.payloads, ref.tenant, entries);
+  const findings = evaluateCompliance(
+    entries.map((entry) => ({ entry, payload: payloads.get(entry.payloadHash) })),
+    deps.rules ?? defaultRules,
+  );
+  const raisedAt = deps.now().toISOString();
+  const raised: StoredFinding[] = [];
+  for (const finding of findings) {
+    const stored: StoredFinding = { ...finding, tenant: ref.tenant, stream: ref.stream, raisedAt };
+    if (await deps.findings.add(stored)) raised.push(stored);
+  }
+  if (raised.length > 0) {
+    await deps.publisher.publish(
+      raised.map((finding) =>
+        busEvent('audit.finding.raised', {
+          tenant: finding.tenant,
+          stream: finding.stream,
+          ruleId: finding.ruleId,
+          severity: finding.severity,
+          seq: finding.seq,
+          message: finding.message.slice(0, 2000),
+        }),
+      ),
+    );
+  }
+  await deps.state.setCursor(ref, 'compliance', size);
+  return raised;
+}
+
+/** What retention needs. */
+export interface RetentionDeps {
+  ledger: LedgerStore;
+  payloads: PayloadStore;
+  state: AuditStateStore;
+  /** The window of tenants that set none. */
+  defaultRetentionDays: number;
+}
+
+/** What a retention run did for one tenant. */
+export interface RetentionOutcome {
+  tenant: string;
+  retentionDays: number;
+  deleted: number;
+}
+
+/**
+ * Deletes the payloads of a tenant's entries older than its retention window, across all its
+ * streams at once (payloads are content-addressed per tenant, so a payload one stream still
+ * needs is kept). Entries are never touched. Each stream's cursor (first entry not yet expired)
+ * bounds the next run's reading.
+ *
+ * @example await applyRetention(deps, 'acme', [{ tenant: 'acme', stream: 'ops' }], new Date());
+ */
+export async function applyRetention(deps: RetentionDeps, tenant: string, refs: readonly StreamRef[], now: Date): Promise<RetentionOutcome> {
+  const retentionDays = (await deps.state.retentionDays(tenant)) ?? deps.defaultRetentionDays;
+  const cutoff = now.getTime() - retentionDays * 86_400_000;
+  const windows = await Promise.all(
+    refs.map(async (ref) => {
+      const from = await deps.state.cursor(ref, 'retention');
+      return { ref, entries: await deps.ledger.read(ref.tenant, ref.stream, from) };
+    }),
+  );
+  const all = windows.flatMap((window) => window.entries);
+  const expired = expiredPayloadHashes(all, { retentionDays, now });
+  await mapLimit(expired, 16, (hash) => deps.payloads.delete(tenant, hash));
+  for (const { ref, entries } of windows) {
+    const firstKept = entries.find((entry) => Number.isNaN(Date.parse(entry.timestamp)) || Date.parse(entry.timestamp) >= cutoff);
+    const last = entries.at(-1);
+    if (last === undefined) continue;
+    await deps.state.setCursor(ref, 'retention', firstKept?.seq ?? last.seq + 1);
+  }
+  return { tenant, retentionDays, deleted: expired.length };
+}
+
+/** Groups stream references by tenant. */
+export function byTenant(refs: readonly StreamRef[]): Map<string, StreamRef[]> {
+  const groups = new Map<string, StreamRef[]>();
+  for (const ref of refs) groups.set(ref.tenant, [...(groups.get(ref.tenant) ?? []), ref]);
+  return groups;
+}

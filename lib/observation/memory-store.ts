@@ -1,0 +1,69 @@
+/**
+ * An in-memory SeriesStore with the same contract as the DynamoDB one (conditional writes,
+ * tenant-scoped keys, JSON round trip of every record, name-ordered pages). For unit tests, the
+ * bench and the replay tooling; not for production.
+ */
+import { ConflictError, ValidationError } from '../errors.ts';
+import type { SeriesPage, SeriesRecord, SeriesStore } from './ports.ts';
+
+/** The in-memory store, with its map exposed for assertions. */
+export interface MemorySeriesStore extends SeriesStore {
+  readonly items: Map<string, string>;
+}
+
+/**
+ * Creates an empty in-memory store. `beforePut` runs between the version check's read and the
+ * write, so a test can slip a concurrent write in.
+ */
+export function memorySeriesStore(hooks: { beforePut?: (record: SeriesRecord) => Promise<void> | void } = {}): MemorySeriesStore {
+  const items = new Map<string, string>();
+  const key = (tenant: string, series: string) => `${tenant}#series\u0000${series}`;
+  return {
+    items,
+    async get(tenant, series) {
+      const text = items.get(key(tenant, series));
+      return text === undefined ? undefined : (JSON.parse(text) as SeriesRecord);
+    },
+    async put(record, expectedVersion) {
+      await hooks.beforePut?.(record);
+      const text = items.get(key(record.tenant, record.series));
+      const stored = text === undefined ? undefined : (JSON.parse(text) as SeriesRecord);
+      if (expectedVersion === undefined ? stored !== undefined : stored?.version !== expectedVersion) {
+        throw new ConflictError(`Series ${record.series} changed concurrently`);
+      }
+      items.set(key(record.tenant, record.series), JSON.stringify(record));
+    },
+    async delete(tenant, series) {
+      return items.delete(key(tenant, series));
+    },
+    async list(tenant, page): Promise<SeriesPage> {
+      const prefix = key(tenant, '');
+      let after = '';
+      if (page.cursor !== undefined) {
+        after = Buffer.from(page.cursor, 'base64url').toString('utf8');
+        if (after.length === 0) throw new ValidationError([{ path: 'cursor', message: 'not a cursor from a previous page' }]);
+      }
+      const names = [...items.keys()]
+        .filter((k) => k.startsWith(prefix))
+        .map((k) => k.slice(prefix.length))
+        .filter((name) => name > after)
+        .sort();
+      const chosen = names.slice(0, page.limit);
+      const records = chosen.map((name) => JSON.parse(items.get(key(tenant, name)) as string) as SeriesRecord);
+      const out: SeriesPage = {
+        items: records.map((record) => ({
+          series: record.series,
+          detector: record.state.detector,
+          version: record.version,
+          count: record.state.stats.count,
+          anomalies: record.state.stats.anomalies,
+          lastTime: record.state.stats.lastTimestamp === null ? null : new Date(record.state.stats.lastTimestamp).toISOString(),
+          updatedAt: record.updatedAt,
+        })),
+      };
+      const last = chosen.at(-1);
+      if (names.length > page.limit && last !== undefined) out.cursor = Buffer.from(last, 'utf8').toString('base64url');
+      return out;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Ports of the Observation engine: where series live ({@link SeriesStore}) and what a stored series
+ * holds ({@link SeriesRecord}). Every record is bounded: the detector state (bounded by its
+ * configuration), a ring of the last {@link RECENT_POINTS} accepted points for forecasts and the
+ * summary, and an outbox of at most {@link MAX_OUTBOX} events ({@link MAX_OUTBOX_BYTES}) not yet
+ * confirmed on the bus. None of
+ * it grows with the length of the series.
+ */
+import type { SeriesState } from './detectors.ts';
+import { MAX_SUMMARY_WINDOW } from './summary.ts';
+
+/** Points kept per series for forecasting and the summary (the summary's own window bound). */
+export const RECENT_POINTS = MAX_SUMMARY_WINDOW;
+/** Events kept per series while the bus is unreachable; older ones are dropped and counted. */
+export const MAX_OUTBOX = 100;
+/** Bytes (JSON) the outbox may hold: an event with 20 long labels is ~7 KB, a typical one ~0.7 KB. */
+export const MAX_OUTBOX_BYTES = 64 * 1024;
+
+/** One recent point, `[epoch ms, value]` (a pair, so 512 of them stay small). */
+export type RecentPoint = [timestamp: number, value: number];
+
+/** The detail-types the engine publishes. */
+export type ObservationDetailType = 'observation.anomaly.detected' | 'observation.series.configured';
+
+/** An event saved with the state it came from, published after the write (a transactional outbox). */
+export interface OutboxEvent {
+  detailType: ObservationDetailType;
+  /** The full detail, already validated against the event catalog before it was saved. */
+  detail: Record<string, unknown>;
+}
+
+/** One series as stored. Plain JSON data. */
+export interface SeriesRecord {
+  tenant: string;
+  series: string;
+  /** Storage version: 1 after the first write, +1 on every write (the optimistic-concurrency token). */
+  version: number;
+  state: SeriesState;
+  /** Last accepted points, oldest first, at most {@link RECENT_POINTS}. */
+  recent: RecentPoint[];
+  /** Labels of the last accepted point. */
+  labels: Record<string, string>;
+  /** Events saved but not yet confirmed published; at most {@link MAX_OUTBOX} and {@link MAX_OUTBOX_BYTES}. */
+  outbox: OutboxEvent[];
+  /** Events dropped from a full outbox since the series was created. */
+  droppedEvents: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A series in a listing: the record's small top-level facts, without state. */
+export interface SeriesListing {
+  series: string;
+  detector: string;
+  version: number;
+  count: number;
+  anomalies: number;
+  /** ISO time of the last accepted point, or null before the first. */
+  lastTime: string | null;
+  updatedAt: string;
+}
+
+/** One page of a listing; `cursor` is absent on the last page. */
+export interface SeriesPage {
+  items: SeriesListing[];
+  cursor?: string;
+}
+
+/**
+ * Storage of series records, keyed by tenant and series. Implementations keep every key under the
+ * tenant, so a tenant can only ever reach its own series.
+ */
+export interface SeriesStore {
+  /**
+   * The record, read consistently, or undefined when the series does not exist.
+   * @throws {DependencyError} when the store is unreachable.
+   */
+  get(tenant: string, series: string): Promise<SeriesRecord | undefined>;
+  /**
+   * Writes `record` if the stored version is still `expectedVersion` (`undefined`: the series must
+   * not exist yet). `record.version` must be `expectedVersion + 1` (or 1 for a new series).
+   * @throws {ConflictError} when someone else wrote (or created, or deleted) the series meanwhile.
+   * @throws {DependencyError} when the store is unreachable.
+   */
+  put(record: SeriesRecord, expectedVersion: number | undefined): Promise<void>;
+  /**
+   * Deletes the series; resolves false when there was nothing to delete.
+   * @throws {DependencyError} when the store is unreachable.
+   */
+  delete(tenant: string, series: string): Promise<boolean>;
+  /**
+   * One page of the tenant's series in name order. `cursor` comes from the previous page.
+   * @throws {ValidationError} on a cursor this store did not issue (path `cursor`).
+   * @throws {DependencyError} when the store is unreachable.
+   */
+  list(tenant: string, page: { limit: number; cursor?: string }): Promise<SeriesPage>;
+}
