@@ -10,6 +10,7 @@ import path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type ListenOptions, Server as NetServer } from 'node:net';
 import { startFauxqs } from 'fauxqs';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb.ts';
 import { EventBridgeService, type RuleTarget } from './eventbridge/bus.ts';
@@ -98,6 +99,25 @@ function functionError(result: Extract<InvokeResult, { ok: false }>): Error {
 }
 
 /**
+ * Starts fauxqs on loopback. fauxqs always listens on 0.0.0.0 and has no option for it, so its one
+ * `listen` is pinned to 127.0.0.1 while it starts. (Its queue URLs, `sqs.<region>.127.0.0.1:<port>`,
+ * are not valid WHATWG URL hosts; the SQS client then warns and uses its configured endpoint.)
+ */
+async function startStorageOnLoopback(options: Parameters<typeof startFauxqs>[0] & { port: number }): ReturnType<typeof startFauxqs> {
+  const listen = NetServer.prototype.listen;
+  NetServer.prototype.listen = function (this: NetServer, ...args: unknown[]) {
+    const first = args[0] as ListenOptions | undefined;
+    if (first && typeof first === 'object' && first.port === options.port && first.host === '0.0.0.0') args[0] = { ...first, host: '127.0.0.1' };
+    return listen.apply(this, args as Parameters<typeof listen>);
+  } as typeof listen;
+  try {
+    return await startFauxqs(options);
+  } finally {
+    NetServer.prototype.listen = listen;
+  }
+}
+
+/**
  * Boots the local cloud and deploys the stage's template onto it.
  * @throws JavaMissingError when Java is absent; Error when packaging or a port fails.
  */
@@ -123,7 +143,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         stoppers.push(() => instance.stop());
         return instance;
       }),
-      startFauxqs({ port: ports.storage, logger: false, host: '127.0.0.1', defaultRegion: region, dataDir: path.join(options.dataDir, 'fauxqs') }).then((instance) => {
+      startStorageOnLoopback({ port: ports.storage, logger: false, host: '127.0.0.1', defaultRegion: region, dataDir: path.join(options.dataDir, 'fauxqs') }).then((instance) => {
         stoppers.push(() => instance.stop());
         return instance;
       }),

@@ -84,7 +84,7 @@ export async function startDynamoDbLocal(options: { port: number; dataDir: strin
   await mkdir(options.dataDir, { recursive: true });
   const child: ChildProcess = spawn(
     'java',
-    [`-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-jar', path.join(dir, 'DynamoDBLocal.jar'), '-port', String(options.port), '-dbPath', options.dataDir, '-sharedDb'],
+    [`-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-jar', path.join(dir, 'DynamoDBLocal.jar'), '-port', String(options.port), '-dbPath', options.dataDir, '-sharedDb', '-disableTelemetry'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
