@@ -34,7 +34,7 @@ async function configHash(root: string, stage: string): Promise<string> {
   const inputs = [
     path.join(root, 'serverless.yml'),
     path.join(root, 'package.json'),
-    ...(await filesUnder(path.join(root, 'infra'), /\.(ya?ml|json)$/)),
+    ...(await filesUnder(path.join(root, 'infra'), /\.(ya?ml|json|cjs)$/)),
     ...(await filesUnder(path.join(root, 'statemachines'), /\.json$/)),
   ];
   for (const file of inputs) hash.update(file).update(await readFile(file));
