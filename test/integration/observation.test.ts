@@ -116,6 +116,22 @@ describe('observation engine on the local cloud', () => {
     );
   });
 
+  it('lands a point posted with an API key, which a viewer key cannot post', async () => {
+    const tenant = freshTenant();
+    const mint = async (roles: string[]) =>
+      (await api('POST', '/identity/keys', { tenant, roles: ['admin'], body: { parameters: { name: roles.join('+'), roles } } })).body.result.apiKey as string;
+    const [writer, reader] = [await mint(['operator']), await mint(['viewer'])];
+    const point = { series: 'keyed.rps', timestamp: at(0), value: 3 };
+    const posted = await api('POST', '/observation/ingest', { apiKey: writer, body: { parameters: { point } } });
+    assert.equal(posted.status, 200, JSON.stringify(posted.body));
+    assert.equal(posted.body.result.accepted, 1);
+    assert.equal(posted.body.provenance.via, 'api-key');
+    assert.equal((await api('POST', '/observation/ingest', { apiKey: reader, body: { parameters: { point } } })).status, 403);
+    const seen = await api('GET', '/observation/status?series=keyed.rps', { apiKey: reader });
+    assert.equal(seen.status, 200);
+    assert.equal(seen.body.result.series, 'keyed.rps');
+  });
+
   it('lists the bad points of a batch by index and keeps the good ones', async () => {
     const tenant = freshTenant();
     const posted = await ingestPoints(tenant, [
