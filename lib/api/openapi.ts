@@ -62,8 +62,20 @@ function operation(spec: RouteSpec): Record<string, unknown> {
   };
 }
 
-/** The OpenAPI 3.1 document for `routes`. */
-export function openApiDocument(routes: readonly RouteSpec[], info: { version: string; serverUrl?: string }): Record<string, unknown> {
+/** A bus event to document beside the routes (see `events/catalog.ts`). */
+export interface DocumentedEvent {
+  source: string;
+  detailType: string;
+  version: string;
+  description: string;
+  schema: z.ZodType;
+}
+
+/**
+ * The OpenAPI 3.1 document for `routes`. Bus events, when given, are documented as JSON Schemas of
+ * their `detail` under `components.schemas["event:<detail-type>"]`, with their source and version.
+ */
+export function openApiDocument(routes: readonly RouteSpec[], info: { version: string; serverUrl?: string; events?: readonly DocumentedEvent[] }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of routes) {
     paths[spec.path] ??= {};
@@ -83,7 +95,15 @@ export function openApiDocument(routes: readonly RouteSpec[], info: { version: s
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     paths,
     components: {
-      schemas: { Error: jsonSchema(errorBodySchema, 'output') },
+      schemas: {
+        Error: jsonSchema(errorBodySchema, 'output'),
+        ...Object.fromEntries(
+          (info.events ?? []).map((event) => [
+            `event:${event.detailType}`,
+            { ...jsonSchema(event.schema, 'output'), description: event.description, 'x-event-source': event.source, 'x-event-detail-type': event.detailType, 'x-event-version': event.version },
+          ]),
+        ),
+      },
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'OAuth2 access token from the stage issuer; claims carry tenant and roles' },
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key created at POST /identity/keys' },

@@ -29,17 +29,22 @@ const ingestPoints = (tenant: string, points: unknown[]) =>
 const status = (tenant: string, series: string) =>
   api('GET', `/observation/status?series=${encodeURIComponent(series)}`, { tenant, roles: ['viewer'] });
 
+/** Journal records of a detail-type: today's, and the previous day's when the test runs across midnight UTC. */
 async function journal(tenant: string, detailType: string) {
-  const day = new Date().toISOString().slice(0, 10);
-  const output = await dynamo.send(
-    new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `${tenant}#journal#${day}` },
-      ConsistentRead: true,
-    }),
-  );
-  return (output.Items ?? []).filter((item) => item.detailType === detailType);
+  const days = new Set([new Date().toISOString().slice(0, 10), new Date(Date.now() - 10 * 60_000).toISOString().slice(0, 10)]);
+  const items = [];
+  for (const day of days) {
+    const output = await dynamo.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `${tenant}#journal#${day}` },
+        ConsistentRead: true,
+      }),
+    );
+    items.push(...(output.Items ?? []));
+  }
+  return items.filter((item) => item.detailType === detailType);
 }
 
 describe('series store on DynamoDB Local', () => {

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createLocalJWKSet } from 'jose';
 import { z } from 'zod';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
+import { eventCatalog } from '../../events/catalog.ts';
 import { openApiDocument } from '../../lib/api/openapi.ts';
 import type { RateLimiter } from '../../lib/api/rate-limit.ts';
 import { rateWindow } from '../../lib/api/rate-limit.ts';
@@ -171,6 +172,15 @@ describe('the OpenAPI document', () => {
       assert.ok(operation, `${spec.method} ${spec.path}`);
       assert.equal(operation['x-permission'], spec.permission);
       assert.equal(operation.security.length, spec.permission === 'public' ? 0 : 2);
+    }
+  });
+
+  it('carries every catalogued bus event as a JSON Schema of its detail', () => {
+    const doc = openApiDocument(allRoutes, { version: '1', events: eventCatalog }) as { components: { schemas: Record<string, { properties?: Record<string, unknown>; 'x-event-source'?: string }> } };
+    for (const event of eventCatalog) {
+      const schema = doc.components.schemas[`event:${event.detailType}`];
+      assert.ok(schema?.properties?.tenant && schema.properties.version, event.detailType);
+      assert.equal(schema['x-event-source'], event.source);
     }
   });
 });
