@@ -7,6 +7,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { packageTemplate, resourcesOfType, type CfnTemplate } from '../../infra/local/template.ts';
+import { allRoutes } from '../../lib/api/routes.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 let template: CfnTemplate;
@@ -17,6 +18,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 function statementsOf(role: Record<string, unknown>): Statement[] {
@@ -27,6 +29,30 @@ function statementsOf(role: Record<string, unknown>): Statement[] {
 describe('packaged template (stage dev)', () => {
   before(async () => {
     template = await packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'));
+  });
+
+  it('lets every function behind a protected route read API keys and count requests, and nothing more of those keys', () => {
+    const integrations = new Map(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration').map(([id, p]) => [id, JSON.stringify(p.IntegrationUri)]));
+    const allows = (statements: Statement[], action: string, leadingKey: string) =>
+      statements.some((statement) => {
+        const actions = ([] as string[]).concat(statement.Action);
+        const keys = ([] as string[]).concat(statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []);
+        return statement.Effect === 'Allow' && actions.includes(action) && JSON.stringify(statement.Resource).includes('StateTable') && (keys.length === 0 || keys.includes(leadingKey));
+      });
+    let checked = 0;
+    for (const [, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
+      const spec = allRoutes.find((candidate) => `${candidate.method} ${candidate.path}` === route.RouteKey);
+      assert.ok(spec, `${String(route.RouteKey)} is in lib/api/routes.ts`);
+      if (spec.permission === 'public') continue;
+      const integrationId = JSON.stringify(route.Target).match(/"Ref":"([^"]+)"/)?.[1] ?? '';
+      const functionId = integrations.get(integrationId)?.match(/"([A-Za-z0-9]+LambdaFunction)"/)?.[1] ?? '';
+      const roleId = ((template.Resources[functionId]?.Properties?.Role as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'] ?? [''])[0];
+      const statements = statementsOf(template.Resources[roleId]?.Properties ?? {});
+      assert.ok(allows(statements, 'dynamodb:GetItem', '*#apikey'), `${functionId} (${String(route.RouteKey)}) cannot read API keys`);
+      assert.ok(allows(statements, 'dynamodb:UpdateItem', '*#ratelimit'), `${functionId} (${String(route.RouteKey)}) cannot count requests`);
+      checked += 1;
+    }
+    assert.ok(checked >= 20, `only ${checked} protected routes checked`);
   });
 
   it('gives every function its own role, never the shared one', () => {
