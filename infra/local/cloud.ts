@@ -169,7 +169,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
     const s3 = new S3Client({ endpoint: storageUrl, region, credentials, forcePathStyle: true });
-    const sqs = new SQSClient({ endpoint: storageUrl, region, credentials });
+    const sqs = new SQSClient({ endpoint: storageUrl, region, credentials, useQueueUrlAsEndpoint: false });
     stoppers.push(async () => {
       dynamoClient.destroy();
       s3.destroy();

@@ -30,7 +30,7 @@ function clients(target: LocalCloud) {
   const base = { region: target.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
   return {
     lambda: new LambdaClient({ ...base, endpoint: target.env.AWS_ENDPOINT_URL_LAMBDA }),
-    sqs: new SQSClient({ ...base, endpoint: target.env.AWS_ENDPOINT_URL_SQS }),
+    sqs: new SQSClient({ ...base, endpoint: target.env.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false }),
     events: new EventBridgeClient({ ...base, endpoint: target.env.AWS_ENDPOINT_URL_EVENTBRIDGE }),
     sfn: new SFNClient({ ...base, endpoint: target.env.AWS_ENDPOINT_URL_SFN }),
     dynamo: new DynamoDBClient({ ...base, endpoint: target.env.AWS_ENDPOINT_URL_DYNAMODB }),

@@ -20,7 +20,7 @@ const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const events = new EventBridgeClient({});
 const lambda = new LambdaClient({});
 const sfn = new SFNClient({});
-const sqs = new SQSClient({});
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 
 const cloud = testCloud();
 const table = cloud.resources.tables.StateTable ?? '';
