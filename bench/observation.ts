@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseSeriesCsv } from '../lib/observation/csv.ts';
 import { initSeriesState, type SeriesState, updateSeriesState } from '../lib/observation/detectors.ts';
+import { type EtsSpec, fitEts } from '../lib/observation/forecast.ts';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/observation/', import.meta.url));
 
@@ -120,4 +121,22 @@ for (const setup of perf) {
   throughput(setup, 20_000); // warm the JIT
   const r = throughput(setup, 200_000);
   console.log(`| ${setup.label} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.bytes.toLocaleString('en-US')} |`);
+}
+
+console.log('\n## Forecast fits (full optimiser budget, 512 points, m = 24, one core)\n');
+console.log('| model | ms per fit | −2·loglik |');
+console.log('|---|---|---|');
+{
+  const y = Array.from({ length: 512 }, (_, i) => 100 + 10 * Math.sin((2 * Math.PI * i) / 24) + i * 0.05 + ((i * 7919) % 13) / 3);
+  const specs: Array<[string, EtsSpec]> = [
+    ['AAN (Holt)', { error: 'A', trend: 'A', season: 'N', damped: false, seasonLength: 1 }],
+    ['AAA (Holt-Winters additive)', { error: 'A', trend: 'A', season: 'A', damped: false, seasonLength: 24 }],
+    ['MAM (Holt-Winters multiplicative)', { error: 'M', trend: 'A', season: 'M', damped: false, seasonLength: 24 }],
+  ];
+  for (const [label, spec] of specs) {
+    fitEts(y, spec);
+    const started = performance.now();
+    const model = fitEts(y, spec);
+    console.log(`| ${label} | ${(performance.now() - started).toFixed(0)} | ${(-2 * model.loglik).toFixed(2)} |`);
+  }
 }

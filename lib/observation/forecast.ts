@@ -229,6 +229,61 @@ export function runEts(y: readonly number[], spec: EtsSpec, params: EtsParams, i
 }
 
 /**
+ * −2·loglik of {@link runEts} for the same inputs, computed without keeping states, fitted values or
+ * residuals, and with the seasonal states in a ring: the optimiser calls this thousands of times.
+ * The arithmetic is the same, in the same order, so the value is bitwise the one `runEts` gives.
+ * Returns +∞ when a multiplicative part meets a non-positive fitted value.
+ */
+function etsObjective(y: readonly number[], spec: EtsSpec, params: EtsParams, initial: EtsInitialState): number {
+  const m = seasonCount(spec);
+  const alpha = params.alpha;
+  const beta = params.beta ?? 0;
+  const gamma = params.gamma ?? 0;
+  const phi = spec.damped ? (params.phi ?? 1) : 1;
+  const seasonal = spec.season !== 'N';
+  const multiplicative = spec.error === 'M' || spec.season === 'M' || spec.trend === 'M';
+  // ring[head] is the oldest seasonal state; the newest sits just before it.
+  const ring = new Float64Array(seasonal ? m : 0);
+  for (let k = 0; k < ring.length; k += 1) ring[m - 1 - k] = initial.seasonal[k] as number;
+  let head = 0;
+  let level = initial.level;
+  let trend = spec.trend === 'N' ? 0 : (initial.trend as number);
+  let sumSquaredResiduals = 0;
+  let logAbsFitted = 0;
+  for (let i = 0; i < y.length; i += 1) {
+    const value = y[i] as number;
+    const oldSeason = seasonal ? (ring[head] as number) : 0;
+    let q: number;
+    let phib = 0;
+    if (spec.trend === 'N') q = level;
+    else if (spec.trend === 'A') {
+      phib = phi * trend;
+      q = level + phib;
+    } else {
+      phib = Math.abs(phi - 1) < TOL ? trend : trend ** phi;
+      q = level * phib;
+    }
+    const f = !seasonal ? q : spec.season === 'A' ? q + oldSeason : q * oldSeason;
+    if (multiplicative && !(f > 0)) return Number.POSITIVE_INFINITY;
+    const error = spec.error === 'A' ? value - f : (value - f) / f;
+    sumSquaredResiduals += error * error;
+    logAbsFitted += Math.log(Math.abs(f));
+    const p = !seasonal ? value : spec.season === 'A' ? value - oldSeason : value / oldSeason;
+    const newLevel = q + alpha * (p - q);
+    if (spec.trend === 'A') trend = phib + (beta / alpha) * (newLevel - level - phib);
+    else if (spec.trend === 'M') trend = phib + (beta / alpha) * (newLevel / level - phib);
+    if (seasonal) {
+      const t = spec.season === 'A' ? value - q : value / q;
+      ring[head] = oldSeason + gamma * (t - oldSeason);
+      head = head + 1 === m ? 0 : head + 1;
+    }
+    level = newLevel;
+  }
+  const lik = y.length * Math.log(sumSquaredResiduals) + (spec.error === 'M' ? 2 * logAbsFitted : 0);
+  return Number.isFinite(lik) ? lik : Number.POSITIVE_INFINITY;
+}
+
+/**
  * Point forecasts h = 1..horizon from the last state of a model.
  * @throws {RangeError} when horizon is not a positive integer.
  * @example
@@ -488,11 +543,7 @@ export function fitEts(y: readonly number[], spec: EtsSpec, options: FitOptions 
   const objective = (theta: number[]): number => {
     const { params, initial } = decode(theta, spec, layout);
     if (!withinBounds(params, initial, spec)) return Number.POSITIVE_INFINITY;
-    const model = runEts(y, spec, params, initial);
-    if ((spec.error === 'M' || spec.season === 'M' || spec.trend === 'M') && model.fitted.some((f) => !(f > 0)))
-      return Number.POSITIVE_INFINITY;
-    const value = -2 * model.loglik;
-    return Number.isFinite(value) ? value : Number.POSITIVE_INFINITY;
+    return etsObjective(y, spec, params, initial);
   };
   const maxIterations = options.maxIterations ?? 4000;
   let best = nelderMead(objective, start, steps, maxIterations);
