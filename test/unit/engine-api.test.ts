@@ -136,10 +136,12 @@ describe('engineHandler', () => {
     assert.ok(!JSON.stringify(stored).includes(apiKey.split('_').at(-1) ?? '∅'), 'the stored record holds no secret');
   });
 
-  it('refuses a token without a valid tenant claim', async () => {
+  it('refuses a token without a valid tenant claim, or naming the reserved system tenant', async () => {
     const { handler, bearer } = await setup();
     const reply = await handler(event('POST', { body: { parameters: { n: 1 } }, headers: await bearer(['admin'], 'Not A Tenant') }), context);
     assert.equal(reply.statusCode, 401);
+    const system = await handler(event('POST', { body: { parameters: { n: 1 } }, headers: await bearer(['admin'], 'system') }), context);
+    assert.equal(system.statusCode, 401);
   });
 });
 
