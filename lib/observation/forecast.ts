@@ -144,6 +144,100 @@ function forecastFromState(spec: EtsSpec, phi: number, row: readonly number[], h
   return out;
 }
 
+/** What one pass of the ETS recursions accumulates; the per-step series only when recorded. */
+interface Recursion {
+  sse: number;
+  sumSquaredResiduals: number;
+  logAbsFitted: number;
+  /** True when a fitted value was not positive (fatal for multiplicative parts). */
+  nonPositiveFit: boolean;
+  states: number[][];
+  fitted: number[];
+  residuals: number[];
+}
+
+/**
+ * The ETS recursions, once for both uses: {@link runEts} records every state, fitted value and
+ * residual; the optimiser's objective records nothing and stops at the first non-positive fitted
+ * value of a multiplicative model. Seasonal states live in a ring (`ring[head]` is the oldest).
+ */
+function recurse(y: readonly number[], spec: EtsSpec, params: EtsParams, initial: EtsInitialState, record: boolean): Recursion {
+  const m = seasonCount(spec);
+  const alpha = params.alpha;
+  const beta = params.beta ?? 0;
+  const gamma = params.gamma ?? 0;
+  const phi = spec.damped ? (params.phi ?? 1) : 1;
+  const seasonal = spec.season !== 'N';
+  const multiplicative = spec.error === 'M' || spec.season === 'M' || spec.trend === 'M';
+  const ring = new Float64Array(seasonal ? m : 0);
+  for (let k = 0; k < ring.length; k += 1) ring[m - 1 - k] = initial.seasonal[k] as number;
+  let head = 0;
+  let level = initial.level;
+  let trend = spec.trend === 'N' ? 0 : (initial.trend as number);
+  let sse = 0;
+  let sumSquaredResiduals = 0;
+  let logAbsFitted = 0;
+  let nonPositiveFit = false;
+  const states: number[][] = [];
+  const fitted: number[] = [];
+  const residuals: number[] = [];
+  const hasTrend = spec.trend !== 'N';
+  // No closures over the loop's variables: captured, they would leave registers for a context object.
+  if (record) states.push(stateRow(level, trend, hasTrend, ring, head));
+  for (let i = 0; i < y.length; i += 1) {
+    const value = y[i] as number;
+    const oldSeason = seasonal ? (ring[head] as number) : 0;
+    let q: number;
+    let phib = 0;
+    if (spec.trend === 'N') q = level;
+    else if (spec.trend === 'A') {
+      phib = phi * trend;
+      q = level + phib;
+    } else {
+      phib = Math.abs(phi - 1) < TOL ? trend : trend ** phi;
+      q = level * phib;
+    }
+    const f = !seasonal ? q : spec.season === 'A' ? q + oldSeason : q * oldSeason;
+    if (!(f > 0)) {
+      nonPositiveFit = true;
+      if (multiplicative && !record) return { sse, sumSquaredResiduals, logAbsFitted, nonPositiveFit, states, fitted, residuals };
+    }
+    const error = spec.error === 'A' ? value - f : (value - f) / f;
+    sse += (value - f) ** 2;
+    sumSquaredResiduals += error * error;
+    logAbsFitted += Math.log(Math.abs(f));
+    const p = !seasonal ? value : spec.season === 'A' ? value - oldSeason : value / oldSeason;
+    const newLevel = q + alpha * (p - q);
+    if (spec.trend === 'A') trend = phib + (beta / alpha) * (newLevel - level - phib);
+    else if (spec.trend === 'M') trend = phib + (beta / alpha) * (newLevel / level - phib);
+    if (seasonal) {
+      const t = spec.season === 'A' ? value - q : value / q;
+      ring[head] = oldSeason + gamma * (t - oldSeason);
+      head = head + 1 === m ? 0 : head + 1;
+    }
+    level = newLevel;
+    if (record) {
+      fitted.push(f);
+      residuals.push(error);
+      states.push(stateRow(level, trend, hasTrend, ring, head));
+    }
+  }
+  return { sse, sumSquaredResiduals, logAbsFitted, nonPositiveFit, states, fitted, residuals };
+}
+
+/** One row of the state matrix: level, trend (if any), seasonal states newest first. */
+function stateRow(level: number, trend: number, hasTrend: boolean, ring: Float64Array, head: number): number[] {
+  const values = hasTrend ? [level, trend] : [level];
+  const m = ring.length;
+  for (let k = 1; k <= m; k += 1) values.push(ring[(head - k + m) % m] as number);
+  return values;
+}
+
+/** −2·loglik as R ets computes it (`n·log(Σe²)`, plus `2·Σlog|f|` for multiplicative errors). */
+function minusTwoLogLik(run: Recursion, spec: EtsSpec, n: number): number {
+  return n * Math.log(run.sumSquaredResiduals) + (spec.error === 'M' ? 2 * run.logAbsFitted : 0);
+}
+
 /**
  * Runs the ETS recursions with given parameters and initial state.
  *
@@ -160,128 +254,32 @@ export function runEts(y: readonly number[], spec: EtsSpec, params: EtsParams, i
   const m = seasonCount(spec);
   if (spec.season !== 'N' && initial.seasonal.length !== m) throw new RangeError(`initial.seasonal must hold ${m} values`);
   if (spec.trend !== 'N' && initial.trend === null) throw new RangeError('initial.trend is required for a trend model');
-  const alpha = params.alpha;
-  const beta = params.beta ?? 0;
-  const gamma = params.gamma ?? 0;
-  const phi = spec.damped ? (params.phi ?? 1) : 1;
-
-  let level = initial.level;
-  let trend = spec.trend === 'N' ? 0 : (initial.trend as number);
-  let season = spec.season === 'N' ? [] : initial.seasonal.slice();
-  const row = (): number[] => [level, ...(spec.trend === 'N' ? [] : [trend]), ...season];
-  const states: number[][] = [row()];
-  const fitted: number[] = [];
-  const residuals: number[] = [];
-  let sse = 0;
-  let sumSquaredResiduals = 0;
-  let logAbsFitted = 0;
-
-  for (const value of y) {
-    const oldSeason = spec.season === 'N' ? 0 : (season[m - 1] as number);
-    let q: number;
-    let phib = 0;
-    if (spec.trend === 'N') q = level;
-    else if (spec.trend === 'A') {
-      phib = phi * trend;
-      q = level + phib;
-    } else {
-      phib = Math.abs(phi - 1) < TOL ? trend : trend ** phi;
-      q = level * phib;
-    }
-    const f = spec.season === 'N' ? q : spec.season === 'A' ? q + oldSeason : q * oldSeason;
-    fitted.push(f);
-    const error = spec.error === 'A' ? value - f : (value - f) / f;
-    residuals.push(error);
-    sse += (value - f) ** 2;
-    sumSquaredResiduals += error * error;
-    logAbsFitted += Math.log(Math.abs(f));
-
-    const p = spec.season === 'N' ? value : spec.season === 'A' ? value - oldSeason : value / oldSeason;
-    const newLevel = q + alpha * (p - q);
-    if (spec.trend === 'A') trend = phib + (beta / alpha) * (newLevel - level - phib);
-    else if (spec.trend === 'M') trend = phib + (beta / alpha) * (newLevel / level - phib);
-    if (spec.season !== 'N') {
-      const t = spec.season === 'A' ? value - q : value / q;
-      season = [oldSeason + gamma * (t - oldSeason), ...season.slice(0, m - 1)];
-    }
-    level = newLevel;
-    states.push(row());
-  }
+  const run = recurse(y, spec, params, initial, true);
   const n = y.length;
-  const lik = n * Math.log(sumSquaredResiduals) + (spec.error === 'M' ? 2 * logAbsFitted : 0);
   return {
     spec,
-    params: { alpha, beta: spec.trend === 'N' ? null : beta, gamma: spec.season === 'N' ? null : gamma, phi: spec.damped ? phi : null },
+    params: {
+      alpha: params.alpha,
+      beta: spec.trend === 'N' ? null : (params.beta ?? 0),
+      gamma: spec.season === 'N' ? null : (params.gamma ?? 0),
+      phi: spec.damped ? (params.phi ?? 1) : null,
+    },
     initial: {
       level: initial.level,
       trend: spec.trend === 'N' ? null : initial.trend,
       seasonal: spec.season === 'N' ? [] : initial.seasonal.slice(),
     },
     n,
-    states,
-    fitted,
-    residuals,
-    sse,
-    mse: sse / n,
-    sigma2: sumSquaredResiduals / (n - parameterCount(spec)),
-    loglik: -0.5 * lik,
+    states: run.states,
+    fitted: run.fitted,
+    residuals: run.residuals,
+    sse: run.sse,
+    mse: run.sse / n,
+    sigma2: run.sumSquaredResiduals / (n - parameterCount(spec)),
+    loglik: -0.5 * minusTwoLogLik(run, spec, n),
   };
 }
 
-/**
- * −2·loglik of {@link runEts} for the same inputs, computed without keeping states, fitted values or
- * residuals, and with the seasonal states in a ring: the optimiser calls this thousands of times.
- * The arithmetic is the same, in the same order, so the value is bitwise the one `runEts` gives.
- * Returns +∞ when a multiplicative part meets a non-positive fitted value.
- */
-function etsObjective(y: readonly number[], spec: EtsSpec, params: EtsParams, initial: EtsInitialState): number {
-  const m = seasonCount(spec);
-  const alpha = params.alpha;
-  const beta = params.beta ?? 0;
-  const gamma = params.gamma ?? 0;
-  const phi = spec.damped ? (params.phi ?? 1) : 1;
-  const seasonal = spec.season !== 'N';
-  const multiplicative = spec.error === 'M' || spec.season === 'M' || spec.trend === 'M';
-  // ring[head] is the oldest seasonal state; the newest sits just before it.
-  const ring = new Float64Array(seasonal ? m : 0);
-  for (let k = 0; k < ring.length; k += 1) ring[m - 1 - k] = initial.seasonal[k] as number;
-  let head = 0;
-  let level = initial.level;
-  let trend = spec.trend === 'N' ? 0 : (initial.trend as number);
-  let sumSquaredResiduals = 0;
-  let logAbsFitted = 0;
-  for (let i = 0; i < y.length; i += 1) {
-    const value = y[i] as number;
-    const oldSeason = seasonal ? (ring[head] as number) : 0;
-    let q: number;
-    let phib = 0;
-    if (spec.trend === 'N') q = level;
-    else if (spec.trend === 'A') {
-      phib = phi * trend;
-      q = level + phib;
-    } else {
-      phib = Math.abs(phi - 1) < TOL ? trend : trend ** phi;
-      q = level * phib;
-    }
-    const f = !seasonal ? q : spec.season === 'A' ? q + oldSeason : q * oldSeason;
-    if (multiplicative && !(f > 0)) return Number.POSITIVE_INFINITY;
-    const error = spec.error === 'A' ? value - f : (value - f) / f;
-    sumSquaredResiduals += error * error;
-    logAbsFitted += Math.log(Math.abs(f));
-    const p = !seasonal ? value : spec.season === 'A' ? value - oldSeason : value / oldSeason;
-    const newLevel = q + alpha * (p - q);
-    if (spec.trend === 'A') trend = phib + (beta / alpha) * (newLevel - level - phib);
-    else if (spec.trend === 'M') trend = phib + (beta / alpha) * (newLevel / level - phib);
-    if (seasonal) {
-      const t = spec.season === 'A' ? value - q : value / q;
-      ring[head] = oldSeason + gamma * (t - oldSeason);
-      head = head + 1 === m ? 0 : head + 1;
-    }
-    level = newLevel;
-  }
-  const lik = y.length * Math.log(sumSquaredResiduals) + (spec.error === 'M' ? 2 * logAbsFitted : 0);
-  return Number.isFinite(lik) ? lik : Number.POSITIVE_INFINITY;
-}
 
 /**
  * Point forecasts h = 1..horizon from the last state of a model.
@@ -543,7 +541,10 @@ export function fitEts(y: readonly number[], spec: EtsSpec, options: FitOptions 
   const objective = (theta: number[]): number => {
     const { params, initial } = decode(theta, spec, layout);
     if (!withinBounds(params, initial, spec)) return Number.POSITIVE_INFINITY;
-    return etsObjective(y, spec, params, initial);
+    const run = recurse(y, spec, params, initial, false);
+    if (run.nonPositiveFit && (spec.error === 'M' || spec.season === 'M' || spec.trend === 'M')) return Number.POSITIVE_INFINITY;
+    const value = minusTwoLogLik(run, spec, y.length);
+    return Number.isFinite(value) ? value : Number.POSITIVE_INFINITY;
   };
   const maxIterations = options.maxIterations ?? 4000;
   let best = nelderMead(objective, start, steps, maxIterations);
