@@ -6,7 +6,7 @@
  * are resent alone with capped, jittered exponential backoff.
  */
 import { type CatalogDetailType, catalogEntry, type DetailOf, findCatalogEntry } from '../../events/catalog.ts';
-import { DependencyError, type FieldIssue, ValidationError } from '../errors.ts';
+import { DependencyError, DomainError, type FieldIssue } from '../errors.ts';
 
 /** One event for the bus: `source` is `autonomy.<engine>`, `detailType` `<engine>.<noun>.<past-verb>`. */
 export interface BusEvent {
@@ -42,11 +42,16 @@ export function busEvent<T extends CatalogDetailType>(
   return { source: entry.source, detailType, detail: { version: entry.version, ...detail }, ...options };
 }
 
-/** An event refused before sending: not in the catalog, a detail that fails its schema, or too large. */
-export class InvalidEventError extends ValidationError {
+/**
+ * An event refused before sending: not in the catalog, a detail that fails its schema, or too large.
+ * Events are built by our code, so this is our bug, not the caller's: it is not a ValidationError
+ * (which would answer 400 and blame the request) but a plain domain error, a 500 to HTTP callers.
+ */
+export class InvalidEventError extends DomainError {
+  readonly issues: FieldIssue[];
   constructor(issues: FieldIssue[]) {
-    super(issues);
-    this.message = `Invalid event: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`;
+    super(`Invalid event: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+    this.issues = issues;
   }
 }
 
