@@ -19,7 +19,7 @@ import { authenticate, type Authenticators } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
 import { rolesAllow } from '../auth/roles.ts';
 import { ConflictError, DomainError, ForbiddenError, ThrottledError, ValidationError } from '../errors.ts';
-import { errorReply, fieldIssues, lowerCaseHeaders, parseBody, reply } from '../http/handler.ts';
+import { countReplies, errorReply, fieldIssues, lowerCaseHeaders, parseBody, reply } from '../http/handler.ts';
 import { logger, metrics, tracer } from '../observability.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { requestEnvelopeSchema, type RouteMethod, type RouteSpec } from './route.ts';
@@ -165,7 +165,7 @@ export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]):
       logger.removeKeys(['correlationId']);
     }
   };
-  return middy(base).use(injectLambdaContext(logger)).use(captureLambdaHandler(tracer)).use(logMetrics(metrics));
+  return middy(base).use(injectLambdaContext(logger)).use(captureLambdaHandler(tracer)).use(logMetrics(metrics)).use(countReplies());
 }
 
 async function runRoute(prepared: Prepared, correlationId: string, version: string): Promise<APIGatewayProxyStructuredResultV2> {

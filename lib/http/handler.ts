@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -147,5 +148,19 @@ export function httpHandler<S extends z.ZodType>(
   return middy(base)
     .use(injectLambdaContext(logger))
     .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics));
+    .use(logMetrics(metrics))
+    .use(countReplies());
+}
+
+/**
+ * Counts every reply by class (`RepliesOk` 2xx/3xx, `RepliesRejected` 4xx, `RepliesFailed` 5xx), so
+ * each invocation publishes a metric. Used after `logMetrics`, whose `after` then runs last and flushes.
+ */
+export function countReplies(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context> {
+  return {
+    after: async (request) => {
+      const status = request.response?.statusCode ?? 500;
+      metrics.addMetric(status < 400 ? 'RepliesOk' : status < 500 ? 'RepliesRejected' : 'RepliesFailed', MetricUnit.Count, 1);
+    },
+  };
 }

@@ -1,9 +1,11 @@
 /**
  * The one SQS handler wrapper: Powertools batch processing with `ReportBatchItemFailures`, each
  * record's body parsed as JSON and validated with zod (a bad record fails alone and reaches the
- * DLQ after the queue's `maxReceiveCount`), stored metrics flushed after every batch.
+ * DLQ after the queue's `maxReceiveCount`), `RecordsProcessed`/`RecordsFailed` counted and the stored
+ * metrics flushed after every batch.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
@@ -30,7 +32,10 @@ export function sqsHandler<S extends z.ZodType>(schema: S, handle: (message: z.i
   };
   return async (event: SQSEvent, context: Context) => {
     try {
-      return await processPartialResponse(event, recordHandler, processor, { context });
+      const response = await processPartialResponse(event, recordHandler, processor, { context });
+      metrics.addMetric('RecordsProcessed', MetricUnit.Count, event.Records.length - response.batchItemFailures.length);
+      metrics.addMetric('RecordsFailed', MetricUnit.Count, response.batchItemFailures.length);
+      return response;
     } finally {
       metrics.publishStoredMetrics();
     }
