@@ -1,16 +1,16 @@
 /**
  * Prints the EventBridge matcher's score on the AWS-recorded conformance set
- * (../shared/conformance/eventbridge-patterns/cases.json, see SOURCE.md there) and its
- * throughput on a realistic rule and event mix. Exits 0 whatever the score, and when the
- * conformance set is absent (it then says so).
+ * (test/fixtures/conformance/eventbridge-patterns/cases.json, see SOURCE.md there) and its
+ * throughput on a realistic rule and event mix. Exits 0 whatever the score; a missing
+ * conformance set is an error.
  *
  * Run: node bench/eventbridge-conformance.ts
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { compileEventPattern, InvalidEventPatternError } from '../infra/local/eventbridge/pattern.ts';
+import { conformancePath } from '../test/helpers/conformance.ts';
 
-const casesPath = fileURLToPath(new URL('../../shared/conformance/eventbridge-patterns/cases.json', import.meta.url));
+const casesPath = conformancePath('eventbridge-patterns', 'cases.json');
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -27,10 +27,6 @@ function passes(testCase: Record<string, unknown>): boolean {
 }
 
 function reportConformance(): void {
-  if (!existsSync(casesPath)) {
-    console.log(`eventbridge matcher conformance: skipped (conformance set not found at ${casesPath})`);
-    return;
-  }
   const raw: unknown = JSON.parse(readFileSync(casesPath, 'utf8'));
   const cases = Array.isArray(raw) ? raw.filter(isRecord) : [];
   const failed = cases.filter((testCase) => !passes(testCase)).map((testCase) => String(testCase.name));

@@ -1,12 +1,11 @@
 /**
  * Merkle tree conformance with the Certificate Transparency vectors (transparency-dev/merkle,
- * see /work/shared/conformance/merkle-rfc6962/SOURCE.md), plus properties of proof generation.
+ * see test/fixtures/conformance/merkle-rfc6962/SOURCE.md), plus properties of proof generation.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import {
   consistencyProof,
@@ -19,9 +18,10 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../lib/audit/merkle.ts';
+import { conformancePath } from '../helpers/conformance.ts';
 
-const vectorsDir = fileURLToPath(new URL('../../../shared/conformance/merkle-rfc6962/', import.meta.url));
-const skip = existsSync(vectorsDir) ? false : `conformance vectors not found at ${vectorsDir}`;
+const treeVectorsPath = conformancePath('merkle-rfc6962', 'rfc6962_tree_vectors.json');
+const probesDir = conformancePath('merkle-rfc6962', 'testdata');
 
 const b64 = (text: string) => Buffer.from(text, 'base64');
 const hex = (text: string) => Buffer.from(text, 'hex');
@@ -63,12 +63,12 @@ interface TreeVectors {
   consistency_proofs: { size1: number; size2: number; proof: string[]; root1: string; root2: string }[];
 }
 
-describe('merkle: RFC 6962 tree vectors', { skip }, () => {
-  const vectors = skip ? undefined : (JSON.parse(readFileSync(`${vectorsDir}/rfc6962_tree_vectors.json`, 'utf8')) as TreeVectors);
-  const leaves = vectors?.leaf_inputs_hex.map(hex) ?? [];
+describe('merkle: RFC 6962 tree vectors', () => {
+  const vectors = JSON.parse(readFileSync(treeVectorsPath, 'utf8')) as TreeVectors;
+  const leaves = vectors.leaf_inputs_hex.map(hex);
 
   it('computes every hasher vector (empty root, leaf hashes, node hash of raw children)', () => {
-    for (const vector of vectors?.hasher_vectors ?? []) {
+    for (const vector of vectors.hasher_vectors) {
       let got: Buffer;
       if (vector.left_hex !== undefined && vector.right_hex !== undefined) got = hashChildren(hex(vector.left_hex), hex(vector.right_hex));
       else if (vector.leaf_hex !== undefined) got = hashLeaf(hex(vector.leaf_hex));
@@ -78,14 +78,14 @@ describe('merkle: RFC 6962 tree vectors', { skip }, () => {
   });
 
   it('computes the root of every tree size 0..8', () => {
-    vectors?.root_hashes_by_tree_size.forEach((root, size) => {
+    vectors.root_hashes_by_tree_size.forEach((root, size) => {
       assert.equal(merkleRoot(leaves.slice(0, size)).toString('hex'), root, `size ${size}`);
       assert.equal(MerkleTree.fromLeaves(leaves).root(size).toString('hex'), root, `cached tree, size ${size}`);
     });
   });
 
   it('computes every complete subtree hash', () => {
-    vectors?.node_hashes_by_level.forEach((nodes, level) => {
+    vectors.node_hashes_by_level.forEach((nodes, level) => {
       nodes.forEach((node, index) => {
         const width = 2 ** level;
         assert.equal(merkleRoot(leaves.slice(index * width, (index + 1) * width)).toString('hex'), node, `level ${level} node ${index}`);
@@ -95,7 +95,7 @@ describe('merkle: RFC 6962 tree vectors', { skip }, () => {
 
   it('generates exactly the expected inclusion proofs', () => {
     const tree = MerkleTree.fromLeaves(leaves);
-    for (const vector of vectors?.inclusion_proofs ?? []) {
+    for (const vector of vectors.inclusion_proofs) {
       const proof = inclusionProof(tree, vector.leaf_index_0based, vector.tree_size);
       assert.deepEqual(
         proof.map((p) => p.toString('hex')),
@@ -110,7 +110,7 @@ describe('merkle: RFC 6962 tree vectors', { skip }, () => {
 
   it('generates exactly the expected consistency proofs', () => {
     const tree = MerkleTree.fromLeaves(leaves);
-    for (const vector of vectors?.consistency_proofs ?? []) {
+    for (const vector of vectors.consistency_proofs) {
       const proof = consistencyProof(tree, vector.size1, vector.size2);
       assert.deepEqual(
         proof.map((p) => p.toString('hex')),
@@ -122,8 +122,8 @@ describe('merkle: RFC 6962 tree vectors', { skip }, () => {
   });
 });
 
-describe('merkle: CT verification probes', { skip }, () => {
-  const files = skip ? [] : jsonFiles(`${vectorsDir}/testdata`).sort();
+describe('merkle: CT verification probes', () => {
+  const files = jsonFiles(probesDir).sort();
 
   it('finds the probe files', () => {
     assert.ok(files.length >= 196, `expected ≥ 196 probe files, found ${files.length}`);

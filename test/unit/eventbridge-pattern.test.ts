@@ -1,12 +1,11 @@
 /**
  * EventBridge event-pattern matcher: every case of the AWS-recorded conformance set in
- * ../shared/conformance/eventbridge-patterns/ (see its SOURCE.md), then behaviour the set does
+ * test/fixtures/conformance/eventbridge-patterns/ (see its SOURCE.md), then behaviour the set does
  * not cover.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import {
   compileEventPattern,
@@ -14,11 +13,16 @@ import {
   matchesEventPattern,
   validateEventPattern,
 } from '../../infra/local/eventbridge/pattern.ts';
+import { conformancePath } from '../helpers/conformance.ts';
 
-const conformanceDir = new URL('../../../shared/conformance/eventbridge-patterns/', import.meta.url);
-const casesPath = fileURLToPath(new URL('cases.json', conformanceDir));
-const snapshotPath = fileURLToPath(new URL('test_events_patterns.snapshot.json', conformanceDir));
-const templatesPath = fileURLToPath(new URL('localstack_event_pattern_templates/', conformanceDir));
+const casesPath = conformancePath('eventbridge-patterns', 'cases.json');
+const snapshotPath = conformancePath('eventbridge-patterns', 'test_events_patterns.snapshot.json');
+const multiKeyEventPath = conformancePath('eventbridge-patterns', 'localstack_event_pattern_templates', 'complex_multi_key_event.json');
+const multiKeyPatternPath = conformancePath(
+  'eventbridge-patterns',
+  'localstack_event_pattern_templates',
+  'complex_multi_key_event_pattern.json',
+);
 
 interface ConformanceCase {
   name: string;
@@ -60,11 +64,9 @@ function assertRejects(run: () => unknown, message: string): void {
 const reason = (text: string): string => `Event pattern is not valid. Reason: ${text}`;
 
 describe('EventBridge pattern conformance (recorded against AWS)', () => {
-  if (!existsSync(casesPath)) {
-    it.skip(`conformance set not found at ${fileURLToPath(conformanceDir)}`);
-    return;
-  }
-  for (const testCase of readCases(casesPath)) {
+  const cases = readCases(casesPath);
+  it('holds all 155 recorded cases', () => assert.equal(cases.length, 155));
+  for (const testCase of cases) {
     it(testCase.name, () => {
       if (testCase.expected === 'error') {
         assert.throws(
@@ -87,22 +89,14 @@ describe('EventBridge pattern conformance (recorded against AWS)', () => {
 });
 
 describe('EventBridge pattern conformance: raw JSON recordings', () => {
-  const eventFile = `${templatesPath}complex_multi_key_event.json`;
-  const patternFile = `${templatesPath}complex_multi_key_event_pattern.json`;
-  if (existsSync(eventFile) && existsSync(patternFile)) {
-    it('complex_multi_key (duplicate keys in the pattern text) matches', () => {
-      assert.equal(matchesEventPattern(readFileSync(patternFile, 'utf8'), readFileSync(eventFile, 'utf8')), true);
-    });
-  } else {
-    it.skip(`multi-key template not found at ${templatesPath}`);
-  }
+  it('complex_multi_key (duplicate keys in the pattern text) matches', () => {
+    assert.equal(matchesEventPattern(readFileSync(multiKeyPatternPath, 'utf8'), readFileSync(multiKeyEventPath, 'utf8')), true);
+  });
 
-  if (!existsSync(snapshotPath)) {
-    it.skip(`snapshot not found at ${snapshotPath}`);
-    return;
-  }
   const snapshot: unknown = JSON.parse(readFileSync(snapshotPath, 'utf8'));
   if (!isRecord(snapshot)) throw new Error(`${snapshotPath}: expected an object`);
+  const invalidTextKeys = Object.keys(snapshot).filter((key) => key.includes('test_invalid_json_event_pattern['));
+  it('holds the 4 recorded rejections of invalid pattern text', () => assert.equal(invalidTextKeys.length, 4));
   for (const [key, entry] of Object.entries(snapshot)) {
     const text = /test_invalid_json_event_pattern\[(.*)\]$/s.exec(key)?.[1];
     if (text === undefined || !isRecord(entry)) continue;

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type EtsSpec, fitEts, forecast, legacyInitialState, runEts } from '../../lib/observation/forecast.ts';
+import { conformancePath } from '../helpers/conformance.ts';
 
-// Reference outputs live outside the repo (shared/); see SOURCE.md there for their provenance.
-const conformanceDir = fileURLToPath(new URL('../../../shared/conformance/holt-winters/', import.meta.url));
-const available = existsSync(conformanceDir);
-const skip = available ? false : `conformance data not found at ${conformanceDir} (shared/conformance/holt-winters is absent)`;
+// Reference outputs from R and statsmodels; see test/fixtures/conformance/holt-winters/SOURCE.md.
+const reference = (name: string): string => readFileSync(conformancePath('holt-winters', name), 'utf8');
 
 type RValue = [number | 'NaN'];
 interface RFit {
@@ -25,7 +23,7 @@ interface RFit {
 }
 
 function readCsvValues(name: string): number[] {
-  return readFileSync(`${conformanceDir}${name}`, 'utf8')
+  return reference(name)
     .trim()
     .split('\n')
     .slice(1)
@@ -47,14 +45,13 @@ function assertClose(actual: readonly number[], expected: readonly number[], rto
 
 /** Models R fitted, with the series and season length they were fitted on. */
 function rCases(): { label: string; y: number[]; spec: EtsSpec; fit: RFit }[] {
-  if (!available) return [];
   const sets = [
     { file: 'R_ets_austourists_fit_results.json', y: readCsvValues('austourists.csv'), m: 4 },
     { file: 'R_ets_oildata_fit_results.json', y: readCsvValues('oildata.csv'), m: 1 },
   ];
   const cases: { label: string; y: number[]; spec: EtsSpec; fit: RFit }[] = [];
   for (const set of sets) {
-    const results = JSON.parse(readFileSync(`${conformanceDir}${set.file}`, 'utf8')) as Record<string, Record<string, Partial<RFit>>>;
+    const results = JSON.parse(reference(set.file)) as Record<string, Record<string, Partial<RFit>>>;
     for (const [dampedKey, models] of Object.entries(results)) {
       for (const [name, partial] of Object.entries(models)) {
         if (partial.alpha === undefined) continue; // R refused this model: nothing to compare.
@@ -87,7 +84,8 @@ function runWithReference(y: number[], spec: EtsSpec, fit: RFit) {
   );
 }
 
-describe('ETS recursions against R forecast::ets (given parameters and initial state)', { skip }, () => {
+describe('ETS recursions against R forecast::ets (given parameters and initial state)', () => {
+  it('reads the 19 models R fitted on austourists and oildata', () => assert.equal(rCases().length, 19));
   for (const { label, y, spec, fit } of rCases()) {
     it(`reproduces states, fitted values, residuals, sigma2 and loglik for ${label}`, () => {
       const model = runWithReference(y, spec, fit);
@@ -111,7 +109,7 @@ describe('ETS recursions against R forecast::ets (given parameters and initial s
   }
 });
 
-describe('fitted ETS models against R forecast::ets likelihoods', { skip }, () => {
+describe('fitted ETS models against R forecast::ets likelihoods', () => {
   for (const { label, y, spec, fit } of rCases()) {
     it(`fits ${label} with a loglik equal to or better than R's (−0.05 slack)`, () => {
       const model = fitEts(y, spec);
@@ -130,10 +128,8 @@ interface StatsmodelsCases {
   cases: { name: string; series: string; params: Record<string, number | string>; expected: Record<string, number | number[]> }[];
 }
 
-describe('Holt and SES against statsmodels fixed-parameter cases', { skip }, () => {
-  const data = available
-    ? (JSON.parse(readFileSync(`${conformanceDir}statsmodels_holtwinters_cases.json`, 'utf8')) as StatsmodelsCases)
-    : { series: {}, cases: [] };
+describe('Holt and SES against statsmodels fixed-parameter cases', () => {
+  const data = JSON.parse(reference('statsmodels_holtwinters_cases.json')) as StatsmodelsCases;
   const byName = (name: string) => {
     const found = data.cases.find((c) => c.name === name);
     assert.ok(found, `case ${name}`);

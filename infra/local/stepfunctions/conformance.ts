@@ -1,6 +1,6 @@
 /**
  * Runs the pure-JSONPath conformance data recorded on real AWS Step Functions
- * (`../shared/conformance/step-functions-asl/`, see its SOURCE.md) through our engine and
+ * (`test/fixtures/conformance/step-functions-asl/`, see its SOURCE.md) through our engine and
  * definition checks, and reports pass rates per suite.
  *
  * What counts: for each recorded execution, the final outcome must match — SUCCEEDED with the
@@ -13,6 +13,7 @@
 import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkDefinition, DefinitionError } from './definition-checks.ts';
 import { type EngineHost, outcomeOf, startRun, type TaskCall } from './engine.ts';
 
@@ -225,7 +226,8 @@ async function snapshotSuites(root: string): Promise<ConformanceSuiteResult[]> {
     const res: ConformanceSuiteResult = { suite: file.replace(/\.snapshot\.json$/, ''), passed: 0, total: 0, refused: 0, skipped: 0, failures: [] };
     results.push(res);
     const snapPath = join(base, 'snapshots', file);
-    if (!existsSync(snapPath)) continue;
+    // The index names every suite: a missing snapshot would quietly drop its tests.
+    if (!existsSync(snapPath)) throw new Error(`conformance data missing: ${snapPath}`);
     const snapshot = JSON.parse(readFileSync(snapPath, 'utf8')) as Record<string, { 'recorded-content': Record<string, unknown> }>;
     for (const [key, recorded] of Object.entries(snapshot)) {
       const m = /::(test_[A-Za-z0-9_]+)(?:\[(.*)\])?$/.exec(key);
@@ -276,15 +278,18 @@ async function snapshotSuites(root: string): Promise<ConformanceSuiteResult[]> {
   return results.filter((r) => r.total + r.refused + r.skipped > 0);
 }
 
-/** Default location of the conformance data, relative to the repository root (`../shared`). */
-export const DEFAULT_CONFORMANCE_DIR = new URL('../../../../shared/conformance/step-functions-asl/', import.meta.url);
+/** Location of the conformance data, which ships with the repository. */
+export const DEFAULT_CONFORMANCE_DIR = new URL('../../../test/fixtures/conformance/step-functions-asl/', import.meta.url);
 
 /**
- * Runs all suites; returns null when the conformance data is absent (e.g. outside the dev VM).
+ * Runs all suites.
  * @param dir directory holding SOURCE.md, choice_operator_cases.json and localstack_sfn/
+ * @throws Error naming the path when the data or a snapshot the index names is missing
  */
-export async function runStepFunctionsConformance(dir: string | URL = DEFAULT_CONFORMANCE_DIR): Promise<ConformanceSuiteResult[] | null> {
-  const root = typeof dir === 'string' ? dir : dir.pathname;
-  if (!existsSync(join(root, 'choice_operator_cases.json')) || !existsSync(join(root, 'localstack_sfn'))) return null;
+export async function runStepFunctionsConformance(dir: string | URL = DEFAULT_CONFORMANCE_DIR): Promise<ConformanceSuiteResult[]> {
+  const root = typeof dir === 'string' ? dir : fileURLToPath(dir);
+  for (const required of ['choice_operator_cases.json', 'localstack_sfn']) {
+    if (!existsSync(join(root, required))) throw new Error(`conformance data missing: ${join(root, required)}`);
+  }
   return [await choiceSuite(root), ...(await snapshotSuites(root))];
 }
