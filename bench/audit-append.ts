@@ -15,7 +15,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3PayloadStore } from '../lib/adapters/aws/audit-objects.ts';
 import { DynamoLedgerStore } from '../lib/adapters/aws/audit-ledger.ts';
 import { DynamoStreamRegistry } from '../lib/adapters/aws/audit-state.ts';
-import { mapLimit, type RecordDeps, record } from '../lib/audit/engine.ts';
+import { type RecordDeps, record } from '../lib/audit/engine.ts';
+import { mapLimit } from '../lib/concurrency.ts';
 import { verifyStream } from '../lib/audit/verify.ts';
 import { startLocalCloud } from '../infra/local/cloud.ts';
 import { loadOrCreateIdpKey, signLocalToken } from '../infra/local/idp.ts';
@@ -95,9 +96,9 @@ export async function benchAuditAppend(): Promise<void> {
             { tenant: t, stream, timestamp: new Date().toISOString(), actor: 'bench', correlationId: `c-${n}`, payload: { kind: 'bench', n } },
             {
               maxRetries: 1000,
-              backoff: async (attempt) => {
+              sleep: async (ms) => {
                 conflicts += 1;
-                await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * Math.min(250, 4 * 2 ** Math.min(attempt, 8)))));
+                await new Promise((resolve) => setTimeout(resolve, ms));
               },
             },
           );

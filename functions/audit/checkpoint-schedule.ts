@@ -4,7 +4,8 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { auditState, checkpointDeps } from '../../lib/adapters/aws/audit-deps.ts';
-import { checkpointStream, mapLimit } from '../../lib/audit/engine.ts';
+import { checkpointStream } from '../../lib/audit/engine.ts';
+import { mapLimit } from '../../lib/concurrency.ts';
 import { logger, metrics } from '../../lib/observability.ts';
 import { scheduledJobSchema } from '../../lib/audit/jobs.ts';
 

@@ -5,7 +5,8 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { auditLedger, auditPayloads, auditPublisher, auditState } from '../../lib/adapters/aws/audit-deps.ts';
-import { evaluateStream, mapLimit } from '../../lib/audit/engine.ts';
+import { evaluateStream } from '../../lib/audit/engine.ts';
+import { mapLimit } from '../../lib/concurrency.ts';
 import { logger, metrics } from '../../lib/observability.ts';
 import { jobTime, scheduledJobSchema } from '../../lib/audit/jobs.ts';
 

@@ -7,6 +7,7 @@
  * retention can delete a payload while the chain still verifies.
  */
 import { ValidationError } from '../errors.ts';
+import { type Backoff, retry } from '../retry.ts';
 import { canonicalHash, canonicalJson, sha256Hex, ZERO_HASH } from './digest.ts';
 import { ChainConflictError } from './errors.ts';
 import type { LedgerStore, PayloadStore } from './ports.ts';
@@ -102,20 +103,25 @@ export function buildEntry(prev: LedgerEntry | undefined, input: AppendInput): L
   return { ...unhashed, hash: entryHash(unhashed) };
 }
 
+/** The wait between append attempts after a lost race: below 8, 16, 32 … ms (full jitter), never more than 250 ms. */
+export const APPEND_BACKOFF: Backoff = { baseDelayMs: 8, maxDelayMs: 250 };
+
 /** Options of `appendRecord`. */
 export interface AppendOptions {
   /** Re-reads of the head after a conflict before giving up (default 16). */
   maxRetries?: number;
   /** Where the payload goes; written before the entry so no entry references a payload never stored. */
   payloads?: PayloadStore;
-  /** Awaited before each retry (for example a jittered sleep); none by default. */
-  backoff?: (attempt: number) => Promise<void>;
+  /** The wait between attempts ({@link APPEND_BACKOFF}; a real timer by default) and its jitter source; for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
 }
 
 /**
  * Appends a record to its stream: reads the head, builds the next entry and stores it with a
- * condition on its seq. On a conflict (another writer took that seq) it re-reads the head and
- * tries again, so concurrent appenders serialise into one chain and never fork it.
+ * condition on its seq. On a conflict (another writer took that seq) it waits a jittered backoff,
+ * re-reads the head and tries again, so concurrent appenders serialise into one chain and never
+ * fork it.
  *
  * @throws ChainConflictError when every attempt (1 + maxRetries) lost the race.
  * @throws ValidationError when the input is malformed.
@@ -129,20 +135,25 @@ export async function appendRecord(store: LedgerStore, input: AppendInput, optio
   const probe = buildEntry(undefined, input);
   await options.payloads?.put(input.tenant, probe.payloadHash, input.payload);
   let lastSeq = 0;
-  for (let attempt = 0; attempt <= maxRetries; attempt += 1) {
-    if (attempt > 0) await options.backoff?.(attempt);
-    const head = await store.latest(input.tenant, input.stream);
-    const entry = buildEntry(head, input);
+  const attempt = async () => {
+    const entry = buildEntry(await store.latest(input.tenant, input.stream), input);
     lastSeq = entry.seq;
-    try {
-      await store.append(entry);
-      return entry;
-    } catch (error) {
-      if (!(error instanceof ChainConflictError)) throw error;
-    }
+    await store.append(entry);
+    return entry;
+  };
+  try {
+    return await retry(attempt, {
+      attempts: maxRetries + 1,
+      ...APPEND_BACKOFF,
+      retryable: (error) => error instanceof ChainConflictError,
+      sleep: options.sleep,
+      random: options.random,
+    });
+  } catch (error) {
+    if (!(error instanceof ChainConflictError)) throw error;
+    throw new ChainConflictError(
+      `append to ${input.tenant}/${input.stream} lost the race ${maxRetries + 1} times (last seq tried: ${lastSeq})`,
+      lastSeq,
+    );
   }
-  throw new ChainConflictError(
-    `append to ${input.tenant}/${input.stream} lost the race ${maxRetries + 1} times (last seq tried: ${lastSeq})`,
-    lastSeq,
-  );
 }

@@ -4,6 +4,7 @@
  * streams, compliance evaluation and retention. Plain data in and out; storage only through the
  * ports, so the same code runs on DynamoDB and S3 or in memory.
  */
+import { mapLimit } from '../concurrency.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { busEvent, type EventPublisher } from '../events/publisher.ts';
 import { appendRecord } from './chain.ts';
@@ -42,31 +43,6 @@ export const SYSTEM_TENANT = 'system';
 /** Appends retried after a lost race before giving up (each retry re-reads the head). */
 export const DEFAULT_APPEND_RETRIES = 64;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Full-jitter exponential backoff between append attempts (cap 250 ms): appenders that lost a race
- * spread out instead of colliding again on the next seq.
- */
-export function appendBackoff(attempt: number, random: () => number = Math.random): Promise<void> {
-  return sleep(Math.floor(random() * Math.min(250, 4 * 2 ** Math.min(attempt, 8))));
-}
-
-/** Runs `work` over `items` with at most `limit` in flight, keeping the order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await work(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** A ledger store that registers a stream before storing its first entry. */
 function registering<S extends LedgerStore>(store: S, registry: StreamRegistry, append: (entry: LedgerEntry) => Promise<void>): LedgerStore {
   return {
@@ -89,7 +65,9 @@ export interface RecordDeps {
 /** Options of {@link record}. */
 export interface RecordOptions {
   maxRetries?: number;
-  backoff?: (attempt: number) => Promise<void>;
+  /** The wait between attempts (the chain's jittered backoff on a real timer by default) and its jitter source; for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
 }
 
 /**
@@ -105,7 +83,8 @@ export function record(deps: RecordDeps, input: AppendInput, options: RecordOpti
   return appendRecord(store, input, {
     payloads: deps.payloads,
     maxRetries: options.maxRetries ?? DEFAULT_APPEND_RETRIES,
-    backoff: options.backoff ?? ((attempt) => appendBackoff(attempt)),
+    sleep: options.sleep,
+    random: options.random,
   });
 }
 
@@ -127,7 +106,8 @@ export async function recordOnce(
     const entry = await appendRecord(store, input, {
       payloads: deps.payloads,
       maxRetries: options.maxRetries ?? DEFAULT_APPEND_RETRIES,
-      backoff: options.backoff ?? ((attempt) => appendBackoff(attempt)),
+      sleep: options.sleep,
+      random: options.random,
     });
     return { duplicate: false, entry };
   } catch (error) {

@@ -7,6 +7,7 @@
  */
 import { type CatalogDetailType, catalogEntry, type DetailOf, findCatalogEntry } from '../../events/catalog.ts';
 import { DependencyError, DomainError, type FieldIssue } from '../errors.ts';
+import { type Backoff, retry } from '../retry.ts';
 
 /** One event for the bus: `source` is `autonomy.<engine>`, `detailType` `<engine>.<noun>.<past-verb>`. */
 export interface BusEvent {
@@ -157,25 +158,13 @@ export function planBatches(entries: readonly OutgoingEntry[]): number[][] {
   return batches;
 }
 
-/** How refused entries are retried. */
-export interface RetryPolicy {
-  /** Sends per entry, the first included. */
+/** How refused entries are retried: sends per entry (the first included) and the backoff between them. */
+export interface RetryPolicy extends Backoff {
   attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
 }
 
-/** Four sends, waits of up to 100, 200, 400 ms (full jitter), never more than 2 s. */
+/** Four sends, waits of up to 100, 200, 400 ms (full jitter, `backoffDelay` in lib/retry.ts), never more than 2 s. */
 export const defaultRetryPolicy: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDelayMs: 2000 };
-
-/**
- * The wait before retry number `retry` (1 for the first retry): full jitter over a capped exponential,
- * `random() · min(maxDelayMs, baseDelayMs · 2^(retry−1))`, so concurrent publishers spread out.
- */
-export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.floor(random() * ceiling);
-}
 
 /**
  * Entry error codes that no retry can fix (a malformed entry, a missing bus, a denied source);
@@ -197,6 +186,9 @@ export interface ValidatingPublisherOptions {
   random?: () => number;
 }
 
+/** Thrown inside a send to ask the retry helper for another one; never leaves this module. */
+class EntriesRefused extends Error {}
+
 interface Refusal {
   index: number;
   errorCode: string;
@@ -215,9 +207,9 @@ function summarise(refusals: readonly Refusal[], entries: readonly OutgoingEntry
 /**
  * The one way events reach the bus. `publish` (1) validates every event against the catalog and
  * throws {@link InvalidEventError} before sending anything, (2) sends requests of at most 10
- * entries and 256 KB, in order, (3) resends only the refused entries of a request, with
- * {@link backoffDelay} between sends, up to `attempts` sends; entries refused with a
- * {@link PERMANENT_ERROR_CODES permanent code} are not resent. Later requests are still sent
+ * entries and 256 KB, in order, (3) resends only the refused entries of a request, with the
+ * shared `retry` helper's jittered backoff (lib/retry.ts) between sends, up to `attempts` sends;
+ * entries refused with a {@link PERMANENT_ERROR_CODES permanent code} are not resent. Later requests are still sent
  * after one fails, so as many events as possible get through; then it throws.
  * @throws InvalidEventError (nothing sent) or DependencyError naming the count of refused events and their error codes.
  * @example
@@ -226,28 +218,30 @@ function summarise(refusals: readonly Refusal[], entries: readonly OutgoingEntry
  */
 export function validatingPublisher(port: PutEventsPort, options: ValidatingPublisherOptions = {}): EventPublisher {
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const random = options.random ?? Math.random;
 
+  /** Sends one batch; resends only the refused, retryable entries; returns what stayed refused. */
   async function sendBatch(entries: readonly OutgoingEntry[], batch: readonly number[]): Promise<Refusal[]> {
     const refused: Refusal[] = [];
-    let pending = [...batch];
-    for (let attempt = 1; attempt <= policy.attempts && pending.length > 0; attempt += 1) {
-      if (attempt > 1) await sleep(backoffDelay(attempt - 1, policy, random));
-      const results = await port.putEvents(pending.map((index) => entries[index] as OutgoingEntry));
-      const retry: number[] = [];
-      pending.forEach((index, position) => {
-        const result = results[position];
-        if (result?.eventId !== undefined && result.errorCode === undefined) return;
-        const refusal = {
-          index,
-          errorCode: result?.errorCode ?? 'MissingResult',
-          errorMessage: result?.errorMessage ?? 'no result for the entry',
-        };
-        if (PERMANENT_ERROR_CODES.has(refusal.errorCode) || attempt === policy.attempts) refused.push(refusal);
-        else retry.push(index);
-      });
-      pending = retry;
+    let pending: Refusal[] = batch.map((index) => ({ index, errorCode: 'NotSent', errorMessage: 'not sent' }));
+    try {
+      await retry(
+        async () => {
+          const results = await port.putEvents(pending.map(({ index }) => entries[index] as OutgoingEntry));
+          const again: Refusal[] = [];
+          pending.forEach(({ index }, position) => {
+            const result = results[position];
+            if (result?.eventId !== undefined && result.errorCode === undefined) return;
+            const refusal = { index, errorCode: result?.errorCode ?? 'MissingResult', errorMessage: result?.errorMessage ?? 'no result for the entry' };
+            (PERMANENT_ERROR_CODES.has(refusal.errorCode) ? refused : again).push(refusal);
+          });
+          pending = again;
+          if (again.length > 0) throw new EntriesRefused();
+        },
+        { ...policy, retryable: (error) => error instanceof EntriesRefused, sleep: options.sleep, random: options.random },
+      );
+    } catch (error) {
+      if (!(error instanceof EntriesRefused)) throw error;
+      refused.push(...pending);
     }
     return refused;
   }

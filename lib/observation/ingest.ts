@@ -17,6 +17,7 @@
  * Read-only by design: the engine observes and emits; it never acts on what it observes.
  */
 import { catalogEntry } from '../../events/catalog.ts';
+import { settleLimit } from '../concurrency.ts';
 import { ConflictError, DependencyError } from '../errors.ts';
 import { type BusEvent, busEvent, type EventPublisher, validateEvents } from '../events/publisher.ts';
 import { initSeriesState, type SeriesState, updateSeriesState } from './detectors.ts';
@@ -29,6 +30,7 @@ import {
   type SeriesRecord,
   type SeriesStore,
 } from './ports.ts';
+import { type Backoff, retry } from '../retry.ts';
 import { type DetectorName, type MetricPoint, type RejectedPoint, validateBatch } from './schemas.ts';
 
 /** The detector a series gets when its first point arrives before any configuration. */
@@ -204,26 +206,8 @@ export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[
   };
 }
 
-/** Runs `work` over `items` with at most `limit` in flight; settles every item. */
-async function settleAll<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next;
-      next += 1;
-      try {
-        results[i] = { status: 'fulfilled', value: await work(items[i] as T) };
-      } catch (reason) {
-        results[i] = { status: 'rejected', reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The wait between read-apply-write attempts of one series: below 20, 40, 80 … ms (full jitter), at most 1 s. */
+export const SERIES_RETRY_BACKOFF: Backoff = { baseDelayMs: 20, maxDelayMs: 1000 };
 
 /**
  * Runs a read-modify-write of one series under optimistic concurrency, retrying the whole cycle on
@@ -239,22 +223,26 @@ export async function withSeries<T>(
   modify: (current: SeriesRecord | undefined) => { record: SeriesRecord; value: T } | { record?: undefined; value: T },
 ): Promise<{ record: SeriesRecord | undefined; value: T }> {
   const attempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  const sleep = deps.sleep ?? defaultSleep;
-  const random = deps.random ?? Math.random;
-  for (let attempt = 1; ; attempt += 1) {
+  // Only a write that lost the race is retried; a ConflictError from `modify` (a stale `ifVersion`) is final.
+  let lostRace = false;
+  const cycle = async () => {
+    lostRace = false;
     const current = await deps.store.get(tenant, series);
     const outcome = modify(current);
     if (!outcome.record) return { record: current, value: outcome.value };
     try {
       await deps.store.put(outcome.record, current?.version);
-      return { record: outcome.record, value: outcome.value };
     } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= attempts) {
-        if (error instanceof ConflictError) deps.log?.(`series ${series}: still conflicting after ${attempts} attempts`);
-        throw error;
-      }
-      await sleep(Math.floor(random() * 10 * 2 ** attempt));
+      lostRace = error instanceof ConflictError;
+      throw error;
     }
+    return { record: outcome.record, value: outcome.value };
+  };
+  try {
+    return await retry(cycle, { attempts, ...SERIES_RETRY_BACKOFF, retryable: () => lostRace, sleep: deps.sleep, random: deps.random });
+  } catch (error) {
+    if (lostRace) deps.log?.(`series ${series}: still conflicting after ${attempts} attempts`);
+    throw error;
   }
 }
 
@@ -331,7 +319,7 @@ export async function ingest(tenant: string, raw: unknown[], deps: ObservationDe
     published: 0,
   };
   const now = deps.now();
-  const settled = await settleAll([...groups], deps.concurrency ?? DEFAULT_SERIES_CONCURRENCY, ([series, points]) =>
+  const settled = await settleLimit([...groups], deps.concurrency ?? DEFAULT_SERIES_CONCURRENCY, ([series, points]) =>
     withSeries(tenant, series, deps, (current) => {
       const base = current ?? newSeriesRecord(tenant, series, initSeriesState(DEFAULT_DETECTOR), now);
       const result = applyPoints(base, points, now);

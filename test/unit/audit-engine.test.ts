@@ -79,13 +79,13 @@ const note = (tenant: string, stream: string, n: number, at = NOW): AppendInput 
 });
 
 async function fill(w: ReturnType<typeof world>, count: number, stream = 'ops', tenant = 'acme') {
-  for (let n = 0; n < count; n += 1) await record(w.recordDeps, note(tenant, stream, n), { backoff: noWait });
+  for (let n = 0; n < count; n += 1) await record(w.recordDeps, note(tenant, stream, n), { sleep: noWait });
 }
 
 describe('audit engine: recording', () => {
   it('serialises 200 concurrent appends to one stream into one unbroken chain and registers the stream once', async () => {
     const w = world();
-    const entries = await Promise.all(Array.from({ length: 200 }, (_, n) => record(w.recordDeps, note('acme', 'ops', n), { maxRetries: 1000, backoff: noWait })));
+    const entries = await Promise.all(Array.from({ length: 200 }, (_, n) => record(w.recordDeps, note('acme', 'ops', n), { maxRetries: 1000, sleep: noWait })));
     assert.deepEqual(entries.map((entry) => entry.seq).sort((a, b) => a - b), Array.from({ length: 200 }, (_, n) => n));
     const stored = w.ledger.entries('acme', 'ops');
     assert.equal(verifyStream({ entries: stored, checkpoints: [], keys: { keys: [] } }).intact, true);

@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { DependencyError, ValidationError } from '../../lib/errors.ts';
 import {
   type BusEvent,
-  backoffDelay,
   busEvent,
   defaultRetryPolicy,
   type EntryResult,
@@ -310,23 +309,5 @@ describe('validatingPublisher: refused entries', () => {
         },
       ),
     );
-  });
-});
-
-describe('backoffDelay', () => {
-  it('doubles from the base, is capped, and is jittered below the ceiling', () => {
-    const policy = { attempts: 8, baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.deepEqual(
-      [1, 2, 3, 4, 5, 6].map((retry) => backoffDelay(retry, policy, () => 0.9999999)),
-      [99, 199, 399, 799, 999, 999],
-    );
-    assert.equal(
-      backoffDelay(3, policy, () => 0),
-      0,
-    );
-    for (let retry = 1; retry < 8; retry += 1) {
-      const delay = backoffDelay(retry, policy);
-      assert.ok(delay >= 0 && delay < Math.min(1000, 100 * 2 ** (retry - 1)));
-    }
   });
 });

@@ -297,6 +297,23 @@ describe('configureSeries', () => {
     assert.equal((await seriesStatus('acme', 'new', d)).detector.name, 'ewma');
   });
 
+  it('does not retry a stale ifVersion (only a write that lost the race is retried)', async () => {
+    const store = memorySeriesStore();
+    let reads = 0;
+    const counting: SeriesStore = {
+      ...store,
+      get: (tenant, series) => {
+        reads += 1;
+        return store.get(tenant, series);
+      },
+    };
+    const d = deps(counting);
+    await configureSeries('acme', { series: 'cfg', detector: 'ewma', config: { lambda: 0.1 } }, 'alice', d);
+    reads = 0;
+    await assert.rejects(configureSeries('acme', { series: 'cfg', detector: 'robust', config: {}, ifVersion: 0 }, 'alice', d), ConflictError);
+    assert.equal(reads, 1);
+  });
+
   it('rejects an invalid configuration naming the field', async () => {
     await assert.rejects(
       configureSeries('acme', { series: 's', detector: 'robust', config: { windowSize: 2 } }, 'alice', deps()),

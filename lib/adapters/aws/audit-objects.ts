@@ -10,7 +10,8 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checkpointKey } from '../../audit/checkpoint.ts';
-import { mapLimit, unreadablePayload } from '../../audit/engine.ts';
+import { unreadablePayload } from '../../audit/engine.ts';
+import { mapLimit } from '../../concurrency.ts';
 import type { CheckpointStore, PayloadStore } from '../../audit/ports.ts';
 import type { Checkpoint, Payload } from '../../audit/schemas.ts';
 
