@@ -1,13 +1,10 @@
 /**
- * Every route of the API. The OpenAPI document and the route-permission test enumerate this list,
- * and a test checks it against the routes in the packaged template: add a route here when you add one.
+ * Every route of the API, read from the engine manifests (lib/engines/): the OpenAPI document, the
+ * route-permission tests and the deployment all enumerate the same declarations.
  */
-import { auditRoutes } from '../audit/routes.ts';
-import { decideApprovalRoute, listApprovalsRoute } from '../governance/routes.ts';
-import { createKeyRoute, listKeysRoute, revokeKeyRoute } from '../identity/routes.ts';
-import { observationRoutes } from '../observation/routes.ts';
-import { healthRoute, openApiRoute } from '../platform/routes.ts';
+import { engines } from '../engines/index.ts';
+import { routesOf } from '../engines/manifest.ts';
 import type { RouteSpec } from './route.ts';
 
 /** All routes, in documentation order. */
-export const allRoutes: readonly RouteSpec[] = [healthRoute, openApiRoute, createKeyRoute, listKeysRoute, revokeKeyRoute, listApprovalsRoute, decideApprovalRoute, ...observationRoutes, ...auditRoutes];
+export const allRoutes: readonly RouteSpec[] = routesOf(engines);

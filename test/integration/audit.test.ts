@@ -372,7 +372,7 @@ describe('audit: retention, compliance, keys', () => {
     await signedStream(tenant, 'ops');
     const twoDaysLater = new Date(Date.now() + 2 * 86_400_000).toISOString();
     const run = await lambda.send(
-      new InvokeCommand({ FunctionName: cloud.resources.functions.AuditRetentionLambdaFunction, Payload: JSON.stringify({ time: twoDaysLater, tenants: [tenant] }) }),
+      new InvokeCommand({ FunctionName: cloud.resources.functions.AuditRetentionScheduleLambdaFunction, Payload: JSON.stringify({ time: twoDaysLater, tenants: [tenant] }) }),
     );
     assert.equal(run.FunctionError, undefined, Buffer.from(run.Payload ?? []).toString());
     // 10 note payloads, plus those of the tenant's events.audit stream (its checkpoint.signed events).

@@ -89,7 +89,7 @@ describe('platform on the local cloud', () => {
 
   it('publishes a heartbeat that reaches the journal', async () => {
     const reply = await lambda.send(new InvokeCommand({
-      FunctionName: fn('HeartbeatLambdaFunction'),
+      FunctionName: fn('PlatformHeartbeatLambdaFunction'),
       Payload: JSON.stringify({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {} }),
     }));
     assert.equal(reply.FunctionError, undefined, Buffer.from(reply.Payload ?? []).toString());

@@ -1,0 +1,19 @@
+// osls loads this file through ${file(infra/serverless/engines.cjs):functions|resources}: the Serverless
+// functions and their roles, generated from the engine manifests (lib/engines/). Node 22.18+ runs the
+// TypeScript modules it imports as they are.
+'use strict';
+
+module.exports = async ({ resolveVariable }) => {
+  const { loadEngines } = await import('./engines.ts');
+  const { serverlessConfig } = await import('./functions.ts');
+  const { engines, standInHandler } = await loadEngines();
+  const params = {};
+  for (const engine of engines) {
+    for (const action of Object.values(engine.actions)) {
+      if (action.schedule) params[action.schedule.param] = await resolveVariable(`param:${action.schedule.param}`);
+    }
+  }
+  const config = serverlessConfig(engines, { param: (name) => params[name] });
+  if (standInHandler) for (const fn of Object.values(config.functions)) fn.handler = standInHandler;
+  return config;
+};

@@ -1,0 +1,125 @@
+/**
+ * The Serverless configuration of every engine action, generated from the engine manifests
+ * (lib/engines/): the function with its trigger, and its own least-privilege role. Statements every
+ * protected route needs (read API keys, count requests) and POST routes need (idempotency records)
+ * are written here once.
+ */
+import { dataResources, functionName, type EngineManifest, type Need } from '../../lib/engines/manifest.ts';
+
+type Cfn = Record<string, unknown>;
+type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown; Condition?: Cfn };
+
+/** serverless' logical-id normalisation: `observationIngest` → `ObservationIngest`. */
+export const normalizedName = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
+/** The function's logical id as serverless names it. */
+export const lambdaLogicalId = (name: string): string => `${normalizedName(name)}LambdaFunction`;
+/** The logical id of the function's role. */
+export const roleLogicalId = (name: string): string => `${normalizedName(name)}Role`;
+
+const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+const under = (logicalId: string, suffix: string) => ({ 'Fn::Join': ['', [arnOf(logicalId), suffix]] });
+
+/** Every protected route authenticates (API keys) and counts requests (per-tenant rate limit). */
+const PROTECTED_ROUTE: Need[] = [
+  { kind: 'table', table: 'state', actions: ['GetItem'], keyPrefixes: ['*#apikey'] },
+  { kind: 'table', table: 'state', actions: ['UpdateItem'], keyPrefixes: ['*#ratelimit'] },
+];
+/** `Idempotency-Key` on POST routes: Powertools idempotency records. */
+const POST_ROUTE: Need[] = [{ kind: 'table', table: 'idempotency', actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] }];
+
+/** The IAM statement of one need. */
+export function statementOf(need: Need): Statement {
+  switch (need.kind) {
+    case 'table': {
+      const table = dataResources[need.table].logicalId;
+      return {
+        Effect: 'Allow',
+        Action: need.actions.map((action) => `dynamodb:${action}`),
+        Resource: need.index ? under(table, `/index/${need.index}`) : arnOf(table),
+        ...(need.keyPrefixes ? { Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': need.keyPrefixes } } } : {}),
+      };
+    }
+    case 'objects': {
+      const bucket = dataResources[need.bucket].logicalId;
+      const resources = need.keys.map((key) => under(bucket, `/${key}`));
+      return { Effect: 'Allow', Action: need.actions.map((action) => `s3:${action}`), Resource: resources.length === 1 ? resources[0] : resources };
+    }
+    case 'list-objects':
+      return {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: arnOf(dataResources[need.bucket].logicalId),
+        ...(need.prefixes ? { Condition: { StringLike: { 's3:prefix': need.prefixes } } } : {}),
+      };
+    case 'bus':
+      return { Effect: 'Allow', Action: need.actions.map((action) => `events:${action}`), Resource: arnOf(dataResources.bus.logicalId) };
+    case 'secret':
+      return { Effect: 'Allow', Action: need.actions.map((action) => `secretsmanager:${action}`), Resource: { Ref: dataResources[need.secret].logicalId } };
+    case 'task-callbacks':
+      return { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: '*' };
+  }
+}
+
+/** Stage values the generated configuration needs. */
+export interface GenerateOptions {
+  /** Resolves a stage parameter (`params:` in serverless.yml), e.g. a schedule expression. */
+  param: (name: string) => string;
+}
+
+/** The Serverless `functions:` map and the `resources:` (roles) of every engine action. */
+export function serverlessConfig(engines: readonly EngineManifest[], options: GenerateOptions): { functions: Record<string, Cfn>; resources: { Resources: Record<string, Cfn> } } {
+  const functions: Record<string, Cfn> = {};
+  const roles: Record<string, Cfn> = {};
+  for (const engine of engines) {
+    for (const [action, spec] of Object.entries(engine.actions)) {
+      const name = functionName(engine.name, action);
+      if (name in functions) throw new Error(`function ${name} is declared twice`);
+      const routes = spec.routes ?? [];
+      const needs: Need[] = [
+        ...spec.needs,
+        ...(routes.some((route) => route.permission !== 'public') ? PROTECTED_ROUTE : []),
+        ...(routes.some((route) => route.method === 'POST' && route.permission !== 'public') ? POST_ROUTE : []),
+      ];
+      const environment: Record<string, unknown> = {};
+      for (const need of needs) {
+        const resource = 'table' in need ? dataResources[need.table] : 'secret' in need ? dataResources[need.secret] : undefined;
+        if (resource && 'env' in resource) environment[resource.env] = { Ref: resource.logicalId };
+      }
+      const events: Cfn[] = [
+        ...routes.map((route) => ({ httpApi: { method: route.method, path: route.path } })),
+        ...(spec.queue
+          ? [{ sqs: { arn: arnOf(spec.queue.queue), batchSize: spec.queue.batchSize ?? 10, maximumBatchingWindow: spec.queue.batchingWindow ?? 0, functionResponseType: 'ReportBatchItemFailures' } }]
+          : []),
+        ...(spec.schedule ? [{ schedule: options.param(spec.schedule.param) }] : []),
+        ...(spec.rule ? [{ eventBridge: { eventBus: arnOf(dataResources.bus.logicalId), pattern: spec.rule.pattern } }] : []),
+      ];
+      const statements: Statement[] = [
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(`${normalizedName(name)}LogGroup`) },
+        { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+        ...(spec.queue ? [{ Effect: 'Allow' as const, Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: arnOf(spec.queue.queue) }] : []),
+        ...needs.map(statementOf),
+      ];
+      roles[roleLogicalId(name)] = {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          Description: `${engine.name}/${action}: ${spec.description}`.slice(0, 1000),
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+          },
+          Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+        },
+      };
+      functions[name] = {
+        handler: `functions/${engine.name}/${action}.handler`,
+        description: spec.description,
+        role: roleLogicalId(name),
+        ...(spec.memorySize ? { memorySize: spec.memorySize } : {}),
+        ...(spec.timeout ? { timeout: spec.timeout } : {}),
+        ...(Object.keys(environment).length > 0 ? { environment } : {}),
+        events,
+      };
+    }
+  }
+  return { functions, resources: { Resources: roles } };
+}

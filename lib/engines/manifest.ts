@@ -1,0 +1,161 @@
+/**
+ * Engine manifests: an engine is declared once, and everything else follows from the declaration —
+ * its HTTP routes (the route specs), the queues, schedules and bus events that trigger its functions,
+ * and the data each function may touch. `infra/serverless/` turns the manifests into the Serverless
+ * configuration (functions, triggers, one least-privilege role per function, nested stacks);
+ * `GET /openapi.json` and the route-permission tests read the routes from them.
+ *
+ * Each action is one Lambda function whose handler lives at `functions/<engine>/<action>.ts`
+ * (export `handler`); a test fails when a handler file has no manifest entry or the reverse.
+ */
+import type { RouteSpec } from '../api/route.ts';
+
+/** The shared data resources engines may need, by the name manifests use. */
+export const dataResources = {
+  /** Engine state: items keyed `<tenant>#<kind>…` (partition key `pk`), one table for every engine. */
+  state: { logicalId: 'StateTable', kind: 'table' },
+  /** The audit ledger: append-only (PutItem with a condition, Query). */
+  ledger: { logicalId: 'LedgerTable', kind: 'table', env: 'LEDGER_TABLE' },
+  /** Powertools idempotency records (`Idempotency-Key`). */
+  idempotency: { logicalId: 'IdempotencyTable', kind: 'table' },
+  /** Artifacts: objects keyed `<tenant>/<engine>/…`. */
+  artifacts: { logicalId: 'ArtifactsBucket', kind: 'bucket' },
+  /** The event bus every engine publishes to. */
+  bus: { logicalId: 'EventBus', kind: 'bus' },
+  /** The audit checkpoint signing keys. */
+  auditSigningKey: { logicalId: 'AuditSigningKeySecret', kind: 'secret', env: 'AUDIT_SIGNING_SECRET' },
+} as const;
+
+/** A data resource's manifest name. */
+export type DataResource = keyof typeof dataResources;
+type OfKind<K extends string> = { [N in DataResource]: (typeof dataResources)[N]['kind'] extends K ? N : never }[DataResource];
+
+/** DynamoDB actions a manifest may grant. Scans are never granted. */
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'DescribeTable' | 'ConditionCheckItem';
+/** S3 object actions a manifest may grant. */
+export type ObjectAction = 'GetObject' | 'PutObject' | 'PutObjectTagging' | 'DeleteObject';
+
+/** What a function may touch: each need becomes one IAM statement on exactly that resource. */
+export type Need =
+  | { kind: 'table'; table: OfKind<'table'>; actions: TableAction[]; keyPrefixes?: string[]; index?: string }
+  | { kind: 'objects'; bucket: OfKind<'bucket'>; actions: ObjectAction[]; keys: string[] }
+  | { kind: 'list-objects'; bucket: OfKind<'bucket'>; prefixes?: string[] }
+  | { kind: 'bus'; actions: Array<'PutEvents' | 'DescribeEventBus'> }
+  | { kind: 'secret'; secret: OfKind<'secret'>; actions: Array<'GetSecretValue' | 'PutSecretValue'> }
+  /** SendTaskSuccess/SendTaskFailure: task tokens cannot be scoped by IAM (AWS documents `*`). */
+  | { kind: 'task-callbacks' };
+
+/** Builders for {@link Need}s, so manifests read as sentences. */
+export const need = {
+  /**
+   * DynamoDB actions on a table; on the state table, `keyPrefixes` limits them to partition keys
+   * matching those patterns (`dynamodb:LeadingKeys`), e.g. `['*#series']`.
+   */
+  table: (table: OfKind<'table'>, actions: TableAction[], keyPrefixes?: string[]): Need => ({ kind: 'table', table, actions, ...(keyPrefixes ? { keyPrefixes } : {}) }),
+  /** DynamoDB actions on one index of a table. */
+  index: (table: OfKind<'table'>, index: string, actions: TableAction[]): Need => ({ kind: 'table', table, actions, index }),
+  /** S3 object actions on keys matching `keys` (e.g. `*\/audit/payloads/*`). */
+  objects: (bucket: OfKind<'bucket'>, actions: ObjectAction[], keys: string[]): Need => ({ kind: 'objects', bucket, actions, keys }),
+  /**
+   * s3:ListBucket, limited to `prefixes` when given. Without it S3 answers 403 instead of 404 for a
+   * missing object, so readers of objects that may be gone (expired payloads) need it unconditioned.
+   */
+  listObjects: (bucket: OfKind<'bucket'>, prefixes?: string[]): Need => ({ kind: 'list-objects', bucket, ...(prefixes ? { prefixes } : {}) }),
+  /** events:PutEvents on the bus. */
+  publish: (): Need => ({ kind: 'bus', actions: ['PutEvents'] }),
+  /** events:DescribeEventBus (readiness). */
+  describeBus: (): Need => ({ kind: 'bus', actions: ['DescribeEventBus'] }),
+  secret: (secret: OfKind<'secret'>, actions: Array<'GetSecretValue' | 'PutSecretValue'>): Need => ({ kind: 'secret', secret, actions }),
+  taskCallbacks: (): Need => ({ kind: 'task-callbacks' }),
+};
+
+/** A queue (declared in `infra/resources/`) whose messages a function consumes in batches. */
+export interface QueueTrigger {
+  /** The queue's logical id, e.g. `AuditQueue`. */
+  queue: string;
+  batchSize?: number;
+  /** Seconds to gather a batch (0-300). */
+  batchingWindow?: number;
+}
+
+/** Bus events delivered straight to the function by a rule (an EventBridge rule target). */
+export interface RuleTrigger {
+  /** The EventBridge pattern, e.g. `{ source: ['autonomy.observation'], 'detail-type': ['observation.anomaly.detected'] }`. */
+  pattern: Record<string, unknown>;
+}
+
+/** A schedule: the stage parameter holding its expression (`rate(5 minutes)`, `cron(…)`). */
+export interface ScheduleTrigger {
+  /** Name of a `params:` entry in serverless.yml, e.g. `auditCheckpointSchedule`. */
+  param: string;
+}
+
+/** One action of an engine: one Lambda function, one trigger kind. */
+export interface ActionSpec {
+  description: string;
+  /** HTTP routes served by this function (one path, one method each). */
+  routes?: readonly RouteSpec[];
+  queue?: QueueTrigger;
+  rule?: RuleTrigger;
+  schedule?: ScheduleTrigger;
+  /** Invoked by a state machine task (no trigger of its own). */
+  task?: true;
+  /** What it may touch besides logs and traces. Protected routes add credentials and rate-limit reads; POST routes add idempotency records. */
+  needs: readonly Need[];
+  memorySize?: number;
+  timeout?: number;
+}
+
+/** An engine: a name and its actions, keyed by the handler's file name under `functions/<engine>/`. */
+export interface EngineManifest {
+  name: string;
+  description: string;
+  actions: Readonly<Record<string, ActionSpec>>;
+}
+
+const ENGINE_NAME = /^[a-z][a-z0-9]*$/;
+const ACTION_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * Declares an engine. Checks what can be checked without deploying: names, one trigger kind per
+ * action, routes on the engine's own paths, no route served twice.
+ * @throws Error naming the engine and action at fault.
+ * @example
+ * export const observationEngine = defineEngine({ name: 'observation', description: '…', actions: {
+ *   ingest: { description: 'Ingests points', routes: [ingestRoute], needs: [need.table('state', ['GetItem', 'PutItem'], ['*#series']), need.publish()] },
+ * } });
+ */
+export function defineEngine(manifest: EngineManifest): EngineManifest {
+  if (!ENGINE_NAME.test(manifest.name)) throw new Error(`engine name '${manifest.name}' must be lower-case letters and digits`);
+  const seen = new Set<string>();
+  for (const [action, spec] of Object.entries(manifest.actions)) {
+    const where = `${manifest.name}/${action}`;
+    if (!ACTION_NAME.test(action)) throw new Error(`${where}: action names are kebab-case (the handler's file name)`);
+    const triggers = [spec.routes?.length ? 'routes' : undefined, spec.queue && 'queue', spec.rule && 'rule', spec.schedule && 'schedule', spec.task && 'task'].filter(Boolean);
+    if (triggers.length !== 1) throw new Error(`${where}: give exactly one trigger kind (routes, queue, rule, schedule or task), not ${triggers.join(' + ') || 'none'}`);
+    const paths = new Set(spec.routes?.map((route) => route.path));
+    if (paths.size > 1) throw new Error(`${where}: one function serves one path; got ${[...paths].join(', ')}`);
+    for (const route of spec.routes ?? []) {
+      if (route.engine !== manifest.name) throw new Error(`${where}: route ${route.method} ${route.path} belongs to engine '${route.engine}'`);
+      const key = `${route.method} ${route.path}`;
+      if (seen.has(key)) throw new Error(`${where}: ${key} is served twice`);
+      seen.add(key);
+    }
+  }
+  return manifest;
+}
+
+/** `observation` + `ingest-queue` → `observationIngestQueue`: the function's name in the stage. */
+export function functionName(engine: string, action: string): string {
+  return `${engine}${action.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`;
+}
+
+/** The handler file of an action, relative to the project root. */
+export function handlerFile(engine: string, action: string): string {
+  return `functions/${engine}/${action}.ts`;
+}
+
+/** Every route of the given engines, in declaration order. */
+export function routesOf(engines: readonly EngineManifest[]): RouteSpec[] {
+  return engines.flatMap((engine) => Object.values(engine.actions).flatMap((action) => action.routes ?? []));
+}
