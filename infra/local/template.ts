@@ -7,11 +7,15 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { type FlatTemplate, flattenStacks, siblingTemplateLoader } from './stacks.ts';
 
 /** A CloudFormation template as JSON. */
 export interface CfnTemplate {
-  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown }>;
-  Outputs?: Record<string, { Value: unknown }>;
+  Parameters?: Record<string, { Type?: string; Default?: unknown; AllowedValues?: unknown[]; Description?: string }>;
+  Conditions?: Record<string, unknown>;
+  Mappings?: Record<string, unknown>;
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown; Condition?: string }>;
+  Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown }; Description?: string }>;
 }
 
 /** Raised when the template uses something the local cloud cannot resolve faithfully. */
@@ -50,13 +54,25 @@ let packagingQueue: Promise<unknown> = Promise.resolve();
 
 /**
  * Runs `sls package --stage <stage>` into `<outDir>` (skipped when nothing that shapes the template
- * changed since the last run) and returns the parsed update-stack template.
- * @throws Error with the framework's output when packaging fails.
+ * changed since the last run) and returns the update-stack template with its nested stacks inlined
+ * (see {@link flattenStacks}; their templates are read beside it), and the list of those stacks.
+ * @throws Error with the framework's output when packaging fails; UnsupportedTemplateError when the
+ *   nested stacks do not fit together.
  */
-export function packageTemplate(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<CfnTemplate> {
-  const run = packagingQueue.then(() => withDirectoryLock(path.join(root, '.local', 'package.lock'), () => packageOnce(root, stage, outDir, log)));
+export function packageStacks(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<FlatTemplate> {
+  const run = packagingQueue.then(() =>
+    withDirectoryLock(path.join(root, '.local', 'package.lock'), async () => flattenStacks(await packageOnce(root, stage, outDir, log), siblingTemplateLoader(outDir))),
+  );
   packagingQueue = run.catch(() => undefined);
   return run;
+}
+
+/**
+ * {@link packageStacks}' template alone: everything the stage deploys, nested stacks inlined, as one template.
+ * @throws as {@link packageStacks}.
+ */
+export async function packageTemplate(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<CfnTemplate> {
+  return (await packageStacks(root, stage, outDir, log)).template;
 }
 
 /**

@@ -7,34 +7,10 @@
  * is still at `version`, so two signers bootstrapping at once, or a rotation racing a bootstrap,
  * cannot leave a checkpoint signed with a key the ring does not keep.
  */
-import { z } from 'zod';
 import { ConflictError, ValidationError } from '../errors.ts';
 import { generateSigningKey, publicKeySet, retireKey, type SigningKey } from './checkpoint.ts';
 import type { KeyRingStore, PublishedKeyStore } from './ports.ts';
-import { keyIdSchema, type PublicKeySet, timestampSchema } from './schemas.ts';
-
-/** A private signing key as stored in the ring. */
-export const signingKeySchema = z.strictObject({
-  keyId: keyIdSchema,
-  algorithm: z.literal('Ed25519'),
-  publicKey: z.string().min(1),
-  privateKey: z.string().min(1),
-  createdAt: timestampSchema,
-  retiredAt: timestampSchema.optional(),
-});
-
-/**
- * The ring as stored: all keys, oldest first, the id of the one that signs, and a generation that
- * every change increments (so publishing the public half can refuse to go backwards).
- */
-export const keyRingSchema = z.strictObject({
-  generation: z.int().nonnegative().default(0),
-  activeKeyId: keyIdSchema.optional(),
-  keys: z.array(signingKeySchema),
-});
-
-/** A key ring. */
-export type KeyRing = z.infer<typeof keyRingSchema>;
+import { type KeyRing, keyRingSchema, type PublicKeySet } from './schemas.ts';
 
 /** The ring of a fresh deployment: no key yet (the first signer creates one). */
 export const EMPTY_KEY_RING: KeyRing = { generation: 0, keys: [] };

@@ -4,7 +4,7 @@
  * is conditional on the seq being free, like the DynamoDB adapter's conditional put.
  */
 import { ChainConflictError, DuplicateAppendError } from './errors.ts';
-import { EMPTY_KEY_RING, type KeyRing } from './keys.ts';
+import { EMPTY_KEY_RING } from './keys.ts';
 import type {
   AuditStateStore,
   CheckpointHeadStore,
@@ -18,7 +18,7 @@ import type {
   StreamRef,
   StreamRegistry,
 } from './ports.ts';
-import type { Checkpoint, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
+import type { Checkpoint, KeyRing, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const streamKey = (tenant: string, stream: string) => `${tenant}#${stream}`;

@@ -4,8 +4,7 @@
  * them in memory for tests and local runs.
  */
 import type { Finding } from './compliance.ts';
-import type { KeyRing } from './keys.ts';
-import type { Checkpoint, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
+import type { Checkpoint, KeyRing, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
 
 /**
  * Append-only storage of ledger entries, keyed by (tenant, stream, seq).

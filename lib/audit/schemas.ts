@@ -90,6 +90,33 @@ export const checkpointSchema = z.strictObject({ ...checkpointBodySchema.shape, 
 /** A signed checkpoint. */
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 
+/**
+ * A private signing key as stored in the key ring (the secret store's JSON). Lives here, with the
+ * other data shapes, so the ports (`KeyRingStore`) and the ring logic (`keys.ts`) share it
+ * without importing each other.
+ */
+export const signingKeySchema = z.strictObject({
+  keyId: keyIdSchema,
+  algorithm: z.literal('Ed25519'),
+  publicKey: z.string().min(1),
+  privateKey: z.string().min(1),
+  createdAt: timestampSchema,
+  retiredAt: timestampSchema.optional(),
+});
+
+/**
+ * The ring as stored: all keys, oldest first, the id of the one that signs, and a generation that
+ * every change increments (so publishing the public half can refuse to go backwards).
+ */
+export const keyRingSchema = z.strictObject({
+  generation: z.int().nonnegative().default(0),
+  activeKeyId: keyIdSchema.optional(),
+  keys: z.array(signingKeySchema),
+});
+
+/** A key ring. */
+export type KeyRing = z.infer<typeof keyRingSchema>;
+
 /** One public key as published by `GET /audit/keys`. */
 export const publicKeySchema = z.strictObject({
   keyId: keyIdSchema,

@@ -14,8 +14,9 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { EMPTY_KEY_RING, type KeyRing, parseKeyRing } from '../../audit/keys.ts';
+import { EMPTY_KEY_RING, parseKeyRing } from '../../audit/keys.ts';
 import type { KeyRingStore } from '../../audit/ports.ts';
+import type { KeyRing } from '../../audit/schemas.ts';
 
 /**
  * The token of the version that follows `version`: UUID-shaped (36 characters, inside the 32–64
