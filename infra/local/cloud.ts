@@ -24,7 +24,8 @@ import { StepFunctionsService, type TaskInvoker } from './stepfunctions/service.
 import { SageMakerRuntimeService } from './sagemaker/runtime.ts';
 import { SecretsManagerService } from './secretsmanager/service.ts';
 import { localModelEndpoints } from './sagemaker/endpoints.ts';
-import { IntrinsicResolver, packageTemplate, resourcesOfType, type CfnTemplate } from './template.ts';
+import { flattenStacks, type NestedStackSummary, templateFilesLoader } from './stacks.ts';
+import { IntrinsicResolver, packageStacks, resourcesOfType, type CfnTemplate } from './template.ts';
 
 /** Ports the local cloud listens on (all on 127.0.0.1). */
 export interface LocalCloudPorts {
@@ -49,6 +50,8 @@ export interface LocalCloudOptions {
   log?: (line: string) => void;
   /** Deploy this template instead of packaging the stage (tests of the local cloud itself). */
   template?: CfnTemplate;
+  /** The nested templates `template`'s stacks point at, by file name (the last path segment of each TemplateURL). */
+  templateFiles?: Record<string, CfnTemplate>;
   /** Where function output goes; default: this process's stdout/stderr. */
   functionOutput?: 'inherit' | 'silent';
 }
@@ -61,7 +64,10 @@ export interface LocalCloud {
   apiUrl: string;
   /** The SDK variables that point every client at this cloud. */
   env: Record<string, string>;
+  /** The deployed template: the root with every nested stack inlined. */
   template: CfnTemplate;
+  /** The nested stacks inlined into `template`, parents before children (empty for a single stack). */
+  stacks: NestedStackSummary[];
   resources: {
     tables: Record<string, string>;
     queues: Record<string, { url: string; arn: string }>;
@@ -137,8 +143,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
 
   try {
-    const [template, dynamo] = await Promise.all([
-      options.template ?? packageTemplate(options.root, stage, path.join(options.root, '.local', 'package', stage), log),
+    const [{ template, stacks }, dynamo] = await Promise.all([
+      options.template
+        ? flattenStacks(options.template, templateFilesLoader(options.templateFiles ?? {}))
+        : packageStacks(options.root, stage, path.join(options.root, '.local', 'package', stage), log),
       startDynamoDbLocal({ port: ports.dynamodb, dataDir: path.join(options.dataDir, 'dynamodb'), cacheDir: path.join(options.root, '.local', 'cache'), log }).then((instance: DynamoDbLocal) => {
         stoppers.push(() => instance.stop());
         return instance;
@@ -149,6 +157,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }),
     ]);
 
+    if (stacks.length > 0) log(`deploying ${stacks.length} nested stacks inlined: ${stacks.map((stack) => `${stack.logicalId} (${stack.resources})`).join(', ')}`);
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     const storageUrl = `http://127.0.0.1:${ports.storage}`;
     const env: Record<string, string> = {
@@ -237,6 +246,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           break;
         case 'AWS::ApiGatewayV2::Api':
           resolver.physical.set(id, { ref: 'local', attributes: { ApiEndpoint: `http://127.0.0.1:${ports.api}` } });
+          break;
+        case 'AWS::CloudFormation::Stack':
+          // Inlined by flattenStacks: its resources are in the template, the stack itself creates nothing.
+          resolver.physical.set(id, { ref: arn('cloudformation', `stack/${stackName}-${id}/local`), attributes: {} });
           break;
         default:
           resolver.physical.set(id, { ref: `${stackName}-${id}`, attributes: {} });
@@ -513,6 +526,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       apiUrl: `http://127.0.0.1:${ports.api}`,
       env,
       template,
+      stacks,
       resources,
       pids: { dynamodb: dynamo.pid, cloud: process.pid },
       stop: stopAll,
