@@ -9,10 +9,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { recordDeps } from '../../lib/adapters/aws/audit-deps.ts';
 import { busEventRecord, recordOnce } from '../../lib/audit/engine.ts';
 import { logger, metrics } from '../../lib/observability.ts';
-import { busEnvelopeSchema } from '../../lib/platform/journal.ts';
-import { sqsHandler } from '../../lib/sqs/handler.ts';
+import { busEventSchema, queueHandler } from '../../lib/triggers/queue.ts';
 
-export const handler = sqsHandler(busEnvelopeSchema, async (event) => {
+export const handler = queueHandler(busEventSchema, async (event) => {
   const { input, dedupeKey } = busEventRecord(event, new Date());
   const outcome = await recordOnce(recordDeps(), input, dedupeKey);
   if (outcome.duplicate) {

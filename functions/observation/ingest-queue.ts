@@ -9,9 +9,9 @@ import { observationDeps } from '../../lib/adapters/aws/observation-deps.ts';
 import { logger, metrics } from '../../lib/observability.ts';
 import { ingest } from '../../lib/observation/ingest.ts';
 import { queueMessageSchema } from '../../lib/observation/queue.ts';
-import { sqsHandler } from '../../lib/sqs/handler.ts';
+import { queueHandler } from '../../lib/triggers/queue.ts';
 
-export const handler = sqsHandler(queueMessageSchema, async (message, record) => {
+export const handler = queueHandler(queueMessageSchema, async (message, record) => {
   const report = await ingest(message.tenant, message.points, observationDeps());
   metrics.addMetric('PointsAccepted', MetricUnit.Count, report.accepted);
   if (report.rejected.length > 0) {

@@ -1,12 +1,13 @@
-/** GET /health: readiness of the state table, the artifacts bucket and the event bus. */
+/** GET /health: readiness of the state table, the artifacts bucket and the event bus (not enveloped). */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { z } from 'zod';
 import { dynamoClient, eventBridgeClient, s3Client } from '../../lib/adapters/aws/clients.ts';
+import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
+import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { config } from '../../lib/config.ts';
-import { httpHandler } from '../../lib/http/handler.ts';
 import { checkHealth } from '../../lib/platform/health.ts';
+import { healthRoute } from '../../lib/platform/routes.ts';
 
 const cfg = config();
 const checks = [
@@ -15,7 +16,10 @@ const checks = [
   { name: 'eventBus', probe: () => eventBridgeClient().send(new DescribeEventBusCommand({ Name: cfg.EVENT_BUS_NAME })) },
 ];
 
-export const handler = httpHandler(z.object({}).passthrough(), async () => {
-  const report = await checkHealth(checks, { stage: cfg.STAGE, version: cfg.SERVICE_VERSION });
-  return { statusCode: report.status === 'ok' ? 200 : 503, body: report };
-});
+export const handler = engineHandler(
+  engineDeps(),
+  route(healthRoute, async () => {
+    const report = await checkHealth(checks, { stage: cfg.STAGE, version: cfg.SERVICE_VERSION });
+    return { statusCode: report.status === 'ok' ? 200 : 503, result: { ...report }, raw: { contentType: 'application/json', body: JSON.stringify(report) } };
+  }),
+);

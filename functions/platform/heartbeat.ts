@@ -1,22 +1,22 @@
 /** Scheduled: publishes `platform.heartbeat.emitted`, the liveness signal other engines watch. */
-import type { ScheduledEvent } from 'aws-lambda';
 import { eventBridgeClient } from '../../lib/adapters/aws/clients.ts';
 import { eventBridgePublisher } from '../../lib/adapters/aws/event-publisher.ts';
 import { config } from '../../lib/config.ts';
 import { busEvent } from '../../lib/events/publisher.ts';
-import { logger } from '../../lib/observability.ts';
+import { scheduledJob } from '../../lib/triggers/schedule.ts';
 
 const cfg = config();
 const publisher = eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT_BUS_NAME });
 
-export const handler = async (event: ScheduledEvent): Promise<void> => {
-  await publisher.publish([
-    busEvent('platform.heartbeat.emitted', {
-      tenant: 'system',
-      stage: cfg.STAGE,
-      serviceVersion: cfg.SERVICE_VERSION,
-      scheduledAt: event.time,
-    }),
-  ]);
-  logger.debug('heartbeat published', { scheduledAt: event.time });
-};
+export const handler = scheduledJob({
+  name: 'PlatformHeartbeat',
+  concurrency: 1,
+  // One beat per run, on behalf of the platform itself.
+  targets: async () => ['system' as const],
+  describe: (tenant) => ({ tenant }),
+  run: async (tenant, { now }) => {
+    await publisher.publish([busEvent('platform.heartbeat.emitted', { tenant, stage: cfg.STAGE, serviceVersion: cfg.SERVICE_VERSION, scheduledAt: now.toISOString() })]);
+    return 1;
+  },
+  summarize: (beats) => ({ published: beats.length }),
+});

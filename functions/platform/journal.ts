@@ -3,13 +3,13 @@ import { dynamoClient } from '../../lib/adapters/aws/clients.ts';
 import { dynamoJournalWriter } from '../../lib/adapters/aws/journal-store.ts';
 import { config } from '../../lib/config.ts';
 import { logger } from '../../lib/observability.ts';
-import { busEnvelopeSchema, journalRecord } from '../../lib/platform/journal.ts';
-import { sqsHandler } from '../../lib/sqs/handler.ts';
+import { journalRecord } from '../../lib/platform/journal.ts';
+import { busEventSchema, queueHandler } from '../../lib/triggers/queue.ts';
 
 const cfg = config();
 const write = dynamoJournalWriter(dynamoClient(), cfg.STATE_TABLE);
 
-export const handler = sqsHandler(busEnvelopeSchema, async (event) => {
+export const handler = queueHandler(busEventSchema, async (event) => {
   const stored = await write(journalRecord(event, cfg.RETENTION_DAYS));
   if (!stored) logger.debug('duplicate delivery ignored', { eventId: event.id });
 });

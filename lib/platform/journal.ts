@@ -2,23 +2,10 @@
  * The event journal: every bus event, keyed by tenant, time and event id, so a redelivered event
  * lands on the same key and is stored once.
  */
-import { z } from 'zod';
+import type { BusEvent } from '../triggers/queue.ts';
 
-/** The EventBridge envelope as delivered to SQS targets and Lambda. */
-export const busEnvelopeSchema = z.object({
-  version: z.string(),
-  id: z.string().min(1),
-  'detail-type': z.string().min(1),
-  source: z.string().min(1),
-  account: z.string(),
-  time: z.string().min(1),
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: z.record(z.string(), z.unknown()),
-});
-
-/** A parsed bus event envelope. */
-export type BusEnvelope = z.infer<typeof busEnvelopeSchema>;
+/** A bus event as the journal queue delivers it. */
+export type BusEnvelope = BusEvent;
 
 /** One journal record as stored. */
 export interface JournalRecord {

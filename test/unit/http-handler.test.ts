@@ -1,12 +1,15 @@
 /**
- * The shared HTTP wrapper, driven in process with API Gateway v2 events.
+ * The one HTTP wrapper (engineHandler) on a public route: body parsing, validation and the error
+ * table, driven in process with API Gateway v2 events.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { z } from 'zod';
+import { engineHandler, route, type EngineOutcome } from '../../lib/api/engine-handler.ts';
+import { defineRoute } from '../../lib/api/route.ts';
+import type { Authenticators } from '../../lib/auth/authenticate.ts';
 import { ConflictError, ThrottledError } from '../../lib/errors.ts';
-import { httpHandler } from '../../lib/http/handler.ts';
 
 const context = {
   functionName: 'test',
@@ -29,49 +32,64 @@ function event(body: unknown, headers: Record<string, string> = {}): APIGatewayP
   } as unknown as APIGatewayProxyEventV2;
 }
 
-const schema = z.object({ body: z.object({ name: z.string().min(1), size: z.number().int() }) });
+const parameters = z.object({ name: z.string().min(1), size: z.number().int() });
+const thingsRoute = defineRoute({ engine: 'things', action: 'make', path: '/things', method: 'POST', permission: 'public', summary: 'Makes a thing', parameters, result: z.unknown() });
+// A public route never authenticates: an authenticator that is called fails the test.
+const deps = { auth: (): Authenticators => assert.fail('a public route authenticated'), version: 'test' };
+const handlerFor = (run: (params: z.infer<typeof parameters>) => Promise<EngineOutcome<unknown>>) => engineHandler(deps, route(thingsRoute, run));
+const request = (params: unknown, headers?: Record<string, string>) => event({ parameters: params }, headers);
 
-describe('httpHandler', () => {
-  it('passes the parsed body to the route and echoes the correlation id', async () => {
-    const handler = httpHandler(schema, async (input) => ({ statusCode: 201, body: { got: input.body.name } }));
-    const reply = await handler(event({ name: 'a', size: 1 }, { 'X-Correlation-Id': 'corr-9' }), context);
+describe('engineHandler on a public route', () => {
+  it('passes the parsed parameters to the route and echoes the correlation id', async () => {
+    const handler = handlerFor(async (params) => ({ statusCode: 201, result: { got: params.name } }));
+    const reply = await handler(request({ name: 'a', size: 1 }, { 'X-Correlation-Id': 'corr-9' }), context);
     assert.equal(reply.statusCode, 201);
     assert.equal(reply.headers?.['x-correlation-id'], 'corr-9');
-    assert.deepEqual(JSON.parse(String(reply.body)), { got: 'a' });
+    const body = JSON.parse(String(reply.body));
+    assert.deepEqual(body.result, { got: 'a' });
+    assert.equal(body.provenance.via, 'public');
   });
 
-  it('returns 400 naming body.name and body.size when both are invalid', async () => {
-    const handler = httpHandler(schema, async () => ({ statusCode: 200, body: {} }));
-    const reply = await handler(event({ name: '', size: 1.5 }), context);
+  it('serves a raw reply (not the envelope) with its own status and content type', async () => {
+    const handler = handlerFor(async () => ({ statusCode: 503, result: null, raw: { contentType: 'application/json', body: '{"status":"degraded"}' } }));
+    const reply = await handler(request({ name: 'a', size: 1 }), context);
+    assert.equal(reply.statusCode, 503);
+    assert.equal(reply.headers?.['content-type'], 'application/json');
+    assert.equal(reply.body, '{"status":"degraded"}');
+  });
+
+  it('returns 400 naming body.parameters.name and body.parameters.size when both are invalid', async () => {
+    const handler = handlerFor(async () => assert.fail('the route ran on an invalid request'));
+    const reply = await handler(request({ name: '', size: 1.5 }), context);
     assert.equal(reply.statusCode, 400);
     const body = JSON.parse(String(reply.body));
-    assert.deepEqual(body.issues.map((issue: { path: string }) => issue.path).sort(), ['body.name', 'body.size']);
+    assert.deepEqual(body.issues.map((issue: { path: string }) => issue.path).sort(), ['body.parameters.name', 'body.parameters.size']);
   });
 
   it('returns 400 naming body when the body is not JSON', async () => {
-    const handler = httpHandler(schema, async () => ({ statusCode: 200, body: {} }));
+    const handler = handlerFor(async () => assert.fail('the route ran on an invalid request'));
     const reply = await handler(event('{oops'), context);
     assert.equal(reply.statusCode, 400);
     assert.equal(JSON.parse(String(reply.body)).issues[0].path, 'body');
   });
 
   it('maps a ConflictError to 409 and a ThrottledError to 429 with Retry-After', async () => {
-    const conflict = await httpHandler(schema, async () => {
+    const conflict = await handlerFor(async () => {
       throw new ConflictError('taken');
-    })(event({ name: 'a', size: 1 }), context);
+    })(request({ name: 'a', size: 1 }), context);
     assert.equal(conflict.statusCode, 409);
-    const throttled = await httpHandler(schema, async () => {
+    const throttled = await handlerFor(async () => {
       throw new ThrottledError('slow down', 7);
-    })(event({ name: 'a', size: 1 }), context);
+    })(request({ name: 'a', size: 1 }), context);
     assert.equal(throttled.statusCode, 429);
     assert.equal(throttled.headers?.['retry-after'], '7');
   });
 
   it('hides an unexpected error behind a 500 with the correlation id and no message or stack', async () => {
-    const handler = httpHandler(schema, async () => {
+    const handler = handlerFor(async () => {
       throw new Error('secret connection string db://admin:pw@host');
     });
-    const reply = await handler(event({ name: 'a', size: 1 }, { 'x-correlation-id': 'corr-500' }), context);
+    const reply = await handler(request({ name: 'a', size: 1 }, { 'x-correlation-id': 'corr-500' }), context);
     assert.equal(reply.statusCode, 500);
     assert.ok(!String(reply.body).includes('secret'));
     assert.ok(!String(reply.body).includes('at '));
@@ -79,7 +97,7 @@ describe('httpHandler', () => {
   });
 
   it('returns 413 when the body is over the limit', async () => {
-    const handler = httpHandler(schema, async () => ({ statusCode: 200, body: {} }));
+    const handler = handlerFor(async () => assert.fail('the route ran on an oversized request'));
     const reply = await handler(event('x'.repeat(1024 * 1024 + 1)), context);
     assert.equal(reply.statusCode, 413);
   });

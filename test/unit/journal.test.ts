@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { busEnvelopeSchema, journalRecord } from '../../lib/platform/journal.ts';
+import { journalRecord } from '../../lib/platform/journal.ts';
+import { busEventSchema as busEnvelopeSchema } from '../../lib/triggers/queue.ts';
 
 const envelope = {
   version: '0',
