@@ -117,6 +117,22 @@ export const keyRingSchema = z.strictObject({
 /** A key ring. */
 export type KeyRing = z.infer<typeof keyRingSchema>;
 
+/**
+ * What the checkpoint head keeps beside its signed checkpoint so the next checkpoint extends the
+ * tree instead of re-reading the stream: the Merkle frontier (RFC 6962 compact range, largest
+ * subtree first) of every leaf but the last, and the last entry's hash, which the next entry must
+ * link to. Folding that entry's leaf into the frontier must give the checkpoint's signed root;
+ * a tip that does not is refused as tampered.
+ */
+export const treeTipSchema = z.strictObject({
+  treeSize: z.int().positive(),
+  lastEntryHash: hexHashSchema,
+  frontier: z.array(hexHashSchema).max(64),
+});
+
+/** A tree tip: where the next checkpoint resumes the stream's tree. */
+export type TreeTip = z.infer<typeof treeTipSchema>;
+
 /** One public key as published by `GET /audit/keys`. */
 export const publicKeySchema = z.strictObject({
   keyId: keyIdSchema,

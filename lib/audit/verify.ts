@@ -8,24 +8,12 @@
  * first seq no verified checkpoint vouches for, i.e. the tree size of the last good checkpoint.
  */
 
-import { entryHash, payloadHash } from './chain.ts';
+import { broken, ChainWalker, hexBytes, type VerifyBroken } from './chain-walk.ts';
 import { checkpointHash, verifyCheckpoint } from './checkpoint.ts';
-import { HEX_HASH, ZERO_HASH } from './digest.ts';
-import { hashLeaf, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.ts';
+import { hashLeaf, verifyConsistency, verifyInclusion } from './merkle.ts';
 import type { Checkpoint, ConsistencyProofLine, InclusionProofLine, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
 
-/** Why a stream failed verification. */
-export type BreakReason =
-  | 'hash-mismatch'
-  | 'payload-mismatch'
-  | 'gap'
-  | 'fork'
-  | 'reorder'
-  | 'bad-signature'
-  | 'unknown-key'
-  | 'inconsistent-checkpoint'
-  | 'checkpoint-root-mismatch'
-  | 'checkpoint-chain-broken';
+export type { BreakReason, VerifyBroken } from './chain-walk.ts';
 
 /** Input of `verifyStream`. */
 export interface VerifyStreamInput {
@@ -62,130 +50,33 @@ export interface VerifyIntact {
   checkpointedEntries: number;
 }
 
-/** A broken stream: the first bad seq and why. */
-export interface VerifyBroken {
-  intact: false;
-  firstBadSeq: number;
-  reason: BreakReason;
-  detail: string;
-  /** The tree size of the offending checkpoint, for checkpoint failures. */
-  checkpointTreeSize?: number;
-}
-
 /** The outcome of `verifyStream`. */
 export type VerifyResult = VerifyIntact | VerifyBroken;
 
-function broken(firstBadSeq: number, reason: BreakReason, detail: string, checkpointTreeSize?: number): VerifyBroken {
-  return checkpointTreeSize === undefined
-    ? { intact: false, firstBadSeq, reason, detail }
-    : { intact: false, firstBadSeq, reason, detail, checkpointTreeSize };
+/** What is checked over a finished walk: the checkpoints, their signatures and (for exports) proofs. */
+export interface WalkedStreamInput {
+  checkpoints: readonly Checkpoint[];
+  keys: PublicKeySet;
+  /** The tenant and stream the walk expected. */
+  tenant: string | undefined;
+  stream: string | undefined;
+  /** The declared end of the range (see {@link VerifyStreamInput.to}). */
+  to?: number;
+  proofs?: VerifyStreamInput['proofs'];
+  /** The entries walked, needed only to check inclusion proofs. */
+  entries?: readonly LedgerEntry[];
 }
 
-function safeEntryHash(entry: LedgerEntry): string | undefined {
-  try {
-    return entryHash(entry);
-  } catch {
-    return undefined;
-  }
-}
-
-function safePayloadHash(payload: Payload): string | undefined {
-  try {
-    return payloadHash(payload);
-  } catch {
-    return undefined;
-  }
-}
-
-function hexBytes(hex: string): Buffer | undefined {
-  return typeof hex === 'string' && HEX_HASH.test(hex) ? Buffer.from(hex, 'hex') : undefined;
-}
-
-interface ChainOutcome {
-  failure?: VerifyBroken;
-  expired: number;
-  tree?: MerkleTree;
-}
-
-function walkChain(input: VerifyStreamInput, tenant: string | undefined, stream: string | undefined, from: number): ChainOutcome {
-  const { entries, payloads } = input;
-  const tree = from === 0 ? new MerkleTree() : undefined;
-  const seen = new Map<number, string>();
-  const positions = new Set<number>();
-  for (const entry of entries) positions.add(entry.seq);
-  let expired = 0;
-  let prev: LedgerEntry | undefined;
-  for (const [index, entry] of entries.entries()) {
-    const expected = from + index;
-    if (entry.seq !== expected) {
-      const earlier = seen.get(entry.seq);
-      if (earlier !== undefined) {
-        return earlier === entry.hash
-          ? { failure: broken(entry.seq, 'reorder', `seq ${entry.seq} appears again at position ${index}`), expired }
-          : { failure: broken(entry.seq, 'fork', `two different entries claim seq ${entry.seq}`), expired };
-      }
-      if (positions.has(expected))
-        return { failure: broken(expected, 'reorder', `position ${index} holds seq ${entry.seq}, seq ${expected} comes later`), expired };
-      if (typeof entry.seq === 'number' && entry.seq > expected) {
-        return { failure: broken(expected, 'gap', `seq ${expected} is missing (next present: ${entry.seq})`), expired };
-      }
-      return { failure: broken(expected, 'reorder', `position ${index} holds seq ${String(entry.seq)}, expected ${expected}`), expired };
-    }
-    seen.set(entry.seq, entry.hash);
-    if (safeEntryHash(entry) !== entry.hash)
-      return { failure: broken(entry.seq, 'hash-mismatch', `entry ${entry.seq} does not hash to its recorded hash`), expired };
-    if (entry.tenant !== tenant || entry.stream !== stream) {
-      return {
-        failure: broken(entry.seq, 'fork', `entry ${entry.seq} belongs to ${entry.tenant}/${entry.stream}, not ${tenant}/${stream}`),
-        expired,
-      };
-    }
-    const expectedPrev = prev === undefined ? (from === 0 ? ZERO_HASH : undefined) : prev.hash;
-    if (expectedPrev !== undefined && entry.prevHash !== expectedPrev) {
-      return {
-        failure: broken(
-          entry.seq,
-          'fork',
-          `entry ${entry.seq} links to ${entry.prevHash.slice(0, 12)}…, not to the hash of seq ${entry.seq - 1}`,
-        ),
-        expired,
-      };
-    }
-    if (payloads !== undefined) {
-      const payload = payloads.get(entry.payloadHash);
-      if (payload === undefined || payload === 'expired') expired += 1;
-      else if (safePayloadHash(payload) !== entry.payloadHash) {
-        return {
-          failure: broken(entry.seq, 'payload-mismatch', `payload of entry ${entry.seq} does not hash to its payloadHash`),
-          expired,
-        };
-      }
-    }
-    tree?.append(Buffer.from(entry.hash, 'hex'));
-    prev = entry;
-  }
-  if (input.to !== undefined && from + entries.length !== input.to) {
-    const seq = Math.min(from + entries.length, input.to);
-    return from + entries.length < input.to
-      ? { failure: broken(seq, 'gap', `entries end at seq ${from + entries.length - 1}, expected up to ${input.to - 1}`), expired }
-      : { failure: broken(seq, 'reorder', `entries run past the declared end (seq ${input.to - 1})`), expired };
-  }
-  return tree === undefined ? { expired } : { expired, tree };
-}
-
-function findConsistencyProof(input: VerifyStreamInput, fromSize: number, toSize: number): ConsistencyProofLine | undefined {
+function findConsistencyProof(input: WalkedStreamInput, fromSize: number, toSize: number): ConsistencyProofLine | undefined {
   return input.proofs?.consistency.find((proof) => proof.fromSize === fromSize && proof.toSize === toSize);
 }
 
-function walkCheckpoints(
-  input: VerifyStreamInput,
-  tenant: string | undefined,
-  stream: string | undefined,
-  tree: MerkleTree | undefined,
-): VerifyBroken | undefined {
+function walkCheckpoints(input: WalkedStreamInput, walked: ChainWalker): VerifyBroken | undefined {
+  const { tenant, stream } = input;
+  const treeSize = walked.hasTree ? walked.size : undefined;
   let prev: Checkpoint | undefined;
   let vouched = 0;
-  for (const checkpoint of input.checkpoints) {
+  for (const [index, checkpoint] of input.checkpoints.entries()) {
     const size = checkpoint.treeSize;
     const signature = verifyCheckpoint(checkpoint, input.keys);
     if (!signature.valid) return broken(vouched, signature.reason, `checkpoint at tree size ${size}: ${signature.detail}`, size);
@@ -211,16 +102,16 @@ function walkCheckpoints(
     const root = hexBytes(checkpoint.rootHash);
     if (root === undefined)
       return broken(vouched, 'checkpoint-root-mismatch', `checkpoint at tree size ${size} has a malformed root`, size);
-    const recomputable = tree !== undefined && size <= tree.size;
-    if (tree !== undefined && !recomputable && input.to === undefined) {
+    const recomputable = treeSize !== undefined && size <= treeSize;
+    if (treeSize !== undefined && !recomputable && input.to === undefined) {
       return broken(
-        tree.size,
+        treeSize,
         'gap',
-        `checkpoint at tree size ${size} covers entries up to seq ${size - 1}, but the stream ends at seq ${tree.size - 1}`,
+        `checkpoint at tree size ${size} covers entries up to seq ${size - 1}, but the stream ends at seq ${treeSize - 1}`,
         size,
       );
     }
-    if (recomputable && !tree.root(size).equals(root)) {
+    if (recomputable && !walked.rootMatches(index)) {
       return broken(
         vouched,
         'checkpoint-root-mismatch',
@@ -231,15 +122,15 @@ function walkCheckpoints(
     if (prev !== undefined && prev.treeSize > size) {
       return broken(vouched, 'inconsistent-checkpoint', `checkpoint at tree size ${size} follows one at tree size ${prev.treeSize}`, size);
     }
-    if (prev !== undefined && prev.treeSize > 0) {
+    // Two roots recomputed from the same entries are consistent by construction; otherwise the
+    // export must ship a proof that the later tree extends the earlier one.
+    if (prev !== undefined && prev.treeSize > 0 && !recomputable) {
       const prevRoot = Buffer.from(prev.rootHash, 'hex');
       const shipped = findConsistencyProof(input, prev.treeSize, size);
-      let proof: Buffer[] | undefined;
-      if (recomputable) proof = tree.consistencyProof(prev.treeSize, size);
-      else if (shipped !== undefined) proof = shipped.path.map((hex) => Buffer.from(hex, 'hex'));
-      if (proof === undefined) {
+      if (shipped === undefined) {
         return broken(vouched, 'inconsistent-checkpoint', `no consistency proof between tree sizes ${prev.treeSize} and ${size}`, size);
       }
+      const proof = shipped.path.map((hex) => Buffer.from(hex, 'hex'));
       if (!verifyConsistency(prev.treeSize, size, prevRoot, root, proof)) {
         return broken(
           vouched,
@@ -255,11 +146,11 @@ function walkCheckpoints(
   return undefined;
 }
 
-function checkProofs(input: VerifyStreamInput, tree: MerkleTree | undefined): { failure?: VerifyBroken; count: number } {
+function checkProofs(input: WalkedStreamInput, walked: ChainWalker): { failure?: VerifyBroken; count: number } {
   const proofs = input.proofs;
   if (proofs === undefined) return { count: 0 };
   const bySize = new Map(input.checkpoints.map((checkpoint) => [checkpoint.treeSize, checkpoint]));
-  const bySeq = new Map(input.entries.map((entry) => [entry.seq, entry]));
+  const bySeq = new Map((input.entries ?? []).map((entry) => [entry.seq, entry]));
   for (const proof of proofs.consistency) {
     const older = bySize.get(proof.fromSize);
     const newer = bySize.get(proof.toSize);
@@ -314,8 +205,8 @@ function checkProofs(input: VerifyStreamInput, tree: MerkleTree | undefined): { 
   }
   // Entries the latest checkpoint covers but the verifier could not re-hash into a root need a proof.
   const latest = input.checkpoints.at(-1);
-  if (latest !== undefined && (tree === undefined || tree.size < latest.treeSize)) {
-    const unproven = input.entries.find((entry) => entry.seq < latest.treeSize && !proven.has(entry.seq));
+  if (latest !== undefined && (!walked.hasTree || walked.size < latest.treeSize)) {
+    const unproven = input.entries?.find((entry) => entry.seq < latest.treeSize && !proven.has(entry.seq));
     if (unproven !== undefined) {
       return {
         failure: broken(
@@ -332,6 +223,33 @@ function checkProofs(input: VerifyStreamInput, tree: MerkleTree | undefined): { 
 }
 
 /**
+ * The verdict over a finished walk: its first chain break if it has one, else the checkpoints
+ * (signatures, their chain, their roots as the walk compared them, consistency), else the proofs.
+ * The walker must have been given `input.checkpoints` as its roots, in the same order.
+ *
+ * @example
+ * const walker = new ChainWalker({ tenant, stream, roots: checkpoints });
+ * for (const entry of entries) walker.push(entry, payloads);
+ * const result = verifyWalked(walker, { checkpoints, keys, tenant, stream });
+ */
+export function verifyWalked(walker: ChainWalker, input: WalkedStreamInput): VerifyResult {
+  const chainFailure = walker.finish(input.to);
+  if (chainFailure !== undefined) return chainFailure;
+  const checkpointFailure = walkCheckpoints(input, walker);
+  if (checkpointFailure !== undefined) return checkpointFailure;
+  const proofs = checkProofs(input, walker);
+  if (proofs.failure !== undefined) return proofs.failure;
+  return {
+    intact: true,
+    entries: walker.size - walker.position().from,
+    checkpoints: input.checkpoints.length,
+    expiredPayloads: walker.expired,
+    proofs: proofs.count,
+    checkpointedEntries: input.checkpoints.at(-1)?.treeSize ?? 0,
+  };
+}
+
+/**
  * Verifies a stream: chain, payloads, checkpoints and (for exports) proofs. A payload deleted by
  * retention counts as expired, never as a break. Never throws on tampered data: it reports.
  *
@@ -340,21 +258,15 @@ function checkProofs(input: VerifyStreamInput, tree: MerkleTree | undefined): { 
  * if (!result.intact) console.log(`broken at seq ${result.firstBadSeq}: ${result.reason}`);
  */
 export function verifyStream(input: VerifyStreamInput): VerifyResult {
-  const from = input.from ?? 0;
   const tenant = input.tenant ?? input.entries[0]?.tenant ?? input.checkpoints[0]?.tenant;
   const stream = input.stream ?? input.entries[0]?.stream ?? input.checkpoints[0]?.stream;
-  const chain = walkChain(input, tenant, stream, from);
-  if (chain.failure !== undefined) return chain.failure;
-  const checkpointFailure = walkCheckpoints(input, tenant, stream, chain.tree);
-  if (checkpointFailure !== undefined) return checkpointFailure;
-  const proofs = checkProofs(input, chain.tree);
-  if (proofs.failure !== undefined) return proofs.failure;
-  return {
-    intact: true,
-    entries: input.entries.length,
-    checkpoints: input.checkpoints.length,
-    expiredPayloads: chain.expired,
-    proofs: proofs.count,
-    checkpointedEntries: input.checkpoints.at(-1)?.treeSize ?? 0,
-  };
+  const walker = new ChainWalker({
+    tenant,
+    stream,
+    from: input.from ?? 0,
+    roots: input.checkpoints,
+    positions: new Set(input.entries.map((entry) => entry.seq)),
+  });
+  for (const entry of input.entries) if (walker.push(entry, input.payloads) !== undefined) break;
+  return verifyWalked(walker, { ...input, tenant, stream });
 }
