@@ -491,7 +491,8 @@ function loadStack(template: CfnTemplate, at: { logicalId: string | null; parent
  * A child's `AWS::StackName` is `<parent's name>-<logical id>`. The stack resources stay in the template
  * (so DependsOn on them holds) and create nothing. A template without nested stacks comes back unchanged.
  * @throws UnsupportedTemplateError for a repeated logical id, condition or export name; a parameter with no
- *   value and no Default; an undeclared parameter passed; an unknown output, export or reference; a cycle.
+ *   value and no Default; an undeclared parameter passed; an unknown output or export; a reference to another
+ *   stack's resource; a DependsOn outside the template; a cycle. A name no stack declares is left as written.
  * @example
  * const { template, stacks } = flattenStacks(root, siblingTemplateLoader('.local/package/dev'));
  */
