@@ -32,14 +32,24 @@ async function filesUnder(dir: string, pattern: RegExp): Promise<string[]> {
     .sort();
 }
 
-/** Hash of everything that shapes the template (config, fragments, ASL, the list of function files). */
+/**
+ * Hash of everything that shapes the template: the configuration, its fragments and generators, the
+ * ASL, the engine manifests with their route specs, the list of function files, and the engines a
+ * projection packages instead (`AUTONOMY_ENGINES`). Function code itself does not shape it.
+ */
 async function configHash(root: string, stage: string): Promise<string> {
   const hash = createHash('sha256').update(stage);
+  const projection = process.env.AUTONOMY_ENGINES;
   const inputs = [
     path.join(root, 'serverless.yml'),
     path.join(root, 'package.json'),
-    ...(await filesUnder(path.join(root, 'infra'), /\.(ya?ml|json|cjs)$/)),
+    ...(await filesUnder(path.join(root, 'infra', 'resources'), /\.(ya?ml|json)$/)),
+    ...(await filesUnder(path.join(root, 'infra', 'serverless'), /\.(ts|cjs)$/)),
+    ...(await filesUnder(path.join(root, 'infra', 'esbuild'), /\.cjs$/)),
+    path.join(root, 'infra', 'statemachines.yml'),
     ...(await filesUnder(path.join(root, 'statemachines'), /\.json$/)),
+    ...(await filesUnder(path.join(root, 'lib'), /^(engine.*|routes|manifest|index)\.ts$/)),
+    ...(projection ? [path.resolve(root, projection)] : []),
   ];
   for (const file of inputs) hash.update(file).update(await readFile(file));
   for (const file of await filesUnder(path.join(root, 'functions'), /\.ts$/)) hash.update(file);

@@ -1,13 +1,23 @@
 /**
  * The packaged CloudFormation template (`sls package --stage dev`) has the properties we promise:
- * least-privilege roles per function, DLQs, encrypted and recoverable tables, state machines bound.
+ * least-privilege roles per function, DLQs, encrypted and recoverable tables, state machines bound;
+ * and it deploys as nested stacks, each within budget (headroom printed), for today's product and a
+ * projection of it with 20 more engines.
  */
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { packageTemplate, resourcesOfType, type CfnTemplate } from '../../infra/local/template.ts';
+import { flattenStacks, templateFilesLoader } from '../../infra/local/stacks.ts';
+import { IntrinsicResolver, packageStacks, packageTemplate, resourcesOfType, type CfnTemplate } from '../../infra/local/template.ts';
+import { placement, stackFileName, stackLogicalId } from '../../infra/serverless/engines.ts';
+import { lambdaLogicalId } from '../../infra/serverless/functions.ts';
+import { BUDGET, headroom, LIMITS, splitStacks, type Template } from '../../infra/serverless/stacks.ts';
 import { allRoutes } from '../../lib/api/routes.ts';
+import { engines } from '../../lib/engines/index.ts';
+import { functionName } from '../../lib/engines/manifest.ts';
+import { ENGINES, engines as projection, ROUTES_PER_ENGINE } from '../fixtures/projection/engines.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 let template: CfnTemplate;
@@ -180,5 +190,90 @@ describe('packaged template (stage dev)', () => {
     assert.deepEqual(journal[1].EventPattern, { source: [{ prefix: 'autonomy.' }] });
     const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
     assert.ok(mappings.some(([, p]) => JSON.stringify(p.FunctionResponseTypes) === '["ReportBatchItemFailures"]'));
+  });
+});
+
+/** The root and nested templates as `sls package` wrote them into `dir`. */
+async function packagedStacks(dir: string): Promise<Record<string, Template>> {
+  const files = (await readdir(dir)).filter((file) => file === 'cloudformation-template-update-stack.json' || /^cloudformation-template-engine-.+\.json$/.test(file));
+  return Object.fromEntries(await Promise.all(files.map(async (file) => [file, JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Template] as const)));
+}
+
+/** Checks every stack against the budget and prints its headroom; returns the stacks. */
+function checkHeadroom(label: string, stacks: Record<string, Template>): void {
+  const rows = Object.entries(stacks).map(([file, stack]) => ({ file, ...headroom(stack) }));
+  console.log(`stack headroom (${label}): budget ${BUDGET.resources} resources, ${BUDGET.templateBytes} bytes; CloudFormation's limits ${LIMITS.resources} and ${LIMITS.templateBytes}`);
+  for (const row of rows) {
+    console.log(
+      `  ${row.file.padEnd(52)} ${String(row.resources).padStart(4)} resources (${BUDGET.resources - row.resources} spare)  ${String(row.templateBytes).padStart(8)} bytes (${Math.round((100 * row.templateBytes) / LIMITS.templateBytes)} % of the limit)  ${row.parameters} parameters  ${row.outputs} outputs`,
+    );
+  }
+  for (const row of rows) assert.ok(row.withinBudget, `${label}: ${row.file} is over budget: ${JSON.stringify(row)}`);
+}
+
+/** Every resource of `template` resolved to plain values, with each resource's physical id and attributes faked from its id. */
+function resolvedResources(template: CfnTemplate): Record<string, unknown> {
+  const resolver = new IntrinsicResolver({ region: 'eu-west-1', accountId: '123456789012', stackName: 'autonomy-test' });
+  for (const id of Object.keys(template.Resources)) resolver.physical.set(id, { ref: `ref:${id}`, attributes: new Proxy({}, { get: (_, attribute) => `att:${id}.${String(attribute)}` }) });
+  return Object.fromEntries(
+    Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type !== 'AWS::CloudFormation::Stack')
+      .map(([id, resource]) => [id, { Type: resource.Type, Properties: resolver.resolve(resource.Properties ?? {}) }]),
+  );
+}
+
+describe('nested stacks', () => {
+  const devDir = path.join(root, '.local', 'package', 'dev');
+
+  it('puts each engine in its own stack, every stack within budget (headroom printed)', async () => {
+    await packageTemplate(root, 'dev', devDir);
+    const stacks = await packagedStacks(devDir);
+    checkHeadroom('stage dev', stacks);
+    const rootStack = stacks['cloudformation-template-update-stack.json'];
+    assert.ok(rootStack, 'no root template');
+    assert.equal(resourcesOfType(rootStack as CfnTemplate, 'AWS::Lambda::Function').length, 0, 'a function stayed in the root stack');
+    for (const engine of engines) {
+      const nested = stacks[stackFileName(engine.name)];
+      assert.ok(nested, `no stack for engine ${engine.name}`);
+      assert.equal(rootStack.Resources[stackLogicalId(engine.name)]?.Type, 'AWS::CloudFormation::Stack');
+      const functions = Object.entries(nested.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function').map(([id]) => id).sort();
+      assert.deepEqual(functions, Object.keys(engine.actions).map((action) => lambdaLogicalId(functionName(engine.name, action))).sort(), `${engine.name}'s stack holds exactly its functions`);
+    }
+  });
+
+  it('splits so that inlining the nested stacks again gives back every resource, resolved to the same values', async () => {
+    const inlined = await packageTemplate(root, 'dev', devDir);
+    // The stage as one template, before splitting: the inlined resources without the stack resources.
+    const whole: CfnTemplate = { ...inlined, Resources: Object.fromEntries(Object.entries(inlined.Resources).filter(([, resource]) => resource.Type !== 'AWS::CloudFormation::Stack')) };
+    const placed = placement(engines);
+    const split = splitStacks(whole as Template, {
+      placeFunction: (id) => placed.get(id),
+      stackId: stackLogicalId,
+      fileName: stackFileName,
+      templateUrl: (file) => `https://example.invalid/${file}`,
+    });
+    const again = flattenStacks(split.root as CfnTemplate, templateFilesLoader(split.nested as Record<string, CfnTemplate>));
+    assert.deepEqual(resolvedResources(again.template), resolvedResources(whole));
+    assert.equal(again.stacks.length, engines.length);
+  });
+
+  it('projects the product grown by 20 engines of 8 routes (plus a consumer and a schedule each) within every limit', async () => {
+    const dir = path.join(root, '.local', 'package', 'projection');
+    const previous = process.env.AUTONOMY_ENGINES;
+    process.env.AUTONOMY_ENGINES = 'test/fixtures/projection/engines.ts';
+    let flat: Awaited<ReturnType<typeof packageStacks>>;
+    try {
+      flat = await packageStacks(root, 'projection', dir);
+    } finally {
+      if (previous === undefined) delete process.env.AUTONOMY_ENGINES;
+      else process.env.AUTONOMY_ENGINES = previous;
+    }
+    const stacks = await packagedStacks(dir);
+    checkHeadroom(`projection: ${projection.length} engines`, stacks);
+    assert.equal(Object.keys(stacks).length, projection.length + 1, 'a root and one stack per engine');
+    const routes = resourcesOfType(flat.template, 'AWS::ApiGatewayV2::Route').length;
+    assert.equal(routes, allRoutes.length + ENGINES * ROUTES_PER_ENGINE, 'every route of every engine is deployed');
+    const total = Object.values(stacks).reduce((sum, stack) => sum + Object.keys(stack.Resources).length, 0);
+    assert.ok(total > LIMITS.resources, `the projection (${total} resources) would not fit one stack`);
   });
 });

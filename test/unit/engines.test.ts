@@ -1,0 +1,102 @@
+/**
+ * Engine manifests are the one source of truth: every handler file has a manifest entry and every
+ * entry a handler; the generated configuration gives each action its trigger and exactly the access
+ * its needs name (plus credentials and rate limits on protected routes, idempotency on POST).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { roleLogicalId, serverlessConfig, statementOf } from '../../infra/serverless/functions.ts';
+import { defineRoute } from '../../lib/api/route.ts';
+import { allRoutes } from '../../lib/api/routes.ts';
+import { engines } from '../../lib/engines/index.ts';
+import { defineEngine, functionName, handlerFile, need } from '../../lib/engines/manifest.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const config = serverlessConfig(engines, { param: (name) => `rate(${name})` });
+type Fn = { handler: string; role: string; environment?: Record<string, unknown>; events: Array<Record<string, unknown>> };
+type Statement = { Action: string[]; Resource: unknown; Condition?: Record<string, Record<string, string[]>> };
+const statements = (name: string): Statement[] =>
+  ((config.resources.Resources[roleLogicalId(name)] as { Properties: { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> } }).Properties.Policies[0]?.PolicyDocument.Statement ?? []);
+const grants = (name: string, action: string, where: string) => statements(name).some((statement) => statement.Action.includes(action) && JSON.stringify(statement).includes(where));
+
+describe('engine manifests', () => {
+  it('declare exactly the handler files under functions/: one file per action, one action per file', async () => {
+    const files = (await readdir(path.join(root, 'functions'), { recursive: true })).filter((file) => file.endsWith('.ts')).map((file) => `functions/${file.split(path.sep).join('/')}`).sort();
+    const declared = engines.flatMap((engine) => Object.keys(engine.actions).map((action) => handlerFile(engine.name, action))).sort();
+    assert.deepEqual(declared, files);
+    for (const file of declared) assert.ok(existsSync(path.join(root, file)), file);
+  });
+
+  it('generate one function per action with its handler, its own role and its trigger', () => {
+    for (const engine of engines) {
+      for (const [action, spec] of Object.entries(engine.actions)) {
+        const fn = config.functions[functionName(engine.name, action)] as Fn | undefined;
+        assert.ok(fn, `${engine.name}/${action}`);
+        assert.equal(fn.handler, `functions/${engine.name}/${action}.handler`);
+        assert.equal(fn.role, roleLogicalId(functionName(engine.name, action)));
+        const kinds = fn.events.map((event) => Object.keys(event)[0]);
+        const expected = spec.routes ? spec.routes.map(() => 'httpApi') : spec.queue ? ['sqs'] : spec.schedule ? ['schedule'] : spec.rule ? ['eventBridge'] : [];
+        assert.deepEqual(kinds, expected, `${engine.name}/${action}`);
+      }
+    }
+    assert.equal(Object.keys(config.functions).length, Object.keys(config.resources.Resources).length, 'one role per function');
+  });
+
+  it('serve every route of the API exactly once', () => {
+    const keys = allRoutes.map((route) => `${route.method} ${route.path}`);
+    assert.equal(new Set(keys).size, keys.length);
+    const deployed = Object.values(config.functions).flatMap((fn) => (fn as Fn).events.flatMap((event) => (event.httpApi ? [`${(event.httpApi as { method: string }).method} ${(event.httpApi as { path: string }).path}`] : [])));
+    assert.deepEqual(deployed.sort(), [...keys].sort());
+  });
+
+  it('add credentials and request counting to protected routes only, and idempotency records to POST routes only', () => {
+    assert.ok(grants('observationIngest', 'dynamodb:GetItem', '*#apikey'));
+    assert.ok(grants('observationIngest', 'dynamodb:UpdateItem', '*#ratelimit'));
+    assert.ok(grants('observationIngest', 'dynamodb:PutItem', 'IdempotencyTable'));
+    assert.ok(!grants('observationStatus', 'dynamodb:PutItem', 'IdempotencyTable'), 'a GET route holds idempotency records');
+    assert.ok(!grants('platformHealth', 'dynamodb:GetItem', '*#apikey'), 'a public route reads API keys');
+    assert.ok(!grants('platformOpenapi', 'dynamodb:GetItem', 'StateTable'));
+    assert.ok(!grants('auditAppend', 'dynamodb:GetItem', '*#apikey'), 'a queue consumer reads API keys');
+    assert.ok(grants('auditAppend', 'sqs:ReceiveMessage', 'AuditQueue'));
+  });
+
+  it('scope every state-table grant by key prefix, the journal and request-approval too', () => {
+    for (const [name] of Object.entries(config.functions)) {
+      for (const statement of statements(name)) {
+        const onStateTable = JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
+        const itemActions = statement.Action.filter((action) => /^dynamodb:(Get|Put|Update|Delete)Item|dynamodb:Query$/.test(action));
+        if (!onStateTable || itemActions.length === 0) continue;
+        assert.ok(statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']?.length, `${name}: ${itemActions.join(', ')} on every key of the state table`);
+      }
+    }
+  });
+
+  it('set the ledger and signing-key variables only where the ledger or the key is needed', () => {
+    for (const [name, fn] of Object.entries(config.functions) as Array<[string, Fn]>) {
+      assert.equal(fn.environment?.LEDGER_TABLE !== undefined, statements(name).some((statement) => JSON.stringify(statement.Resource).includes('LedgerTable')), name);
+      assert.equal(fn.environment?.AUDIT_SIGNING_SECRET !== undefined, grants(name, 'secretsmanager:GetSecretValue', 'AuditSigningKeySecret'), name);
+    }
+  });
+
+  it('turn needs into statements on exactly the named resource', () => {
+    assert.deepEqual(statementOf(need.index('state', 'gsi1', ['Query'])).Resource, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/gsi1']] });
+    assert.deepEqual(statementOf(need.objects('artifacts', ['GetObject'], ['*/audit/payloads/*'])).Resource, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] }, '/*/audit/payloads/*']] });
+    assert.deepEqual(statementOf(need.listObjects('artifacts', ['*/x/*'])).Condition, { StringLike: { 's3:prefix': ['*/x/*'] } });
+  });
+
+  it('refuse a manifest that is ambiguous', () => {
+    const spec = (engine: string, action: string, path?: string) =>
+      defineRoute({ engine, action, method: 'GET', permission: `${engine}:read`, summary: 's', parameters: z.object({}), result: z.object({}), ...(path ? { path } : {}) });
+    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [] } } }), /exactly one trigger kind/);
+    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('x', 'a')], task: true } } }), /exactly one trigger kind/);
+    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('y', 'a')] } } }), /belongs to engine 'y'/);
+    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('x', 'a'), spec('x', 'b')] } } }), /one function serves one path/);
+    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { A_b: { description: 'a', needs: [], task: true } } }), /kebab-case/);
+    assert.throws(() => serverlessConfig([engines[0], engines[0]].filter((e) => e !== undefined), { param: () => 'rate(1 minute)' }), /declared twice/);
+  });
+});
