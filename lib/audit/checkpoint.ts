@@ -122,18 +122,25 @@ export function checkpointHash(checkpoint: Checkpoint): string {
   return canonicalHash(checkpoint);
 }
 
+/** What a checkpoint is made of: the tree of the first `treeSize` leaves of `tree`, or a root computed elsewhere. */
+export type CheckpointTree = { tree: MerkleTree; treeSize?: number } | { root: Uint8Array; treeSize: number };
+
 /**
- * Builds and signs the checkpoint of the first `treeSize` leaves of `tree`, chained to `previous`.
+ * Builds and signs the checkpoint of a tree, chained to `previous`: either the first `treeSize`
+ * leaves of a cached `tree`, or a `root` of `treeSize` leaves (from a Merkle frontier).
  *
- * @throws ValidationError when `previous` belongs to another stream or covers more entries.
+ * @throws ValidationError when `previous` belongs to another stream or covers more entries, or the root is not 32 bytes.
  * @throws MerkleRangeError when `treeSize` exceeds the tree.
  * @example const next = createCheckpoint({ tenant, stream, tree, timestamp: now, previous: latest }, key);
+ * @example const next = createCheckpoint({ tenant, stream, root: frontier.root(), treeSize: frontier.size, timestamp: now, previous }, key);
  */
 export function createCheckpoint(
-  input: { tenant: string; stream: string; tree: MerkleTree; treeSize?: number; timestamp: string; previous?: Checkpoint },
+  input: { tenant: string; stream: string; timestamp: string; previous?: Checkpoint } & CheckpointTree,
   key: SigningKey,
 ): Checkpoint {
-  const treeSize = input.treeSize ?? input.tree.size;
+  const treeSize = 'tree' in input ? (input.treeSize ?? input.tree.size) : input.treeSize;
+  const root = 'tree' in input ? input.tree.root(treeSize) : input.root;
+  if (root.length !== 32) throw new ValidationError([{ path: 'root', message: `a root is 32 bytes, got ${root.length}` }]);
   const { previous } = input;
   if (previous !== undefined && (previous.tenant !== input.tenant || previous.stream !== input.stream || previous.treeSize > treeSize)) {
     throw new ValidationError([
@@ -148,7 +155,7 @@ export function createCheckpoint(
       tenant: input.tenant,
       stream: input.stream,
       treeSize,
-      rootHash: input.tree.root(treeSize).toString('hex'),
+      rootHash: Buffer.from(root).toString('hex'),
       timestamp: input.timestamp,
       previousCheckpointHash: previous === undefined ? null : checkpointHash(previous),
       keyId: key.keyId,

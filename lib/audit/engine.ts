@@ -10,7 +10,8 @@ import { busEvent, type EventPublisher } from '../events/publisher.ts';
 import { appendRecord } from './chain.ts';
 import { checkpointKey, createCheckpoint, type SigningKey } from './checkpoint.ts';
 import { type ComplianceRule, defaultRules, evaluateCompliance } from './compliance.ts';
-import { DuplicateAppendError, LedgerStateError } from './errors.ts';
+import { ChainWalker } from './chain-walk.ts';
+import { DuplicateAppendError, LedgerStateError, MerkleRangeError } from './errors.ts';
 import { writeExport } from './export.ts';
 import { MerkleTree } from './merkle.ts';
 import type {
@@ -27,7 +28,16 @@ import type {
   StreamRegistry,
 } from './ports.ts';
 import { expiredPayloadHashes } from './retention.ts';
-import { type AppendInput, type Checkpoint, type LedgerEntry, type Payload, streamSchema, tenantSchema } from './schemas.ts';
+import {
+  type AppendInput,
+  type Checkpoint,
+  type LedgerEntry,
+  type Payload,
+  streamSchema,
+  type TreeTip,
+  tenantSchema,
+  treeTipSchema,
+} from './schemas.ts';
 import { type VerifyResult, verifyStream } from './verify.ts';
 
 /**
@@ -213,52 +223,139 @@ export interface CheckpointOutcome {
   key?: string;
   /** Entries in the stream. */
   size: number;
+  /** Entries this call read and verified: those since the previous checkpoint, or all of them on a full pass. */
+  walked: number;
+}
+
+/** Options of {@link checkpointStream}. */
+export interface CheckpointOptions {
+  /** Signers to race before giving up (default 3). */
+  attempts?: number;
+  /**
+   * Walk the stream from seq 0 instead of resuming from the head's tree tip (what a head without
+   * a tip gets anyway). The stored chain is then checked in full, and the previous checkpoint's
+   * root against it.
+   */
+  fullPass?: boolean;
+}
+
+/** Entries read per ledger query while walking a stream: what bounds a walk's memory. */
+export const WALK_PAGE_SIZE = 5_000;
+
+/** The head a signer extends, and the tree size the head register must still hold for it to win. */
+interface SettledHead {
+  previous?: Checkpoint;
+  tip?: TreeTip;
+  /** The register's tree size (undefined: no head item yet). */
+  expected: number | undefined;
 }
 
 /**
  * The previous checkpoint as the head register knows it, writing it to the checkpoint store when
- * a signer stopped between advancing the head and storing the object.
+ * a signer stopped between advancing the head and storing the object. A stream signed before the
+ * register existed has its latest stored checkpoint as predecessor and no head item yet.
  */
-async function settledHead(deps: CheckpointDeps, ref: StreamRef): Promise<Checkpoint | undefined> {
-  const [head, stored] = await Promise.all([deps.heads.get(ref.tenant, ref.stream), deps.checkpoints.latest(ref.tenant, ref.stream)]);
-  if (head === undefined) return stored;
-  if (stored === undefined || stored.treeSize < head.treeSize) await deps.checkpoints.put(head);
-  return head;
+async function settledHead(deps: CheckpointDeps, ref: StreamRef): Promise<SettledHead> {
+  const head = await deps.heads.get(ref.tenant, ref.stream);
+  if (head === undefined) return { previous: await deps.checkpoints.latest(ref.tenant, ref.stream), expected: undefined };
+  const { checkpoint, tip } = head;
+  if (!(await deps.checkpoints.has(ref.tenant, ref.stream, checkpoint.treeSize))) await deps.checkpoints.put(checkpoint);
+  return tip === undefined ? { previous: checkpoint, expected: checkpoint.treeSize } : { previous: checkpoint, tip, expected: checkpoint.treeSize };
 }
 
 /**
- * Signs a checkpoint of the stream if it grew since the last one. The stored chain is checked
- * first (links and hashes, and that the previous checkpoint's root is still the root of its
- * prefix): a checkpoint never vouches for a broken chain. The head register serialises signers;
- * a signer that loses the race re-reads and tries again.
+ * The walker positioned where the previous checkpoint ended, from the tree tip kept with it.
  *
- * @throws LedgerStateError when the stored chain is broken or no longer matches the last checkpoint.
- * @throws ConflictError when every attempt lost the race with another signer.
+ * @throws LedgerStateError when the tip does not describe the checkpoint's tree (wrong size, a
+ * malformed frontier, or a root other than the signed one): the head was tampered with.
+ */
+function resumeAtTip(ref: StreamRef, previous: Checkpoint, tip: TreeTip): ChainWalker {
+  const refuse = (why: string) =>
+    new LedgerStateError(
+      `the tree tip kept with the checkpoint of ${ref.tenant}/${ref.stream} at tree size ${previous.treeSize} ${why}; no checkpoint signed (was the head tampered with?)`,
+    );
+  const parsed = treeTipSchema.safeParse(tip);
+  if (!parsed.success || parsed.data.treeSize !== previous.treeSize) throw refuse('does not describe that tree');
+  let walker: ChainWalker;
+  try {
+    walker = ChainWalker.fromTip(parsed.data, { tenant: ref.tenant, stream: ref.stream });
+  } catch (error) {
+    if (error instanceof MerkleRangeError) throw refuse(`is malformed (${error.message})`);
+    throw error;
+  }
+  if (walker.root()?.toString('hex') !== previous.rootHash) throw refuse('does not reproduce its signed root');
+  return walker;
+}
+
+/**
+ * Walks the entries a new checkpoint covers, page by page: from the previous checkpoint's tip when
+ * there is one (only the new entries are read: their hashes, their links from the last checkpointed
+ * entry, the frontier extended), else from seq 0, comparing the previous checkpoint's root on the way.
+ *
+ * @throws LedgerStateError when the chain is broken, or no longer matches the previous checkpoint.
+ */
+async function walkToSize(deps: CheckpointDeps, ref: StreamRef, head: SettledHead, size: number, fullPass: boolean): Promise<ChainWalker> {
+  const { previous, tip } = head;
+  const walker =
+    previous !== undefined && tip !== undefined && !fullPass
+      ? resumeAtTip(ref, previous, tip)
+      : new ChainWalker({ tenant: ref.tenant, stream: ref.stream, roots: previous === undefined ? [] : [previous] });
+  for (let from = walker.size; from < size && walker.failure === undefined; from += WALK_PAGE_SIZE) {
+    const page = await deps.ledger.read(ref.tenant, ref.stream, from, Math.min(from + WALK_PAGE_SIZE, size));
+    for (const entry of page) if (walker.push(entry) !== undefined) break;
+  }
+  const failure = walker.finish(size);
+  if (failure !== undefined) {
+    throw new LedgerStateError(`${ref.tenant}/${ref.stream} is broken at seq ${failure.firstBadSeq} (${failure.reason}); no checkpoint signed`);
+  }
+  if (walker.rootMismatch !== undefined && previous !== undefined) {
+    throw new LedgerStateError(
+      `${ref.tenant}/${ref.stream} no longer matches its checkpoint at tree size ${previous.treeSize}; no checkpoint signed`,
+    );
+  }
+  return walker;
+}
+
+/**
+ * Signs a checkpoint of the stream if it grew since the last one, reading only what it must: the
+ * entries appended since the previous checkpoint, resumed from the tree tip (Merkle frontier and
+ * last entry hash) kept with it in the head register, so the cost follows the new entries, not the
+ * stream. A head without a tip (stored before tips were kept), or none at all, costs one walk from
+ * seq 0, after which the tip is kept. A checkpoint never vouches for a broken chain: the new
+ * entries' hashes and links are checked, and a tip that does not reproduce the previous signed
+ * root is refused. The head register serialises signers; a signer that loses the race re-reads and
+ * tries again.
+ *
+ * @throws LedgerStateError when the new entries are broken, the stream shrank below or no longer
+ * matches the last checkpoint, the head's tip was tampered with, or other signers kept winning.
  * @example const outcome = await checkpointStream(deps, { tenant: 'acme', stream: 'decisions' });
  */
-export async function checkpointStream(deps: CheckpointDeps, ref: StreamRef, attempts = 3): Promise<CheckpointOutcome> {
+export async function checkpointStream(deps: CheckpointDeps, ref: StreamRef, options: CheckpointOptions = {}): Promise<CheckpointOutcome> {
+  const attempts = options.attempts ?? 3;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
-    const previous = await settledHead(deps, ref);
-    const entries = await deps.ledger.read(ref.tenant, ref.stream, 0);
-    const size = entries.length;
-    const unchanged = (checkpoint: Checkpoint | undefined): CheckpointOutcome =>
-      checkpoint === undefined
-        ? { created: false, size }
-        : { created: false, checkpoint, key: checkpointKey(ref.tenant, ref.stream, checkpoint.treeSize), size };
-    if (size === 0 || size === previous?.treeSize) return unchanged(previous);
-    const chain = verifyStream({ entries, checkpoints: [], keys: { keys: [] }, tenant: ref.tenant, stream: ref.stream });
-    if (!chain.intact) {
-      throw new LedgerStateError(`${ref.tenant}/${ref.stream} is broken at seq ${chain.firstBadSeq} (${chain.reason}); no checkpoint signed`);
+    const head = await settledHead(deps, ref);
+    const { previous } = head;
+    const last = await deps.ledger.latest(ref.tenant, ref.stream);
+    const size = last === undefined ? 0 : last.seq + 1;
+    if (size === 0 || size === previous?.treeSize) {
+      return previous === undefined
+        ? { created: false, size, walked: 0 }
+        : { created: false, checkpoint: previous, key: checkpointKey(ref.tenant, ref.stream, previous.treeSize), size, walked: 0 };
     }
-    const tree = MerkleTree.fromLeaves(entries.map((entry) => Buffer.from(entry.hash, 'hex')));
-    if (previous !== undefined && (previous.treeSize > size || tree.root(previous.treeSize).toString('hex') !== previous.rootHash)) {
+    if (previous !== undefined && previous.treeSize > size) {
       throw new LedgerStateError(
-        `${ref.tenant}/${ref.stream} no longer matches its checkpoint at tree size ${previous.treeSize}; no checkpoint signed`,
+        `${ref.tenant}/${ref.stream} ends at seq ${size - 1}, below its checkpoint at tree size ${previous.treeSize}; no checkpoint signed`,
       );
     }
+    const walker = await walkToSize(deps, ref, head, size, options.fullPass === true);
+    const walked = size - (previous !== undefined && head.tip !== undefined && options.fullPass !== true ? previous.treeSize : 0);
+    const root = walker.root();
+    const tip = walker.tip();
+    if (root === undefined || tip === undefined) throw new LedgerStateError(`${ref.tenant}/${ref.stream}: the walk kept no tree`);
     const key = await deps.signingKey();
-    const checkpoint = createCheckpoint({ tenant: ref.tenant, stream: ref.stream, tree, timestamp: deps.now().toISOString(), previous }, key);
-    if (!(await deps.heads.advance(checkpoint, previous?.treeSize))) continue;
+    const timestamp = deps.now().toISOString();
+    const checkpoint = createCheckpoint({ tenant: ref.tenant, stream: ref.stream, root, treeSize: size, timestamp, previous }, key);
+    if (!(await deps.heads.advance({ checkpoint, tip }, head.expected))) continue;
     await deps.checkpoints.put(checkpoint);
     const objectKey = checkpointKey(ref.tenant, ref.stream, checkpoint.treeSize);
     if (deps.publisher !== undefined && ref.stream !== AUDIT_EVENTS_STREAM) {
@@ -274,7 +371,7 @@ export async function checkpointStream(deps: CheckpointDeps, ref: StreamRef, att
         }),
       ]);
     }
-    return { created: true, checkpoint, key: objectKey, size };
+    return { created: true, checkpoint, key: objectKey, size, walked };
   }
   throw new LedgerStateError(`another signer kept moving the checkpoint of ${ref.tenant}/${ref.stream}; retry`);
 }

@@ -7,6 +7,7 @@ import { ChainConflictError, DuplicateAppendError } from './errors.ts';
 import { EMPTY_KEY_RING } from './keys.ts';
 import type {
   AuditStateStore,
+  CheckpointHead,
   CheckpointHeadStore,
   CheckpointStore,
   DedupingLedgerStore,
@@ -23,14 +24,25 @@ import type { Checkpoint, KeyRing, LedgerEntry, Payload, PublicKeySet } from './
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const streamKey = (tenant: string, stream: string) => `${tenant}#${stream}`;
 
+/** One stream's entries by seq, and the highest seq stored (−1 when none). */
+interface MemoryStream {
+  bySeq: Map<number, LedgerEntry>;
+  maxSeq: number;
+}
+
+// Entries are flat records of strings and numbers: a spread is a full copy, and far cheaper than
+// structuredClone for the big streams the checkpoint bench builds.
+const copyEntry = (entry: LedgerEntry): LedgerEntry => ({ ...entry });
+
 /**
- * A `LedgerStore` in memory. `entries(tenant, stream)` exposes the raw stored array so tests can
- * tamper with it.
+ * A `LedgerStore` in memory. Reads cost the range read, not the stream, like a keyed query.
+ * `entries(tenant, stream)` returns copies of what is stored; `remove` and `load` let tests and
+ * benches tamper with it or fill it quickly.
  *
  * @example const store = new MemoryLedgerStore(); await appendRecord(store, input);
  */
 export class MemoryLedgerStore implements DedupingLedgerStore {
-  readonly #streams = new Map<string, Map<number, LedgerEntry>>();
+  readonly #streams = new Map<string, MemoryStream>();
   readonly #seen = new Set<string>();
 
   /**
@@ -41,7 +53,7 @@ export class MemoryLedgerStore implements DedupingLedgerStore {
     await tick();
     const key = `${entry.tenant}#${dedupeKey}`;
     if (this.#seen.has(key)) throw new DuplicateAppendError(dedupeKey);
-    if (this.#streams.get(streamKey(entry.tenant, entry.stream))?.has(entry.seq)) {
+    if (this.#streams.get(streamKey(entry.tenant, entry.stream))?.bySeq.has(entry.seq)) {
       throw new ChainConflictError(`seq ${entry.seq} of ${streamKey(entry.tenant, entry.stream)} is taken`, entry.seq);
     }
     this.#seen.add(key);
@@ -50,33 +62,66 @@ export class MemoryLedgerStore implements DedupingLedgerStore {
 
   /** Removes an entry (tests that tamper with the stored chain). */
   remove(tenant: string, stream: string, seq: number): void {
-    this.#streams.get(streamKey(tenant, stream))?.delete(seq);
+    const stored = this.#streams.get(streamKey(tenant, stream));
+    if (stored === undefined || !stored.bySeq.delete(seq) || seq !== stored.maxSeq) return;
+    stored.maxSeq = -1;
+    for (const kept of stored.bySeq.keys()) if (kept > stored.maxSeq) stored.maxSeq = kept;
   }
 
   /** @throws ChainConflictError when the seq is taken. */
   async append(entry: LedgerEntry): Promise<void> {
     await tick();
+    this.#store(entry);
+  }
+
+  /**
+   * Stores entries at once, each conditional on its seq like `append` (benches and tests that
+   * need a big stream quickly; no hashing, no checks of the chain).
+   *
+   * @throws ChainConflictError at the first seq that is taken.
+   */
+  load(entries: Iterable<LedgerEntry>): void {
+    for (const entry of entries) this.#store(entry);
+  }
+
+  #store(entry: LedgerEntry): void {
     const key = streamKey(entry.tenant, entry.stream);
-    const stream = this.#streams.get(key) ?? new Map<number, LedgerEntry>();
-    this.#streams.set(key, stream);
-    if (stream.has(entry.seq)) throw new ChainConflictError(`seq ${entry.seq} of ${key} is taken`, entry.seq);
-    stream.set(entry.seq, structuredClone(entry));
+    let stored = this.#streams.get(key);
+    if (stored === undefined) {
+      stored = { bySeq: new Map(), maxSeq: -1 };
+      this.#streams.set(key, stored);
+    }
+    if (stored.bySeq.has(entry.seq)) throw new ChainConflictError(`seq ${entry.seq} of ${key} is taken`, entry.seq);
+    stored.bySeq.set(entry.seq, copyEntry(entry));
+    if (entry.seq > stored.maxSeq) stored.maxSeq = entry.seq;
   }
 
   async read(tenant: string, stream: string, fromSeq: number, toSeq = Number.POSITIVE_INFINITY): Promise<LedgerEntry[]> {
     await tick();
-    return this.entries(tenant, stream).filter((entry) => entry.seq >= fromSeq && entry.seq < toSeq);
+    const stored = this.#streams.get(streamKey(tenant, stream));
+    if (stored === undefined) return [];
+    const first = Math.max(0, Math.ceil(fromSeq));
+    const end = Math.min(toSeq, stored.maxSeq + 1);
+    if (end - first > stored.bySeq.size) return this.entries(tenant, stream).filter((entry) => entry.seq >= fromSeq && entry.seq < toSeq);
+    const entries: LedgerEntry[] = [];
+    for (let seq = first; seq < end; seq += 1) {
+      const entry = stored.bySeq.get(seq);
+      if (entry !== undefined) entries.push(copyEntry(entry));
+    }
+    return entries;
   }
 
   async latest(tenant: string, stream: string): Promise<LedgerEntry | undefined> {
     await tick();
-    return this.entries(tenant, stream).at(-1);
+    const stored = this.#streams.get(streamKey(tenant, stream));
+    const entry = stored?.bySeq.get(stored.maxSeq);
+    return entry === undefined ? undefined : copyEntry(entry);
   }
 
   /** Copies of the stored entries, ascending by seq (synchronous, for tests). */
   entries(tenant: string, stream: string): LedgerEntry[] {
-    const stored = [...(this.#streams.get(streamKey(tenant, stream))?.values() ?? [])];
-    return stored.sort((a, b) => a.seq - b.seq).map((entry) => structuredClone(entry));
+    const stored = [...(this.#streams.get(streamKey(tenant, stream))?.bySeq.values() ?? [])];
+    return stored.sort((a, b) => a.seq - b.seq).map(copyEntry);
   }
 }
 
@@ -114,6 +159,11 @@ export class MemoryCheckpointStore implements CheckpointStore {
     this.#checkpoints.set(key, list);
   }
 
+  async has(tenant: string, stream: string, treeSize: number): Promise<boolean> {
+    await tick();
+    return (this.#checkpoints.get(streamKey(tenant, stream)) ?? []).some((stored) => stored.treeSize === treeSize);
+  }
+
   async latest(tenant: string, stream: string): Promise<Checkpoint | undefined> {
     return (await this.list(tenant, stream)).at(-1);
   }
@@ -141,20 +191,25 @@ export class MemoryStreamRegistry implements StreamRegistry {
 
 /** A `CheckpointHeadStore` in memory (compare-and-swap on the tree size). */
 export class MemoryCheckpointHeadStore implements CheckpointHeadStore {
-  readonly #heads = new Map<string, Checkpoint>();
+  readonly #heads = new Map<string, CheckpointHead>();
 
-  async get(tenant: string, stream: string): Promise<Checkpoint | undefined> {
+  async get(tenant: string, stream: string): Promise<CheckpointHead | undefined> {
     await tick();
     const head = this.#heads.get(streamKey(tenant, stream));
     return head === undefined ? undefined : structuredClone(head);
   }
 
-  async advance(next: Checkpoint, expectedTreeSize: number | undefined): Promise<boolean> {
+  async advance(next: CheckpointHead, expectedTreeSize: number | undefined): Promise<boolean> {
     await tick();
-    const key = streamKey(next.tenant, next.stream);
-    if (this.#heads.get(key)?.treeSize !== expectedTreeSize) return false;
+    const key = streamKey(next.checkpoint.tenant, next.checkpoint.stream);
+    if (this.#heads.get(key)?.checkpoint.treeSize !== expectedTreeSize) return false;
     this.#heads.set(key, structuredClone(next));
     return true;
+  }
+
+  /** Replaces a head as stored (tests that tamper with it or write a legacy head). */
+  set(head: CheckpointHead): void {
+    this.#heads.set(streamKey(head.checkpoint.tenant, head.checkpoint.stream), structuredClone(head));
   }
 }
 

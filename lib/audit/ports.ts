@@ -4,7 +4,7 @@
  * them in memory for tests and local runs.
  */
 import type { Finding } from './compliance.ts';
-import type { Checkpoint, KeyRing, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
+import type { Checkpoint, KeyRing, LedgerEntry, Payload, PublicKeySet, TreeTip } from './schemas.ts';
 
 /**
  * Append-only storage of ledger entries, keyed by (tenant, stream, seq).
@@ -59,18 +59,31 @@ export interface StreamRegistry {
 }
 
 /**
- * The latest checkpoint of each stream as a compare-and-swap register: the one serialisation
+ * A stream's checkpoint head: its latest signed checkpoint and the tree tip the next checkpoint
+ * resumes from (the Merkle frontier and the last entry's hash; see `treeTipSchema`).
+ */
+export interface CheckpointHead {
+  checkpoint: Checkpoint;
+  /**
+   * Absent on heads stored before tips were kept: the next checkpoint then walks the stream once
+   * from seq 0 and stores one.
+   */
+  tip?: TreeTip;
+}
+
+/**
+ * The head of each stream's checkpoints as a compare-and-swap register: the one serialisation
  * point that keeps two signers (the schedule and `POST /audit/checkpoint`) from both chaining a
  * checkpoint to the same predecessor, which would fork the checkpoint chain.
  */
 export interface CheckpointHeadStore {
   /** The head (strongly consistent), or undefined before the first checkpoint. */
-  get(tenant: string, stream: string): Promise<Checkpoint | undefined>;
+  get(tenant: string, stream: string): Promise<CheckpointHead | undefined>;
   /**
-   * Makes `next` the head if the head is still `expectedTreeSize` (undefined: no head yet).
-   * Resolves false when another signer moved it first.
+   * Makes `next` the head if the head's tree size is still `expectedTreeSize` (undefined: no head
+   * yet). Resolves false when another signer moved it first.
    */
-  advance(next: Checkpoint, expectedTreeSize: number | undefined): Promise<boolean>;
+  advance(next: CheckpointHead, expectedTreeSize: number | undefined): Promise<boolean>;
 }
 
 /** Where the private key ring lives (Secrets Manager in AWS). */
@@ -130,6 +143,8 @@ export interface PayloadStore {
 /** Storage of signed checkpoints, at `checkpointKey(tenant, stream, treeSize)` in S3. */
 export interface CheckpointStore {
   put(checkpoint: Checkpoint): Promise<void>;
+  /** Whether a checkpoint object of that tree size is stored (one key looked up, not the whole list). */
+  has(tenant: string, stream: string, treeSize: number): Promise<boolean>;
   /** The checkpoint with the largest tree size, or undefined when none was signed yet. */
   latest(tenant: string, stream: string): Promise<Checkpoint | undefined>;
   /** Every checkpoint of the stream, ascending by tree size. */

@@ -119,6 +119,13 @@ export class S3CheckpointStore implements CheckpointStore {
     return { tenant, stream, treeSize, rootHash: '', timestamp: '', previousCheckpointHash: null, keyId: '', signature: '' };
   }
 
+  /** One key listed by its exact name: a signer checks its head is stored without listing every checkpoint. */
+  async has(tenant: string, stream: string, treeSize: number): Promise<boolean> {
+    const key = checkpointKey(tenant, stream, treeSize);
+    const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }));
+    return (page.Contents ?? []).some((object) => object.Key === key);
+  }
+
   async latest(tenant: string, stream: string): Promise<Checkpoint | undefined> {
     const last = (await this.#keys(tenant, stream)).at(-1);
     return last === undefined ? undefined : this.#read(tenant, stream, last);

@@ -1,7 +1,7 @@
 /**
  * The Audit engine's bookkeeping in the state table (every key starting with the tenant):
  *   <tenant>#audit#streams            / <stream>             registry (gsi1: audit#streams, for the scheduled jobs)
- *   <tenant>#audit#checkpoint-head    / <stream>             latest checkpoint, compare-and-swap on treeSize
+ *   <tenant>#audit#checkpoint-head    / <stream>             latest checkpoint and its tree tip, compare-and-swap on treeSize
  *   <tenant>#audit#findings           / <stream>#<seq>#<rule> compliance findings, stored once
  *   <tenant>#audit#cursor             / <job>#<stream>        progress of compliance and retention
  *   <tenant>#audit#settings           / retention             the tenant's retention window
@@ -12,6 +12,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type
 import type { Severity } from '../../audit/compliance.ts';
 import type {
   AuditStateStore,
+  CheckpointHead,
   CheckpointHeadStore,
   FindingStore,
   PublishedKeyStore,
@@ -19,7 +20,7 @@ import type {
   StreamRef,
   StreamRegistry,
 } from '../../audit/ports.ts';
-import type { Checkpoint, PublicKeySet } from '../../audit/schemas.ts';
+import type { Checkpoint, PublicKeySet, TreeTip } from '../../audit/schemas.ts';
 
 const REGISTRY_INDEX_PK = 'audit#streams';
 
@@ -77,20 +78,36 @@ export class DynamoStreamRegistry extends StateTableStore implements StreamRegis
   }
 }
 
-/** {@link CheckpointHeadStore} on the state table: a conditional put on `treeSize`. */
+/** {@link CheckpointHeadStore} on the state table: the checkpoint and its tree tip in one item, a conditional put on `treeSize`. */
 export class DynamoCheckpointHeads extends StateTableStore implements CheckpointHeadStore {
-  async get(tenant: string, stream: string): Promise<Checkpoint | undefined> {
+  /** The head; a tip that is not JSON comes back as an empty object, which the signer refuses as tampered. */
+  async get(tenant: string, stream: string): Promise<CheckpointHead | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.table, Key: { pk: `${tenant}#audit#checkpoint-head`, sk: stream }, ConsistentRead: true }),
     );
-    return Item === undefined ? undefined : (JSON.parse(String(Item.checkpoint)) as Checkpoint);
+    if (Item === undefined) return undefined;
+    const checkpoint = JSON.parse(String(Item.checkpoint)) as Checkpoint;
+    if (Item.tip === undefined) return { checkpoint };
+    let tip: unknown = {};
+    try {
+      tip = JSON.parse(String(Item.tip));
+    } catch {}
+    return { checkpoint, tip: tip as TreeTip };
   }
 
-  async advance(next: Checkpoint, expectedTreeSize: number | undefined): Promise<boolean> {
+  async advance(next: CheckpointHead, expectedTreeSize: number | undefined): Promise<boolean> {
+    const { checkpoint, tip } = next;
     return conditionalPut(this.client, {
       TableName: this.table,
-      // The checkpoint is kept as its JSON text: exactly the object that was signed, no number conversions.
-      Item: { pk: `${next.tenant}#audit#checkpoint-head`, sk: next.stream, treeSize: next.treeSize, checkpoint: JSON.stringify(next) },
+      // Kept as JSON text: exactly the object that was signed, no number conversions. The tip (a few
+      // hundred bytes to 4 KB of frontier hashes) rides in the same item, so head and tip move together.
+      Item: {
+        pk: `${checkpoint.tenant}#audit#checkpoint-head`,
+        sk: checkpoint.stream,
+        treeSize: checkpoint.treeSize,
+        checkpoint: JSON.stringify(checkpoint),
+        ...(tip === undefined ? {} : { tip: JSON.stringify(tip) }),
+      },
       ...(expectedTreeSize === undefined
         ? { ConditionExpression: 'attribute_not_exists(pk)' }
         : { ConditionExpression: 'treeSize = :expected', ExpressionAttributeValues: { ':expected': expectedTreeSize } }),
