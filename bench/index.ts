@@ -20,7 +20,7 @@ await benchObservationEngine();
 await benchObservationLatency();
 console.log('\nAudit: append throughput');
 await benchAuditAppend();
-for (const script of ['bench/audit.ts', 'bench/observation.ts', 'bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {
+for (const script of ['bench/audit.ts', 'bench/audit-checkpoint.ts', 'bench/observation.ts', 'bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
 }
