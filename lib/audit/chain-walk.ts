@@ -87,6 +87,8 @@ export interface WalkPosition {
   expired: number;
   /** Smallest index into the roots list whose root did not match the entries; null while none. */
   rootMismatch: number | null;
+  /** The first break, once the walk found one (a resumed walk keeps it and checks nothing more). */
+  failure: VerifyBroken | null;
 }
 
 /** A signed root the walk checks when it reaches `treeSize` entries: a checkpoint, or its shape. */
@@ -155,6 +157,7 @@ export class ChainWalker {
     this.#lastHash = position === undefined ? (this.#from === 0 ? ZERO_HASH : null) : position.lastHash;
     this.#expired = position?.expired ?? 0;
     this.#rootMismatch = position?.rootMismatch ?? undefined;
+    this.#failure = position?.failure ?? undefined;
     const frontier = position === undefined ? (this.#from === 0 ? [] : null) : position.frontier;
     if (frontier !== null) {
       const leaves = Math.max(this.#next - 1, 0);
@@ -180,7 +183,15 @@ export class ChainWalker {
   static fromTip(tip: TreeTip, options: Omit<ChainWalkerOptions, 'from' | 'position'>): ChainWalker {
     return new ChainWalker({
       ...options,
-      position: { from: 0, next: tip.treeSize, lastHash: tip.lastEntryHash, frontier: tip.frontier, expired: 0, rootMismatch: null },
+      position: {
+        from: 0,
+        next: tip.treeSize,
+        lastHash: tip.lastEntryHash,
+        frontier: tip.frontier,
+        expired: 0,
+        rootMismatch: null,
+        failure: null,
+      },
     });
   }
 
@@ -239,6 +250,7 @@ export class ChainWalker {
       frontier: this.#frontier === undefined ? null : this.#frontier.toData().hashes,
       expired: this.#expired,
       rootMismatch: this.#rootMismatch ?? null,
+      failure: this.#failure ?? null,
     };
   }
 

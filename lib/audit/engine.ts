@@ -38,7 +38,7 @@ import {
   tenantSchema,
   treeTipSchema,
 } from './schemas.ts';
-import { type VerifyResult, verifyStream } from './verify.ts';
+import { type VerifyResult, verifyWalked } from './verify.ts';
 
 /**
  * The stream that records the Audit engine's own bus events (`autonomy.audit`). Nothing is
@@ -389,20 +389,26 @@ export type StoredVerifyResult = VerifyResult & { tenant: string; stream: string
 
 /**
  * Verifies a stored stream: every entry, every payload still kept, every checkpoint, against the
- * published keys.
+ * published keys. The stream is walked page by page (`pageSize` entries and their payloads at a
+ * time; the tree kept as a frontier), so memory does not grow with the stream; time does.
  *
  * @throws NotFoundError never: an unknown stream verifies as an intact empty stream.
  * @example const result = await verifyStored(deps, { tenant, stream }); // { intact: true, … }
  */
-export async function verifyStored(deps: ReadDeps, ref: StreamRef): Promise<StoredVerifyResult> {
-  const [entries, checkpoints, keys] = await Promise.all([
-    deps.ledger.read(ref.tenant, ref.stream, 0),
-    deps.checkpoints.list(ref.tenant, ref.stream),
-    deps.publishedKeys.get(),
-  ]);
+export async function verifyStored(deps: ReadDeps, ref: StreamRef, options: { pageSize?: number } = {}): Promise<StoredVerifyResult> {
+  const pageSize = options.pageSize ?? WALK_PAGE_SIZE;
+  // Checkpoints first: every one listed then covers entries the later read of the head can see.
+  const checkpoints = await deps.checkpoints.list(ref.tenant, ref.stream);
+  const [last, keys] = await Promise.all([deps.ledger.latest(ref.tenant, ref.stream), deps.publishedKeys.get()]);
   const keySet = keys?.keys ?? { keys: [] };
-  const payloads = await loadPayloads(deps.payloads, ref.tenant, entries);
-  const result = verifyStream({ entries, payloads, checkpoints, keys: keySet, tenant: ref.tenant, stream: ref.stream });
+  const end = last === undefined ? 0 : last.seq + 1;
+  const walker = new ChainWalker({ tenant: ref.tenant, stream: ref.stream, roots: checkpoints });
+  for (let from = 0; from < end && walker.failure === undefined; from += pageSize) {
+    const entries = await deps.ledger.read(ref.tenant, ref.stream, from, Math.min(from + pageSize, end));
+    const payloads = await loadPayloads(deps.payloads, ref.tenant, entries);
+    for (const entry of entries) if (walker.push(entry, payloads) !== undefined) break;
+  }
+  const result = verifyWalked(walker, { checkpoints, keys: keySet, tenant: ref.tenant, stream: ref.stream });
   return { ...result, tenant: ref.tenant, stream: ref.stream, keyIds: keySet.keys.map((key) => key.keyId) };
 }
 

@@ -20,6 +20,7 @@ import {
   type ConsistencyProofLine,
   consistencyProofLineSchema,
   EXPORT_FORMAT,
+  type ExportEntryLine,
   type ExportHeaderLine,
   exportCheckpointLineSchema,
   exportEntryLineSchema,
@@ -60,6 +61,17 @@ export interface WriteExportInput {
 }
 
 /**
+ * The line of one entry: with its payload, or marked `payloadExpired` when retention deleted it
+ * (absent from `payloads`, or `'expired'`).
+ *
+ * @example JSON.stringify(exportEntryLine(entry, payloads)) // {"type":"entry","entry":{…},"payload":{…}}
+ */
+export function exportEntryLine(entry: LedgerEntry, payloads: ReadonlyMap<string, Payload | 'expired'>): ExportEntryLine {
+  const payload = payloads.get(entry.payloadHash);
+  return payload === undefined || payload === 'expired' ? { type: 'entry', entry, payloadExpired: true } : { type: 'entry', entry, payload };
+}
+
+/**
  * Writes an export: header, entries with payloads, checkpoints, then consistency proofs between
  * consecutive checkpoints and inclusion proofs of the exported entries in the latest checkpoint.
  *
@@ -89,12 +101,7 @@ export function writeExport(input: WriteExportInput): string {
     exportedAt: input.exportedAt,
   };
   const lines: unknown[] = [header];
-  for (const entry of entries) {
-    const payload = input.payloads.get(entry.payloadHash);
-    lines.push(
-      payload === undefined || payload === 'expired' ? { type: 'entry', entry, payloadExpired: true } : { type: 'entry', entry, payload },
-    );
-  }
+  for (const entry of entries) lines.push(exportEntryLine(entry, input.payloads));
   for (const checkpoint of checkpoints) lines.push({ type: 'checkpoint', checkpoint });
   if (tree !== undefined) {
     for (let index = 1; index < checkpoints.length; index += 1) {
