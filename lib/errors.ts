@@ -5,8 +5,8 @@
 
 /** Base class: `name` is the class name so Step Functions and logs see a stable error type. */
 export class DomainError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -44,5 +44,17 @@ export class ThrottledError extends DomainError {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
-/** A dependency (a table, the bus) failed; safe to retry. */
-export class DependencyError extends DomainError {}
+/** Seconds a caller is asked to wait after a {@link DependencyError} when nothing better is known. */
+export const DEFAULT_DEPENDENCY_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * A dependency (a table, the bus) failed, timed out or throttled us; safe to retry after
+ * `retryAfterSeconds`, which goes out as `Retry-After` on the 503. `cause` keeps the original error for the logs.
+ */
+export class DependencyError extends DomainError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds ?? DEFAULT_DEPENDENCY_RETRY_AFTER_SECONDS;
+  }
+}

@@ -75,7 +75,10 @@ export interface EntryResult {
 
 /** The PutEvents call: one request of at most 10 entries and 256 KB; results in entry order. */
 export interface PutEventsPort {
-  /** @throws DependencyError when the call itself fails (after the client's own retries). */
+  /**
+   * @throws DependencyError when the bus throttles, fails or cannot be reached (after the client's own
+   *   retries); a call no retry can fix (access denied) fails with the adapter's own error.
+   */
   putEvents(entries: readonly OutgoingEntry[]): Promise<EntryResult[]>;
 }
 

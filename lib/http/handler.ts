@@ -104,7 +104,10 @@ export function errorReply(error: unknown, correlationId: string): APIGatewayPro
     if (error instanceof type) {
       const body: Record<string, unknown> = { error: error.name, message: error.message, correlationId };
       if (error instanceof ValidationError) body.issues = error.issues;
-      const headers: Record<string, string> = error instanceof ThrottledError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+      const waitable = error instanceof ThrottledError || error instanceof DependencyError;
+      const headers: Record<string, string> = waitable ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+      // A 503 is ours to look into too: log it with its cause (the client sees only the message).
+      if (error instanceof DependencyError) logger.warn('Dependency failed', { error, correlationId });
       return reply(status, body, correlationId, headers);
     }
   }

@@ -5,6 +5,7 @@
  * Secrets Manager refuses a token already used with another value (`ResourceExistsException`).
  * Two writers that read the same version therefore race for the same token and exactly one wins;
  * the loser re-reads. A retry of the winner's own request (same token, same value) is a no-op.
+ * Other SDK failures map through lib/adapters/aws/errors.ts (throttling and faults: DependencyError).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -17,6 +18,7 @@ import {
 import { EMPTY_KEY_RING, parseKeyRing } from '../../audit/keys.ts';
 import type { KeyRingStore } from '../../audit/ports.ts';
 import type { KeyRing } from '../../audit/schemas.ts';
+import { mappedSend } from './errors.ts';
 
 /**
  * The token of the version that follows `version`: UUID-shaped (36 characters, inside the 32–64
@@ -31,18 +33,18 @@ export function nextVersionToken(version: string): string {
 
 /** {@link KeyRingStore} on one Secrets Manager secret. */
 export class SecretsManagerKeyRingStore implements KeyRingStore {
-  readonly #client: SecretsManagerClient;
+  readonly #send: SecretsManagerClient['send'];
   readonly #secretId: string;
 
   constructor(client: SecretsManagerClient, secretId: string) {
-    this.#client = client;
+    this.#send = mappedSend(client, 'SecretsManager');
     this.#secretId = secretId;
   }
 
   /** @throws ValidationError when the secret holds something other than a key ring. */
   async load(): Promise<{ ring: KeyRing; version: string }> {
     try {
-      const secret = await this.#client.send(new GetSecretValueCommand({ SecretId: this.#secretId }));
+      const secret = await this.#send(new GetSecretValueCommand({ SecretId: this.#secretId }));
       const text = secret.SecretString ?? '';
       return { ring: text.trim() === '' ? EMPTY_KEY_RING : parseKeyRing(text), version: secret.VersionId ?? '' };
     } catch (error) {
@@ -54,7 +56,7 @@ export class SecretsManagerKeyRingStore implements KeyRingStore {
 
   async replace(ring: KeyRing, version: string): Promise<boolean> {
     try {
-      await this.#client.send(
+      await this.#send(
         new PutSecretValueCommand({ SecretId: this.#secretId, SecretString: JSON.stringify(ring), ClientRequestToken: nextVersionToken(version) }),
       );
       return true;

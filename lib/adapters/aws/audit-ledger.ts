@@ -6,13 +6,15 @@
  * in one transaction of two conditional puts — still only PutItem in IAM terms.
  *
  * Items are returned as stored, without validation: verification must be able to report a
- * tampered entry, not fail to read it.
+ * tampered entry, not fail to read it. SDK failures map through lib/adapters/aws/errors.ts
+ * (throttling and faults: DependencyError).
  */
-import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ChainConflictError, DuplicateAppendError } from '../../audit/errors.ts';
 import type { DedupingLedgerStore } from '../../audit/ports.ts';
 import type { LedgerEntry } from '../../audit/schemas.ts';
+import { ConflictError } from '../../errors.ts';
+import { ConditionFailedError, mappedSend } from './errors.ts';
 
 /** The partition key of a stream. */
 export const ledgerPk = (tenant: string, stream: string) => `${tenant}#${stream}`;
@@ -47,12 +49,12 @@ const MAX_CACHED_HEADS = 1000;
 
 /** {@link DedupingLedgerStore} on DynamoDB. */
 export class DynamoLedgerStore implements DedupingLedgerStore {
-  readonly #client: DynamoDBDocumentClient;
+  readonly #send: DynamoDBDocumentClient['send'];
   readonly #options: DynamoLedgerStoreOptions;
   readonly #heads = new Map<string, LedgerEntry>();
 
   constructor(client: DynamoDBDocumentClient, options: DynamoLedgerStoreOptions) {
-    this.#client = client;
+    this.#send = mappedSend(client, 'DynamoDB');
     this.#options = options;
   }
 
@@ -75,11 +77,11 @@ export class DynamoLedgerStore implements DedupingLedgerStore {
   /** @throws ChainConflictError when the seq is taken. */
   async append(entry: LedgerEntry): Promise<void> {
     try {
-      await this.#client.send(new PutCommand(this.#put(entry)));
+      await this.#send(new PutCommand(this.#put(entry)));
       this.#remember(entry);
     } catch (error) {
       this.#forget(entry);
-      if (error instanceof ConditionalCheckFailedException) {
+      if (error instanceof ConditionFailedError) {
         throw new ChainConflictError(`seq ${entry.seq} of ${entry.tenant}/${entry.stream} is taken`, entry.seq);
       }
       throw error;
@@ -101,7 +103,7 @@ export class DynamoLedgerStore implements DedupingLedgerStore {
       expiresAt: Math.floor(now.getTime() / 1000) + DEDUPE_MARKER_DAYS * 86_400,
     };
     try {
-      await this.#client.send(
+      await this.#send(
         new TransactWriteCommand({
           TransactItems: [
             { Put: this.#put(entry) },
@@ -112,14 +114,12 @@ export class DynamoLedgerStore implements DedupingLedgerStore {
       this.#remember(entry);
     } catch (error) {
       this.#forget(entry);
-      if (error instanceof TransactionCanceledException) {
-        const [ledger, dedupe] = error.CancellationReasons ?? [];
-        if (dedupe?.Code === 'ConditionalCheckFailed') throw new DuplicateAppendError(dedupeKey);
-        if (ledger?.Code === 'ConditionalCheckFailed' || ledger?.Code === 'TransactionConflict' || dedupe?.Code === 'TransactionConflict') {
-          throw new ChainConflictError(`seq ${entry.seq} of ${entry.tenant}/${entry.stream} is taken`, entry.seq);
-        }
+      // Reasons are per item: [ledger entry, dedupe marker].
+      if (error instanceof ConditionFailedError) {
+        if (error.reasons[1] === 'ConditionalCheckFailed') throw new DuplicateAppendError(dedupeKey);
+        throw new ChainConflictError(`seq ${entry.seq} of ${entry.tenant}/${entry.stream} is taken`, entry.seq);
       }
-      if (error instanceof TransactionConflictException) {
+      if (error instanceof ConflictError) {
         throw new ChainConflictError(`seq ${entry.seq} of ${entry.tenant}/${entry.stream} is being written`, entry.seq);
       }
       throw error;
@@ -138,7 +138,7 @@ export class DynamoLedgerStore implements DedupingLedgerStore {
     const entries: LedgerEntry[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.#client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      const page = await this.#send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
       for (const item of page.Items ?? []) entries.push(entryOf(item));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
@@ -148,7 +148,7 @@ export class DynamoLedgerStore implements DedupingLedgerStore {
   async latest(tenant: string, stream: string): Promise<LedgerEntry | undefined> {
     const cached = this.#heads.get(ledgerPk(tenant, stream));
     if (cached !== undefined) return cached;
-    const page = await this.#client.send(
+    const page = await this.#send(
       new QueryCommand({
         TableName: this.#options.ledgerTable,
         KeyConditionExpression: 'pk = :pk',

@@ -6,7 +6,8 @@
  *
  * Payloads are tagged `autonomy-retention=audit-payload`: the bucket is versioned, and its
  * lifecycle rule expires non-current versions of tagged objects, so a payload retention deletes
- * does not live on as an old version.
+ * does not live on as an old version. SDK failures map through lib/adapters/aws/errors.ts
+ * (throttling such as SlowDown, and faults: DependencyError); a missing object is `undefined`.
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checkpointKey } from '../../audit/checkpoint.ts';
@@ -14,6 +15,9 @@ import { unreadablePayload } from '../../audit/engine.ts';
 import { mapLimit } from '../../concurrency.ts';
 import type { CheckpointStore, PayloadStore } from '../../audit/ports.ts';
 import type { Checkpoint, Payload } from '../../audit/schemas.ts';
+import { mappedSend } from './errors.ts';
+
+type Send = S3Client['send'];
 
 /** The object key of a payload. */
 export const payloadKey = (tenant: string, payloadHash: string) => `${tenant}/audit/payloads/${payloadHash}.json`;
@@ -21,9 +25,9 @@ export const payloadKey = (tenant: string, payloadHash: string) => `${tenant}/au
 /** The tag that puts an object under the payload lifecycle rule (see infra/resources/storage.yml). */
 export const PAYLOAD_TAGGING = 'autonomy-retention=audit-payload';
 
-async function getText(client: S3Client, bucket: string, key: string): Promise<string | undefined> {
+async function getText(send: Send, bucket: string, key: string): Promise<string | undefined> {
   try {
-    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const object = await send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return (await object.Body?.transformToString('utf-8')) ?? '';
   } catch (error) {
     if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
@@ -33,16 +37,16 @@ async function getText(client: S3Client, bucket: string, key: string): Promise<s
 
 /** {@link PayloadStore} on S3. */
 export class S3PayloadStore implements PayloadStore {
-  readonly #client: S3Client;
+  readonly #send: Send;
   readonly #bucket: string;
 
   constructor(client: S3Client, bucket: string) {
-    this.#client = client;
+    this.#send = mappedSend(client, 'S3');
     this.#bucket = bucket;
   }
 
   async put(tenant: string, payloadHash: string, payload: Payload): Promise<void> {
-    await this.#client.send(
+    await this.#send(
       new PutObjectCommand({
         Bucket: this.#bucket,
         Key: payloadKey(tenant, payloadHash),
@@ -55,7 +59,7 @@ export class S3PayloadStore implements PayloadStore {
 
   /** The payload; a stored object that is not a JSON object comes back as `unreadablePayload`, so it fails its hash. */
   async get(tenant: string, payloadHash: string): Promise<Payload | undefined> {
-    const text = await getText(this.#client, this.#bucket, payloadKey(tenant, payloadHash));
+    const text = await getText(this.#send, this.#bucket, payloadKey(tenant, payloadHash));
     if (text === undefined) return undefined;
     try {
       const value: unknown = JSON.parse(text);
@@ -65,22 +69,22 @@ export class S3PayloadStore implements PayloadStore {
   }
 
   async delete(tenant: string, payloadHash: string): Promise<void> {
-    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: payloadKey(tenant, payloadHash) }));
+    await this.#send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: payloadKey(tenant, payloadHash) }));
   }
 }
 
 /** {@link CheckpointStore} on S3, at `checkpointKey(tenant, stream, treeSize)`. */
 export class S3CheckpointStore implements CheckpointStore {
-  readonly #client: S3Client;
+  readonly #send: Send;
   readonly #bucket: string;
 
   constructor(client: S3Client, bucket: string) {
-    this.#client = client;
+    this.#send = mappedSend(client, 'S3');
     this.#bucket = bucket;
   }
 
   async put(checkpoint: Checkpoint): Promise<void> {
-    await this.#client.send(
+    await this.#send(
       new PutObjectCommand({
         Bucket: this.#bucket,
         Key: checkpointKey(checkpoint.tenant, checkpoint.stream, checkpoint.treeSize),
@@ -95,7 +99,7 @@ export class S3CheckpointStore implements CheckpointStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.#send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }));
       for (const object of page.Contents ?? []) {
         if (object.Key !== undefined && /\/\d{16}\.json$/.test(object.Key)) keys.push(object.Key);
       }
@@ -109,7 +113,7 @@ export class S3CheckpointStore implements CheckpointStore {
    * at its tree size, so verification reports it rather than failing to read it.
    */
   async #read(tenant: string, stream: string, key: string): Promise<Checkpoint | undefined> {
-    const text = await getText(this.#client, this.#bucket, key);
+    const text = await getText(this.#send, this.#bucket, key);
     if (text === undefined) return undefined;
     try {
       const value: unknown = JSON.parse(text);
@@ -122,7 +126,7 @@ export class S3CheckpointStore implements CheckpointStore {
   /** One key listed by its exact name: a signer checks its head is stored without listing every checkpoint. */
   async has(tenant: string, stream: string, treeSize: number): Promise<boolean> {
     const key = checkpointKey(tenant, stream, treeSize);
-    const page = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }));
+    const page = await this.#send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }));
     return (page.Contents ?? []).some((object) => object.Key === key);
   }
 

@@ -6,8 +6,8 @@
  *   <tenant>#audit#cursor             / <job>#<stream>        progress of compliance and retention
  *   <tenant>#audit#settings           / retention             the tenant's retention window
  *   system#audit#keys                 / published             the public signing keys (deployment-wide)
+ * SDK failures map through lib/adapters/aws/errors.ts (throttling and faults: DependencyError).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Severity } from '../../audit/compliance.ts';
 import type {
@@ -21,37 +21,40 @@ import type {
   StreamRegistry,
 } from '../../audit/ports.ts';
 import type { Checkpoint, PublicKeySet, TreeTip } from '../../audit/schemas.ts';
+import { ConditionFailedError, mappedSend } from './errors.ts';
+
+type Send = DynamoDBDocumentClient['send'];
 
 const REGISTRY_INDEX_PK = 'audit#streams';
 
-async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput, limit = Number.POSITIVE_INFINITY): Promise<Record<string, unknown>[]> {
+async function queryAll(send: Send, input: QueryCommandInput, limit = Number.POSITIVE_INFINITY): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    const page = await send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start !== undefined && items.length < limit);
   return items.slice(0, limit);
 }
 
-async function conditionalPut(client: DynamoDBDocumentClient, input: ConstructorParameters<typeof PutCommand>[0]): Promise<boolean> {
+async function conditionalPut(send: Send, input: ConstructorParameters<typeof PutCommand>[0]): Promise<boolean> {
   try {
-    await client.send(new PutCommand(input));
+    await send(new PutCommand(input));
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
+    if (error instanceof ConditionFailedError) return false;
     throw error;
   }
 }
 
-/** A table and the client to reach it. */
+/** A table and the client to reach it, its failures mapped to domain errors. */
 abstract class StateTableStore {
-  protected readonly client: DynamoDBDocumentClient;
+  protected readonly send: Send;
   protected readonly table: string;
 
   constructor(client: DynamoDBDocumentClient, table: string) {
-    this.client = client;
+    this.send = mappedSend(client, 'DynamoDB');
     this.table = table;
   }
 }
@@ -59,7 +62,7 @@ abstract class StateTableStore {
 /** {@link StreamRegistry} on the state table, listed across tenants through gsi1. */
 export class DynamoStreamRegistry extends StateTableStore implements StreamRegistry {
   async register(ref: StreamRef): Promise<void> {
-    await this.client.send(
+    await this.send(
       new PutCommand({
         TableName: this.table,
         Item: { pk: `${ref.tenant}#audit#streams`, sk: ref.stream, gsi1pk: REGISTRY_INDEX_PK, gsi1sk: `${ref.tenant}#${ref.stream}`, tenant: ref.tenant, stream: ref.stream },
@@ -68,7 +71,7 @@ export class DynamoStreamRegistry extends StateTableStore implements StreamRegis
   }
 
   async list(): Promise<StreamRef[]> {
-    const items = await queryAll(this.client, {
+    const items = await queryAll(this.send, {
       TableName: this.table,
       IndexName: 'gsi1',
       KeyConditionExpression: 'gsi1pk = :pk',
@@ -82,7 +85,7 @@ export class DynamoStreamRegistry extends StateTableStore implements StreamRegis
 export class DynamoCheckpointHeads extends StateTableStore implements CheckpointHeadStore {
   /** The head; a tip that is not JSON comes back as an empty object, which the signer refuses as tampered. */
   async get(tenant: string, stream: string): Promise<CheckpointHead | undefined> {
-    const { Item } = await this.client.send(
+    const { Item } = await this.send(
       new GetCommand({ TableName: this.table, Key: { pk: `${tenant}#audit#checkpoint-head`, sk: stream }, ConsistentRead: true }),
     );
     if (Item === undefined) return undefined;
@@ -97,7 +100,7 @@ export class DynamoCheckpointHeads extends StateTableStore implements Checkpoint
 
   async advance(next: CheckpointHead, expectedTreeSize: number | undefined): Promise<boolean> {
     const { checkpoint, tip } = next;
-    return conditionalPut(this.client, {
+    return conditionalPut(this.send, {
       TableName: this.table,
       // Kept as JSON text: exactly the object that was signed, no number conversions. The tip (a few
       // hundred bytes to 4 KB of frontier hashes) rides in the same item, so head and tip move together.
@@ -118,12 +121,12 @@ export class DynamoCheckpointHeads extends StateTableStore implements Checkpoint
 /** {@link PublishedKeyStore} on the state table; a put never lowers the generation. */
 export class DynamoPublishedKeys extends StateTableStore implements PublishedKeyStore {
   async get(): Promise<{ keys: PublicKeySet; generation: number } | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: 'system#audit#keys', sk: 'published' }, ConsistentRead: true }));
+    const { Item } = await this.send(new GetCommand({ TableName: this.table, Key: { pk: 'system#audit#keys', sk: 'published' }, ConsistentRead: true }));
     return Item === undefined ? undefined : { keys: JSON.parse(String(Item.keys)) as PublicKeySet, generation: Number(Item.generation) };
   }
 
   async put(keys: PublicKeySet, generation: number): Promise<void> {
-    await conditionalPut(this.client, {
+    await conditionalPut(this.send, {
       TableName: this.table,
       Item: { pk: 'system#audit#keys', sk: 'published', keys: JSON.stringify(keys), generation },
       ConditionExpression: 'attribute_not_exists(pk) OR generation < :generation',
@@ -135,7 +138,7 @@ export class DynamoPublishedKeys extends StateTableStore implements PublishedKey
 /** {@link FindingStore} on the state table: one item per (stream, seq, rule), put once. */
 export class DynamoFindingStore extends StateTableStore implements FindingStore {
   async add(finding: StoredFinding): Promise<boolean> {
-    return conditionalPut(this.client, {
+    return conditionalPut(this.send, {
       TableName: this.table,
       Item: { pk: `${finding.tenant}#audit#findings`, sk: `${finding.stream}#${String(finding.seq).padStart(16, '0')}#${finding.ruleId}`, ...finding },
       ConditionExpression: 'attribute_not_exists(pk)',
@@ -144,7 +147,7 @@ export class DynamoFindingStore extends StateTableStore implements FindingStore 
 
   async list(tenant: string, stream?: string, limit = 1000): Promise<StoredFinding[]> {
     const items = await queryAll(
-      this.client,
+      this.send,
       {
         TableName: this.table,
         KeyConditionExpression: stream === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :stream)',
@@ -168,22 +171,22 @@ export class DynamoFindingStore extends StateTableStore implements FindingStore 
 /** {@link AuditStateStore} on the state table: job cursors and per-tenant settings. */
 export class DynamoAuditSettings extends StateTableStore implements AuditStateStore {
   async cursor(ref: StreamRef, job: 'compliance' | 'retention'): Promise<number> {
-    const { Item } = await this.client.send(
+    const { Item } = await this.send(
       new GetCommand({ TableName: this.table, Key: { pk: `${ref.tenant}#audit#cursor`, sk: `${job}#${ref.stream}` }, ConsistentRead: true }),
     );
     return Item === undefined ? 0 : Number(Item.value);
   }
 
   async setCursor(ref: StreamRef, job: 'compliance' | 'retention', value: number): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `${ref.tenant}#audit#cursor`, sk: `${job}#${ref.stream}`, value } }));
+    await this.send(new PutCommand({ TableName: this.table, Item: { pk: `${ref.tenant}#audit#cursor`, sk: `${job}#${ref.stream}`, value } }));
   }
 
   async retentionDays(tenant: string): Promise<number | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: `${tenant}#audit#settings`, sk: 'retention' }, ConsistentRead: true }));
+    const { Item } = await this.send(new GetCommand({ TableName: this.table, Key: { pk: `${tenant}#audit#settings`, sk: 'retention' }, ConsistentRead: true }));
     return Item === undefined ? undefined : Number(Item.days);
   }
 
   async setRetentionDays(tenant: string, days: number): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.table, Item: { pk: `${tenant}#audit#settings`, sk: 'retention', days } }));
+    await this.send(new PutCommand({ TableName: this.table, Item: { pk: `${tenant}#audit#settings`, sk: 'retention', days } }));
   }
 }

@@ -1,9 +1,9 @@
 /**
  * The event publisher on Amazon EventBridge: {@link eventBridgePutEvents} is the bare PutEvents call
  * (one request, results by entry); validation against the catalog, batching and retries of refused
- * entries live in lib/events/publisher.ts.
+ * entries live in lib/events/publisher.ts. A failed call maps through lib/adapters/aws/errors.ts.
  */
-import { type EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DependencyError } from '../../errors.ts';
 import {
   type EntryResult,
@@ -12,31 +12,29 @@ import {
   type ValidatingPublisherOptions,
   validatingPublisher,
 } from '../../events/publisher.ts';
+import { mappedSend } from './errors.ts';
 
 /**
  * The PutEvents port for one bus.
- * @throws DependencyError when the call fails or answers with a result count that does not match the request.
+ * @throws DependencyError when the bus throttles, fails or cannot be reached, or answers with a result
+ *   count that does not match the request; the SDK's own error for a call no retry can fix (access denied).
  */
 export function eventBridgePutEvents(client: EventBridgeClient, busName: string): PutEventsPort {
+  const send = mappedSend(client, 'EventBridge');
   return {
     async putEvents(entries) {
-      let output: PutEventsCommandOutput;
-      try {
-        output = await client.send(
-          new PutEventsCommand({
-            Entries: entries.map((entry) => ({
-              EventBusName: busName,
-              Source: entry.source,
-              DetailType: entry.detailType,
-              Detail: entry.detail,
-              Resources: entry.resources,
-              Time: entry.time,
-            })),
-          }),
-        );
-      } catch (error) {
-        throw new DependencyError(`EventBridge PutEvents failed: ${(error as Error).name}: ${(error as Error).message}`);
-      }
+      const output = await send(
+        new PutEventsCommand({
+          Entries: entries.map((entry) => ({
+            EventBusName: busName,
+            Source: entry.source,
+            DetailType: entry.detailType,
+            Detail: entry.detail,
+            Resources: entry.resources,
+            Time: entry.time,
+          })),
+        }),
+      );
       const results = output.Entries ?? [];
       if (results.length !== entries.length) {
         throw new DependencyError(`EventBridge PutEvents answered ${results.length} result(s) for ${entries.length} entries`);

@@ -1,19 +1,21 @@
 /**
  * {@link RateLimiter} on the state table: one counter item per tenant and minute
  * (pk `<tenant>#ratelimit`, sk the window start), incremented with a conditional `ADD`, expired by TTL.
+ * Other SDK failures map through lib/adapters/aws/errors.ts: a throttled counter table is a 503
+ * (DependencyError), not a 429, since the tenant is not over its budget.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type RateDecision, type RateLimiter, rateWindow } from '../../api/rate-limit.ts';
+import { ConditionFailedError, mappedSend } from './errors.ts';
 
 /** Fixed-window counters in DynamoDB. */
 export class DynamoRateLimiter implements RateLimiter {
-  private readonly client: DynamoDBDocumentClient;
+  private readonly send: DynamoDBDocumentClient['send'];
   private readonly table: string;
   private readonly limitPerMinute: number;
 
   constructor(client: DynamoDBDocumentClient, table: string, limitPerMinute: number) {
-    this.client = client;
+    this.send = mappedSend(client, 'DynamoDB');
     this.table = table;
     this.limitPerMinute = limitPerMinute;
   }
@@ -21,7 +23,7 @@ export class DynamoRateLimiter implements RateLimiter {
   async consume(tenant: string, now: Date): Promise<RateDecision> {
     const window = rateWindow(now);
     try {
-      await this.client.send(
+      await this.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `${tenant}#ratelimit`, sk: String(window.start) },
@@ -33,7 +35,7 @@ export class DynamoRateLimiter implements RateLimiter {
       );
       return { allowed: true, retryAfterSeconds: 0 };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { allowed: false, retryAfterSeconds: window.secondsLeft };
+      if (error instanceof ConditionFailedError) return { allowed: false, retryAfterSeconds: window.secondsLeft };
       throw error;
     }
   }

@@ -8,47 +8,18 @@
  * carry, is refused instead of being silently turned into null.
  *
  * Optimistic concurrency: a write is conditional on `version` (`attribute_not_exists(pk)` for a new
- * series, `#version = :expected` otherwise); a failed condition becomes a ConflictError.
+ * series, `#version = :expected` otherwise); a failed condition becomes a ConflictError. Other SDK
+ * failures map through lib/adapters/aws/errors.ts (throttling, faults: DependencyError).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, DependencyError, ValidationError } from '../../errors.ts';
+import { ConflictError, ValidationError } from '../../errors.ts';
 import type { SeriesListing, SeriesPage, SeriesRecord, SeriesStore } from '../../observation/ports.ts';
+import { ConditionFailedError, mappedSend } from './errors.ts';
 
 /** Largest `data` attribute written; DynamoDB's item limit is 400 KB including names and keys. */
 export const MAX_DATA_BYTES = 380 * 1024;
 
 const partition = (tenant: string) => `${tenant}#series`;
-
-/** Errors worth retrying: throttling, server faults, timeouts and network failures. */
-function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const meta = error as Error & { $retryable?: unknown; $fault?: string; $metadata?: { httpStatusCode?: number }; code?: string };
-  if (meta.$retryable || meta.$fault === 'server') return true;
-  if ((meta.$metadata?.httpStatusCode ?? 0) >= 500) return true;
-  return [
-    'ProvisionedThroughputExceededException',
-    'ThrottlingException',
-    'RequestLimitExceeded',
-    'InternalServerError',
-    'ServiceUnavailable',
-    'TimeoutError',
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'ETIMEDOUT',
-  ].some((name) => meta.name === name || meta.code === name);
-}
-
-/** Turns transient SDK failures into DependencyError; anything else is a bug and propagates. */
-async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw error;
-    if (isTransient(error)) throw new DependencyError(`State table unavailable during ${what}: ${(error as Error).name}`);
-    throw error;
-  }
-}
 
 function serialise(record: SeriesRecord): string {
   const data = JSON.stringify(
@@ -101,11 +72,10 @@ function decodeCursor(cursor: string): string {
  * const record = await store.get('acme', 'api.latency');
  */
 export function dynamoSeriesStore(client: DynamoDBDocumentClient, tableName: string): SeriesStore {
+  const send = mappedSend(client, 'DynamoDB');
   return {
     async get(tenant, series) {
-      const output = await call('get', () =>
-        client.send(new GetCommand({ TableName: tableName, Key: { pk: partition(tenant), sk: series }, ConsistentRead: true })),
-      );
+      const output = await send(new GetCommand({ TableName: tableName, Key: { pk: partition(tenant), sk: series }, ConsistentRead: true }));
       return output.Item ? deserialise(output.Item) : undefined;
     },
 
@@ -133,9 +103,9 @@ export function dynamoSeriesStore(client: DynamoDBDocumentClient, tableName: str
               ExpressionAttributeValues: { ':expected': expectedVersion },
             };
       try {
-        await call('put', () => client.send(new PutCommand({ TableName: tableName, Item: item, ...condition })));
+        await send(new PutCommand({ TableName: tableName, Item: item, ...condition }));
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) {
+        if (error instanceof ConditionFailedError) {
           throw new ConflictError(`Series ${record.series} changed concurrently (expected version ${expectedVersion ?? 'none'})`);
         }
         throw error;
@@ -143,26 +113,22 @@ export function dynamoSeriesStore(client: DynamoDBDocumentClient, tableName: str
     },
 
     async delete(tenant, series) {
-      const output = await call('delete', () =>
-        client.send(new DeleteCommand({ TableName: tableName, Key: { pk: partition(tenant), sk: series }, ReturnValues: 'ALL_OLD' })),
-      );
+      const output = await send(new DeleteCommand({ TableName: tableName, Key: { pk: partition(tenant), sk: series }, ReturnValues: 'ALL_OLD' }));
       return output.Attributes !== undefined;
     },
 
     async list(tenant, page): Promise<SeriesPage> {
       const start = page.cursor === undefined ? undefined : { pk: partition(tenant), sk: decodeCursor(page.cursor) };
-      const output = await call('list', () =>
-        client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': partition(tenant) },
-            ProjectionExpression: 'sk, detector, #version, #count, anomalies, lastTimestamp, updatedAt',
-            ExpressionAttributeNames: { '#version': 'version', '#count': 'count' },
-            Limit: page.limit,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
+      const output = await send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': partition(tenant) },
+          ProjectionExpression: 'sk, detector, #version, #count, anomalies, lastTimestamp, updatedAt',
+          ExpressionAttributeNames: { '#version': 'version', '#count': 'count' },
+          Limit: page.limit,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
       );
       const items: SeriesListing[] = (output.Items ?? []).map((item) => ({
         series: String(item.sk),

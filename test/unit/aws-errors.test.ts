@@ -1,0 +1,359 @@
+/**
+ * AWS errors mapped once (lib/adapters/aws/errors.ts), tested per adapter with REAL SDK clients
+ * aimed at a local fake endpoint that answers in each service's wire format (DynamoDB JSON 1.0,
+ * S3 XML, EventBridge and Secrets Manager JSON 1.1, Step Functions JSON 1.0), plus refused
+ * connections and timeouts. No mocked clients: the SDK parses every error response itself.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoApiKeyStore } from '../../lib/adapters/aws/api-key-store.ts';
+import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
+import { SecretsManagerKeyRingStore } from '../../lib/adapters/aws/audit-keys.ts';
+import { DynamoLedgerStore } from '../../lib/adapters/aws/audit-ledger.ts';
+import { S3CheckpointStore, S3PayloadStore } from '../../lib/adapters/aws/audit-objects.ts';
+import { DynamoCheckpointHeads, DynamoFindingStore, DynamoStreamRegistry } from '../../lib/adapters/aws/audit-state.ts';
+import { classifyAwsError, ConditionFailedError, mapAwsError } from '../../lib/adapters/aws/errors.ts';
+import { eventBridgePutEvents } from '../../lib/adapters/aws/event-publisher.ts';
+import { DynamoRateLimiter } from '../../lib/adapters/aws/rate-limiter.ts';
+import { dynamoSeriesStore } from '../../lib/adapters/aws/series-store.ts';
+import { sfnWorkflowCallbacks } from '../../lib/adapters/aws/workflow-callbacks.ts';
+import { buildEntry } from '../../lib/audit/chain.ts';
+import { ChainConflictError, DuplicateAppendError } from '../../lib/audit/errors.ts';
+import { EMPTY_KEY_RING } from '../../lib/audit/keys.ts';
+import type { Checkpoint, LedgerEntry } from '../../lib/audit/schemas.ts';
+import { mintApiKey } from '../../lib/auth/api-keys.ts';
+import { ConflictError, DependencyError, DomainError, NotFoundError } from '../../lib/errors.ts';
+import { approvalRequestSchema, openApproval } from '../../lib/governance/approvals.ts';
+import { initSeriesState } from '../../lib/observation/detectors.ts';
+import { newSeriesRecord } from '../../lib/observation/ingest.ts';
+import { clientSettings, dynamoError, type FakeAws, jsonError, refusedEndpoint, s3Error, startFakeAws } from '../helpers/fake-aws.ts';
+
+let fake: FakeAws;
+before(async () => {
+  fake = await startFakeAws();
+});
+after(async () => {
+  await fake.close();
+});
+
+const documentClient = (endpoint = fake.endpoint) => DynamoDBDocumentClient.from(new DynamoDBClient(clientSettings(endpoint)));
+const s3 = (endpoint = fake.endpoint) => new S3Client({ ...clientSettings(endpoint), forcePathStyle: true });
+
+/** Asserts a DependencyError with the Retry-After hint it should carry. */
+function dependency(retryAfterSeconds: number, message: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof DependencyError, `expected DependencyError, got ${(error as Error).name}: ${(error as Error).message}`);
+    assert.equal(error.name, 'DependencyError');
+    assert.equal(error.retryAfterSeconds, retryAfterSeconds);
+    assert.match(error.message, message);
+    return true;
+  };
+}
+
+const T0 = new Date('2026-11-26T10:00:00.000Z');
+const entry = (seq = 0): LedgerEntry =>
+  buildEntry(undefined, {
+    tenant: 'acme',
+    stream: 'ops',
+    timestamp: T0.toISOString(),
+    actor: 'alice',
+    correlationId: `c-${seq}`,
+    payload: { n: seq },
+  });
+const checkpoint: Checkpoint = {
+  tenant: 'acme',
+  stream: 'ops',
+  treeSize: 1,
+  rootHash: 'a'.repeat(64),
+  timestamp: T0.toISOString(),
+  previousCheckpointHash: null,
+  keyId: 'k1',
+  signature: 'sig',
+};
+
+describe('mapAwsError', () => {
+  it('passes domain errors and bugs through unchanged', () => {
+    const domain = new NotFoundError('gone');
+    assert.equal(mapAwsError(domain, 'DynamoDB', 'GetItem'), domain);
+    assert.equal(classifyAwsError(domain), 'other');
+    const bug = new TypeError('x is undefined');
+    assert.equal(mapAwsError(bug, 'DynamoDB', 'GetItem'), bug);
+  });
+});
+
+describe('series store (DynamoDB)', () => {
+  it('turns ProvisionedThroughputExceededException into DependencyError', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ProvisionedThroughputExceededException'));
+    await assert.rejects(
+      dynamoSeriesStore(documentClient(), 'state').get('acme', 'cpu'),
+      dependency(2, /DynamoDB Get throttled: ProvisionedThroughputExceededException \(HTTP 400\)/),
+    );
+  });
+
+  it('turns a failed version condition into ConflictError', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ConditionalCheckFailedException'));
+    const record = newSeriesRecord('acme', 'cpu', initSeriesState('robust'), T0);
+    await assert.rejects(dynamoSeriesStore(documentClient(), 'state').put(record, 3), (error: unknown) => {
+      assert.ok(error instanceof ConflictError);
+      assert.match(error.message, /Series cpu changed concurrently/);
+      return true;
+    });
+  });
+
+  it('turns a refused connection into DependencyError', async () => {
+    await assert.rejects(
+      dynamoSeriesStore(documentClient(await refusedEndpoint()), 'state').get('acme', 'cpu'),
+      dependency(1, /DynamoDB Get unavailable: ECONNREFUSED/),
+    );
+  });
+});
+
+describe('API key store (DynamoDB)', () => {
+  it('turns ThrottlingException into DependencyError and honours the service Retry-After', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ThrottlingException', {}, { 'retry-after': '7' }));
+    await assert.rejects(
+      new DynamoApiKeyStore(documentClient(), 'state').list('acme'),
+      dependency(7, /DynamoDB Query throttled: ThrottlingException/),
+    );
+  });
+
+  it('keeps its own answers to failed conditions: ConflictError on create, NotFoundError on revoke', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ConditionalCheckFailedException'));
+    const store = new DynamoApiKeyStore(documentClient(), 'state');
+    const { stored } = mintApiKey({ tenant: 'acme', name: 'ci', roles: ['operator'], createdBy: 'alice', now: T0 });
+    await assert.rejects(store.create(stored), (error: unknown) => error instanceof ConflictError && /exists/.test(error.message));
+    await assert.rejects(store.revoke('acme', stored.keyId, T0.toISOString()), NotFoundError);
+  });
+});
+
+describe('approval store (DynamoDB)', () => {
+  const approval = () =>
+    openApproval(
+      approvalRequestSchema.parse({
+        taskToken: 'token',
+        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:gate:1',
+        tenant: 'acme',
+        action: { engine: 'reflex', name: 'restart', target: 'endpoint/chat' },
+        risk: 'high',
+        requestedBy: 'alice',
+      }),
+      'ap-1',
+      T0,
+    );
+
+  it('turns an InternalServerError (HTTP 500) into DependencyError, the error the action gate retries', async () => {
+    fake.answer((request) => dynamoError(request, 500, 'InternalServerError'));
+    await assert.rejects(
+      dynamoApprovalStore(documentClient(), 'state').get('acme', 'ap-1'),
+      dependency(1, /DynamoDB GetItem unavailable|DynamoDB Get unavailable/),
+    );
+  });
+
+  it('turns a concurrent decision (failed condition) into ConflictError', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ConditionalCheckFailedException'));
+    await assert.rejects(
+      dynamoApprovalStore(documentClient(), 'state').decidePending({ ...approval(), status: 'approved', decidedBy: 'bob' }),
+      (error: unknown) => error instanceof ConflictError && /decided concurrently/.test(error.message),
+    );
+  });
+});
+
+describe('rate limiter (DynamoDB)', () => {
+  it('answers "not allowed" to a failed condition, but DependencyError (503, not 429) to a throttled table', async () => {
+    const limiter = new DynamoRateLimiter(documentClient(), 'state', 10);
+    fake.answer((request) => dynamoError(request, 400, 'ConditionalCheckFailedException'));
+    const decision = await limiter.consume('acme', T0);
+    assert.equal(decision.allowed, false);
+    assert.ok(decision.retryAfterSeconds > 0);
+    fake.answer((request) => dynamoError(request, 400, 'RequestLimitExceeded'));
+    await assert.rejects(limiter.consume('acme', T0), dependency(2, /DynamoDB Update throttled: RequestLimitExceeded/));
+  });
+});
+
+describe('audit ledger (DynamoDB)', () => {
+  const ledger = () => new DynamoLedgerStore(documentClient(), { ledgerTable: 'ledger', stateTable: 'state' });
+  const cancelled = (first: string, second: string) => (request: Parameters<typeof dynamoError>[0]) =>
+    dynamoError(request, 400, 'TransactionCanceledException', { CancellationReasons: [{ Code: first }, { Code: second }] });
+
+  it('turns a throttled read into DependencyError (a 503 on /audit/record, as on /observation/ingest)', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ProvisionedThroughputExceededException'));
+    await assert.rejects(ledger().latest('acme', 'ops'), dependency(2, /DynamoDB Query throttled/));
+  });
+
+  it('turns a taken seq into ChainConflictError', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ConditionalCheckFailedException'));
+    await assert.rejects(ledger().append(entry()), ChainConflictError);
+  });
+
+  it('reads the cancellation reasons of a transaction: duplicate marker, taken seq, conflict, throttle', async () => {
+    fake.answer(cancelled('None', 'ConditionalCheckFailed'));
+    await assert.rejects(ledger().appendOnce(entry(), 'event#1'), DuplicateAppendError);
+    fake.answer(cancelled('ConditionalCheckFailed', 'None'));
+    await assert.rejects(
+      ledger().appendOnce(entry(), 'event#1'),
+      (error: unknown) => error instanceof ChainConflictError && /is taken/.test(error.message),
+    );
+    fake.answer(cancelled('TransactionConflict', 'None'));
+    await assert.rejects(
+      ledger().appendOnce(entry(), 'event#1'),
+      (error: unknown) => error instanceof ChainConflictError && /being written/.test(error.message),
+    );
+    fake.answer((request) => dynamoError(request, 400, 'TransactionConflictException'));
+    await assert.rejects(ledger().appendOnce(entry(), 'event#1'), ChainConflictError);
+    fake.answer(cancelled('ThrottlingError', 'None'));
+    await assert.rejects(
+      ledger().appendOnce(entry(), 'event#1'),
+      dependency(2, /DynamoDB TransactWrite throttled: TransactionCanceledException/),
+    );
+  });
+});
+
+describe('audit state (DynamoDB)', () => {
+  it('turns a throttled registry listing into DependencyError', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ThrottlingException'));
+    await assert.rejects(new DynamoStreamRegistry(documentClient(), 'state').list(), dependency(2, /DynamoDB Query throttled/));
+  });
+
+  it('answers false to a failed compare-and-swap, and DependencyError to a fault', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ConditionalCheckFailedException'));
+    assert.equal(await new DynamoCheckpointHeads(documentClient(), 'state').advance({ checkpoint }, 0), false);
+    assert.equal(
+      await new DynamoFindingStore(documentClient(), 'state').add({
+        tenant: 'acme',
+        stream: 'ops',
+        seq: 0,
+        ruleId: 'r',
+        severity: 'high',
+        message: 'm',
+        raisedAt: T0.toISOString(),
+      }),
+      false,
+    );
+    fake.answer((request) => dynamoError(request, 500, 'InternalServerError'));
+    await assert.rejects(
+      new DynamoCheckpointHeads(documentClient(), 'state').advance({ checkpoint }, 0),
+      dependency(1, /DynamoDB Put unavailable/),
+    );
+  });
+});
+
+describe('audit objects (S3)', () => {
+  it('turns SlowDown (HTTP 503 XML) into DependencyError', async () => {
+    fake.answer(() => s3Error(503, 'SlowDown'));
+    await assert.rejects(
+      new S3PayloadStore(s3(), 'artifacts').put('acme', 'a'.repeat(64), { n: 1 }),
+      dependency(2, /S3 PutObject throttled: SlowDown \(HTTP 503\)/),
+    );
+    await assert.rejects(
+      new S3CheckpointStore(s3(), 'artifacts').latest('acme', 'ops'),
+      dependency(2, /S3 ListObjectsV2 throttled: SlowDown/),
+    );
+  });
+
+  it('still reads a missing object (NoSuchKey) as undefined', async () => {
+    fake.answer(() => s3Error(404, 'NoSuchKey'));
+    assert.equal(await new S3PayloadStore(s3(), 'artifacts').get('acme', 'a'.repeat(64)), undefined);
+  });
+
+  it('turns a request timeout into DependencyError', async () => {
+    fake.answer(() => 'hang');
+    const client = new S3Client({
+      ...clientSettings(fake.endpoint),
+      forcePathStyle: true,
+      requestHandler: { requestTimeout: 100, throwOnRequestTimeout: true },
+    });
+    await assert.rejects(new S3PayloadStore(client, 'artifacts').get('acme', 'a'.repeat(64)), dependency(1, /S3 GetObject unavailable/));
+  });
+
+  it('turns a refused connection into DependencyError', async () => {
+    await assert.rejects(
+      new S3CheckpointStore(s3(await refusedEndpoint()), 'artifacts').put(checkpoint),
+      dependency(1, /S3 PutObject unavailable: ECONNREFUSED/),
+    );
+  });
+});
+
+describe('audit key ring (Secrets Manager)', () => {
+  const ring = (endpoint = fake.endpoint) =>
+    new SecretsManagerKeyRingStore(new SecretsManagerClient(clientSettings(endpoint)), 'audit/signing');
+
+  it('turns ThrottlingException (JSON 1.1) into DependencyError', async () => {
+    fake.answer((request) => jsonError(request, 400, 'ThrottlingException'));
+    await assert.rejects(ring().load(), dependency(2, /SecretsManager GetSecretValue throttled: ThrottlingException/));
+  });
+
+  it('keeps the compare-and-swap answer: a version token already used is `false`', async () => {
+    fake.answer((request) => jsonError(request, 400, 'ResourceExistsException'));
+    assert.equal(await ring().replace(EMPTY_KEY_RING, 'v1'), false);
+  });
+
+  it('turns InternalServiceError (HTTP 500) into DependencyError', async () => {
+    fake.answer((request) => jsonError(request, 500, 'InternalServiceError'));
+    await assert.rejects(ring().replace(EMPTY_KEY_RING, 'v1'), dependency(1, /SecretsManager PutSecretValue unavailable/));
+  });
+});
+
+describe('event publisher (EventBridge)', () => {
+  const entries = [{ source: 'autonomy.demo', detailType: 'demo.thing.happened', detail: '{}' }];
+
+  it('turns ThrottlingException (JSON 1.1) into DependencyError', async () => {
+    fake.answer((request) => jsonError(request, 400, 'ThrottlingException'));
+    await assert.rejects(
+      eventBridgePutEvents(new EventBridgeClient(clientSettings(fake.endpoint)), 'bus').putEvents(entries),
+      dependency(2, /EventBridge PutEvents throttled/),
+    );
+  });
+
+  it('leaves a call no retry can fix (AccessDeniedException) as the SDK error, a 500', async () => {
+    fake.answer((request) => jsonError(request, 400, 'AccessDeniedException'));
+    await assert.rejects(
+      eventBridgePutEvents(new EventBridgeClient(clientSettings(fake.endpoint)), 'bus').putEvents(entries),
+      (error: unknown) => {
+        assert.ok(!(error instanceof DomainError));
+        assert.equal((error as Error).name, 'AccessDeniedException');
+        return true;
+      },
+    );
+  });
+});
+
+describe('workflow callbacks (Step Functions)', () => {
+  const callbacks = () => sfnWorkflowCallbacks(new SFNClient(clientSettings(fake.endpoint)));
+
+  it('turns ThrottlingException (JSON 1.0) into DependencyError', async () => {
+    fake.answer((request) => jsonError(request, 400, 'ThrottlingException'));
+    await assert.rejects(callbacks().succeed('token', { approved: true }), dependency(2, /StepFunctions SendTaskSuccess throttled/));
+    assert.equal(fake.requests.at(-1)?.target, 'AWSStepFunctions.SendTaskSuccess');
+  });
+
+  it('leaves a timed-out task token as the SDK error', async () => {
+    fake.answer((request) => jsonError(request, 400, 'TaskTimedOut'));
+    await assert.rejects(
+      callbacks().fail('token', 'Rejected', 'no'),
+      (error: unknown) => !(error instanceof DomainError) && (error as Error).name === 'TaskTimedOut',
+    );
+  });
+});
+
+describe('ConditionFailedError', () => {
+  it('is a ConflictError (409) carrying the per-item reasons of a transaction', () => {
+    const error = mapAwsError(
+      Object.assign(new Error('cancelled'), {
+        name: 'TransactionCanceledException',
+        $metadata: { httpStatusCode: 400 },
+        CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+      }),
+      'DynamoDB',
+      'TransactWriteItems',
+    );
+    assert.ok(error instanceof ConditionFailedError);
+    assert.ok(error instanceof ConflictError);
+    assert.deepEqual(error.reasons, ['None', 'ConditionalCheckFailed']);
+  });
+});
