@@ -6,8 +6,10 @@
  * after a batch of normal points. Per spike it measures
  * - POST round trip: `POST /observation/ingest` until the reply; the anomaly event has been
  *   accepted by the bus (PutEvents) before the engine replies, so this bounds ingest → bus;
- * - ingest → rule target: until the event, delivered by the journal rule (bus → SQS → function →
- *   DynamoDB), is readable in the journal; polled every 5 ms, so figures carry up to 5 ms of poll lag.
+ * - ingest → rule target: until the event, delivered by the audit rule (bus → SQS → auditAppend →
+ *   DynamoDB), is an entry of the tenant's ledger stream `events.observation`: the query that first
+ *   returns the entry stops the clock (its payload, read after, tells an anomaly from other events).
+ *   Polled every 5 ms, so figures carry up to 5 ms of poll lag plus one query.
  * Before the cloud boots it also measures the engine alone (lib/observation/ingest.ts on the
  * in-memory store, which JSON round-trips every record as the DynamoDB adapter does): points/s per
  * core in batches of 100, and the stored record size per series (detector state + 512 recent points).
@@ -18,11 +20,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startLocalCloud } from '../infra/local/cloud.ts';
 import { loadOrCreateIdpKey, signLocalToken } from '../infra/local/idp.ts';
 import { freePorts } from '../infra/local/ports.ts';
 import { packageTemplate } from '../infra/local/template.ts';
+import { S3PayloadStore } from '../lib/adapters/aws/audit-objects.ts';
+import { DynamoLedgerStore } from '../lib/adapters/aws/audit-ledger.ts';
 import { validatingPublisher } from '../lib/events/publisher.ts';
 import { ingest } from '../lib/observation/ingest.ts';
 import { memorySeriesStore } from '../lib/observation/memory-store.ts';
@@ -79,8 +84,9 @@ export async function benchObservationLatency(spikes = 50): Promise<void> {
   const cloud = await startLocalCloud({ root, dataDir, ports: await freePorts(), template, functionOutput: 'silent', log: () => {} });
   try {
     Object.assign(process.env, cloud.env);
-    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-    const table = cloud.resources.tables.StateTable ?? '';
+    const { tables, buckets } = cloud.resources;
+    const ledger = new DynamoLedgerStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), { ledgerTable: tables.LedgerTable ?? '', stateTable: tables.StateTable ?? '' });
+    const payloads = new S3PayloadStore(new S3Client({ forcePathStyle: true }), buckets.ArtifactsBucket ?? '');
     const tenant = `bench-${Date.now().toString(36)}`;
     const token = await signLocalToken(await loadOrCreateIdpKey(dataDir), { tenant, roles: ['operator'] });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -90,26 +96,24 @@ export async function benchObservationLatency(spikes = 50): Promise<void> {
       if (reply.status !== 200) throw new Error(`${method} ${route}: ${reply.status} ${JSON.stringify(body)}`);
       return body;
     };
-    const anomalyEvents = async () => {
-      const day = new Date().toISOString().slice(0, 10);
-      const output = await dynamo.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          FilterExpression: 'detailType = :type',
-          ExpressionAttributeValues: { ':pk': `${tenant}#journal#${day}`, ':type': 'observation.anomaly.detected' },
-          ConsistentRead: true,
-        }),
-      );
-      return output.Count ?? 0;
-    };
+    // The tenant's observation events in the ledger, read from seq `next` on: entries seen so far
+    // are not read again, and anomalies are counted by their payload's detail-type.
+    let next = 0;
+    let anomalies = 0;
     const waitFor = async (count: number, deadlineMs: number) => {
       const deadline = performance.now() + deadlineMs;
       while (performance.now() < deadline) {
-        if ((await anomalyEvents()) >= count) return performance.now();
+        const entries = await ledger.read(tenant, 'events.observation', next);
+        const seenAt = performance.now();
+        for (const entry of entries) {
+          next = entry.seq + 1;
+          const payload = await payloads.get(tenant, entry.payloadHash);
+          if (payload?.detailType === 'observation.anomaly.detected') anomalies += 1;
+        }
+        if (anomalies >= count) return seenAt;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      throw new Error(`no anomaly event #${count} within ${deadlineMs} ms`);
+      throw new Error(`no anomaly event #${count} in the ledger within ${deadlineMs} ms`);
     };
 
     const series = 'bench.latency';
@@ -120,7 +124,7 @@ export async function benchObservationLatency(spikes = 50): Promise<void> {
         minute += 1;
         return { series, timestamp: new Date(t0 + minute * MINUTE).toISOString(), value: 100 + (minute % 5) - 2 };
       });
-    // Warm-up: the detector's window, and every function on the path (ingest, bus, journal).
+    // Warm-up: the detector's window, and every function on the path (ingest, bus, audit append).
     await call('POST', '/observation/ingest', { points: normal(64) });
     let expected = 0;
     for (let i = 0; i < 3; i += 1) {
@@ -153,7 +157,7 @@ export async function benchObservationLatency(spikes = 50): Promise<void> {
     };
     console.log(`# Observation ingest-to-event latency (local cloud, ${spikes} spikes, target < 1 s)\n`);
     show('spike POST → reply (event accepted by the bus)', roundTrips);
-    show('spike POST → event at a rule target (journal)', delivered);
+    show('spike POST → event at a rule target (ledger entry)', delivered);
   } finally {
     await cloud.stop();
     await rm(dataDir, { recursive: true, force: true });

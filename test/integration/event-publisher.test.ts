@@ -1,41 +1,30 @@
 /**
  * The validating publisher through the real EventBridge adapter, on the local cloud's bus: events
- * arrive at a rule target (the journal: rule → queue → function → table), invalid ones never leave,
- * and entries the bus refuses end in a DependencyError.
+ * arrive at a rule target (the audit ledger: rule → queue → auditAppend → stream `events.observation`,
+ * read back as the tenant through GET /audit/export), invalid ones never leave, and entries the bus
+ * refuses end in a DependencyError.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { catalogEntry } from '../../events/catalog.ts';
 import { eventBridgePublisher } from '../../lib/adapters/aws/event-publisher.ts';
 import { DependencyError } from '../../lib/errors.ts';
 import { type BusEvent, busEvent, InvalidEventError } from '../../lib/events/publisher.ts';
+import { exportedEvents } from '../helpers/ledger-events.ts';
 import { eventually, testCloud } from '../helpers/local-cloud.ts';
 
 const cloud = testCloud();
-const table = cloud.resources.tables.StateTable ?? '';
 const busName = Object.values(cloud.resources.buses)[0]?.split('/').pop() ?? '';
-const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 // Fast retries: these tests are about which entries are sent, not about waiting.
 const publisher = eventBridgePublisher(new EventBridgeClient({}), { busName, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
 
 /** Whole seconds: PutEvents carries `Time` in seconds. */
 const eventTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
 
-async function journal(tenant: string, time: Date) {
-  const output = await dynamo.send(
-    new QueryCommand({
-      TableName: table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `${tenant}#journal#${time.toISOString().slice(0, 10)}` },
-      ConsistentRead: true,
-    }),
-  );
-  return output.Items ?? [];
-}
+/** The tenant's observation events in its ledger, as it exports them. */
+const recorded = (tenant: string) => exportedEvents(tenant, 'observation');
 
 function anomaly(tenant: string, value: number): BusEvent {
   return busEvent('observation.anomaly.detected', {
@@ -65,13 +54,13 @@ function anomaly(tenant: string, value: number): BusEvent {
 }
 
 describe('validating publisher on the local EventBridge', () => {
-  it('delivers a catalogued event to the journal rule target with its source, detail-type, time and detail', async () => {
+  it('delivers a catalogued event to the ledger rule target with its source, detail-type, time and detail', async () => {
     const tenant = `t-${randomUUID().slice(0, 8)}`;
     const time = eventTime();
     const event = { ...anomaly(tenant, 480), time, resources: [`series/${tenant}/api.latency.p99`] };
     await publisher.publish([event]);
-    const [record] = await eventually('the anomaly in the journal', async () => {
-      const found = await journal(tenant, time);
+    const [record] = await eventually('the anomaly in the ledger', async () => {
+      const found = await recorded(tenant);
       return found.length > 0 ? found : undefined;
     });
     assert.equal(record?.source, 'autonomy.observation');
@@ -86,8 +75,8 @@ describe('validating publisher on the local EventBridge', () => {
     const time = eventTime();
     const events = Array.from({ length: 23 }, (_, i) => ({ ...anomaly(tenant, 200 + i), time }));
     await publisher.publish(events);
-    const records = await eventually('23 journal records', async () => {
-      const found = await journal(tenant, time);
+    const records = await eventually('23 ledger entries', async () => {
+      const found = await recorded(tenant);
       return found.length >= 23 ? found : undefined;
     });
     assert.deepEqual(
@@ -111,7 +100,7 @@ describe('validating publisher on the local EventBridge', () => {
     // A sentinel published afterwards arrives; had the valid event of the refused call been sent, it would be there too.
     await publisher.publish([{ ...anomaly(tenant, 2), time }]);
     const records = await eventually('the sentinel', async () => {
-      const found = await journal(tenant, time);
+      const found = await recorded(tenant);
       return found.length > 0 ? found : undefined;
     });
     assert.deepEqual(

@@ -1,6 +1,7 @@
 /**
  * The Observation engine on the local cloud: the series store on DynamoDB Local, ingest over HTTP
- * and SQS, anomalies on the bus (observed through the journal rule), forecasts, tenant isolation
+ * and SQS, anomalies on the bus (observed where the audit rule records them: the tenant's ledger
+ * stream `events.observation`), forecasts, tenant isolation
  * and optimistic concurrency.
  */
 import assert from 'node:assert/strict';
@@ -9,10 +10,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { catalogEntry } from '../../events/catalog.ts';
 import { dynamoSeriesStore } from '../../lib/adapters/aws/series-store.ts';
 import { ConflictError, ValidationError } from '../../lib/errors.ts';
 import { initSeriesState } from '../../lib/observation/detectors.ts';
 import { newSeriesRecord } from '../../lib/observation/ingest.ts';
+import { ledgerEvents } from '../helpers/ledger-events.ts';
 import { api, eventually, freshTenant, testCloud } from '../helpers/local-cloud.ts';
 
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -29,22 +32,12 @@ const ingestPoints = (tenant: string, points: unknown[]) =>
 const status = (tenant: string, series: string) =>
   api('GET', `/observation/status?series=${encodeURIComponent(series)}`, { tenant, roles: ['viewer'] });
 
-/** Journal records of a detail-type: today's, and the previous day's when the test runs across midnight UTC. */
-async function journal(tenant: string, detailType: string) {
-  const days = new Set([new Date().toISOString().slice(0, 10), new Date(Date.now() - 10 * 60_000).toISOString().slice(0, 10)]);
-  const items = [];
-  for (const day of days) {
-    const output = await dynamo.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `${tenant}#journal#${day}` },
-        ConsistentRead: true,
-      }),
-    );
-    items.push(...(output.Items ?? []));
-  }
-  return items.filter((item) => item.detailType === detailType);
+/**
+ * The tenant's observation events of a detail-type in its ledger, read from the table (not through
+ * the API) so that polling adds no function round trip to the latency under test.
+ */
+async function recorded(tenant: string, detailType: string) {
+  return (await ledgerEvents(tenant, 'observation')).filter((event) => event.detailType === detailType);
 }
 
 describe('series store on DynamoDB Local', () => {
@@ -231,14 +224,14 @@ describe('observation engine on the local cloud', () => {
 
   it('puts observation.anomaly.detected with its evidence on the bus within 1 s of a spike posted after warm-up', async () => {
     const tenant = freshTenant();
-    // Warm the path (ingest, bus, journal) with a configuration event first.
+    // Warm the path (ingest, bus, audit queue, auditAppend) with a configuration event first.
     const configured = await api('PUT', '/observation/config', {
       ...operator(tenant),
       body: { parameters: { series: 'api.errors', detector: 'robust', config: { warmup: 20 } } },
     });
     assert.equal(configured.status, 200, JSON.stringify(configured.body));
-    await eventually('the configuration event in the journal', async () =>
-      (await journal(tenant, 'observation.series.configured')).length > 0 ? true : undefined,
+    await eventually('the configuration event in the ledger', async () =>
+      (await recorded(tenant, 'observation.series.configured')).length > 0 ? true : undefined,
     );
     const warm = await ingestPoints(tenant, steady('api.errors', 0, 40));
     assert.equal(warm.body.result.anomalies.length, 0);
@@ -246,9 +239,9 @@ describe('observation engine on the local cloud', () => {
     const started = performance.now();
     const spiked = await ingestPoints(tenant, [{ series: 'api.errors', timestamp: at(40), value: 900, labels: { region: 'eu-west-1' } }]);
     const [event] = await eventually(
-      'the anomaly event in the journal',
+      'the anomaly event in the ledger',
       async () => {
-        const found = await journal(tenant, 'observation.anomaly.detected');
+        const found = await recorded(tenant, 'observation.anomaly.detected');
         return found.length > 0 ? found : undefined;
       },
       5_000,
@@ -257,12 +250,13 @@ describe('observation engine on the local cloud', () => {
     const elapsed = performance.now() - started;
     assert.equal(spiked.body.result.anomalies.length, 1);
     assert.equal(event?.source, 'autonomy.observation');
-    assert.equal(event?.detail.series, 'api.errors');
-    assert.equal(event?.detail.value, 900);
-    assert.equal(event?.detail.detector, 'robust');
-    assert.deepEqual(event?.detail.labels, { region: 'eu-west-1' });
-    assert.equal(event?.detail.evidence.n, 40);
-    assert.ok(event?.detail.score > 4);
+    const detail = catalogEntry('observation.anomaly.detected').schema.parse(event?.detail);
+    assert.equal(detail.series, 'api.errors');
+    assert.equal(detail.value, 900);
+    assert.equal(detail.detector, 'robust');
+    assert.deepEqual(detail.labels, { region: 'eu-west-1' });
+    assert.equal(detail.evidence.n, 40);
+    assert.ok(detail.score > 4);
     assert.ok(elapsed < 1000, `spike to event took ${elapsed.toFixed(0)} ms`);
   });
 
