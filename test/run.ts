@@ -1,7 +1,7 @@
 /**
  * `npm test`: packages the dev stage (for the template test), boots a fresh local cloud on free
  * ports, runs the unit and integration suites with node's test runner against it, then stops it.
- * Pass file paths or globs to run only those: `npm test -- test/unit/journal.test.ts`.
+ * Pass file paths or globs to run only those: `npm test -- test/unit/engines.test.ts`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

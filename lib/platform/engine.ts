@@ -1,4 +1,4 @@
-/** The platform engine: readiness, the API description, the liveness heartbeat and the event journal. */
+/** The platform engine: readiness, the API description and the liveness heartbeat. */
 import { defineEngine, need } from '../engines/manifest.ts';
 import { healthRoute, openApiRoute } from './routes.ts';
 
@@ -24,12 +24,6 @@ export const platformEngine = defineEngine({
       schedule: { param: 'heartbeatSchedule' },
       memorySize: 256,
       needs: [need.publish()],
-    },
-    journal: {
-      description: 'Stores every bus event once (from the journal queue)',
-      queue: { queue: 'JournalQueue', batchSize: 10, batchingWindow: 1 },
-      timeout: 30,
-      needs: [need.table('state', ['PutItem'], ['*#journal#*'])],
     },
   },
 });

@@ -65,7 +65,7 @@ describe('engine manifests', () => {
     assert.ok(grants('auditAppend', 'sqs:ReceiveMessage', 'AuditQueue'));
   });
 
-  it('scope every state-table grant by key prefix, the journal and request-approval too', () => {
+  it('scope every state-table grant by key prefix, request-approval too', () => {
     for (const [name] of Object.entries(config.functions)) {
       for (const statement of statements(name)) {
         const onStateTable = JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': ['StateTable', 'Arn'] });

@@ -182,15 +182,6 @@ describe('packaged template (stage dev)', () => {
     assert.deepEqual(mapping[1].FunctionResponseTypes, ['ReportBatchItemFailures']);
     assert.equal(template.Resources.AuditSigningKeySecret?.Type, 'AWS::SecretsManager::Secret');
   });
-
-  it('routes bus events to the journal queue and the queue to the journal function', () => {
-    const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    const journal = rules.find(([id]) => id === 'JournalRule');
-    assert.ok(journal, 'JournalRule missing');
-    assert.deepEqual(journal[1].EventPattern, { source: [{ prefix: 'autonomy.' }] });
-    const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
-    assert.ok(mappings.some(([, p]) => JSON.stringify(p.FunctionResponseTypes) === '["ReportBatchItemFailures"]'));
-  });
 });
 
 /** The root and nested templates as `sls package` wrote them into `dir`. */
