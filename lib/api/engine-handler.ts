@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { IdempotencyAlreadyInProgressError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError, IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import type { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -156,6 +156,8 @@ export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]):
       } catch (error) {
         if (error instanceof IdempotencyValidationError) throw new ValidationError([{ path: 'headers.idempotency-key', message: 'was already used with a different request body' }]);
         if (error instanceof IdempotencyAlreadyInProgressError) throw new ConflictError('A request with this Idempotency-Key is still in progress; retry shortly');
+        // The idempotency table's adapter maps its failures (a throttle is a DependencyError): keep that status.
+        if (error instanceof IdempotencyPersistenceLayerError && error.cause instanceof DomainError) throw error.cause;
         throw error;
       }
     } catch (error) {

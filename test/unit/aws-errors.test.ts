@@ -12,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoApiKeyStore } from '../../lib/adapters/aws/api-key-store.ts';
 import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/adapters/aws/audit-keys.ts';
@@ -20,6 +21,7 @@ import { S3CheckpointStore, S3PayloadStore } from '../../lib/adapters/aws/audit-
 import { DynamoCheckpointHeads, DynamoFindingStore, DynamoStreamRegistry } from '../../lib/adapters/aws/audit-state.ts';
 import { classifyAwsError, ConditionFailedError, mapAwsError } from '../../lib/adapters/aws/errors.ts';
 import { eventBridgePutEvents } from '../../lib/adapters/aws/event-publisher.ts';
+import { MappedDynamoDBPersistenceLayer } from '../../lib/adapters/aws/idempotency-store.ts';
 import { DynamoRateLimiter } from '../../lib/adapters/aws/rate-limiter.ts';
 import { dynamoSeriesStore } from '../../lib/adapters/aws/series-store.ts';
 import { sfnWorkflowCallbacks } from '../../lib/adapters/aws/workflow-callbacks.ts';
@@ -337,6 +339,41 @@ describe('workflow callbacks (Step Functions)', () => {
     await assert.rejects(
       callbacks().fail('token', 'Rejected', 'no'),
       (error: unknown) => !(error instanceof DomainError) && (error as Error).name === 'TaskTimedOut',
+    );
+  });
+});
+
+describe('idempotency store (Powertools on DynamoDB)', () => {
+  const idempotent = () =>
+    makeIdempotent(async (input: { key: string }) => ({ done: input.key }), {
+      persistenceStore: new MappedDynamoDBPersistenceLayer({
+        tableName: 'idempotency',
+        awsSdkV3Client: new DynamoDBClient(clientSettings(fake.endpoint)),
+      }),
+      config: new IdempotencyConfig({ eventKeyJmesPath: 'key' }),
+    });
+
+  it('hands Powertools a DependencyError for a throttled table (wrapped, as its cause)', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ThrottlingException'));
+    await assert.rejects(idempotent()({ key: 'k1' }), (error: unknown) => {
+      assert.ok(error instanceof IdempotencyPersistenceLayerError);
+      return dependency(2, /DynamoDB PutItem throttled: ThrottlingException/)(error.cause);
+    });
+  });
+
+  it('leaves the failed condition of an existing record to Powertools, which then reads that record', async () => {
+    fake.answer((request) =>
+      request.target === 'DynamoDB_20120810.PutItem'
+        ? dynamoError(request, 400, 'ConditionalCheckFailedException')
+        : { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: '{}' },
+    );
+    const before = fake.requests.length;
+    // The read finds no record, so Powertools fails with its own error; what matters is that it
+    // recognised the SDK's condition failure as "record exists" (a mapped one it would not know).
+    await assert.rejects(idempotent()({ key: 'k2' }), (error: unknown) => !(error instanceof DomainError));
+    assert.deepEqual(
+      fake.requests.slice(before).map((request) => request.target),
+      ['DynamoDB_20120810.PutItem', 'DynamoDB_20120810.GetItem'],
     );
   });
 });

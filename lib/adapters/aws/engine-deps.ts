@@ -2,7 +2,6 @@
  * The engine handler's dependencies in a deployed function: JWT verification from the stage's
  * issuer settings, API keys and idempotency records in DynamoDB. Built lazily, once per container.
  */
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { EngineHandlerDeps } from '../../api/engine-handler.ts';
 import type { Authenticators } from '../../auth/authenticate.ts';
 import { JwtVerifier } from '../../auth/jwt.ts';
@@ -10,9 +9,10 @@ import { config } from '../../config.ts';
 import { DynamoApiKeyStore } from './api-key-store.ts';
 import { DynamoRateLimiter } from './rate-limiter.ts';
 import { dynamoBaseClient, dynamoClient } from './clients.ts';
+import { MappedDynamoDBPersistenceLayer } from './idempotency-store.ts';
 
 let auth: Authenticators | undefined;
-let idempotency: DynamoDBPersistenceLayer | undefined;
+let idempotency: MappedDynamoDBPersistenceLayer | undefined;
 let limiter: DynamoRateLimiter | undefined;
 
 /** The authenticators of this stage; bearer tokens only when issuer, audience and JWKS URL are all set. */
@@ -33,7 +33,7 @@ export function engineDeps(): EngineHandlerDeps {
   return {
     auth: stageAuthenticators,
     idempotencyTable: () => {
-      idempotency ??= new DynamoDBPersistenceLayer({ tableName: cfg.IDEMPOTENCY_TABLE, awsSdkV3Client: dynamoBaseClient() });
+      idempotency ??= new MappedDynamoDBPersistenceLayer({ tableName: cfg.IDEMPOTENCY_TABLE, awsSdkV3Client: dynamoBaseClient() });
       return idempotency;
     },
     version: cfg.SERVICE_VERSION,
