@@ -23,6 +23,7 @@ const ERROR_STATUSES: Record<string, string> = {
   '413': 'Payload too large',
   '429': 'Rate limit or queue mark exceeded; see Retry-After',
   '500': 'Failed; quote the correlation id',
+  '503': 'A dependency (a table, the bucket, the bus) is throttled or failing; safe to retry after Retry-After',
 };
 
 function queryParameters(schema: z.ZodType): Array<Record<string, unknown>> {

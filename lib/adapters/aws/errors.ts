@@ -2,15 +2,14 @@
  * The one mapping from AWS SDK failures to domain errors, so the same failure has the same status
  * on every route and the same error name in every Step Functions `Retry`/`Catch`:
  *
- * | SDK failure                                                             | becomes                       |
- * |-------------------------------------------------------------------------|-------------------------------|
- * | throttling (429, ThrottlingException, ProvisionedThroughputExceeded…)   | DependencyError (503), 2 s    |
- * | 5xx, timeouts, refused or reset connections                             | DependencyError (503), 1 s    |
- * | a failed condition (ConditionalCheckFailed, also inside a transaction;  | ConditionFailedError (409)    |
- * | S3 PreconditionFailed)                                                  |                               |
- * | a concurrent transaction (TransactionConflict, S3 ConditionalRequestConflict) | ConflictError (409)     |
- * | anything else (AccessDenied, ValidationException, ResourceNotFound…)    | unchanged: a bug or a         |
- * |                                                                         | deploy mistake, so a 500      |
+ * - throttling (HTTP 429, ThrottlingException, ProvisionedThroughputExceededException,
+ *   RequestLimitExceeded, SlowDown, TooManyRequestsException…): DependencyError, a 503, retry in 2 s;
+ * - server faults (5xx), timeouts, refused or reset connections: DependencyError, a 503, retry in 1 s;
+ * - a failed condition (ConditionalCheckFailedException, a transaction cancelled for one,
+ *   S3 PreconditionFailed): ConditionFailedError, a ConflictError (409);
+ * - a concurrent transaction (TransactionConflict, S3 ConditionalRequestConflict): ConflictError;
+ * - anything else (AccessDenied, ValidationException, ResourceNotFound, NoSuchKey…): unchanged, for
+ *   the adapter to answer (a missing object) or to surface as a 500 (a bug or a deploy mistake).
  *
  * A domain error passes through unchanged. The `Retry-After` seconds come from the service's own
  * `Retry-After` header when it sent one. Throttling and transient faults are recognised with the
@@ -25,7 +24,8 @@
  * second region's) would silently lose the mapping. At the adapter, the port's contract ("throws
  * domain errors") holds whatever client it is built with. Adapters that use a failed condition as
  * an answer (dedupe markers, rate-limit counters, compare-and-swap) catch
- * {@link ConditionFailedError}, never an SDK class.
+ * {@link ConditionFailedError}, never an SDK class. Powertools idempotency, which sends its own
+ * commands, gets the mapping at its storage calls instead (idempotency-store.ts).
  */
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { ConflictError, DependencyError, DomainError } from '../../errors.ts';
