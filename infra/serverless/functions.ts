@@ -91,7 +91,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
           ? [{ sqs: { arn: arnOf(spec.queue.queue), batchSize: spec.queue.batchSize ?? 10, maximumBatchingWindow: spec.queue.batchingWindow ?? 0, functionResponseType: 'ReportBatchItemFailures' } }]
           : []),
         ...(spec.schedule ? [{ schedule: options.param(spec.schedule.param) }] : []),
-        ...(spec.rule ? [{ eventBridge: { eventBus: arnOf(dataResources.bus.logicalId), pattern: spec.rule.pattern } }] : []),
+        ...(spec.rule ? [{ eventBridge: { eventBus: { 'Fn::GetAtt': [dataResources.bus.logicalId, 'Name'] }, pattern: spec.rule.pattern } }] : []),
       ];
       const statements: Statement[] = [
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(`${normalizedName(name)}LogGroup`) },

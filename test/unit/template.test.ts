@@ -248,7 +248,7 @@ describe('nested stacks', () => {
     assert.equal(again.stacks.length, engines.length);
   });
 
-  it('projects the product grown by 20 engines of 8 routes (plus a consumer and a schedule each) within every limit', async () => {
+  it('projects the product grown by 20 engines of 8 routes (plus a queue consumer, a rule target and a schedule each) within every limit', async () => {
     const dir = path.join(root, '.local', 'package', 'projection');
     const previous = process.env.AUTONOMY_ENGINES;
     process.env.AUTONOMY_ENGINES = 'test/fixtures/projection/engines.ts';
