@@ -1,11 +1,7 @@
 /** Events of the Audit engine (`autonomy.audit`): compliance findings and signed checkpoints. */
 import { z } from 'zod';
 import { defineEvent, detailSchema, isoTimestampSchema, sha256HexSchema } from './common.ts';
-
-/** A ledger stream name (mirrors `streamSchema` in lib/audit/schemas.ts). */
-export const streamSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'stream must be lower-case letters, digits, dots, dashes, underscores');
+import { streamNameSchema } from './ids.ts';
 
 /** `audit.finding.raised` v1: a compliance rule is violated at one ledger entry. */
 export const findingRaised = defineEvent({
@@ -14,7 +10,7 @@ export const findingRaised = defineEvent({
   version: '1',
   description: 'A compliance rule is violated at a ledger entry (one event per finding, as `Finding` in lib/audit/compliance.ts).',
   schema: detailSchema('1', {
-    stream: streamSchema,
+    stream: streamNameSchema,
     ruleId: z.string().min(1),
     severity: z.enum(['critical', 'high', 'medium', 'low']),
     /** The ledger entry at which the rule is violated. */
@@ -32,7 +28,7 @@ export const checkpointSigned = defineEvent({
   version: '1',
   description: 'A signed Merkle checkpoint of a ledger stream was written to the artifacts bucket.',
   schema: detailSchema('1', {
-    stream: streamSchema,
+    stream: streamNameSchema,
     treeSize: z.int().nonnegative(),
     rootHash: sha256HexSchema,
     keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters'),

@@ -6,14 +6,14 @@
  * imports excepted), so a consumer can take the schemas without the engines.
  */
 import { z } from 'zod';
+import { ENGINE_NAME_FRAGMENT, tenantSchema } from './ids.ts';
 
 /** `autonomy.<engine>`: the source of every event the product publishes. */
-export const SOURCE_PATTERN = /^autonomy\.([a-z][a-z0-9]*)$/;
+export const SOURCE_PATTERN = new RegExp(`^autonomy\\.(${ENGINE_NAME_FRAGMENT})$`);
 /** `<engine>.<noun>.<past-verb>`: the detail-type of every event the product publishes. */
-export const DETAIL_TYPE_PATTERN = /^([a-z][a-z0-9]*)\.([a-z][a-z0-9-]*)\.([a-z]+ed|sent|built|run|set|held|made|shown|taken|written)$/;
-
-/** A tenant id: lower-case letters, digits and dashes, 1–63 characters (the same rule as requests). */
-export const tenantSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant must be lower-case letters, digits and dashes');
+export const DETAIL_TYPE_PATTERN = new RegExp(
+  `^(${ENGINE_NAME_FRAGMENT})\\.([a-z][a-z0-9-]*)\\.([a-z]+ed|sent|built|run|set|held|made|shown|taken|written)$`,
+);
 
 /** An ISO 8601 date-time with `Z` or an explicit offset, kept as text on the bus. */
 export const isoTimestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with Z or an offset' });

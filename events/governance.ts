@@ -1,14 +1,15 @@
 /** Events of the Governance engine (`autonomy.governance`): approval gates. */
 import { z } from 'zod';
 import { defineEvent, detailSchema, isoTimestampSchema } from './common.ts';
+import { actionNameSchema, engineNameSchema } from './ids.ts';
 
 /** Risk class of a gated action (mirrors `riskSchema` in lib/governance/approvals.ts). */
 export const riskClassSchema = z.enum(['low', 'medium', 'high']);
 
 /** The action waiting behind a gate. */
 export const gatedActionSchema = z.strictObject({
-  engine: z.string().min(1),
-  name: z.string().min(1),
+  engine: engineNameSchema,
+  name: actionNameSchema,
   target: z.string().min(1),
   parameters: z.record(z.string(), z.unknown()),
 });

@@ -1,13 +1,7 @@
 /** Events of the Observation engine (`autonomy.observation`): series and their anomalies. */
 import { z } from 'zod';
 import { defineEvent, detailSchema, isoTimestampSchema } from './common.ts';
-
-/** A series name (mirrors `seriesNameSchema` in lib/observation/schemas.ts). */
-export const seriesSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9._:/-]+$/, 'series may contain only letters, digits and . _ : / -');
+import { seriesNameSchema } from './ids.ts';
 
 const nullableNumber = z.number().nullable();
 
@@ -45,7 +39,7 @@ export const anomalyDetected = defineEvent({
   version: '1',
   description: "A metric point fell outside its detector's band; starts the self-repair loop (reflex diagnoses it).",
   schema: detailSchema('1', {
-    series: seriesSchema,
+    series: seriesNameSchema,
     /** The point's time (ISO); with tenant and series, the natural key for idempotent consumers. */
     timestamp: isoTimestampSchema,
     value: z.number(),
@@ -73,7 +67,7 @@ export const seriesConfigured = defineEvent({
   version: '1',
   description: 'A series was given a detector and configuration (new, or changed); its window starts afresh.',
   schema: detailSchema('1', {
-    series: seriesSchema,
+    series: seriesNameSchema,
     detector: z.string().min(1),
     /** The full configuration after defaults, as the detector will use it. */
     config: z.record(z.string(), z.unknown()),

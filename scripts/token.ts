@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { tenantIdSchema } from '../lib/auth/principal.ts';
+import { clientTenantSchema } from '../events/ids.ts';
 import { roleSchema } from '../lib/auth/roles.ts';
 import { loadOrCreateIdpKey, signLocalToken } from '../infra/local/idp.ts';
 
@@ -21,7 +21,7 @@ const { values } = parseArgs({
   },
 });
 
-const tenant = tenantIdSchema.safeParse(values.tenant);
+const tenant = clientTenantSchema.safeParse(values.tenant);
 const roles = (values.roles ?? '').split(',').map((role) => roleSchema.safeParse(role.trim()));
 const ttl = Number(values.ttl);
 const problems = [

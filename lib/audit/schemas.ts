@@ -3,17 +3,16 @@
  * and the lines of an export file. Types are inferred from the schemas so the two cannot drift.
  */
 import { z } from 'zod';
+import { streamNameSchema, tenantSchema } from '../../events/ids.ts';
 
 /** A lower-case hex SHA-256 digest. */
 export const hexHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters');
 
-/** Tenants and stream names end up in S3 keys, so they stay within a safe alphabet. */
-export const tenantSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant must be lower-case letters, digits and dashes');
+/** Tenants and stream names end up in S3 keys; both are defined in events/ids.ts with the other identifiers. */
+export { tenantSchema };
 
-/** A stream name: lower-case letters, digits, dots, dashes and underscores. */
-export const streamSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'stream must be lower-case letters, digits, dots, dashes, underscores');
+/** A stream name (`streamNameSchema` in events/ids.ts): lower-case letters, digits, dots, dashes and underscores. */
+export const streamSchema = streamNameSchema;
 
 /** An ISO 8601 timestamp with an explicit offset (`Z` in practice). */
 export const timestampSchema = z.iso.datetime({ offset: true });

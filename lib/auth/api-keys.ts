@@ -4,6 +4,7 @@
  * password KDF guards low-entropy secrets, which these are not).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { TENANT_ID_FRAGMENT } from '../../events/ids.ts';
 import { UnauthorizedError } from '../errors.ts';
 import type { Principal } from './principal.ts';
 import type { Role } from './roles.ts';
@@ -31,7 +32,8 @@ export interface ApiKeyStore {
   revoke(tenant: string, keyId: string, revokedAt: string): Promise<StoredApiKey>;
 }
 
-const KEY_PATTERN = /^apk_([a-z0-9][a-z0-9-]{0,62})_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+/** `apk_<tenant>_<keyId>_<secret>`; tenant ids have no `_`, so the split is unambiguous. */
+const KEY_PATTERN = new RegExp(`^apk_(${TENANT_ID_FRAGMENT})_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$`);
 
 function digest(salt: string, secret: string): string {
   return createHash('sha256').update(salt).update(secret).digest('hex');

@@ -4,8 +4,8 @@
  */
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { UnauthorizedError } from '../errors.ts';
+import { clientTenantSchema } from '../../events/ids.ts';
 import type { Principal } from './principal.ts';
-import { tenantIdSchema } from './principal.ts';
 import { type Role, roleSchema } from './roles.ts';
 
 /** Settings of {@link JwtVerifier}, from the stage's parameters. */
@@ -66,7 +66,7 @@ export class JwtVerifier {
       const code = (error as { code?: string }).code ?? 'ERR_JWT_INVALID';
       throw new UnauthorizedError(`Bearer token rejected (${code})`);
     }
-    const tenant = tenantIdSchema.safeParse(payload[this.settings.tenantClaim]);
+    const tenant = clientTenantSchema.safeParse(payload[this.settings.tenantClaim]);
     if (!tenant.success) throw new UnauthorizedError(`Bearer token has no valid '${this.settings.tenantClaim}' claim`);
     const principal: Principal = { tenant: tenant.data, subject: payload.sub ?? 'unknown', roles: claimRoles(payload[this.settings.rolesClaim]), via: 'jwt' };
     if (payload.exp !== undefined) {

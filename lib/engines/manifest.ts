@@ -8,6 +8,7 @@
  * Each action is one Lambda function whose handler lives at `functions/<engine>/<action>.ts`
  * (export `handler`); a test fails when a handler file has no manifest entry or the reverse.
  */
+import { ACTION_NAME_PATTERN, ENGINE_NAME_PATTERN } from '../../events/ids.ts';
 import type { RouteSpec } from '../api/route.ts';
 
 /** The shared data resources engines may need, by the name manifests use. */
@@ -113,9 +114,6 @@ export interface EngineManifest {
   actions: Readonly<Record<string, ActionSpec>>;
 }
 
-const ENGINE_NAME = /^[a-z][a-z0-9]*$/;
-const ACTION_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-
 /**
  * Declares an engine. Checks what can be checked without deploying: names, one trigger kind per
  * action, routes on the engine's own paths, no route served twice.
@@ -126,11 +124,11 @@ const ACTION_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
  * } });
  */
 export function defineEngine(manifest: EngineManifest): EngineManifest {
-  if (!ENGINE_NAME.test(manifest.name)) throw new Error(`engine name '${manifest.name}' must be lower-case letters and digits`);
+  if (!ENGINE_NAME_PATTERN.test(manifest.name)) throw new Error(`engine name '${manifest.name}' must be 1-32 lower-case letters and digits`);
   const seen = new Set<string>();
   for (const [action, spec] of Object.entries(manifest.actions)) {
     const where = `${manifest.name}/${action}`;
-    if (!ACTION_NAME.test(action)) throw new Error(`${where}: action names are kebab-case (the handler's file name)`);
+    if (!ACTION_NAME_PATTERN.test(action)) throw new Error(`${where}: action names are kebab-case, at most 64 characters (the handler's file name)`);
     const triggers = [spec.routes?.length ? 'routes' : undefined, spec.queue && 'queue', spec.rule && 'rule', spec.schedule && 'schedule', spec.task && 'task'].filter(Boolean);
     if (triggers.length !== 1) throw new Error(`${where}: give exactly one trigger kind (routes, queue, rule, schedule or task), not ${triggers.join(' + ') || 'none'}`);
     const paths = new Set(spec.routes?.map((route) => route.path));

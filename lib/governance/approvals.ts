@@ -4,6 +4,7 @@
  * table; the decision resumes the execution.
  */
 import { z } from 'zod';
+import { actionNameSchema, engineNameSchema, tenantSchema } from '../../events/ids.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 
 /** Risk classes: low runs on its own, medium and high wait for a decision. */
@@ -13,10 +14,10 @@ export const riskSchema = z.enum(['low', 'medium', 'high']);
 export const approvalRequestSchema = z.object({
   taskToken: z.string().min(1),
   executionArn: z.string().min(1),
-  tenant: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant must be lower-case letters, digits and dashes'),
+  tenant: tenantSchema,
   action: z.object({
-    engine: z.string().min(1),
-    name: z.string().min(1),
+    engine: engineNameSchema,
+    name: actionNameSchema,
     target: z.string().min(1),
     parameters: z.record(z.string(), z.unknown()).default({}),
   }),
@@ -30,7 +31,7 @@ export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;
 
 /** A decision on a pending approval. */
 export const approvalDecisionSchema = z.object({
-  tenant: z.string().min(1),
+  tenant: tenantSchema,
   approvalId: z.string().min(1),
   decision: z.enum(['approve', 'reject']),
   actor: z.string().min(1),

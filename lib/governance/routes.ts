@@ -1,15 +1,16 @@
 /** Routes of the governance engine: the people's side of approval gates. */
 import { z } from 'zod';
+import { actionNameSchema, engineNameSchema, tenantSchema } from '../../events/ids.ts';
 import { defineRoute } from '../api/route.ts';
 import { riskSchema } from './approvals.ts';
 
 /** An approval as shown to people: everything but the task token. */
 export const approvalViewSchema = z.object({
-  tenant: z.string(),
+  tenant: tenantSchema,
   approvalId: z.string(),
   status: z.enum(['pending', 'approved', 'rejected']),
   executionArn: z.string(),
-  action: z.object({ engine: z.string(), name: z.string(), target: z.string(), parameters: z.record(z.string(), z.unknown()) }),
+  action: z.object({ engine: engineNameSchema, name: actionNameSchema, target: z.string(), parameters: z.record(z.string(), z.unknown()) }),
   risk: riskSchema,
   requestedBy: z.string(),
   reason: z.string(),

@@ -4,7 +4,7 @@
  * tenant, the same trust a producer inside the account has for any other internal resource.
  */
 import { z } from 'zod';
-import { tenantIdSchema } from '../auth/principal.ts';
+import { clientTenantSchema } from '../../events/ids.ts';
 import { MAX_BATCH_POINTS } from './schemas.ts';
 
 /**
@@ -14,7 +14,7 @@ import { MAX_BATCH_POINTS } from './schemas.ts';
  */
 export const queueMessageSchema = z
   .looseObject({
-    tenant: tenantIdSchema,
+    tenant: clientTenantSchema,
     points: z.array(z.unknown()).min(1).max(MAX_BATCH_POINTS).optional(),
   })
   .transform(({ tenant, points, ...point }) => ({ tenant, points: points ?? [point] }));

@@ -4,9 +4,10 @@
  * of another tenant is simply not found (404).
  */
 import { z } from 'zod';
+import { seriesNameSchema } from '../../events/ids.ts';
 import { defineRoute } from '../api/route.ts';
 import { forecastModelNames, MAX_HORIZON } from './forecasting.ts';
-import { detectorNameSchema, MAX_BATCH_POINTS, seriesNameSchema } from './schemas.ts';
+import { detectorNameSchema, MAX_BATCH_POINTS } from './schemas.ts';
 
 /** Largest season length a forecast accepts: three seasons must fit in the 512 stored points. */
 export const MAX_FORECAST_SEASON = 170;

@@ -4,6 +4,7 @@
  * here, once, so detectors only ever compare numbers.
  */
 import { z } from 'zod';
+import { seriesNameSchema } from '../../events/ids.ts';
 import { ValidationError } from '../errors.ts';
 
 /** Largest number of points one ingest batch may carry. */
@@ -11,13 +12,7 @@ export const MAX_BATCH_POINTS = 500;
 /** Largest number of labels on one point: bounds the item size the lead stores per point. */
 export const MAX_LABELS = 20;
 
-/** A series name: 1–200 characters of `[A-Za-z0-9._:/-]` (safe inside DynamoDB keys and URLs). */
-export const seriesNameSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9._:/-]+$/, 'series may contain only letters, digits and . _ : / -');
-/** A validated series name. */
+/** A validated series name (`seriesNameSchema`, defined in events/ids.ts). */
 export type SeriesName = z.infer<typeof seriesNameSchema>;
 
 /**

@@ -1,0 +1,75 @@
+/**
+ * The identifiers of the product, defined once: tenant ids, series names, stream names, engine and
+ * action names. `events/`, `lib/` and `lib/auth/` all take them from here (this file depends on zod
+ * only, so the event catalog can use it without importing `lib/`).
+ *
+ * Each identifier is an un-anchored fragment (to compose into larger patterns, such as API keys
+ * or event sources), an anchored pattern, and a zod schema.
+ */
+import { z } from 'zod';
+
+/**
+ * A tenant id: 1–63 lower-case letters, digits and dashes, starting with a letter or digit. It
+ * starts every key in every table and bucket and sits inside API keys (`apk_<tenant>_…`), so `#`,
+ * `/` and `_` are excluded.
+ */
+export const TENANT_ID_FRAGMENT = '[a-z0-9][a-z0-9-]{0,62}';
+/** {@link TENANT_ID_FRAGMENT}, anchored. */
+export const TENANT_ID_PATTERN = new RegExp(`^${TENANT_ID_FRAGMENT}$`);
+
+/** The tenant of the platform itself: platform events, and bus events that name no valid tenant. */
+export const SYSTEM_TENANT = 'system';
+/** Tenant ids the platform keeps for itself; no credential may name one. */
+export const RESERVED_TENANTS: readonly string[] = [SYSTEM_TENANT];
+
+/** Any tenant an event or a record may name, the {@link SYSTEM_TENANT} included. */
+export const tenantSchema = z.string().regex(TENANT_ID_PATTERN, 'tenant must be 1-63 lower-case letters, digits and dashes');
+
+/** A tenant a credential (JWT claim, API key) may name: a valid id that is not reserved. */
+export const clientTenantSchema = tenantSchema.refine(
+  (tenant) => !RESERVED_TENANTS.includes(tenant),
+  'this tenant id is reserved by the platform',
+);
+
+/** A series name: 1–200 characters of `[A-Za-z0-9._:/-]` (safe inside DynamoDB keys and URLs). */
+export const SERIES_NAME_FRAGMENT = '[A-Za-z0-9._:/-]{1,200}';
+/** {@link SERIES_NAME_FRAGMENT}, anchored. */
+export const SERIES_NAME_PATTERN = new RegExp(`^${SERIES_NAME_FRAGMENT}$`);
+/** A series name (see {@link SERIES_NAME_FRAGMENT}). */
+export const seriesNameSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(SERIES_NAME_PATTERN, 'series may contain only letters, digits and . _ : / -');
+
+/** A ledger stream name: 1–128 lower-case letters, digits, dots, dashes and underscores (it ends up in S3 keys). */
+export const STREAM_NAME_FRAGMENT = '[a-z0-9][a-z0-9._-]{0,127}';
+/** {@link STREAM_NAME_FRAGMENT}, anchored. */
+export const STREAM_NAME_PATTERN = new RegExp(`^${STREAM_NAME_FRAGMENT}$`);
+/** A ledger stream name (see {@link STREAM_NAME_FRAGMENT}). */
+export const streamNameSchema = z
+  .string()
+  .regex(STREAM_NAME_PATTERN, 'stream must be lower-case letters, digits, dots, dashes, underscores');
+
+/**
+ * An engine name: 1–32 lower-case letters and digits, starting with a letter. It is the first
+ * segment of routes (`/<engine>/…`), event sources (`autonomy.<engine>`) and detail-types.
+ */
+export const ENGINE_NAME_FRAGMENT = '[a-z][a-z0-9]{0,31}';
+/** {@link ENGINE_NAME_FRAGMENT}, anchored. */
+export const ENGINE_NAME_PATTERN = new RegExp(`^${ENGINE_NAME_FRAGMENT}$`);
+/** An engine name (see {@link ENGINE_NAME_FRAGMENT}). */
+export const engineNameSchema = z
+  .string()
+  .regex(ENGINE_NAME_PATTERN, 'engine names are 1-32 lower-case letters and digits, starting with a letter');
+
+/**
+ * An action name: kebab-case (lower-case words of letters and digits joined by single dashes,
+ * starting with a letter), at most 64 characters. It is the second route segment
+ * (`/<engine>/<action>`), the handler's file name, and the name of a gated action.
+ */
+export const ACTION_NAME_FRAGMENT = '[a-z][a-z0-9]*(?:-[a-z0-9]+)*';
+/** {@link ACTION_NAME_FRAGMENT}, anchored and at most 64 characters. */
+export const ACTION_NAME_PATTERN = new RegExp(`^(?=.{1,64}$)${ACTION_NAME_FRAGMENT}$`);
+/** An action name (see {@link ACTION_NAME_FRAGMENT}). */
+export const actionNameSchema = z.string().regex(ACTION_NAME_PATTERN, 'action names are kebab-case, at most 64 characters');
