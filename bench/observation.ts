@@ -15,8 +15,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseSeriesCsv } from '../lib/observation/csv.ts';
-import { initSeriesState, type SeriesState, updateSeriesState } from '../lib/observation/detectors.ts';
-import { type EtsSpec, fitEts } from '../lib/observation/forecast.ts';
+import { initSeriesState, type SeriesState, updateSeriesState } from '../lib/observation/detector-registry.ts';
+import { type EtsSpec, fitEts } from '../lib/observation/ets.ts';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/observation/', import.meta.url));
 

@@ -7,7 +7,7 @@ const nullableNumber = z.number().nullable();
 
 /**
  * Why a detector decided as it did: the window statistics and the band. Mirrors `Evidence` in
- * lib/observation/detector.ts field for field (the unit test feeds a real detector's evidence
+ * lib/observation/detector-contract.ts field for field (the unit test feeds a real detector's evidence
  * through it), but strict, so a new field there is a visible catalog change.
  */
 export const evidenceSchema = z.strictObject({

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../lib/errors.ts';
 import { CsvLineError, parseSeriesCsv } from '../lib/observation/csv.ts';
-import { detectorNames, initSeriesState, isDetectorName, updateSeriesState } from '../lib/observation/detectors.ts';
+import { detectorNames, initSeriesState, isDetectorName, updateSeriesState } from '../lib/observation/detector-registry.ts';
 
 const USAGE = "usage: node scripts/replay.ts --file <series.csv> --detector <name> [--config '<json>']";
 

@@ -18,7 +18,7 @@ import {
   skipReason,
   statsAfterAccept,
   statsAfterSkip,
-} from './detector.ts';
+} from './detector-contract.ts';
 import { type EwmaConfig, ewmaConfigSchema } from './schemas.ts';
 
 /** State of the `ewma` detector. */

@@ -20,7 +20,7 @@ import { catalogEntry } from '../../events/catalog.ts';
 import { settleLimit } from '../concurrency.ts';
 import { ConflictError, DependencyError } from '../errors.ts';
 import { type BusEvent, busEvent, type EventPublisher, validateEvents } from '../events/publisher.ts';
-import { initSeriesState, type SeriesState, updateSeriesState } from './detectors.ts';
+import { initSeriesState, type SeriesState, updateSeriesState } from './detector-registry.ts';
 import {
   MAX_OUTBOX,
   MAX_OUTBOX_BYTES,

@@ -6,7 +6,7 @@
  * confirmed on the bus. None of
  * it grows with the length of the series.
  */
-import type { SeriesState } from './detectors.ts';
+import type { SeriesState } from './detector-registry.ts';
 import { MAX_SUMMARY_WINDOW } from './summary.ts';
 
 /** Points kept per series for forecasting and the summary (the summary's own window bound). */

@@ -23,7 +23,7 @@ import {
   skipReason,
   statsAfterAccept,
   statsAfterSkip,
-} from './detector.ts';
+} from './detector-contract.ts';
 import { type RobustConfig, robustConfigSchema } from './schemas.ts';
 import { insertSorted, madSorted, medianSorted, removeSorted } from './window.ts';
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { seriesNameSchema } from '../../events/ids.ts';
 import { defineRoute } from '../api/route.ts';
-import { forecastModelNames, MAX_HORIZON } from './forecasting.ts';
+import { forecastModelNames, MAX_HORIZON } from './series-forecast.ts';
 import { detectorNameSchema, MAX_BATCH_POINTS } from './schemas.ts';
 
 /** Largest season length a forecast accepts: three seasons must fit in the 512 stored points. */

@@ -25,7 +25,7 @@ import {
   skipReason,
   statsAfterAccept,
   statsAfterSkip,
-} from './detector.ts';
+} from './detector-contract.ts';
 import { type SeasonalConfig, seasonalConfigSchema } from './schemas.ts';
 import { median } from './window.ts';
 

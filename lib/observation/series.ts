@@ -5,9 +5,9 @@
  */
 import { ConflictError, DependencyError, NotFoundError, ValidationError } from '../errors.ts';
 import { busEvent } from '../events/publisher.ts';
-import type { SeriesStats } from './detector.ts';
-import { initSeriesState, type SeriesState, updateSeriesState } from './detectors.ts';
-import { type ForecastModelName, type ForecastReport, forecastPoints } from './forecasting.ts';
+import type { SeriesStats } from './detector-contract.ts';
+import { initSeriesState, type SeriesState, updateSeriesState } from './detector-registry.ts';
+import { type ForecastModelName, type ForecastReport, forecastPoints } from './series-forecast.ts';
 import { appendOutbox, flushOutboxes, newSeriesRecord, type ObservationDeps, outboxBusEvent, withSeries } from './ingest.ts';
 import type { SeriesPage, SeriesRecord } from './ports.ts';
 import { type SeriesSummary, summariseSeries } from './summary.ts';

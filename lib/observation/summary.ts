@@ -3,8 +3,8 @@
  * window of points (the state alone has no timestamps per value, so a time-based slope needs the
  * window). Pure and O(w²) in the window length for Theil-Sen; callers pass a bounded window.
  */
-import type { ObservedPoint } from './detector.ts';
-import type { SeriesState } from './detectors.ts';
+import type { ObservedPoint } from './detector-contract.ts';
+import type { SeriesState } from './detector-registry.ts';
 import { median } from './window.ts';
 
 /** Largest recent window used for the slope (Theil-Sen is quadratic in it). */

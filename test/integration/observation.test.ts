@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { catalogEntry } from '../../events/catalog.ts';
 import { dynamoSeriesStore } from '../../lib/adapters/aws/series-store.ts';
 import { ConflictError, ValidationError } from '../../lib/errors.ts';
-import { initSeriesState } from '../../lib/observation/detectors.ts';
+import { initSeriesState } from '../../lib/observation/detector-registry.ts';
 import { newSeriesRecord } from '../../lib/observation/ingest.ts';
 import { ledgerEvents } from '../helpers/ledger-events.ts';
 import { api, eventually, freshTenant, testCloud } from '../helpers/local-cloud.ts';

@@ -32,7 +32,7 @@ import type { Checkpoint, LedgerEntry } from '../../lib/audit/schemas.ts';
 import { mintApiKey } from '../../lib/auth/api-keys.ts';
 import { ConflictError, DependencyError, DomainError, NotFoundError } from '../../lib/errors.ts';
 import { approvalRequestSchema, openApproval } from '../../lib/governance/approvals.ts';
-import { initSeriesState } from '../../lib/observation/detectors.ts';
+import { initSeriesState } from '../../lib/observation/detector-registry.ts';
 import { newSeriesRecord } from '../../lib/observation/ingest.ts';
 import { clientSettings, dynamoError, type FakeAws, jsonError, refusedEndpoint, s3Error, startFakeAws } from '../helpers/fake-aws.ts';
 

@@ -11,8 +11,8 @@ import { riskClassSchema } from '../../events/governance.ts';
 import { type EventEvidence, evidenceSchema } from '../../events/observation.ts';
 import type { Severity } from '../../lib/audit/compliance.ts';
 import { riskSchema } from '../../lib/governance/approvals.ts';
-import type { Evidence } from '../../lib/observation/detector.ts';
-import { initSeriesState, updateSeriesState } from '../../lib/observation/detectors.ts';
+import type { Evidence } from '../../lib/observation/detector-contract.ts';
+import { initSeriesState, updateSeriesState } from '../../lib/observation/detector-registry.ts';
 
 const samplesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'events', 'samples');
 const EXPECTATIONS = 'expected.json';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ValidationError } from '../../lib/errors.ts';
-import type { ObservedPoint } from '../../lib/observation/detector.ts';
-import { initSeriesState, type SeriesState, UnknownDetectorError, updateSeriesState } from '../../lib/observation/detectors.ts';
+import type { ObservedPoint } from '../../lib/observation/detector-contract.ts';
+import { initSeriesState, type SeriesState, UnknownDetectorError, updateSeriesState } from '../../lib/observation/detector-registry.ts';
 import { robustScale } from '../../lib/observation/robust.ts';
 import { madSorted, medianSorted } from '../../lib/observation/window.ts';
 

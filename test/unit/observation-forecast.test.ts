@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { type EtsSpec, fitEts, forecast, legacyInitialState, runEts } from '../../lib/observation/forecast.ts';
+import { type EtsSpec, fitEts, forecast, legacyInitialState, runEts } from '../../lib/observation/ets.ts';
 import { conformancePath } from '../helpers/conformance.ts';
 
 // Reference outputs from R and statsmodels; see test/fixtures/conformance/holt-winters/SOURCE.md.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { initSeriesState, updateSeriesState } from '../../lib/observation/detectors.ts';
+import { initSeriesState, updateSeriesState } from '../../lib/observation/detector-registry.ts';
 import { summariseSeries, theilSen } from '../../lib/observation/summary.ts';
 
 const MINUTE = 60_000;

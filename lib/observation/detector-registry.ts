@@ -3,7 +3,7 @@
  * detector, so the lead's handler needs only {@link initSeriesState} and {@link updateSeriesState}.
  */
 import { ValidationError } from '../errors.ts';
-import type { DetectorUpdate, ObservedPoint } from './detector.ts';
+import type { DetectorUpdate, ObservedPoint } from './detector-contract.ts';
 import { type EwmaState, ewmaDetector } from './ewma.ts';
 import { type RobustState, robustDetector } from './robust.ts';
 import type { DetectorName } from './schemas.ts';

@@ -1,5 +1,5 @@
 /**
- * Forecasts for a stored series: the ETS models of forecast.ts fitted to the series' recent points
+ * Forecasts for a stored series: the ETS models of ets.ts fitted to the series' recent points
  * (at most 512), by name or chosen by AICc. Pure: points in, forecasts and fitted parameters out.
  *
  * Models (ETS notation error-trend-season, `d` = damped): `ANN` simple exponential smoothing,
@@ -11,7 +11,7 @@
  * model sees, and forecast times step by the series' sampling interval.
  */
 import { ValidationError } from '../errors.ts';
-import { type EtsModel, type EtsSpec, type FitOptions, fitEts, forecast, parameterCount } from './forecast.ts';
+import { type EtsModel, type EtsSpec, type FitOptions, fitEts, forecast, parameterCount } from './ets.ts';
 import type { RecentPoint } from './ports.ts';
 
 /** Model names accepted by {@link forecastPoints}. */

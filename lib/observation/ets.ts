@@ -11,7 +11,7 @@
  * - `loglik` is R's: −½·(n·log SSE + 2·Σ log|ŷₜ| for multiplicative errors), no 2π constant, where
  *   for multiplicative errors the residuals are relative, (y − ŷ)/ŷ.
  *
- * Accuracy, checked by test/unit/observation-forecast.test.ts against shared/conformance/holt-winters
+ * Accuracy, checked by test/unit/observation-forecast.test.ts against test/fixtures/conformance/holt-winters
  * (R ets results and statsmodels cases; the reference numbers carry 8 decimals, which bounds the check):
  * - with R's parameters and initial state: fitted values and h = 1..4 forecasts within 1e-6
  *   relative; states within 1e-6 relative + 1e-6 absolute; loglik within 1e-8 relative. One
