@@ -3,12 +3,14 @@
  * Ledger table: PutItem (conditional) and Query only, in every role; never UpdateItem or DeleteItem.
  * State-table items by partition-key prefix: <tenant>#audit#streams, #audit#checkpoint-head,
  * #audit#findings, #audit#cursor, #audit#settings, #audit#dedupe#<event>, system#audit#keys.
- * Objects: <tenant>/audit/payloads/<hash>.json and <tenant>/audit/checkpoints/<stream>/<size>.json.
+ * Objects: <tenant>/audit/payloads/<hash>.json, <tenant>/audit/checkpoints/<stream>/<size>.json and
+ * <tenant>/audit-exports/<stream>/<exportId>/… (exports to S3; their records: <tenant>#audit#exports).
  */
 import { defineEngine, need } from '../engines/manifest.ts';
 import {
   checkpointRoute,
   exportRoute,
+  exportToS3Route,
   findingsRoute,
   getRetentionRoute,
   keysRoute,
@@ -21,6 +23,7 @@ import {
 
 const PAYLOADS = '*/audit/payloads/*';
 const CHECKPOINTS = '*/audit/checkpoints/*';
+const EXPORTS = '*/audit-exports/*';
 const ledgerAppend = need.table('ledger', ['PutItem', 'Query']);
 const ledgerRead = need.table('ledger', ['Query']);
 const registry = need.index('state', 'gsi1', ['Query']);
@@ -47,11 +50,19 @@ export const auditEngine = defineEngine({
       needs: [ledgerAppend, need.table('state', ['PutItem'], ['*#audit#streams']), need.objects('artifacts', ['PutObject', 'PutObjectTagging'], [PAYLOADS])],
     },
     export: {
-      description: 'GET /audit/export: a stream range as JSON Lines with checkpoints and proofs',
-      routes: [exportRoute],
+      description: 'GET /audit/export: a stream range as JSON Lines with checkpoints and proofs; POST: a whole stream to S3 in pages, verified',
+      routes: [exportRoute, exportToS3Route],
       memorySize: 1024,
       timeout: 29,
-      needs: [ledgerRead, need.objects('artifacts', ['GetObject'], [PAYLOADS, CHECKPOINTS]), listAll],
+      needs: [
+        ledgerRead,
+        need.objects('artifacts', ['GetObject'], [PAYLOADS, CHECKPOINTS]),
+        listAll,
+        // Exports to S3: their objects (tagged for the exports lifecycle rule), their records, the keys for the verdict.
+        need.objects('artifacts', ['GetObject', 'PutObject', 'PutObjectTagging'], [EXPORTS]),
+        need.table('state', ['GetItem', 'PutItem'], ['*#audit#exports']),
+        need.table('state', ['GetItem'], ['system#audit#keys']),
+      ],
     },
     keys: {
       description: 'GET /audit/keys (published checkpoint keys) and POST /audit/keys (rotation, admins)',

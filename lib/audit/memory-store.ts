@@ -11,6 +11,8 @@ import type {
   CheckpointHeadStore,
   CheckpointStore,
   DedupingLedgerStore,
+  ExportJobStore,
+  ExportObjectStore,
   FindingStore,
   KeyRingStore,
   PayloadStore,
@@ -19,7 +21,7 @@ import type {
   StreamRef,
   StreamRegistry,
 } from './ports.ts';
-import type { Checkpoint, KeyRing, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
+import type { Checkpoint, ExportJob, KeyRing, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const streamKey = (tenant: string, stream: string) => `${tenant}#${stream}`;
@@ -293,5 +295,49 @@ export class MemoryAuditStateStore implements AuditStateStore {
   async setRetentionDays(tenant: string, days: number): Promise<void> {
     await tick();
     this.#retention.set(tenant, days);
+  }
+}
+
+/** An `ExportJobStore` in memory (compare-and-swap on the step). */
+export class MemoryExportJobStore implements ExportJobStore {
+  readonly #jobs = new Map<string, ExportJob>();
+
+  async get(tenant: string, stream: string, exportId: string): Promise<ExportJob | undefined> {
+    await tick();
+    const job = this.#jobs.get(`${streamKey(tenant, stream)}#${exportId}`);
+    return job === undefined ? undefined : structuredClone(job);
+  }
+
+  async put(job: ExportJob, expectedStep: number | undefined): Promise<boolean> {
+    await tick();
+    const key = `${streamKey(job.tenant, job.stream)}#${job.exportId}`;
+    if (this.#jobs.get(key)?.step !== expectedStep) return false;
+    this.#jobs.set(key, structuredClone(job));
+    return true;
+  }
+}
+
+/** An `ExportObjectStore` in memory; `keys()` lists what was written. */
+export class MemoryExportObjectStore implements ExportObjectStore {
+  readonly #objects = new Map<string, { body: string; contentType: string }>();
+
+  async put(key: string, body: string, contentType: string): Promise<void> {
+    await tick();
+    this.#objects.set(key, { body, contentType });
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    await tick();
+    return this.#objects.get(key)?.body;
+  }
+
+  /** Keys written, sorted (synchronous, for tests). */
+  keys(): string[] {
+    return [...this.#objects.keys()].sort();
+  }
+
+  /** The content type an object was written with (synchronous, for tests). */
+  contentType(key: string): string | undefined {
+    return this.#objects.get(key)?.contentType;
   }
 }

@@ -4,7 +4,7 @@
  * them in memory for tests and local runs.
  */
 import type { Finding } from './compliance.ts';
-import type { Checkpoint, KeyRing, LedgerEntry, Payload, PublicKeySet, TreeTip } from './schemas.ts';
+import type { Checkpoint, ExportJob, KeyRing, LedgerEntry, Payload, PublicKeySet, TreeTip } from './schemas.ts';
 
 /**
  * Append-only storage of ledger entries, keyed by (tenant, stream, seq).
@@ -149,4 +149,25 @@ export interface CheckpointStore {
   latest(tenant: string, stream: string): Promise<Checkpoint | undefined>;
   /** Every checkpoint of the stream, ascending by tree size. */
   list(tenant: string, stream: string): Promise<Checkpoint[]>;
+}
+
+/**
+ * Exports to S3 in progress or done, one record per export (state table:
+ * `<tenant>#audit#exports` / `<stream>#<exportId>`), each save compare-and-swap on `step`.
+ */
+export interface ExportJobStore {
+  /** The export (strongly consistent), or undefined when there is none by that id. */
+  get(tenant: string, stream: string, exportId: string): Promise<ExportJob | undefined>;
+  /**
+   * Stores `job` if the stored one is still at step `expectedStep` (undefined: none stored yet).
+   * Resolves false when another request saved it first.
+   */
+  put(job: ExportJob, expectedStep: number | undefined): Promise<boolean>;
+}
+
+/** The objects of exports to S3, in the artifacts bucket under `<tenant>/audit-exports/`. */
+export interface ExportObjectStore {
+  put(key: string, body: string, contentType: string): Promise<void>;
+  /** The object's text, or undefined when there is none. */
+  get(key: string): Promise<string | undefined>;
 }

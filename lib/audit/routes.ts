@@ -1,18 +1,22 @@
 /**
- * Routes of the Audit engine: record, export, keys (list and rotate), verify, proof, checkpoint,
+ * Routes of the Audit engine: record, export (a range as JSON Lines, or a whole stream to S3), keys (list and rotate), verify, proof, checkpoint,
  * findings and the tenant's retention window. One Lambda per `/audit/<action>` (functions/audit/).
  */
 import { z } from 'zod';
 import { defineRoute } from '../api/route.ts';
 import {
   checkpointSchema,
+  exportIdSchema,
+  exportPartSchema,
   hexHashSchema,
   keyIdSchema,
+  MAX_EXPORT_PAGE_SIZE,
   payloadSchema,
   publicKeySetSchema,
   streamSchema,
   tenantSchema,
   timestampSchema,
+  verifyResultSchema,
 } from './schemas.ts';
 
 const seqSchema = z.coerce.number().int().nonnegative();
@@ -51,6 +55,57 @@ export const exportRoute = defineRoute({
   }),
   result: z.string().describe('JSON Lines; verify with `npx autonomy-verify --export <file> --keys <keys.json>`'),
   rawContentType: 'application/x-ndjson',
+});
+
+/**
+ * POST /audit/export: a whole stream to the artifacts bucket, in JSON Lines pages with a manifest,
+ * verified on the way. Each call writes pages for up to ~20 s; while the answer is `running`, call
+ * again with its `exportId` (same stream) to go on.
+ */
+export const exportToS3Route = defineRoute({
+  engine: 'audit',
+  action: 'export',
+  method: 'POST',
+  permission: 'audit:read',
+  summary:
+    'Export a whole stream to the artifacts bucket: JSON Lines pages (head.jsonl, page-000001.jsonl, …) and a manifest.json with the verdict; call again with the exportId while it is running',
+  parameters: z
+    .object({
+      stream: streamSchema,
+      exportId: exportIdSchema.optional().describe('Go on with (or look up) this export of the stream; omit to start a new one'),
+      pageSize: z
+        .int()
+        .min(1)
+        .max(MAX_EXPORT_PAGE_SIZE)
+        .optional()
+        .describe(`Entries per page object, when starting (default ${MAX_EXPORT_PAGE_SIZE.toLocaleString('en-US')})`),
+    })
+    .superRefine((value, context) => {
+      if (value.exportId !== undefined && value.pageSize !== undefined) {
+        context.addIssue({ code: 'custom', path: ['pageSize'], message: 'is chosen when an export starts; omit it with exportId' });
+      }
+    }),
+  result: z.object({
+    exportId: exportIdSchema,
+    status: z.enum(['running', 'complete']).describe('`running`: call again with this exportId to write more pages'),
+    tenant: tenantSchema,
+    stream: streamSchema,
+    bucket: z.string().describe('The artifacts bucket'),
+    prefix: z.string().describe('Key prefix of every object of this export: <tenant>/audit-exports/<stream>/<exportId>/'),
+    manifestKey: z.string().describe('manifest.json: written once the export is complete'),
+    from: z.literal(0),
+    to: z.int().nonnegative().describe('One past the last seq exported: the stream as it was when the export started'),
+    pageSize: z.int().positive(),
+    pages: z.int().nonnegative(),
+    pagesWritten: z.int().nonnegative(),
+    createdAt: timestampSchema,
+    completedAt: timestampSchema.nullable(),
+    parts: z
+      .array(exportPartSchema)
+      .describe('Objects written so far; concatenated in this order they are one autonomy-audit-export/1 file'),
+    verification: verifyResultSchema.nullable().describe('The verdict over the exported entries, payloads and checkpoints, once complete'),
+    keyIds: z.array(keyIdSchema).describe('The published keys the verdict was reached with'),
+  }),
 });
 
 /** GET /audit/keys: the public keys that sign checkpoints. */
@@ -209,6 +264,7 @@ export const setRetentionRoute = defineRoute({
 export const auditRoutes = [
   recordRoute,
   exportRoute,
+  exportToS3Route,
   keysRoute,
   rotateKeysRoute,
   verifyRoute,

@@ -207,3 +207,125 @@ export const consistencyProofLineSchema = z.strictObject({
 
 /** An export's consistency proof line. */
 export type ConsistencyProofLine = z.infer<typeof consistencyProofLineSchema>;
+
+/** Why a stream failed verification (see verify.ts for each reason). */
+export const breakReasonSchema = z.enum([
+  'hash-mismatch',
+  'payload-mismatch',
+  'gap',
+  'fork',
+  'reorder',
+  'bad-signature',
+  'unknown-key',
+  'inconsistent-checkpoint',
+  'checkpoint-root-mismatch',
+  'checkpoint-chain-broken',
+]);
+
+/** A broken stream's verdict: the first bad seq and why. */
+export const verifyBrokenSchema = z.strictObject({
+  intact: z.literal(false),
+  firstBadSeq: z.int().nonnegative(),
+  reason: breakReasonSchema,
+  detail: z.string(),
+  checkpointTreeSize: z.int().nonnegative().optional(),
+});
+
+/** A verdict: intact with what was verified, or the first break. */
+export const verifyResultSchema = z.discriminatedUnion('intact', [
+  z.strictObject({
+    intact: z.literal(true),
+    entries: z.int().nonnegative(),
+    checkpoints: z.int().nonnegative(),
+    expiredPayloads: z.int().nonnegative(),
+    proofs: z.int().nonnegative(),
+    checkpointedEntries: z.int().nonnegative(),
+  }),
+  verifyBrokenSchema,
+]);
+
+/** Where a chain walk stands (`WalkPosition` in chain-walk.ts), as stored between invocations. */
+export const walkPositionSchema = z.strictObject({
+  from: z.int().nonnegative(),
+  next: z.int().nonnegative(),
+  lastHash: hexHashSchema.nullable(),
+  frontier: z.array(hexHashSchema).max(64).nullable(),
+  expired: z.int().nonnegative(),
+  rootMismatch: z.int().nonnegative().nullable(),
+  failure: verifyBrokenSchema.nullable(),
+});
+
+/** An export to S3's id: its start (UTC, to the second) and 8 random hex digits, so ids sort by start. */
+export const exportIdSchema = z.string().regex(/^\d{8}-\d{6}-[0-9a-f]{8}$/, 'must be an export id such as 20250601-120000-1a2b3c4d');
+
+/** Most entries in one page object of an export to S3. */
+export const MAX_EXPORT_PAGE_SIZE = 10_000;
+
+/**
+ * An export to S3 in progress or done, as the state table keeps it: the stream's end when it
+ * started, the next page to write, and the walk that verifies the stream as it is exported.
+ * `step` counts the pages written; every save is compare-and-swap on it, so two requests
+ * continuing one export cannot both write its next page.
+ */
+export const exportJobSchema = z.strictObject({
+  exportId: exportIdSchema,
+  tenant: tenantSchema,
+  stream: streamSchema,
+  createdAt: timestampSchema,
+  pageSize: z.int().min(1).max(MAX_EXPORT_PAGE_SIZE),
+  /** One past the last seq exported: the stream's end (or its latest checkpoint's, if further) at the start. */
+  to: z.int().nonnegative(),
+  /** Checkpoint lines in the head part. */
+  checkpoints: z.int().nonnegative(),
+  status: z.enum(['running', 'complete']),
+  step: z.int().nonnegative(),
+  /** 1-based index of the next page object to write. */
+  nextPage: z.int().positive(),
+  walk: walkPositionSchema,
+  completedAt: timestampSchema.optional(),
+  verification: verifyResultSchema.optional(),
+  keyIds: z.array(keyIdSchema).optional(),
+});
+
+/** An export job's state. */
+export type ExportJob = z.infer<typeof exportJobSchema>;
+
+/** The manifest format identifier. */
+export const EXPORT_MANIFEST_FORMAT = 'autonomy-audit-export-manifest/1';
+
+/**
+ * One object of an export to S3: the head (the header line and every checkpoint line) or a page
+ * of entry lines for seqs `from` (inclusive) to `to` (exclusive).
+ */
+export const exportPartSchema = z.strictObject({
+  key: z.string().min(1),
+  kind: z.enum(['head', 'entries']),
+  from: z.int().nonnegative().optional(),
+  to: z.int().nonnegative().optional(),
+});
+
+/** A part of an export to S3. */
+export type ExportPart = z.infer<typeof exportPartSchema>;
+
+/**
+ * `manifest.json` of a finished export to S3: its parts in order (concatenated, they are one
+ * `autonomy-audit-export/1` file) and the verdict of the walk that wrote them.
+ */
+export const exportManifestSchema = z.strictObject({
+  format: z.literal(EXPORT_MANIFEST_FORMAT),
+  exportFormat: z.literal(EXPORT_FORMAT),
+  exportId: exportIdSchema,
+  tenant: tenantSchema,
+  stream: streamSchema,
+  from: z.literal(0),
+  to: z.int().nonnegative(),
+  pageSize: z.int().min(1).max(MAX_EXPORT_PAGE_SIZE),
+  createdAt: timestampSchema,
+  completedAt: timestampSchema,
+  parts: z.array(exportPartSchema),
+  verification: verifyResultSchema,
+  keyIds: z.array(keyIdSchema),
+});
+
+/** An export manifest. */
+export type ExportManifest = z.infer<typeof exportManifestSchema>;

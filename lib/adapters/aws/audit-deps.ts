@@ -5,9 +5,11 @@
  */
 import type { SigningKey } from '../../audit/checkpoint.ts';
 import type { CheckpointDeps, ReadDeps, RecordDeps } from '../../audit/engine.ts';
+import type { ExportDeps } from '../../audit/export-job.ts';
 import { ensureSigningKey, publishKeyRing } from '../../audit/keys.ts';
 import { config } from '../../config.ts';
 import { validatingPublisher } from '../../events/publisher.ts';
+import { DynamoExportJobs, S3ExportObjects } from './audit-exports.ts';
 import { S3CheckpointStore, S3PayloadStore } from './audit-objects.ts';
 import { SecretsManagerKeyRingStore } from './audit-keys.ts';
 import { DynamoLedgerStore } from './audit-ledger.ts';
@@ -82,6 +84,14 @@ export function recordDeps(): RecordDeps & { ledger: DynamoLedgerStore } {
 /** What reading back (verify, export) needs. */
 export function readDeps(): ReadDeps {
   return { ledger: auditLedger(), payloads: auditPayloads(), checkpoints: auditCheckpoints(), publishedKeys: auditState().publishedKeys };
+}
+
+let exportObjects: S3ExportObjects | undefined;
+
+/** What an export to S3 needs: reading back, its records in the state table, its objects in the artifacts bucket. */
+export function exportDeps(now: () => Date = () => new Date()): ExportDeps {
+  exportObjects ??= new S3ExportObjects(s3Client(), config().ARTIFACTS_BUCKET);
+  return { ...readDeps(), jobs: new DynamoExportJobs(dynamoClient(), config().STATE_TABLE), objects: exportObjects, now };
 }
 
 /**
