@@ -25,7 +25,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startLocalCloud } from '../infra/local/cloud.ts';
 import { loadOrCreateIdpKey, signLocalToken } from '../infra/local/idp.ts';
 import { freePorts } from '../infra/local/ports.ts';
-import { packageTemplate } from '../infra/local/template.ts';
 import { S3PayloadStore } from '../lib/adapters/aws/audit-objects.ts';
 import { DynamoLedgerStore } from '../lib/adapters/aws/audit-ledger.ts';
 import { validatingPublisher } from '../lib/events/publisher.ts';
@@ -80,8 +79,8 @@ export async function benchObservationEngine(): Promise<void> {
 /** Runs the latency bench and prints its figures. */
 export async function benchObservationLatency(spikes = 50): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autonomy-obs-bench-'));
-  const template = await packageTemplate(root, 'local', path.join(root, '.local', 'package', 'local'));
-  const cloud = await startLocalCloud({ root, dataDir, ports: await freePorts(), template, functionOutput: 'silent', log: () => {} });
+  // The cloud packages the stage itself: its root template alone would lack the engines' nested stacks.
+  const cloud = await startLocalCloud({ root, dataDir, ports: await freePorts(), stage: 'local', functionOutput: 'silent', log: () => {} });
   try {
     Object.assign(process.env, cloud.env);
     const { tables, buckets } = cloud.resources;
