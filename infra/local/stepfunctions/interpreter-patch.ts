@@ -25,6 +25,9 @@ import { pathToFileURL } from 'node:url';
 /** The only version the patch anchors were written against. */
 export const PATCHED_LIBRARY_VERSION = '3.0.0';
 
+/** Packages the library imports that the patched copy resolves by name from this project, so package.json declares them. */
+export const LIBRARY_IMPORTS = ['jsonpath-plus', 'wildcard-match', 'p-limit', 'asl-validator'] as const;
+
 /** Names of internal functions that get a replaceable hook. */
 export type HookName = 'evaluateIntrinsicFunction' | 'processPayloadTemplate' | 'processResultPath';
 
@@ -91,7 +94,7 @@ function loadPatched(): Promise<PatchedInterpreter> {
     throw new Error(`aws-local-stepfunctions ${pkg.version} installed; the local Step Functions patch layer targets ${PATCHED_LIBRARY_VERSION}`);
   }
   let text = readFileSync(entry, 'utf8');
-  for (const spec of ['jsonpath-plus', 'wildcard-match', 'p-limit', 'asl-validator']) {
+  for (const spec of LIBRARY_IMPORTS) {
     text = text.replaceAll(`from "${spec}";`, `from ${JSON.stringify(import.meta.resolve(spec))};`);
   }
   text = replaceOnce(
