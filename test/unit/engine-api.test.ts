@@ -69,16 +69,22 @@ async function setup(limiter?: RateLimiter) {
   const key = await loadOrCreateIdpKey(await mkdtemp(path.join(os.tmpdir(), 'engine-api-')));
   const keys = new MemoryKeys();
   const jwt = new JwtVerifier({ issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, keys: createLocalJWKSet(jwks(key)), tenantClaim: 'tenant', rolesClaim: 'roles' });
+  /** How many times each route's implementation was entered (whatever its reply). */
+  const calls = { run: 0, status: 0 };
   const handler = engineHandler(
     { auth: () => ({ jwt, apiKeys: keys }), version: 'test', rateLimiter: () => limiter },
     route(runSpec, async (params, ctx) => {
+      calls.run++;
       ctx.log(`doubling ${params.n}`);
       return { result: { doubled: params.n * 2 } };
     }),
-    route(statusSpec, async (params) => ({ status: 'pending', result: { doubled: params.n } })),
+    route(statusSpec, async (params) => {
+      calls.status++;
+      return { status: 'pending', result: { doubled: params.n } };
+    }),
   );
   const bearer = async (roles: string[], tenant = 'acme') => ({ authorization: `Bearer ${await signLocalToken(key, { tenant, roles })}` });
-  return { handler, keys, bearer };
+  return { handler, keys, bearer, calls };
 }
 
 describe('engineHandler', () => {
@@ -110,14 +116,25 @@ describe('engineHandler', () => {
   });
 
   it('answers 429 with Retry-After when the tenant is over its budget, before running the route', async () => {
-    let ran = 0;
-    const limiter: RateLimiter = { consume: async () => ({ allowed: false, retryAfterSeconds: 17 }) };
-    const { handler, bearer } = await setup(limiter);
-    const reply = await handler(event('POST', { body: { parameters: { n: 1 } }, headers: await bearer(['operator']) }), context);
-    ran += reply.statusCode === 200 ? 1 : 0;
-    assert.equal(reply.statusCode, 429);
-    assert.equal(reply.headers?.['retry-after'], '17');
-    assert.equal(ran, 0);
+    const consumedBy: string[] = [];
+    let overBudget = true;
+    const limiter: RateLimiter = {
+      consume: async (tenant) => {
+        consumedBy.push(tenant);
+        return { allowed: !overBudget, retryAfterSeconds: 17 };
+      },
+    };
+    const { handler, bearer, calls } = await setup(limiter);
+    const request = event('POST', { body: { parameters: { n: 1 } }, headers: await bearer(['operator']) });
+    const refused = await handler(request, context);
+    assert.equal(refused.statusCode, 429);
+    assert.equal(refused.headers?.['retry-after'], '17');
+    assert.deepEqual(consumedBy, ['acme'], 'the budget of the credential\'s tenant was consulted');
+    assert.equal(calls.run, 0, 'the route did not run');
+    // The same request within budget does run: the counter sees the route when it runs.
+    overBudget = false;
+    assert.equal((await handler(request, context)).statusCode, 200);
+    assert.equal(calls.run, 1);
   });
 
   it('authenticates API keys, and refuses tampered, unknown and revoked ones', async () => {
