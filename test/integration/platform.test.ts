@@ -4,7 +4,7 @@
  * exactly once, are test/integration/audit.test.ts's.)
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -36,17 +36,24 @@ describe('platform on the local cloud', () => {
   });
 
   it('publishes a heartbeat that reaches the ledger', async () => {
+    // The local scheduler beats on its own, on whole seconds; a time with milliseconds that no
+    // schedule produces marks the beat of this invocation, which the ledger must then carry.
+    const scheduledAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000 + randomInt(1, 1000)).toISOString();
     const reply = await lambda.send(new InvokeCommand({
       FunctionName: fn('PlatformHeartbeatLambdaFunction'),
-      Payload: JSON.stringify({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {} }),
+      Payload: JSON.stringify({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: scheduledAt, detail: {} }),
     }));
-    assert.equal(reply.FunctionError, undefined, Buffer.from(reply.Payload ?? []).toString());
+    const payload = Buffer.from(reply.Payload ?? []).toString();
+    assert.equal(reply.FunctionError, undefined, payload);
+    assert.equal(JSON.parse(payload).published, 1, payload);
     // The system tenant's ledger, read from the table: no credential may name `system`.
-    const beat = await eventually('a heartbeat in the ledger', async () => {
+    const beat = await eventually('this invocation\'s heartbeat in the ledger', async () => {
       const found = await ledgerEvents('system', 'platform');
-      return found.find((item) => item.detailType === 'platform.heartbeat.emitted');
+      return found.find((item) => item.detailType === 'platform.heartbeat.emitted' && item.detail.scheduledAt === scheduledAt);
     });
     assert.equal(beat.source, 'autonomy.platform');
+    assert.equal(beat.detail.tenant, 'system');
+    assert.equal(beat.detail.stage, cloud.stage);
   });
 
   describe('action gate', () => {
