@@ -4,6 +4,7 @@
  * streams, compliance evaluation and retention. Plain data in and out; storage only through the
  * ports, so the same code runs on DynamoDB and S3 or in memory.
  */
+import { SYSTEM_TENANT } from '../../events/ids.ts';
 import { mapLimit } from '../concurrency.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { busEvent, type EventPublisher } from '../events/publisher.ts';
@@ -46,9 +47,6 @@ import { type VerifyResult, verifyWalked } from './verify.ts';
  * `audit.checkpoint.signed` for its checkpoints. That is what keeps auditing the auditor finite.
  */
 export const AUDIT_EVENTS_STREAM = 'events.audit';
-
-/** The tenant of platform events that name none (heartbeats and the like). */
-export const SYSTEM_TENANT = 'system';
 
 /** Appends retried after a lost race before giving up (each retry re-reads the head). */
 export const DEFAULT_APPEND_RETRIES = 64;
