@@ -78,12 +78,16 @@ async function outsideVerifier(tenant: string, stream: string, query = '') {
   const exported = await fetch(`${cloud.apiUrl}/audit/export?stream=${stream}${query}`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(exported.status, 200);
   assert.equal(exported.headers.get('content-type'), 'application/x-ndjson');
+  return runVerifier(tenant, stream, await exported.text());
+}
+
+/** Saves an export's text and the key reply (fetched as a viewer), runs the CLI on them. */
+async function runVerifier(tenant: string, stream: string, text: string) {
   const keys = await api('GET', '/audit/keys', { tenant, roles: ['viewer'] });
   assert.equal(keys.status, 200);
   const name = `${tenant}-${stream}-${randomUUID().slice(0, 6)}`;
   const exportPath = path.join(dir, `${name}.jsonl`);
   const keysPath = path.join(dir, `${name}.keys.json`);
-  const text = await exported.text();
   await writeFile(exportPath, text);
   // The whole reply, envelope and all: the verifier accepts it as is.
   await writeFile(keysPath, JSON.stringify(keys.body));
@@ -98,6 +102,21 @@ async function outsideVerifier(tenant: string, stream: string, query = '') {
   });
   const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? -1)));
   return { code, stdout, stderr, text };
+}
+
+/** Exports a stream to S3 through POST /audit/export (going on while it runs) and reads its objects back as an admin would. */
+async function exportToS3(tenant: string, stream: string, pageSize: number) {
+  let reply = await api('POST', '/audit/export', { tenant, roles: ['viewer'], body: { parameters: { stream, pageSize } } });
+  for (let calls = 0; reply.status === 202 && calls < 20; calls += 1) {
+    assert.equal(reply.body.status, 'pending');
+    reply = await api('POST', '/audit/export', { tenant, roles: ['viewer'], body: { parameters: { stream, exportId: reply.body.result.exportId } } });
+  }
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  const status = reply.body.result;
+  const read = async (key: string) => (await (await s3.send(new GetObjectCommand({ Bucket: status.bucket, Key: key }))).Body?.transformToString()) ?? '';
+  const manifest = JSON.parse(await read(status.manifestKey));
+  const text = (await Promise.all(manifest.parts.map((part: { key: string }) => read(part.key)))).join('');
+  return { status, manifest, text };
 }
 
 /**
@@ -361,6 +380,48 @@ describe('audit: verification, API and outside verifier agree', () => {
       assert.match(cli.stdout, new RegExp(`^BROKEN ${tenant}/ops: first bad seq ${seq}, reason ${tampering.reason}\\n`));
     });
   }
+});
+
+describe('audit: exports to S3', () => {
+  it('writes a stream to the artifacts bucket in pages with a manifest whose verdict the outside verifier and GET /audit/verify share, intact and after tampering', async () => {
+    const tenant = freshTenant('audit');
+    for (let n = 0; n < 23; n += 1) await recordVia(tenant, 'ops', { kind: 'note', n, text: `hello ${n}` });
+    await checkpointVia(tenant, 'ops');
+    const { status, manifest, text } = await exportToS3(tenant, 'ops', 10);
+    const prefix = `${tenant}/audit-exports/ops/${status.exportId}/`;
+    assert.deepEqual([status.status, status.bucket, status.prefix, status.to, status.pages], ['complete', bucket, prefix, 23, 3]);
+    assert.deepEqual(
+      manifest.parts.map((part: { key: string }) => part.key),
+      [`${prefix}head.jsonl`, `${prefix}page-000001.jsonl`, `${prefix}page-000002.jsonl`, `${prefix}page-000003.jsonl`],
+    );
+    assert.deepEqual([manifest.format, manifest.exportFormat, manifest.verification], ['autonomy-audit-export-manifest/1', 'autonomy-audit-export/1', status.verification]);
+    assert.deepEqual([status.verification.intact, status.verification.entries], [true, 23]);
+    const cli = await runVerifier(tenant, 'ops', text);
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, new RegExp(`^INTACT ${tenant}/ops \\(seq 0\\.\\.22\\)`));
+
+    await dynamo.send(new DeleteCommand({ TableName: ledgerTable, Key: { pk: `${tenant}#ops`, seq: 14 } }));
+    const after = await exportToS3(tenant, 'ops', 10);
+    assert.deepEqual([after.status.verification.intact, after.status.verification.firstBadSeq, after.status.verification.reason], [false, 14, 'gap']);
+    const stored = await verifyVia(tenant, 'ops');
+    assert.deepEqual([stored.firstBadSeq, stored.reason], [14, 'gap']);
+    const broken = await runVerifier(tenant, 'ops', after.text);
+    assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+    assert.match(broken.stdout, new RegExp(`^BROKEN ${tenant}/ops: first bad seq 14, reason gap\\n`));
+  });
+
+  it('answers 400 naming the field for a malformed request, and 404 for an export that does not exist', async () => {
+    const tenant = freshTenant('audit');
+    const post = (parameters: Record<string, unknown>) => api('POST', '/audit/export', { tenant, roles: ['viewer'], body: { parameters } });
+    const both = await post({ stream: 'ops', exportId: '20250601-120000-1a2b3c4d', pageSize: 10 });
+    assert.equal(both.status, 400);
+    assert.deepEqual(both.body.issues.map((issue: { path: string }) => issue.path), ['body.parameters.pageSize']);
+    const badId = await post({ stream: 'ops', exportId: 'latest' });
+    assert.deepEqual([badId.status, badId.body.issues?.[0]?.path], [400, 'body.parameters.exportId']);
+    const tooBig = await post({ stream: 'ops', pageSize: 10_001 });
+    assert.deepEqual([tooBig.status, tooBig.body.issues?.[0]?.path], [400, 'body.parameters.pageSize']);
+    assert.equal((await post({ stream: 'ops', exportId: '20250601-120000-1a2b3c4d' })).status, 404);
+  });
 });
 
 describe('audit: retention, compliance, keys', () => {
