@@ -18,6 +18,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,8 +95,12 @@ function loadPatched(): Promise<PatchedInterpreter> {
     throw new Error(`aws-local-stepfunctions ${pkg.version} installed; the local Step Functions patch layer targets ${PATCHED_LIBRARY_VERSION}`);
   }
   let text = readFileSync(entry, 'utf8');
+  // The library's own copy of a package when npm nested one (p-limit 3 beside our p-limit 7), else ours.
+  const libraryRequire = createRequire(entry);
+  const resolveForLibrary = (spec: string) =>
+    existsSync(new URL(`../node_modules/${spec}/package.json`, entry)) ? pathToFileURL(libraryRequire.resolve(spec)).href : import.meta.resolve(spec);
   for (const spec of LIBRARY_IMPORTS) {
-    text = text.replaceAll(`from "${spec}";`, `from ${JSON.stringify(import.meta.resolve(spec))};`);
+    text = text.replaceAll(`from "${spec}";`, `from ${JSON.stringify(resolveForLibrary(spec))};`);
   }
   text = replaceOnce(
     text,
