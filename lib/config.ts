@@ -23,7 +23,7 @@ const configSchema = z.object({
   AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
   /** Authenticated requests per tenant per minute across the API; 0 turns the limit off. */
   TENANT_REQUESTS_PER_MINUTE: z.coerce.number().int().nonnegative().default(0),
-  // Audit engine: set on its functions only (lib/audit/engine-manifest.ts).
+  // Audit engine: set on its functions only (lib/audit/manifest.ts).
   LEDGER_TABLE: optionalText,
   AUDIT_SIGNING_SECRET: optionalText,
 });

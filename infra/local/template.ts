@@ -48,7 +48,7 @@ async function configHash(root: string, stage: string): Promise<string> {
     ...(await filesUnder(path.join(root, 'infra', 'esbuild'), /\.cjs$/)),
     path.join(root, 'infra', 'statemachines.yml'),
     ...(await filesUnder(path.join(root, 'statemachines'), /\.json$/)),
-    ...(await filesUnder(path.join(root, 'lib'), /^(engine.*|routes|manifest|index)\.ts$/)),
+    ...(await filesUnder(path.join(root, 'lib'), /^(manifest|routes|index)\.ts$/)),
     ...(projection ? [path.resolve(root, projection)] : []),
   ];
   for (const file of inputs) hash.update(file).update(await readFile(file));

@@ -19,7 +19,7 @@ import { eventBridgePutEvents } from './event-publisher.ts';
 
 function required(name: 'LEDGER_TABLE' | 'AUDIT_SIGNING_SECRET'): string {
   const value = config()[name];
-  if (value === undefined) throw new Error(`Invalid function environment: ${name} is not set (lib/audit/engine-manifest.ts)`);
+  if (value === undefined) throw new Error(`Invalid function environment: ${name} is not set (lib/audit/manifest.ts)`);
   return value;
 }
 
