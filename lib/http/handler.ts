@@ -1,14 +1,10 @@
 /**
- * The one HTTP handler wrapper: middy with Powertools logger, tracer and metrics, a correlation id
- * on every reply, zod validation with a 400 naming each field path, and a single table from domain
- * errors to status codes. A 500 carries the correlation id and never the error's message or stack.
+ * HTTP replies of the engine API (lib/api/engine-handler.ts, the one HTTP wrapper): body parsing,
+ * zod issues as field paths, and the single table from domain errors to status codes. A 500 carries
+ * the correlation id and never the error's message or stack.
  */
-import { randomUUID } from 'node:crypto';
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import {
@@ -23,30 +19,7 @@ import {
   ValidationError,
   type FieldIssue,
 } from '../errors.ts';
-import { logger, metrics, tracer } from '../observability.ts';
-
-/** The parts of an HTTP request a route handler sees, before validation. */
-export interface HttpRequestParts {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  pathParameters: Record<string, string>;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-/** What a route handler returns: a status and a JSON body. */
-export interface HttpReply {
-  statusCode: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
-/** Per-invocation facts a route handler may use. */
-export interface RouteContext {
-  correlationId: string;
-  now: () => Date;
-}
+import { logger, metrics } from '../observability.ts';
 
 /** The largest request body a route accepts, in bytes (API Gateway's own limit is 10 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -113,46 +86,6 @@ export function errorReply(error: unknown, correlationId: string): APIGatewayPro
   }
   logger.error('Unhandled error', { error: error as Error, correlationId });
   return reply(500, { error: 'InternalError', message: 'The request failed; quote the correlation id when reporting it.', correlationId }, correlationId);
-}
-
-/**
- * Wraps a route: validates the request parts with `schema`, calls `route` with the parsed value,
- * and shapes the reply. Domain errors become their status; anything else a generic 500.
- * @example
- * export const handler = httpHandler(healthSchema, async (input, ctx) => ({ statusCode: 200, body: await health(input) }));
- */
-export function httpHandler<S extends z.ZodType>(
-  schema: S,
-  route: (input: z.infer<S>, ctx: RouteContext) => Promise<HttpReply>,
-): middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context> {
-  const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const headers = lowerCaseHeaders(event.headers);
-    const correlationId = headers['x-correlation-id'] ?? event.requestContext?.requestId ?? randomUUID();
-    logger.appendKeys({ correlationId });
-    try {
-      const parts: HttpRequestParts = {
-        method: event.requestContext?.http?.method ?? 'GET',
-        path: event.rawPath,
-        query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined)),
-        pathParameters: Object.fromEntries(Object.entries(event.pathParameters ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined)),
-        headers,
-        body: parseBody(event),
-      };
-      const parsed = schema.safeParse(parts);
-      if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error));
-      const result = await route(parsed.data, { correlationId, now: () => new Date() });
-      return reply(result.statusCode, result.body, correlationId, result.headers);
-    } catch (error) {
-      return errorReply(error, correlationId);
-    } finally {
-      logger.removeKeys(['correlationId']);
-    }
-  };
-  return middy(base)
-    .use(injectLambdaContext(logger))
-    .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics))
-    .use(countReplies());
 }
 
 /**
