@@ -258,7 +258,9 @@ async function settledHead(deps: CheckpointDeps, ref: StreamRef): Promise<Settle
   if (head === undefined) return { previous: await deps.checkpoints.latest(ref.tenant, ref.stream), expected: undefined };
   const { checkpoint, tip } = head;
   if (!(await deps.checkpoints.has(ref.tenant, ref.stream, checkpoint.treeSize))) await deps.checkpoints.put(checkpoint);
-  return tip === undefined ? { previous: checkpoint, expected: checkpoint.treeSize } : { previous: checkpoint, tip, expected: checkpoint.treeSize };
+  return tip === undefined
+    ? { previous: checkpoint, expected: checkpoint.treeSize }
+    : { previous: checkpoint, tip, expected: checkpoint.treeSize };
 }
 
 /**
@@ -304,7 +306,9 @@ async function walkToSize(deps: CheckpointDeps, ref: StreamRef, head: SettledHea
   }
   const failure = walker.finish(size);
   if (failure !== undefined) {
-    throw new LedgerStateError(`${ref.tenant}/${ref.stream} is broken at seq ${failure.firstBadSeq} (${failure.reason}); no checkpoint signed`);
+    throw new LedgerStateError(
+      `${ref.tenant}/${ref.stream} is broken at seq ${failure.firstBadSeq} (${failure.reason}); no checkpoint signed`,
+    );
   }
   if (walker.rootMismatch !== undefined && previous !== undefined) {
     throw new LedgerStateError(

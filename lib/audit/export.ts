@@ -68,7 +68,9 @@ export interface WriteExportInput {
  */
 export function exportEntryLine(entry: LedgerEntry, payloads: ReadonlyMap<string, Payload | 'expired'>): ExportEntryLine {
   const payload = payloads.get(entry.payloadHash);
-  return payload === undefined || payload === 'expired' ? { type: 'entry', entry, payloadExpired: true } : { type: 'entry', entry, payload };
+  return payload === undefined || payload === 'expired'
+    ? { type: 'entry', entry, payloadExpired: true }
+    : { type: 'entry', entry, payload };
 }
 
 /**
@@ -174,22 +176,26 @@ function matchesHash(payload: Payload, hash: string): boolean {
 }
 
 /**
- * Parses and validates an export. Structure only: whether it proves anything is `verifyStream`'s
- * job (see `exportVerifyInput`). Two lines that carry different payloads under one payloadHash
- * keep the one that does not match it, so verification cannot be fooled by the duplicate.
- *
- * @throws ExportFormatError naming the 1-based line of the first malformed line.
- * @example const parsed = parseExport(readFileSync('stream.jsonl', 'utf8'));
+ * Adds an entry line's entry, and its payload (or the mark that it expired), to what was parsed so
+ * far. Two lines that carry different payloads under one payloadHash keep the one that does not
+ * match it, so verification cannot be fooled by the duplicate.
  */
-export function parseExport(text: string): ParsedExport {
+function addEntryLine(parsed: ExportEntryLine, entries: LedgerEntry[], payloads: Map<string, Payload | 'expired'>): void {
+  entries.push(parsed.entry);
+  const key = parsed.entry.payloadHash;
+  if ('payload' in parsed) {
+    const existing = payloads.get(key);
+    if (existing === undefined || existing === 'expired') payloads.set(key, parsed.payload);
+    else if (canonicalJson(existing) !== canonicalJson(parsed.payload)) {
+      // At most one of two different payloads can match the hash: keep a mismatching one.
+      if (matchesHash(existing, key)) payloads.set(key, parsed.payload);
+    }
+  } else if (!payloads.has(key)) payloads.set(key, 'expired');
+}
+
+function jsonObjectRows(text: string, onRow: (value: object, line: number) => void): void {
   const rows = text.split(/\r?\n/);
   if (rows.at(-1) === '') rows.pop();
-  let header: ExportHeaderLine | undefined;
-  const entries: LedgerEntry[] = [];
-  const payloads = new Map<string, Payload | 'expired'>();
-  const checkpoints: Checkpoint[] = [];
-  const inclusion: InclusionProofLine[] = [];
-  const consistency: ConsistencyProofLine[] = [];
   for (const [index, row] of rows.entries()) {
     const line = index + 1;
     let value: unknown;
@@ -199,27 +205,54 @@ export function parseExport(text: string): ParsedExport {
       throw new ExportFormatError(line, `not JSON: ${(error as Error).message}`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ExportFormatError(line, 'not a JSON object');
+    onRow(value, line);
+  }
+}
+
+/**
+ * Parses one page of an export to S3 (`page-NNNNNN.jsonl`): entry lines only. Payloads are those
+ * the page carries, as the export job checked them page by page.
+ *
+ * @throws ExportFormatError naming the 1-based line (within the page) of the first malformed or non-entry line.
+ * @example const { entries, payloads } = parseExportPage(readFileSync('page-000001.jsonl', 'utf8'));
+ */
+export function parseExportPage(text: string): { entries: LedgerEntry[]; payloads: Map<string, Payload | 'expired'> } {
+  const entries: LedgerEntry[] = [];
+  const payloads = new Map<string, Payload | 'expired'>();
+  jsonObjectRows(text, (value, line) => {
     const type = (value as { type?: unknown }).type;
-    if (index === 0) {
+    if (type !== 'entry') throw new ExportFormatError(line, `a page holds entry lines only, found type ${JSON.stringify(type)}`);
+    addEntryLine(parseLine(exportEntryLineSchema, value, line, 'entry line'), entries, payloads);
+  });
+  return { entries, payloads };
+}
+
+/**
+ * Parses and validates an export. Structure only: whether it proves anything is `verifyStream`'s
+ * job (see `exportVerifyInput`). Two lines that carry different payloads under one payloadHash
+ * keep the one that does not match it, so verification cannot be fooled by the duplicate.
+ *
+ * @throws ExportFormatError naming the 1-based line of the first malformed line.
+ * @example const parsed = parseExport(readFileSync('stream.jsonl', 'utf8'));
+ */
+export function parseExport(text: string): ParsedExport {
+  let header: ExportHeaderLine | undefined;
+  const entries: LedgerEntry[] = [];
+  const payloads = new Map<string, Payload | 'expired'>();
+  const checkpoints: Checkpoint[] = [];
+  const inclusion: InclusionProofLine[] = [];
+  const consistency: ConsistencyProofLine[] = [];
+  jsonObjectRows(text, (value, line) => {
+    const type = (value as { type?: unknown }).type;
+    if (line === 1) {
       if (type !== 'header') throw new ExportFormatError(line, `the first line must be the header, found type ${JSON.stringify(type)}`);
       header = parseLine(exportHeaderLineSchema, value, line, 'header');
-      continue;
+      return;
     }
     switch (type) {
-      case 'entry': {
-        const parsed = parseLine(exportEntryLineSchema, value, line, 'entry line');
-        entries.push(parsed.entry);
-        const key = parsed.entry.payloadHash;
-        if ('payload' in parsed) {
-          const existing = payloads.get(key);
-          if (existing === undefined || existing === 'expired') payloads.set(key, parsed.payload);
-          else if (canonicalJson(existing) !== canonicalJson(parsed.payload)) {
-            // At most one of two different payloads can match the hash: keep a mismatching one.
-            if (matchesHash(existing, key)) payloads.set(key, parsed.payload);
-          }
-        } else if (!payloads.has(key)) payloads.set(key, 'expired');
+      case 'entry':
+        addEntryLine(parseLine(exportEntryLineSchema, value, line, 'entry line'), entries, payloads);
         break;
-      }
       case 'checkpoint':
         checkpoints.push(parseLine(exportCheckpointLineSchema, value, line, 'checkpoint line').checkpoint);
         break;
@@ -235,7 +268,7 @@ export function parseExport(text: string): ParsedExport {
       default:
         throw new ExportFormatError(line, `unknown line type ${JSON.stringify(type)}`);
     }
-  }
+  });
   if (header === undefined) throw new ExportFormatError(1, 'empty export: no header');
   if (header.to < header.from) throw new ExportFormatError(1, `invalid header: to (${header.to}) is below from (${header.from})`);
   return { header, entries, payloads, checkpoints, proofs: { inclusion, consistency } };
