@@ -31,6 +31,15 @@ const signingKey = need.secret('auditSigningKey', ['GetSecretValue', 'PutSecretV
 // Unconditioned: without ListBucket, S3 answers 403 instead of 404 for a payload retention deleted.
 const listAll = need.listObjects('artifacts');
 const listCheckpoints = need.listObjects('artifacts', [CHECKPOINTS]);
+/** Signing a checkpoint: read the new entries, the head and the key, write the checkpoint, publish it. */
+const signing = [
+  ledgerRead,
+  need.table('state', ['GetItem', 'PutItem'], ['*#audit#checkpoint-head', 'system#audit#keys']),
+  need.objects('artifacts', ['GetObject', 'PutObject'], [CHECKPOINTS]),
+  listCheckpoints,
+  signingKey,
+  need.publish(),
+];
 
 export const auditEngine = defineEngine({
   name: 'audit',
@@ -88,14 +97,7 @@ export const auditEngine = defineEngine({
       routes: [checkpointRoute],
       memorySize: 1024,
       timeout: 29,
-      needs: [
-        ledgerRead,
-        need.table('state', ['GetItem', 'PutItem'], ['*#audit#checkpoint-head', 'system#audit#keys']),
-        need.objects('artifacts', ['GetObject', 'PutObject'], [CHECKPOINTS]),
-        listCheckpoints,
-        signingKey,
-        need.publish(),
-      ],
+      needs: signing,
     },
     findings: {
       description: 'GET /audit/findings: compliance findings',
@@ -114,15 +116,7 @@ export const auditEngine = defineEngine({
       schedule: { param: 'auditCheckpointSchedule' },
       memorySize: 1024,
       timeout: 300,
-      needs: [
-        ledgerRead,
-        registry,
-        need.table('state', ['GetItem', 'PutItem'], ['*#audit#checkpoint-head', 'system#audit#keys']),
-        need.objects('artifacts', ['GetObject', 'PutObject'], [CHECKPOINTS]),
-        listCheckpoints,
-        signingKey,
-        need.publish(),
-      ],
+      needs: [...signing, registry],
     },
     compliance: {
       description: 'Evaluates compliance rules over streams that grew; raises audit.finding.raised (scheduled)',

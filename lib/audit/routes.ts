@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { defineRoute } from '../api/route.ts';
 import {
+  breakReasonSchema,
   checkpointSchema,
   exportIdSchema,
   exportPartSchema,
@@ -147,18 +148,7 @@ const brokenSchema = z.object({
   tenant: tenantSchema,
   stream: streamSchema,
   firstBadSeq: z.int().nonnegative(),
-  reason: z.enum([
-    'hash-mismatch',
-    'payload-mismatch',
-    'gap',
-    'fork',
-    'reorder',
-    'bad-signature',
-    'unknown-key',
-    'inconsistent-checkpoint',
-    'checkpoint-root-mismatch',
-    'checkpoint-chain-broken',
-  ]),
+  reason: breakReasonSchema,
   detail: z.string(),
   checkpointTreeSize: z.int().nonnegative().optional(),
   keyIds: z.array(keyIdSchema),
