@@ -21,7 +21,6 @@ import { verifyStream } from '../lib/audit/verify.ts';
 import { startLocalCloud } from '../infra/local/cloud.ts';
 import { loadOrCreateIdpKey, signLocalToken } from '../infra/local/idp.ts';
 import { freePorts } from '../infra/local/ports.ts';
-import { packageTemplate } from '../infra/local/template.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -53,8 +52,7 @@ async function runScenario(
 
 export async function benchAuditAppend(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autonomy-audit-bench-'));
-  const template = await packageTemplate(root, 'local', path.join(root, '.local', 'package', 'local'));
-  const cloud = await startLocalCloud({ root, dataDir, ports: await freePorts(), template, functionOutput: 'silent', log: () => {} });
+  const cloud = await startLocalCloud({ root, dataDir, ports: await freePorts(), functionOutput: 'silent', log: () => {} });
   try {
     const base = { region: cloud.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
     const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...base, endpoint: cloud.env.AWS_ENDPOINT_URL_DYNAMODB }));
