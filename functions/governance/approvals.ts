@@ -2,6 +2,7 @@
  * /governance/approvals: list approvals (GET) and decide one (POST). The decider is the caller's
  * identity from its credentials; the requester can never decide their own request.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
 import { dynamoClient, eventBridgeClient, sfnClient } from '../../lib/adapters/aws/clients.ts';
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
@@ -12,6 +13,7 @@ import { config } from '../../lib/config.ts';
 import { busEvent } from '../../lib/events/publisher.ts';
 import { type Approval, decide } from '../../lib/governance/approvals.ts';
 import { decideApprovalRoute, listApprovalsRoute } from '../../lib/governance/routes.ts';
+import { metrics } from '../../lib/observability.ts';
 
 const cfg = config();
 const store = dynamoApprovalStore(dynamoClient(), cfg.STATE_TABLE);
@@ -36,6 +38,7 @@ export const handler = engineHandler(
         decidedAt: now.toISOString(),
       }),
     ]);
+    metrics.addMetric('ApprovalsDecided', MetricUnit.Count, 1);
     ctx.log(`approval ${approval.approvalId} ${approval.status} by ${actor}; execution resumed`);
     return { result: view(approval) };
   }),

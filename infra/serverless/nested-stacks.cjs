@@ -1,6 +1,7 @@
-// A local Serverless plugin: after packaging, splits the compiled template into a root stack and one
-// nested stack per engine (infra/serverless/stacks.ts), writes the nested templates beside the root
-// template, and uploads them with the other artifacts on deploy.
+// A local Serverless plugin: after packaging, adds the stage's alerting (infra/serverless/alarms.ts: a
+// topic, an alarm for every function and dead-letter queue, and the rest) and splits the compiled
+// template into a root stack and one nested stack per engine (infra/serverless/stacks.ts), writes the
+// nested templates beside the root template, and uploads them with the other artifacts on deploy.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,11 +26,26 @@ class NestedStacks {
 
   async split() {
     const { splitStacks, headroom } = await import('./stacks.ts');
+    const { alarmResources, ALERTS_TOPIC } = await import('./alarms.ts');
     const { loadEngines, placement, stackFileName, stackLogicalId } = await import('./engines.ts');
     const { engines } = await loadEngines();
     const placed = placement(engines);
     const provider = this.serverless.service.provider;
     const template = provider.compiledCloudFormationTemplate;
+    const alerting = this.serverless.service.custom?.alerting ?? {};
+    Object.assign(
+      template.Resources,
+      alarmResources(template, {
+        prefix: `${this.serverless.service.service}-${this.provider.getStage()}`,
+        namespace: provider.environment.POWERTOOLS_METRICS_NAMESPACE,
+        service: provider.environment.POWERTOOLS_SERVICE_NAME,
+        approvalBacklog: Number(alerting.approvalBacklog ?? 20),
+        availabilityObjective: Number(alerting.availabilityObjective ?? 0.999),
+      }),
+    );
+    if (alerting.email) {
+      template.Resources.AlertsEmailSubscription = { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: { Ref: ALERTS_TOPIC }, Protocol: 'email', Endpoint: alerting.email } };
+    }
     const directory = this.serverless.service.package.artifactDirectoryName;
     const namedBucket = typeof provider.deploymentBucket === 'string' ? provider.deploymentBucket : provider.deploymentBucketObject?.name;
     const bucket = namedBucket || '${ServerlessDeploymentBucket}';

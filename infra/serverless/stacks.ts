@@ -50,6 +50,7 @@ const MOVABLE = new Set([
   'AWS::ApiGatewayV2::Integration',
   'AWS::ApiGatewayV2::Route',
   'AWS::Events::Rule',
+  'AWS::CloudWatch::Alarm',
 ]);
 
 /** A reference found in a template value. */

@@ -148,6 +148,34 @@ describe('packaged template (stage dev)', () => {
     }
   });
 
+  it('alarms on every function (errors, throttles) and every dead-letter queue, all to the stage topic, with a dashboard', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id, p]) => ({ id, p, text: JSON.stringify(p) }));
+    const toTopic = (text: string) => text.includes('"AlarmActions":[{"Ref":"AlertsTopic"}]');
+    for (const { id, text } of alarms) assert.ok(toTopic(text), `${id} does not notify the stage's topic`);
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    assert.ok(functions.length >= 20);
+    for (const [fn] of functions) {
+      for (const metric of ['Errors', 'Throttles']) {
+        assert.ok(
+          alarms.some(({ p }) => p.MetricName === metric && JSON.stringify(p.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn } }])),
+          `${fn} has no ${metric} alarm`,
+        );
+      }
+    }
+    const queues = resourcesOfType(template, 'AWS::SQS::Queue');
+    const dlqs = queues.filter(([id]) => queues.some(([, p]) => JSON.stringify(p.RedrivePolicy ?? {}).includes(`"${id}"`)));
+    assert.ok(dlqs.length >= 2, 'expected the audit and observation dead-letter queues');
+    for (const [dlq] of dlqs) {
+      assert.ok(alarms.some(({ p }) => p.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(p.Dimensions).includes(`"${dlq}"`)), `${dlq} has no depth alarm`);
+    }
+    for (const id of ['ApprovalBacklogAlarm', 'AuditCheckpointFailuresAlarm', 'ApiErrorBudgetBurnAlarm']) assert.ok(alarms.some((alarm) => alarm.id === id), `${id} missing`);
+    assert.equal(template.Resources.AlertsTopic?.Type, 'AWS::SNS::Topic');
+    const dashboard = resourcesOfType(template, 'AWS::CloudWatch::Dashboard');
+    assert.equal(dashboard.length, 1);
+    const body = JSON.stringify(dashboard[0]?.[1].DashboardBody);
+    for (const [fn] of functions) assert.ok(body.includes(fn), `the dashboard does not show ${fn}`);
+  });
+
   it('keeps the ledger table append-only: no role may update, delete or batch-write it', () => {
     const ledger = template.Resources.LedgerTable;
     assert.ok(ledger, 'LedgerTable missing');

@@ -1,15 +1,17 @@
 /**
- * Wrapper for functions invoked directly (Step Functions tasks, Lambda Invoke): parses the input
- * with zod and throws named errors that `Retry`/`Catch` match (`ValidationError`, `ConflictError`…).
+ * The one state-machine-task wrapper (functions invoked directly: Step Functions tasks, Lambda
+ * Invoke): parses the input with zod and throws named errors that `Retry`/`Catch` match
+ * (`ValidationError`, `ConflictError`, `DependencyError`…); the metrics a task adds are flushed.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ValidationError } from './errors.ts';
-import { fieldIssues } from './http/handler.ts';
-import { logger, tracer } from './observability.ts';
+import { ValidationError } from '../errors.ts';
+import { fieldIssues } from '../http/handler.ts';
+import { logger, metrics, tracer } from '../observability.ts';
 
 /** Wraps a task: input validated by `schema`, the output returned as the task result. */
 export function taskHandler<S extends z.ZodType, R>(
@@ -22,5 +24,6 @@ export function taskHandler<S extends z.ZodType, R>(
     return task(parsed.data);
   })
     .use(injectLambdaContext(logger))
-    .use(captureLambdaHandler(tracer));
+    .use(captureLambdaHandler(tracer))
+    .use(logMetrics(metrics));
 }
