@@ -80,6 +80,8 @@ export interface LocalCloud {
     routes: string[];
   };
   pids: Record<string, number>;
+  /** The local Lambda service: which invocations run, and (fault tests) ending them as a crash would. */
+  lambda: Pick<LambdaRuntime, 'running' | 'terminate'>;
   stop(): Promise<void>;
 }
 
@@ -529,6 +531,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stacks,
       resources,
       pids: { dynamodb: dynamo.pid, cloud: process.pid },
+      lambda: runtime,
       stop: stopAll,
     };
   } catch (error) {

@@ -204,6 +204,31 @@ export class LambdaRuntime {
     });
   }
 
+  /**
+   * How many invocations of a function are running now.
+   * @throws FunctionNotFoundError
+   */
+  running(nameOrArn: string): number {
+    const definition = this.find(nameOrArn);
+    return (this.environments.get(definition.name) ?? []).filter((environment) => environment.pending !== undefined).length;
+  }
+
+  /**
+   * Ends the execution environments of a function that are running an invocation, as a crash or an
+   * out-of-memory kill ends them: each invocation in flight fails with `Runtime.ExitError`, so its
+   * caller (an SQS mapping, a state machine, an Invoke) sees a function error, and the next
+   * invocation starts cold. What the function wrote before it died stays written. For fault tests.
+   * @returns the invocations cut short (0 when none was running).
+   * @throws FunctionNotFoundError
+   */
+  terminate(nameOrArn: string): number {
+    const definition = this.find(nameOrArn);
+    const busy = (this.environments.get(definition.name) ?? []).filter((environment) => environment.pending !== undefined);
+    for (const environment of busy) void environment.worker.terminate();
+    if (busy.length > 0) this.log(`${definition.name}: terminated ${busy.length} running environment(s)`);
+    return busy.length;
+  }
+
   /** Ends every execution environment. */
   async stop(): Promise<void> {
     this.stopped = true;
