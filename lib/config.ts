@@ -21,6 +21,8 @@ const configSchema = z.object({
   AUTH_JWKS_URL: optionalText.pipe(z.url().optional()),
   AUTH_TENANT_CLAIM: z.string().min(1).default('tenant'),
   AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
+  /** Longest bearer-token lifetime (`exp − iat`) accepted: 1 minute to 7 days; default one day. */
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
   /** Authenticated requests per tenant per minute across the API; 0 turns the limit off. */
   TENANT_REQUESTS_PER_MINUTE: z.coerce.number().int().nonnegative().default(0),
   // Audit engine: set on its functions only (lib/audit/manifest.ts).

@@ -13,6 +13,8 @@ import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 export const LOCAL_ISSUER = 'urn:autonomy:local-idp';
 /** `authAudience` of the local stage. */
 export const LOCAL_AUDIENCE = 'autonomy-local';
+/** `authMaxTokenLifetimeSeconds` of the local stage: the longest `--ttl` a local token may have. */
+export const LOCAL_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 /** Where the local HTTP API serves the key set. */
 export const JWKS_PATH = '/.well-known/jwks.json';
 
@@ -54,12 +56,20 @@ export interface TokenRequest {
   tenant: string;
   roles: string[];
   subject?: string;
-  /** Lifetime in seconds; default one hour. */
+  /** Lifetime in seconds; default one hour, at most {@link LOCAL_MAX_TOKEN_LIFETIME_SECONDS}. */
   ttlSeconds?: number;
 }
 
-/** A signed RS256 JWT the local API accepts. */
+/**
+ * A signed RS256 JWT the local API accepts: it always carries `iat` and `exp` (the API refuses a
+ * token without either, or living longer than the stage's maximum).
+ * @throws RangeError when `ttlSeconds` is not a whole number of seconds within the local stage's maximum.
+ */
 export async function signLocalToken(key: IdpKey, request: TokenRequest): Promise<string> {
+  const ttl = request.ttlSeconds ?? 3600;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > LOCAL_MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new RangeError(`ttlSeconds must be 1..${LOCAL_MAX_TOKEN_LIFETIME_SECONDS} (the local stage's authMaxTokenLifetimeSeconds), got ${ttl}`);
+  }
   const signingKey = await importJWK(key.privateJwk, 'RS256');
   return new SignJWT({ tenant: request.tenant, roles: request.roles })
     .setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid, typ: 'JWT' })
@@ -67,6 +77,6 @@ export async function signLocalToken(key: IdpKey, request: TokenRequest): Promis
     .setAudience(LOCAL_AUDIENCE)
     .setSubject(request.subject ?? `local:${request.tenant}`)
     .setIssuedAt()
-    .setExpirationTime(`${request.ttlSeconds ?? 3600}s`)
+    .setExpirationTime(`${ttl}s`)
     .sign(signingKey);
 }

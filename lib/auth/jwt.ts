@@ -1,6 +1,8 @@
 /**
  * OAuth2 bearer tokens: verified with `jose` against the stage's JWKS (keys fetched once, cached,
  * refetched on an unknown `kid`), the configured issuer and audience, then mapped to a principal.
+ * Every token must carry `exp` and `iat`, and live at most the stage's maximum lifetime: a token
+ * without an expiry would be a password that never changes.
  */
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { UnauthorizedError } from '../errors.ts';
@@ -18,7 +20,18 @@ export interface JwtSettings {
   tenantClaim: string;
   /** Claim holding the roles: an array, or a space- or comma-separated string (Cognito: `cognito:groups`). */
   rolesClaim: string;
+  /**
+   * Longest lifetime (`exp − iat`, seconds) a token may have, and the oldest `iat` accepted; default
+   * {@link DEFAULT_MAX_TOKEN_LIFETIME_SECONDS}. The stage parameter `authMaxTokenLifetimeSeconds`.
+   */
+  maxLifetimeSeconds?: number;
 }
+
+/** The default longest token lifetime: one day, the most Cognito allows an access or ID token. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+
+/** Seconds of clock skew tolerated on `exp`, `iat` and `nbf`. */
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 function claimRoles(value: unknown): Role[] {
   const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : [];
@@ -48,31 +61,40 @@ export class JwtVerifier {
 
   /**
    * The principal a token proves.
-   * @throws UnauthorizedError when the signature, issuer, audience, expiry or tenant claim is wrong.
+   * @throws UnauthorizedError when the signature, issuer, audience, expiry or tenant claim is wrong,
+   *   when `exp` or `iat` is missing, when `iat` lies in the future or further back than the maximum
+   *   lifetime, or when `exp − iat` exceeds it.
    */
   async verify(token: string): Promise<Principal> {
     const cached = this.verified.get(token);
     if (cached && Date.now() < cached.expiresAt) return cached.principal;
     if (cached) this.verified.delete(token);
+    const maxLifetime = this.settings.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys, {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         algorithms: ['RS256', 'ES256', 'EdDSA'],
-        clockTolerance: 30,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp', 'iat'],
+        // Also refuses an `iat` in the future (beyond the tolerance).
+        maxTokenAge: maxLifetime,
       }));
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'ERR_JWT_INVALID';
       throw new UnauthorizedError(`Bearer token rejected (${code})`);
     }
+    // jose checked both are numeric dates; a lifetime over the maximum is refused even while fresh.
+    const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0);
+    if (lifetime > maxLifetime) {
+      throw new UnauthorizedError(`Bearer token rejected (its lifetime of ${lifetime} s exceeds this stage's maximum of ${maxLifetime} s)`);
+    }
     const tenant = clientTenantSchema.safeParse(payload[this.settings.tenantClaim]);
     if (!tenant.success) throw new UnauthorizedError(`Bearer token has no valid '${this.settings.tenantClaim}' claim`);
     const principal: Principal = { tenant: tenant.data, subject: payload.sub ?? 'unknown', roles: claimRoles(payload[this.settings.rolesClaim]), via: 'jwt' };
-    if (payload.exp !== undefined) {
-      if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value ?? '');
-      this.verified.set(token, { principal, expiresAt: payload.exp * 1000 });
-    }
+    if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value ?? '');
+    this.verified.set(token, { principal, expiresAt: (payload.exp ?? 0) * 1000 });
     return principal;
   }
 }

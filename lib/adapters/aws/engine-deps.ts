@@ -21,7 +21,7 @@ export function stageAuthenticators(): Authenticators {
   const cfg = config();
   const jwt =
     cfg.AUTH_ISSUER && cfg.AUTH_AUDIENCE && cfg.AUTH_JWKS_URL
-      ? new JwtVerifier({ issuer: cfg.AUTH_ISSUER, audience: cfg.AUTH_AUDIENCE, keys: cfg.AUTH_JWKS_URL, tenantClaim: cfg.AUTH_TENANT_CLAIM, rolesClaim: cfg.AUTH_ROLES_CLAIM })
+      ? new JwtVerifier({ issuer: cfg.AUTH_ISSUER, audience: cfg.AUTH_AUDIENCE, keys: cfg.AUTH_JWKS_URL, tenantClaim: cfg.AUTH_TENANT_CLAIM, rolesClaim: cfg.AUTH_ROLES_CLAIM, maxLifetimeSeconds: cfg.AUTH_MAX_TOKEN_LIFETIME_SECONDS })
       : undefined;
   auth = { jwt, apiKeys: new DynamoApiKeyStore(dynamoClient(), cfg.STATE_TABLE) };
   return auth;
