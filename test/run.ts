@@ -4,21 +4,24 @@
  * Pass file paths or globs to run only those: `npm test -- test/unit/engines.test.ts`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalCloud } from '../infra/local/cloud.ts';
 import { freePorts } from '../infra/local/ports.ts';
 import { packageTemplate } from '../infra/local/template.ts';
+import { leakedCredentials } from './helpers/log-scan.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'autonomy-test-'));
 const log = (line: string) => console.log(`[test] ${line}`);
 const started = performance.now();
+// Everything the functions print during the run, scanned for credentials at the end (and by test/integration/security.test.ts).
+const functionLog = path.join(dataDir, 'function-output.log');
 
 const [cloud] = await Promise.all([
-  startLocalCloud({ root, dataDir, ports: await freePorts(), functionOutput: 'silent', log: process.env.LOCAL_CLOUD_VERBOSE ? log : () => {} }),
+  startLocalCloud({ root, dataDir, ports: await freePorts(), functionOutput: { file: functionLog }, log: process.env.LOCAL_CLOUD_VERBOSE ? log : () => {} }),
   packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'), log),
 ]);
 log(`local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`);
@@ -33,12 +36,18 @@ const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test
     ...cloud.env,
     AUTONOMY_TEST_API_URL: cloud.apiUrl,
     AUTONOMY_TEST_DATA_DIR: dataDir,
+    AUTONOMY_TEST_FUNCTION_LOG: functionLog,
     AUTONOMY_TEST_STAGE: cloud.stage,
     AUTONOMY_TEST_RESOURCES: JSON.stringify(cloud.resources),
     AUTONOMY_TEST_DEV_TEMPLATE: path.join(root, '.local', 'package', 'dev', 'cloudformation-template-update-stack.json'),
   },
 });
-const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
+let code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
 await cloud.stop();
+const leaked = leakedCredentials(await readFile(functionLog, 'utf8').catch(() => ''));
+if (leaked.length > 0) {
+  console.error(`[test] FAIL: the functions logged ${leaked.length} credential(s) during the run: ${leaked.slice(0, 10).join(', ')}`);
+  code = code || 1;
+}
 await rm(dataDir, { recursive: true, force: true });
 process.exit(code);

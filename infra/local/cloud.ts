@@ -18,7 +18,7 @@ import { AwsServiceError, dispatchJson, sendAwsError } from './http/aws-json.ts'
 import { HttpApi, type HttpRoute } from './http-api.ts';
 import { JWKS_PATH, jwks, LOCAL_ISSUER, loadOrCreateIdpKey } from './idp.ts';
 import { handleInvoke } from './lambda/invoke-api.ts';
-import { LambdaRuntime, resolveHandler, type InvokeResult } from './lambda/runtime.ts';
+import { type FunctionOutput, LambdaRuntime, resolveHandler, type InvokeResult } from './lambda/runtime.ts';
 import { SqsPoller, type SqsMapping } from './sqs-poller.ts';
 import { StepFunctionsService, type TaskInvoker } from './stepfunctions/service.ts';
 import { SageMakerRuntimeService } from './sagemaker/runtime.ts';
@@ -52,8 +52,8 @@ export interface LocalCloudOptions {
   template?: CfnTemplate;
   /** The nested templates `template`'s stacks point at, by file name (the last path segment of each TemplateURL). */
   templateFiles?: Record<string, CfnTemplate>;
-  /** Where function output goes; default: this process's stdout/stderr. */
-  functionOutput?: 'inherit' | 'silent';
+  /** Where function output goes (`{ file }` appends it to a file); default: this process's stdout/stderr. */
+  functionOutput?: FunctionOutput;
 }
 
 /** A running local cloud. */

@@ -4,7 +4,7 @@
  * deployed with plus the local endpoints. Timeouts end the environment, as Lambda does.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
@@ -27,6 +27,12 @@ export interface FunctionErrorPayload {
   errorMessage: string;
   trace: string[];
 }
+
+/**
+ * Where what functions print goes: this process's stdout/stderr (`inherit`, npm start), nowhere
+ * (`silent`), or appended to a file (`{ file }`: test runs that scan the logs, e.g. for leaked secrets).
+ */
+export type FunctionOutput = 'inherit' | 'silent' | { file: string };
 
 /** The outcome of one invocation. */
 export type InvokeResult = { ok: true; payload: unknown } | { ok: false; error: FunctionErrorPayload };
@@ -66,14 +72,17 @@ export class LambdaRuntime {
   private readonly waiting = new Map<string, Array<() => void>>();
   private readonly sharedEnv: Record<string, string>;
   private readonly log: (line: string) => void;
-  private readonly output: 'inherit' | 'silent';
+  private readonly output: FunctionOutput;
+  /** The file function output is appended to, when `output` names one. */
+  private readonly outputFile: WriteStream | undefined;
   private stopped = false;
 
-  /** `output: 'silent'` drops what functions print (test runs); `inherit` shows it (npm start). */
-  constructor(options: { sharedEnv: Record<string, string>; log?: (line: string) => void; output?: 'inherit' | 'silent' }) {
+  /** See {@link FunctionOutput}; default `inherit`. */
+  constructor(options: { sharedEnv: Record<string, string>; log?: (line: string) => void; output?: FunctionOutput }) {
     this.sharedEnv = options.sharedEnv;
     this.log = options.log ?? (() => {});
     this.output = options.output ?? 'inherit';
+    this.outputFile = typeof this.output === 'object' ? createWriteStream(this.output.file, { flags: 'a' }) : undefined;
   }
 
   /** Registers (or replaces) a function. */
@@ -108,10 +117,13 @@ export class LambdaRuntime {
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(definition.memoryMb),
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${definition.name}`,
       },
-      stdout: this.output === 'silent',
-      stderr: this.output === 'silent',
+      stdout: this.output !== 'inherit',
+      stderr: this.output !== 'inherit',
     });
-    if (this.output === 'silent') {
+    if (this.outputFile) {
+      worker.stdout.pipe(this.outputFile, { end: false });
+      worker.stderr.pipe(this.outputFile, { end: false });
+    } else if (this.output === 'silent') {
       worker.stdout.resume();
       worker.stderr.resume();
     }
@@ -236,5 +248,7 @@ export class LambdaRuntime {
     this.environments.clear();
     for (const queue of this.waiting.values()) for (const wake of queue) wake();
     await Promise.all(all.map((environment) => environment.worker.terminate()));
+    const file = this.outputFile;
+    if (file) await new Promise<void>((resolve) => file.end(resolve));
   }
 }
