@@ -83,6 +83,16 @@ describe('local cloud (fixture stack)', () => {
     assert.match(decode(reply.Payload).errorMessage, /Task timed out after 1\.00 seconds/);
   });
 
+  it('runs a cold start\'s init outside the timeout, as Lambda does: a 1.5 s module load under a 1 s timeout succeeds', async () => {
+    const { lambda } = clients(cloud);
+    const invokedAt = Date.now();
+    const reply = await lambda.send(new InvokeCommand({ FunctionName: 'fixture-slow-init', Payload: '{}' }));
+    const body = decode(reply.Payload);
+    assert.equal(reply.FunctionError, undefined, JSON.stringify(body));
+    assert.equal(body.initialized, true);
+    assert.ok(body.loadedAt - invokedAt >= 1000, 'the module was still loading when the invocation arrived');
+  });
+
   it('answers ResourceNotFoundException for an unknown function', async () => {
     const { lambda } = clients(cloud);
     await assert.rejects(lambda.send(new InvokeCommand({ FunctionName: 'nope' })), { name: 'ResourceNotFoundException' });

@@ -45,11 +45,21 @@ export class FunctionNotFoundError extends Error {
 interface Environment {
   worker: Worker;
   busy: boolean;
-  pending?: { id: string; resolve: (result: InvokeResult) => void; timer: NodeJS.Timeout };
+  /** Settles when the handler module is loaded (or failed to load, or the worker died): Lambda's init phase. */
+  initialized: Promise<void>;
+  /** The invocation in hand; `timer` is its timeout, armed once the init allowance is over. */
+  pending?: { id: string; resolve: (result: InvokeResult) => void; timer?: NodeJS.Timeout };
 }
 
 const WORKER_FILE = new URL('./worker.ts', import.meta.url);
 const MAX_ENVIRONMENTS_PER_FUNCTION = 4;
+/**
+ * Lambda runs a new environment's init (loading the handler module) before the first invocation and
+ * outside its timeout, for up to 10 s; an init that takes longer goes on inside the invocation's
+ * timeout. Loading TypeScript source on a busy machine can take seconds, and counting it against a
+ * 10 s timeout would fail invocations that Lambda runs.
+ */
+const INIT_ALLOWANCE_MS = 10_000;
 
 /**
  * Finds the source module for a serverless `handler` string (`functions/x/y.handler`).
@@ -127,8 +137,13 @@ export class LambdaRuntime {
       worker.stdout.resume();
       worker.stderr.resume();
     }
-    const environment: Environment = { worker, busy: false };
-    worker.on('message', (message: { id: string } & InvokeResult) => {
+    let initDone = () => {};
+    const environment: Environment = { worker, busy: false, initialized: new Promise<void>((resolve) => (initDone = resolve)) };
+    worker.on('message', (message: ({ id: string } & InvokeResult) | { type: 'init' }) => {
+      if ('type' in message) {
+        initDone();
+        return;
+      }
       const pending = environment.pending;
       if (!pending || pending.id !== message.id) return;
       clearTimeout(pending.timer);
@@ -139,6 +154,7 @@ export class LambdaRuntime {
     });
     worker.on('error', (error: Error) => this.discard(definition, environment, { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${environment.pending?.id ?? '-'} Error: Runtime exited with error: ${error.message}`, trace: (error.stack ?? '').split('\n') }));
     worker.on('exit', (code) => this.discard(definition, environment, { errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with code ${code}`, trace: [] }));
+    worker.once('exit', () => initDone());
     worker.unref();
     return environment;
   }
@@ -193,26 +209,41 @@ export class LambdaRuntime {
     const id = randomUUID();
     const timeoutMs = definition.timeoutSeconds * 1000;
     return new Promise<InvokeResult>((resolve) => {
-      const timer = setTimeout(() => {
-        this.log(`${definition.name}: task timed out after ${definition.timeoutSeconds} seconds`);
-        const pending = environment.pending;
-        environment.pending = undefined;
-        pending?.resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`, trace: [] } });
-        void environment.worker.terminate();
-      }, timeoutMs);
-      environment.pending = { id, resolve, timer };
-      environment.worker.postMessage({
-        id,
-        event,
-        context: {
-          functionName: definition.name,
-          awsRequestId: id,
-          deadlineMs: Date.now() + timeoutMs,
-          invokedFunctionArn: definition.arn,
-          memoryLimitInMB: String(definition.memoryMb),
-          logGroupName: `/aws/lambda/${definition.name}`,
-        },
+      const pending: NonNullable<Environment['pending']> = { id, resolve };
+      environment.pending = pending;
+      void this.afterInit(environment).then(() => {
+        // Ended during init (terminated, crashed): discard has answered already.
+        if (environment.pending !== pending) return;
+        pending.timer = setTimeout(() => {
+          this.log(`${definition.name}: task timed out after ${definition.timeoutSeconds} seconds`);
+          if (environment.pending === pending) environment.pending = undefined;
+          resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`, trace: [] } });
+          void environment.worker.terminate();
+        }, timeoutMs);
+        this.post(environment, definition, id, event, timeoutMs);
       });
+    });
+  }
+
+  /** Waits for the environment's init, or for the init allowance to pass, whichever is first. */
+  private async afterInit(environment: Environment): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([environment.initialized, new Promise<void>((resolve) => (timer = setTimeout(resolve, INIT_ALLOWANCE_MS)))]);
+    clearTimeout(timer);
+  }
+
+  private post(environment: Environment, definition: FunctionDefinition, id: string, event: unknown, timeoutMs: number): void {
+    environment.worker.postMessage({
+      id,
+      event,
+      context: {
+        functionName: definition.name,
+        awsRequestId: id,
+        deadlineMs: Date.now() + timeoutMs,
+        invokedFunctionArn: definition.arn,
+        memoryLimitInMB: String(definition.memoryMb),
+        logGroupName: `/aws/lambda/${definition.name}`,
+      },
     });
   }
 

@@ -14,7 +14,6 @@ interface InvokeMessage {
 type Handler = (event: unknown, context: unknown) => unknown;
 
 const { file, exportName } = workerData as { file: string; exportName: string };
-let handlerPromise: Promise<Handler> | undefined;
 
 async function loadHandler(): Promise<Handler> {
   const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
@@ -24,6 +23,14 @@ async function loadHandler(): Promise<Handler> {
   }
   return handler as Handler;
 }
+
+// Init, as Lambda runs it when it creates an environment: the handler module loads before any
+// invocation arrives, and the runtime hears when it is done (it does not count init against the timeout).
+const handlerPromise: Promise<Handler> = loadHandler();
+handlerPromise.then(
+  () => parentPort?.postMessage({ type: 'init' }),
+  () => parentPort?.postMessage({ type: 'init' }),
+);
 
 function serialiseError(error: unknown): { errorType: string; errorMessage: string; trace: string[] } {
   if (error instanceof Error) {
@@ -49,7 +56,6 @@ parentPort?.on('message', async (message: InvokeMessage) => {
     succeed: () => {},
   };
   try {
-    handlerPromise ??= loadHandler();
     const handler = await handlerPromise;
     const result = await handler(message.event, lambdaContext);
     // A Lambda reply is JSON: round-trip it so the caller sees exactly what AWS would serialise.
