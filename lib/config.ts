@@ -27,7 +27,8 @@ const configSchema = z.object({
   TENANT_REQUESTS_PER_MINUTE: z.coerce.number().int().nonnegative().default(0),
   // Audit engine: set on its functions only (lib/audit/manifest.ts).
   LEDGER_TABLE: optionalText,
-  AUDIT_SIGNING_SECRET: optionalText,
+  /** Name prefix of the tenants' signing-key secrets: `<service>/<stage>/audit-signing-keys/`. */
+  AUDIT_SIGNING_KEY_PREFIX: optionalText,
 });
 
 /** The parsed function environment. */

@@ -13,7 +13,9 @@ module.exports = async ({ resolveVariable }) => {
       if (action.schedule) params[action.schedule.param] = await resolveVariable(`param:${action.schedule.param}`);
     }
   }
-  const config = serverlessConfig(engines, { param: (name) => params[name] });
+  // Secrets the functions create (one per tenant) are named under the stage: <service>/<stage>/…
+  const secretNamePrefix = `${await resolveVariable('self:service')}/${await resolveVariable('sls:stage')}/`;
+  const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix });
   if (standInHandler) for (const fn of Object.values(config.functions)) fn.handler = standInHandler;
   return config;
 };

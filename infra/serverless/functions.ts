@@ -27,8 +27,20 @@ const PROTECTED_ROUTE: Need[] = [
 /** `Idempotency-Key` on POST routes: Powertools idempotency records. */
 const POST_ROUTE: Need[] = [{ kind: 'table', table: 'idempotency', actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] }];
 
-/** The IAM statement of one need. */
-export function statementOf(need: Need): Statement {
+/** The stage's secret names start `<service>/<stage>/`; {@link GenerateOptions.secretNamePrefix} carries it. */
+function stageSecretPrefix(secretNamePrefix: string | undefined): string {
+  if (secretNamePrefix === undefined || !/^[A-Za-z0-9/_+=.@-]+\/$/.test(secretNamePrefix)) {
+    const got = JSON.stringify(secretNamePrefix);
+    throw new Error(`a 'secrets' need needs GenerateOptions.secretNamePrefix ('<service>/<stage>/'), got ${got}`);
+  }
+  return secretNamePrefix;
+}
+
+/**
+ * The IAM statement of one need. `secretNamePrefix` (`<service>/<stage>/`) is what a `secrets`
+ * need's names start with.
+ */
+export function statementOf(need: Need, secretNamePrefix?: string): Statement {
   switch (need.kind) {
     case 'table': {
       const table = dataResources[need.table].logicalId;
@@ -53,8 +65,15 @@ export function statementOf(need: Need): Statement {
       };
     case 'bus':
       return { Effect: 'Allow', Action: need.actions.map((action) => `events:${action}`), Resource: arnOf(dataResources.bus.logicalId) };
-    case 'secret':
-      return { Effect: 'Allow', Action: need.actions.map((action) => `secretsmanager:${action}`), Resource: { Ref: dataResources[need.secret].logicalId } };
+    case 'secrets': {
+      // Every secret under the prefix (one per tenant); the `*` also takes the `-xxxxxx` Secrets Manager appends to ARNs.
+      const names = `${stageSecretPrefix(secretNamePrefix)}${dataResources[need.secrets].namePrefix}*`;
+      return {
+        Effect: 'Allow',
+        Action: need.actions.map((action) => `secretsmanager:${action}`),
+        Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${names}` },
+      };
+    }
     case 'task-callbacks':
       return { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: '*' };
   }
@@ -64,6 +83,8 @@ export function statementOf(need: Need): Statement {
 export interface GenerateOptions {
   /** Resolves a stage parameter (`params:` in serverless.yml), e.g. a schedule expression. */
   param: (name: string) => string;
+  /** `<service>/<stage>/`: what the names of the stage's secrets start with (needed by `secrets` needs). */
+  secretNamePrefix?: string;
 }
 
 /** The Serverless `functions:` map and the `resources:` (roles) of every engine action. */
@@ -82,8 +103,12 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
       ];
       const environment: Record<string, unknown> = {};
       for (const need of needs) {
-        const resource = 'table' in need ? dataResources[need.table] : 'secret' in need ? dataResources[need.secret] : undefined;
+        const resource = 'table' in need ? dataResources[need.table] : undefined;
         if (resource && 'env' in resource) environment[resource.env] = { Ref: resource.logicalId };
+        if (need.kind === 'secrets') {
+          const secrets = dataResources[need.secrets];
+          environment[secrets.env] = `${stageSecretPrefix(options.secretNamePrefix)}${secrets.namePrefix}`;
+        }
       }
       const events: Cfn[] = [
         ...routes.map((route) => ({ httpApi: { method: route.method, path: route.path } })),
@@ -97,7 +122,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(`${normalizedName(name)}LogGroup`) },
         { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
         ...(spec.queue ? [{ Effect: 'Allow' as const, Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: arnOf(spec.queue.queue) }] : []),
-        ...needs.map(statementOf),
+        ...needs.map((need) => statementOf(need, options.secretNamePrefix)),
       ];
       roles[roleLogicalId(name)] = {
         Type: 'AWS::IAM::Role',

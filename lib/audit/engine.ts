@@ -14,6 +14,7 @@ import { type ComplianceRule, defaultRules, evaluateCompliance } from './complia
 import { ChainWalker } from './chain-walk.ts';
 import { DuplicateAppendError, LedgerStateError, MerkleRangeError } from './errors.ts';
 import { writeExport } from './export.ts';
+import { tenantKeySet } from './keys.ts';
 import { MerkleTree } from './merkle.ts';
 import type {
   AuditStateStore,
@@ -205,8 +206,8 @@ export interface CheckpointDeps {
   ledger: LedgerStore;
   checkpoints: CheckpointStore;
   heads: CheckpointHeadStore;
-  /** The active signing key; called only when there is something to sign. */
-  signingKey: () => Promise<SigningKey>;
+  /** The tenant's active signing key (its own, never another tenant's); called only when there is something to sign. */
+  signingKey: (tenant: string) => Promise<SigningKey>;
   now: () => Date;
   publisher?: EventPublisher;
 }
@@ -354,7 +355,7 @@ export async function checkpointStream(deps: CheckpointDeps, ref: StreamRef, opt
     const root = walker.root();
     const tip = walker.tip();
     if (root === undefined || tip === undefined) throw new LedgerStateError(`${ref.tenant}/${ref.stream}: the walk kept no tree`);
-    const key = await deps.signingKey();
+    const key = await deps.signingKey(ref.tenant);
     const timestamp = deps.now().toISOString();
     const checkpoint = createCheckpoint({ tenant: ref.tenant, stream: ref.stream, root, treeSize: size, timestamp, previous }, key);
     if (!(await deps.heads.advance({ checkpoint, tip }, head.expected))) continue;
@@ -391,8 +392,9 @@ export type StoredVerifyResult = VerifyResult & { tenant: string; stream: string
 
 /**
  * Verifies a stored stream: every entry, every payload still kept, every checkpoint, against the
- * published keys. The stream is walked page by page (`pageSize` entries and their payloads at a
- * time; the tree kept as a frontier), so memory does not grow with the stream; time does.
+ * tenant's published keys (`tenantKeySet`). The stream is walked page by page (`pageSize` entries
+ * and their payloads at a time; the tree kept as a frontier), so memory does not grow with the
+ * stream; time does.
  *
  * @throws NotFoundError never: an unknown stream verifies as an intact empty stream.
  * @example const result = await verifyStored(deps, { tenant, stream }); // { intact: true, … }
@@ -401,8 +403,7 @@ export async function verifyStored(deps: ReadDeps, ref: StreamRef, options: { pa
   const pageSize = options.pageSize ?? WALK_PAGE_SIZE;
   // Checkpoints first: every one listed then covers entries the later read of the head can see.
   const checkpoints = await deps.checkpoints.list(ref.tenant, ref.stream);
-  const [last, keys] = await Promise.all([deps.ledger.latest(ref.tenant, ref.stream), deps.publishedKeys.get()]);
-  const keySet = keys?.keys ?? { keys: [] };
+  const [last, keySet] = await Promise.all([deps.ledger.latest(ref.tenant, ref.stream), tenantKeySet(deps.publishedKeys, ref.tenant)]);
   const end = last === undefined ? 0 : last.seq + 1;
   const walker = new ChainWalker({ tenant: ref.tenant, stream: ref.stream, roots: checkpoints });
   for (let from = 0; from < end && walker.failure === undefined; from += pageSize) {

@@ -50,3 +50,9 @@ export class DuplicateAppendError extends ConflictError {
  * beyond the latest checkpoint. A ConflictError (409): the request is valid, the state is not.
  */
 export class LedgerStateError extends ConflictError {}
+
+/**
+ * A tenant's signing-key secret cannot be used: it does not parse, or it names another tenant.
+ * Nothing is signed with it. A ConflictError (409): the request is valid, the stored key is not.
+ */
+export class SigningKeyStateError extends ConflictError {}

@@ -24,6 +24,7 @@ import { ChainWalker } from './chain-walk.ts';
 import { loadPayloads, type ReadDeps } from './engine.ts';
 import { LedgerStateError } from './errors.ts';
 import { exportEntryLine, parseExport } from './export.ts';
+import { tenantKeySet } from './keys.ts';
 import type { ExportJobStore, ExportObjectStore, StreamRef } from './ports.ts';
 import {
   type Checkpoint,
@@ -289,7 +290,7 @@ export async function runExport(
     if (written >= maxPages || clock() - started + slowest > budgetMs) break;
   }
   if (job.nextPage <= pages) return statusOf(job);
-  const keys = (await deps.publishedKeys.get())?.keys ?? { keys: [] };
+  const keys = await tenantKeySet(deps.publishedKeys, job.tenant);
   const verification = verifyWalked(walker, { checkpoints, keys, tenant: job.tenant, stream: job.stream, to: job.to });
   const completedAt = deps.now().toISOString();
   const keyIds = keys.keys.map((key) => key.keyId);

@@ -2,7 +2,9 @@
  * The audit engine: the ledger (hash chains, Merkle proofs, signed checkpoints), its routes and jobs.
  * Ledger table: PutItem (conditional) and Query only, in every role; never UpdateItem or DeleteItem.
  * State-table items by partition-key prefix: <tenant>#audit#streams, #audit#checkpoint-head,
- * #audit#findings, #audit#cursor, #audit#settings, #audit#dedupe#<event>, system#audit#keys.
+ * #audit#findings, #audit#cursor, #audit#settings, #audit#dedupe#<event>, #audit#keys (each tenant's
+ * published public keys; system#audit#keys also holds the stage-wide set of the earlier single ring).
+ * Secrets: one per tenant, its private signing key, under <service>/<stage>/audit-signing-keys/.
  * Objects: <tenant>/audit/payloads/<hash>.json, <tenant>/audit/checkpoints/<stream>/<size>.json and
  * <tenant>/audit-exports/<stream>/<exportId>/… (exports to S3; their records: <tenant>#audit#exports).
  */
@@ -27,14 +29,20 @@ const EXPORTS = '*/audit-exports/*';
 const ledgerAppend = need.table('ledger', ['PutItem', 'Query']);
 const ledgerRead = need.table('ledger', ['Query']);
 const registry = need.index('state', 'gsi1', ['Query']);
-const signingKey = need.secret('auditSigningKey', ['GetSecretValue', 'PutSecretValue']);
+/** The tenant's signing-key secret: read it, create it (the tenant's first key), replace it (rotation). */
+const signingKey = need.secrets('auditSigningKeys', ['GetSecretValue', 'CreateSecret', 'PutSecretValue']);
+/** Published public keys: each tenant's (`<tenant>#audit#keys`) and the stage-wide legacy set (`system#audit#keys`). */
+const PUBLISHED_KEYS = '*#audit#keys';
 // Unconditioned: without ListBucket, S3 answers 403 instead of 404 for a payload retention deleted.
 const listAll = need.listObjects('artifacts');
 const listCheckpoints = need.listObjects('artifacts', [CHECKPOINTS]);
-/** Signing a checkpoint: read the new entries, the head and the key, write the checkpoint, publish it. */
+/**
+ * Signing a checkpoint: read the new entries, the head and the tenant's key (publishing its public
+ * half, retiring the legacy set), write the checkpoint, announce it.
+ */
 const signing = [
   ledgerRead,
-  need.table('state', ['GetItem', 'PutItem'], ['*#audit#checkpoint-head', 'system#audit#keys']),
+  need.table('state', ['GetItem', 'PutItem'], ['*#audit#checkpoint-head', PUBLISHED_KEYS]),
   need.objects('artifacts', ['GetObject', 'PutObject'], [CHECKPOINTS]),
   listCheckpoints,
   signingKey,
@@ -70,20 +78,20 @@ export const auditEngine = defineEngine({
         // Exports to S3: their objects (tagged for the exports lifecycle rule), their records, the keys for the verdict.
         need.objects('artifacts', ['GetObject', 'PutObject', 'PutObjectTagging'], [EXPORTS]),
         need.table('state', ['GetItem', 'PutItem'], ['*#audit#exports']),
-        need.table('state', ['GetItem'], ['system#audit#keys']),
+        need.table('state', ['GetItem', 'Query'], [PUBLISHED_KEYS]),
       ],
     },
     keys: {
-      description: 'GET /audit/keys (published checkpoint keys) and POST /audit/keys (rotation, admins)',
+      description: "GET /audit/keys (the tenant's published checkpoint keys) and POST /audit/keys (rotation of the tenant's key, its admins)",
       routes: [keysRoute, rotateKeysRoute],
-      needs: [need.table('state', ['GetItem', 'PutItem'], ['system#audit#keys']), signingKey],
+      needs: [need.table('state', ['GetItem', 'PutItem', 'Query'], [PUBLISHED_KEYS]), signingKey],
     },
     verify: {
       description: "GET /audit/verify: walks a stream's chain, payloads and checkpoints",
       routes: [verifyRoute],
       memorySize: 1024,
       timeout: 29,
-      needs: [ledgerRead, need.table('state', ['GetItem'], ['system#audit#keys']), need.objects('artifacts', ['GetObject'], [PAYLOADS, CHECKPOINTS]), listAll],
+      needs: [ledgerRead, need.table('state', ['GetItem', 'Query'], [PUBLISHED_KEYS]), need.objects('artifacts', ['GetObject'], [PAYLOADS, CHECKPOINTS]), listAll],
     },
     proof: {
       description: 'GET /audit/proof: inclusion proof of an entry against the latest checkpoint',

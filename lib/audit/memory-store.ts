@@ -4,7 +4,7 @@
  * is conditional on the seq being free, like the DynamoDB adapter's conditional put.
  */
 import { ChainConflictError, DuplicateAppendError } from './errors.ts';
-import { EMPTY_KEY_RING } from './keys.ts';
+import { parseTenantSigningKey, serializeTenantSigningKey } from './keys.ts';
 import type {
   AuditStateStore,
   CheckpointHead,
@@ -14,14 +14,14 @@ import type {
   ExportJobStore,
   ExportObjectStore,
   FindingStore,
-  KeyRingStore,
   PayloadStore,
   PublishedKeyStore,
+  SigningKeyStore,
   StoredFinding,
   StreamRef,
   StreamRegistry,
 } from './ports.ts';
-import type { Checkpoint, ExportJob, KeyRing, LedgerEntry, Payload, PublicKeySet } from './schemas.ts';
+import type { Checkpoint, ExportJob, LedgerEntry, Payload, PublicKey, PublicKeySet, TenantSigningKey } from './schemas.ts';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const streamKey = (tenant: string, stream: string) => `${tenant}#${stream}`;
@@ -215,38 +215,98 @@ export class MemoryCheckpointHeadStore implements CheckpointHeadStore {
   }
 }
 
-/** A `KeyRingStore` in memory; the version is a counter. */
-export class MemoryKeyRingStore implements KeyRingStore {
-  #ring: KeyRing = EMPTY_KEY_RING;
-  #version = 0;
+/** What Secrets Manager accepts as a secret value, in bytes; the memory store refuses more, as it does. */
+export const SECRET_VALUE_MAX_BYTES = 65_536;
 
-  async load(): Promise<{ ring: KeyRing; version: string }> {
+/**
+ * A `SigningKeyStore` in memory: one "secret" per tenant, kept as the text the Secrets Manager
+ * adapter would store, refused over {@link SECRET_VALUE_MAX_BYTES} as Secrets Manager refuses it.
+ * The version is a counter per tenant.
+ */
+export class MemorySigningKeyStore implements SigningKeyStore {
+  readonly #secrets = new Map<string, { text: string; version: number }>();
+
+  async load(tenant: string): Promise<{ current: TenantSigningKey | undefined; version: string }> {
     await tick();
-    return { ring: structuredClone(this.#ring), version: String(this.#version) };
+    const secret = this.#secrets.get(tenant);
+    return secret === undefined ? { current: undefined, version: '' } : { current: parseTenantSigningKey(secret.text, tenant), version: String(secret.version) };
   }
 
-  async replace(ring: KeyRing, version: string): Promise<boolean> {
+  async replace(next: TenantSigningKey, version: string): Promise<boolean> {
+    const text = serializeTenantSigningKey(next);
     await tick();
-    if (version !== String(this.#version)) return false;
-    this.#ring = structuredClone(ring);
-    this.#version += 1;
+    const stored = this.#secrets.get(next.tenant);
+    if (version !== (stored === undefined ? '' : String(stored.version))) return false;
+    if (Buffer.byteLength(text) > SECRET_VALUE_MAX_BYTES) throw new Error(`the secret value exceeds ${SECRET_VALUE_MAX_BYTES} bytes`);
+    this.#secrets.set(next.tenant, { text, version: (stored?.version ?? 0) + 1 });
     return true;
+  }
+
+  /** The stored secret's size in bytes (0 when the tenant has none): what Secrets Manager would hold. */
+  bytes(tenant: string): number {
+    const secret = this.#secrets.get(tenant);
+    return secret === undefined ? 0 : Buffer.byteLength(secret.text);
+  }
+
+  /** Every tenant's stored secret text (tests that look for a key in any secret). */
+  texts(): string[] {
+    return [...this.#secrets.values()].map((secret) => secret.text);
   }
 }
 
 /** A `PublishedKeyStore` in memory. */
 export class MemoryPublishedKeyStore implements PublishedKeyStore {
-  #published: { keys: PublicKeySet; generation: number } | undefined;
+  readonly #keys = new Map<string, Map<string, PublicKey>>();
+  #legacy: { keys: PublicKeySet; generation: number } | undefined;
 
-  async get(): Promise<{ keys: PublicKeySet; generation: number } | undefined> {
-    await tick();
-    return this.#published === undefined ? undefined : structuredClone(this.#published);
+  #tenant(tenant: string): Map<string, PublicKey> {
+    let keys = this.#keys.get(tenant);
+    if (keys === undefined) {
+      keys = new Map();
+      this.#keys.set(tenant, keys);
+    }
+    return keys;
   }
 
-  async put(keys: PublicKeySet, generation: number): Promise<void> {
+  async list(tenant: string): Promise<PublicKey[]> {
     await tick();
-    if (this.#published !== undefined && this.#published.generation >= generation) return;
-    this.#published = { keys: structuredClone(keys), generation };
+    return structuredClone([...(this.#keys.get(tenant)?.values() ?? [])]).sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId),
+    );
+  }
+
+  async get(tenant: string, keyId: string): Promise<PublicKey | undefined> {
+    await tick();
+    const key = this.#keys.get(tenant)?.get(keyId);
+    return key === undefined ? undefined : structuredClone(key);
+  }
+
+  async add(tenant: string, key: PublicKey): Promise<void> {
+    await tick();
+    const keys = this.#tenant(tenant);
+    if (!keys.has(key.keyId)) keys.set(key.keyId, structuredClone(key));
+  }
+
+  async retire(tenant: string, key: PublicKey & { retiredAt: string }): Promise<void> {
+    await tick();
+    const keys = this.#tenant(tenant);
+    if (keys.get(key.keyId)?.retiredAt === undefined) keys.set(key.keyId, structuredClone(key));
+  }
+
+  async legacy(): Promise<{ keys: PublicKeySet; generation: number } | undefined> {
+    await tick();
+    return this.#legacy === undefined ? undefined : structuredClone(this.#legacy);
+  }
+
+  async putLegacy(keys: PublicKeySet, generation: number): Promise<void> {
+    await tick();
+    if (this.#legacy !== undefined && this.#legacy.generation >= generation) return;
+    this.#legacy = { keys: structuredClone(keys), generation };
+  }
+
+  /** Publishes every key of `keys` for `tenant` as given (tests that build a stream with their own keys). */
+  async publishAll(tenant: string, keys: PublicKeySet): Promise<void> {
+    for (const key of keys.keys) await this.add(tenant, key);
   }
 }
 

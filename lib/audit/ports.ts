@@ -4,7 +4,7 @@
  * them in memory for tests and local runs.
  */
 import type { Finding } from './compliance.ts';
-import type { Checkpoint, ExportJob, KeyRing, LedgerEntry, Payload, PublicKeySet, TreeTip } from './schemas.ts';
+import type { Checkpoint, ExportJob, LedgerEntry, Payload, PublicKey, PublicKeySet, TenantSigningKey, TreeTip } from './schemas.ts';
 
 /**
  * Append-only storage of ledger entries, keyed by (tenant, stream, seq).
@@ -86,20 +86,38 @@ export interface CheckpointHeadStore {
   advance(next: CheckpointHead, expectedTreeSize: number | undefined): Promise<boolean>;
 }
 
-/** Where the private key ring lives (Secrets Manager in AWS). */
-export interface KeyRingStore {
-  /** The ring and an opaque version token (the empty ring when nothing was stored yet). */
-  load(): Promise<{ ring: KeyRing; version: string }>;
-  /** Stores `ring` if the stored ring is still at `version`; false when another writer got there first. */
-  replace(ring: KeyRing, version: string): Promise<boolean>;
+/**
+ * Where each tenant's private signing key lives: one secret per tenant in AWS (Secrets Manager),
+ * holding only the active key and the public half of the key it replaced (`TenantSigningKey`), so
+ * it stays the same size however often the tenant rotates. Changes are compare-and-swap on an
+ * opaque version.
+ */
+export interface SigningKeyStore {
+  /** The tenant's key and its version token; `current` undefined (version `''`) before its first key. */
+  load(tenant: string): Promise<{ current: TenantSigningKey | undefined; version: string }>;
+  /** Stores `next` for `next.tenant` if the stored key is still at `version`; false when another writer got there first. */
+  replace(next: TenantSigningKey, version: string): Promise<boolean>;
 }
 
-/** Where the public key set is published (read by the keys, verify and export routes). */
+/**
+ * Where public keys are published (the state table; read by the keys, verify and export routes and
+ * saved for the outside verifier): per tenant, every key that ever signed its checkpoints, one
+ * record per key, never deleted, retired keys marked with `retiredAt`. Beside them, read-only but
+ * for retirement, the stage-wide set of the single key ring used before keys were per tenant.
+ */
 export interface PublishedKeyStore {
-  /** The published set and the key-ring generation it came from. */
-  get(): Promise<{ keys: PublicKeySet; generation: number } | undefined>;
-  /** Publishes `keys` unless a set of the same or a later generation is there (a no-op then). */
-  put(keys: PublicKeySet, generation: number): Promise<void>;
+  /** The tenant's published keys, oldest first. */
+  list(tenant: string): Promise<PublicKey[]>;
+  /** One published key of the tenant, or undefined. */
+  get(tenant: string, keyId: string): Promise<PublicKey | undefined>;
+  /** Publishes `key` unless it is published already (it never clears a `retiredAt`). */
+  add(tenant: string, key: PublicKey): Promise<void>;
+  /** Marks `key` retired at its `retiredAt` (publishing it so if missing), unless it is retired already. */
+  retire(tenant: string, key: PublicKey & { retiredAt: string }): Promise<void>;
+  /** The stage-wide key set of the earlier single key ring (it signed checkpoints of every tenant), if there is one. */
+  legacy(): Promise<{ keys: PublicKeySet; generation: number } | undefined>;
+  /** Replaces the stage-wide set unless one of the same or a later generation is there (a no-op then). */
+  putLegacy(keys: PublicKeySet, generation: number): Promise<void>;
 }
 
 /** A finding as stored and listed. */

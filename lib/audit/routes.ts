@@ -109,24 +109,26 @@ export const exportToS3Route = defineRoute({
   }),
 });
 
-/** GET /audit/keys: the public keys that sign checkpoints. */
+/** GET /audit/keys: the public keys that sign the caller tenant's checkpoints. */
 export const keysRoute = defineRoute({
   engine: 'audit',
   action: 'keys',
   method: 'GET',
   permission: 'audit:read',
-  summary: 'The public keys (with key ids, retired ones included) that sign checkpoints; save the reply as the verifier’s --keys',
+  summary:
+    'The public keys (with key ids, retired ones included) that signed and sign your checkpoints, never another tenant’s; save the reply as the verifier’s --keys',
   parameters: z.object({}),
   result: publicKeySetSchema,
 });
 
-/** POST /audit/keys: rotate the signing key. */
+/** POST /audit/keys: rotate the caller tenant's signing key. */
 export const rotateKeysRoute = defineRoute({
   engine: 'audit',
   action: 'keys',
   method: 'POST',
   permission: 'audit:admin',
-  summary: 'Rotate the checkpoint signing key: a new key signs from now on, the old one is retired and stays published',
+  summary:
+    'Rotate your checkpoint signing key (other tenants keep theirs): a new key signs your checkpoints from now on, the old one is retired and stays published',
   parameters: z.object({}),
   result: z.object({ activeKeyId: keyIdSchema, retiredKeyId: keyIdSchema.optional(), keys: publicKeySetSchema.shape.keys }),
 });

@@ -90,31 +90,56 @@ export const checkpointSchema = z.strictObject({ ...checkpointBodySchema.shape, 
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 
 /**
- * A private signing key as stored in the key ring (the secret store's JSON). Lives here, with the
- * other data shapes, so the ports (`KeyRingStore`) and the ring logic (`keys.ts`) share it
- * without importing each other.
+ * A private signing key as its tenant's secret holds it. Lives here, with the other data shapes,
+ * so the ports (`SigningKeyStore`) and the key logic (`keys.ts`) share it without importing each
+ * other. Every field is bounded, so the secret is too.
  */
 export const signingKeySchema = z.strictObject({
   keyId: keyIdSchema,
   algorithm: z.literal('Ed25519'),
-  publicKey: z.string().min(1),
-  privateKey: z.string().min(1),
+  publicKey: z.string().min(1).max(64),
+  /** Base64 PKCS#8 DER: 64 characters for an Ed25519 key. */
+  privateKey: z.string().min(1).max(128),
   createdAt: timestampSchema,
   retiredAt: timestampSchema.optional(),
 });
 
-/**
- * The ring as stored: all keys, oldest first, the id of the one that signs, and a generation that
- * every change increments (so publishing the public half can refuse to go backwards).
- */
-export const keyRingSchema = z.strictObject({
-  generation: z.int().nonnegative().default(0),
-  activeKeyId: keyIdSchema.optional(),
-  keys: z.array(signingKeySchema),
+/** One public key as published by `GET /audit/keys`. */
+export const publicKeySchema = z.strictObject({
+  keyId: keyIdSchema,
+  algorithm: z.literal('Ed25519'),
+  /** Base64 of the raw 32-byte Ed25519 public key (RFC 8032), not SPKI. */
+  publicKey: base64Schema.length(44, 'must be base64 of 32 bytes'),
+  createdAt: timestampSchema,
+  /** Set once the key stops signing; it stays in the set so old checkpoints still verify. */
+  retiredAt: timestampSchema.optional(),
 });
 
-/** A key ring. */
-export type KeyRing = z.infer<typeof keyRingSchema>;
+/** A published public key. */
+export type PublicKey = z.infer<typeof publicKeySchema>;
+
+/** The format tag of a tenant's signing-key secret; a new shape gets a new number. */
+export const TENANT_SIGNING_KEY_FORMAT = 'autonomy-audit-signing-key/1';
+
+/**
+ * What one tenant's signing-key secret holds (Secrets Manager in AWS): the one private key that
+ * signs the tenant's checkpoints now, and the public half of the key it replaced, with its
+ * `retiredAt`, so a rotation whose publication was interrupted can be published again from the
+ * secret alone. Nothing else: older keys live only in the published set (the state table), so
+ * the secret's size does not grow with rotations (about 500 bytes, at most
+ * `MAX_SIGNING_KEY_SECRET_BYTES`). `tenant` names the owner, and a signer refuses a secret that
+ * names another. `generation` counts the tenant's keys.
+ */
+export const tenantSigningKeySchema = z.strictObject({
+  format: z.literal(TENANT_SIGNING_KEY_FORMAT),
+  tenant: tenantSchema,
+  generation: z.int().positive(),
+  active: signingKeySchema.omit({ retiredAt: true }),
+  retired: publicKeySchema.required({ retiredAt: true }).optional(),
+});
+
+/** A tenant's signing-key secret. */
+export type TenantSigningKey = z.infer<typeof tenantSigningKeySchema>;
 
 /**
  * What the checkpoint head keeps beside its signed checkpoint so the next checkpoint extends the
@@ -131,20 +156,6 @@ export const treeTipSchema = z.strictObject({
 
 /** A tree tip: where the next checkpoint resumes the stream's tree. */
 export type TreeTip = z.infer<typeof treeTipSchema>;
-
-/** One public key as published by `GET /audit/keys`. */
-export const publicKeySchema = z.strictObject({
-  keyId: keyIdSchema,
-  algorithm: z.literal('Ed25519'),
-  /** Base64 of the raw 32-byte Ed25519 public key (RFC 8032), not SPKI. */
-  publicKey: base64Schema.length(44, 'must be base64 of 32 bytes'),
-  createdAt: timestampSchema,
-  /** Set once the key stops signing; it stays in the set so old checkpoints still verify. */
-  retiredAt: timestampSchema.optional(),
-});
-
-/** A published public key. */
-export type PublicKey = z.infer<typeof publicKeySchema>;
 
 /** The key set: what `GET /audit/keys` returns and what the verifier reads with `--keys`. */
 export const publicKeySetSchema = z.strictObject({ keys: z.array(publicKeySchema) });

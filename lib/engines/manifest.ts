@@ -23,8 +23,11 @@ export const dataResources = {
   artifacts: { logicalId: 'ArtifactsBucket', kind: 'bucket' },
   /** The event bus every engine publishes to. */
   bus: { logicalId: 'EventBus', kind: 'bus' },
-  /** The audit checkpoint signing keys. */
-  auditSigningKey: { logicalId: 'AuditSigningKeySecret', kind: 'secret', env: 'AUDIT_SIGNING_SECRET' },
+  /**
+   * The audit checkpoint signing keys: one secret per tenant, created at run time by the tenant's first
+   * signer, named `<service>/<stage>/audit-signing-keys/<tenant>/…`; the functions get the prefix.
+   */
+  auditSigningKeys: { namePrefix: 'audit-signing-keys/', kind: 'secrets', env: 'AUDIT_SIGNING_KEY_PREFIX' },
 } as const;
 
 /** A data resource's manifest name. */
@@ -33,6 +36,8 @@ type OfKind<K extends string> = { [N in DataResource]: (typeof dataResources)[N]
 
 /** DynamoDB actions a manifest may grant. Scans are never granted. */
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'DescribeTable' | 'ConditionCheckItem';
+/** Secrets Manager actions a manifest may grant, on the secrets under one of the stage's name prefixes. */
+export type SecretAction = 'CreateSecret' | 'GetSecretValue' | 'PutSecretValue';
 /** S3 object actions a manifest may grant. */
 export type ObjectAction = 'GetObject' | 'PutObject' | 'PutObjectTagging' | 'DeleteObject';
 
@@ -42,7 +47,7 @@ export type Need =
   | { kind: 'objects'; bucket: OfKind<'bucket'>; actions: ObjectAction[]; keys: string[] }
   | { kind: 'list-objects'; bucket: OfKind<'bucket'>; prefixes?: string[] }
   | { kind: 'bus'; actions: Array<'PutEvents' | 'DescribeEventBus'> }
-  | { kind: 'secret'; secret: OfKind<'secret'>; actions: Array<'GetSecretValue' | 'PutSecretValue'> }
+  | { kind: 'secrets'; secrets: OfKind<'secrets'>; actions: SecretAction[] }
   /** SendTaskSuccess/SendTaskFailure: task tokens cannot be scoped by IAM (AWS documents `*`). */
   | { kind: 'task-callbacks' };
 
@@ -66,7 +71,8 @@ export const need = {
   publish: (): Need => ({ kind: 'bus', actions: ['PutEvents'] }),
   /** events:DescribeEventBus (readiness). */
   describeBus: (): Need => ({ kind: 'bus', actions: ['DescribeEventBus'] }),
-  secret: (secret: OfKind<'secret'>, actions: Array<'GetSecretValue' | 'PutSecretValue'>): Need => ({ kind: 'secret', secret, actions }),
+  /** Secrets Manager actions on every secret named under the stage's prefix for `secrets` (e.g. one secret per tenant). */
+  secrets: (secrets: OfKind<'secrets'>, actions: SecretAction[]): Need => ({ kind: 'secrets', secrets, actions }),
   taskCallbacks: (): Need => ({ kind: 'task-callbacks' }),
 };
 

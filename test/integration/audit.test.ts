@@ -19,6 +19,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { signingKeySecretName } from '../../lib/adapters/aws/audit-keys.ts';
 import { S3CheckpointStore } from '../../lib/adapters/aws/audit-objects.ts';
 import { DynamoLedgerStore } from '../../lib/adapters/aws/audit-ledger.ts';
 import { DynamoStreamRegistry } from '../../lib/adapters/aws/audit-state.ts';
@@ -26,7 +27,7 @@ import { appendRecord } from '../../lib/audit/chain.ts';
 import { checkpointKey, generateSigningKey, signCheckpoint, type SigningKey } from '../../lib/audit/checkpoint.ts';
 import { record } from '../../lib/audit/engine.ts';
 import { DuplicateAppendError } from '../../lib/audit/errors.ts';
-import { parseKeyRing } from '../../lib/audit/keys.ts';
+import { parseTenantSigningKey } from '../../lib/audit/keys.ts';
 import { hashLeaf, verifyInclusion } from '../../lib/audit/merkle.ts';
 import type { Checkpoint } from '../../lib/audit/schemas.ts';
 import { verifyStream } from '../../lib/audit/verify.ts';
@@ -44,7 +45,8 @@ const ledgerTable = cloud.resources.tables.LedgerTable ?? '';
 const stateTable = cloud.resources.tables.StateTable ?? '';
 const bucket = cloud.resources.buckets.ArtifactsBucket ?? '';
 const busName = Object.values(cloud.resources.buses)[0]?.split('/').pop() ?? '';
-const secretArn = cloud.resources.secrets.AuditSigningKeySecret ?? '';
+// Each tenant's signing key is its own secret under the stage's prefix (lib/adapters/aws/audit-keys.ts).
+const signingKeyPrefix = `autonomy/${cloud.stage}/audit-signing-keys/`;
 
 let dir = '';
 before(async () => {
@@ -140,12 +142,12 @@ async function ledgerItem(tenant: string, stream: string, seq: number) {
   return Item;
 }
 
-async function signingKeyById(keyId: string): Promise<SigningKey> {
-  const secret = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  const key = parseKeyRing(secret.SecretString ?? '').keys.find((candidate) => candidate.keyId === keyId);
-  assert.ok(key, `key ${keyId} is not in the ring`);
-  const { retiredAt: _retired, ...usable } = key;
-  return usable;
+/** The tenant's active signing key, read from its secret as an attacker with Secrets Manager access would. */
+async function activeKeyOf(tenant: string, keyId: string): Promise<SigningKey> {
+  const secret = await secrets.send(new GetSecretValueCommand({ SecretId: signingKeySecretName(signingKeyPrefix, tenant) }));
+  const { active } = parseTenantSigningKey(secret.SecretString ?? '', tenant);
+  assert.equal(active.keyId, keyId, `key ${keyId} is not the active key of ${tenant}`);
+  return active;
 }
 
 async function putCheckpointObject(checkpoint: Checkpoint) {
@@ -335,9 +337,9 @@ describe('audit: verification, API and outside verifier agree', () => {
       name: 'the latest checkpoint replaced by one re-signed with our own key over another root',
       seq: ({ all }) => all.at(-2)?.treeSize ?? 0,
       reason: 'checkpoint-root-mismatch',
-      tamper: async (_tenant, _stream, { second }) => {
+      tamper: async (tenant, _stream, { second }) => {
         const { signature: _signature, ...body } = second;
-        await putCheckpointObject(signCheckpoint({ ...body, rootHash: 'ab'.repeat(32) }, await signingKeyById(second.keyId)));
+        await putCheckpointObject(signCheckpoint({ ...body, rootHash: 'ab'.repeat(32) }, await activeKeyOf(tenant, second.keyId)));
       },
     },
     {

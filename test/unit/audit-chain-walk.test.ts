@@ -75,7 +75,7 @@ describe('chain walker: in pieces, the same verdict', () => {
           const checkpointStore = new MemoryCheckpointStore();
           for (const checkpoint of checkpoints) await checkpointStore.put(checkpoint);
           const publishedKeys = new MemoryPublishedKeyStore();
-          await publishedKeys.put(stream.keys, 1);
+          await publishedKeys.publishAll(stream.tenant, stream.keys);
           const ref = { tenant: stream.tenant, stream: stream.stream };
           const paged = await verifyStored({ ledger, payloads: payloadStore, checkpoints: checkpointStore, publishedKeys }, ref, {
             pageSize,

@@ -71,7 +71,7 @@ function world() {
 }
 
 async function publish(w: ReturnType<typeof world>) {
-  await w.publishedKeys.put(publicKeySet([w.key]), 1);
+  await w.publishedKeys.publishAll(REF.tenant, publicKeySet([w.key]));
 }
 
 describe('checkpoints: incremental', () => {

@@ -47,7 +47,7 @@ describe('autonomy-verify --manifest', () => {
     const checkpoints = new MemoryCheckpointStore();
     for (const checkpoint of stream.checkpoints) await checkpoints.put(checkpoint);
     const publishedKeys = new MemoryPublishedKeyStore();
-    await publishedKeys.put(stream.keys, 1);
+    await publishedKeys.publishAll('acme', stream.keys);
     const objects = new MemoryExportObjectStore();
     const deps = {
       ledger,

@@ -23,16 +23,16 @@ import {
 } from '../../lib/audit/engine.ts';
 import { LedgerStateError } from '../../lib/audit/errors.ts';
 import { exportVerifyInput, parseExport } from '../../lib/audit/export.ts';
-import { activeKey, ensureSigningKey, publishKeyRing, ROTATION_GRACE_MS, rotateSigningKey } from '../../lib/audit/keys.ts';
+import { publishTenantKey, ROTATION_GRACE_MS, rotateTenantKey, tenantKeySet, tenantSigningKey } from '../../lib/audit/keys.ts';
 import {
   MemoryAuditStateStore,
   MemoryCheckpointHeadStore,
   MemoryCheckpointStore,
   MemoryFindingStore,
-  MemoryKeyRingStore,
   MemoryLedgerStore,
   MemoryPayloadStore,
   MemoryPublishedKeyStore,
+  MemorySigningKeyStore,
   MemoryStreamRegistry,
 } from '../../lib/audit/memory-store.ts';
 import { hashLeaf, verifyInclusion } from '../../lib/audit/merkle.ts';
@@ -49,8 +49,9 @@ function world() {
   const checkpoints = new MemoryCheckpointStore();
   const registry = new MemoryStreamRegistry();
   const heads = new MemoryCheckpointHeadStore();
-  const ring = new MemoryKeyRingStore();
+  const signingKeys = new MemorySigningKeyStore();
   const publishedKeys = new MemoryPublishedKeyStore();
+  const keyStores = { keys: signingKeys, published: publishedKeys };
   const sent: OutgoingEntry[] = [];
   // The real validating publisher: every event must pass the catalog.
   const publisher = validatingPublisher({
@@ -59,14 +60,10 @@ function world() {
       return entries.map((_, index) => ({ eventId: `e-${sent.length}-${index}` }));
     },
   });
-  const signingKey = async () => {
-    const { key, ring: current } = await ensureSigningKey(ring, { now: () => NOW });
-    await publishKeyRing(current, publishedKeys);
-    return key;
-  };
+  const signingKey = (tenant: string) => tenantSigningKey(keyStores, tenant, { now: () => NOW });
   const checkpointDeps: CheckpointDeps = { ledger, checkpoints, heads, signingKey, now: () => NOW, publisher };
   const readDeps: ReadDeps = { ledger, payloads, checkpoints, publishedKeys };
-  return { ledger, payloads, checkpoints, registry, heads, ring, publishedKeys, sent, publisher, checkpointDeps, readDeps, recordDeps: { ledger, payloads, registry } };
+  return { ledger, payloads, checkpoints, registry, heads, signingKeys, keyStores, publishedKeys, sent, publisher, checkpointDeps, readDeps, recordDeps: { ledger, payloads, registry } };
 }
 
 const note = (tenant: string, stream: string, n: number, at = NOW): AppendInput => ({
@@ -173,38 +170,40 @@ describe('audit engine: checkpoints and keys', () => {
   });
 
   it('creates exactly one first key when signers bootstrap at once', async () => {
-    const ring = new MemoryKeyRingStore();
-    const keys = await Promise.all(Array.from({ length: 8 }, () => ensureSigningKey(ring, { now: () => NOW })));
-    assert.equal(new Set(keys.map(({ key }) => key.keyId)).size, 1);
-    assert.equal((await ring.load()).ring.keys.length, 1);
+    const w = world();
+    const keys = await Promise.all(Array.from({ length: 8 }, () => tenantSigningKey(w.keyStores, 'acme', { now: () => NOW })));
+    assert.equal(new Set(keys.map((key) => key.keyId)).size, 1);
+    assert.equal((await w.signingKeys.load('acme')).current?.generation, 1);
+    assert.deepEqual((await w.publishedKeys.list('acme')).map((key) => key.keyId), [keys[0]?.keyId]);
   });
 
   it('rotates: old checkpoints still verify with the retired key, new ones are signed by the new key', async () => {
     const w = world();
     await fill(w, 3);
     const before = await checkpointStream(w.checkpointDeps, { tenant: 'acme', stream: 'ops' });
-    const rotated = await rotateSigningKey(w.ring, { now: () => NOW });
-    await publishKeyRing(rotated.ring, w.publishedKeys);
+    const rotated = await rotateTenantKey(w.keyStores, 'acme', { now: () => NOW });
     assert.equal(rotated.retired, before.checkpoint?.keyId);
-    const retiredKey = rotated.ring.keys.find((key) => key.keyId === rotated.retired);
+    const retiredKey = (await w.publishedKeys.list('acme')).find((key) => key.keyId === rotated.retired);
     assert.equal(retiredKey?.retiredAt, new Date(NOW.getTime() + ROTATION_GRACE_MS).toISOString());
     await fill(w, 2);
     const after = await checkpointStream(w.checkpointDeps, { tenant: 'acme', stream: 'ops' });
-    assert.equal(after.checkpoint?.keyId, activeKey(rotated.ring)?.keyId);
-    const keys = (await w.publishedKeys.get())?.keys ?? { keys: [] };
+    assert.equal(after.checkpoint?.keyId, rotated.key.keyId);
+    const keys = await tenantKeySet(w.publishedKeys, 'acme');
     assert.equal(keys.keys.length, 2);
     assert.equal(verifyCheckpoint(before.checkpoint as never, keys).valid, true);
     assert.equal((await verifyStored(w.readDeps, { tenant: 'acme', stream: 'ops' })).intact, true);
   });
 
-  it('never lets a stale ring unpublish a newer key', async () => {
-    const published = new MemoryPublishedKeyStore();
-    const ring = new MemoryKeyRingStore();
-    const first = await ensureSigningKey(ring, { now: () => NOW });
-    const second = await rotateSigningKey(ring, { now: () => NOW });
-    await publishKeyRing(second.ring, published);
-    await publishKeyRing(first.ring, published);
-    assert.equal((await published.get())?.keys.keys.length, 2);
+  it('never lets a signer holding what the secret said before a rotation un-retire the old key', async () => {
+    const w = world();
+    await tenantSigningKey(w.keyStores, 'acme', { now: () => NOW });
+    const stale = (await w.signingKeys.load('acme')).current;
+    assert.ok(stale);
+    const { retired } = await rotateTenantKey(w.keyStores, 'acme', { now: () => NOW });
+    await publishTenantKey(w.publishedKeys, stale);
+    const keys = await w.publishedKeys.list('acme');
+    assert.equal(keys.length, 2);
+    assert.ok(keys.find((key) => key.keyId === retired)?.retiredAt, 'still retired');
   });
 });
 
@@ -218,7 +217,7 @@ describe('audit engine: verify, export and proofs of stored streams', () => {
 
   it('exports a stream that the outside verifier proves intact, and a partial range too', async () => {
     const w = await signedStream();
-    const keys = (await w.publishedKeys.get())?.keys ?? { keys: [] };
+    const keys = await tenantKeySet(w.publishedKeys, 'acme');
     const whole = parseExport(await exportStored(w.readDeps, { tenant: 'acme', stream: 'ops' }, { now: NOW }));
     assert.equal(verifyStream(exportVerifyInput(whole, keys)).intact, true);
     const part = parseExport(await exportStored(w.readDeps, { tenant: 'acme', stream: 'ops' }, { from: 3, to: 7, now: NOW }));
@@ -231,7 +230,7 @@ describe('audit engine: verify, export and proofs of stored streams', () => {
     w.ledger.remove('acme', 'ops', 9);
     const api = await verifyStored(w.readDeps, { tenant: 'acme', stream: 'ops' });
     assert.deepEqual([api.intact, !api.intact && api.firstBadSeq, !api.intact && api.reason], [false, 9, 'gap']);
-    const keys = (await w.publishedKeys.get())?.keys ?? { keys: [] };
+    const keys = await tenantKeySet(w.publishedKeys, 'acme');
     const exported = verifyStream(exportVerifyInput(parseExport(await exportStored(w.readDeps, { tenant: 'acme', stream: 'ops' }, { now: NOW })), keys));
     assert.deepEqual([exported.intact, !exported.intact && exported.firstBadSeq, !exported.intact && exported.reason], [false, 9, 'gap']);
   });
@@ -239,7 +238,7 @@ describe('audit engine: verify, export and proofs of stored streams', () => {
   it('reports a deleted first entry as a gap at seq 0 in an export', async () => {
     const w = await signedStream();
     w.ledger.remove('acme', 'ops', 0);
-    const keys = (await w.publishedKeys.get())?.keys ?? { keys: [] };
+    const keys = await tenantKeySet(w.publishedKeys, 'acme');
     const exported = verifyStream(exportVerifyInput(parseExport(await exportStored(w.readDeps, { tenant: 'acme', stream: 'ops' }, { now: NOW })), keys));
     assert.deepEqual([exported.intact, !exported.intact && exported.firstBadSeq, !exported.intact && exported.reason], [false, 0, 'gap']);
   });

@@ -37,7 +37,7 @@ async function world(
   const checkpoints = new MemoryCheckpointStore();
   for (const checkpoint of stored.checkpoints ?? stream.checkpoints) await checkpoints.put(checkpoint);
   const publishedKeys = new MemoryPublishedKeyStore();
-  await publishedKeys.put(stream.keys, 1);
+  await publishedKeys.publishAll(REF.tenant, stream.keys);
   const objects = new MemoryExportObjectStore();
   let ids = 0;
   const deps: ExportDeps = { ledger, payloads, checkpoints, publishedKeys, jobs: new MemoryExportJobStore(), objects, now: () => NOW };

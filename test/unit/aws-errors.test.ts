@@ -15,7 +15,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoApiKeyStore } from '../../lib/adapters/aws/api-key-store.ts';
 import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
-import { SecretsManagerKeyRingStore } from '../../lib/adapters/aws/audit-keys.ts';
+import { SecretsManagerSigningKeyStore } from '../../lib/adapters/aws/audit-keys.ts';
 import { DynamoLedgerStore } from '../../lib/adapters/aws/audit-ledger.ts';
 import { S3CheckpointStore, S3PayloadStore } from '../../lib/adapters/aws/audit-objects.ts';
 import { DynamoCheckpointHeads, DynamoFindingStore, DynamoStreamRegistry } from '../../lib/adapters/aws/audit-state.ts';
@@ -27,7 +27,7 @@ import { dynamoSeriesStore } from '../../lib/adapters/aws/series-store.ts';
 import { sfnWorkflowCallbacks } from '../../lib/adapters/aws/workflow-callbacks.ts';
 import { buildEntry } from '../../lib/audit/chain.ts';
 import { ChainConflictError, DuplicateAppendError } from '../../lib/audit/errors.ts';
-import { EMPTY_KEY_RING } from '../../lib/audit/keys.ts';
+import { nextTenantKey } from '../../lib/audit/keys.ts';
 import type { Checkpoint, LedgerEntry } from '../../lib/audit/schemas.ts';
 import { mintApiKey } from '../../lib/auth/api-keys.ts';
 import { ConflictError, DependencyError, DomainError, NotFoundError } from '../../lib/errors.ts';
@@ -281,23 +281,29 @@ describe('audit objects (S3)', () => {
   });
 });
 
-describe('audit key ring (Secrets Manager)', () => {
-  const ring = (endpoint = fake.endpoint) =>
-    new SecretsManagerKeyRingStore(new SecretsManagerClient(clientSettings(endpoint)), 'audit/signing');
+describe('audit signing keys (Secrets Manager, one secret per tenant)', () => {
+  const store = (endpoint = fake.endpoint) =>
+    new SecretsManagerSigningKeyStore(new SecretsManagerClient(clientSettings(endpoint)), 'autonomy/test/audit-signing-keys/');
+  const first = nextTenantKey('acme', undefined, '2025-06-01T00:00:00.000Z');
 
   it('turns ThrottlingException (JSON 1.1) into DependencyError', async () => {
     fake.answer((request) => jsonError(request, 400, 'ThrottlingException'));
-    await assert.rejects(ring().load(), dependency(2, /SecretsManager GetSecretValue throttled: ThrottlingException/));
+    await assert.rejects(store().load('acme'), dependency(2, /SecretsManager GetSecretValue throttled: ThrottlingException/));
   });
 
   it('keeps the compare-and-swap answer: a version token already used is `false`', async () => {
     fake.answer((request) => jsonError(request, 400, 'ResourceExistsException'));
-    assert.equal(await ring().replace(EMPTY_KEY_RING, 'v1'), false);
+    assert.equal(await store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'), false);
+  });
+
+  it("answers `false` to a first key whose secret and first version another signer took", async () => {
+    fake.answer((request) => jsonError(request, 400, 'ResourceExistsException'));
+    assert.equal(await store().replace(first, ''), false);
   });
 
   it('turns InternalServiceError (HTTP 500) into DependencyError', async () => {
     fake.answer((request) => jsonError(request, 500, 'InternalServiceError'));
-    await assert.rejects(ring().replace(EMPTY_KEY_RING, 'v1'), dependency(1, /SecretsManager PutSecretValue unavailable/));
+    await assert.rejects(store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'), dependency(1, /SecretsManager PutSecretValue unavailable/));
   });
 });
 

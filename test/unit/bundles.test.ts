@@ -18,7 +18,7 @@ describe('bundles', { skip: templatePath ? false : 'needs the packaged dev stage
   const zips = (await readdir(packageDir).catch(() => [])).filter((file) => file.endsWith('.zip') && !file.startsWith('autonomy.zip'));
   const work = await mkdtemp(path.join(os.tmpdir(), 'autonomy-bundles-'));
   after(() => rm(work, { recursive: true, force: true }));
-  const env = { PATH: process.env.PATH, STAGE: 'test', STATE_TABLE: 't', IDEMPOTENCY_TABLE: 'i', ARTIFACTS_BUCKET: 'b', EVENT_BUS_NAME: 'bus', LEDGER_TABLE: 'l', AUDIT_SIGNING_SECRET: 's', AWS_REGION: 'us-east-1', LOG_LEVEL: 'ERROR' };
+  const env = { PATH: process.env.PATH, STAGE: 'test', STATE_TABLE: 't', IDEMPOTENCY_TABLE: 'i', ARTIFACTS_BUCKET: 'b', EVENT_BUS_NAME: 'bus', LEDGER_TABLE: 'l', AUDIT_SIGNING_KEY_PREFIX: 'autonomy/test/audit-signing-keys/', AWS_REGION: 'us-east-1', LOG_LEVEL: 'ERROR' };
 
   it('found one zip per function', () => assert.ok(zips.length >= 20, `only ${zips.length} zips in ${packageDir}`));
 

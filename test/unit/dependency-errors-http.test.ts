@@ -43,7 +43,7 @@ Object.assign(process.env, {
   ARTIFACTS_BUCKET: 'artifacts',
   EVENT_BUS_NAME: 'bus',
   LEDGER_TABLE: 'ledger',
-  AUDIT_SIGNING_SECRET: 'audit/signing',
+  AUDIT_SIGNING_KEY_PREFIX: 'autonomy/test/audit-signing-keys/',
   AUTH_ISSUER: LOCAL_ISSUER,
   AUTH_AUDIENCE: LOCAL_AUDIENCE,
   AUTH_JWKS_URL: `${fake.endpoint}${JWKS_PATH}`,

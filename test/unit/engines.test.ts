@@ -17,7 +17,7 @@ import { engines } from '../../lib/engines/index.ts';
 import { defineEngine, functionName, handlerFile, need } from '../../lib/engines/manifest.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const config = serverlessConfig(engines, { param: (name) => `rate(${name})` });
+const config = serverlessConfig(engines, { param: (name) => `rate(${name})`, secretNamePrefix: 'autonomy/test/' });
 type Fn = { handler: string; role: string; environment?: Record<string, unknown>; events: Array<Record<string, unknown>> };
 type Statement = { Action: string[]; Resource: unknown; Condition?: Record<string, Record<string, string[]>> };
 const statements = (name: string): Statement[] =>
@@ -76,11 +76,25 @@ describe('engine manifests', () => {
     }
   });
 
-  it('set the ledger and signing-key variables only where the ledger or the key is needed', () => {
+  it('set the ledger and signing-key variables only where the ledger or the keys are needed', () => {
     for (const [name, fn] of Object.entries(config.functions) as Array<[string, Fn]>) {
       assert.equal(fn.environment?.LEDGER_TABLE !== undefined, statements(name).some((statement) => JSON.stringify(statement.Resource).includes('LedgerTable')), name);
-      assert.equal(fn.environment?.AUDIT_SIGNING_SECRET !== undefined, grants(name, 'secretsmanager:GetSecretValue', 'AuditSigningKeySecret'), name);
+      assert.equal(fn.environment?.AUDIT_SIGNING_KEY_PREFIX !== undefined, grants(name, 'secretsmanager:GetSecretValue', 'secret:autonomy/test/audit-signing-keys/*'), name);
     }
+    assert.equal((config.functions.auditCheckpoint as Fn).environment?.AUDIT_SIGNING_KEY_PREFIX, 'autonomy/test/audit-signing-keys/');
+  });
+
+  it("grant the tenants' signing-key secrets under the stage's prefix only, and only to the signers and the keys route", () => {
+    const holders = Object.keys(config.functions).filter((name) => statements(name).some((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:'))));
+    assert.deepEqual(holders.sort(), ['auditCheckpoint', 'auditCheckpointSchedule', 'auditKeys']);
+    for (const name of holders) {
+      const secrets = statements(name).filter((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:')));
+      assert.deepEqual(secrets.map((statement) => statement.Resource), [
+        { 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:autonomy/test/audit-signing-keys/*' },
+      ]);
+      assert.deepEqual(secrets[0]?.Action.sort(), ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']);
+    }
+    assert.throws(() => serverlessConfig(engines, { param: () => 'rate(1 minute)' }), /secretNamePrefix/);
   });
 
   it('turn needs into statements on exactly the named resource', () => {
@@ -97,6 +111,6 @@ describe('engine manifests', () => {
     assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('y', 'a')] } } }), /belongs to engine 'y'/);
     assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('x', 'a'), spec('x', 'b')] } } }), /one function serves one path/);
     assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { A_b: { description: 'a', needs: [], task: true } } }), /kebab-case/);
-    assert.throws(() => serverlessConfig([engines[0], engines[0]].filter((e) => e !== undefined), { param: () => 'rate(1 minute)' }), /declared twice/);
+    assert.throws(() => serverlessConfig([engines[0], engines[0]].filter((e) => e !== undefined), { param: () => 'rate(1 minute)', secretNamePrefix: 'autonomy/test/' }), /declared twice/);
   });
 });

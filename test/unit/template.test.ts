@@ -208,7 +208,7 @@ describe('packaged template (stage dev)', () => {
     const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').find(([, p]) => JSON.stringify(p.EventSourceArn).includes('"AuditQueue"'));
     assert.ok(mapping, 'no function reads the audit queue');
     assert.deepEqual(mapping[1].FunctionResponseTypes, ['ReportBatchItemFailures']);
-    assert.equal(template.Resources.AuditSigningKeySecret?.Type, 'AWS::SecretsManager::Secret');
+    assert.deepEqual(resourcesOfType(template, 'AWS::SecretsManager::Secret'), [], 'signing keys are secrets per tenant, created at run time, not one stage-wide secret');
   });
 });
 

@@ -1,23 +1,23 @@
 /**
  * The Audit engine's ports in a deployed function, built once per container from the
- * environment: the ledger table, the artifacts bucket, the state table, the signing-key secret
- * and the bus. Each function uses only what its role allows.
+ * environment: the ledger table, the artifacts bucket, the state table, the tenants' signing-key
+ * secrets and the bus. Each function uses only what its role allows.
  */
 import type { SigningKey } from '../../audit/checkpoint.ts';
 import type { CheckpointDeps, ReadDeps, RecordDeps } from '../../audit/engine.ts';
 import type { ExportDeps } from '../../audit/export-job.ts';
-import { ensureSigningKey, publishKeyRing } from '../../audit/keys.ts';
+import { retireLegacyKeys, type TenantKeyStores, tenantSigningKey } from '../../audit/keys.ts';
 import { config } from '../../config.ts';
 import { validatingPublisher } from '../../events/publisher.ts';
 import { DynamoExportJobs, S3ExportObjects } from './audit-exports.ts';
 import { S3CheckpointStore, S3PayloadStore } from './audit-objects.ts';
-import { SecretsManagerKeyRingStore } from './audit-keys.ts';
+import { SecretsManagerSigningKeyStore } from './audit-keys.ts';
 import { DynamoLedgerStore } from './audit-ledger.ts';
 import { DynamoAuditSettings, DynamoCheckpointHeads, DynamoFindingStore, DynamoPublishedKeys, DynamoStreamRegistry } from './audit-state.ts';
 import { dynamoClient, eventBridgeClient, s3Client, secretsManagerClient } from './clients.ts';
 import { eventBridgePutEvents } from './event-publisher.ts';
 
-function required(name: 'LEDGER_TABLE' | 'AUDIT_SIGNING_SECRET'): string {
+function required(name: 'LEDGER_TABLE' | 'AUDIT_SIGNING_KEY_PREFIX'): string {
   const value = config()[name];
   if (value === undefined) throw new Error(`Invalid function environment: ${name} is not set (lib/audit/manifest.ts)`);
   return value;
@@ -66,9 +66,10 @@ export function auditState() {
   };
 }
 
-/** The key ring in Secrets Manager. */
-export function auditKeyRing(): SecretsManagerKeyRingStore {
-  return new SecretsManagerKeyRingStore(secretsManagerClient(), required('AUDIT_SIGNING_SECRET'));
+/** Each tenant's signing key (one Secrets Manager secret per tenant) and the published public keys (state table). */
+export function auditKeyStores(): TenantKeyStores {
+  const keys = new SecretsManagerSigningKeyStore(secretsManagerClient(), required('AUDIT_SIGNING_KEY_PREFIX'));
+  return { keys, published: auditState().publishedKeys };
 }
 
 /** The validating publisher on the stage's bus. */
@@ -94,30 +95,46 @@ export function exportDeps(now: () => Date = () => new Date()): ExportDeps {
   return { ...readDeps(), jobs: new DynamoExportJobs(dynamoClient(), config().STATE_TABLE), objects: exportObjects, now };
 }
 
+// Once the stage-wide keys of the earlier single ring are seen retired, this container stops looking.
+let legacyRetired = false;
+
 /**
- * The active signing key, read from the secret (creating the first key when the ring is empty)
- * and keeping the published public keys up to date.
+ * Retires the stage-wide keys of the earlier single ring if they are not yet (once per container
+ * after it finds them retired): signers and rotations call it, so they stop signing new history
+ * soon after this version is deployed, while what they signed still verifies.
  */
-export async function activeSigningKey(now: () => Date): Promise<SigningKey> {
-  const { key, ring } = await ensureSigningKey(auditKeyRing(), { now });
-  await publishKeyRing(ring, auditState().publishedKeys);
-  return key;
+export async function settleLegacyKeys(now: Date): Promise<void> {
+  if (legacyRetired) return;
+  await retireLegacyKeys(auditState().publishedKeys, now);
+  legacyRetired = true;
+}
+
+/** The tenant's active signing key, read from its secret (its first key created when it has none) and published. */
+export async function activeSigningKey(tenant: string, now: () => Date): Promise<SigningKey> {
+  await settleLegacyKeys(now());
+  return tenantSigningKey(auditKeyStores(), tenant, { now });
 }
 
 /**
- * What checkpointing needs, for one invocation: the key is read once, when first needed, and
- * never kept beyond the invocation. A rotation retires the old key with a grace longer than any
- * audit function runs (`ROTATION_GRACE_MS`), so checkpoints signed with a key read just before
- * a rotation still verify.
+ * What checkpointing needs, for one invocation: each tenant's key is read from that tenant's
+ * secret once, when first needed, and never kept beyond the invocation. A rotation retires the old
+ * key with a grace longer than any audit function runs (`ROTATION_GRACE_MS`), so checkpoints
+ * signed with a key read just before a rotation still verify.
  */
 export function checkpointDeps(now: () => Date = () => new Date()): CheckpointDeps {
-  let key: Promise<SigningKey> | undefined;
+  const keys = new Map<string, Promise<SigningKey>>();
   return {
     ledger: auditLedger(),
     checkpoints: auditCheckpoints(),
     heads: auditState().heads,
-    signingKey: () => {
-      key ??= activeSigningKey(now);
+    signingKey: (tenant) => {
+      let key = keys.get(tenant);
+      if (key === undefined) {
+        key = activeSigningKey(tenant, now);
+        // A failed read is not kept: the next stream of the tenant tries again.
+        key.catch(() => keys.delete(tenant));
+        keys.set(tenant, key);
+      }
       return key;
     },
     now,

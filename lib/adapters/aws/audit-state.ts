@@ -5,7 +5,8 @@
  *   <tenant>#audit#findings           / <stream>#<seq>#<rule> compliance findings, stored once
  *   <tenant>#audit#cursor             / <job>#<stream>        progress of compliance and retention
  *   <tenant>#audit#settings           / retention             the tenant's retention window
- *   system#audit#keys                 / published             the public signing keys (deployment-wide)
+ *   <tenant>#audit#keys               / key#<keyId>           the tenant's published public signing keys, never deleted
+ *   system#audit#keys                 / published             the stage-wide keys of the single ring used before keys were per tenant
  * SDK failures map through lib/adapters/aws/errors.ts (throttling and faults: DependencyError).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
@@ -20,7 +21,14 @@ import type {
   StreamRef,
   StreamRegistry,
 } from '../../audit/ports.ts';
-import type { Checkpoint, PublicKeySet, TreeTip } from '../../audit/schemas.ts';
+import {
+  type Checkpoint,
+  type PublicKey,
+  type PublicKeySet,
+  publicKeySchema,
+  publicKeySetSchema,
+  type TreeTip,
+} from '../../audit/schemas.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
 
 type Send = DynamoDBDocumentClient['send'];
@@ -118,17 +126,80 @@ export class DynamoCheckpointHeads extends StateTableStore implements Checkpoint
   }
 }
 
-/** {@link PublishedKeyStore} on the state table; a put never lowers the generation. */
+const LEGACY_KEYS = { pk: 'system#audit#keys', sk: 'published' };
+const KEY_SK_PREFIX = 'key#';
+
+/** A published key item back to a key; an item that does not parse is skipped (it can verify nothing). */
+function publicKeyOf(item: Record<string, unknown>): PublicKey | undefined {
+  const parsed = publicKeySchema.safeParse({
+    keyId: item.keyId,
+    algorithm: item.algorithm,
+    publicKey: item.publicKey,
+    createdAt: item.createdAt,
+    ...(item.retiredAt === undefined ? {} : { retiredAt: item.retiredAt }),
+  });
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * {@link PublishedKeyStore} on the state table: one item per tenant key (`<tenant>#audit#keys` /
+ * `key#<keyId>`), so a tenant's set grows by one small item per rotation and no item grows with
+ * it. Publishing is a put conditional on the item's absence, retiring one conditional on no
+ * `retiredAt`; neither ever deletes. The stage-wide set of the earlier single ring is one item
+ * (`system#audit#keys` / `published`) whose puts never lower its generation.
+ */
 export class DynamoPublishedKeys extends StateTableStore implements PublishedKeyStore {
-  async get(): Promise<{ keys: PublicKeySet; generation: number } | undefined> {
-    const { Item } = await this.send(new GetCommand({ TableName: this.table, Key: { pk: 'system#audit#keys', sk: 'published' }, ConsistentRead: true }));
-    return Item === undefined ? undefined : { keys: JSON.parse(String(Item.keys)) as PublicKeySet, generation: Number(Item.generation) };
+  async list(tenant: string): Promise<PublicKey[]> {
+    const items = await queryAll(this.send, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': `${tenant}#audit#keys`, ':prefix': KEY_SK_PREFIX },
+      ConsistentRead: true,
+    });
+    return items
+      .map(publicKeyOf)
+      .filter((key): key is PublicKey => key !== undefined)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
   }
 
-  async put(keys: PublicKeySet, generation: number): Promise<void> {
+  async get(tenant: string, keyId: string): Promise<PublicKey | undefined> {
+    const { Item } = await this.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `${tenant}#audit#keys`, sk: `${KEY_SK_PREFIX}${keyId}` }, ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : publicKeyOf(Item);
+  }
+
+  async add(tenant: string, key: PublicKey): Promise<void> {
     await conditionalPut(this.send, {
       TableName: this.table,
-      Item: { pk: 'system#audit#keys', sk: 'published', keys: JSON.stringify(keys), generation },
+      Item: { pk: `${tenant}#audit#keys`, sk: `${KEY_SK_PREFIX}${key.keyId}`, ...key },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  }
+
+  async retire(tenant: string, key: PublicKey & { retiredAt: string }): Promise<void> {
+    await conditionalPut(this.send, {
+      TableName: this.table,
+      Item: { pk: `${tenant}#audit#keys`, sk: `${KEY_SK_PREFIX}${key.keyId}`, ...key },
+      ConditionExpression: 'attribute_not_exists(retiredAt)',
+    });
+  }
+
+  async legacy(): Promise<{ keys: PublicKeySet; generation: number } | undefined> {
+    const { Item } = await this.send(new GetCommand({ TableName: this.table, Key: LEGACY_KEYS, ConsistentRead: true }));
+    if (Item === undefined) return undefined;
+    let keys: unknown;
+    try {
+      keys = JSON.parse(String(Item.keys));
+    } catch {}
+    const parsed = publicKeySetSchema.safeParse(keys);
+    return { keys: parsed.success ? parsed.data : { keys: [] }, generation: Number(Item.generation) };
+  }
+
+  async putLegacy(keys: PublicKeySet, generation: number): Promise<void> {
+    await conditionalPut(this.send, {
+      TableName: this.table,
+      Item: { ...LEGACY_KEYS, keys: JSON.stringify(keys), generation },
       ConditionExpression: 'attribute_not_exists(pk) OR generation < :generation',
       ExpressionAttributeValues: { ':generation': generation },
     });
