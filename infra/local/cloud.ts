@@ -79,6 +79,7 @@ export interface LocalCloud {
     secrets: Record<string, string>;
     routes: string[];
   };
+  /** PIDs by service: `dynamodb` (DynamoDB Local's java, the current one after a supervised restart) and `cloud` (this process, which runs everything else). */
   pids: Record<string, number>;
   /** The local Lambda service: which invocations run, and (fault tests) ending them as a crash would. */
   lambda: Pick<LambdaRuntime, 'running' | 'terminate'>;
@@ -530,7 +531,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       template,
       stacks,
       resources,
-      pids: { dynamodb: dynamo.pid, cloud: process.pid },
+      pids: {
+        get dynamodb() {
+          return dynamo.pid;
+        },
+        cloud: process.pid,
+      },
       lambda: runtime,
       stop: stopAll,
     };

@@ -1,7 +1,8 @@
 /**
  * Runs AWS's DynamoDB Local (the jar shipped in the npm package `amplify-dynamodb-simulator`) with
  * Java, persisted under a data directory. The java process is started directly (no shell), so
- * stopping it by its own PID leaves nothing behind.
+ * stopping it by its own PID leaves nothing behind; when it dies on its own, it is restarted with
+ * backoff (the local cloud's only child process: fauxqs and our own services run in its process).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -67,34 +68,54 @@ export async function ensureDynamoDbLocal(cacheDir: string, log: (line: string) 
 /** A running DynamoDB Local. */
 export interface DynamoDbLocal {
   endpoint: string;
-  pid: number;
+  /** The PID of the java process serving now (a new one after each restart). */
+  readonly pid: number;
+  /** Stops it (its own PID: SIGTERM, then SIGKILL after 5 s) and any pending restart. */
   stop(): Promise<void>;
 }
 
-/**
- * Starts DynamoDB Local on `port` with data in `dataDir` and waits until it answers.
- * @throws JavaMissingError when Java 11+ is not on PATH.
- */
-export async function startDynamoDbLocal(options: { port: number; dataDir: string; cacheDir: string; timeoutMs?: number; log?: (line: string) => void }): Promise<DynamoDbLocal> {
-  const major = javaMajorVersion();
-  if (major === undefined || major < 11) {
-    throw new JavaMissingError('DynamoDB Local needs Java 11 or newer on PATH. On Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless');
-  }
-  const dir = await ensureDynamoDbLocal(options.cacheDir, options.log);
-  await mkdir(options.dataDir, { recursive: true });
+/** How a DynamoDB Local that dies on its own is restarted. */
+export interface RestartPolicy {
+  /** The first wait before a restart; doubled after each failed attempt. Default 250 ms. */
+  initialDelayMs?: number;
+  /** The longest wait between attempts. Default 30 s. */
+  maxDelayMs?: number;
+  /** A process that served this long before dying restarts with the first wait again. Default 60 s. */
+  resetAfterMs?: number;
+}
+
+/** The last bytes of a child's output, for the error when it does not come up. */
+const OUTPUT_TAIL_CHARS = 8192;
+
+interface Launched {
+  child: ChildProcess;
+  startedAt: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** One java process, started and waited for until it answers; killed when it does not in time. */
+async function launch(dir: string, options: { port: number; dataDir: string; timeoutMs: number }): Promise<Launched> {
   const child: ChildProcess = spawn(
     'java',
     [`-Djava.library.path=${path.join(dir, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-jar', path.join(dir, 'DynamoDBLocal.jar'), '-port', String(options.port), '-dbPath', options.dataDir, '-sharedDb', '-disableTelemetry'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.on('exit', () => { exited = true; resolve(); }));
+  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exited = true;
+      resolve({ code, signal });
+    }),
+  );
   const endpoint = `http://127.0.0.1:${options.port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + options.timeoutMs;
   try {
     for (;;) {
       if (exited) throw new Error(`DynamoDB Local exited during start:\n${output}`);
@@ -108,19 +129,100 @@ export async function startDynamoDbLocal(options: { port: number; dataDir: strin
     }
   } catch (error) {
     child.kill('SIGKILL');
+    await exitPromise;
     throw error;
   } finally {
     client.destroy();
   }
+  return { child, startedAt: Date.now(), exited: exitPromise };
+}
+
+/**
+ * Starts DynamoDB Local on `port` with data in `dataDir` and waits until it answers. It is
+ * supervised: when the java process exits without {@link DynamoDbLocal.stop} (a crash, an OOM, a
+ * `kill`), it is started again on the same port and data directory, after a wait that doubles
+ * with each failed attempt (`restart`), and each exit and restart is logged. Data written before
+ * the exit is kept (it lives in `dataDir`).
+ * @throws JavaMissingError when Java 11+ is not on PATH; Error when the first start fails.
+ */
+export async function startDynamoDbLocal(options: {
+  port: number;
+  dataDir: string;
+  cacheDir: string;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+  restart?: RestartPolicy;
+}): Promise<DynamoDbLocal> {
+  const major = javaMajorVersion();
+  if (major === undefined || major < 11) {
+    throw new JavaMissingError('DynamoDB Local needs Java 11 or newer on PATH. On Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless');
+  }
+  const log = options.log ?? (() => {});
+  const dir = await ensureDynamoDbLocal(options.cacheDir, log);
+  await mkdir(options.dataDir, { recursive: true });
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const initialDelayMs = options.restart?.initialDelayMs ?? 250;
+  const maxDelayMs = options.restart?.maxDelayMs ?? 30_000;
+  const resetAfterMs = options.restart?.resetAfterMs ?? 60_000;
+
+  let current = await launch(dir, { port: options.port, dataDir: options.dataDir, timeoutMs });
+  let stopping = false;
+  let delayMs = initialDelayMs;
+  let timer: NodeJS.Timeout | undefined;
+  /** A restart in progress, which stop() waits for. */
+  let restarting: Promise<void> | undefined;
+
+  const scheduleRestart = (reason: string) => {
+    log(`DynamoDB Local ${reason}, restarting in ${delayMs} ms`);
+    const wait = delayMs;
+    delayMs = Math.min(maxDelayMs, delayMs * 2);
+    timer = setTimeout(() => {
+      timer = undefined;
+      restarting = (async () => {
+        try {
+          // Longer than the first start's deadline: a restart competes with the load that is waiting for it.
+          const next = await launch(dir, { port: options.port, dataDir: options.dataDir, timeoutMs: timeoutMs * 2 });
+          if (stopping) {
+            next.child.kill('SIGTERM');
+            await next.exited;
+            return;
+          }
+          current = next;
+          log(`DynamoDB Local restarted (pid ${next.child.pid ?? -1})`);
+          watch(next);
+        } catch (error) {
+          if (!stopping) scheduleRestart(`did not restart (${(error as Error).message.split('\n')[0]})`);
+        } finally {
+          restarting = undefined;
+        }
+      })();
+    }, wait);
+  };
+
+  const watch = (launched: Launched) => {
+    void launched.exited.then(({ code, signal }) => {
+      if (stopping || launched !== current) return;
+      if (Date.now() - launched.startedAt >= resetAfterMs) delayMs = initialDelayMs;
+      scheduleRestart(`exited (${code === null ? `signal ${signal}` : `code ${code}`})`);
+    });
+  };
+  watch(current);
+
   return {
-    endpoint,
-    pid: child.pid ?? -1,
+    endpoint: `http://127.0.0.1:${options.port}`,
+    get pid() {
+      return current.child.pid ?? -1;
+    },
     async stop() {
-      if (exited) return;
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      await restarting;
+      const { child, exited } = current;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exitPromise;
-      clearTimeout(timer);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
     },
   };
 }
