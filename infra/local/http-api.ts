@@ -22,6 +22,39 @@ interface CompiledRoute extends HttpRoute {
 /** API Gateway's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/**
+ * A body over the limit is still read to its end (and dropped) up to this much more, so that the
+ * client, which may still be sending, reads the 413 rather than a reset connection. Past it the
+ * connection is closed without reading on.
+ */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
+type ReadBody = { body: Buffer } | { tooLarge: true };
+
+/** Reads a request body up to {@link MAX_BODY_BYTES}; a larger one is drained as above and reported. */
+function readBody(req: IncomingMessage): Promise<ReadBody> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_BODY_BYTES + MAX_DRAINED_BYTES) return Promise.resolve({ tooLarge: true });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
+      if (size > MAX_BODY_BYTES + MAX_DRAINED_BYTES) {
+        req.pause();
+        resolve({ tooLarge: true });
+      }
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? { tooLarge: true } : { body: Buffer.concat(chunks) }));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection during the request body'));
+    });
+  });
+}
+
 function compile(route: HttpRoute): CompiledRoute {
   if (route.routeKey === '$default') return { ...route, method: 'ANY', params: [], specificity: -1 };
   const [method = 'ANY', routePath = '/'] = route.routeKey.split(' ');
@@ -98,22 +131,18 @@ export class HttpApi {
       send(204, '', { 'access-control-allow-methods': '*', 'access-control-allow-headers': '*', 'access-control-max-age': '600' });
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) {
-        send(413, JSON.stringify({ message: 'Request Entity Too Large' }));
-        return;
-      }
-      chunks.push(chunk as Buffer);
+    const read = await readBody(req);
+    if (!('body' in read)) {
+      // The connection is not reused after a request that was refused unread (or not read to its end).
+      send(413, JSON.stringify({ message: 'Request Entity Too Large' }), { connection: 'close' });
+      return;
     }
     const matched = this.match(method, url.pathname);
     if (!matched) {
       send(404, JSON.stringify({ message: 'Not Found' }));
       return;
     }
-    const raw = Buffer.concat(chunks);
+    const raw = read.body;
     const headers: Record<string, string> = {};
     const cookies: string[] = [];
     for (const [name, value] of Object.entries(req.headers)) {
