@@ -305,6 +305,11 @@ describe('audit signing keys (Secrets Manager, one secret per tenant)', () => {
     fake.answer((request) => jsonError(request, 500, 'InternalServiceError'));
     await assert.rejects(store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'), dependency(1, /SecretsManager PutSecretValue unavailable/));
   });
+
+  it('turns LimitExceededException (a secret at its version quota after many rotations in a day) into DependencyError, not a 500', async () => {
+    fake.answer((request) => jsonError(request, 400, 'LimitExceededException'));
+    await assert.rejects(store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'), dependency(2, /SecretsManager PutSecretValue throttled: LimitExceededException/));
+  });
 });
 
 describe('event publisher (EventBridge)', () => {
