@@ -36,6 +36,8 @@ export class NotFoundError extends DomainError {}
 export class ConflictError extends DomainError {}
 /** The request body is larger than the route accepts. */
 export class PayloadTooLargeError extends DomainError {}
+/** The request body is in a media type the route does not take (routes take JSON). */
+export class UnsupportedMediaTypeError extends DomainError {}
 /** A rate limit or queue mark is exceeded; `retryAfterSeconds` goes out as `Retry-After`. */
 export class ThrottledError extends DomainError {
   readonly retryAfterSeconds: number;
