@@ -7,6 +7,7 @@
  */
 import { type CatalogDetailType, catalogEntry, type DetailOf, findCatalogEntry } from '../../events/catalog.ts';
 import { DependencyError, DomainError, type FieldIssue } from '../errors.ts';
+import { jsonDataIssues } from '../json-data.ts';
 import { type Backoff, retry } from '../retry.ts';
 
 /** One event for the bus: `source` is `autonomy.<engine>`, `detailType` `<engine>.<noun>.<past-verb>`. */
@@ -99,8 +100,17 @@ export function entrySize(entry: OutgoingEntry): number {
 }
 
 /**
+ * How deep a detail may nest. Consumers keep details as they are (the observation outbox in a
+ * DynamoDB item, whose maps nest at most 32 levels; the audit ledger canonicalises them), so a
+ * cycle or a 100,000-level value is refused here rather than overflowing a stack downstream.
+ */
+export const MAX_DETAIL_DEPTH = 32;
+
+/**
  * Checks every event against the catalog and its size, and returns the entries to send (details
- * as parsed by their schema, serialised).
+ * as parsed by their schema, serialised). A detail must also be plain JSON data within
+ * {@link MAX_DETAIL_DEPTH} levels (`jsonDataIssues`, lib/json-data.ts): fields typed `unknown` take
+ * anything, and what is sent must be exactly what was validated and what every consumer can hold.
  * @throws InvalidEventError listing every problem of every event, paths as `events.<i>.detail.<field>`.
  */
 export function validateEvents(events: readonly BusEvent[]): OutgoingEntry[] {
@@ -118,6 +128,11 @@ export function validateEvents(events: readonly BusEvent[]): OutgoingEntry[] {
       for (const issue of parsed.error.issues) {
         issues.push({ path: [at, 'detail', ...issue.path.map(String)].join('.'), message: `${event.detailType}: ${issue.message}` });
       }
+      return;
+    }
+    const notJson = jsonDataIssues(parsed.data, { maxDepth: MAX_DETAIL_DEPTH });
+    if (notJson.length > 0) {
+      for (const issue of notJson) issues.push({ path: [at, 'detail', ...issue.path].join('.'), message: `${event.detailType}: ${issue.message}` });
       return;
     }
     if (event.time !== undefined && Number.isNaN(event.time.getTime())) {
