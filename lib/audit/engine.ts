@@ -4,6 +4,7 @@
  * streams, compliance evaluation and retention. Plain data in and out; storage only through the
  * ports, so the same code runs on DynamoDB and S3 or in memory.
  */
+import { publishedAtLeastOnce } from '../../events/delivery.ts';
 import { SYSTEM_TENANT } from '../../events/ids.ts';
 import { mapLimit } from '../concurrency.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -12,6 +13,7 @@ import { appendRecord } from './chain.ts';
 import { checkpointKey, createCheckpoint, type SigningKey } from './checkpoint.ts';
 import { type ComplianceRule, defaultRules, evaluateCompliance } from './compliance.ts';
 import { ChainWalker } from './chain-walk.ts';
+import { canonicalHash } from './digest.ts';
 import { DuplicateAppendError, LedgerStateError, MerkleRangeError } from './errors.ts';
 import { writeExport } from './export.ts';
 import { tenantKeySet } from './keys.ts';
@@ -146,7 +148,8 @@ function nonEmpty(value: unknown): string | undefined {
  * an invalid one), stream `events.<engine>` (per engine, so engines do not contend for one head),
  * the actor from `detail.actor` (else `system:<source>`), the correlation id from
  * `detail.correlationId` (else the event id), the whole event as the payload, deduplicated on
- * the event id.
+ * the event id — or, for events published at least once through an outbox (events/delivery.ts),
+ * whose copies carry new ids, on the hash of their source, detail-type and detail.
  *
  * @example const { input, dedupeKey } = busEventRecord(envelope, new Date());
  */
@@ -175,7 +178,9 @@ export function busEventRecord(envelope: BusEnvelopeLike, now: Date): { input: A
       correlationId: nonEmpty(envelope.detail.correlationId) ?? `event:${envelope.id}`,
       payload,
     },
-    dedupeKey: `event#${envelope.id}`,
+    dedupeKey: publishedAtLeastOnce(envelope['detail-type'])
+      ? `detail#${canonicalHash({ source: envelope.source, detailType: envelope['detail-type'], detail: envelope.detail })}`
+      : `event#${envelope.id}`,
   };
 }
 

@@ -1,0 +1,22 @@
+/**
+ * How many times one fact may reach the bus. Most events are published once per fact; a second
+ * copy can come only from delivery itself (a rule target's retry, a queue's redelivery), and it
+ * keeps the event id. Events saved to an outbox first are different: observation writes a series'
+ * anomaly and configuration events with its state in one conditional write and publishes them
+ * after, and any later writer that still finds them in the outbox (the first one crashed, or has
+ * not cleared it yet) publishes them again, so they are published at least once, each copy with a
+ * new event id and the same source, detail-type and detail. Consumers recognise those copies by
+ * their content: the audit ledger keeps one entry per detail for these (lib/audit/engine.ts).
+ */
+import type { CatalogDetailType } from './catalog.ts';
+
+/** Detail-types published at least once through an outbox: a copy has a new id and the same detail. */
+export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<CatalogDetailType>(['observation.anomaly.detected', 'observation.series.configured']);
+
+/**
+ * Whether copies of an event are recognised by their content rather than their id.
+ * @example publishedAtLeastOnce('observation.anomaly.detected') // true
+ */
+export function publishedAtLeastOnce(detailType: string): boolean {
+  return (OUTBOX_DETAIL_TYPES as ReadonlySet<string>).has(detailType);
+}
