@@ -211,9 +211,7 @@ describe('faults on a local cloud of its own', () => {
     const nested = (await readdir(packaged)).filter((file) => /^cloudformation-template-engine-.+\.json$/.test(file));
     templateFiles = Object.fromEntries(await Promise.all(nested.map(async (file) => [file, withShortVisibility(await read(file))] as const)));
     ports = await freePorts();
-    const t0 = performance.now();
     cloud = await boot();
-    console.error(`[faults] boot ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
 
   let logFrom = 0;
@@ -226,9 +224,7 @@ describe('faults on a local cloud of its own', () => {
   });
 
   after(async () => {
-    const t0 = performance.now();
     await shutDown();
-    console.error(`[faults] stop ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await rm(dataDir, { recursive: true, force: true });
   });
 
