@@ -21,6 +21,7 @@ const ERROR_STATUSES: Record<string, string> = {
   '404': 'Not found (or another tenant’s)',
   '409': 'Conflict with the current state',
   '413': 'Payload too large',
+  '415': 'The body is not sent as JSON: use Content-Type application/json (or application/<name>+json)',
   '429': 'Rate limit or queue mark exceeded; see Retry-After',
   '500': 'Failed; quote the correlation id',
   '503': 'A dependency (a table, the bucket, the bus) is throttled or failing; safe to retry after Retry-After',
@@ -38,15 +39,16 @@ function queryParameters(schema: z.ZodType): Array<Record<string, unknown>> {
 }
 
 function operation(spec: RouteSpec): Record<string, unknown> {
+  const withBody = spec.method === 'POST' || spec.method === 'PUT';
   const errors = Object.fromEntries(
     Object.entries(ERROR_STATUSES)
       .filter(([status]) => spec.permission !== 'public' || !['401', '403'].includes(status))
+      .filter(([status]) => withBody || status !== '415')
       .map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
   );
   const success = spec.rawContentType
     ? { description: spec.summary, content: { [spec.rawContentType]: { schema: jsonSchema(spec.result, 'output') } } }
     : { description: 'The response envelope', content: { 'application/json': { schema: jsonSchema(responseEnvelopeSchema(spec.result), 'output') } } };
-  const withBody = spec.method === 'POST' || spec.method === 'PUT';
   return {
     operationId: `${spec.engine}.${spec.action}.${spec.method.toLowerCase()}`,
     summary: spec.summary,
