@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { benchAuditAppend } from './audit-append.ts';
 import { benchBoot } from './boot.ts';
 import { benchBundles } from './bundles.ts';
+import { benchLoad } from './load.ts';
 import { benchMiddleware } from './middleware.ts';
 import { benchObservationEngine, benchObservationLatency } from './observation-latency.ts';
 
@@ -20,6 +21,8 @@ await benchObservationEngine();
 await benchObservationLatency();
 console.log('\nAudit: append throughput');
 await benchAuditAppend();
+console.log('');
+await benchLoad();
 for (const script of ['bench/audit.ts', 'bench/audit-checkpoint.ts', 'bench/observation.ts', 'bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
