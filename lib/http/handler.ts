@@ -19,6 +19,7 @@ import {
   ValidationError,
   type FieldIssue,
 } from '../errors.ts';
+import { jsonDataIssues } from '../json-data.ts';
 import { logger, metrics } from '../observability.ts';
 
 /** The largest request body a route accepts, in bytes (API Gateway's own limit is 10 MB). */
@@ -48,18 +49,33 @@ export function lowerCaseHeaders(headers: Record<string, string | undefined> | u
 }
 
 /**
- * The JSON body of an HTTP API event.
- * @throws PayloadTooLargeError over {@link MAX_BODY_BYTES}; ValidationError when it is not JSON.
+ * How deep a request body may nest. Parts of a body typed `unknown` (an audit payload, a detector
+ * config, metadata) are stored, hashed and published as they are, by code that walks them
+ * recursively (RFC 8785 canonicalisation, DynamoDB maps of at most 32 levels): past this a body is
+ * refused at the edge instead of failing deep inside a route.
+ */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * The JSON body of an HTTP API event: plain JSON data (`jsonDataIssues`, lib/json-data.ts) within
+ * {@link MAX_BODY_DEPTH} levels, whose strings and keys are well-formed Unicode, and whose numbers are
+ * finite (`1e400` parses to Infinity).
+ * @throws PayloadTooLargeError over {@link MAX_BODY_BYTES}; ValidationError when it is not JSON, or
+ *   not such data (each issue at its path, `body.parameters.payload.note`).
  */
 export function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
+  let body: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new ValidationError([{ path: 'body', message: 'Body is not valid JSON' }]);
   }
+  const issues = jsonDataIssues(body, { maxDepth: MAX_BODY_DEPTH, maxNodes: MAX_BODY_BYTES });
+  if (issues.length > 0) throw new ValidationError(issues.map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message })));
+  return body;
 }
 
 /** A JSON reply carrying the correlation id. */

@@ -73,6 +73,28 @@ describe('engineHandler on a public route', () => {
     assert.equal(JSON.parse(String(reply.body)).issues[0].path, 'body');
   });
 
+  it('returns 400 naming the field when a body holds a lone surrogate, a number JSON.parse turns into Infinity, or nests past 64 levels; the route never runs', async () => {
+    const handler = handlerFor(async () => assert.fail('the route ran on an invalid request'));
+    const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const cases: Array<[string, string, RegExp]> = [
+      ['{"parameters":{"name":"a","size":1},"metadata":{"note":"x\\ud800"}}', 'body.metadata.note', /lone surrogate/],
+      ['{"parameters":{"name":"a","size":1},"metadata":{"\\udfffkey":1}}', 'body.metadata.\udfffkey', /lone surrogate/],
+      ['{"parameters":{"name":"a","size":1e400}}', 'body.parameters.size', /Infinity is not a JSON number/],
+      [`{"parameters":{"name":"a","size":1},"metadata":${nested(150_000)}}`, `body.metadata${'.a'.repeat(63)}`, /deeper than 64 levels/],
+    ];
+    for (const [text, path, message] of cases) {
+      const reply = await handler(event(text), context);
+      assert.equal(reply.statusCode, 400, path);
+      const issues: Array<{ path: string; message: string }> = JSON.parse(String(reply.body)).issues;
+      assert.ok(
+        issues.some((issue) => issue.path === path && message.test(issue.message)),
+        `${path}: ${JSON.stringify(issues).slice(0, 300)}`,
+      );
+    }
+    const deepButAllowed = await handlerFor(async () => ({ result: 'ran' }))(event(`{"parameters":{"name":"a","size":1},"metadata":${nested(62)}}`), context);
+    assert.equal(deepButAllowed.statusCode, 200, String(deepButAllowed.body).slice(0, 300));
+  });
+
   it('maps a ConflictError to 409 and a ThrottledError to 429 with Retry-After', async () => {
     const conflict = await handlerFor(async () => {
       throw new ConflictError('taken');
