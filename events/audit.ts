@@ -11,7 +11,7 @@ export const findingRaised = defineEvent({
   description: 'A compliance rule is violated at a ledger entry (one event per finding, as `Finding` in lib/audit/compliance.ts).',
   schema: detailSchema('1', {
     stream: streamNameSchema,
-    ruleId: z.string().min(1),
+    ruleId: z.string().min(1).max(64),
     severity: z.enum(['critical', 'high', 'medium', 'low']),
     /** The ledger entry at which the rule is violated. */
     seq: z.int().nonnegative(),
@@ -31,7 +31,7 @@ export const checkpointSigned = defineEvent({
     stream: streamNameSchema,
     treeSize: z.int().nonnegative(),
     rootHash: sha256HexSchema,
-    keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters'),
+    keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters').max(16),
     /** The checkpoint's own timestamp (signed). */
     timestamp: isoTimestampSchema,
     /** The object key in the artifacts bucket; starts with the tenant (`<tenant>/audit/checkpoints/…`). */

@@ -15,11 +15,67 @@ export const DETAIL_TYPE_PATTERN = new RegExp(
   `^(${ENGINE_NAME_FRAGMENT})\\.([a-z][a-z0-9-]*)\\.([a-z]+ed|sent|built|run|set|held|made|shown|taken|written)$`,
 );
 
+/**
+ * The largest magnitude of any number the product accepts, publishes or answers with. DynamoDB
+ * holds numbers up to 9.99…e125, and every store, rule target (the audit ledger) and consumer
+ * must hold what an event carries; 1e100 stays clear of that, and of the overflow of squares in
+ * running statistics (kept as JSON text, never as DynamoDB numbers). No metric or setting comes
+ * near it. Every number in a route's parameters or result and in an event's detail has a finite
+ * minimum and maximum within ±this (test/unit/schema-bounds.test.ts walks every schema).
+ */
+export const MAX_NUMBER_MAGNITUDE = 1e100;
+
+/** A finite number within ±{@link MAX_NUMBER_MAGNITUDE}. */
+export const boundedNumberSchema = z.number().min(-MAX_NUMBER_MAGNITUDE).max(MAX_NUMBER_MAGNITUDE);
+
+/**
+ * `value` clamped to ±{@link MAX_NUMBER_MAGNITUDE} (±Infinity included; NaN stays NaN): for figures
+ * derived from bounded inputs that can still exceed the bound (a score against a zero spread, the
+ * slope between two close points), before they are published or answered.
+ * @example saturate(1e109) // 1e100
+ */
+export function saturate(value: number): number {
+  return Math.min(MAX_NUMBER_MAGNITUDE, Math.max(-MAX_NUMBER_MAGNITUDE, value));
+}
+
+/**
+ * A copy of `value` with every number inside it {@link saturate}d (plain data: objects, arrays, primitives).
+ * @example saturateNumbers({ score: 1e109, band: [-1, 2e101] }) // { score: 1e100, band: [-1, 1e100] }
+ */
+export function saturateNumbers<T>(value: T): T {
+  if (withinBound(value)) return value;
+  if (typeof value === 'number') return saturate(value) as T;
+  if (Array.isArray(value)) return value.map((item) => saturateNumbers(item)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, saturateNumbers(inner)])) as T;
+  }
+  return value;
+}
+
+/** True when every number inside `value` is within the bound (checked before copying anything). */
+function withinBound(value: unknown): boolean {
+  if (typeof value === 'number') return Math.abs(value) <= MAX_NUMBER_MAGNITUDE;
+  if (Array.isArray(value)) return value.every(withinBound);
+  if (value !== null && typeof value === 'object') return Object.values(value).every(withinBound);
+  return true;
+}
+
+/** Longest free text on the bus or in a reply: reasons, messages, details. */
+export const MAX_TEXT_LENGTH = 2000;
+
+/** Longest ISO 8601 date-time accepted (the format allows any number of fraction digits). */
+export const MAX_TIMESTAMP_LENGTH = 64;
+
 /** An ISO 8601 date-time with `Z` or an explicit offset, kept as text on the bus. */
-export const isoTimestampSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with Z or an offset' });
+export const isoTimestampSchema = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time with Z or an offset' })
+  .max(MAX_TIMESTAMP_LENGTH);
 
 /** A lower-case hex SHA-256 digest. */
-export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)');
+export const sha256HexSchema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (SHA-256)')
+  .max(64);
 
 /** The EventBridge envelope as a rule target (Lambda, SQS, Step Functions) receives it. */
 export const eventEnvelopeSchema = z.object({

@@ -1,7 +1,20 @@
 /** Events of the Governance engine (`autonomy.governance`): approval gates. */
 import { z } from 'zod';
-import { defineEvent, detailSchema, isoTimestampSchema } from './common.ts';
-import { actionNameSchema, engineNameSchema } from './ids.ts';
+import { defineEvent, detailSchema, isoTimestampSchema, MAX_TEXT_LENGTH } from './common.ts';
+import { actionNameSchema, actorSchema, engineNameSchema } from './ids.ts';
+
+/** An approval id (a UUID in practice; 128 characters at most, as POST /governance/approvals takes it). */
+const approvalIdSchema = z.string().min(1).max(128);
+
+/** A Step Functions execution ARN (at most 2048 characters, AWS's own bound). */
+const executionArnSchema = z.string().min(1).max(2048);
+
+/**
+ * The parameters of a gated action: JSON values as the requesting engine gave them. Bounded by
+ * the 256 KB event limit and by the requesting engine's own schema, not here: the catalog cannot
+ * know every engine's parameters (test/unit/schema-bounds.test.ts allows this one).
+ */
+const actionParametersSchema = z.record(z.string().min(1).max(128), z.unknown());
 
 /** Risk class of a gated action (mirrors `riskSchema` in lib/governance/approvals.ts). */
 export const riskClassSchema = z.enum(['low', 'medium', 'high']);
@@ -10,8 +23,8 @@ export const riskClassSchema = z.enum(['low', 'medium', 'high']);
 export const gatedActionSchema = z.strictObject({
   engine: engineNameSchema,
   name: actionNameSchema,
-  target: z.string().min(1),
-  parameters: z.record(z.string(), z.unknown()),
+  target: z.string().min(1).max(1024),
+  parameters: actionParametersSchema,
 });
 
 /**
@@ -24,12 +37,12 @@ export const approvalRequested = defineEvent({
   version: '1',
   description: 'An action waits at an approval gate until a person other than the requester decides.',
   schema: detailSchema('1', {
-    approvalId: z.string().min(1),
-    executionArn: z.string().min(1),
+    approvalId: approvalIdSchema,
+    executionArn: executionArnSchema,
     action: gatedActionSchema,
     risk: riskClassSchema,
-    requestedBy: z.string().min(1),
-    reason: z.string().max(2000),
+    requestedBy: actorSchema,
+    reason: z.string().max(MAX_TEXT_LENGTH),
     requestedAt: isoTimestampSchema,
   }),
 });
@@ -43,9 +56,9 @@ export const approvalDecided = defineEvent({
   version: '1',
   description: 'A person approved or rejected a pending approval; the waiting execution resumes or fails.',
   schema: detailSchema('1', {
-    approvalId: z.string().min(1),
+    approvalId: approvalIdSchema,
     decision: z.enum(['approved', 'rejected']),
-    decidedBy: z.string().min(1),
+    decidedBy: actorSchema,
     decidedAt: isoTimestampSchema,
   }),
 });

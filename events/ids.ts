@@ -23,7 +23,7 @@ export const SYSTEM_TENANT = 'system';
 export const RESERVED_TENANTS: readonly string[] = [SYSTEM_TENANT];
 
 /** Any tenant an event or a record may name, the {@link SYSTEM_TENANT} included. */
-export const tenantSchema = z.string().regex(TENANT_ID_PATTERN, 'tenant must be 1-63 lower-case letters, digits and dashes');
+export const tenantSchema = z.string().regex(TENANT_ID_PATTERN, 'tenant must be 1-63 lower-case letters, digits and dashes').max(63);
 
 /** A tenant a credential (JWT claim, API key) may name: a valid id that is not reserved. */
 export const clientTenantSchema = tenantSchema.refine(
@@ -49,7 +49,8 @@ export const STREAM_NAME_PATTERN = new RegExp(`^${STREAM_NAME_FRAGMENT}$`);
 /** A ledger stream name (see {@link STREAM_NAME_FRAGMENT}). */
 export const streamNameSchema = z
   .string()
-  .regex(STREAM_NAME_PATTERN, 'stream must be lower-case letters, digits, dots, dashes, underscores');
+  .regex(STREAM_NAME_PATTERN, 'stream must be lower-case letters, digits, dots, dashes, underscores')
+  .max(128);
 
 /**
  * An engine name: 1–32 lower-case letters and digits, starting with a letter. It is the first
@@ -61,7 +62,8 @@ export const ENGINE_NAME_PATTERN = new RegExp(`^${ENGINE_NAME_FRAGMENT}$`);
 /** An engine name (see {@link ENGINE_NAME_FRAGMENT}). */
 export const engineNameSchema = z
   .string()
-  .regex(ENGINE_NAME_PATTERN, 'engine names are 1-32 lower-case letters and digits, starting with a letter');
+  .regex(ENGINE_NAME_PATTERN, 'engine names are 1-32 lower-case letters and digits, starting with a letter')
+  .max(32);
 
 /**
  * An action name: kebab-case (lower-case words of letters and digits joined by single dashes,
@@ -72,4 +74,9 @@ export const ACTION_NAME_FRAGMENT = '[a-z][a-z0-9]*(?:-[a-z0-9]+)*';
 /** {@link ACTION_NAME_FRAGMENT}, anchored and at most 64 characters. */
 export const ACTION_NAME_PATTERN = new RegExp(`^(?=.{1,64}$)${ACTION_NAME_FRAGMENT}$`);
 /** An action name (see {@link ACTION_NAME_FRAGMENT}). */
-export const actionNameSchema = z.string().regex(ACTION_NAME_PATTERN, 'action names are kebab-case, at most 64 characters');
+export const actionNameSchema = z.string().regex(ACTION_NAME_PATTERN, 'action names are kebab-case, at most 64 characters').max(64);
+
+/** Longest actor: a JWT subject (JwtVerifier refuses longer ones), `api-key:<keyId>` or `system:<source>`. */
+export const MAX_ACTOR_LENGTH = 256;
+/** Who did something: a credential's subject, as the ledger, events and approvals record it. */
+export const actorSchema = z.string().min(1).max(MAX_ACTOR_LENGTH);

@@ -1,9 +1,37 @@
 /** Events of the Observation engine (`autonomy.observation`): series and their anomalies. */
 import { z } from 'zod';
-import { defineEvent, detailSchema, isoTimestampSchema } from './common.ts';
-import { seriesNameSchema } from './ids.ts';
+import { boundedNumberSchema, defineEvent, detailSchema, isoTimestampSchema, MAX_NUMBER_MAGNITUDE } from './common.ts';
+import { actorSchema, seriesNameSchema } from './ids.ts';
 
-const nullableNumber = z.number().nullable();
+/**
+ * Every number an observation event carries is within ±1e100: point values are accepted only
+ * there, and the engine saturates the figures it derives (a score against a zero spread can reach
+ * ~1e109) before publishing, so the audit ledger and every consumer can store them.
+ */
+const nullableNumber = boundedNumberSchema.nullable();
+
+/** A detector's name (`robust`, `seasonal`, `ewma`; the catalog takes no list from lib/). */
+const detectorNameText = z.string().min(1).max(32);
+
+/** Most settings a detector configuration holds (the largest, `seasonal`, has 12). */
+export const MAX_DETECTOR_SETTINGS = 32;
+
+/**
+ * A detector's settings as published: names ≤ 64 characters, values a number within ±1e100, a
+ * short word (`direction`) or a boolean, at most {@link MAX_DETECTOR_SETTINGS} of them. Each
+ * detector's own schema (lib/observation/schemas.ts) bounds each setting more tightly.
+ */
+export const detectorSettingsSchema = z
+  .record(z.string().min(1).max(64), z.union([boundedNumberSchema, z.string().max(64), z.boolean()]))
+  .refine((settings) => Object.keys(settings).length <= MAX_DETECTOR_SETTINGS, { message: `at most ${MAX_DETECTOR_SETTINGS} settings` });
+
+/** A detector's settings as published. */
+export type DetectorSettings = z.infer<typeof detectorSettingsSchema>;
+
+/** Labels of a point, as lib/observation/schemas.ts accepts them: keys ≤ 64, values ≤ 256 characters, at most 20. */
+const labelsSchema = z
+  .record(z.string().min(1).max(64), z.string().max(256))
+  .refine((labels) => Object.keys(labels).length <= 20, { message: 'at most 20 labels' });
 
 /**
  * Why a detector decided as it did: the window statistics and the band. Mirrors `Evidence` in
@@ -11,18 +39,18 @@ const nullableNumber = z.number().nullable();
  * through it), but strict, so a new field there is a visible catalog change.
  */
 export const evidenceSchema = z.strictObject({
-  detector: z.string().min(1),
-  config: z.record(z.string(), z.unknown()),
+  detector: detectorNameText,
+  config: detectorSettingsSchema,
   n: z.int().nonnegative(),
   expected: nullableNumber,
-  median: z.number().optional(),
-  mad: z.number().optional(),
-  mean: z.number().optional(),
-  sd: z.number().optional(),
+  median: boundedNumberSchema.optional(),
+  mad: boundedNumberSchema.optional(),
+  mean: boundedNumberSchema.optional(),
+  sd: boundedNumberSchema.optional(),
   scale: nullableNumber,
   scaleSource: z.enum(['mad', 'mean-abs-dev', 'sd', 'tau-scale', 'floor']).optional(),
   deviation: nullableNumber,
-  threshold: z.number(),
+  threshold: boundedNumberSchema,
   lower: nullableNumber,
   upper: nullableNumber,
   warmingUp: z.boolean(),
@@ -42,11 +70,11 @@ export const anomalyDetected = defineEvent({
     series: seriesNameSchema,
     /** The point's time (ISO); with tenant and series, the natural key for idempotent consumers. */
     timestamp: isoTimestampSchema,
-    value: z.number(),
-    score: z.number().nonnegative(),
-    detector: z.string().min(1),
+    value: boundedNumberSchema,
+    score: z.number().nonnegative().max(MAX_NUMBER_MAGNITUDE),
+    detector: detectorNameText,
     anomaly: z.literal(true),
-    labels: z.record(z.string(), z.string()).optional(),
+    labels: labelsSchema.optional(),
     evidence: evidenceSchema,
   }).superRefine((detail, ctx) => {
     if (detail.evidence.detector !== detail.detector) {
@@ -68,10 +96,10 @@ export const seriesConfigured = defineEvent({
   description: 'A series was given a detector and configuration (new, or changed); its window starts afresh.',
   schema: detailSchema('1', {
     series: seriesNameSchema,
-    detector: z.string().min(1),
+    detector: detectorNameText,
     /** The full configuration after defaults, as the detector will use it. */
-    config: z.record(z.string(), z.unknown()),
-    configuredBy: z.string().min(1),
+    config: detectorSettingsSchema,
+    configuredBy: actorSchema,
     configuredAt: isoTimestampSchema,
   }),
 });

@@ -11,8 +11,8 @@ export const heartbeatEmitted = defineEvent({
   description: 'The scheduled liveness signal of a stage; a missing heartbeat means the bus or the scheduler is down.',
   schema: detailSchema('1', {
     tenant: z.literal(SYSTEM_TENANT),
-    stage: z.string().min(1),
-    serviceVersion: z.string().min(1),
+    stage: z.string().min(1).max(64),
+    serviceVersion: z.string().min(1).max(128),
     /** The schedule's time for this beat (the scheduled event's `time`). */
     scheduledAt: isoTimestampSchema,
   }),

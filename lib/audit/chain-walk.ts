@@ -13,6 +13,7 @@
  * next entry must link to that hash, and holding it apart from the frontier binds it to the root
  * (a stored tip whose last hash was altered no longer reproduces its signed root).
  */
+import { MAX_TEXT_LENGTH } from '../../events/common.ts';
 import { entryHash, payloadHash } from './chain.ts';
 import { HEX_HASH, ZERO_HASH } from './digest.ts';
 import { hashLeaf } from './merkle.ts';
@@ -43,7 +44,9 @@ export interface VerifyBroken {
 }
 
 /** Builds a {@link VerifyBroken}. */
-export function broken(firstBadSeq: number, reason: BreakReason, detail: string, checkpointTreeSize?: number): VerifyBroken {
+export function broken(firstBadSeq: number, reason: BreakReason, text: string, checkpointTreeSize?: number): VerifyBroken {
+  // The verdict is stored with export jobs and answered; its schema bounds the detail.
+  const detail = text.slice(0, MAX_TEXT_LENGTH);
   return checkpointTreeSize === undefined
     ? { intact: false, firstBadSeq, reason, detail }
     : { intact: false, firstBadSeq, reason, detail, checkpointTreeSize };

@@ -3,6 +3,7 @@
  * findings and the tenant's retention window. One Lambda per `/audit/<action>` (functions/audit/).
  */
 import { z } from 'zod';
+import { MAX_TEXT_LENGTH } from '../../events/common.ts';
 import { defineRoute } from '../api/route.ts';
 import {
   breakReasonSchema,
@@ -54,7 +55,10 @@ export const exportRoute = defineRoute({
     from: seqSchema.optional().describe('First seq (inclusive); default 0'),
     to: seqSchema.optional().describe('Last seq (exclusive); default the end of the stream'),
   }),
-  result: z.string().describe('JSON Lines; verify with `npx autonomy-verify --export <file> --keys <keys.json>`'),
+  result: z
+    .string()
+    .max(6 * 1024 * 1024)
+    .describe('JSON Lines; verify with `npx autonomy-verify --export <file> --keys <keys.json>` (within the 6 MB a Lambda reply may hold; a longer stream: POST /audit/export)'),
   rawContentType: 'application/x-ndjson',
 });
 
@@ -91,9 +95,9 @@ export const exportToS3Route = defineRoute({
     status: z.enum(['running', 'complete']).describe('`running`: call again with this exportId to write more pages'),
     tenant: tenantSchema,
     stream: streamSchema,
-    bucket: z.string().describe('The artifacts bucket'),
-    prefix: z.string().describe('Key prefix of every object of this export: <tenant>/audit-exports/<stream>/<exportId>/'),
-    manifestKey: z.string().describe('manifest.json: written once the export is complete'),
+    bucket: z.string().max(63).describe('The artifacts bucket'),
+    prefix: z.string().max(1024).describe('Key prefix of every object of this export: <tenant>/audit-exports/<stream>/<exportId>/'),
+    manifestKey: z.string().max(1024).describe('manifest.json: written once the export is complete'),
     from: z.literal(0),
     to: z.int().nonnegative().describe('One past the last seq exported: the stream as it was when the export started'),
     pageSize: z.int().positive(),
@@ -151,7 +155,7 @@ const brokenSchema = z.object({
   stream: streamSchema,
   firstBadSeq: z.int().nonnegative(),
   reason: breakReasonSchema,
-  detail: z.string(),
+  detail: z.string().max(MAX_TEXT_LENGTH),
   checkpointTreeSize: z.int().nonnegative().optional(),
   keyIds: z.array(keyIdSchema),
 });
@@ -182,7 +186,7 @@ export const proofRoute = defineRoute({
     entryHash: hexHashSchema.describe('The leaf is SHA-256(0x00 ‖ entryHash bytes)'),
     treeSize: z.int().positive(),
     rootHash: hexHashSchema,
-    path: z.array(hexHashSchema).describe('Audit path, leaf to root'),
+    path: z.array(hexHashSchema).max(64).describe('Audit path, leaf to root (one hash per tree level)'),
     checkpoint: checkpointSchema,
   }),
 });
@@ -199,7 +203,7 @@ export const checkpointRoute = defineRoute({
     created: z.boolean(),
     size: z.int().nonnegative().describe('Entries in the stream'),
     checkpoint: checkpointSchema.nullable(),
-    key: z.string().nullable().describe('Object key of the checkpoint in the artifacts bucket'),
+    key: z.string().max(1024).nullable().describe('Object key of the checkpoint in the artifacts bucket'),
   }),
 });
 
@@ -212,21 +216,24 @@ export const findingsRoute = defineRoute({
   summary: 'Compliance findings (rule violations at ledger entries), by stream and seq',
   parameters: z.object({ stream: streamSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
   result: z.object({
-    findings: z.array(
-      z.object({
-        stream: streamSchema,
-        seq: z.int().nonnegative(),
-        ruleId: z.string(),
-        severity: z.enum(['critical', 'high', 'medium', 'low']),
-        message: z.string(),
-        raisedAt: timestampSchema,
-      }),
-    ),
+    findings: z
+      .array(
+        z.object({
+          stream: streamSchema,
+          seq: z.int().nonnegative(),
+          ruleId: z.string().max(64),
+          severity: z.enum(['critical', 'high', 'medium', 'low']),
+          message: z.string().max(MAX_TEXT_LENGTH),
+          raisedAt: timestampSchema,
+        }),
+      )
+      .max(1000)
+      .describe('At most `limit`'),
   }),
 });
 
 const retentionResultSchema = z.object({
-  retentionDays: z.number().positive(),
+  retentionDays: z.int().min(1).max(36_500),
   source: z.enum(['tenant', 'stage-default']),
 });
 

@@ -3,10 +3,11 @@
  * and the lines of an export file. Types are inferred from the schemas so the two cannot drift.
  */
 import { z } from 'zod';
+import { MAX_TEXT_LENGTH, MAX_TIMESTAMP_LENGTH } from '../../events/common.ts';
 import { streamNameSchema, tenantSchema } from '../../events/ids.ts';
 
 /** A lower-case hex SHA-256 digest. */
-export const hexHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters');
+export const hexHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters').max(64);
 
 /** Tenants and stream names end up in S3 keys; both are defined in events/ids.ts with the other identifiers. */
 export { tenantSchema };
@@ -15,7 +16,7 @@ export { tenantSchema };
 export const streamSchema = streamNameSchema;
 
 /** An ISO 8601 timestamp with an explicit offset (`Z` in practice). */
-export const timestampSchema = z.iso.datetime({ offset: true });
+export const timestampSchema = z.iso.datetime({ offset: true }).max(MAX_TIMESTAMP_LENGTH);
 
 /**
  * A payload: a JSON object. Objects only, so `'expired'` (the marker for a payload deleted by
@@ -63,10 +64,10 @@ export const appendInputSchema = z.object({
 export type AppendInput = z.infer<typeof appendInputSchema>;
 
 /** A key id: the first 16 hex characters of SHA-256 of the raw 32-byte Ed25519 public key. */
-export const keyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters');
+export const keyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters').max(16);
 
-/** Standard base64 (with padding). */
-const base64Schema = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+/** Standard base64 (with padding): keys and signatures, 88 characters at most (an Ed25519 signature). */
+const base64Schema = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64').max(128);
 
 /** The signed part of a checkpoint. */
 export const checkpointBodySchema = z.strictObject({
@@ -238,7 +239,7 @@ export const verifyBrokenSchema = z.strictObject({
   intact: z.literal(false),
   firstBadSeq: z.int().nonnegative(),
   reason: breakReasonSchema,
-  detail: z.string(),
+  detail: z.string().max(MAX_TEXT_LENGTH),
   checkpointTreeSize: z.int().nonnegative().optional(),
 });
 
@@ -267,7 +268,10 @@ export const walkPositionSchema = z.strictObject({
 });
 
 /** An export to S3's id: its start (UTC, to the second) and 8 random hex digits, so ids sort by start. */
-export const exportIdSchema = z.string().regex(/^\d{8}-\d{6}-[0-9a-f]{8}$/, 'must be an export id such as 20250601-120000-1a2b3c4d');
+export const exportIdSchema = z
+  .string()
+  .regex(/^\d{8}-\d{6}-[0-9a-f]{8}$/, 'must be an export id such as 20250601-120000-1a2b3c4d')
+  .max(24);
 
 /** Most entries in one page object of an export to S3. */
 export const MAX_EXPORT_PAGE_SIZE = 10_000;
@@ -309,7 +313,7 @@ export const EXPORT_MANIFEST_FORMAT = 'autonomy-audit-export-manifest/1';
  * of entry lines for seqs `from` (inclusive) to `to` (exclusive).
  */
 export const exportPartSchema = z.strictObject({
-  key: z.string().min(1),
+  key: z.string().min(1).max(1024),
   kind: z.enum(['head', 'entries']),
   from: z.int().nonnegative().optional(),
   to: z.int().nonnegative().optional(),

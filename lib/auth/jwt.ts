@@ -6,7 +6,7 @@
  */
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { UnauthorizedError } from '../errors.ts';
-import { clientTenantSchema } from '../../events/ids.ts';
+import { actorSchema, clientTenantSchema } from '../../events/ids.ts';
 import type { Principal } from './principal.ts';
 import { type Role, roleSchema } from './roles.ts';
 
@@ -92,7 +92,10 @@ export class JwtVerifier {
     }
     const tenant = clientTenantSchema.safeParse(payload[this.settings.tenantClaim]);
     if (!tenant.success) throw new UnauthorizedError(`Bearer token has no valid '${this.settings.tenantClaim}' claim`);
-    const principal: Principal = { tenant: tenant.data, subject: payload.sub ?? 'unknown', roles: claimRoles(payload[this.settings.rolesClaim]), via: 'jwt' };
+    // The subject becomes the actor of ledger entries, events and approvals, which bound it.
+    const subject = actorSchema.safeParse(payload.sub ?? 'unknown');
+    if (!subject.success) throw new UnauthorizedError('Bearer token has an empty or over-long (256+ characters) sub claim');
+    const principal: Principal = { tenant: tenant.data, subject: subject.data, roles: claimRoles(payload[this.settings.rolesClaim]), via: 'jwt' };
     if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value ?? '');
     this.verified.set(token, { principal, expiresAt: (payload.exp ?? 0) * 1000 });
     return principal;

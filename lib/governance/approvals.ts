@@ -4,7 +4,7 @@
  * table; the decision resumes the execution.
  */
 import { z } from 'zod';
-import { actionNameSchema, engineNameSchema, tenantSchema } from '../../events/ids.ts';
+import { actionNameSchema, actorSchema, engineNameSchema, tenantSchema } from '../../events/ids.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 
 /** Risk classes: low runs on its own, medium and high wait for a decision. */
@@ -12,17 +12,18 @@ export const riskSchema = z.enum(['low', 'medium', 'high']);
 
 /** What the gate's request task receives from the state machine. */
 export const approvalRequestSchema = z.object({
-  taskToken: z.string().min(1),
-  executionArn: z.string().min(1),
+  // Bounds as AWS's (task tokens and ARNs) and the approval events' (events/governance.ts).
+  taskToken: z.string().min(1).max(2048),
+  executionArn: z.string().min(1).max(2048),
   tenant: tenantSchema,
   action: z.object({
     engine: engineNameSchema,
     name: actionNameSchema,
-    target: z.string().min(1),
-    parameters: z.record(z.string(), z.unknown()).default({}),
+    target: z.string().min(1).max(1024),
+    parameters: z.record(z.string().min(1).max(128), z.unknown()).default({}),
   }),
   risk: riskSchema,
-  requestedBy: z.string().min(1),
+  requestedBy: actorSchema,
   reason: z.string().max(2000).default(''),
 });
 
@@ -32,9 +33,9 @@ export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;
 /** A decision on a pending approval. */
 export const approvalDecisionSchema = z.object({
   tenant: tenantSchema,
-  approvalId: z.string().min(1),
+  approvalId: z.string().min(1).max(128),
   decision: z.enum(['approve', 'reject']),
-  actor: z.string().min(1),
+  actor: actorSchema,
   reason: z.string().max(2000).default(''),
 });
 

@@ -1,23 +1,31 @@
 /** Routes of the governance engine: the people's side of approval gates. */
 import { z } from 'zod';
-import { actionNameSchema, engineNameSchema, tenantSchema } from '../../events/ids.ts';
+import { MAX_TEXT_LENGTH, MAX_TIMESTAMP_LENGTH } from '../../events/common.ts';
+import { actionNameSchema, actorSchema, engineNameSchema, tenantSchema } from '../../events/ids.ts';
 import { defineRoute } from '../api/route.ts';
-import { riskSchema } from './approvals.ts';
+import { approvalRequestSchema, riskSchema } from './approvals.ts';
 
-/** An approval as shown to people: everything but the task token. */
+const timestamp = z.iso.datetime().max(MAX_TIMESTAMP_LENGTH);
+
+/** An approval as shown to people: everything but the task token (bounds as the gate's request, lib/governance/approvals.ts). */
 export const approvalViewSchema = z.object({
   tenant: tenantSchema,
-  approvalId: z.string(),
+  approvalId: z.string().max(128),
   status: z.enum(['pending', 'approved', 'rejected']),
-  executionArn: z.string(),
-  action: z.object({ engine: engineNameSchema, name: actionNameSchema, target: z.string(), parameters: z.record(z.string(), z.unknown()) }),
+  executionArn: approvalRequestSchema.shape.executionArn,
+  action: z.object({
+    engine: engineNameSchema,
+    name: actionNameSchema,
+    target: approvalRequestSchema.shape.action.shape.target,
+    parameters: z.record(z.string().max(128), z.unknown()),
+  }),
   risk: riskSchema,
-  requestedBy: z.string(),
-  reason: z.string(),
-  requestedAt: z.string(),
-  decidedBy: z.string().optional(),
-  decidedAt: z.string().optional(),
-  decisionReason: z.string().optional(),
+  requestedBy: actorSchema,
+  reason: z.string().max(MAX_TEXT_LENGTH),
+  requestedAt: timestamp,
+  decidedBy: actorSchema.optional(),
+  decidedAt: timestamp.optional(),
+  decisionReason: z.string().max(MAX_TEXT_LENGTH).optional(),
 });
 
 /** GET /governance/approvals: the tenant's approvals in one status, oldest first. */
@@ -31,7 +39,7 @@ export const listApprovalsRoute = defineRoute({
     status: z.enum(['pending', 'approved', 'rejected']).default('pending'),
     limit: z.coerce.number().int().min(1).max(100).default(50),
   }),
-  result: z.object({ approvals: z.array(approvalViewSchema) }),
+  result: z.object({ approvals: z.array(approvalViewSchema).max(100).describe('At most `limit`') }),
 });
 
 /** POST /governance/approvals: approve or reject; the decider is the caller, never the requester. */
@@ -44,7 +52,7 @@ export const decideApprovalRoute = defineRoute({
   parameters: z.object({
     approvalId: z.string().min(1).max(128),
     decision: z.enum(['approve', 'reject']),
-    reason: z.string().max(2000).default(''),
+    reason: z.string().max(MAX_TEXT_LENGTH).default(''),
   }),
   result: approvalViewSchema,
 });

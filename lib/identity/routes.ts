@@ -1,19 +1,22 @@
 /** Routes of the identity engine: API keys, managed by a tenant's admins. */
 import { z } from 'zod';
+import { MAX_TIMESTAMP_LENGTH } from '../../events/common.ts';
+import { actorSchema, tenantSchema } from '../../events/ids.ts';
 import { defineRoute } from '../api/route.ts';
-import { roleSchema } from '../auth/roles.ts';
+import { roleNames, roleSchema } from '../auth/roles.ts';
 
-const keyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'a 16-hex-digit key id');
+const keyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'a 16-hex-digit key id').max(16);
+const timestamp = z.iso.datetime().max(MAX_TIMESTAMP_LENGTH);
 
 /** An API key as listed: never the secret, salt or hash. */
 export const apiKeyInfoSchema = z.object({
-  tenant: z.string(),
+  tenant: tenantSchema,
   keyId: keyIdSchema,
-  name: z.string(),
-  roles: z.array(roleSchema),
-  createdAt: z.iso.datetime(),
-  createdBy: z.string(),
-  revokedAt: z.iso.datetime().optional(),
+  name: z.string().max(128),
+  roles: z.array(roleSchema).max(roleNames.length),
+  createdAt: timestamp,
+  createdBy: actorSchema,
+  revokedAt: timestamp.optional(),
 });
 
 /** POST /identity/keys: create a key for the caller's tenant; the key is in the reply, once. */
@@ -25,9 +28,9 @@ export const createKeyRoute = defineRoute({
   summary: 'Create an API key for your tenant (the key is shown only in this reply)',
   parameters: z.object({
     name: z.string().min(1).max(128),
-    roles: z.array(roleSchema).min(1).max(4),
+    roles: z.array(roleSchema).min(1).max(roleNames.length),
   }),
-  result: apiKeyInfoSchema.extend({ apiKey: z.string().describe('Store it now: it cannot be shown again') }),
+  result: apiKeyInfoSchema.extend({ apiKey: z.string().max(128).describe('Store it now: it cannot be shown again') }),
 });
 
 /** GET /identity/keys: the tenant's keys. */

@@ -8,6 +8,7 @@
  * must not move the window twice). Ignored points still bump `version`, because the counters changed.
  */
 import type { z } from 'zod';
+import type { DetectorSettings } from '../../events/observation.ts';
 import { ValidationError } from '../errors.ts';
 import type { Direction } from './schemas.ts';
 
@@ -55,7 +56,8 @@ export type SkipReason = 'out-of-order' | 'duplicate';
 /** What a detector shows for its decision: enough to explain an alarm without the state. */
 export interface Evidence {
   detector: string;
-  config: Record<string, unknown>;
+  /** The detector's settings (numbers, `direction`): what `observation.*` events carry as `config`. */
+  config: DetectorSettings;
   /** Values the statistics were computed from (window length, or points seen for recursive detectors). */
   n: number;
   /** The value expected at this point (median, EWMA mean, or seasonal one-step forecast). */
@@ -191,7 +193,7 @@ export function parseConfig<Config>(schema: z.ZodType<Config>, config: unknown):
 /** The evidence of a skipped point. */
 export function skippedEvidence(
   detector: string,
-  config: Record<string, unknown>,
+  config: DetectorSettings,
   n: number,
   threshold: number,
   reason: SkipReason,

@@ -2,6 +2,7 @@
  * The detector registry: series select a detector by name, and a stored state names its own
  * detector, so the lead's handler needs only {@link initSeriesState} and {@link updateSeriesState}.
  */
+import { saturateNumbers } from '../../events/common.ts';
 import { ValidationError } from '../errors.ts';
 import type { DetectorUpdate, ObservedPoint } from './detector-contract.ts';
 import { type EwmaState, ewmaDetector } from './ewma.ts';
@@ -58,11 +59,19 @@ export function initSeriesState(name: string, config: Record<string, unknown> = 
 
 /**
  * Feeds one point to whatever detector the state belongs to. Pure: the input state is untouched.
+ * The decision's score and evidence come back saturated at ±1e100 (`saturateNumbers`): they are
+ * published and answered, and a point at the value bound against a zero spread scores ~1e109
+ * (the decision itself is taken on the exact score; the state keeps exact figures).
  * @throws {UnknownDetectorError} when the state names an unregistered detector (corrupt item).
  * @example
  * const { state: next, anomaly, evidence } = updateSeriesState(stored, { timestamp: Date.parse(t), value: 3 });
  */
 export function updateSeriesState(state: SeriesState, point: ObservedPoint): DetectorUpdate<SeriesState> {
+  const update = detectorUpdate(state, point);
+  return { ...update, score: saturateNumbers(update.score), evidence: saturateNumbers(update.evidence) };
+}
+
+function detectorUpdate(state: SeriesState, point: ObservedPoint): DetectorUpdate<SeriesState> {
   switch (state.detector) {
     case 'robust':
       return robustDetector.update(state, point);

@@ -4,15 +4,26 @@
  * of another tenant is simply not found (404).
  */
 import { z } from 'zod';
+import { boundedNumberSchema, MAX_NUMBER_MAGNITUDE, MAX_TEXT_LENGTH, MAX_TIMESTAMP_LENGTH } from '../../events/common.ts';
+import { detectorSettingsSchema } from '../../events/observation.ts';
 import { seriesNameSchema } from '../../events/ids.ts';
 import { defineRoute } from '../api/route.ts';
 import { forecastModelNames, MAX_HORIZON } from './series-forecast.ts';
-import { detectorNameSchema, MAX_BATCH_POINTS } from './schemas.ts';
+import { detectorNameSchema, MAX_BATCH_POINTS, MAX_ISSUES_PER_POINT } from './schemas.ts';
 
 /** Largest season length a forecast accepts: three seasons must fit in the 512 stored points. */
 export const MAX_FORECAST_SEASON = 170;
 
-const isoSchema = z.iso.datetime();
+const isoSchema = z.iso.datetime().max(MAX_TIMESTAMP_LENGTH);
+
+/** Every figure a reply carries: within ±1e100 (statistics derived beyond it are answered saturated, see series.ts). */
+const figure = boundedNumberSchema;
+/** A time as epoch milliseconds. */
+const epochMs = z.int().min(0);
+/** Short names in replies: detectors, models, model parts. */
+const name = z.string().max(32);
+/** A label key or value, as lib/observation/schemas.ts bounds them. */
+const labelsReplySchema = z.record(z.string().max(64), z.string().max(256));
 
 const pointDescription =
   'A metric point `{ series, timestamp, value, labels? }`: series 1-200 chars of [A-Za-z0-9._:/-], timestamp ISO 8601 with Z or an offset, value a finite number, labels ≤ 20 string pairs. Invalid points are reported by index; valid ones in the same request are kept.';
@@ -39,30 +50,32 @@ export const ingestParametersSchema = z
 /** Parsed ingest parameters. */
 export type IngestParameters = z.infer<typeof ingestParametersSchema>;
 
+const issueSchema = z.object({ path: z.string().max(256), message: z.string().max(MAX_TEXT_LENGTH) });
+
 const rejectedPointSchema = z.object({
   index: z.int().describe('Position of the point in `points` (0 for `point`)'),
-  reason: z.string(),
-  path: z.string().describe('Field of the point at fault, e.g. `timestamp`'),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })),
+  reason: z.string().max(MAX_TEXT_LENGTH),
+  path: z.string().max(256).describe('Field of the point at fault, e.g. `timestamp`'),
+  issues: z.array(issueSchema).max(MAX_ISSUES_PER_POINT).describe(`The point's issues (the first ${MAX_ISSUES_PER_POINT})`),
 });
 
 const anomalySchema = z.object({
   index: z.int(),
-  series: z.string(),
+  series: seriesNameSchema,
   timestamp: isoSchema,
-  value: z.number(),
-  score: z.number(),
-  detector: z.string(),
+  value: figure,
+  score: z.number().min(0).max(MAX_NUMBER_MAGNITUDE).describe('Saturated at 1e100 (a point far off a flat series)'),
+  detector: name,
 });
 
 /** The ingest result. */
 export const ingestResultSchema = z.object({
   accepted: z.int().describe('Points that passed validation'),
-  rejected: z.array(rejectedPointSchema),
+  rejected: z.array(rejectedPointSchema).max(MAX_BATCH_POINTS),
   applied: z.int().describe('Accepted points scored by their detector'),
   ignored: z.object({ duplicates: z.int(), outOfOrder: z.int() }).describe('Accepted points the ordering policy ignored'),
   series: z.int(),
-  anomalies: z.array(anomalySchema).describe('Each also published as observation.anomaly.detected'),
+  anomalies: z.array(anomalySchema).max(MAX_BATCH_POINTS).describe('Each also published as observation.anomaly.detected'),
   published: z.int(),
 });
 
@@ -82,50 +95,50 @@ export const ingestRoute = defineRoute({
 
 const statsSchema = z.object({
   count: z.int(),
-  mean: z.number(),
-  m2: z.number(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-  firstTimestamp: z.number().nullable(),
-  lastTimestamp: z.number().nullable(),
-  lastValue: z.number().nullable(),
+  mean: figure,
+  m2: figure.describe('Sum of squared deviations (saturated at 1e100)'),
+  min: figure.nullable(),
+  max: figure.nullable(),
+  firstTimestamp: epochMs.nullable(),
+  lastTimestamp: epochMs.nullable(),
+  lastValue: figure.nullable(),
   anomalies: z.int(),
   scored: z.int(),
   outOfOrder: z.int(),
   duplicates: z.int(),
-  lastAnomalyTimestamp: z.number().nullable(),
+  lastAnomalyTimestamp: epochMs.nullable(),
 });
 
 const summarySchema = z.object({
-  detector: z.string(),
+  detector: name,
   version: z.int(),
   count: z.int(),
-  lastValue: z.number().nullable(),
+  lastValue: figure.nullable(),
   lastTime: isoSchema.nullable(),
   firstTime: isoSchema.nullable(),
-  mean: z.number().nullable(),
-  sd: z.number().nullable(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-  median: z.number().nullable(),
-  slopePerHour: z.number().nullable(),
-  slopePerPoint: z.number().nullable(),
+  mean: figure.nullable(),
+  sd: figure.nullable(),
+  min: figure.nullable(),
+  max: figure.nullable(),
+  median: figure.nullable(),
+  slopePerHour: figure.nullable(),
+  slopePerPoint: figure.nullable(),
   trend: z.enum(['rising', 'falling', 'flat', 'unknown']),
-  anomalyRate: z.number(),
+  anomalyRate: z.number().min(0).max(1),
   anomalies: z.int(),
   lastAnomalyTime: isoSchema.nullable(),
   ignored: z.object({ outOfOrder: z.int(), duplicates: z.int() }),
   warmingUp: z.boolean(),
   seasonality: z
-    .object({ seasonLength: z.int(), amplitude: z.number(), peakPhase: z.int(), troughPhase: z.int(), residualScale: z.number() })
+    .object({ seasonLength: z.int(), amplitude: figure, peakPhase: z.int(), troughPhase: z.int(), residualScale: figure })
     .nullable(),
 });
 
 /** The status of one series. */
 export const seriesStatusSchema = z.object({
-  series: z.string(),
-  labels: z.record(z.string(), z.string()),
-  detector: z.object({ name: z.string(), config: z.record(z.string(), z.unknown()) }),
+  series: seriesNameSchema,
+  labels: labelsReplySchema,
+  detector: z.object({ name, config: detectorSettingsSchema }),
   summary: summarySchema,
   stats: statsSchema,
   storage: z.object({
@@ -140,18 +153,20 @@ export const seriesStatusSchema = z.object({
 
 /** One page of the tenant's series. */
 export const seriesPageSchema = z.object({
-  items: z.array(
-    z.object({
-      series: z.string(),
-      detector: z.string(),
-      version: z.int(),
-      count: z.int(),
-      anomalies: z.int(),
-      lastTime: isoSchema.nullable(),
-      updatedAt: isoSchema,
-    }),
-  ),
-  cursor: z.string().optional().describe('Pass as `cursor` for the next page; absent on the last page'),
+  items: z
+    .array(
+      z.object({
+        series: seriesNameSchema,
+        detector: name,
+        version: z.int(),
+        count: z.int(),
+        anomalies: z.int(),
+        lastTime: isoSchema.nullable(),
+        updatedAt: isoSchema,
+      }),
+    )
+    .max(100),
+  cursor: z.string().max(1024).optional().describe('Pass as `cursor` for the next page; absent on the last page'),
 });
 
 /** GET /observation/status: one series (`series=`), or a page of the tenant's series. */
@@ -194,20 +209,23 @@ export const forecastRoute = defineRoute({
       .describe("Points per season; defaults to the seasonal detector's"),
   }),
   result: z.object({
-    series: z.string(),
-    model: z.string(),
-    requestedModel: z.string(),
-    spec: z.object({ error: z.string(), trend: z.string(), season: z.string(), damped: z.boolean(), seasonLength: z.int() }),
-    params: z.object({ alpha: z.number(), beta: z.number().nullable(), gamma: z.number().nullable(), phi: z.number().nullable() }),
+    series: seriesNameSchema,
+    model: name,
+    requestedModel: name,
+    spec: z.object({ error: name, trend: name, season: name, damped: z.boolean(), seasonLength: z.int() }),
+    params: z.object({ alpha: figure, beta: figure.nullable(), gamma: figure.nullable(), phi: figure.nullable() }),
     seasonLength: z.int().nullable(),
     points: z.int(),
-    intervalMs: z.number(),
+    intervalMs: figure,
     lastTime: isoSchema,
-    loglik: z.number(),
-    aicc: z.number(),
-    sigma2: z.number(),
-    forecasts: z.array(z.object({ step: z.int(), time: isoSchema, value: z.number() })),
-    candidates: z.array(z.object({ model: z.string(), aicc: z.number().nullable(), skipped: z.string().optional() })).optional(),
+    loglik: figure,
+    aicc: figure,
+    sigma2: figure,
+    forecasts: z.array(z.object({ step: z.int(), time: isoSchema, value: figure })).max(MAX_HORIZON),
+    candidates: z
+      .array(z.object({ model: name, aicc: figure.nullable(), skipped: z.string().max(MAX_TEXT_LENGTH).optional() }))
+      .max(forecastModelNames.length)
+      .optional(),
   }),
 });
 
@@ -221,13 +239,15 @@ export const configRoute = defineRoute({
   parameters: z.object({
     series: seriesNameSchema,
     detector: detectorNameSchema,
-    config: z.record(z.string(), z.unknown()).default({}).describe("The detector's settings; omitted ones take their defaults"),
+    config: detectorSettingsSchema
+      .default({})
+      .describe("The detector's settings; omitted ones take their defaults (each detector bounds each setting)"),
     ifVersion: z.int().min(0).optional().describe('Write only if the series is at this version (0: does not exist yet)'),
   }),
   result: z.object({
-    series: z.string(),
-    detector: z.string(),
-    config: z.record(z.string(), z.unknown()),
+    series: seriesNameSchema,
+    detector: name,
+    config: detectorSettingsSchema,
     version: z.int(),
     changed: z.boolean(),
     created: z.boolean(),
@@ -244,7 +264,7 @@ export const deleteSeriesRoute = defineRoute({
   permission: 'observation:configure',
   summary: "Delete a series' state (its pending events are published first)",
   parameters: z.object({ series: seriesNameSchema }),
-  result: z.object({ series: z.string(), deleted: z.literal(true), publishedEvents: z.int() }),
+  result: z.object({ series: seriesNameSchema, deleted: z.literal(true), publishedEvents: z.int() }),
 });
 
 /** Every Observation route, for lib/api/routes.ts. */

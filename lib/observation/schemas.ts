@@ -4,6 +4,7 @@
  * here, once, so detectors only ever compare numbers.
  */
 import { z } from 'zod';
+import { MAX_NUMBER_MAGNITUDE, MAX_TIMESTAMP_LENGTH } from '../../events/common.ts';
 import { seriesNameSchema } from '../../events/ids.ts';
 import { ValidationError } from '../errors.ts';
 
@@ -21,6 +22,7 @@ export type SeriesName = z.infer<typeof seriesNameSchema>;
  */
 export const timestampSchema = z.iso
   .datetime({ offset: true, message: 'timestamp must be an ISO 8601 date-time with Z or an offset' })
+  .max(MAX_TIMESTAMP_LENGTH)
   .transform((text) => Date.parse(text))
   .pipe(z.number().int().min(0, 'timestamp must not be before 1970-01-01'));
 
@@ -37,10 +39,23 @@ export const labelsSchema = z
   .refine((labels) => Object.keys(labels).length <= MAX_LABELS, { message: `at most ${MAX_LABELS} labels` });
 
 /**
- * The largest magnitude a point may have. Squares of larger values overflow the running variance
- * (a series would be stuck with a state it cannot store); no real metric comes near it.
+ * The largest magnitude a point may have: the product-wide bound (events/common.ts). Squares of
+ * larger values overflow the running variance (a series would be stuck with a state it cannot
+ * store); no real metric comes near it.
  */
-export const MAX_ABS_VALUE = 1e100;
+export const MAX_ABS_VALUE = MAX_NUMBER_MAGNITUDE;
+
+/** Most issues reported per rejected point (a point with many bad labels has one per label). */
+export const MAX_ISSUES_PER_POINT = 20;
+
+/**
+ * Largest residual clip (`huberK`, `clip`) in scales: beyond the largest threshold (1000) a clip
+ * clips nothing a detector would not already flag.
+ */
+export const MAX_CLIP_SCALES = 1000;
+
+/** Largest sampling interval of a seasonal series: 366 days (yearly data has no useful season below that). */
+export const MAX_INTERVAL_MS = 366 * 24 * 3600 * 1000;
 
 /**
  * One metric point. Input `timestamp` is an ISO string; the parsed point carries epoch ms.
@@ -104,7 +119,9 @@ export function validateBatch(raw: unknown[]): BatchValidation {
       accepted.push(parsed.data);
       return;
     }
-    const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+    const issues = parsed.error.issues
+      .slice(0, MAX_ISSUES_PER_POINT)
+      .map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
     const first = issues[0] ?? { path: '', message: 'invalid point' };
     rejected.push({ index, reason: first.message, path: first.path, issues });
   });
@@ -123,8 +140,8 @@ export const robustConfigSchema = z
     warmup: z.number().int().min(3).max(1024).default(32),
     threshold: z.number().positive().max(1000).default(4),
     direction: directionSchema.default('both'),
-    /** Absolute lower bound on the scale; 0 means "derive a floor from the median". */
-    minScale: z.number().min(0).default(0),
+    /** Absolute lower bound on the scale, in the series' units (at most a value's bound); 0 means "derive a floor from the median". */
+    minScale: z.number().min(0).max(MAX_ABS_VALUE).default(0),
   })
   .refine((config) => config.warmup <= config.windowSize, { message: 'warmup must not exceed windowSize', path: ['warmup'] });
 /** Configuration of the `robust` detector. */
@@ -138,7 +155,7 @@ export const seasonalConfigSchema = z.object({
    * Sampling interval in ms. When set, the seasonal phase comes from the timestamp (gaps keep the
    * phase right); when absent, from the count of accepted points (assumes regular sampling).
    */
-  intervalMs: z.number().int().positive().optional(),
+  intervalMs: z.number().int().positive().max(MAX_INTERVAL_MS).optional(),
   alpha: z.number().min(0).max(1).default(0.1),
   /** Trend smoothing; 0 (default) disables the trend: most operational metrics are level + season. */
   beta: z.number().min(0).max(1).default(0),
@@ -146,10 +163,10 @@ export const seasonalConfigSchema = z.object({
   /** Smoothing of the residual scale (Gelper–Fried–Croux τ-scale recursion). */
   lambda: z.number().min(0.001).max(1).default(0.05),
   /** Residuals beyond `huberK` scales are clipped before they update level and season. */
-  huberK: z.number().positive().default(2),
+  huberK: z.number().positive().max(MAX_CLIP_SCALES).default(2),
   threshold: z.number().positive().max(1000).default(4),
   direction: directionSchema.default('both'),
-  minScale: z.number().min(0).default(0),
+  minScale: z.number().min(0).max(MAX_ABS_VALUE).default(0),
   /**
    * Seasons of data collected before the first score; at least 2. The default 3 lets the per-phase
    * median of the warm-up ignore one anomalous season.
@@ -166,8 +183,8 @@ export const ewmaConfigSchema = z.object({
   threshold: z.number().positive().max(1000).default(4),
   direction: directionSchema.default('both'),
   /** Values beyond `clip` standard deviations update the chart as if they sat at the limit. */
-  clip: z.number().positive().default(3),
-  minScale: z.number().min(0).default(0),
+  clip: z.number().positive().max(MAX_CLIP_SCALES).default(3),
+  minScale: z.number().min(0).max(MAX_ABS_VALUE).default(0),
 });
 /** Configuration of the `ewma` detector. */
 export type EwmaConfig = z.infer<typeof ewmaConfigSchema>;

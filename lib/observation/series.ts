@@ -3,6 +3,8 @@
  * configuration, forecasts and deletion. Each reads or writes one record through the
  * {@link SeriesStore} port; writes use the same optimistic-concurrency cycle as ingest.
  */
+import { saturateNumbers } from '../../events/common.ts';
+import type { DetectorSettings } from '../../events/observation.ts';
 import { ConflictError, DependencyError, NotFoundError, ValidationError } from '../errors.ts';
 import { busEvent } from '../events/publisher.ts';
 import type { SeriesStats } from './detector-contract.ts';
@@ -24,7 +26,7 @@ export const MAX_SEASONAL_WARMUP_POINTS = 6048;
 export interface SeriesStatus {
   series: string;
   labels: Record<string, string>;
-  detector: { name: string; config: Record<string, unknown> };
+  detector: { name: string; config: DetectorSettings };
   summary: SeriesSummary;
   stats: SeriesStats;
   storage: {
@@ -45,7 +47,8 @@ async function mustGet(tenant: string, series: string, deps: Pick<ObservationDep
 }
 
 /**
- * The summary, detector and storage facts of a series.
+ * The summary, detector and storage facts of a series. Figures derived from the points (the sum of
+ * squares `m2`, a slope between close points) can exceed ±1e100 and are answered saturated there.
  * @throws {NotFoundError} when the tenant has no such series.
  */
 export async function seriesStatus(tenant: string, series: string, deps: Pick<ObservationDeps, 'store'>): Promise<SeriesStatus> {
@@ -54,9 +57,9 @@ export async function seriesStatus(tenant: string, series: string, deps: Pick<Ob
   return {
     series,
     labels: record.labels,
-    detector: { name: record.state.detector, config: record.state.config as Record<string, unknown> },
-    summary: summariseSeries(record.state, recent),
-    stats: record.state.stats,
+    detector: { name: record.state.detector, config: record.state.config as DetectorSettings },
+    summary: saturateNumbers(summariseSeries(record.state, recent)),
+    stats: saturateNumbers(record.state.stats),
     storage: {
       version: record.version,
       recentPoints: record.recent.length,
@@ -91,7 +94,7 @@ export interface ConfigureReport {
   series: string;
   detector: string;
   /** The full configuration after defaults. */
-  config: Record<string, unknown>;
+  config: DetectorSettings;
   version: number;
   /** False when the series already had exactly this detector and configuration (nothing written). */
   changed: boolean;
@@ -162,7 +165,7 @@ export async function configureSeries(
       tenant,
       series: request.series,
       detector: fresh.detector,
-      config: fresh.config as Record<string, unknown>,
+      config: fresh.config as DetectorSettings,
       configuredBy: actor,
       configuredAt: now.toISOString(),
     });
@@ -186,7 +189,7 @@ export async function configureSeries(
   return {
     series: request.series,
     detector: stored.state.detector,
-    config: stored.state.config as Record<string, unknown>,
+    config: stored.state.config as DetectorSettings,
     version: stored.version,
     changed: value.changed,
     created: value.created,
@@ -224,7 +227,8 @@ export async function forecastSeries(
     ...(seasonLength !== undefined ? { seasonLength } : {}),
     ...(intervalMs !== undefined ? { intervalMs } : {}),
   });
-  return { series: request.series, ...report };
+  // An extrapolated trend can leave ±1e100 (see seriesStatus).
+  return saturateNumbers({ series: request.series, ...report });
 }
 
 /**

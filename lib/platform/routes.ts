@@ -11,7 +11,7 @@ export const healthRoute = defineRoute({
   permission: 'public',
   summary: 'Readiness of the state table, artifacts bucket and event bus',
   parameters: z.object({}),
-  result: z.object({ status: z.enum(['ok', 'degraded']), stage: z.string(), version: z.string() }).passthrough(),
+  result: z.object({ status: z.enum(['ok', 'degraded']), stage: z.string().max(64), version: z.string().max(128) }).passthrough(),
   rawContentType: 'application/json',
 });
 

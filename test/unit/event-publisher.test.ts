@@ -113,13 +113,16 @@ describe('validatingPublisher: validation', () => {
 
   it('refuses an entry over 256 KB before sending anything', async () => {
     const { port, calls } = fakePort();
-    const huge = busEvent('observation.series.configured', {
+    // Every field of a detail is bounded but a gated action's parameters (its engine bounds them).
+    const huge = busEvent('governance.approval.requested', {
       tenant: 'acme',
-      series: 'api.latency',
-      detector: 'robust',
-      config: { note: 'x'.repeat(MAX_REQUEST_BYTES) },
-      configuredBy: 'alice',
-      configuredAt: '2026-11-25T12:00:00Z',
+      approvalId: 'a-1',
+      executionArn: 'arn:aws:states:us-east-1:000000000000:execution:gate:e-1',
+      action: { engine: 'reflex', name: 'restart', target: 'endpoint/chat', parameters: { note: 'x'.repeat(MAX_REQUEST_BYTES) } },
+      risk: 'high',
+      requestedBy: 'alice',
+      reason: 'latency',
+      requestedAt: '2026-11-25T12:00:00Z',
     });
     const error = await validatingPublisher(port)
       .publish([finding(1), huge])

@@ -66,6 +66,11 @@ describe('JwtVerifier', () => {
     assert.match(await refusal(verifier(3600), await sign({ iat: now() - 7200, exp: now() + 60 })), /ERR_JWT_EXPIRED/);
   });
 
+  it('refuses a subject longer than an actor may be (256 characters)', async () => {
+    await verifier().verify(await sign({ iat: now(), exp: now() + 60, sub: 'a'.repeat(256) }));
+    assert.match(await refusal(verifier(), await sign({ iat: now(), exp: now() + 60, sub: 'a'.repeat(257) })), /sub claim/);
+  });
+
   it('refuses an expired token', async () => {
     assert.match(await refusal(verifier(), await sign({ iat: now() - 600, exp: now() - 60 })), /ERR_JWT_EXPIRED/);
   });

@@ -1,0 +1,139 @@
+/**
+ * Every value the product accepts, answers or publishes is bounded (issue 8, defect 5): each
+ * route's parameters and result (lib/api/routes.ts), each catalogued event (events/catalog.ts),
+ * each detector's settings and the metric point are walked by test/helpers/schema-bounds.ts, and
+ * every number must have a finite minimum and maximum within ±1e100 (MAX_NUMBER_MAGNITUDE, what
+ * DynamoDB and every event consumer can hold), every string and array a maximum length. A value
+ * left open on purpose is listed below with what bounds it instead; an entry that no longer
+ * matches anything fails too, so the list cannot go stale.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { eventCatalog } from '../../events/catalog.ts';
+import { MAX_NUMBER_MAGNITUDE, saturateNumbers } from '../../events/common.ts';
+import { allRoutes } from '../../lib/api/routes.ts';
+import { ewmaConfigSchema, metricPointSchema, robustConfigSchema, seasonalConfigSchema } from '../../lib/observation/schemas.ts';
+import { type Allowance, boundsReport, type NamedSchema, unboundedValues } from '../helpers/schema-bounds.ts';
+
+const everySchema: NamedSchema[] = [
+  ...allRoutes.flatMap((spec) => [
+    { name: `${spec.method} ${spec.path} parameters`, schema: spec.parameters },
+    { name: `${spec.method} ${spec.path} result`, schema: spec.result },
+  ]),
+  ...eventCatalog.map((entry) => ({ name: `event ${entry.detailType}`, schema: entry.schema })),
+  { name: 'metric point', schema: metricPointSchema },
+  { name: 'robust settings', schema: robustConfigSchema },
+  { name: 'seasonal settings', schema: seasonalConfigSchema },
+  { name: 'ewma settings', schema: ewmaConfigSchema },
+];
+
+const ALLOWED_GATED_PARAMETERS =
+  "a gated action's own parameters: the requesting engine's schema bounds them (the catalog cannot know every engine's), and the 256 KB event limit holds";
+const ALLOWED_PAYLOAD =
+  'a record is any JSON object by design: stored as JSON text in S3 (never as DynamoDB attributes), bounded by the 1 MiB body';
+const ALLOWED_SIGNING_KEYS =
+  'every signing key a tenant ever had stays published, so old checkpoints still verify: one more per rotation, an admin’s act';
+
+/** Values left open on purpose: `<schema name> <path>`, and what bounds them instead. */
+const allowed: Allowance[] = [
+  { where: 'POST /observation/ingest parameters points[]', reason: 'each point is parsed on its own by metricPointSchema (walked here as "metric point"), so one bad point does not sink the batch' },
+  { where: 'POST /observation/ingest parameters point', reason: 'parsed by metricPointSchema (walked here as "metric point")' },
+  { where: 'POST /audit/record parameters payload{key}', reason: ALLOWED_PAYLOAD },
+  { where: 'POST /audit/record parameters payload{*}', reason: ALLOWED_PAYLOAD },
+  { where: 'event governance.approval.requested action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'GET /governance/approvals result approvals[].action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'POST /governance/approvals result action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'GET /health result {*}', reason: 'the dependency checks lib/platform/health.ts builds (names, booleans, messages of our own), not data' },
+  { where: 'GET /openapi.json result {key}', reason: 'the OpenAPI document, generated from these very schemas' },
+  { where: 'GET /openapi.json result {*}', reason: 'the OpenAPI document, generated from these very schemas' },
+  { where: 'GET /identity/keys result keys', reason: "every key the tenant created, revoked ones kept for the audit trail; creating one is an admin's act" },
+  { where: 'GET /audit/keys result keys', reason: ALLOWED_SIGNING_KEYS },
+  { where: 'POST /audit/keys result keys', reason: ALLOWED_SIGNING_KEYS },
+  { where: 'GET /audit/verify result keyIds', reason: ALLOWED_SIGNING_KEYS },
+  { where: 'POST /audit/export result keyIds', reason: ALLOWED_SIGNING_KEYS },
+  { where: 'POST /audit/export result parts', reason: 'one object per page of a stream of any length (pages of up to 10,000 entries); about 100 bytes each' },
+];
+
+describe('the schema walker', () => {
+  it('finds each kind of unbounded value, with its path', () => {
+    const schema = z.object({
+      n: z.number(),
+      big: z.number().min(0).max(1e300),
+      positive: z.number().positive(),
+      text: z.string(),
+      list: z.array(z.int().min(0).max(9)),
+      map: z.record(z.string().max(8), z.unknown()),
+      nested: z.object({ deep: z.array(z.object({ x: z.number().optional() })).max(3) }).nullable(),
+      either: z.union([z.string().max(3), z.number()]),
+      when: z.iso.datetime().transform((text) => Date.parse(text)).pipe(z.number()),
+    });
+    assert.deepEqual(
+      unboundedValues(schema).map((value) => value.path),
+      ['n', 'big', 'positive', 'text', 'list', 'map{*}', 'nested.deep[].x', 'either', 'when', 'when'],
+    );
+  });
+
+  it('passes a schema whose every value is bounded, integers and enums included', () => {
+    const schema = z.object({
+      count: z.int().min(0),
+      level: z.enum(['a', 'b']),
+      flag: z.boolean(),
+      fixed: z.literal('x'),
+      name: z.string().regex(/^[a-z]+$/).max(10),
+      code: z.string().length(4),
+      items: z.array(z.number().min(-1).max(1)).max(5),
+      pair: z.tuple([z.string().max(1), z.int()]),
+      coerced: z.coerce.number().int().min(1).max(3).default(2),
+    });
+    assert.deepEqual(unboundedValues(schema), []);
+  });
+
+  it('walks a recursive schema once', () => {
+    type Tree = { label: string; children: Tree[] };
+    const tree: z.ZodType<Tree> = z.lazy(() => z.object({ label: z.string().max(5), children: z.array(tree).max(2) }));
+    assert.deepEqual(unboundedValues(tree), []);
+  });
+});
+
+describe('bounded values everywhere', () => {
+  it('walks every route, every event, the metric point and every detector', () => {
+    assert.ok(everySchema.length >= allRoutes.length * 2 + eventCatalog.length + 4);
+  });
+
+  it('every number within ±1e100, every string and array with a maximum length (or allowed, with a reason)', () => {
+    const { violations, staleAllowances } = boundsReport(everySchema, allowed);
+    assert.deepEqual(violations, [], 'unbounded values');
+    assert.deepEqual(staleAllowances, [], 'allowances that match nothing any more');
+    assert.ok(allowed.every((allowance) => allowance.reason.length > 20), 'each allowance says what bounds the value instead');
+  });
+
+  it('refuses 1e300 for each setting that had no maximum (minScale, huberK, clip, intervalMs), naming it', () => {
+    const cases: Array<[z.ZodType, string]> = [
+      [robustConfigSchema, 'minScale'],
+      [seasonalConfigSchema, 'minScale'],
+      [seasonalConfigSchema, 'huberK'],
+      [seasonalConfigSchema, 'intervalMs'],
+      [ewmaConfigSchema, 'minScale'],
+      [ewmaConfigSchema, 'clip'],
+    ];
+    for (const [schema, setting] of cases) {
+      const parsed = schema.safeParse({ [setting]: 1e300 });
+      assert.deepEqual([...new Set(parsed.error?.issues.map((issue) => issue.path.join('.')))], [setting], `${setting} 1e300`);
+    }
+  });
+});
+
+describe('saturateNumbers', () => {
+  it('clamps numbers beyond ±1e100 anywhere in plain data, and returns data within the bound as it is', () => {
+    assert.deepEqual(saturateNumbers({ score: 1e109, band: [-Infinity, 2], nested: { x: -2e101 }, text: 'x', none: null }), {
+      score: MAX_NUMBER_MAGNITUDE,
+      band: [-MAX_NUMBER_MAGNITUDE, 2],
+      nested: { x: -MAX_NUMBER_MAGNITUDE },
+      text: 'x',
+      none: null,
+    });
+    const within = { a: 1, b: [2, 3] };
+    assert.equal(saturateNumbers(within), within);
+  });
+});
