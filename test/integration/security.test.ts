@@ -1,0 +1,319 @@
+/**
+ * The standing security suite, generated from the route registry (lib/api/routes.ts), so every new
+ * route is covered the day it is declared: bearer tokens that must never verify (`alg: none`, HS256
+ * keyed with the public key, a foreign key under our `kid`, expired, no `exp`, no `iat`, a lifetime
+ * over the stage maximum, another audience or issuer) on every protected route; tenant A's
+ * credentials against tenant B's data on every route; role escalation; and the function logs of
+ * the run, which must not hold a credential or a payload marker this suite sent.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { exportSPKI, generateKeyPair, importJWK, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
+import { allRoutes } from '../../lib/api/routes.ts';
+import type { RouteSpec } from '../../lib/api/route.ts';
+import type { Role } from '../../lib/auth/roles.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey } from '../../infra/local/idp.ts';
+import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
+import { leakedCredentials } from '../helpers/log-scan.ts';
+
+const protectedRoutes = allRoutes.filter((spec) => spec.permission !== 'public');
+const routeKey = (spec: RouteSpec) => `${spec.method} ${spec.path}`;
+
+/** Credentials this suite used: none may appear in the function logs (checked at the end). */
+const secretsUsed = new Set<string>();
+const remember = <T extends string>(secret: T): T => {
+  secretsUsed.add(secret);
+  return secret;
+};
+
+/** A lifetime no stage accepts: `AUTH_MAX_TOKEN_LIFETIME_SECONDS` is at most 7 days (lib/config.ts). */
+const OVERLONG_LIFETIME_SECONDS = 30 * 24 * 3600;
+
+async function idpKey() {
+  const key = await loadOrCreateIdpKey(process.env.AUTONOMY_TEST_DATA_DIR ?? '');
+  return { key, signingKey: await importJWK(key.privateJwk, 'RS256'), publicKey: await importJWK(key.publicJwk, 'RS256') };
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Signs `claims` with the local identity provider's real key: the only thing wrong with each of
+ * these tokens is the one claim the case changes, so a 401 proves that claim is checked.
+ */
+async function signedByIdp(claims: JWTPayload): Promise<string> {
+  const { key, signingKey } = await idpKey();
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid, typ: 'JWT' }).sign(signingKey);
+}
+
+/** Every token that must be refused, by name; each claims admin of `tenant`. */
+async function hostileTokens(tenant: string): Promise<Record<string, string>> {
+  const { key } = await idpKey();
+  const claims = { tenant, roles: ['admin'], sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE };
+  const fresh = { ...claims, iat: now(), exp: now() + 600 };
+  const foreign = await generateKeyPair('RS256');
+  const publicPem = await exportSPKI(await importJWK(key.publicJwk, 'RS256', { extractable: true }) as CryptoKey);
+  const hmacSecret = new TextEncoder().encode(publicPem);
+  return {
+    'alg none': new UnsecuredJWT(fresh).encode(),
+    'HS256 keyed with the public key': await new SignJWT(fresh).setProtectedHeader({ alg: 'HS256', kid: key.privateJwk.kid, typ: 'JWT' }).sign(hmacSecret),
+    'a foreign key under our kid': await new SignJWT(fresh).setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid, typ: 'JWT' }).sign(foreign.privateKey),
+    expired: await signedByIdp({ ...claims, iat: now() - 7200, exp: now() - 3600 }),
+    'no exp': await signedByIdp({ ...claims, iat: now() }),
+    'no iat': await signedByIdp({ ...claims, exp: now() + 600 }),
+    'a lifetime over the maximum': await signedByIdp({ ...claims, iat: now(), exp: now() + OVERLONG_LIFETIME_SECONDS }),
+    'issued in the future': await signedByIdp({ ...claims, iat: now() + 3600, exp: now() + 4200 }),
+    'another audience': await signedByIdp({ ...fresh, aud: 'someone-else' }),
+    'another issuer': await signedByIdp({ ...fresh, iss: 'urn:someone-else' }),
+    'a reserved tenant': await signedByIdp({ ...fresh, tenant: 'system' }),
+  };
+}
+
+describe('bearer tokens that must never verify', () => {
+  let tokens: Record<string, string> = {};
+  let valid = '';
+  before(async () => {
+    tokens = await hostileTokens('sec-tokens');
+    for (const token of Object.values(tokens)) remember(token);
+    valid = remember(await signedByIdp({ tenant: 'sec-tokens', roles: ['admin'], sub: 'alice', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 }));
+  });
+
+  for (const spec of protectedRoutes) {
+    it(`${routeKey(spec)} answers 401 to each, and not 401 to the same claims signed properly`, async () => {
+      const control = await api(spec.method, spec.path, { auth: 'none', headers: { authorization: `Bearer ${valid}` } });
+      assert.notEqual(control.status, 401, `a valid token is accepted: ${JSON.stringify(control.body)}`);
+      const accepted: string[] = [];
+      for (const [name, token] of Object.entries(tokens)) {
+        const reply = await api(spec.method, spec.path, { auth: 'none', headers: { authorization: `Bearer ${token}` } });
+        if (reply.status !== 401 || reply.body.error !== 'UnauthorizedError') accepted.push(`${name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
+      }
+      assert.deepEqual(accepted, []);
+    });
+  }
+});
+
+/** Strings only tenant B's data holds: payload markers (one shaped like PII), a label, a key name, an approval reason. */
+const run = randomUUID().slice(0, 8);
+const markers = {
+  payload: `sec-payload-marker-${run}`,
+  email: `pii-${run}@example.test`,
+  label: `sec-label-marker-${run}`,
+  keyName: `sec-keyname-marker-${run}`,
+  reason: `sec-reason-marker-${run}`,
+};
+
+/** Tenant B's data, created before the cross-tenant calls; every id a route takes. */
+interface VictimData {
+  tenant: string;
+  series: string;
+  stream: string;
+  keyId: string;
+  approvalId: string;
+  exportId: string;
+  recordHash: string;
+}
+
+/** Calls as `tenant` with `roles`, remembering the token (it must not reach the logs). */
+async function as(tenant: string, roles: Role[], method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const token = remember(await tokenFor({ tenant, roles }));
+  return api(method, path, { auth: 'none', body, headers: { ...headers, authorization: `Bearer ${token}` } });
+}
+
+async function createVictim(): Promise<VictimData> {
+  const tenant = freshTenant('sec-b');
+  const series = 'sec.b.series';
+  const stream = 'sec-b';
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  const points = Array.from({ length: 40 }, (_, index) => ({ series, timestamp: new Date(start + index * 60_000).toISOString(), value: 10 + (index % 5), labels: { owner: markers.label } }));
+  const ingested = await as(tenant, ['operator'], 'POST', '/observation/ingest', { parameters: { points } });
+  assert.equal(ingested.status, 200, JSON.stringify(ingested.body));
+  assert.equal((await as(tenant, ['operator'], 'PUT', '/observation/config', { parameters: { series, detector: 'robust', config: { threshold: 5 } } })).status, 200);
+  const recorded = await as(tenant, ['operator'], 'POST', '/audit/record', { parameters: { stream, payload: { note: markers.payload, contact: markers.email } } });
+  assert.equal(recorded.status, 201, JSON.stringify(recorded.body));
+  const checkpoint = await as(tenant, ['operator'], 'POST', '/audit/checkpoint', { parameters: { stream } });
+  assert.ok(checkpoint.status === 200 || checkpoint.status === 201, JSON.stringify(checkpoint.body));
+  const key = await as(tenant, ['admin'], 'POST', '/identity/keys', { parameters: { name: markers.keyName, roles: ['viewer'] } });
+  assert.equal(key.status, 201, JSON.stringify(key.body));
+  remember(key.body.result.apiKey);
+  const exported = await as(tenant, ['viewer'], 'POST', '/audit/export', { parameters: { stream } });
+  assert.ok([200, 202].includes(exported.status), JSON.stringify(exported.body));
+  const gate = testCloud().resources.stateMachines.ActionGateStateMachine ?? '';
+  const action = { engine: 'reflex', name: 'restart-endpoint', target: 'endpoint/sec', parameters: {} };
+  const sfn = new SFNClient({});
+  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: gate, input: JSON.stringify({ tenant, risk: 'high', action, requestedBy: 'alice', reason: markers.reason }) }));
+  const approvalId = await eventually('tenant B\'s approval to be pending', async () => {
+    const listed = await as(tenant, ['viewer'], 'GET', '/governance/approvals');
+    const id = listed.body.result?.approvals?.[0]?.approvalId as string | undefined;
+    if (id) return id;
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    if (execution.status !== 'RUNNING') throw new Error(`the gate ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
+    return undefined;
+  }, 20_000, 250);
+  return { tenant, series, stream, keyId: key.body.result.keyId, approvalId, exportId: exported.body.result.exportId, recordHash: recorded.body.result.hash };
+}
+
+/** What tenant B sees of its own data; it must read the same after tenant A's calls. */
+async function victimView(b: VictimData) {
+  const read = async (path: string) => (await as(b.tenant, ['admin'], 'GET', path)).body.result;
+  const status = await read(`/observation/status?series=${b.series}`);
+  const verify = await read(`/audit/verify?stream=${b.stream}`);
+  const keys = await read('/identity/keys');
+  const approvals = await read('/governance/approvals');
+  const retention = await read('/audit/retention');
+  return {
+    series: { version: status?.storage?.version, count: status?.stats?.count, detector: status?.detector },
+    ledger: { intact: verify?.intact, entries: verify?.entries, checkpoints: verify?.checkpoints },
+    keys: keys?.keys?.map((key: { keyId: string; revokedAt?: string }) => ({ keyId: key.keyId, revokedAt: key.revokedAt ?? null })),
+    approvals: approvals?.approvals?.map((approval: { approvalId: string; status: string }) => `${approval.approvalId}:${approval.status}`),
+    retention,
+  };
+}
+
+/**
+ * Tenant A's request against tenant B's ids, per route; every protected route must have one, so a
+ * new route fails this suite until its cross-tenant case is written.
+ */
+const crossTenantRequests: Record<string, (b: VictimData) => { path: string; body?: unknown }> = {
+  'POST /identity/keys': () => ({ path: '/identity/keys', body: { parameters: { name: 'a-key', roles: ['viewer'] } } }),
+  'GET /identity/keys': (b) => ({ path: `/identity/keys?tenant=${b.tenant}` }),
+  'DELETE /identity/keys': (b) => ({ path: `/identity/keys?keyId=${b.keyId}` }),
+  'GET /governance/approvals': (b) => ({ path: `/governance/approvals?tenant=${b.tenant}` }),
+  'POST /governance/approvals': (b) => ({ path: '/governance/approvals', body: { parameters: { approvalId: b.approvalId, decision: 'approve', reason: 'not mine' } } }),
+  'POST /observation/ingest': (b) => ({ path: '/observation/ingest', body: { parameters: { point: { series: b.series, timestamp: '2026-01-01T05:00:00Z', value: 1e6 } } } }),
+  'GET /observation/status': (b) => ({ path: `/observation/status?series=${b.series}` }),
+  'GET /observation/forecast': (b) => ({ path: `/observation/forecast?series=${b.series}` }),
+  'PUT /observation/config': (b) => ({ path: '/observation/config', body: { parameters: { series: b.series, detector: 'ewma', config: {} } } }),
+  'DELETE /observation/series': (b) => ({ path: `/observation/series?series=${b.series}` }),
+  'POST /audit/record': (b) => ({ path: '/audit/record', body: { parameters: { stream: b.stream, payload: { forged: true } } } }),
+  'GET /audit/export': (b) => ({ path: `/audit/export?stream=${b.stream}` }),
+  'POST /audit/export': (b) => ({ path: '/audit/export', body: { parameters: { stream: b.stream, exportId: b.exportId } } }),
+  'GET /audit/keys': (b) => ({ path: `/audit/keys?tenant=${b.tenant}` }),
+  'POST /audit/keys': () => ({ path: '/audit/keys', body: { parameters: {} } }),
+  'GET /audit/verify': (b) => ({ path: `/audit/verify?stream=${b.stream}` }),
+  'GET /audit/proof': (b) => ({ path: `/audit/proof?stream=${b.stream}&seq=0` }),
+  'POST /audit/checkpoint': (b) => ({ path: '/audit/checkpoint', body: { parameters: { stream: b.stream } } }),
+  'GET /audit/findings': (b) => ({ path: `/audit/findings?stream=${b.stream}` }),
+  'GET /audit/retention': (b) => ({ path: `/audit/retention?tenant=${b.tenant}` }),
+  'PUT /audit/retention': () => ({ path: '/audit/retention', body: { parameters: { days: 7 } } }),
+};
+
+describe("tenant A's credentials against tenant B's data", () => {
+  let victim: VictimData;
+  let before_: Awaited<ReturnType<typeof victimView>>;
+  before(async () => {
+    victim = await createVictim();
+    before_ = await victimView(victim);
+  });
+
+  it('has a cross-tenant case for every protected route', () => {
+    assert.deepEqual(protectedRoutes.map(routeKey).filter((key) => !(key in crossTenantRequests)), []);
+  });
+
+  it("never answers with B's data, never touches it: 404/403, or A's own (empty) view", async () => {
+    const attacker = freshTenant('sec-a');
+    const forbidden = [victim.tenant, victim.keyId, victim.approvalId, victim.exportId, victim.recordHash, ...Object.values(markers)];
+    const problems: string[] = [];
+    for (const spec of protectedRoutes) {
+      const request = crossTenantRequests[routeKey(spec)]?.(victim);
+      if (!request) continue;
+      // The tenant always comes from the credential: a header naming B changes nothing.
+      const reply = await as(attacker, ['admin'], spec.method, request.path, request.body, { 'x-tenant-id': victim.tenant });
+      const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+      if (reply.status >= 500) problems.push(`${routeKey(spec)}: ${reply.status}`);
+      else if (reply.status < 300 || reply.status === 409) {
+        const seen = forbidden.filter((value) => text.includes(value));
+        if (seen.length > 0) problems.push(`${routeKey(spec)}: ${reply.status} carries B's ${seen.join(', ')}`);
+        if (reply.status < 300 && reply.body?.provenance && reply.body.provenance.tenant !== attacker) problems.push(`${routeKey(spec)}: ran as ${reply.body.provenance.tenant}`);
+      } else if (![400, 403, 404].includes(reply.status)) problems.push(`${routeKey(spec)}: unexpected ${reply.status} ${text.slice(0, 160)}`);
+    }
+    assert.deepEqual(problems, []);
+    assert.deepEqual(await victimView(victim), before_, "B's series, ledger, keys, approval and retention are as they were");
+  });
+
+  it("refuses ids that name B's data outright with 404", async () => {
+    const attacker = freshTenant('sec-a');
+    const cases: Array<[string, string, unknown?]> = [
+      ['GET', `/observation/status?series=${victim.series}`],
+      ['GET', `/observation/forecast?series=${victim.series}`],
+      ['DELETE', `/observation/series?series=${victim.series}`],
+      ['DELETE', `/identity/keys?keyId=${victim.keyId}`],
+      ['POST', '/governance/approvals', { parameters: { approvalId: victim.approvalId, decision: 'approve' } }],
+      ['POST', '/audit/export', { parameters: { stream: victim.stream, exportId: victim.exportId } }],
+      ['GET', `/audit/proof?stream=${victim.stream}&seq=0`],
+    ];
+    for (const [method, path, body] of cases) {
+      const reply = await as(attacker, ['admin'], method, path, body);
+      assert.equal(reply.status, 404, `${method} ${path}: ${JSON.stringify(reply.body)}`);
+    }
+  });
+});
+
+describe('role escalation', () => {
+  it('a viewer, operator or approver cannot mint a key of any role, with a JWT or with an API key', async () => {
+    const tenant = freshTenant('sec-r');
+    for (const role of ['viewer', 'operator', 'approver'] as const) {
+      const byJwt = await as(tenant, [role], 'POST', '/identity/keys', { parameters: { name: 'escalate', roles: ['admin'] } });
+      assert.equal(byJwt.status, 403, `${role} JWT: ${JSON.stringify(byJwt.body)}`);
+      const created = await as(tenant, ['admin'], 'POST', '/identity/keys', { parameters: { name: `${role}-key`, roles: [role] } });
+      const apiKey = remember(created.body.result.apiKey as string);
+      for (const roles of [['admin'], [role]]) {
+        const byKey = await api('POST', '/identity/keys', { apiKey, body: { parameters: { name: 'escalate', roles } } });
+        assert.equal(byKey.status, 403, `${role} key minting [${roles}]: ${JSON.stringify(byKey.body)}`);
+      }
+      assert.equal((await api('POST', '/audit/keys', { apiKey, body: { parameters: {} } })).status, 403, `${role} key rotating signing keys`);
+      assert.equal((await api('PUT', '/audit/retention', { apiKey, body: { parameters: { days: 1 } } })).status, 403, `${role} key shortening retention`);
+    }
+    const keys = (await as(tenant, ['admin'], 'GET', '/identity/keys')).body.result.keys as Array<{ name: string }>;
+    assert.deepEqual(keys.map((key) => key.name).sort(), ['approver-key', 'operator-key', 'viewer-key'], 'no escalation key was created');
+  });
+
+  it('role names a token claims but the product does not define grant nothing', async () => {
+    const tenant = freshTenant('sec-r');
+    const claimsList: unknown[] = [['Admin'], ['root'], ['*'], ['admin ', 'viewer'], 'ADMIN', { admin: true }, [['admin']]];
+    for (const roles of claimsList) {
+      const token = remember(await signedByIdp({ tenant, roles, sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 }));
+      const reply = await api('GET', '/identity/keys', { auth: 'none', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(reply.status, 403, `roles ${JSON.stringify(roles)}: ${JSON.stringify(reply.body)}`);
+    }
+  });
+
+  it('a key cannot be moved to another tenant or given other roles by editing it', async () => {
+    const owner = freshTenant('sec-r');
+    const victimTenant = freshTenant('sec-r');
+    const created = await as(owner, ['admin'], 'POST', '/identity/keys', { parameters: { name: 'mine', roles: ['viewer'] } });
+    const apiKey = remember(created.body.result.apiKey as string);
+    const moved = apiKey.replace(`apk_${owner}_`, `apk_${victimTenant}_`);
+    assert.equal((await api('GET', '/audit/retention', { apiKey: moved })).status, 401, 'the tenant inside a key is bound to its hash');
+    assert.equal((await api('GET', '/audit/retention', { apiKey })).status, 200, 'the key itself works');
+  });
+
+  it('tenant claims that are not one valid, unreserved tenant are refused', async () => {
+    for (const tenant of ['system', ['a', 'b'], 'ACME', '', 'a/b']) {
+      const token = remember(await signedByIdp({ tenant, roles: ['admin'], sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 }));
+      const reply = await api('GET', '/audit/retention', { auth: 'none', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(reply.status, 401, `tenant ${JSON.stringify(tenant)}: ${JSON.stringify(reply.body)}`);
+    }
+  });
+});
+
+describe('function logs', () => {
+  it('hold no credential and none of the payload markers this suite sent', async () => {
+    // Markers also in requests that fail validation, where a careless handler would log the body.
+    const tenant = freshTenant('sec-l');
+    await as(tenant, ['operator'], 'POST', '/audit/record', { parameters: { stream: 'Not A Stream', payload: { note: markers.payload } } });
+    await as(tenant, ['operator'], 'POST', '/observation/ingest', { parameters: { point: { series: 'sec.l', timestamp: 'yesterday', value: 1, labels: { owner: markers.label } } } });
+    const file = process.env.AUTONOMY_TEST_FUNCTION_LOG;
+    assert.ok(file && existsSync(file), "npm test captures the functions' output (AUTONOMY_TEST_FUNCTION_LOG)");
+    // Output is written as functions print it; give the last lines a moment to land.
+    const text = await eventually('the function log to hold this suite\'s requests', async () => {
+      const content = readFileSync(file, 'utf8');
+      return content.length > 0 ? content : undefined;
+    });
+    assert.deepEqual(leakedCredentials(text), [], 'no JWT or API key in the logs');
+    const leaked = [...secretsUsed].filter((secret) => text.includes(secret));
+    assert.deepEqual(leaked.map((secret) => `${secret.slice(0, 24)}…`), [], 'none of the credentials this suite used');
+    assert.deepEqual(Object.entries(markers).filter(([, marker]) => text.includes(marker)).map(([name]) => name), [], 'none of the payload markers');
+  });
+});
