@@ -16,11 +16,13 @@ import {
   PayloadTooLargeError,
   ThrottledError,
   UnauthorizedError,
+  UnsupportedMediaTypeError,
   ValidationError,
   type FieldIssue,
 } from '../errors.ts';
 import { jsonDataIssues } from '../json-data.ts';
 import { logger, metrics } from '../observability.ts';
+import { isJsonMediaType } from './media-type.ts';
 
 /** The largest request body a route accepts, in bytes (API Gateway's own limit is 10 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -32,6 +34,7 @@ const STATUS_BY_ERROR: Array<[new (...args: never[]) => DomainError, number]> = 
   [NotFoundError, 404],
   [ConflictError, 409],
   [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
   [ThrottledError, 429],
   [DependencyError, 503],
 ];
@@ -60,11 +63,17 @@ export const MAX_BODY_DEPTH = 64;
  * The JSON body of an HTTP API event: plain JSON data (`jsonDataIssues`, lib/json-data.ts) within
  * {@link MAX_BODY_DEPTH} levels, whose strings and keys are well-formed Unicode, and whose numbers are
  * finite (`1e400` parses to Infinity).
+ * @throws UnsupportedMediaTypeError when it is not sent as JSON (lib/http/media-type.ts).
  * @throws PayloadTooLargeError over {@link MAX_BODY_BYTES}; ValidationError when it is not JSON, or
  *   not such data (each issue at its path, `body.parameters.payload.note`).
  */
 export function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === '') return undefined;
+  const contentType = lowerCaseHeaders(event.headers)['content-type'];
+  if (!isJsonMediaType(contentType)) {
+    const given = contentType === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(contentType.slice(0, 100))}`;
+    throw new UnsupportedMediaTypeError(`A request body is JSON: send it with Content-Type application/json (or application/<name>+json), not ${given}`);
+  }
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
   let body: unknown;

@@ -25,7 +25,7 @@ function event(body: unknown, headers: Record<string, string> = {}): APIGatewayP
     routeKey: 'POST /things',
     rawPath: '/things',
     rawQueryString: '',
-    headers,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     requestContext: { requestId: 'rid-1', http: { method: 'POST', path: '/things' } },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     isBase64Encoded: false,
