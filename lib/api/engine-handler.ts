@@ -31,6 +31,8 @@ export interface EngineContext {
   principal: Principal | undefined;
   correlationId: string;
   now(): Date;
+  /** Milliseconds left before the function is stopped (Lambda's remaining time); work that must answer in time checks it. */
+  remainingMs(): number;
   /** Adds a line to the reply's `logs`. */
   log(message: string): void;
   contextReferences: string[];
@@ -81,6 +83,15 @@ export interface EngineHandlerDeps {
 export class MethodNotAllowedError extends DomainError {}
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Carries a route's 5xx reply out of the idempotent call, so the idempotency record is not kept. */
+class UnrememberedReply extends Error {
+  readonly reply: APIGatewayProxyStructuredResultV2;
+  constructor(reply: APIGatewayProxyStructuredResultV2) {
+    super(`reply ${reply.statusCode} not remembered`);
+    this.reply = reply;
+  }
+}
 
 interface Prepared {
   bound: BoundRoute;
@@ -136,7 +147,7 @@ export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]):
     logger.appendKeys({ correlationId });
     try {
       const prepared = await prepare(event, headers, byMethod, deps);
-      const execute = () => runRoute(prepared, correlationId, deps.version);
+      const execute = () => runRoute(prepared, correlationId, deps.version, context);
       const idempotencyKey = headers['idempotency-key'];
       if (idempotencyKey === undefined || prepared.bound.spec.method !== 'POST') return await execute();
       if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw new ValidationError([{ path: 'headers.idempotency-key', message: 'must be 1-255 visible ASCII characters' }]);
@@ -150,10 +161,16 @@ export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]):
       const key = `${prepared.principal?.tenant ?? 'public'}#${prepared.bound.spec.method} ${prepared.bound.spec.path}#${idempotencyKey}`;
       const payload = createHash('sha256').update(event.body ?? '').digest('hex');
       try {
-        const first = await idempotent({ key, payload }, execute);
+        // A 5xx reply asks for a retry, so it is not remembered: the retry with the same key runs again.
+        const first = await idempotent({ key, payload }, async () => {
+          const outcome = await execute();
+          if (outcome.statusCode !== undefined && outcome.statusCode >= 500) throw new UnrememberedReply(outcome);
+          return outcome;
+        });
         const replayed = first.headers?.['x-correlation-id'] !== correlationId;
         return { ...first, headers: { ...first.headers, 'x-correlation-id': correlationId, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) } };
       } catch (error) {
+        if (error instanceof UnrememberedReply) return error.reply;
         if (error instanceof IdempotencyValidationError) throw new ValidationError([{ path: 'headers.idempotency-key', message: 'was already used with a different request body' }]);
         if (error instanceof IdempotencyAlreadyInProgressError) throw new ConflictError('A request with this Idempotency-Key is still in progress; retry shortly');
         // The idempotency table's adapter maps its failures (a throttle is a DependencyError): keep that status.
@@ -170,7 +187,7 @@ export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]):
   return middy(base).use(injectLambdaContext(logger)).use(captureLambdaHandler(tracer)).use(logMetrics(metrics)).use(countReplies());
 }
 
-async function runRoute(prepared: Prepared, correlationId: string, version: string): Promise<APIGatewayProxyStructuredResultV2> {
+async function runRoute(prepared: Prepared, correlationId: string, version: string, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   const { spec, run } = prepared.bound;
   const logs: string[] = [];
   const ctx: EngineContext = {
@@ -178,6 +195,8 @@ async function runRoute(prepared: Prepared, correlationId: string, version: stri
     principal: prepared.principal,
     correlationId,
     now: () => new Date(),
+    // Outside Lambda (a test calling the handler with a bare context) there is no deadline.
+    remainingMs: () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY),
     log: (message) => logs.push(message),
     contextReferences: prepared.contextReferences,
     metadata: prepared.metadata,

@@ -35,7 +35,7 @@ export type DataResource = keyof typeof dataResources;
 type OfKind<K extends string> = { [N in DataResource]: (typeof dataResources)[N]['kind'] extends K ? N : never }[DataResource];
 
 /** DynamoDB actions a manifest may grant. Scans are never granted. */
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'DescribeTable' | 'ConditionCheckItem';
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'DescribeTable' | 'ConditionCheckItem';
 /** Secrets Manager actions a manifest may grant, on the secrets under one of the stage's name prefixes. */
 export type SecretAction = 'CreateSecret' | 'GetSecretValue' | 'PutSecretValue';
 /** S3 object actions a manifest may grant. */

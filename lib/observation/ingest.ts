@@ -5,7 +5,14 @@
  * by series and applied in timestamp order. Per series, the read-apply-write cycle runs under
  * optimistic concurrency: the record is read with its version, the points go through the series'
  * detector, and the new record is written only if the version is unchanged; on a conflict the whole
- * cycle runs again (up to `maxAttempts`), so concurrent ingests to one series never lose a point.
+ * cycle runs again. A point that lost its race to newer points is still applied: it lands in the
+ * series' reorder window (reorder-window.ts), so concurrent ingests to one series lose no point,
+ * whatever order they commit in.
+ *
+ * Time: the records of a batch are read 100 at a time (one batched read each), and the batch works
+ * against the caller's remaining time (`remainingMs`): no series is started, and no conflict
+ * retried, once less than `reserveMs` is left. Points not applied then are listed in
+ * `unprocessed`; retrying the whole request applies just those (the others come back as duplicates).
  *
  * Events: each anomaly becomes an `observation.anomaly.detected` event, saved in the record's
  * outbox by the same conditional write as the state, then published; once the bus accepts them,
@@ -20,25 +27,31 @@ import { catalogEntry } from '../../events/catalog.ts';
 import { settleLimit } from '../concurrency.ts';
 import { ConflictError, DependencyError } from '../errors.ts';
 import { type BusEvent, busEvent, type EventPublisher, validateEvents } from '../events/publisher.ts';
-import { initSeriesState, type SeriesState, updateSeriesState } from './detector-registry.ts';
-import {
-  MAX_OUTBOX,
-  MAX_OUTBOX_BYTES,
-  type OutboxEvent,
-  RECENT_POINTS,
-  type RecentPoint,
-  type SeriesRecord,
-  type SeriesStore,
-} from './ports.ts';
+import { initSeriesState, type SeriesState } from './detector-registry.ts';
+import { MAX_OUTBOX, MAX_OUTBOX_BYTES, type OutboxEvent, type SeriesRecord, type SeriesStore } from './ports.ts';
+import { placePoints } from './reorder-window.ts';
 import { type Backoff, retry } from '../retry.ts';
 import { type DetectorName, type MetricPoint, type RejectedPoint, validateBatch } from './schemas.ts';
 
 /** The detector a series gets when its first point arrives before any configuration. */
 export const DEFAULT_DETECTOR: DetectorName = 'robust';
-/** Read-apply-write attempts per series before a conflict is reported. */
-export const DEFAULT_MAX_ATTEMPTS = 5;
+/** Read-apply-write attempts per series before a conflict is reported (the time budget may stop them sooner). */
+export const DEFAULT_MAX_ATTEMPTS = 12;
 /** Series of one batch processed at once. */
-export const DEFAULT_SERIES_CONCURRENCY = 8;
+export const DEFAULT_SERIES_CONCURRENCY = 16;
+/** Series read per batched read (DynamoDB BatchGetItem takes at most 100 keys). */
+export const READ_BATCH = 100;
+/**
+ * Milliseconds of the caller's remaining time kept for what follows the last series started: the
+ * series still in flight, publishing their events and the reply.
+ */
+export const DEFAULT_RESERVE_MS = 2500;
+/**
+ * Milliseconds before the end of the caller's time at which store calls still in flight are
+ * abandoned (their series are reported unprocessed: a write may or may not have landed, which the
+ * retry sorts out as duplicates), so the reply always goes out in time.
+ */
+export const DEFAULT_ABANDON_MS = 1000;
 
 /** What {@link ingest} and the other series operations need. */
 export interface ObservationDeps {
@@ -49,6 +62,12 @@ export interface ObservationDeps {
   log?: (message: string) => void;
   maxAttempts?: number;
   concurrency?: number;
+  /** Milliseconds left before the caller must have answered (a Lambda's remaining time); absent: no limit. */
+  remainingMs?: () => number;
+  /** Time kept back from `remainingMs` (default {@link DEFAULT_RESERVE_MS}). */
+  reserveMs?: number;
+  /** When in-flight store calls are abandoned, in ms before the end of `remainingMs` (default {@link DEFAULT_ABANDON_MS}). */
+  abandonMs?: number;
   /** For tests: the wait between attempts. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -71,10 +90,16 @@ export interface IngestReport {
   accepted: number;
   /** Points that did not, with their index and reason. */
   rejected: RejectedPoint[];
-  /** Accepted points the detectors scored (accepted minus ignored). */
+  /** Accepted points the detectors scored in this call (late ones included). */
   applied: number;
-  /** Accepted points the ordering policy ignored (already seen, or older than the series' last point). */
+  /** Accepted points the ordering policy ignored (already applied, or older than the series' reorder window). */
   ignored: { duplicates: number; outOfOrder: number };
+  /**
+   * Indexes of accepted points not confirmed applied in this call, because time ran short (a write
+   * abandoned at the deadline may still have landed), their series kept conflicting, or the store
+   * failed; empty when the call finished. Retry the request for them: landed ones come back as duplicates.
+   */
+  unprocessed: number[];
   /** Series the batch touched. */
   series: number;
   anomalies: DetectedAnomaly[];
@@ -104,7 +129,19 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** A new, never-written record for a series (version 0) with a fresh detector state. */
 export function newSeriesRecord(tenant: string, series: string, state: SeriesState, now: Date): SeriesRecord {
   const at = now.toISOString();
-  return { tenant, series, version: 0, state, recent: [], labels: {}, outbox: [], droppedEvents: 0, createdAt: at, updatedAt: at };
+  return {
+    tenant,
+    series,
+    version: 0,
+    state,
+    window: [],
+    recent: [],
+    labels: {},
+    outbox: [],
+    droppedEvents: 0,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 /**
@@ -145,41 +182,42 @@ export function publishableEvents(events: readonly OutboxEvent[], log: (message:
 }
 
 /**
- * Applies points (already sorted by timestamp) to a series record; pure. The result's version is
- * the input's + 1, the recent ring keeps the last {@link RECENT_POINTS} scored points, and each
- * anomaly yields an `observation.anomaly.detected` event for the outbox.
+ * Applies points (already sorted by timestamp) to a series record; pure. Points newer than the
+ * series' reorder window are placed in it, late ones included (see reorder-window.ts); the result's
+ * version is the input's + 1, and each anomaly yields an `observation.anomaly.detected` event for
+ * the outbox.
  * @example
  * const { record: next, anomalies } = applyPoints(stored, points, new Date());
  */
 export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[], now: Date): AppliedPoints {
-  let state = record.state;
-  const added: RecentPoint[] = [];
+  const placement = placePoints(
+    record,
+    points.map(({ point }) => ({ timestamp: point.timestamp, value: point.value })),
+  );
   const anomalies: DetectedAnomaly[] = [];
   const events: OutboxEvent[] = [];
   let labels = record.labels;
+  let applied = 0;
   let duplicates = 0;
   let outOfOrder = 0;
-  for (const { index, point } of points) {
-    const update = updateSeriesState(state, { timestamp: point.timestamp, value: point.value });
-    state = update.state;
-    if (update.evidence.skipped === 'duplicate') {
-      duplicates += 1;
-      continue;
+  placement.outcomes.forEach((outcome, position) => {
+    const { index, point } = points[position] as IndexedPoint;
+    if ('skipped' in outcome) {
+      if (outcome.skipped === 'duplicate') duplicates += 1;
+      else outOfOrder += 1;
+      return;
     }
-    if (update.evidence.skipped === 'out-of-order') {
-      outOfOrder += 1;
-      continue;
-    }
-    added.push([point.timestamp, point.value]);
-    labels = point.labels;
-    if (!update.anomaly) continue;
+    applied += 1;
+    if (outcome.newest) labels = point.labels;
+    const { update } = outcome;
+    if (!update.anomaly) return;
     const anomaly = {
       index,
       series: record.series,
       timestamp: iso(point.timestamp),
       value: point.value,
       score: update.score,
-      detector: state.detector,
+      detector: update.state.detector,
     };
     anomalies.push(anomaly);
     const event = busEvent('observation.anomaly.detected', {
@@ -188,19 +226,26 @@ export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[
       timestamp: anomaly.timestamp,
       value: point.value,
       score: update.score,
-      detector: state.detector,
+      detector: anomaly.detector,
       anomaly: true,
       ...(Object.keys(point.labels).length > 0 ? { labels: point.labels } : {}),
       evidence: update.evidence,
     });
     events.push({ detailType: 'observation.anomaly.detected', detail: event.detail });
-  }
-  const recent = added.length === 0 ? record.recent : [...record.recent, ...added].slice(-RECENT_POINTS);
+  });
   return {
-    record: { ...record, version: record.version + 1, state, recent, labels, updatedAt: now.toISOString() },
+    record: {
+      ...record,
+      version: record.version + 1,
+      state: placement.state,
+      window: placement.window,
+      recent: placement.recent,
+      labels,
+      updatedAt: now.toISOString(),
+    },
     anomalies,
     events,
-    applied: added.length,
+    applied,
     duplicates,
     outOfOrder,
   };
@@ -209,29 +254,43 @@ export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[
 /** The wait between read-apply-write attempts of one series: below 20, 40, 80 … ms (full jitter), at most 1 s. */
 export const SERIES_RETRY_BACKOFF: Backoff = { baseDelayMs: 20, maxDelayMs: 1000 };
 
+/** Options of {@link withSeries}. */
+export interface SeriesCycleOptions {
+  /** The record as a batched read just returned it (`undefined` inside: no such series), used by the first attempt. */
+  prefetched?: { record: SeriesRecord | undefined };
+  /** Checked before each retry: true stops retrying (the caller's time is running short). */
+  outOfTime?: () => boolean;
+  /** Passed to every store call: abandons the cycle. */
+  signal?: AbortSignal;
+}
+
 /**
  * Runs a read-modify-write of one series under optimistic concurrency, retrying the whole cycle on
  * a conflict with jittered exponential backoff.
  * @param modify returns the record to write (version already bumped) plus any value to pass back,
  *   or `undefined` to write nothing.
- * @throws {ConflictError} when every attempt met a concurrent write.
+ * @throws {ConflictError} when every attempt met a concurrent write, or time ran short first.
  */
 export async function withSeries<T>(
   tenant: string,
   series: string,
   deps: ObservationDeps,
   modify: (current: SeriesRecord | undefined) => { record: SeriesRecord; value: T } | { record?: undefined; value: T },
+  options: SeriesCycleOptions = {},
 ): Promise<{ record: SeriesRecord | undefined; value: T }> {
   const attempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   // Only a write that lost the race is retried; a ConflictError from `modify` (a stale `ifVersion`) is final.
   let lostRace = false;
-  const cycle = async () => {
+  let made = 0;
+  const cycle = async (attempt: number) => {
     lostRace = false;
-    const current = await deps.store.get(tenant, series);
+    made = attempt;
+    const call = options.signal ? { signal: options.signal } : undefined;
+    const current = attempt === 1 && options.prefetched ? options.prefetched.record : await deps.store.get(tenant, series, call);
     const outcome = modify(current);
     if (!outcome.record) return { record: current, value: outcome.value };
     try {
-      await deps.store.put(outcome.record, current?.version);
+      await deps.store.put(outcome.record, current?.version, call);
     } catch (error) {
       lostRace = error instanceof ConflictError;
       throw error;
@@ -239,15 +298,21 @@ export async function withSeries<T>(
     return { record: outcome.record, value: outcome.value };
   };
   try {
-    return await retry(cycle, { attempts, ...SERIES_RETRY_BACKOFF, retryable: () => lostRace, sleep: deps.sleep, random: deps.random });
+    return await retry(cycle, {
+      attempts,
+      ...SERIES_RETRY_BACKOFF,
+      retryable: () => lostRace && !(options.outOfTime?.() ?? false),
+      sleep: deps.sleep,
+      random: deps.random,
+    });
   } catch (error) {
-    if (lostRace) deps.log?.(`series ${series}: still conflicting after ${attempts} attempts`);
+    if (lostRace) deps.log?.(`series ${series}: still conflicting after ${made} attempt(s)`);
     throw error;
   }
 }
 
 /**
- * Publishes the outboxes of freshly written records, then clears each one with a conditional write
+ * Publishes the outboxes of records as they stand after a write (or a read), then clears each one with a conditional write
  * (a record written again meanwhile keeps its outbox: the next writer publishes it, so an event may
  * go out twice but is never lost). Clearing is best effort: a failure there only means the events
  * may be published again.
@@ -279,20 +344,32 @@ export async function flushOutboxes(
   return { published: events.length, records: latest };
 }
 
+/** A series of a batch, with its points in timestamp order. */
+type SeriesGroup = [series: string, points: IndexedPoint[]];
+/** How one series of a batch ended: written (or nothing to write), or left for a retry and why. */
+type SeriesOutcome =
+  | { status: 'done'; record: SeriesRecord | undefined; value: AppliedPoints }
+  | { status: 'left'; reason: unknown }
+  | { status: 'failed'; reason: unknown };
+
 /**
  * Ingests a batch of points for `tenant` (from the caller's credentials, never from the points).
  *
  * Constraints: 1..500 entries (see `validateBatch`). Invalid points are reported, not thrown.
- * Series without a record start with the {@link DEFAULT_DETECTOR}. When some series cannot be
- * written (conflicts after every attempt, the store down) the others are still written and the first
- * error is thrown after all series settled; retrying the same batch is safe, since points already
- * applied are ignored as duplicates.
+ * Series without a record start with the {@link DEFAULT_DETECTOR}. Series are read 100 at a time
+ * with one batched read, and written one conditional write each, {@link DEFAULT_SERIES_CONCURRENCY}
+ * at once, in an order of their own (random), so concurrent batches over the same series rarely
+ * collide. A series none of whose points is new (all duplicates or out of order) is not written: a
+ * retried request costs reads only, and its ignored points are reported here but not added to the
+ * series' counters. A series that cannot be written now (time short, still conflicting, the store
+ * unavailable) does not stop the others: its points are listed in `unprocessed`, and retrying the
+ * same request applies them (points already applied come back as duplicates).
  * @throws {ValidationError} when `raw` is not a 1..500 array.
- * @throws {ConflictError} when a series kept conflicting.
- * @throws {DependencyError} when the store or the bus failed (bus events stay in the outbox).
+ * @throws {DependencyError} when the bus refused the events (they stay in the outbox; a retry sends them).
+ * @throws any other error a series met (after every series settled).
  * @example
  * const report = await ingest('acme', [{ series: 'api.p99', timestamp: '2026-01-01T00:00:00Z', value: 120 }], deps);
- * // { accepted: 1, rejected: [], applied: 1, anomalies: [], ... }
+ * // { accepted: 1, rejected: [], applied: 1, unprocessed: [], anomalies: [], ... }
  */
 export async function ingest(tenant: string, raw: unknown[], deps: ObservationDeps): Promise<IngestReport> {
   const { accepted, rejected } = validateBatch(raw);
@@ -314,41 +391,139 @@ export async function ingest(tenant: string, raw: unknown[], deps: ObservationDe
     rejected,
     applied: 0,
     ignored: { duplicates: 0, outOfOrder: 0 },
+    unprocessed: [],
     series: groups.size,
     anomalies: [],
     published: 0,
   };
   const now = deps.now();
-  const settled = await settleLimit([...groups], deps.concurrency ?? DEFAULT_SERIES_CONCURRENCY, ([series, points]) =>
-    withSeries(tenant, series, deps, (current) => {
-      const base = current ?? newSeriesRecord(tenant, series, initSeriesState(DEFAULT_DETECTOR), now);
-      const result = applyPoints(base, points, now);
-      const { outbox, dropped } = appendOutbox(base.outbox, publishableEvents(result.events, deps.log));
-      if (dropped > 0) deps.log?.(`series ${series}: outbox full, dropped ${dropped} unpublished event(s)`);
-      return { record: { ...result.record, outbox, droppedEvents: base.droppedEvents + dropped }, value: result };
-    }),
-  );
+  const reserve = deps.reserveMs ?? DEFAULT_RESERVE_MS;
+  const outOfTime = () => deps.remainingMs !== undefined && deps.remainingMs() < reserve;
+  const abandon = new AbortController();
+  const abandonIn = deps.remainingMs === undefined ? Number.POSITIVE_INFINITY : deps.remainingMs() - (deps.abandonMs ?? DEFAULT_ABANDON_MS);
+  // setTimeout takes at most 2^31 - 1 ms; anything longer is no deadline at all.
+  const timer = abandonIn < 2 ** 31 - 1 ? setTimeout(() => abandon.abort(), Math.max(0, abandonIn)) : undefined;
+  try {
+    return await ingestGroups(tenant, groups, report, deps, { now, outOfTime, signal: abandon.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
-  const written: SeriesRecord[] = [];
-  let failure: unknown;
-  for (const outcome of settled) {
-    if (outcome.status === 'rejected') {
-      failure ??= outcome.reason;
+/** The series part of {@link ingest}: reads, writes and the outbox flush, against the time budget. */
+async function ingestGroups(
+  tenant: string,
+  groups: Map<string, IndexedPoint[]>,
+  report: IngestReport,
+  deps: ObservationDeps,
+  budget: { now: Date; outOfTime: () => boolean; signal: AbortSignal },
+): Promise<IngestReport> {
+  const { now, outOfTime, signal } = budget;
+  const write =
+    (records: Map<string, SeriesRecord>) =>
+    async ([series, points]: SeriesGroup): Promise<SeriesOutcome> => {
+      if (outOfTime() || signal.aborted) return { status: 'left', reason: 'time' };
+      try {
+        const written = await withSeries(
+          tenant,
+          series,
+          deps,
+          (current) => {
+            const base = current ?? newSeriesRecord(tenant, series, initSeriesState(DEFAULT_DETECTOR), now);
+            const result = applyPoints(base, points, now);
+            // Nothing new (a retry of points already applied): no write, so a retried request costs reads only.
+            if (result.applied === 0) return { value: result };
+            const { outbox, dropped } = appendOutbox(base.outbox, publishableEvents(result.events, deps.log));
+            if (dropped > 0) deps.log?.(`series ${series}: outbox full, dropped ${dropped} unpublished event(s)`);
+            return { record: { ...result.record, outbox, droppedEvents: base.droppedEvents + dropped }, value: result };
+          },
+          { prefetched: { record: records.get(series) }, outOfTime, signal },
+        );
+        return { status: 'done', ...written };
+      } catch (error) {
+        // A retry of the request can apply these: time ran out, the series was busy, or the store was unavailable.
+        if (signal.aborted) return { status: 'left', reason: 'time' };
+        if (error instanceof ConflictError || error instanceof DependencyError) return { status: 'left', reason: error };
+        return { status: 'failed', reason: error };
+      }
+    };
+
+  // Each call takes its series in its own random order: concurrent batches over the same series
+  // (agents posting the same metrics) then rarely meet on one series at the same moment.
+  const entries = shuffle([...groups], deps.random ?? Math.random);
+  const outcomes: SeriesOutcome[] = [];
+  for (let start = 0; start < entries.length; start += READ_BATCH) {
+    const chunk = entries.slice(start, start + READ_BATCH);
+    if (outOfTime() || signal.aborted) {
+      outcomes.push(...chunk.map((): SeriesOutcome => ({ status: 'left', reason: 'time' })));
       continue;
     }
-    const { record, value } = outcome.value;
-    if (record) written.push(record);
+    let records: Map<string, SeriesRecord>;
+    try {
+      records = await deps.store.getMany(
+        tenant,
+        chunk.map(([series]) => series),
+        { signal },
+      );
+    } catch (error) {
+      if (!signal.aborted && !(error instanceof DependencyError)) throw error;
+      const reason = signal.aborted ? 'time' : error;
+      outcomes.push(...chunk.map((): SeriesOutcome => ({ status: 'left', reason })));
+      continue;
+    }
+    outcomes.push(...(await settleLimit(chunk, deps.concurrency ?? DEFAULT_SERIES_CONCURRENCY, write(records))).map(settledOutcome));
+  }
+
+  // Nothing done and a dependency failed: the same 503 as on every route (there is nothing to report).
+  const unavailable = outcomes.find((outcome) => outcome.status === 'left' && outcome.reason instanceof DependencyError);
+  if (unavailable && outcomes.every((outcome) => outcome.status === 'left')) throw (unavailable as { reason: DependencyError }).reason;
+
+  // Every record as it now stands (written, or read and left as it was), for the outbox flush.
+  const stored: SeriesRecord[] = [];
+  let failure: unknown;
+  let left = 0;
+  outcomes.forEach((outcome, position) => {
+    const points = (entries[position] as SeriesGroup)[1];
+    if (outcome.status !== 'done') {
+      report.unprocessed.push(...points.map((point) => point.index));
+      if (outcome.status === 'failed') failure ??= outcome.reason;
+      else left += 1;
+      return;
+    }
+    const { record, value } = outcome;
+    if (record) stored.push(record);
     report.applied += value.applied;
     report.ignored.duplicates += value.duplicates;
     report.ignored.outOfOrder += value.outOfOrder;
     report.anomalies.push(...value.anomalies);
-  }
+  });
+  report.unprocessed.sort((a, b) => a - b);
   report.anomalies.sort((a, b) => a.index - b.index);
-  try {
-    report.published = (await flushOutboxes(written, deps)).published;
-  } catch (error) {
-    failure ??= error instanceof DependencyError ? error : new DependencyError(`Publishing events failed: ${(error as Error).message}`);
+  if (left > 0) deps.log?.(`${left} of ${entries.length} series not written in this call; retry the request for their points`);
+  if (signal.aborted) {
+    // No time left to publish: the events wait in their outboxes and go out with the retry's writes.
+    if (stored.some((record) => record.outbox.length > 0)) deps.log?.('out of time: events stay in their outboxes until the retry');
+  } else {
+    try {
+      report.published = (await flushOutboxes(stored, deps)).published;
+    } catch (error) {
+      failure ??= error instanceof DependencyError ? error : new DependencyError(`Publishing events failed: ${(error as Error).message}`);
+    }
   }
   if (failure !== undefined) throw failure;
   return report;
+}
+
+/** A Fisher-Yates shuffle of `items` (in place), returned. */
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+/** A settled series write as a {@link SeriesOutcome} (the writer itself never rejects; this is a guard). */
+function settledOutcome(settled: PromiseSettledResult<SeriesOutcome>): SeriesOutcome {
+  return settled.status === 'fulfilled' ? settled.value : { status: 'failed', reason: settled.reason };
 }

@@ -11,13 +11,14 @@ export const observationEngine = defineEngine({
     ingest: {
       description: 'Ingests metric points over HTTP (one or a batch) and publishes detected anomalies',
       routes: [ingestRoute],
-      needs: [series('GetItem', 'PutItem'), need.publish()],
+      // BatchGetItem: a batch's series are read 100 at a time before their conditional writes.
+      needs: [series('GetItem', 'BatchGetItem', 'PutItem'), need.publish()],
     },
     'ingest-queue': {
       description: 'Ingests metric points from the observation ingest queue (per-record failures)',
       queue: { queue: 'ObservationIngestQueue', batchSize: 10, batchingWindow: 1 },
       timeout: 30,
-      needs: [series('GetItem', 'PutItem'), need.publish()],
+      needs: [series('GetItem', 'BatchGetItem', 'PutItem'), need.publish()],
     },
     status: {
       description: "A series' summary and detector statistics, or a page of the tenant's series",

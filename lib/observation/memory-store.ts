@@ -4,7 +4,12 @@
  * bench and the replay tooling; not for production.
  */
 import { ConflictError, ValidationError } from '../errors.ts';
-import type { SeriesPage, SeriesRecord, SeriesStore } from './ports.ts';
+import { type SeriesPage, type SeriesRecord, type SeriesStore, seriesFacts } from './ports.ts';
+
+/** Rejects when the caller has abandoned the call, as an SDK client does. */
+function checkSignal(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+}
 
 /** The in-memory store, with its map exposed for assertions. */
 export interface MemorySeriesStore extends SeriesStore {
@@ -20,12 +25,23 @@ export function memorySeriesStore(hooks: { beforePut?: (record: SeriesRecord) =>
   const key = (tenant: string, series: string) => `${tenant}#series\u0000${series}`;
   return {
     items,
-    async get(tenant, series) {
+    async get(tenant, series, options) {
+      checkSignal(options?.signal);
       const text = items.get(key(tenant, series));
       return text === undefined ? undefined : (JSON.parse(text) as SeriesRecord);
     },
-    async put(record, expectedVersion) {
+    async getMany(tenant, names, options) {
+      checkSignal(options?.signal);
+      const found = new Map<string, SeriesRecord>();
+      for (const series of new Set(names)) {
+        const text = items.get(key(tenant, series));
+        if (text !== undefined) found.set(series, JSON.parse(text) as SeriesRecord);
+      }
+      return found;
+    },
+    async put(record, expectedVersion, options) {
       await hooks.beforePut?.(record);
+      checkSignal(options?.signal);
       const text = items.get(key(record.tenant, record.series));
       const stored = text === undefined ? undefined : (JSON.parse(text) as SeriesRecord);
       if (expectedVersion === undefined ? stored !== undefined : stored?.version !== expectedVersion) {
@@ -51,15 +67,18 @@ export function memorySeriesStore(hooks: { beforePut?: (record: SeriesRecord) =>
       const chosen = names.slice(0, page.limit);
       const records = chosen.map((name) => JSON.parse(items.get(key(tenant, name)) as string) as SeriesRecord);
       const out: SeriesPage = {
-        items: records.map((record) => ({
-          series: record.series,
-          detector: record.state.detector,
-          version: record.version,
-          count: record.state.stats.count,
-          anomalies: record.state.stats.anomalies,
-          lastTime: record.state.stats.lastTimestamp === null ? null : new Date(record.state.stats.lastTimestamp).toISOString(),
-          updatedAt: record.updatedAt,
-        })),
+        items: records.map((record) => {
+          const facts = seriesFacts(record);
+          return {
+            series: record.series,
+            detector: record.state.detector,
+            version: record.version,
+            count: facts.count,
+            anomalies: facts.anomalies,
+            lastTime: facts.lastTimestamp === null ? null : new Date(facts.lastTimestamp).toISOString(),
+            updatedAt: record.updatedAt,
+          };
+        }),
       };
       const last = chosen.at(-1);
       if (names.length > page.limit && last !== undefined) out.cursor = Buffer.from(last, 'utf8').toString('base64url');

@@ -72,16 +72,32 @@ const anomalySchema = z.object({
 export const ingestResultSchema = z.object({
   accepted: z.int().describe('Points that passed validation'),
   rejected: z.array(rejectedPointSchema).max(MAX_BATCH_POINTS),
-  applied: z.int().describe('Accepted points scored by their detector'),
-  ignored: z.object({ duplicates: z.int(), outOfOrder: z.int() }).describe('Accepted points the ordering policy ignored'),
+  applied: z.int().describe('Accepted points scored by their detector in this call (late ones within the reorder window included)'),
+  ignored: z
+    .object({ duplicates: z.int(), outOfOrder: z.int() })
+    .describe("Accepted points ignored: already applied (duplicates), or older than the series' reorder window (outOfOrder)"),
+  unprocessed: z
+    .array(
+      z
+        .int()
+        .min(0)
+        .max(MAX_BATCH_POINTS - 1),
+    )
+    .max(MAX_BATCH_POINTS)
+    .describe(
+      'Indexes of accepted points not confirmed applied in this call (the reply is then a 503 with Retry-After); retry the request: those that did land come back as duplicates',
+    ),
   series: z.int(),
   anomalies: z.array(anomalySchema).max(MAX_BATCH_POINTS).describe('Each also published as observation.anomaly.detected'),
   published: z.int(),
 });
 
 /**
- * POST /observation/ingest. Always 200 when the request is well formed: `status` is `success` when
- * at least one point was accepted, `failure` when none was; `result.rejected` lists the bad points.
+ * POST /observation/ingest. A 200 when every accepted point was dealt with: `status` is `success`
+ * when at least one point was accepted, `failure` when none was; `result.rejected` lists the bad
+ * points. A 503 with `Retry-After` and the same result when some accepted points could not be
+ * applied in time (`result.unprocessed`): retrying the request applies them, the rest come back as
+ * duplicates.
  */
 export const ingestRoute = defineRoute({
   engine: 'observation',

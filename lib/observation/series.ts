@@ -12,6 +12,7 @@ import { initSeriesState, type SeriesState, updateSeriesState } from './detector
 import { type ForecastModelName, type ForecastReport, forecastPoints } from './series-forecast.ts';
 import { appendOutbox, flushOutboxes, newSeriesRecord, type ObservationDeps, outboxBusEvent, withSeries } from './ingest.ts';
 import type { SeriesPage, SeriesRecord } from './ports.ts';
+import { headState } from './reorder-window.ts';
 import { type SeriesSummary, summariseSeries } from './summary.ts';
 
 /**
@@ -54,12 +55,13 @@ async function mustGet(tenant: string, series: string, deps: Pick<ObservationDep
 export async function seriesStatus(tenant: string, series: string, deps: Pick<ObservationDeps, 'store'>): Promise<SeriesStatus> {
   const record = await mustGet(tenant, series, deps);
   const recent = record.recent.map(([timestamp, value]) => ({ timestamp, value }));
+  const state = headState(record);
   return {
     series,
     labels: record.labels,
-    detector: { name: record.state.detector, config: record.state.config as DetectorSettings },
-    summary: saturateNumbers(summariseSeries(record.state, recent)),
-    stats: saturateNumbers(record.state.stats),
+    detector: { name: state.detector, config: state.config as DetectorSettings },
+    summary: saturateNumbers(summariseSeries(state, recent)),
+    stats: saturateNumbers(state.stats),
     storage: {
       version: record.version,
       recentPoints: record.recent.length,
@@ -136,7 +138,9 @@ function replay(state: SeriesState, record: SeriesRecord | undefined): SeriesSta
 /**
  * Sets a series' detector and configuration. A new detector or configuration starts a fresh
  * detector state, warmed up by replaying the series' recent points (up to 512, `RECENT_POINTS`;
- * the counters then restart from those points). An identical configuration writes nothing.
+ * the counters then restart from those points), and closes the reorder window: every point so far
+ * is settled, so a later point older than the newest one is out of order. An identical
+ * configuration writes nothing.
  * Publishes `observation.series.configured` through the record's outbox; when the bus is
  * unreachable the configuration is still saved and the event follows the next write.
  * @throws {ValidationError} on an unknown detector or invalid configuration.
@@ -174,6 +178,7 @@ export async function configureSeries(
       ...base,
       version: version + 1,
       state: replay(fresh, current),
+      window: [],
       outbox,
       droppedEvents: base.droppedEvents + dropped,
       updatedAt: now.toISOString(),

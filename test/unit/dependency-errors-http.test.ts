@@ -109,8 +109,9 @@ describe('a DynamoDB throttle over HTTP', () => {
     assertThrottled(listed, '/identity/keys');
     // Each route reached DynamoDB through the SDK (the throttle came off the wire, not from a fake port).
     assert.ok(dynamoCalls().length >= before + 3);
+    // Observation ingest reads its series with one batched read (BatchGetItem) before any write.
     assert.deepEqual([...new Set(dynamoCalls().map((request) => request.target))].sort(), [
-      'DynamoDB_20120810.GetItem',
+      'DynamoDB_20120810.BatchGetItem',
       'DynamoDB_20120810.Query',
     ]);
   });

@@ -58,6 +58,7 @@ describe('engine manifests', () => {
     assert.ok(grants('observationIngest', 'dynamodb:GetItem', '*#apikey'));
     assert.ok(grants('observationIngest', 'dynamodb:UpdateItem', '*#ratelimit'));
     assert.ok(grants('observationIngest', 'dynamodb:PutItem', 'IdempotencyTable'));
+    assert.ok(grants('observationIngest', 'dynamodb:BatchGetItem', '*#series'), 'ingest reads its series in batches');
     assert.ok(!grants('observationStatus', 'dynamodb:PutItem', 'IdempotencyTable'), 'a GET route holds idempotency records');
     assert.ok(!grants('platformHealth', 'dynamodb:GetItem', '*#apikey'), 'a public route reads API keys');
     assert.ok(!grants('platformOpenapi', 'dynamodb:GetItem', 'StateTable'));
@@ -69,7 +70,7 @@ describe('engine manifests', () => {
     for (const [name] of Object.entries(config.functions)) {
       for (const statement of statements(name)) {
         const onStateTable = JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
-        const itemActions = statement.Action.filter((action) => /^dynamodb:(Get|Put|Update|Delete)Item|dynamodb:Query$/.test(action));
+        const itemActions = statement.Action.filter((action) => /^dynamodb:(BatchGet|Get|Put|Update|Delete)Item|dynamodb:Query$/.test(action));
         if (!onStateTable || itemActions.length === 0) continue;
         assert.ok(statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']?.length, `${name}: ${itemActions.join(', ')} on every key of the state table`);
       }

@@ -3,9 +3,12 @@ import { describe, it } from 'node:test';
 import { anomalyDetected, seriesConfigured } from '../../events/observation.ts';
 import { ConflictError, DependencyError, NotFoundError, ValidationError } from '../../lib/errors.ts';
 import { type OutgoingEntry, validatingPublisher } from '../../lib/events/publisher.ts';
-import { appendOutbox, type ObservationDeps, ingest } from '../../lib/observation/ingest.ts';
+import fc from 'fast-check';
+import { initSeriesState, type SeriesState } from '../../lib/observation/detector-registry.ts';
+import { appendOutbox, type ObservationDeps, ingest, newSeriesRecord } from '../../lib/observation/ingest.ts';
 import { memorySeriesStore } from '../../lib/observation/memory-store.ts';
-import { RECENT_POINTS, type SeriesRecord, type SeriesStore } from '../../lib/observation/ports.ts';
+import { RECENT_POINTS, REORDER_WINDOW, type SeriesRecord, type SeriesStore } from '../../lib/observation/ports.ts';
+import { headState, placePoints } from '../../lib/observation/reorder-window.ts';
 import { queueMessageSchema } from '../../lib/observation/queue.ts';
 import { configureSeries, configuredState, deleteSeries, forecastSeries, listSeries, seriesStatus } from '../../lib/observation/series.ts';
 import { MAX_DATA_BYTES } from '../../lib/adapters/aws/series-store.ts';
@@ -81,7 +84,7 @@ describe('ingest', () => {
     assert.equal(status.storage.version, 1);
   });
 
-  it('applies a shuffled batch in timestamp order and ignores duplicates and late points', async () => {
+  it('applies a shuffled batch in timestamp order and ignores duplicates', async () => {
     const d = deps();
     const points = steady('s', 0, 50);
     const shuffled = [...points].sort(
@@ -91,11 +94,88 @@ describe('ingest', () => {
     const report = await ingest('acme', shuffled, d);
     assert.equal(report.applied, 50);
     assert.equal(report.ignored.duplicates, 1);
-    const late = await ingest('acme', [{ series: 's', timestamp: at(3), value: 1 }], d);
-    assert.equal(late.ignored.outOfOrder, 1);
+    assert.deepEqual(report.unprocessed, []);
     const status = await seriesStatus('acme', 's', d);
     assert.equal(status.stats.count, 50);
     assert.equal(status.summary.lastTime, at(49));
+  });
+
+  it('applies a late point within the reorder window, scored against the points before it, and only once', async () => {
+    const d = deps();
+    const even = Array.from({ length: 60 }, (_, i) => ({ series: 's', timestamp: at(2 * i), value: 100 + (i % 3) }));
+    await ingest('acme', even, d);
+    // A late spike between t=80 and t=82: judged against the 40 points before it, as in order.
+    const late = await ingest('acme', [{ series: 's', timestamp: at(81), value: 900 }], d);
+    assert.deepEqual([late.applied, late.ignored.duplicates, late.ignored.outOfOrder], [1, 0, 0]);
+    assert.equal(late.anomalies.length, 1);
+    const [event] = d.bus.sent;
+    assert.equal(anomalyDetected.schema.parse(JSON.parse(event?.detail ?? '{}')).evidence.n, 41);
+    const version = (await seriesStatus('acme', 's', d)).storage.version;
+    const again = await ingest('acme', [{ series: 's', timestamp: at(81), value: 900 }], d);
+    assert.deepEqual([again.applied, again.ignored.duplicates], [0, 1]);
+    const status = await seriesStatus('acme', 's', d);
+    assert.equal(status.storage.version, version, 'a request with nothing new writes nothing');
+    assert.equal(status.stats.count, 61);
+    assert.equal(status.stats.anomalies, 1);
+    assert.equal(status.summary.lastTime, at(118));
+    const record = (await d.store.get('acme', 's')) as SeriesRecord;
+    assert.deepEqual(
+      record.recent.map(([t]) => t),
+      [...record.recent.map(([t]) => t)].sort((a, b) => a - b),
+      'the recent ring stays in timestamp order',
+    );
+  });
+
+  it('ignores a point older than the reorder window as out of order, and a re-sent old point as a duplicate', async () => {
+    const d = deps();
+    const count = REORDER_WINDOW + 20;
+    await ingest('acme', steady('s', 0, count), d);
+    const tooLate = await ingest('acme', [{ series: 's', timestamp: at(5.5), value: 1 }], d);
+    assert.deepEqual([tooLate.applied, tooLate.ignored.outOfOrder], [0, 1]);
+    // t=5 is older than the window but still in the recent ring: recognised as already applied.
+    const resent = await ingest('acme', [{ series: 's', timestamp: at(5), value: 1 }], d);
+    assert.deepEqual([resent.applied, resent.ignored.duplicates], [0, 1]);
+    const mixed = await ingest(
+      'acme',
+      [
+        { series: 's', timestamp: at(count - 10.5), value: 100 },
+        { series: 's', timestamp: at(6.5), value: 1 },
+        { series: 's', timestamp: at(7), value: 1 },
+      ],
+      d,
+    );
+    assert.deepEqual([mixed.applied, mixed.ignored.outOfOrder, mixed.ignored.duplicates], [1, 1, 1]);
+    const stats = (await seriesStatus('acme', 's', d)).stats;
+    // Ignored points are counted in the series when they come with a write.
+    assert.deepEqual([stats.count, stats.outOfOrder, stats.duplicates], [count + 1, 1, 1]);
+  });
+
+  it('reaches the same detector state whatever order and batches the points of a window arrive in', () => {
+    const strip = (state: SeriesState) => ({ ...state, version: 0, stats: { ...state.stats, anomalies: 0, lastAnomalyTimestamp: null } });
+    const values = (n: number) => Array.from({ length: n }, (_, i) => ({ timestamp: T0 + i * MINUTE, value: 50 + ((i * 37) % 11) + (i === 40 ? 80 : 0) }));
+    fc.assert(
+      fc.property(
+        fc.constantFrom('robust', 'ewma', 'seasonal'),
+        fc.integer({ min: 1, max: 120 }).chain((n) => fc.tuple(fc.shuffledSubarray(values(n), { minLength: n, maxLength: n }), fc.integer({ min: 1, max: 9 }))),
+        (detector, [arrival, batch]) => {
+          const init = initSeriesState(detector, detector === 'seasonal' ? { seasonLength: 6, warmupSeasons: 2 } : {});
+          const base = newSeriesRecord('acme', 's', init, new Date(T0));
+          let record = base;
+          for (let start = 0; start < arrival.length; start += batch) {
+            const chunk = arrival.slice(start, start + batch).sort((a, b) => a.timestamp - b.timestamp);
+            const placed = placePoints(record, chunk);
+            assert.ok(placed.outcomes.every((outcome) => !('skipped' in outcome)));
+            record = { ...record, state: placed.state, window: placed.window, recent: placed.recent };
+          }
+          const ordered = [...arrival].sort((a, b) => a.timestamp - b.timestamp);
+          const inOrder = placePoints(base, ordered);
+          assert.deepEqual(strip(headState(record)), strip(headState({ state: inOrder.state, window: inOrder.window })));
+          assert.deepEqual(record.recent, inOrder.recent);
+          assert.equal(headState(record).stats.count, arrival.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('publishes observation.anomaly.detected with the evidence for a spike after warm-up', async () => {
@@ -123,7 +203,7 @@ describe('ingest', () => {
     assert.equal(status.stats.anomalies, 1);
   });
 
-  it('retries the read-apply-write cycle on a conflict and loses no point', async () => {
+  it('retries the read-apply-write cycle on a conflict and loses no point, late ones included', async () => {
     let injected = false;
     const store = memorySeriesStore({
       async beforePut(record) {
@@ -137,31 +217,127 @@ describe('ingest', () => {
     await ingest('acme', steady('s', 0, 3), d);
     await ingest('acme', steady('s', 3, 3), d);
     const status = await seriesStatus('acme', 's', d);
-    // The concurrent point (t=100) landed first, so t=3..5 are now late: counted, not lost silently.
-    assert.equal(status.stats.count, 4);
-    assert.equal(status.stats.outOfOrder, 3);
+    // The concurrent point (t=100) landed first; t=3..5 arrive late and still land in the window.
+    assert.equal(status.stats.count, 7);
+    assert.equal(status.stats.outOfOrder, 0);
+    assert.equal(status.summary.lastTime, at(100));
     assert.equal(status.storage.version, 3);
   });
 
-  it('loses no point when many ingests race on one series', async () => {
+  it('applies every point when many single-point ingests race on one series', async () => {
     let turn = 0;
     const store = memorySeriesStore({ beforePut: () => new Promise((resolve) => setTimeout(resolve, (turn++ * 7) % 5)) });
     const d = { ...deps(store), maxAttempts: 50 };
-    await Promise.all(Array.from({ length: 20 }, (_, i) => ingest('acme', [{ series: 'race', timestamp: at(i), value: i }], d)));
+    const order = Array.from({ length: 40 }, (_, i) => (i * 17) % 40);
+    const reports = await Promise.all(order.map((i) => ingest('acme', [{ series: 'race', timestamp: at(i), value: i }], d)));
+    assert.ok(reports.every((report) => report.applied === 1));
     const status = await seriesStatus('acme', 'race', d);
-    assert.equal(status.stats.count + status.stats.outOfOrder, 20);
-    assert.equal(status.storage.version, 20);
+    assert.deepEqual([status.stats.count, status.stats.outOfOrder], [40, 0]);
+    assert.equal(status.storage.version, 40);
   });
 
-  it('throws ConflictError when every attempt conflicts', async () => {
-    const base = memorySeriesStore();
-    const store: SeriesStore = {
-      ...base,
-      put: async () => {
-        throw new ConflictError('always');
+  it('lists the points of a series that kept conflicting as unprocessed, and their retry applies them after later points landed', async () => {
+    const store = memorySeriesStore();
+    let refuse = true;
+    const busy: SeriesStore = {
+      ...store,
+      put: async (record, expected) => {
+        if (refuse && record.series === 'busy') throw new ConflictError('busy');
+        return store.put(record, expected);
       },
     };
-    await assert.rejects(ingest('acme', steady('s', 0, 1), { ...deps(store), maxAttempts: 3 }), ConflictError);
+    const d = { ...deps(busy), maxAttempts: 3 };
+    const request = [
+      { series: 'busy', timestamp: at(5), value: 1 },
+      { series: 'calm', timestamp: at(5), value: 1 },
+    ];
+    const first = await ingest('acme', request, d);
+    assert.deepEqual([first.applied, first.unprocessed], [1, [0]]);
+    refuse = false;
+    // Meanwhile other writers land newer points on the busy series.
+    await ingest('acme', steady('busy', 6, 10), d);
+    const retried = await ingest('acme', request, d);
+    assert.deepEqual([retried.applied, retried.ignored.duplicates, retried.ignored.outOfOrder, retried.unprocessed], [1, 1, 0, []]);
+    assert.equal((await seriesStatus('acme', 'busy', d)).stats.count, 11);
+  });
+
+  it('starts no series once the remaining time is below the reserve, and the retry applies only the rest', async () => {
+    const store = memorySeriesStore();
+    let remaining = 10_000;
+    let gets = 0;
+    let batchedReads = 0;
+    const timed: SeriesStore = {
+      ...store,
+      get: (tenant, series) => {
+        gets += 1;
+        return store.get(tenant, series);
+      },
+      getMany: (tenant, names) => {
+        batchedReads += 1;
+        return store.getMany(tenant, names);
+      },
+      put: async (record, expected) => {
+        remaining -= 50;
+        return store.put(record, expected);
+      },
+    };
+    const d = { ...deps(timed), concurrency: 4, reserveMs: 3000, remainingMs: () => remaining };
+    const points = Array.from({ length: 500 }, (_, i) => ({ series: `s${i}`, timestamp: at(0), value: i }));
+    const first = await ingest('acme', points, d);
+    // 140 writes of 50 ms bring 10 s down to the 3 s reserve; the 4 in flight then finish.
+    assert.ok(first.applied >= 140 && first.applied <= 144, String(first.applied));
+    assert.equal(first.applied + first.unprocessed.length, 500);
+    assert.deepEqual(first.unprocessed, [...first.unprocessed].sort((a, b) => a - b));
+    assert.equal(batchedReads, 2, 'read 100 series per batched read, and stopped reading when time ran short');
+    assert.equal(gets, 0, 'no single reads without conflicts');
+    for (const index of first.unprocessed) assert.equal(await store.get('acme', `s${index}`), undefined);
+    remaining = 60_000;
+    const retried = await ingest('acme', points, d);
+    assert.deepEqual([retried.applied, retried.ignored.duplicates, retried.unprocessed.length], [500 - first.applied, first.applied, 0]);
+    assert.equal(remaining, 60_000 - 50 * retried.applied, 'the retry wrote only the series it applied points to');
+    const counts: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listSeries('acme', { limit: 100, ...(cursor ? { cursor } : {}) }, d);
+      counts.push(...page.items.map((item) => item.count));
+      cursor = page.cursor;
+    } while (cursor);
+    assert.deepEqual([counts.length, counts.every((count) => count === 1)], [500, true]);
+  });
+
+  it('abandons store calls still in flight shortly before the deadline and reports their points, instead of running out of time', async () => {
+    const store = memorySeriesStore();
+    const hanging: SeriesStore = {
+      ...store,
+      // A store that has stopped answering: every write waits until the caller gives up on it.
+      put: (_record, _expected, options) =>
+        new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))),
+    };
+    const started = Date.now();
+    const report = await ingest('acme', steady('s', 0, 3).concat(steady('t', 0, 2)), {
+      ...deps(hanging),
+      remainingMs: () => 1200 - (Date.now() - started),
+      reserveMs: 1100,
+      abandonMs: 1000,
+    });
+    const took = Date.now() - started;
+    assert.ok(took >= 150 && took < 1000, `answered after ${took} ms`);
+    assert.deepEqual([report.applied, report.unprocessed], [0, [0, 1, 2, 3, 4]]);
+  });
+
+  it('answers a store outage that stopped every series with the store\'s own DependencyError', async () => {
+    const store = memorySeriesStore();
+    const down: SeriesStore = {
+      ...store,
+      getMany: async () => {
+        throw new DependencyError('DynamoDB BatchGetItem throttled', { retryAfterSeconds: 2 });
+      },
+    };
+    await assert.rejects(ingest('acme', steady('s', 0, 3), deps(down)), (error: unknown) => {
+      assert.ok(error instanceof DependencyError);
+      assert.equal(error.retryAfterSeconds, 2);
+      return true;
+    });
   });
 
   it('keeps events in the outbox when the bus is down and publishes them with the retried batch', async () => {
@@ -190,7 +366,8 @@ describe('ingest', () => {
       sizes.push((store.items.values().next().value as string).length);
     }
     const record = (await store.get('acme', 'long')) as SeriesRecord;
-    assert.equal(record.state.stats.count, 6000);
+    assert.equal(headState(record).stats.count, 6000);
+    assert.equal(record.window.length, REORDER_WINDOW);
     assert.equal(record.recent.length, RECENT_POINTS);
     assert.ok(Math.max(...sizes.slice(2)) - Math.min(...sizes.slice(2)) < 200, `sizes ${sizes.join(',')}`);
   });
@@ -227,6 +404,11 @@ describe('ingest', () => {
         phase: 3,
       },
     };
+    const window = Array.from({ length: REORDER_WINDOW }, (_, i): [number, number, 0 | 1] => [
+      1_767_225_600_000 + i * 60_000,
+      -98765.43210987654 - i / 3,
+      1,
+    ]);
     const record = {
       state: {
         ...state,
@@ -234,6 +416,7 @@ describe('ingest', () => {
         season: Array.from({ length: 2016 }, (_, i) => i / 3),
         stats: { ...state.stats, m2: 1.2345678901234568e300 },
       },
+      window,
       recent,
       labels: anomaly.labels,
       outbox: appendOutbox(
