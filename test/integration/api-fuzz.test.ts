@@ -3,8 +3,9 @@
  * every route, including any added later, gets requests built from its own zod schema (through
  * its JSON Schema): fitting envelopes, single-constraint violations, hostile values at any field
  * (wrong types, extremes, unicode edge cases, deep nesting, huge strings), malformed bodies and
- * query strings, odd headers. Each is sent through the local cloud's HTTP API as a fresh tenant
- * with the least role that holds the route's permission.
+ * query strings, odd headers (correlation ids, idempotency keys, content types: a body not sent
+ * as JSON is a 415). Each is sent through the local cloud's HTTP API as a fresh tenant with the
+ * least role that holds the route's permission.
  *
  * For every reply: never a 5xx; a 4xx carries `error`, `message` and the correlation id, a 400
  * its `issues` with field paths (the field a violation broke among them), and no body carries a
@@ -29,6 +30,7 @@ import { requestEnvelopeSchema, responseEnvelopeSchema, type RouteSpec } from '.
 import { allRoutes } from '../../lib/api/routes.ts';
 import { type Permission, type Role, roleNames, rolesAllow } from '../../lib/auth/roles.ts';
 import { MAX_BODY_BYTES, MAX_BODY_DEPTH } from '../../lib/http/handler.ts';
+import { isJsonMediaType } from '../../lib/http/media-type.ts';
 import { jsonDataIssues } from '../../lib/json-data.ts';
 import { ewmaConfigSchema, metricPointSchema, robustConfigSchema, seasonalConfigSchema } from '../../lib/observation/schemas.ts';
 import {
@@ -147,6 +149,9 @@ const malformedQueries = fc.constantFrom(
   'constructor=x',
 );
 
+/** A generated `content-type` header that means: send the body without one. */
+const NO_CONTENT_TYPE = '(none)';
+
 /** Headers besides the credential: correlation ids and idempotency keys, sane and odd. */
 function headerArbitrary(spec: RouteSpec): fc.Arbitrary<Record<string, string>> {
   const correlation = fc.option(fc.constantFrom('corr-fuzz', 'x'.repeat(4000), 'caf\u00e9', ' spaced ', '\u00ff\u00fe'), {
@@ -156,9 +161,26 @@ function headerArbitrary(spec: RouteSpec): fc.Arbitrary<Record<string, string>> 
     spec.method === 'POST'
       ? fc.option(fc.constantFrom('ok-key-1', '', 'has space', 'k'.repeat(256), 'caf\u00e9'), { nil: undefined })
       : fc.constant(undefined);
-  return fc.record({ correlation, idempotency }).map(({ correlation: c, idempotency: k }) => ({
+  // Usually application/json (set in send); sometimes another type, or none at all (NO_CONTENT_TYPE).
+  const contentType = hasBody(spec)
+    ? fc.option(
+        fc.constantFrom(
+          'text/plain',
+          'application/octet-stream',
+          'application/x-www-form-urlencoded',
+          NO_CONTENT_TYPE,
+          'application/json; charset=utf-8',
+          'APPLICATION/JSON',
+          'application/problem+json',
+          'application/jsonx',
+        ),
+        { nil: undefined, freq: 4 },
+      )
+    : fc.constant(undefined);
+  return fc.record({ correlation, idempotency, contentType }).map(({ correlation: c, idempotency: k, contentType: t }) => ({
     ...(c !== undefined ? { 'x-correlation-id': c } : {}),
     ...(k !== undefined ? { 'idempotency-key': k } : {}),
+    ...(t !== undefined ? { 'content-type': t } : {}),
   }));
 }
 
@@ -235,7 +257,7 @@ function caseArbitrary(spec: RouteSpec): fc.Arbitrary<FuzzCase> {
 }
 
 /** What the route's own schema says of a request, computed as the handler does. */
-type Verdict = { expect: 413 } | { expect: 400; prefix: 'body' | 'query'; paths?: string[] } | { expect: 'any' };
+type Verdict = { expect: 413 | 415 } | { expect: 400; prefix: 'body' | 'query'; paths?: string[] } | { expect: 'any' };
 
 function verdict(spec: RouteSpec, fuzzCase: FuzzCase, wire: { body?: Buffer; url: URL }): Verdict {
   if (!hasBody(spec)) {
@@ -246,6 +268,9 @@ function verdict(spec: RouteSpec, fuzzCase: FuzzCase, wire: { body?: Buffer; url
     return { expect: 'any' };
   }
   const bytes = wire.body ?? Buffer.alloc(0);
+  const contentType = fuzzCase.headers['content-type'];
+  if (bytes.length > 0 && contentType !== undefined && !isJsonMediaType(contentType === NO_CONTENT_TYPE ? undefined : contentType))
+    return { expect: 415 };
   if (bytes.length > MAX_BODY_BYTES) return { expect: 413 };
   let json: unknown;
   if (bytes.length > 0) {
@@ -292,7 +317,9 @@ function describeCase(fuzzCase: FuzzCase): string {
     hostileAt: fuzzCase.hostileAt && dotted(fuzzCase.hostileAt),
     query: fuzzCase.query?.slice(0, 300),
     body: shown,
-    headers: Object.keys(fuzzCase.headers),
+    headers: Object.fromEntries(
+      Object.entries(fuzzCase.headers).map(([name, value]) => [name, value.length > 40 ? `${value.slice(0, 40)}…` : value]),
+    ),
   });
 }
 
@@ -309,7 +336,8 @@ async function send(
         ? fuzzCase.body.bytes()
         : Buffer.from(toJsonText(fuzzCase.body.value), 'utf8');
   const headers: Record<string, string> = { ...fuzzCase.headers };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+  if (headers['content-type'] === NO_CONTENT_TYPE) delete headers['content-type'];
   if (spec.permission !== 'public')
     headers.authorization = `Bearer ${await signLocalToken(idpKey, { tenant, roles: [roleFor(spec.permission)] })}`;
   const attempt = async () => {
