@@ -160,7 +160,8 @@ export async function startDynamoDbLocal(options: {
   const log = options.log ?? (() => {});
   const dir = await ensureDynamoDbLocal(options.cacheDir, log);
   await mkdir(options.dataDir, { recursive: true });
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  // A JVM that is up but slow to answer is waited for: on two cores shared with a test run it has taken over 30 s.
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const initialDelayMs = options.restart?.initialDelayMs ?? 250;
   const maxDelayMs = options.restart?.maxDelayMs ?? 30_000;
   const resetAfterMs = options.restart?.resetAfterMs ?? 60_000;
@@ -180,8 +181,7 @@ export async function startDynamoDbLocal(options: {
       timer = undefined;
       restarting = (async () => {
         try {
-          // Longer than the first start's deadline: a restart competes with the load that is waiting for it.
-          const next = await launch(dir, { port: options.port, dataDir: options.dataDir, timeoutMs: timeoutMs * 2 });
+          const next = await launch(dir, { port: options.port, dataDir: options.dataDir, timeoutMs });
           if (stopping) {
             next.child.kill('SIGTERM');
             await next.exited;
