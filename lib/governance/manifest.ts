@@ -1,6 +1,7 @@
 /** The governance engine: the approval gate's tasks and the approvals API. */
 import { defineEngine, need } from '../engines/manifest.ts';
 import { decideApprovalRoute, listApprovalsRoute } from './routes.ts';
+import { uiRoute } from './ui-route.ts';
 
 export const governanceEngine = defineEngine({
   name: 'governance',
@@ -20,6 +21,13 @@ export const governanceEngine = defineEngine({
         need.publish(),
         need.taskCallbacks(),
       ],
+    },
+    ui: {
+      description: 'The approvals page: pending approvals with their risk, policy decision and evidence; approve or reject with a reason',
+      routes: [uiRoute],
+      memorySize: 256,
+      // Static files: it touches no data (the page calls the approvals API with the caller's credentials).
+      needs: [],
     },
   },
 });
