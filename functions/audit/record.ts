@@ -17,6 +17,10 @@ export const handler = engineHandler(
       payload: params.payload,
     });
     ctx.log(`appended ${entry.stream}#${entry.seq}`);
-    return { statusCode: 201, result: { stream: entry.stream, seq: entry.seq, hash: entry.hash, payloadHash: entry.payloadHash, timestamp: entry.timestamp } };
+    return {
+      statusCode: 201,
+      ledger: { tenant: entry.tenant, stream: entry.stream, seq: entry.seq },
+      result: { stream: entry.stream, seq: entry.seq, hash: entry.hash, payloadHash: entry.payloadHash, timestamp: entry.timestamp },
+    };
   }),
 );

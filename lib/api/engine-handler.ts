@@ -3,7 +3,7 @@
  * the bound route. Per request: correlation id, authentication (JWT or API key), the route's
  * permission, the request envelope validated with zod (400 naming each field path), optional
  * `Idempotency-Key` on POST (Powertools idempotency on DynamoDB), and the response envelope
- * `{ status, result, logs, provenance, timestamp }`. Errors map through the one table in lib/http.
+ * `{ status, result, logs, provenance: [steps], timestamp }`. Errors map through the one table in lib/http.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import middy from '@middy/core';
@@ -22,7 +22,7 @@ import { ConflictError, DomainError, ForbiddenError, ThrottledError, ValidationE
 import { countReplies, errorReply, fieldIssues, lowerCaseHeaders, parseBody, reply } from '../http/handler.ts';
 import { logger, metrics, tracer } from '../observability.ts';
 import type { RateLimiter } from './rate-limit.ts';
-import { requestEnvelopeSchema, type RouteMethod, type RouteSpec } from './route.ts';
+import { type LedgerLocation, type ProvenanceStep, requestEnvelopeSchema, type RouteMethod, type RouteSpec } from './route.ts';
 
 /** What a route implementation sees besides its parameters. */
 export interface EngineContext {
@@ -49,7 +49,21 @@ export interface EngineOutcome<T> {
   headers?: Record<string, string>;
   /** A reply that is not the JSON envelope (e.g. JSON Lines). */
   raw?: { contentType: string; body: string };
+  /** Where the route's own work was recorded in the ledger; set on the first provenance step. */
+  ledger?: LedgerLocation;
+  /**
+   * Further steps that contributed (another engine's decision, a ledger append), after the route's
+   * own. Fields left out are the route's (tenant, actor, via, correlation id, version, references,
+   * metadata). At most {@link MAX_ROUTE_STEPS}; more are dropped with a warning in the log.
+   */
+  provenance?: ProvenanceStepInput[];
 }
+
+/** A step a route adds to the reply's provenance: engine and action, the rest defaulting to the route's step. */
+export type ProvenanceStepInput = Pick<ProvenanceStep, 'engine' | 'action'> & Partial<ProvenanceStep>;
+
+/** Steps a route may add after its own: the envelope holds at most 32. */
+export const MAX_ROUTE_STEPS = 31;
 
 /** A route spec with its implementation. */
 export interface BoundRoute {
@@ -207,21 +221,26 @@ async function runRoute(prepared: Prepared, correlationId: string, version: stri
   if (outcome.raw) {
     return { statusCode, headers: { 'content-type': outcome.raw.contentType, 'x-correlation-id': correlationId, ...outcome.headers }, body: outcome.raw.body };
   }
+  // What later steps inherit: everything of the route's step but its ledger entry.
+  const inherited: ProvenanceStep = {
+    engine: spec.engine,
+    action: spec.action,
+    tenant: ctx.tenant,
+    actor: prepared.principal?.subject ?? 'anonymous',
+    via: prepared.principal?.via ?? 'public',
+    correlationId,
+    version,
+    contextReferences: prepared.contextReferences,
+    metadata: prepared.metadata,
+  };
+  const first: ProvenanceStep = outcome.ledger ? { ...inherited, ledger: outcome.ledger } : inherited;
+  const added = outcome.provenance ?? [];
+  if (added.length > MAX_ROUTE_STEPS) logger.warn('Provenance steps dropped', { engine: spec.engine, action: spec.action, steps: added.length, kept: MAX_ROUTE_STEPS });
   const body = {
     status,
     result: outcome.result,
     logs,
-    provenance: {
-      engine: spec.engine,
-      action: spec.action,
-      tenant: ctx.tenant,
-      actor: prepared.principal?.subject ?? 'anonymous',
-      via: prepared.principal?.via ?? 'public',
-      correlationId,
-      version,
-      contextReferences: prepared.contextReferences,
-      metadata: prepared.metadata,
-    },
+    provenance: [first, ...added.slice(0, MAX_ROUTE_STEPS).map((step): ProvenanceStep => ({ ...inherited, ...step }))],
     timestamp: ctx.now().toISOString(),
   };
   return reply(statusCode, body, correlationId, outcome.headers);

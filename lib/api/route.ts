@@ -46,18 +46,37 @@ export function requestEnvelopeSchema<P extends z.ZodType>(parameters: P) {
   });
 }
 
-/** Where a reply came from: enough to trace it to a caller, a function version and a request. */
-export const provenanceSchema = z.object({
+/** Where a step's work was recorded in the ledger: `GET /audit/proof?stream=<stream>&seq=<seq>` proves it once a checkpoint covers it. */
+export const ledgerLocationSchema = z.object({
+  tenant: z.string(),
+  stream: z.string(),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+/** A ledger entry's address: tenant, stream and seq. */
+export type LedgerLocation = z.infer<typeof ledgerLocationSchema>;
+
+/**
+ * One step that contributed to a reply: which engine did what, for whom, through which credentials,
+ * in which request and function version, and where known the ledger entry that records it.
+ */
+export const provenanceStepSchema = z.object({
   engine: z.string(),
   action: z.string(),
   tenant: z.string(),
   actor: z.string(),
-  via: z.enum(['jwt', 'api-key', 'public']),
+  via: z.enum(['jwt', 'api-key', 'public', 'engine', 'system']).describe('How the actor came in: credentials (jwt, api-key), none (public), or another engine or the platform on its behalf'),
   correlationId: z.string(),
   version: z.string(),
   contextReferences: z.array(z.string()),
   metadata: z.record(z.string(), z.unknown()),
+  ledger: ledgerLocationSchema.optional().describe('The ledger entry recording this step, where there is one'),
+  at: z.iso.datetime().optional().describe('When the step happened, where it differs from the reply'),
 });
+/** One step of a reply's provenance. */
+export type ProvenanceStep = z.infer<typeof provenanceStepSchema>;
+
+/** Where a reply came from, as a list of steps: the first is always the route that answered. */
+export const provenanceSchema = z.array(provenanceStepSchema).min(1).max(32);
 
 /** The response envelope of every engine route. */
 export function responseEnvelopeSchema<R extends z.ZodType>(result: R) {

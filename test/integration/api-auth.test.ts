@@ -148,10 +148,24 @@ describe('the envelope', () => {
     assert.deepEqual(Object.keys(reply.body).sort(), ['logs', 'provenance', 'result', 'status', 'timestamp']);
     assert.equal(new Date(reply.body.timestamp).toISOString(), reply.body.timestamp);
     assert.equal(reply.body.logs.length, 1);
+    assert.equal(reply.body.provenance.length, 1, 'one step: the route that answered');
     assert.deepEqual(
-      { ...reply.body.provenance, version: undefined },
+      { ...reply.body.provenance[0], version: undefined },
       { engine: 'identity', action: 'keys', tenant, actor: `local:${tenant}`, via: 'jwt', correlationId: 'corr-123', version: undefined, contextReferences: ['ticket-42'], metadata: { origin: 'test' } },
     );
+  });
+
+  it('links a POST /audit/record reply to its ledger entry in provenance, and that entry has an inclusion proof', async () => {
+    const tenant = freshTenant();
+    const recorded = await api('POST', '/audit/record', { tenant, roles: ['operator'], body: { parameters: { stream: 'ops', payload: { note: 'provenance' } } } });
+    assert.equal(recorded.status, 201, JSON.stringify(recorded.body));
+    const [step] = recorded.body.provenance;
+    assert.deepEqual([step.engine, step.action, step.ledger], ['audit', 'record', { tenant, stream: 'ops', seq: recorded.body.result.seq }]);
+    const checkpoint = await api('POST', '/audit/checkpoint', { tenant, roles: ['operator'], body: { parameters: { stream: step.ledger.stream } } });
+    assert.ok(checkpoint.status === 200 || checkpoint.status === 201, JSON.stringify(checkpoint.body));
+    const proof = await api('GET', `/audit/proof?stream=${step.ledger.stream}&seq=${step.ledger.seq}`, { tenant, roles: ['viewer'] });
+    assert.equal(proof.status, 200, JSON.stringify(proof.body));
+    assert.equal(proof.body.result.entryHash, recorded.body.result.hash);
   });
 
   it('answers 400 naming each invalid field path', async () => {

@@ -129,7 +129,7 @@ describe('observation engine on the local cloud', () => {
     assert.equal(posted.status, 200, JSON.stringify(posted.body));
     assert.equal(posted.body.status, 'success');
     assert.equal(posted.body.result.accepted, 1);
-    assert.equal(posted.body.provenance.tenant, tenant);
+    assert.equal(posted.body.provenance[0].tenant, tenant);
     const shown = await status(tenant, 'checkout.rps');
     assert.equal(shown.status, 200, JSON.stringify(shown.body));
     assert.equal(shown.body.result.summary.count, 1);
@@ -151,7 +151,7 @@ describe('observation engine on the local cloud', () => {
     const posted = await api('POST', '/observation/ingest', { apiKey: writer, body: { parameters: { point } } });
     assert.equal(posted.status, 200, JSON.stringify(posted.body));
     assert.equal(posted.body.result.accepted, 1);
-    assert.equal(posted.body.provenance.via, 'api-key');
+    assert.equal(posted.body.provenance[0].via, 'api-key');
     assert.equal((await api('POST', '/observation/ingest', { apiKey: reader, body: { parameters: { point } } })).status, 403);
     const seen = await api('GET', '/observation/status?series=keyed.rps', { apiKey: reader });
     assert.equal(seen.status, 200);

@@ -225,7 +225,9 @@ describe("tenant A's credentials against tenant B's data", () => {
       else if (reply.status < 300 || reply.status === 409) {
         const seen = forbidden.filter((value) => text.includes(value));
         if (seen.length > 0) problems.push(`${routeKey(spec)}: ${reply.status} carries B's ${seen.join(', ')}`);
-        if (reply.status < 300 && reply.body?.provenance && reply.body.provenance.tenant !== attacker) problems.push(`${routeKey(spec)}: ran as ${reply.body.provenance.tenant}`);
+        // Every step of the reply, the route's and any an engine added, ran in the caller's tenant.
+        const steps: Array<{ tenant: string; engine: string }> = reply.status < 300 && Array.isArray(reply.body?.provenance) ? reply.body.provenance : [];
+        for (const step of steps.filter((each) => each.tenant !== attacker)) problems.push(`${routeKey(spec)}: ${step.engine} step ran as ${step.tenant}`);
       } else if (![400, 403, 404].includes(reply.status)) problems.push(`${routeKey(spec)}: unexpected ${reply.status} ${text.slice(0, 160)}`);
     }
     assert.deepEqual(problems, []);

@@ -135,7 +135,7 @@ describe('autonomy-verify CLI', () => {
     const envelopeKeys = path.join(dir, 'keys-envelope.json');
     await writeFile(
       envelopeKeys,
-      JSON.stringify({ status: 'success', result: stream.keys, logs: [], provenance: {}, timestamp: '2025-01-01T00:00:00.000Z' }),
+      JSON.stringify({ status: 'success', result: stream.keys, logs: [], provenance: [{ engine: 'audit', action: 'keys' }], timestamp: '2025-01-01T00:00:00.000Z' }),
     );
     const result = await run(['--export', await exportFile('envelope'), '--keys', envelopeKeys]);
     assert.equal(result.code, 0, result.stdout + result.stderr);

@@ -95,7 +95,7 @@ describe('engineHandler', () => {
     const body = JSON.parse(reply.body ?? '');
     assert.deepEqual(body.result, { doubled: 42 });
     assert.deepEqual(body.logs, ['doubling 21']);
-    assert.equal(body.provenance.tenant, 'acme');
+    assert.equal(body.provenance[0].tenant, 'acme');
     assert.equal(reply.headers?.['x-correlation-id'], 'r-1');
   });
 

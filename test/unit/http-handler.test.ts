@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { engineHandler, route, type EngineOutcome } from '../../lib/api/engine-handler.ts';
-import { defineRoute } from '../../lib/api/route.ts';
+import { defineRoute, responseEnvelopeSchema } from '../../lib/api/route.ts';
 import type { Authenticators } from '../../lib/auth/authenticate.ts';
 import { ConflictError, ThrottledError } from '../../lib/errors.ts';
 
@@ -47,7 +47,7 @@ describe('engineHandler on a public route', () => {
     assert.equal(reply.headers?.['x-correlation-id'], 'corr-9');
     const body = JSON.parse(String(reply.body));
     assert.deepEqual(body.result, { got: 'a' });
-    assert.equal(body.provenance.via, 'public');
+    assert.equal(body.provenance[0].via, 'public');
   });
 
   it('serves a raw reply (not the envelope) with its own status and content type', async () => {
@@ -122,5 +122,70 @@ describe('engineHandler on a public route', () => {
     const handler = handlerFor(async () => assert.fail('the route ran on an oversized request'));
     const reply = await handler(event('x'.repeat(1024 * 1024 + 1)), context);
     assert.equal(reply.statusCode, 413);
+  });
+});
+
+describe('the provenance list', () => {
+  const sent = { parameters: { name: 'a', size: 1 }, context_references: ['ticket-7'], metadata: { origin: 'test' } };
+
+  it("starts with the route's own step, carrying its ledger entry when the route names one", async () => {
+    const handler = handlerFor(async () => ({ statusCode: 201, result: null, ledger: { tenant: 'public', stream: 'things', seq: 4 } }));
+    const body = JSON.parse(String((await handler(event(sent, { 'x-correlation-id': 'corr-p' }), context)).body));
+    assert.deepEqual(body.provenance, [
+      {
+        engine: 'things',
+        action: 'make',
+        tenant: 'public',
+        actor: 'anonymous',
+        via: 'public',
+        correlationId: 'corr-p',
+        version: 'test',
+        contextReferences: ['ticket-7'],
+        metadata: { origin: 'test' },
+        ledger: { tenant: 'public', stream: 'things', seq: 4 },
+      },
+    ]);
+    assert.ok(responseEnvelopeSchema(z.null()).safeParse(body).success);
+  });
+
+  it("appends a route's further steps after its own, filling what they leave out from the route's step but not its ledger entry", async () => {
+    const handler = handlerFor(async () => ({
+      result: null,
+      ledger: { tenant: 'public', stream: 'things', seq: 4 },
+      provenance: [
+        { engine: 'governance', action: 'proposals', via: 'engine', ledger: { tenant: 'public', stream: 'governance.decisions', seq: 9 }, at: '2026-01-01T00:00:00.000Z' },
+        { engine: 'audit', action: 'append' },
+      ],
+    }));
+    const body = JSON.parse(String((await handler(event(sent, { 'x-correlation-id': 'corr-q' }), context)).body));
+    assert.deepEqual(
+      body.provenance.map((step: { engine: string; via: string; correlationId: string; ledger?: { seq: number } }) => [step.engine, step.via, step.correlationId, step.ledger?.seq]),
+      [
+        ['things', 'public', 'corr-q', 4],
+        ['governance', 'engine', 'corr-q', 9],
+        ['audit', 'public', 'corr-q', undefined],
+      ],
+    );
+    assert.deepEqual(body.provenance[2].contextReferences, ['ticket-7']);
+    assert.ok(responseEnvelopeSchema(z.null()).safeParse(body).success);
+  });
+
+  it('keeps at most 32 steps, so the reply still matches its schema when a route adds too many', async () => {
+    const handler = handlerFor(async () => ({ result: null, provenance: Array.from({ length: 40 }, (_, n) => ({ engine: 'audit', action: `step-${n}` })) }));
+    const body = JSON.parse(String((await handler(event(sent), context)).body));
+    assert.equal(body.provenance.length, 32);
+    assert.deepEqual([body.provenance[0].engine, body.provenance[31].action], ['things', 'step-30']);
+    assert.ok(responseEnvelopeSchema(z.null()).safeParse(body).success);
+  });
+
+  it('refuses a reply whose provenance is not a list of 1 to 32 steps', () => {
+    const valid = { status: 'success', result: null, logs: [], timestamp: '2026-01-01T00:00:00.000Z' };
+    const step = { engine: 'a', action: 'b', tenant: 't', actor: 'x', via: 'jwt', correlationId: 'c', version: '1', contextReferences: [], metadata: {} };
+    const schema = responseEnvelopeSchema(z.null());
+    assert.equal(schema.safeParse({ ...valid, provenance: [step] }).success, true);
+    assert.equal(schema.safeParse({ ...valid, provenance: step }).success, false, 'a single object');
+    assert.equal(schema.safeParse({ ...valid, provenance: [] }).success, false, 'no step');
+    assert.equal(schema.safeParse({ ...valid, provenance: Array.from({ length: 33 }, () => step) }).success, false, '33 steps');
+    assert.equal(schema.safeParse({ ...valid, provenance: [{ ...step, ledger: { tenant: 't', stream: 's', seq: -1 } }] }).success, false, 'a negative seq');
   });
 });
