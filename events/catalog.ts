@@ -6,15 +6,34 @@
 import type { z } from 'zod';
 import { checkpointSigned, findingRaised } from './audit.ts';
 import type { EventDefinition } from './common.ts';
-import { approvalDecided, approvalRequested } from './governance.ts';
+import {
+  approvalDecided,
+  approvalEscalated,
+  approvalRequested,
+  autonomyChanged,
+  configChanged,
+  constitutionChanged,
+  killSwitchChanged,
+  policyPublished,
+  proposalEvaluated,
+  proposalSettled,
+} from './governance.ts';
 import { anomalyDetected, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
 
 /** Every catalogued event, one entry per (source, detail-type). */
 export const eventCatalog = [
   heartbeatEmitted,
+  proposalEvaluated,
+  proposalSettled,
   approvalRequested,
   approvalDecided,
+  approvalEscalated,
+  killSwitchChanged,
+  policyPublished,
+  autonomyChanged,
+  configChanged,
+  constitutionChanged,
   anomalyDetected,
   seriesConfigured,
   findingRaised,

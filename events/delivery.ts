@@ -6,12 +6,26 @@
  * after, and any later writer that still finds them in the outbox (the first one crashed, or has
  * not cleared it yet) publishes them again, so they are published at least once, each copy with a
  * new event id and the same source, detail-type and detail. Consumers recognise those copies by
- * their content: the audit ledger keeps one entry per detail for these (lib/audit/engine.ts).
+ * their content: the audit ledger keeps one entry per detail for these (lib/audit/engine.ts). Every
+ * governance event goes through an outbox the same way (lib/governance/proposals.ts).
  */
 import type { CatalogDetailType } from './catalog.ts';
 
 /** Detail-types published at least once through an outbox: a copy has a new id and the same detail. */
-export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<CatalogDetailType>(['observation.anomaly.detected', 'observation.series.configured']);
+export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<CatalogDetailType>([
+  'observation.anomaly.detected',
+  'observation.series.configured',
+  'governance.proposal.evaluated',
+  'governance.proposal.settled',
+  'governance.approval.requested',
+  'governance.approval.decided',
+  'governance.approval.escalated',
+  'governance.killswitch.changed',
+  'governance.policy.published',
+  'governance.autonomy.changed',
+  'governance.config.changed',
+  'governance.constitution.changed',
+]);
 
 /**
  * Whether copies of an event are recognised by their content rather than their id.

@@ -29,6 +29,8 @@ const configSchema = z.object({
   LEDGER_TABLE: optionalText,
   /** Name prefix of the tenants' signing-key secrets: `<service>/<stage>/audit-signing-keys/`. */
   AUDIT_SIGNING_KEY_PREFIX: optionalText,
+  /** The governance gate state machine (functions that start gates: lib/governance/manifest.ts). */
+  GATE_STATE_MACHINE_ARN: optionalText,
 });
 
 /** The parsed function environment. */

@@ -34,6 +34,11 @@ export class ForbiddenError extends DomainError {}
 export class NotFoundError extends DomainError {}
 /** The request conflicts with the current state (a duplicate, a stale version, a decided approval). */
 export class ConflictError extends DomainError {}
+/**
+ * Actuation is locked: a kill switch is on, or a changed constitution waits for its admin quorum.
+ * Observation and audit go on; whatever would change something answers 423 until it is lifted.
+ */
+export class LockedError extends DomainError {}
 /** The request body is larger than the route accepts. */
 export class PayloadTooLargeError extends DomainError {}
 /** The request body is in a media type the route does not take (routes take JSON). */

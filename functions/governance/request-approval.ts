@@ -1,35 +1,36 @@
-/** Step Functions task (`.waitForTaskToken`): opens an approval and announces it on the bus. */
-import { randomUUID } from 'node:crypto';
+/**
+ * Step Functions task (`.waitForTaskToken`): opens the approval of a proposal (round 1, approvers)
+ * or escalates it (round 2, admins). Retries of the same round reuse the approval: its id comes
+ * from the proposal, so a retry can never open a second one.
+ */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
-import { dynamoClient, eventBridgeClient } from '../../lib/adapters/aws/clients.ts';
-import { eventBridgePublisher } from '../../lib/adapters/aws/event-publisher.ts';
-import { config } from '../../lib/config.ts';
-import { busEvent } from '../../lib/events/publisher.ts';
-import { approvalRequestSchema, openApproval } from '../../lib/governance/approvals.ts';
+import { approvalStore, governanceOutbox, governanceStore } from '../../lib/adapters/aws/governance-deps.ts';
+import { NotFoundError } from '../../lib/errors.ts';
+import { approvalRequestSchema, openOrEscalate } from '../../lib/governance/approvals.ts';
+import { quorumOf } from '../../lib/governance/proposals.ts';
 import { metrics } from '../../lib/observability.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';
 
-const cfg = config();
-const store = dynamoApprovalStore(dynamoClient(), cfg.STATE_TABLE);
-const publisher = eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT_BUS_NAME });
-
 export const handler = taskHandler(approvalRequestSchema, async (request) => {
-  const approval = openApproval(request, randomUUID(), new Date());
-  await store.create(approval);
-  await publisher.publish([
-    busEvent('governance.approval.requested', {
-      tenant: approval.tenant,
-      approvalId: approval.approvalId,
-      executionArn: approval.executionArn,
-      action: approval.action,
-      risk: approval.risk,
-      requestedBy: approval.requestedBy,
-      reason: approval.reason,
-      requestedAt: approval.requestedAt,
-    }),
-  ]);
+  const store = governanceStore();
+  const [proposal, settings] = await Promise.all([store.proposal(request.tenant, request.proposalId), store.settings(request.tenant)]);
+  if (!proposal) throw new NotFoundError(`Proposal ${request.proposalId} not found`);
+  const subject = {
+    tenant: proposal.tenant,
+    proposalId: proposal.proposalId,
+    action: { engine: proposal.engine, name: proposal.action, target: proposal.target, parameters: proposal.parameters },
+    environment: proposal.environment,
+    risk: proposal.assessment.level,
+    assessment: proposal.assessment,
+    policy: proposal.policy,
+    ...(proposal.evidence ? { evidence: proposal.evidence } : {}),
+    requestedBy: proposal.requestedBy,
+    reason: proposal.reason,
+    required: quorumOf(proposal, settings),
+  };
+  const { approval, opened, escalated } = await openOrEscalate(request, subject, { store: approvalStore(), outbox: governanceOutbox(), now: new Date() });
   // With ApprovalsDecided, the approval backlog the stage's alarm watches.
-  metrics.addMetric('ApprovalsRequested', MetricUnit.Count, 1);
-  return { approvalId: approval.approvalId };
+  if (opened) metrics.addMetric('ApprovalsRequested', MetricUnit.Count, 1);
+  if (escalated) metrics.addMetric('ApprovalsEscalated', MetricUnit.Count, 1);
+  return { approvalId: approval.approvalId, round: approval.round, group: approval.group };
 });

@@ -14,8 +14,12 @@ module.exports = async ({ resolveVariable }) => {
     }
   }
   // Secrets the functions create (one per tenant) are named under the stage: <service>/<stage>/…
-  const secretNamePrefix = `${await resolveVariable('self:service')}/${await resolveVariable('sls:stage')}/`;
-  const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix });
+  const service = await resolveVariable('self:service');
+  const stage = await resolveVariable('sls:stage');
+  const secretNamePrefix = `${service}/${stage}/`;
+  // State machines are named <service>-<stage>-<name> (infra/statemachines.yml).
+  const stateMachinePrefix = `${service}-${stage}-`;
+  const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix, stateMachinePrefix });
   if (standInHandler) for (const fn of Object.values(config.functions)) fn.handler = standInHandler;
   return config;
 };

@@ -4,7 +4,7 @@
  * protected route needs (read API keys, count requests) and POST routes need (idempotency records)
  * are written here once.
  */
-import { dataResources, functionName, type EngineManifest, type Need } from '../../lib/engines/manifest.ts';
+import { dataResources, functionName, GATE_STATE_MACHINE, type EngineManifest, type Need } from '../../lib/engines/manifest.ts';
 
 type Cfn = Record<string, unknown>;
 type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown; Condition?: Cfn };
@@ -36,11 +36,19 @@ function stageSecretPrefix(secretNamePrefix: string | undefined): string {
   return secretNamePrefix;
 }
 
+/** The gate state machine's ARN (and its executions'), from its name: `<service>-<stage>-governance-gate`. */
+function gateArn(stateMachinePrefix: string | undefined, kind: 'stateMachine' | 'execution'): Cfn {
+  if (stateMachinePrefix === undefined || !/^[A-Za-z0-9_-]+-$/.test(stateMachinePrefix)) {
+    throw new Error(`a 'start-gate' need needs GenerateOptions.stateMachinePrefix ('<service>-<stage>-'), got ${JSON.stringify(stateMachinePrefix)}`);
+  }
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:${kind}:${stateMachinePrefix}${GATE_STATE_MACHINE}${kind === 'execution' ? ':*' : ''}` };
+}
+
 /**
  * The IAM statement of one need. `secretNamePrefix` (`<service>/<stage>/`) is what a `secrets`
- * need's names start with.
+ * need's names start with; `stateMachinePrefix` (`<service>-<stage>-`) what the gate's name starts with.
  */
-export function statementOf(need: Need, secretNamePrefix?: string): Statement {
+export function statementOf(need: Need, secretNamePrefix?: string, stateMachinePrefix?: string): Statement {
   switch (need.kind) {
     case 'table': {
       const table = dataResources[need.table].logicalId;
@@ -75,7 +83,9 @@ export function statementOf(need: Need, secretNamePrefix?: string): Statement {
       };
     }
     case 'task-callbacks':
-      return { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: '*' };
+      return { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: '*' };
+    case 'start-gate':
+      return { Effect: 'Allow', Action: ['states:StartExecution', 'states:DescribeExecution'], Resource: [gateArn(stateMachinePrefix, 'stateMachine'), gateArn(stateMachinePrefix, 'execution')] };
   }
 }
 
@@ -85,6 +95,8 @@ export interface GenerateOptions {
   param: (name: string) => string;
   /** `<service>/<stage>/`: what the names of the stage's secrets start with (needed by `secrets` needs). */
   secretNamePrefix?: string;
+  /** `<service>-<stage>-`: what the stage's state machines' names start with (needed by `start-gate` needs). */
+  stateMachinePrefix?: string;
 }
 
 /** The Serverless `functions:` map and the `resources:` (roles) of every engine action. */
@@ -109,6 +121,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
           const secrets = dataResources[need.secrets];
           environment[secrets.env] = `${stageSecretPrefix(options.secretNamePrefix)}${secrets.namePrefix}`;
         }
+        if (need.kind === 'start-gate') environment.GATE_STATE_MACHINE_ARN = gateArn(options.stateMachinePrefix, 'stateMachine');
       }
       const events: Cfn[] = [
         ...routes.map((route) => ({ httpApi: { method: route.method, path: route.path } })),
@@ -122,7 +135,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(`${normalizedName(name)}LogGroup`) },
         { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
         ...(spec.queue ? [{ Effect: 'Allow' as const, Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: arnOf(spec.queue.queue) }] : []),
-        ...needs.map((need) => statementOf(need, options.secretNamePrefix)),
+        ...needs.map((need) => statementOf(need, options.secretNamePrefix, options.stateMachinePrefix)),
       ];
       roles[roleLogicalId(name)] = {
         Type: 'AWS::IAM::Role',

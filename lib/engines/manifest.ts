@@ -48,8 +48,10 @@ export type Need =
   | { kind: 'list-objects'; bucket: OfKind<'bucket'>; prefixes?: string[] }
   | { kind: 'bus'; actions: Array<'PutEvents' | 'DescribeEventBus'> }
   | { kind: 'secrets'; secrets: OfKind<'secrets'>; actions: SecretAction[] }
-  /** SendTaskSuccess/SendTaskFailure: task tokens cannot be scoped by IAM (AWS documents `*`). */
-  | { kind: 'task-callbacks' };
+  /** SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat: task tokens cannot be scoped by IAM (AWS documents `*`). */
+  | { kind: 'task-callbacks' }
+  /** StartExecution/DescribeExecution of the governance gate state machine (its ARN in `GATE_STATE_MACHINE_ARN`). */
+  | { kind: 'start-gate' };
 
 /** Builders for {@link Need}s, so manifests read as sentences. */
 export const need = {
@@ -74,7 +76,16 @@ export const need = {
   /** Secrets Manager actions on every secret named under the stage's prefix for `secrets` (e.g. one secret per tenant). */
   secrets: (secrets: OfKind<'secrets'>, actions: SecretAction[]): Need => ({ kind: 'secrets', secrets, actions }),
   taskCallbacks: (): Need => ({ kind: 'task-callbacks' }),
+  /** Starting (and describing) executions of the governance gate. */
+  startGate: (): Need => ({ kind: 'start-gate' }),
 };
+
+/**
+ * The governance gate state machine's name after `<service>-<stage>-`. Functions know its ARN from
+ * the name, not from a reference: the machine refers to the gate's functions, so a reference back
+ * would make a cycle between the root stack and the governance stack.
+ */
+export const GATE_STATE_MACHINE = 'governance-gate';
 
 /** A queue (declared in `infra/resources/`) whose messages a function consumes in batches. */
 export interface QueueTrigger {

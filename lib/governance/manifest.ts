@@ -1,26 +1,95 @@
-/** The governance engine: the approval gate's tasks and the approvals API. */
-import { defineEngine, need } from '../engines/manifest.ts';
-import { decideApprovalRoute, listApprovalsRoute } from './routes.ts';
+/**
+ * The governance engine: proposals (risk, Cedar policy, autonomy level, route), the gate's tasks
+ * (quorum approvals with escalation, L3 validation, settling), the kill switch, autonomy levels,
+ * configuration and the approvals page.
+ * State-table items by partition-key prefix: <tenant>#governance (settings; `system`: the global
+ * kill switch), #governance#policies, #governance#outcomes, #proposal, #approval, #outbox (events
+ * saved with the state they report; gsi1 `outbox` for the sweep). Each decision's event is recorded
+ * in the ledger by the function that made it (the audit appender's dedupe makes the bus copy a no-op).
+ */
+import { defineEngine, type Need, need } from '../engines/manifest.ts';
+import {
+  decideApprovalRoute,
+  getAutonomyRoute,
+  getConfigRoute,
+  getKillSwitchRoute,
+  getProposalsRoute,
+  listApprovalsRoute,
+  proposeRoute,
+  reportOutcomeRoute,
+  setAutonomyRoute,
+  setConfigRoute,
+  setKillSwitchRoute,
+} from './routes.ts';
 import { uiRoute } from './ui-route.ts';
+
+const SETTINGS = '*#governance';
+const POLICIES = '*#governance#policies';
+const OUTCOMES = '*#governance#outcomes';
+const PROPOSALS = '*#proposal';
+const APPROVALS = '*#approval';
+const OUTBOX = '*#outbox';
+
+/** Writing state with its outbox entries (one transaction), publishing them, clearing them. */
+const outbox: Need[] = [need.table('state', ['PutItem', 'DeleteItem'], [OUTBOX]), need.publish()];
+/** Recording each decision's event in the ledger (as the audit appender does, same dedupe marker). */
+const ledger: Need[] = [
+  need.table('ledger', ['PutItem', 'Query']),
+  need.table('state', ['PutItem'], ['*#audit#dedupe#*', '*#audit#streams']),
+  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
+];
+const readSettings = need.table('state', ['GetItem'], [SETTINGS, POLICIES]);
+const byStatus = need.index('state', 'gsi1', ['Query']);
 
 export const governanceEngine = defineEngine({
   name: 'governance',
-  description: 'Approval gates: who may approve what, and the decisions',
+  description: 'The governed path of every actuation: risk, Cedar policy, autonomy levels, quorum approval gates, kill switch',
   actions: {
+    proposals: {
+      description: 'Proposes an actuation (risk, policy, route; a gate starts when people or L3 validation decide), reads proposals, takes outcomes',
+      routes: [proposeRoute, getProposalsRoute, reportOutcomeRoute],
+      timeout: 29,
+      needs: [readSettings, need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], [PROPOSALS, OUTCOMES]), byStatus, need.startGate(), ...outbox, ...ledger],
+    },
     'request-approval': {
-      description: 'Opens an approval for a waiting execution (waitForTaskToken)',
+      description: "Opens a proposal's approval (round 1, approvers) or escalates it (round 2, admins) for a waiting gate (waitForTaskToken)",
       task: true,
-      needs: [need.table('state', ['PutItem'], ['*#approval']), need.publish()],
+      needs: [readSettings, need.table('state', ['GetItem'], [PROPOSALS]), need.table('state', ['GetItem', 'PutItem'], [APPROVALS]), ...outbox, ...ledger],
+    },
+    validate: {
+      description: "L3 validation of a proposal: declared bounds, the tenant's policies, open proposals on the target, change freezes, dry run",
+      task: true,
+      needs: [readSettings, need.table('state', ['GetItem'], [PROPOSALS]), byStatus],
+    },
+    settle: {
+      description: 'Ends a proposal and its approval in the state its gate ended in; an approval meets a kill switch closed',
+      task: true,
+      needs: [readSettings, need.table('state', ['GetItem', 'PutItem'], [PROPOSALS, APPROVALS]), ...outbox, ...ledger],
     },
     approvals: {
-      description: 'Lists approvals and decides one (approver role); resumes the waiting execution',
+      description: 'Lists approvals and takes votes (approver role; escalated ones: admins); the quorum resumes the waiting execution',
       routes: [listApprovalsRoute, decideApprovalRoute],
-      needs: [
-        need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], ['*#approval']),
-        need.index('state', 'gsi1', ['Query']),
-        need.publish(),
-        need.taskCallbacks(),
-      ],
+      needs: [readSettings, need.table('state', ['GetItem', 'PutItem'], [APPROVALS]), byStatus, need.taskCallbacks(), ...outbox, ...ledger],
+    },
+    autonomy: {
+      description: "Reads and sets the tenant's autonomy level (admin)",
+      routes: [getAutonomyRoute, setAutonomyRoute],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outbox, ...ledger],
+    },
+    killswitch: {
+      description: "Reads and sets the tenant's kill switch, and the system operator's global one (admin)",
+      routes: [getKillSwitchRoute, setKillSwitchRoute],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outbox, ...ledger],
+    },
+    config: {
+      description: 'Reads and sets quorum per risk level, gate timeouts, change freezes and the constitution quorum (admin)',
+      routes: [getConfigRoute, setConfigRoute],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outbox, ...ledger],
+    },
+    'outbox-sweep': {
+      description: 'Publishes governance events a crashed or refused publish left in the outbox',
+      schedule: { param: 'outboxSweepSchedule' },
+      needs: [need.index('state', 'gsi1', ['Query']), ...outbox, ...ledger],
     },
     ui: {
       description: 'The approvals page: pending approvals with their risk, policy decision and evidence; approve or reject with a reason',

@@ -13,6 +13,6 @@ export const uiRoute = defineRoute({
   permission: 'public',
   summary: 'The approvals page (HTML), its script and stylesheet; it calls the approvals API with the credentials typed in',
   parameters: z.object({ asset: z.enum(uiAssets).default('page') }),
-  result: z.string(),
+  result: z.string().max(200_000).describe('The asset itself (not an envelope)'),
   rawContentType: 'text/html',
 });

@@ -1,0 +1,145 @@
+/**
+ * The Governance engine's ports in a deployed function, built once per container: the state
+ * table (settings, proposals, approvals, outbox), the tenants' policy sets, the gate state
+ * machine, the bus, and the ledger (each decision is recorded as its event is published).
+ */
+import { randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { busEventRecord, recordOnce } from '../../audit/engine.ts';
+import { config } from '../../config.ts';
+import { ConflictError } from '../../errors.ts';
+import { allRoutes } from '../../api/routes.ts';
+import { actuationIds } from '../../governance/actuations.ts';
+import type { ApprovalStore } from '../../governance/approvals.ts';
+import { actuationActionId, cedarSchema, routeActionId } from '../../governance/cedar-schema.ts';
+import { PolicyEngine } from '../../governance/policy.ts';
+import { type PolicyLayers, policyLayersSchema } from '../../governance/profiles.ts';
+import type { GatePort, GovernanceStore, OutboxEntry, PolicyPort, ProposalDeps } from '../../governance/proposals.ts';
+import { dynamoClient, eventBridgeClient, sfnClient } from './clients.ts';
+import { mappedSend, ConditionFailedError } from './errors.ts';
+import { eventBridgePublisher } from './event-publisher.ts';
+import { dynamoApprovalStore, dynamoGovernanceStore, dynamoOutbox, type LedgerRecorder } from './governance-store.ts';
+import { recordDeps } from './audit-deps.ts';
+import { sfnGate, sfnWorkflowCallbacks } from './workflow-callbacks.ts';
+
+let engine: PolicyEngine | undefined;
+
+/** The Cedar engine of this stage, its schema generated from the actuation catalog and the route registry. */
+export function policyEngine(): PolicyEngine {
+  engine ??= new PolicyEngine(
+    cedarSchema({
+      actuations: actuationIds().map((id) => {
+        const [engineName = '', action = ''] = id.split(':');
+        return actuationActionId(engineName, action);
+      }),
+      routes: allRoutes.map((route) => routeActionId(route.method, route.path)),
+    }),
+  );
+  return engine;
+}
+
+/** A stored policy set. */
+export interface StoredPolicies {
+  tenant: string;
+  policyVersion: number;
+  layers: PolicyLayers;
+  hash: string;
+  author: string;
+  at: string;
+}
+
+const policiesKey = (tenant: string, version: number) => ({ pk: `${tenant}#governance#policies`, sk: `v${String(version).padStart(10, '0')}` });
+
+/** Policy sets by version (immutable once written, so kept in the container). */
+export function policyVersions() {
+  const cfg = config();
+  const send = mappedSend(dynamoClient(), 'DynamoDB');
+  const cache = new Map<string, PolicyLayers | undefined>();
+  return {
+    async layers(tenant: string, version: number): Promise<PolicyLayers | undefined> {
+      if (version === 0) return undefined;
+      const key = `${tenant}#${version}`;
+      if (cache.has(key)) return cache.get(key);
+      const output = await send(new GetCommand({ TableName: cfg.STATE_TABLE, Key: policiesKey(tenant, version), ConsistentRead: true }));
+      const layers = output.Item ? policyLayersSchema.parse(output.Item.layers) : undefined;
+      if (cache.size > 256) cache.clear();
+      cache.set(key, layers);
+      return layers;
+    },
+    /** @throws ConflictError when the version exists (someone published first). */
+    async put(stored: StoredPolicies): Promise<void> {
+      try {
+        await send(new PutCommand({ TableName: cfg.STATE_TABLE, Item: { ...policiesKey(stored.tenant, stored.policyVersion), ...stored }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      } catch (error) {
+        if (error instanceof ConditionFailedError) throw new ConflictError(`Policy set v${stored.policyVersion} of ${stored.tenant} exists; read the current version and publish again`);
+        throw error;
+      }
+    },
+  };
+}
+
+let versions: ReturnType<typeof policyVersions> | undefined;
+
+/** The tenant's policies decide, through the stage's Cedar engine. */
+export function cedarPolicyPort(): PolicyPort {
+  versions ??= policyVersions();
+  const store = versions;
+  return {
+    async evaluateActuation(tenant, policyVersion, request) {
+      return policyEngine().evaluateActuation(await store.layers(tenant, policyVersion), policyVersion, request);
+    },
+  };
+}
+
+/** Records an outbox entry in the ledger as the audit appender would record its bus copy (same dedupe key). */
+const ledgerRecorder: LedgerRecorder = async (entry: OutboxEntry) => {
+  const { input, dedupeKey } = busEventRecord(
+    { id: entry.id, source: entry.event.source, 'detail-type': entry.event.detailType, time: (entry.event.time ?? new Date()).toISOString(), detail: entry.event.detail },
+    new Date(),
+  );
+  const outcome = await recordOnce(recordDeps(), input, dedupeKey);
+  return outcome.duplicate ? undefined : { tenant: outcome.entry.tenant, stream: outcome.entry.stream, seq: outcome.entry.seq };
+};
+
+let store: GovernanceStore | undefined;
+let approvals: ApprovalStore | undefined;
+let outbox: ReturnType<typeof dynamoOutbox> | undefined;
+let gate: GatePort | undefined;
+
+/** The governance store (settings, proposals). */
+export function governanceStore(): GovernanceStore {
+  store ??= dynamoGovernanceStore(dynamoClient(), config().STATE_TABLE);
+  return store;
+}
+
+/** The approvals. */
+export function approvalStore(): ApprovalStore {
+  approvals ??= dynamoApprovalStore(dynamoClient(), config().STATE_TABLE);
+  return approvals;
+}
+
+/** The outbox; entries are recorded in the ledger first where this function may append to it. */
+export function governanceOutbox() {
+  const cfg = config();
+  outbox ??= dynamoOutbox(dynamoClient(), cfg.STATE_TABLE, eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT_BUS_NAME }), cfg.LEDGER_TABLE ? ledgerRecorder : undefined);
+  return outbox;
+}
+
+/** Step Functions callbacks of waiting gates. */
+export const workflowCallbacks = () => sfnWorkflowCallbacks(sfnClient());
+
+/** What proposing needs in a deployed function. */
+export function proposalDeps(now: Date): ProposalDeps {
+  const arn = config().GATE_STATE_MACHINE_ARN;
+  gate ??= arn ? sfnGate(sfnClient(), arn) : { start: async () => Promise.reject(new Error('GATE_STATE_MACHINE_ARN is not set (lib/governance/manifest.ts)')) };
+  return {
+    store: governanceStore(),
+    policy: cedarPolicyPort(),
+    // The Reflex engine's component registry comes with issue 10; until then no target has dependents.
+    components: { dependents: async () => [] },
+    gate,
+    outbox: governanceOutbox(),
+    now,
+    newId: randomUUID,
+  };
+}
