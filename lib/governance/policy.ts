@@ -262,7 +262,7 @@ function documentErrors(error: z.ZodError): PolicyValidationError[] {
  * order (base, team, environments).
  * @example
  * const result = validatePolicies({ team: '@id("no-prod-termination") forbid (…);' }, schema);
- * if (!result.ok) throw new ValidationError(result.errors.map((e) => ({ path: e.layer, message: e.message })));
+ * if (!result.ok) throw new ValidationError(policyValidationIssues(result.errors)); // a 400 quoting Cedar
  */
 export function validatePolicies(layers: PolicyLayers | undefined, schema: CedarSchema): PolicyValidation {
   const document = policyLayersSchema.safeParse(layers ?? {});
