@@ -134,9 +134,10 @@ export interface GateInput {
   approvalId: string;
   route: 'l3-validation' | 'human-approval';
   gate: { timeoutSeconds: number; escalationSeconds: number };
-  /** Filled by the gate (L3 validation's verdict, a caught error); null until then, so every path exists. */
+  /** Filled by the gate (L3 validation's verdict, a caught error, the approvers' decision); null until then, so every path exists. */
   validation: null;
   error: null;
+  approval: null;
 }
 
 /** Publishes outbox entries and clears them; what fails stays for the outbox sweep. */
@@ -324,6 +325,7 @@ export async function propose(input: ProposalInput, proposer: Proposer, deps: Pr
     gate: { timeoutSeconds: settings.config.approvalTimeoutSeconds, escalationSeconds: settings.config.escalationTimeoutSeconds },
     validation: null,
     error: null,
+    approval: null,
   };
   let executionArn: string;
   try {
