@@ -23,7 +23,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type LocalCloud, type LocalCloudPorts, startLocalCloud } from '../../infra/local/cloud.ts';
@@ -391,12 +391,13 @@ describe('faults on a local cloud of its own', () => {
   it('resumes an execution waiting for approval across a restart of the local cloud, and keeps what it acknowledged', { timeout: 90_000 }, async () => {
     const tenant = freshTenant('faults');
     const approver = { tenant, roles: ['approver' as const], subject: 'bob' };
-    const started = await clients().sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: cloud.resources.stateMachines.ActionGateStateMachine,
-        input: JSON.stringify({ tenant, risk: 'high', requestedBy: 'alice', reason: 'restart drill', action: { engine: 'reflex', name: 'restart-endpoint', target: 'endpoint/chat', parameters: {} } }),
-      }),
-    );
+    // One approval is enough for this drill; a terminate in prod always waits for people.
+    assert.equal((await call('PUT', '/governance/config', { tenant, roles: ['admin'] }, { parameters: { minApprovals: { high: 1 } } })).status, 200);
+    const proposed = await call('POST', '/governance/proposals', { tenant, roles: ['operator'], subject: 'alice' }, {
+      parameters: { engine: 'closure', action: 'terminate', target: 'agent/drill', environment: 'prod', reason: 'restart drill' },
+    });
+    assert.equal(proposed.status, 202, proposed.text);
+    const started = { executionArn: proposed.body.result.executionArn as string };
     const approval = await eventually('the approval to be opened', async () => {
       const listed = await call('GET', '/governance/approvals', approver);
       assert.equal(listed.status, 200, listed.text);
@@ -423,7 +424,7 @@ describe('faults on a local cloud of its own', () => {
     }, 20_000);
     assert.equal(done.status, 'SUCCEEDED', `${done.error}: ${done.cause}`);
     const output = JSON.parse(done.output ?? '{}');
-    assert.deepEqual([output.decision, output.approval?.decidedBy], ['approved', 'bob']);
+    assert.deepEqual([output.decision, output.approval?.approvers], ['approved', ['bob']]);
 
     const ids = await eventually('the queued event appended', async () => {
       const found = (await exportedEvents(tenant, 'events.faults')).map((event) => event.eventId);

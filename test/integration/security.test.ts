@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { exportSPKI, generateKeyPair, importJWK, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
 import { allRoutes } from '../../lib/api/routes.ts';
 import type { RouteSpec } from '../../lib/api/route.ts';
 import type { Role } from '../../lib/auth/roles.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey } from '../../infra/local/idp.ts';
-import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
+import { api, eventually, freshTenant, tokenFor } from '../helpers/local-cloud.ts';
 import { leakedCredentials } from '../helpers/log-scan.ts';
 
 const protectedRoutes = allRoutes.filter((spec) => spec.permission !== 'public');
@@ -139,10 +139,12 @@ async function createVictim(): Promise<VictimData> {
   remember(key.body.result.apiKey);
   const exported = await as(tenant, ['viewer'], 'POST', '/audit/export', { parameters: { stream } });
   assert.ok([200, 202].includes(exported.status), JSON.stringify(exported.body));
-  const gate = testCloud().resources.stateMachines.ActionGateStateMachine ?? '';
-  const action = { engine: 'reflex', name: 'restart-endpoint', target: 'endpoint/sec', parameters: {} };
+  const proposed = await as(tenant, ['operator'], 'POST', '/governance/proposals', {
+    parameters: { engine: 'closure', action: 'terminate', target: 'agent/sec', environment: 'prod', reason: markers.reason },
+  });
+  assert.equal(proposed.status, 202, JSON.stringify(proposed.body));
+  const started = { executionArn: proposed.body.result.executionArn as string };
   const sfn = new SFNClient({});
-  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: gate, input: JSON.stringify({ tenant, risk: 'high', action, requestedBy: 'alice', reason: markers.reason }) }));
   const approvalId = await eventually('tenant B\'s approval to be pending', async () => {
     const listed = await as(tenant, ['viewer'], 'GET', '/governance/approvals');
     const id = listed.body.result?.approvals?.[0]?.approvalId as string | undefined;
