@@ -6,32 +6,35 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoApiKeyStore } from '../../lib/adapters/aws/api-key-store.ts';
-import { dynamoApprovalStore } from '../../lib/adapters/aws/approval-store.ts';
 import { SecretsManagerSigningKeyStore } from '../../lib/adapters/aws/audit-keys.ts';
 import { DynamoLedgerStore } from '../../lib/adapters/aws/audit-ledger.ts';
 import { S3CheckpointStore, S3PayloadStore } from '../../lib/adapters/aws/audit-objects.ts';
 import { DynamoCheckpointHeads, DynamoFindingStore, DynamoStreamRegistry } from '../../lib/adapters/aws/audit-state.ts';
-import { classifyAwsError, ConditionFailedError, mapAwsError } from '../../lib/adapters/aws/errors.ts';
+import { ConditionFailedError, classifyAwsError, mapAwsError } from '../../lib/adapters/aws/errors.ts';
 import { eventBridgePutEvents } from '../../lib/adapters/aws/event-publisher.ts';
+import { dynamoApprovalStore, dynamoGovernanceStore } from '../../lib/adapters/aws/governance-store.ts';
 import { MappedDynamoDBPersistenceLayer } from '../../lib/adapters/aws/idempotency-store.ts';
 import { DynamoRateLimiter } from '../../lib/adapters/aws/rate-limiter.ts';
 import { dynamoSeriesStore } from '../../lib/adapters/aws/series-store.ts';
-import { sfnWorkflowCallbacks } from '../../lib/adapters/aws/workflow-callbacks.ts';
+import { sfnGate, sfnWorkflowCallbacks } from '../../lib/adapters/aws/workflow-callbacks.ts';
 import { buildEntry } from '../../lib/audit/chain.ts';
 import { ChainConflictError, DuplicateAppendError } from '../../lib/audit/errors.ts';
 import { nextTenantKey } from '../../lib/audit/keys.ts';
 import type { Checkpoint, LedgerEntry } from '../../lib/audit/schemas.ts';
 import { mintApiKey } from '../../lib/auth/api-keys.ts';
 import { ConflictError, DependencyError, DomainError, NotFoundError } from '../../lib/errors.ts';
-import { approvalRequestSchema, openApproval } from '../../lib/governance/approvals.ts';
+import { busEvent } from '../../lib/events/publisher.ts';
+import { findActuation } from '../../lib/governance/actuations.ts';
+import { type Approval, approvalIdOf, GateClosedError } from '../../lib/governance/approvals.ts';
+import { assessRisk } from '../../lib/governance/risk.ts';
 import { initSeriesState } from '../../lib/observation/detector-registry.ts';
 import { newSeriesRecord } from '../../lib/observation/ingest.ts';
 import { clientSettings, dynamoError, type FakeAws, jsonError, refusedEndpoint, s3Error, startFakeAws } from '../helpers/fake-aws.ts';
@@ -45,6 +48,9 @@ after(async () => {
 });
 
 const documentClient = (endpoint = fake.endpoint) => DynamoDBDocumentClient.from(new DynamoDBClient(clientSettings(endpoint)));
+/** As lib/adapters/aws/clients.ts builds it: undefined attributes dropped (an event without `time` in an outbox entry). */
+const governanceClient = () =>
+  DynamoDBDocumentClient.from(new DynamoDBClient(clientSettings(fake.endpoint)), { marshallOptions: { removeUndefinedValues: true } });
 const s3 = (endpoint = fake.endpoint) => new S3Client({ ...clientSettings(endpoint), forcePathStyle: true });
 
 /** Asserts a DependencyError with the Retry-After hint it should carry. */
@@ -134,35 +140,88 @@ describe('API key store (DynamoDB)', () => {
   });
 });
 
-describe('approval store (DynamoDB)', () => {
-  const approval = () =>
-    openApproval(
-      approvalRequestSchema.parse({
-        taskToken: 'token',
-        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:gate:1',
-        tenant: 'acme',
-        action: { engine: 'reflex', name: 'restart', target: 'endpoint/chat' },
-        risk: 'high',
-        requestedBy: 'alice',
-      }),
-      'ap-1',
-      T0,
-    );
+describe('governance store (DynamoDB)', () => {
+  const restart = findActuation('reflex', 'restart');
+  assert.ok(restart);
+  const approval = (): Approval => ({
+    tenant: 'acme',
+    approvalId: approvalIdOf('p-1'),
+    proposalId: 'p-1',
+    status: 'pending',
+    taskToken: 'token',
+    executionArn: `arn:aws:states:us-east-1:000000000000:execution:autonomy-test-governance-gate:${approvalIdOf('p-1')}`,
+    round: 1,
+    group: 'approver',
+    escalated: false,
+    action: { engine: 'reflex', name: 'restart', target: 'endpoint/chat', parameters: {} },
+    environment: 'prod',
+    risk: 'medium',
+    assessment: assessRisk({ actuation: restart, environment: 'prod', parameters: {}, dependents: 0, autonomyLevel: 1 }),
+    policy: { decision: 'allow', policies: ['base-operator'], errors: [], version: 0, breakGlass: false },
+    requestedBy: 'alice',
+    reason: 'latency',
+    requestedAt: T0.toISOString(),
+    deadline: T0.toISOString(),
+    required: 1,
+    votes: [],
+    version: 0,
+  });
+  const requested = () => {
+    const {
+      taskToken: _token,
+      version: _version,
+      status: _status,
+      round: _round,
+      escalated: _escalated,
+      assessment: _assessment,
+      policy: _policy,
+      votes: _votes,
+      ...rest
+    } = approval();
+    return busEvent('governance.approval.requested', rest);
+  };
 
-  it('turns an InternalServerError (HTTP 500) into DependencyError, the error the action gate retries', async () => {
+  it('turns an InternalServerError (HTTP 500) into DependencyError, the error the gate retries', async () => {
     fake.answer((request) => dynamoError(request, 500, 'InternalServerError'));
     await assert.rejects(
-      dynamoApprovalStore(documentClient(), 'state').get('acme', 'ap-1'),
-      dependency(1, /DynamoDB GetItem unavailable|DynamoDB Get unavailable/),
+      dynamoApprovalStore(governanceClient(), 'state').get('acme', approvalIdOf('p-1')),
+      dependency(1, /DynamoDB Get unavailable/),
     );
   });
 
-  it('turns a concurrent decision (failed condition) into ConflictError', async () => {
+  it('turns a failed version condition into ConflictError, on a plain write and on a write with outbox entries', async () => {
     fake.answer((request) => dynamoError(request, 400, 'ConditionalCheckFailedException'));
+    const store = dynamoApprovalStore(governanceClient(), 'state');
     await assert.rejects(
-      dynamoApprovalStore(documentClient(), 'state').decidePending({ ...approval(), status: 'approved', decidedBy: 'bob' }),
-      (error: unknown) => error instanceof ConflictError && /decided concurrently/.test(error.message),
+      store.put(approval(), 0, []),
+      (error: unknown) => error instanceof ConflictError && /Approval approval-p-1 was changed concurrently/.test(error.message),
     );
+    assert.equal(fake.requests.at(-1)?.target, 'DynamoDB_20120810.PutItem');
+    fake.answer((request) =>
+      dynamoError(request, 400, 'TransactionCanceledException', {
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+      }),
+    );
+    await assert.rejects(
+      store.put(approval(), 0, [requested()]),
+      (error: unknown) => error instanceof ConflictError && /changed concurrently/.test(error.message),
+    );
+    assert.equal(fake.requests.at(-1)?.target, 'DynamoDB_20120810.TransactWriteItems');
+  });
+
+  it('turns a throttled outbox transaction into DependencyError, not a conflict', async () => {
+    fake.answer((request) =>
+      dynamoError(request, 400, 'TransactionCanceledException', { CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }] }),
+    );
+    await assert.rejects(
+      dynamoApprovalStore(governanceClient(), 'state').put(approval(), 0, [requested()]),
+      dependency(2, /DynamoDB TransactWrite throttled/),
+    );
+  });
+
+  it('turns a throttled settings read into DependencyError', async () => {
+    fake.answer((request) => dynamoError(request, 400, 'ProvisionedThroughputExceededException'));
+    await assert.rejects(dynamoGovernanceStore(governanceClient(), 'state').settings('acme'), dependency(2, /DynamoDB Get throttled/));
   });
 });
 
@@ -296,19 +355,25 @@ describe('audit signing keys (Secrets Manager, one secret per tenant)', () => {
     assert.equal(await store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'), false);
   });
 
-  it("answers `false` to a first key whose secret and first version another signer took", async () => {
+  it('answers `false` to a first key whose secret and first version another signer took', async () => {
     fake.answer((request) => jsonError(request, 400, 'ResourceExistsException'));
     assert.equal(await store().replace(first, ''), false);
   });
 
   it('turns InternalServiceError (HTTP 500) into DependencyError', async () => {
     fake.answer((request) => jsonError(request, 500, 'InternalServiceError'));
-    await assert.rejects(store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'), dependency(1, /SecretsManager PutSecretValue unavailable/));
+    await assert.rejects(
+      store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'),
+      dependency(1, /SecretsManager PutSecretValue unavailable/),
+    );
   });
 
   it('turns LimitExceededException (a secret at its version quota after many rotations in a day) into DependencyError, not a 500', async () => {
     fake.answer((request) => jsonError(request, 400, 'LimitExceededException'));
-    await assert.rejects(store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'), dependency(2, /SecretsManager PutSecretValue throttled: LimitExceededException/));
+    await assert.rejects(
+      store().replace(nextTenantKey('acme', first, '2025-06-01T00:01:00.000Z'), 'v1'),
+      dependency(2, /SecretsManager PutSecretValue throttled: LimitExceededException/),
+    );
   });
 });
 
@@ -345,11 +410,69 @@ describe('workflow callbacks (Step Functions)', () => {
     assert.equal(fake.requests.at(-1)?.target, 'AWSStepFunctions.SendTaskSuccess');
   });
 
-  it('leaves a timed-out task token as the SDK error', async () => {
-    fake.answer((request) => jsonError(request, 400, 'TaskTimedOut'));
+  it('turns a task that no longer waits (TaskTimedOut, InvalidToken, TaskDoesNotExist) into GateClosedError on every callback', async () => {
+    const calls = [
+      ['SendTaskSuccess', () => callbacks().succeed('token', { approved: true })],
+      ['SendTaskFailure', () => callbacks().fail('token', 'ApprovalRejected', 'no')],
+      ['SendTaskHeartbeat', () => callbacks().heartbeat('token')],
+    ] as const;
+    for (const code of ['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']) {
+      fake.answer((request) => jsonError(request, 400, code));
+      for (const [operation, call] of calls) {
+        await assert.rejects(
+          call(),
+          (error: unknown) => error instanceof GateClosedError && error.message.includes(code),
+          `${operation} ${code}`,
+        );
+        assert.equal(fake.requests.at(-1)?.target, `AWSStepFunctions.${operation}`);
+      }
+    }
+  });
+
+  it('leaves a call no retry can fix (AccessDeniedException) as the SDK error, a 500', async () => {
+    fake.answer((request) => jsonError(request, 400, 'AccessDeniedException'));
     await assert.rejects(
-      callbacks().fail('token', 'Rejected', 'no'),
-      (error: unknown) => !(error instanceof DomainError) && (error as Error).name === 'TaskTimedOut',
+      callbacks().heartbeat('token'),
+      (error: unknown) => !(error instanceof DomainError) && (error as Error).name === 'AccessDeniedException',
+    );
+  });
+});
+
+describe('gate starter (Step Functions)', () => {
+  const gate = () =>
+    sfnGate(
+      new SFNClient(clientSettings(fake.endpoint)),
+      'arn:aws:states:us-east-1:000000000000:stateMachine:autonomy-test-governance-gate',
+    );
+  const input = {
+    tenant: 'acme',
+    proposalId: 'p-1',
+    approvalId: approvalIdOf('p-1'),
+    route: 'human-approval' as const,
+    gate: { timeoutSeconds: 60, escalationSeconds: 60 },
+    validation: null,
+    error: null,
+    approval: null,
+  };
+
+  it('starts the execution under the given name with the input as JSON, and answers its ARN', async () => {
+    const executionArn = `arn:aws:states:us-east-1:000000000000:execution:autonomy-test-governance-gate:${approvalIdOf('p-1')}`;
+    fake.answer(() => ({
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({ executionArn, startDate: 1 }),
+    }));
+    assert.equal(await gate().start(approvalIdOf('p-1'), input), executionArn);
+    const sent = JSON.parse(fake.requests.at(-1)?.body ?? '{}') as { name?: string; input?: string };
+    assert.equal(sent.name, approvalIdOf('p-1'));
+    assert.deepEqual(JSON.parse(sent.input ?? ''), input);
+  });
+
+  it('turns ThrottlingException into DependencyError', async () => {
+    fake.answer((request) => jsonError(request, 400, 'ThrottlingException'));
+    await assert.rejects(
+      gate().start('validation-p-1', { ...input, route: 'l3-validation' }),
+      dependency(2, /StepFunctions StartExecution throttled/),
     );
   });
 });
