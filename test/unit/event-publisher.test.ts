@@ -98,8 +98,12 @@ describe('validatingPublisher: validation', () => {
     const { port, calls } = fakePort();
     const event = busEvent('governance.approval.decided', {
       tenant: 'acme',
-      approvalId: 'a1',
+      approvalId: 'approval-p-1',
+      proposalId: 'p-1',
       decision: 'approved',
+      vote: { actor: 'bob', decision: 'approve', reason: 'runbook checked', at: '2026-11-25T12:00:00Z' },
+      approvals: 1,
+      required: 1,
       decidedBy: 'bob',
       decidedAt: '2026-11-25T12:00:00Z',
     });
@@ -116,13 +120,18 @@ describe('validatingPublisher: validation', () => {
     // Every field of a detail is bounded but a gated action's parameters (its engine bounds them).
     const huge = busEvent('governance.approval.requested', {
       tenant: 'acme',
-      approvalId: 'a-1',
-      executionArn: 'arn:aws:states:us-east-1:000000000000:execution:gate:e-1',
+      approvalId: 'approval-p-1',
+      proposalId: 'p-1',
+      executionArn: 'arn:aws:states:us-east-1:000000000000:execution:autonomy-test-governance-gate:approval-p-1',
       action: { engine: 'reflex', name: 'restart', target: 'endpoint/chat', parameters: { note: 'x'.repeat(MAX_REQUEST_BYTES) } },
+      environment: 'prod',
       risk: 'high',
+      required: 2,
+      group: 'approver',
       requestedBy: 'alice',
       reason: 'latency',
       requestedAt: '2026-11-25T12:00:00Z',
+      deadline: '2026-11-26T12:00:00Z',
     });
     const error = await validatingPublisher(port)
       .publish([finding(1), huge])

@@ -24,13 +24,18 @@ function recordingPort(): { port: PutEventsPort; sent: OutgoingEntry[] } {
 const gated = (parameters: Record<string, unknown>) =>
   busEvent('governance.approval.requested', {
     tenant: 'acme',
-    approvalId: 'a-1',
-    executionArn: 'arn:aws:states:us-east-1:000000000000:execution:gate:e-1',
+    approvalId: 'approval-p-1',
+    proposalId: 'p-1',
+    executionArn: 'arn:aws:states:us-east-1:000000000000:execution:autonomy-test-governance-gate:approval-p-1',
     action: { engine: 'reflex', name: 'restart', target: 'endpoint/chat', parameters },
+    environment: 'prod',
     risk: 'high',
+    required: 2,
+    group: 'approver',
     requestedBy: 'alice',
     reason: 'latency',
     requestedAt: '2026-11-25T12:00:00Z',
+    deadline: '2026-11-26T12:00:00Z',
   });
 
 describe('jsonDataIssues', () => {
