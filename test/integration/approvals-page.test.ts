@@ -1,8 +1,9 @@
 /**
  * The approvals page (`GET /governance/ui`) in a real browser: Debian's Chromium driven by
- * playwright-core, against the local cloud `npm test` started. Approvals are opened by the action
- * gate (a Step Functions execution that waits for people) with hostile text in the fields a person
- * reads: the page must show it literally, run none of it, and break no CSP rule doing so.
+ * playwright-core, against the local cloud `npm test` started. Approvals are opened by proposals
+ * (`POST /governance/proposals`: a termination in prod always waits for people at the governance
+ * gate) with hostile text in the fields a person reads: the page must show it literally, run none
+ * of it, and break no CSP rule doing so.
  *
  * Chromium is required, not optional: without it the suite fails and says how to install it
  * (`.ci/run` does). `AUTONOMY_CHROMIUM` points at another binary. With
@@ -13,9 +14,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Role } from '../../lib/auth/roles.ts';
 import { policyDecisionSchema, riskAssessmentSchema, voteSchema } from '../../lib/governance/model.ts';
+import { approvalViewSchema } from '../../lib/governance/routes.ts';
 import { CONTENT_SECURITY_POLICY } from '../../lib/governance/ui/serve.ts';
 import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 
@@ -31,41 +34,61 @@ const CHROMIUM =
 const STORAGE_KEY = 'autonomy.approvals.credential';
 const pageUrl = `${cloud.apiUrl}/governance/ui`;
 
-interface GateInput {
-  tenant: string;
-  risk: 'medium' | 'high';
-  requestedBy: string;
+/** A proposal as `POST /governance/proposals` takes it. */
+interface ProposalInput {
+  engine: string;
+  action: string;
+  target: string;
+  environment: 'dev' | 'test' | 'staging' | 'prod';
   reason: string;
-  action: { engine: string; name: string; target: string; parameters: Record<string, unknown> };
+  parameters?: Record<string, unknown>;
+  evidence?: Record<string, unknown>;
 }
 
-interface PendingView {
+interface ApprovalView {
   approvalId: string;
-  action: { target: string };
+  risk: string;
+  required: number;
+  assessment: { factors: unknown[] };
 }
 
-/** Opens approvals the way engines do today: an action-gate execution that waits for people. */
-async function openApprovals(tenant: string, inputs: GateInput[]): Promise<Array<{ executionArn: string; approvalId: string }>> {
-  const stateMachineArn = cloud.resources.stateMachines.ActionGateStateMachine ?? '';
-  const started = await Promise.all(
-    inputs.map((input) => sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }))),
-  );
-  // Cold governance functions on the shared cores take their time (see README, When something fails).
-  const pending = await eventually(
-    `${inputs.length} pending approvals for ${tenant}`,
+const bearer = async (tenant: string, subject: string, roles: Role[]) => ({
+  authorization: `Bearer ${await tokenFor({ tenant, subject, roles })}`,
+});
+
+/** Proposes an actuation as an operator named `subject`; it must wait for people. */
+async function propose(tenant: string, subject: string, proposal: ProposalInput): Promise<{ approvalId: string; executionArn: string }> {
+  const reply = await api('POST', '/governance/proposals', {
+    auth: 'none',
+    headers: await bearer(tenant, subject, ['operator']),
+    body: { parameters: proposal },
+  });
+  assert.equal(reply.status, 202, JSON.stringify(reply.body));
+  assert.equal(reply.body.result.route, 'human-approval', JSON.stringify(reply.body.result));
+  return { approvalId: reply.body.result.approvalId, executionArn: reply.body.result.executionArn };
+}
+
+/** One approver's vote through the API (not the page). */
+async function vote(tenant: string, subject: string, approvalId: string, decision: 'approve' | 'reject', reason: string) {
+  return api('POST', '/governance/approvals', {
+    auth: 'none',
+    headers: await bearer(tenant, subject, ['approver']),
+    body: { parameters: { approvalId, decision, reason } },
+  });
+}
+
+/** The tenant's pending approvals once all of `approvalIds` are open (cold governance functions take their time). */
+async function openApprovals(tenant: string, approvalIds: string[]): Promise<Map<string, ApprovalView>> {
+  return eventually(
+    `${approvalIds.length} pending approvals for ${tenant}`,
     async () => {
       const listed = await api('GET', '/governance/approvals?status=pending', { tenant, roles: ['viewer'] });
-      const approvals = (listed.body?.result?.approvals ?? []) as PendingView[];
-      return approvals.length >= inputs.length ? approvals : undefined;
+      const open = new Map(((listed.body?.result?.approvals ?? []) as ApprovalView[]).map((approval) => [approval.approvalId, approval]));
+      return approvalIds.every((id) => open.has(id)) ? open : undefined;
     },
     45_000,
     250,
   );
-  return inputs.map((input, index) => {
-    const found = pending.find((approval) => approval.action.target === input.action.target);
-    assert.ok(found, `no pending approval for ${input.action.target}`);
-    return { executionArn: started[index]?.executionArn ?? '', approvalId: found.approvalId };
-  });
 }
 
 /** What a page did that it must not: dialogs, script errors, CSP violations (events and console reports). */
@@ -150,36 +173,43 @@ describe('approvals page in Chromium', () => {
     return browser;
   };
 
-  it('shows hostile approvals as text, approves one with a reason, shows refusals, and forgets the credential on sign-out', async () => {
+  it('shows hostile approvals as text, approves one to its quorum with a reason, shows refusals, and forgets the credential on sign-out', async () => {
     const tenant = freshTenant('ui');
     const marker = randomUUID().slice(0, 8);
-    const hostileTarget = `endpoint/${marker}"><img src=x onerror=alert(1)>`;
+    const hostileTarget = `agent/${marker}"><img src=x onerror=alert(1)>`;
     const hostileReason = `"><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> ${marker}`;
     const hostileRequester = 'mallory<svg onload=alert(3)>';
-    const action = (target: string, parameters: Record<string, unknown> = {}) => ({
-      engine: 'reflex',
-      name: 'restart-endpoint',
+    const terminate = (target: string, reason: string, extra: Partial<ProposalInput> = {}): ProposalInput => ({
+      engine: 'closure',
+      action: 'terminate',
       target,
-      parameters,
+      environment: 'prod',
+      reason,
+      ...extra,
     });
-    const [hostile, own, raced] = await openApprovals(tenant, [
-      {
+    // Termination always waits for people, whatever the autonomy level.
+    const [hostile, own, raced] = await Promise.all([
+      propose(
         tenant,
-        risk: 'high',
-        requestedBy: hostileRequester,
-        reason: hostileReason,
-        action: action(hostileTarget, { note: '<script>window.__pwned=3</script>' }),
-      },
-      { tenant, risk: 'high', requestedBy: 'bob', reason: 'bob asks for his own change', action: action(`endpoint/own-${marker}`) },
-      {
-        tenant,
-        risk: 'medium',
-        requestedBy: 'alice',
-        reason: 'someone else decides this first',
-        action: action(`endpoint/raced-${marker}`),
-      },
+        hostileRequester,
+        terminate(hostileTarget, hostileReason, {
+          parameters: { note: '<script>window.__pwned=3</script>' },
+          evidence: { log: '</pre><script>window.__pwned=4</script>' },
+        }),
+      ),
+      propose(tenant, 'bob', terminate(`agent/own-${marker}`, 'bob asks for his own change')),
+      propose(tenant, 'alice', terminate(`agent/raced-${marker}`, 'someone else decides this first')),
     ]);
-    assert.ok(hostile && own && raced);
+    const open = await openApprovals(tenant, [hostile.approvalId, own.approvalId, raced.approvalId]);
+    const hostileView = open.get(hostile.approvalId);
+    assert.ok(hostileView);
+    // All but one of the quorum vote through the API; bob's vote on the page completes it.
+    const earlier = Array.from({ length: hostileView.required - 1 }, (_, index) => `carol-${index}`);
+    for (const subject of earlier) {
+      const earlierVote = await vote(tenant, subject, hostile.approvalId, 'approve', `${subject} checked the dependents`);
+      assert.equal(earlierVote.status, 200, JSON.stringify(earlierVote.body));
+    }
+
     const bob = await tokenFor({ tenant, roles: ['approver'], subject: 'bob' });
     const { page, watch } = await watchedPage(launched());
     try {
@@ -194,11 +224,26 @@ describe('approvals page in Chromium', () => {
       // Every hostile value is on the page as the exact text it was, and none of it is markup.
       const hostileCard = card(hostile.approvalId);
       assert.equal(await hostileCard.locator('.target').textContent(), hostileTarget);
-      assert.ok((await hostileCard.locator('dd').allTextContents()).includes(hostileReason), 'the reason shows literally');
-      assert.ok((await hostileCard.locator('dd').allTextContents()).includes(hostileRequester), 'the requester shows literally');
-      assert.match((await hostileCard.locator('pre').textContent()) ?? '', /<script>window\.__pwned=3<\/script>/);
+      const facts = await hostileCard.locator('dd').allTextContents();
+      assert.ok(facts.includes(hostileReason), 'the reason shows literally');
+      assert.ok(facts.includes(hostileRequester), 'the requester shows literally');
+      const json = await hostileCard.locator('pre').allTextContents();
+      assert.deepEqual(JSON.parse(json[0] ?? ''), { note: '<script>window.__pwned=3</script>' }, 'the parameters show literally');
+      assert.deepEqual(JSON.parse(json[1] ?? ''), { log: '</pre><script>window.__pwned=4</script>' }, 'the evidence shows literally');
       assert.equal(await page.locator('img, svg, main script').count(), 0, 'no element came from the data');
       await assertNothingRan(page, watch);
+
+      // What the gate assessed: risk and each factor, the policy decision, the quorum so far.
+      const badges = await hostileCard.locator('.badges .badge').allTextContents();
+      assert.deepEqual(badges.slice(0, 3), [`${hostileView.risk} risk`, 'prod', 'for approvers']);
+      assert.equal(await hostileCard.locator('table.factors tbody tr').count(), hostileView.assessment.factors.length);
+      assert.match(
+        (await hostileCard.locator('.block.risk').textContent()) ?? '',
+        /operation termination · boundary human · route human-approval/,
+      );
+      assert.equal(await hostileCard.locator('.decision-allow').textContent(), 'allowed');
+      const required = hostileView.required;
+      assert.match((await hostileCard.textContent()) ?? '', new RegExp(`${required - 1} of ${required} approvals?`));
 
       // The credential lives in this tab's session storage only, never in local storage or the URL.
       assert.equal(await page.evaluate((key) => sessionStorage.getItem(key), STORAGE_KEY), bob);
@@ -210,11 +255,7 @@ describe('approvals page in Chromium', () => {
       assert.equal(await hostileCard.locator('.error').textContent(), 'A reason is required.');
 
       // The API's refusals are shown as it worded them: bob cannot approve his own request (403) …
-      const selfRefusal = await api('POST', '/governance/approvals', {
-        auth: 'none',
-        headers: { authorization: `Bearer ${bob}` },
-        body: { parameters: { approvalId: own.approvalId, decision: 'approve', reason: 'probe' } },
-      });
+      const selfRefusal = await vote(tenant, 'bob', own.approvalId, 'approve', 'probe');
       assert.equal(selfRefusal.status, 403);
       await card(own.approvalId).locator('textarea').fill('mine, but urgent');
       await card(own.approvalId).getByRole('button', { name: 'Approve' }).click();
@@ -224,14 +265,9 @@ describe('approvals page in Chromium', () => {
       const ownError = (await card(own.approvalId).locator('.error').textContent()) ?? '';
       assert.ok(ownError.includes(selfRefusal.body.message) && ownError.includes('403'), ownError);
 
-      // … and an approval someone else decided meanwhile is a 409.
-      const dave = await tokenFor({ tenant, roles: ['approver'], subject: 'dave' });
-      const first = await api('POST', '/governance/approvals', {
-        auth: 'none',
-        headers: { authorization: `Bearer ${dave}` },
-        body: { parameters: { approvalId: raced.approvalId, decision: 'reject', reason: 'not now' } },
-      });
-      assert.equal(first.status, 200, JSON.stringify(first.body));
+      // … and an approval someone else rejected meanwhile is a 409.
+      const rejected = await vote(tenant, 'dave', raced.approvalId, 'reject', 'not now');
+      assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
       await card(raced.approvalId).locator('textarea').fill('fine by me');
       await card(raced.approvalId).getByRole('button', { name: 'Approve' }).click();
       await eventually('the 409 on the page', async () =>
@@ -239,7 +275,7 @@ describe('approvals page in Chromium', () => {
       );
       assert.match((await card(raced.approvalId).locator('.error').textContent()) ?? '', /^Not approved: .+ \(409/);
 
-      // Approving with a reason: the approval leaves the pending list and heads the history.
+      // Approving with a reason completes the quorum: the approval leaves the pending list and shows in the history.
       const why = `checked the <b>dashboard</b> ${marker}`;
       await hostileCard.locator('textarea').fill(why);
       await hostileCard.getByRole('button', { name: 'Approve' }).click();
@@ -247,13 +283,22 @@ describe('approvals page in Chromium', () => {
       const row = page.locator(`#history tr[data-approval-id="${hostile.approvalId}"]`);
       await row.waitFor();
       const cells = await row.locator('td').allTextContents();
-      assert.deepEqual(cells.slice(1), ['approved', 'reflex · restart-endpoint', hostileTarget, 'high', hostileRequester, 'bob', why]);
+      assert.deepEqual(cells.slice(1, 6), ['approved', 'closure · terminate', hostileTarget, hostileView.risk, hostileRequester]);
+      assert.deepEqual(await row.locator('ul.decisions li').allTextContents(), [
+        ...earlier.map((subject) => `${subject} approved: ${subject} checked the dependents`),
+        `bob approved: ${why}`,
+      ]);
       assert.equal(await page.locator(`#history tr[data-approval-id="${raced.approvalId}"] td`).nth(1).textContent(), 'rejected');
       assert.equal(await page.textContent('#pending-count'), '1');
-      const done = await eventually('the approved execution to finish', async () => {
-        const described = await sfn.send(new DescribeExecutionCommand({ executionArn: hostile.executionArn }));
-        return described.status === 'RUNNING' ? undefined : described;
-      });
+      const done = await eventually(
+        'the approved execution to finish',
+        async () => {
+          const described = await sfn.send(new DescribeExecutionCommand({ executionArn: hostile.executionArn }));
+          return described.status === 'RUNNING' ? undefined : described;
+        },
+        30_000,
+        250,
+      );
       assert.equal(done.status, 'SUCCEEDED');
       await assertNothingRan(page, watch);
 
@@ -272,10 +317,11 @@ describe('approvals page in Chromium', () => {
     }
   });
 
-  it('renders the v2 fields (risk factors, policy decision, quorum, evidence, group, escalation) as text', async () => {
-    // The gate's v2 view, served to the page by the browser from this fixture (each part parsed with
-    // the model's schemas, so it cannot drift from them) until the local gate produces it. Every
-    // approvals call is answered here, so the tenant can have a name that reads well in a screenshot.
+  it('renders an escalated approval with votes, and a history from an API that refuses some statuses', async () => {
+    // An escalation takes a gate timeout, so this case serves the page the approvals view from a
+    // fixture (parsed with the route's own result schema, so it cannot drift from it). It also plays
+    // an older API that refuses the statuses it does not know. Every approvals call is answered
+    // here, so the tenant can have a name that reads well in the README's screenshot.
     const tenant = 'acme';
     const at = (minutes: number) => new Date(Date.parse('2026-12-01T09:00:00.000Z') + minutes * 60_000).toISOString();
     const assessment = riskAssessmentSchema.parse({
@@ -304,14 +350,15 @@ describe('approvals page in Chromium', () => {
     const votes = [voteSchema.parse({ actor: 'carol', decision: 'approve', reason: 'traffic already drained', at: at(12) })];
     const pending = [
       {
+        round: 2,
         tenant,
         approvalId: 'approval-p-7f3a',
         proposalId: 'p-7f3a',
         status: 'pending',
-        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:autonomy-local-action-gate:approval-p-7f3a',
+        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:autonomy-local-governance-gate:approval-p-7f3a',
         action: {
           engine: 'closure',
-          name: 'retire-endpoint',
+          name: 'terminate',
           target: 'endpoint/chat-v1',
           parameters: { drainSeconds: 300, keepSnapshots: true },
         },
@@ -332,12 +379,13 @@ describe('approvals page in Chromium', () => {
       {
         tenant,
         approvalId: 'approval-p-91c2',
+        round: 1,
         proposalId: 'p-91c2',
         status: 'pending',
-        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:autonomy-local-action-gate:approval-p-91c2',
+        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:autonomy-local-governance-gate:approval-p-91c2',
         action: {
           engine: 'promotion',
-          name: 'promote-version',
+          name: 'promote',
           target: 'model/ranker',
           parameters: { from: 'staging', version: '2026.12.1' },
         },
@@ -371,39 +419,37 @@ describe('approvals page in Chromium', () => {
         escalated: false,
         votes: [],
       },
-    ];
+    ].map((approval) => approvalViewSchema.parse(approval));
     const decided = [
       {
         ...pending[1],
         approvalId: 'approval-p-55d0',
         proposalId: 'p-55d0',
         status: 'approved',
-        action: { engine: 'reflex', name: 'restart-endpoint', target: 'endpoint/embed', parameters: {} },
+        action: { engine: 'reflex', name: 'restart', target: 'endpoint/embed', parameters: {} },
         requestedBy: 'reflex-engine',
-        decidedBy: 'bob',
         decidedAt: at(-20),
-        decisionReason: 'memory leak confirmed in the dashboard',
+        votes: [{ actor: 'bob', decision: 'approve', reason: 'memory leak confirmed in the dashboard', at: at(-20) }],
       },
       {
         ...pending[1],
         approvalId: 'approval-p-12ab',
         proposalId: 'p-12ab',
         status: 'rejected',
-        action: { engine: 'replication', name: 'scale-out', target: 'endpoint/chat-v2', parameters: {} },
+        action: { engine: 'replication', name: 'scale', target: 'endpoint/chat-v2', parameters: {} },
         risk: 'high',
         requestedBy: 'replication-engine',
-        decidedBy: 'carol',
         decidedAt: at(-95),
-        decisionReason: 'quota review first',
+        votes: [{ actor: 'carol', decision: 'reject', reason: 'quota review first', at: at(-95) }],
       },
-    ];
+    ].map((approval) => approvalViewSchema.parse(approval));
     const { page, watch } = await watchedPage(launched());
     try {
       await page.route(
         (url) => url.pathname === '/governance/approvals',
         async (intercepted) => {
           const status = new URL(intercepted.request().url()).searchParams.get('status');
-          // Today's API refuses statuses it does not know (timed-out, refused): the page must cope.
+          // An older API refuses statuses it does not know (timed-out, refused): the page must cope.
           if (status === 'timed-out' || status === 'refused')
             return intercepted.fulfill({
               status: 400,

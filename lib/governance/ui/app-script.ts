@@ -217,9 +217,13 @@ export const appScript = String.raw`(() => {
         el(
           'ul',
           { class: 'plain votes' },
-          votes.map((vote) => el('li', {}, el('strong', {}, text(vote.actor)), ' ', vote.decision === 'approve' ? 'approved' : vote.decision === 'reject' ? 'rejected' : text(vote.decision), present(vote.at) ? ' at ' + when(vote.at) : '', present(vote.reason) ? ': ' + text(vote.reason) : '')),
+          votes.map((vote) => el('li', {}, el('strong', {}, text(vote.actor)), ' ', verb(vote.decision), present(vote.at) ? ' at ' + when(vote.at) : '', present(vote.reason) ? ': ' + text(vote.reason) : '')),
         ),
     );
+  }
+
+  function verb(decision) {
+    return decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : text(decision);
   }
 
   function jsonBlock(title, value) {
@@ -302,6 +306,18 @@ export const appScript = String.raw`(() => {
     ui.pending.replaceChildren(...approvals.map(approvalCard));
   }
 
+  // Who decided and why: each vote (gates v2), or the single decision of an older approval.
+  function decisionList(approval) {
+    const votes = Array.isArray(approval.votes) ? approval.votes.filter((vote) => vote && typeof vote === 'object') : [];
+    const decisions = votes.length > 0 ? votes : present(approval.decidedBy) ? [{ actor: approval.decidedBy, decision: approval.status, reason: approval.decisionReason }] : [];
+    if (decisions.length === 0) return null;
+    return el(
+      'ul',
+      { class: 'plain decisions' },
+      decisions.map((decision) => el('li', {}, el('strong', {}, text(decision.actor)), ' ', verb(decision.decision), present(decision.reason) ? ': ' + text(decision.reason) : '')),
+    );
+  }
+
   function renderHistory(approvals, problems) {
     const rows = approvals.map((approval) => {
       const action = approval.action && typeof approval.action === 'object' ? approval.action : {};
@@ -315,8 +331,7 @@ export const appScript = String.raw`(() => {
         el('td', {}, el('code', {}, text(action.target))),
         el('td', {}, badge(text(approval.risk), 'risk-' + oneOf(approval.risk, RISKS, 'unknown'))),
         el('td', {}, text(approval.requestedBy)),
-        el('td', {}, text(approval.decidedBy)),
-        el('td', {}, text(approval.decisionReason)),
+        el('td', {}, decisionList(approval)),
       );
     });
     const table =
@@ -327,7 +342,7 @@ export const appScript = String.raw`(() => {
             el(
               'table',
               {},
-              el('thead', {}, el('tr', {}, ['When', 'Status', 'Action', 'Target', 'Risk', 'Requested by', 'Decided by', 'Reason'].map((name) => el('th', {}, name)))),
+              el('thead', {}, el('tr', {}, ['When', 'Status', 'Action', 'Target', 'Risk', 'Requested by', 'Decisions'].map((name) => el('th', {}, name)))),
               el('tbody', {}, rows),
             ),
           )

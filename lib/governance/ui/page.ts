@@ -125,6 +125,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .history td.mono { white-space: nowrap; }
 progress { width: 10rem; height: .7rem; vertical-align: middle; margin-right: .4rem; accent-color: var(--ok); }
 ul.plain { margin: .2rem 0; padding-left: 1.1rem; font-size: .9rem; }
+.history ul.decisions { margin: 0; padding-left: 0; list-style: none; font-size: .85rem; }
 details summary { cursor: pointer; font-size: .8rem; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 .decide { display: grid; gap: .45rem; border-top: 1px solid var(--line); padding-top: .75rem; }
 .decide .buttons { display: flex; gap: .5rem; }
