@@ -8,6 +8,7 @@
  * in the ledger by the function that made it (the audit appender's dedupe makes the bus copy a no-op).
  */
 import { defineEngine, type Need, need } from '../engines/manifest.ts';
+import { getPoliciesRoute, putPoliciesRoute, simulatePoliciesRoute } from './policy-routes.ts';
 import {
   decideApprovalRoute,
   getAutonomyRoute,
@@ -85,6 +86,17 @@ export const governanceEngine = defineEngine({
       description: 'Reads and sets quorum per risk level, gate timeouts, change freezes and the constitution quorum (admin)',
       routes: [getConfigRoute, setConfigRoute],
       needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outbox, ...ledger],
+    },
+    policies: {
+      description: "Reads the tenant's Cedar policy set and publishes a new version (admin): validated against the stage's schema, stored, made current, its hash in the ledger",
+      routes: [getPoliciesRoute, putPoliciesRoute],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS, POLICIES]), ...outbox, ...ledger],
+    },
+    simulate: {
+      description: "Replays the tenant's recorded proposal decisions from the ledger against a candidate policy set (admin); stores nothing",
+      routes: [simulatePoliciesRoute],
+      timeout: 29,
+      needs: [need.table('ledger', ['Query']), need.objects('artifacts', ['GetObject'], ['*/audit/payloads/*'])],
     },
     'outbox-sweep': {
       description: 'Publishes governance events a crashed or refused publish left in the outbox',
