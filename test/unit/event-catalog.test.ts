@@ -7,10 +7,10 @@ import { z } from 'zod';
 import type { FindingRaised } from '../../events/audit.ts';
 import { type CatalogEntry, eventCatalog } from '../../events/catalog.ts';
 import { DETAIL_TYPE_PATTERN, eventEnvelopeSchema, SOURCE_PATTERN } from '../../events/common.ts';
-import { riskClassSchema } from '../../events/governance.ts';
+import type { ApprovalRequested } from '../../events/governance.ts';
 import { type EventEvidence, evidenceSchema } from '../../events/observation.ts';
 import type { Severity } from '../../lib/audit/compliance.ts';
-import { riskSchema } from '../../lib/governance/approvals.ts';
+import type { Approval } from '../../lib/governance/approvals.ts';
 import type { Evidence } from '../../lib/observation/detector-contract.ts';
 import { initSeriesState, updateSeriesState } from '../../lib/observation/detector-registry.ts';
 
@@ -158,11 +158,13 @@ describe('catalog mirrors of engine types', () => {
     }
   });
 
-  it('keeps the risk classes and severities of the engines', () => {
-    assert.deepEqual(riskClassSchema.options, riskSchema.options);
-    // Compile-time checks (mutual assignability): a drift fails `npm run typecheck`.
+  it('keeps the severities, evidence, gated actions and approval groups of the engines', () => {
+    // Compile-time checks (mutual assignability): a drift fails `npm run typecheck`. (Risk levels,
+    // votes and assessments are one schema, lib/governance/model.ts, used by both.)
     const severitiesMatch: Same<Severity, FindingRaised['severity']> = true;
     const evidenceMatches: Same<Evidence, EventEvidence> = true;
-    assert.deepEqual([severitiesMatch, evidenceMatches], [true, true]);
+    const gatedActionsMatch: Same<Approval['action'], ApprovalRequested['action']> = true;
+    const groupsMatch: Same<Approval['group'], ApprovalRequested['group']> = true;
+    assert.deepEqual([severitiesMatch, evidenceMatches, gatedActionsMatch, groupsMatch], [true, true, true, true]);
   });
 });

@@ -31,6 +31,7 @@ import { engines } from '../../lib/engines/index.ts';
 import { defineEngine } from '../../lib/engines/manifest.ts';
 import { UnauthorizedError } from '../../lib/errors.ts';
 import { approvalRequestSchema } from '../../lib/governance/approvals.ts';
+import { proposalInputSchema } from '../../lib/governance/model.ts';
 
 const RUNS = { numRuns: 300 };
 
@@ -173,7 +174,7 @@ describe('identifiers: engine and action names', () => {
   });
 
   it('event sources, detail-types, manifests and gated actions accept exactly the engine and action names', () => {
-    const requested = sample('governance.approval.requested', 'high-risk-restart.json');
+    const requested = sample('governance.approval.requested', 'termination-quorum-of-two.json');
     const requestSchema = catalogEntry('governance.approval.requested').schema;
     const names = fc.oneof(fc.stringMatching(ENGINE_NAME_PATTERN), actionArb, fc.string({ maxLength: 70 }), fc.constant('a'.repeat(65)));
     fc.assert(
@@ -184,8 +185,9 @@ describe('identifiers: engine and action names', () => {
         assert.equal(DETAIL_TYPE_PATTERN.test(`${engine}.thing.happened`), engineOk, engine);
         const gated = { ...(requested.detail.action as Record<string, unknown>), engine, name: action };
         assert.equal(requestSchema.safeParse({ ...requested.detail, action: gated }).success, engineOk && actionOk, `${engine}/${action}`);
-        const gateInput = { taskToken: 't', executionArn: 'arn', tenant: 'acme', action: gated, risk: 'high', requestedBy: 'alice' };
-        assert.equal(approvalRequestSchema.safeParse(gateInput).success, engineOk && actionOk, `${engine}/${action}`);
+        // Gated actions enter as proposals (the approval takes its action from the stored proposal).
+        const proposal = { engine, action, target: 'endpoint/chat', environment: 'prod', reason: 'r' };
+        assert.equal(proposalInputSchema.safeParse(proposal).success, engineOk && actionOk, `${engine}/${action}`);
         const declare = () =>
           defineEngine({ name: engine, description: 'd', actions: { [action]: { description: 'd', task: true, needs: [] } } });
         if (engineOk && actionOk) declare();
