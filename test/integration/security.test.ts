@@ -111,6 +111,7 @@ interface VictimData {
   stream: string;
   keyId: string;
   approvalId: string;
+  proposalId: string;
   exportId: string;
   recordHash: string;
 }
@@ -153,7 +154,7 @@ async function createVictim(): Promise<VictimData> {
     if (execution.status !== 'RUNNING') throw new Error(`the gate ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
     return undefined;
   }, 20_000, 250);
-  return { tenant, series, stream, keyId: key.body.result.keyId, approvalId, exportId: exported.body.result.exportId, recordHash: recorded.body.result.hash };
+  return { tenant, series, stream, keyId: key.body.result.keyId, approvalId, proposalId: proposed.body.result.proposalId, exportId: exported.body.result.exportId, recordHash: recorded.body.result.hash };
 }
 
 /** What tenant B sees of its own data; it must read the same after tenant A's calls. */
@@ -164,7 +165,12 @@ async function victimView(b: VictimData) {
   const keys = await read('/identity/keys');
   const approvals = await read('/governance/approvals');
   const retention = await read('/audit/retention');
+  const proposal = await read(`/governance/proposals?proposalId=${b.proposalId}`);
+  const governance = await read('/governance/config');
+  const killSwitch = await read('/governance/killswitch');
   return {
+    proposal: proposal?.proposals?.map((entry: { proposalId: string; status: string }) => `${entry.proposalId}:${entry.status}`),
+    governance: { config: governance?.config, autonomyLevel: governance?.autonomyLevel, policyVersion: governance?.policyVersion, killSwitch: killSwitch?.tenant ?? null },
     series: { version: status?.storage?.version, count: status?.stats?.count, detector: status?.detector },
     ledger: { intact: verify?.intact, entries: verify?.entries, checkpoints: verify?.checkpoints },
     keys: keys?.keys?.map((key: { keyId: string; revokedAt?: string }) => ({ keyId: key.keyId, revokedAt: key.revokedAt ?? null })),
@@ -183,6 +189,18 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'DELETE /identity/keys': (b) => ({ path: `/identity/keys?keyId=${b.keyId}` }),
   'GET /governance/approvals': (b) => ({ path: `/governance/approvals?tenant=${b.tenant}` }),
   'POST /governance/approvals': (b) => ({ path: '/governance/approvals', body: { parameters: { approvalId: b.approvalId, decision: 'approve', reason: 'not mine' } } }),
+  'POST /governance/proposals': () => ({ path: '/governance/proposals', body: { parameters: { engine: 'closure', action: 'terminate', target: 'agent/sec', environment: 'prod', reason: 'attack' } } }),
+  'GET /governance/proposals': (b) => ({ path: `/governance/proposals?proposalId=${b.proposalId}&tenant=${b.tenant}` }),
+  'PUT /governance/proposals': (b) => ({ path: '/governance/proposals', body: { parameters: { proposalId: b.proposalId, outcome: 'failed', detail: 'forged' } } }),
+  'GET /governance/autonomy': (b) => ({ path: `/governance/autonomy?tenant=${b.tenant}` }),
+  'PUT /governance/autonomy': () => ({ path: '/governance/autonomy', body: { parameters: { level: 4 } } }),
+  'GET /governance/killswitch': (b) => ({ path: `/governance/killswitch?tenant=${b.tenant}` }),
+  'PUT /governance/killswitch': () => ({ path: '/governance/killswitch', body: { parameters: { enabled: true, reason: 'attack', scope: 'global' } } }),
+  'GET /governance/config': (b) => ({ path: `/governance/config?tenant=${b.tenant}` }),
+  'PUT /governance/config': () => ({ path: '/governance/config', body: { parameters: { minApprovals: { high: 1 } } } }),
+  'GET /governance/policies': (b) => ({ path: `/governance/policies?tenant=${b.tenant}` }),
+  'PUT /governance/policies': () => ({ path: '/governance/policies', body: { parameters: { policies: { team: '' } } } }),
+  'POST /governance/policies/simulate': () => ({ path: '/governance/policies/simulate', body: { parameters: { policies: { team: '' } } } }),
   'POST /observation/ingest': (b) => ({ path: '/observation/ingest', body: { parameters: { point: { series: b.series, timestamp: '2026-01-01T05:00:00Z', value: 1e6 } } } }),
   'GET /observation/status': (b) => ({ path: `/observation/status?series=${b.series}` }),
   'GET /observation/forecast': (b) => ({ path: `/observation/forecast?series=${b.series}` }),
@@ -243,7 +261,9 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['GET', `/observation/forecast?series=${victim.series}`],
       ['DELETE', `/observation/series?series=${victim.series}`],
       ['DELETE', `/identity/keys?keyId=${victim.keyId}`],
-      ['POST', '/governance/approvals', { parameters: { approvalId: victim.approvalId, decision: 'approve' } }],
+      ['POST', '/governance/approvals', { parameters: { approvalId: victim.approvalId, decision: 'approve', reason: 'not mine' } }],
+      ['GET', `/governance/proposals?proposalId=${victim.proposalId}`],
+      ['PUT', '/governance/proposals', { parameters: { proposalId: victim.proposalId, outcome: 'failed' } }],
       ['POST', '/audit/export', { parameters: { stream: victim.stream, exportId: victim.exportId } }],
       ['GET', `/audit/proof?stream=${victim.stream}&seq=0`],
     ];
