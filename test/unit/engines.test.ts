@@ -17,16 +17,25 @@ import { engines } from '../../lib/engines/index.ts';
 import { defineEngine, functionName, handlerFile, need } from '../../lib/engines/manifest.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const config = serverlessConfig(engines, { param: (name) => `rate(${name})`, secretNamePrefix: 'autonomy/test/' });
+const config = serverlessConfig(engines, {
+  param: (name) => `rate(${name})`,
+  secretNamePrefix: 'autonomy/test/',
+  stateMachinePrefix: 'autonomy-test-',
+});
 type Fn = { handler: string; role: string; environment?: Record<string, unknown>; events: Array<Record<string, unknown>> };
 type Statement = { Action: string[]; Resource: unknown; Condition?: Record<string, Record<string, string[]>> };
 const statements = (name: string): Statement[] =>
-  ((config.resources.Resources[roleLogicalId(name)] as { Properties: { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> } }).Properties.Policies[0]?.PolicyDocument.Statement ?? []);
-const grants = (name: string, action: string, where: string) => statements(name).some((statement) => statement.Action.includes(action) && JSON.stringify(statement).includes(where));
+  (config.resources.Resources[roleLogicalId(name)] as { Properties: { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> } })
+    .Properties.Policies[0]?.PolicyDocument.Statement ?? [];
+const grants = (name: string, action: string, where: string) =>
+  statements(name).some((statement) => statement.Action.includes(action) && JSON.stringify(statement).includes(where));
 
 describe('engine manifests', () => {
   it('declare exactly the handler files under functions/: one file per action, one action per file', async () => {
-    const files = (await readdir(path.join(root, 'functions'), { recursive: true })).filter((file) => file.endsWith('.ts')).map((file) => `functions/${file.split(path.sep).join('/')}`).sort();
+    const files = (await readdir(path.join(root, 'functions'), { recursive: true }))
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => `functions/${file.split(path.sep).join('/')}`)
+      .sort();
     const declared = engines.flatMap((engine) => Object.keys(engine.actions).map((action) => handlerFile(engine.name, action))).sort();
     assert.deepEqual(declared, files);
     for (const file of declared) assert.ok(existsSync(path.join(root, file)), file);
@@ -40,7 +49,15 @@ describe('engine manifests', () => {
         assert.equal(fn.handler, `functions/${engine.name}/${action}.handler`);
         assert.equal(fn.role, roleLogicalId(functionName(engine.name, action)));
         const kinds = fn.events.map((event) => Object.keys(event)[0]);
-        const expected = spec.routes ? spec.routes.map(() => 'httpApi') : spec.queue ? ['sqs'] : spec.schedule ? ['schedule'] : spec.rule ? ['eventBridge'] : [];
+        const expected = spec.routes
+          ? spec.routes.map(() => 'httpApi')
+          : spec.queue
+            ? ['sqs']
+            : spec.schedule
+              ? ['schedule']
+              : spec.rule
+                ? ['eventBridge']
+                : [];
         assert.deepEqual(kinds, expected, `${engine.name}/${action}`);
       }
     }
@@ -50,7 +67,11 @@ describe('engine manifests', () => {
   it('serve every route of the API exactly once', () => {
     const keys = allRoutes.map((route) => `${route.method} ${route.path}`);
     assert.equal(new Set(keys).size, keys.length);
-    const deployed = Object.values(config.functions).flatMap((fn) => (fn as Fn).events.flatMap((event) => (event.httpApi ? [`${(event.httpApi as { method: string }).method} ${(event.httpApi as { path: string }).path}`] : [])));
+    const deployed = Object.values(config.functions).flatMap((fn) =>
+      (fn as Fn).events.flatMap((event) =>
+        event.httpApi ? [`${(event.httpApi as { method: string }).method} ${(event.httpApi as { path: string }).path}`] : [],
+      ),
+    );
     assert.deepEqual(deployed.sort(), [...keys].sort());
   });
 
@@ -70,48 +91,150 @@ describe('engine manifests', () => {
     for (const [name] of Object.entries(config.functions)) {
       for (const statement of statements(name)) {
         const onStateTable = JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
-        const itemActions = statement.Action.filter((action) => /^dynamodb:(BatchGet|Get|Put|Update|Delete)Item|dynamodb:Query$/.test(action));
+        const itemActions = statement.Action.filter((action) =>
+          /^dynamodb:(BatchGet|Get|Put|Update|Delete)Item|dynamodb:Query$/.test(action),
+        );
         if (!onStateTable || itemActions.length === 0) continue;
-        assert.ok(statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']?.length, `${name}: ${itemActions.join(', ')} on every key of the state table`);
+        assert.ok(
+          statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']?.length,
+          `${name}: ${itemActions.join(', ')} on every key of the state table`,
+        );
       }
     }
   });
 
   it('set the ledger and signing-key variables only where the ledger or the keys are needed', () => {
     for (const [name, fn] of Object.entries(config.functions) as Array<[string, Fn]>) {
-      assert.equal(fn.environment?.LEDGER_TABLE !== undefined, statements(name).some((statement) => JSON.stringify(statement.Resource).includes('LedgerTable')), name);
-      assert.equal(fn.environment?.AUDIT_SIGNING_KEY_PREFIX !== undefined, grants(name, 'secretsmanager:GetSecretValue', 'secret:autonomy/test/audit-signing-keys/*'), name);
+      assert.equal(
+        fn.environment?.LEDGER_TABLE !== undefined,
+        statements(name).some((statement) => JSON.stringify(statement.Resource).includes('LedgerTable')),
+        name,
+      );
+      assert.equal(
+        fn.environment?.AUDIT_SIGNING_KEY_PREFIX !== undefined,
+        grants(name, 'secretsmanager:GetSecretValue', 'secret:autonomy/test/audit-signing-keys/*'),
+        name,
+      );
     }
     assert.equal((config.functions.auditCheckpoint as Fn).environment?.AUDIT_SIGNING_KEY_PREFIX, 'autonomy/test/audit-signing-keys/');
   });
 
   it("grant the tenants' signing-key secrets under the stage's prefix only, and only to the signers and the keys route", () => {
-    const holders = Object.keys(config.functions).filter((name) => statements(name).some((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:'))));
+    const holders = Object.keys(config.functions).filter((name) =>
+      statements(name).some((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:'))),
+    );
     assert.deepEqual(holders.sort(), ['auditCheckpoint', 'auditCheckpointSchedule', 'auditKeys']);
     for (const name of holders) {
       const secrets = statements(name).filter((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:')));
-      assert.deepEqual(secrets.map((statement) => statement.Resource), [
-        { 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:autonomy/test/audit-signing-keys/*' },
+      assert.deepEqual(
+        secrets.map((statement) => statement.Resource),
+        [{ 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:autonomy/test/audit-signing-keys/*' }],
+      );
+      assert.deepEqual(secrets[0]?.Action.sort(), [
+        'secretsmanager:CreateSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
       ]);
-      assert.deepEqual(secrets[0]?.Action.sort(), ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']);
     }
-    assert.throws(() => serverlessConfig(engines, { param: () => 'rate(1 minute)' }), /secretNamePrefix/);
+    assert.throws(
+      () => serverlessConfig(engines, { param: () => 'rate(1 minute)', stateMachinePrefix: 'autonomy-test-' }),
+      /secretNamePrefix/,
+    );
+  });
+
+  it('let only the proposals function start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN', () => {
+    const machine = {
+      'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
+    };
+    const executions = {
+      'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:autonomy-test-governance-gate:*',
+    };
+    const starters = Object.keys(config.functions).filter((name) =>
+      statements(name).some((statement) => statement.Action.includes('states:StartExecution')),
+    );
+    assert.deepEqual(starters, ['governanceProposals']);
+    const start = statements('governanceProposals').find((statement) => statement.Action.includes('states:StartExecution'));
+    assert.deepEqual(start?.Resource, [machine, executions]);
+    assert.deepEqual((config.functions.governanceProposals as Fn).environment?.GATE_STATE_MACHINE_ARN, machine);
+    for (const [name, fn] of Object.entries(config.functions) as Array<[string, Fn]>) {
+      assert.equal(fn.environment?.GATE_STATE_MACHINE_ARN !== undefined, name === 'governanceProposals', name);
+    }
+    assert.ok(grants('governanceApprovals', 'states:SendTaskSuccess', '*'), 'the approvals route resumes the gate');
+    assert.ok(
+      grants('governanceApprovals', 'states:SendTaskHeartbeat', '*'),
+      'a vote short of the quorum checks that the gate still waits',
+    );
+    assert.ok(!grants('governanceProposals', 'states:SendTaskSuccess', '*'), 'proposing never resumes a gate');
+  });
+
+  it("refuse a 'start-gate' need without the stage's state-machine prefix, or with one that is not a name prefix", () => {
+    assert.throws(
+      () => serverlessConfig(engines, { param: () => 'rate(1 minute)', secretNamePrefix: 'autonomy/test/' }),
+      /stateMachinePrefix/,
+    );
+    assert.throws(() => statementOf(need.startGate(), undefined, 'autonomy-test'), /stateMachinePrefix/);
+    assert.throws(() => statementOf(need.startGate(), undefined, 'autonomy/test/'), /stateMachinePrefix/);
   });
 
   it('turn needs into statements on exactly the named resource', () => {
-    assert.deepEqual(statementOf(need.index('state', 'gsi1', ['Query'])).Resource, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/gsi1']] });
-    assert.deepEqual(statementOf(need.objects('artifacts', ['GetObject'], ['*/audit/payloads/*'])).Resource, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] }, '/*/audit/payloads/*']] });
+    assert.deepEqual(statementOf(need.index('state', 'gsi1', ['Query'])).Resource, {
+      'Fn::Join': ['', [{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, '/index/gsi1']],
+    });
+    assert.deepEqual(statementOf(need.objects('artifacts', ['GetObject'], ['*/audit/payloads/*'])).Resource, {
+      'Fn::Join': ['', [{ 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] }, '/*/audit/payloads/*']],
+    });
     assert.deepEqual(statementOf(need.listObjects('artifacts', ['*/x/*'])).Condition, { StringLike: { 's3:prefix': ['*/x/*'] } });
   });
 
   it('refuse a manifest that is ambiguous', () => {
     const spec = (engine: string, action: string, path?: string) =>
-      defineRoute({ engine, action, method: 'GET', permission: `${engine}:read`, summary: 's', parameters: z.object({}), result: z.object({}), ...(path ? { path } : {}) });
-    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [] } } }), /exactly one trigger kind/);
-    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('x', 'a')], task: true } } }), /exactly one trigger kind/);
-    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('y', 'a')] } } }), /belongs to engine 'y'/);
-    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('x', 'a'), spec('x', 'b')] } } }), /one function serves one path/);
-    assert.throws(() => defineEngine({ name: 'x', description: 'd', actions: { A_b: { description: 'a', needs: [], task: true } } }), /kebab-case/);
-    assert.throws(() => serverlessConfig([engines[0], engines[0]].filter((e) => e !== undefined), { param: () => 'rate(1 minute)', secretNamePrefix: 'autonomy/test/' }), /declared twice/);
+      defineRoute({
+        engine,
+        action,
+        method: 'GET',
+        permission: `${engine}:read`,
+        summary: 's',
+        parameters: z.object({}),
+        result: z.object({}),
+        ...(path ? { path } : {}),
+      });
+    assert.throws(
+      () => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [] } } }),
+      /exactly one trigger kind/,
+    );
+    assert.throws(
+      () =>
+        defineEngine({
+          name: 'x',
+          description: 'd',
+          actions: { a: { description: 'a', needs: [], routes: [spec('x', 'a')], task: true } },
+        }),
+      /exactly one trigger kind/,
+    );
+    assert.throws(
+      () => defineEngine({ name: 'x', description: 'd', actions: { a: { description: 'a', needs: [], routes: [spec('y', 'a')] } } }),
+      /belongs to engine 'y'/,
+    );
+    assert.throws(
+      () =>
+        defineEngine({
+          name: 'x',
+          description: 'd',
+          actions: { a: { description: 'a', needs: [], routes: [spec('x', 'a'), spec('x', 'b')] } },
+        }),
+      /one function serves one path/,
+    );
+    assert.throws(
+      () => defineEngine({ name: 'x', description: 'd', actions: { A_b: { description: 'a', needs: [], task: true } } }),
+      /kebab-case/,
+    );
+    assert.throws(
+      () =>
+        serverlessConfig(
+          [engines[0], engines[0]].filter((e) => e !== undefined),
+          { param: () => 'rate(1 minute)', secretNamePrefix: 'autonomy/test/' },
+        ),
+      /declared twice/,
+    );
   });
 });

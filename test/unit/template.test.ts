@@ -10,7 +10,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { flattenStacks, templateFilesLoader } from '../../infra/local/stacks.ts';
-import { IntrinsicResolver, packageStacks, packageTemplate, resourcesOfType, type CfnTemplate } from '../../infra/local/template.ts';
+import { type CfnTemplate, IntrinsicResolver, packageStacks, packageTemplate, resourcesOfType } from '../../infra/local/template.ts';
 import { placement, stackFileName, stackLogicalId } from '../../infra/serverless/engines.ts';
 import { lambdaLogicalId } from '../../infra/serverless/functions.ts';
 import { BUDGET, headroom, LIMITS, splitStacks, type Template } from '../../infra/serverless/stacks.ts';
@@ -42,12 +42,19 @@ describe('packaged template (stage dev)', () => {
   });
 
   it('lets every function behind a protected route read API keys and count requests, and nothing more of those keys', () => {
-    const integrations = new Map(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration').map(([id, p]) => [id, JSON.stringify(p.IntegrationUri)]));
+    const integrations = new Map(
+      resourcesOfType(template, 'AWS::ApiGatewayV2::Integration').map(([id, p]) => [id, JSON.stringify(p.IntegrationUri)]),
+    );
     const allows = (statements: Statement[], action: string, leadingKey: string) =>
       statements.some((statement) => {
         const actions = ([] as string[]).concat(statement.Action);
         const keys = ([] as string[]).concat(statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []);
-        return statement.Effect === 'Allow' && actions.includes(action) && JSON.stringify(statement.Resource).includes('StateTable') && (keys.length === 0 || keys.includes(leadingKey));
+        return (
+          statement.Effect === 'Allow' &&
+          actions.includes(action) &&
+          JSON.stringify(statement.Resource).includes('StateTable') &&
+          (keys.length === 0 || keys.includes(leadingKey))
+        );
       });
     let checked = 0;
     for (const [, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
@@ -56,10 +63,15 @@ describe('packaged template (stage dev)', () => {
       if (spec.permission === 'public') continue;
       const integrationId = JSON.stringify(route.Target).match(/"Ref":"([^"]+)"/)?.[1] ?? '';
       const functionId = integrations.get(integrationId)?.match(/"([A-Za-z0-9]+LambdaFunction)"/)?.[1] ?? '';
-      const roleId = ((template.Resources[functionId]?.Properties?.Role as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'] ?? [''])[0];
+      const roleId = ((template.Resources[functionId]?.Properties?.Role as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'] ?? [
+        '',
+      ])[0];
       const statements = statementsOf(template.Resources[roleId]?.Properties ?? {});
       assert.ok(allows(statements, 'dynamodb:GetItem', '*#apikey'), `${functionId} (${String(route.RouteKey)}) cannot read API keys`);
-      assert.ok(allows(statements, 'dynamodb:UpdateItem', '*#ratelimit'), `${functionId} (${String(route.RouteKey)}) cannot count requests`);
+      assert.ok(
+        allows(statements, 'dynamodb:UpdateItem', '*#ratelimit'),
+        `${functionId} (${String(route.RouteKey)}) cannot count requests`,
+      );
       checked += 1;
     }
     assert.ok(checked >= 20, `only ${checked} protected routes checked`);
@@ -129,15 +141,21 @@ describe('packaged template (stage dev)', () => {
     for (const [id, p] of resourcesOfType(template, 'AWS::S3::Bucket')) {
       if (id === 'ServerlessDeploymentBucket') continue;
       assert.ok(p.BucketEncryption, `${id} is not encrypted`);
-      assert.deepEqual(p.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true }, id);
+      assert.deepEqual(
+        p.PublicAccessBlockConfiguration,
+        { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        id,
+      );
     }
     const policies = resourcesOfType(template, 'AWS::S3::BucketPolicy').map(([, p]) => JSON.stringify(p));
     assert.ok(policies.some((policy) => policy.includes('aws:SecureTransport')));
   });
 
-  it('defines the state machines with every placeholder bound', () => {
+  it('defines the state machines with every placeholder bound, and no task that waits for a token without a timeout', () => {
     const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
-    assert.ok(machines.some(([id]) => id === 'ActionGateStateMachine'));
+    let waits = 0;
+    assert.ok(machines.some(([id]) => id === 'GovernanceGateStateMachine'));
+    assert.ok(!machines.some(([id]) => id === 'ActionGateStateMachine'), 'the v1 action gate is gone');
     for (const [id, p] of machines) {
       const definition = String(p.DefinitionString);
       const placeholders = [...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1]);
@@ -145,7 +163,19 @@ describe('packaged template (stage dev)', () => {
       for (const name of placeholders) assert.ok(bound.includes(name ?? ''), `${id}: \${${name}} is not bound`);
       assert.ok(!definition.includes('"QueryLanguage": "JSONata"'), `${id} uses JSONata`);
       assert.deepEqual(p.TracingConfiguration, { Enabled: true }, id);
+      const states = (
+        JSON.parse(definition) as { States: Record<string, { Resource?: string; TimeoutSeconds?: number; TimeoutSecondsPath?: string }> }
+      ).States;
+      for (const [name, state] of Object.entries(states)) {
+        if (!state.Resource?.endsWith('.waitForTaskToken')) continue;
+        waits += 1;
+        assert.ok(
+          state.TimeoutSeconds !== undefined || state.TimeoutSecondsPath !== undefined,
+          `${id}.${name} waits for a task token with no timeout`,
+        );
+      }
     }
+    assert.ok(waits >= 2, 'the governance gate waits for approvers, then for admins');
   });
 
   it('alarms on every function (errors, throttles) and every dead-letter queue, all to the stage topic, with a dashboard', () => {
@@ -157,7 +187,10 @@ describe('packaged template (stage dev)', () => {
     for (const [fn] of functions) {
       for (const metric of ['Errors', 'Throttles']) {
         assert.ok(
-          alarms.some(({ p }) => p.MetricName === metric && JSON.stringify(p.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn } }])),
+          alarms.some(
+            ({ p }) =>
+              p.MetricName === metric && JSON.stringify(p.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn } }]),
+          ),
           `${fn} has no ${metric} alarm`,
         );
       }
@@ -166,9 +199,16 @@ describe('packaged template (stage dev)', () => {
     const dlqs = queues.filter(([id]) => queues.some(([, p]) => JSON.stringify(p.RedrivePolicy ?? {}).includes(`"${id}"`)));
     assert.ok(dlqs.length >= 2, 'expected the audit and observation dead-letter queues');
     for (const [dlq] of dlqs) {
-      assert.ok(alarms.some(({ p }) => p.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(p.Dimensions).includes(`"${dlq}"`)), `${dlq} has no depth alarm`);
+      assert.ok(
+        alarms.some(({ p }) => p.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(p.Dimensions).includes(`"${dlq}"`)),
+        `${dlq} has no depth alarm`,
+      );
     }
-    for (const id of ['ApprovalBacklogAlarm', 'AuditCheckpointFailuresAlarm', 'ApiErrorBudgetBurnAlarm']) assert.ok(alarms.some((alarm) => alarm.id === id), `${id} missing`);
+    for (const id of ['ApprovalBacklogAlarm', 'AuditCheckpointFailuresAlarm', 'ApiErrorBudgetBurnAlarm'])
+      assert.ok(
+        alarms.some((alarm) => alarm.id === id),
+        `${id} missing`,
+      );
     assert.equal(template.Resources.AlertsTopic?.Type, 'AWS::SNS::Topic');
     const dashboard = resourcesOfType(template, 'AWS::CloudWatch::Dashboard');
     assert.equal(dashboard.length, 1);
@@ -183,12 +223,15 @@ describe('packaged template (stage dev)', () => {
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'seq', KeyType: 'RANGE' },
     ]);
-    const forbidden = /^dynamodb:(\*|UpdateItem|DeleteItem|BatchWriteItem|PartiQLUpdate|PartiQLDelete|PartiQLInsert|DeleteTable|UpdateTable|RestoreTable.*|ImportTable)$/;
+    const forbidden =
+      /^dynamodb:(\*|UpdateItem|DeleteItem|BatchWriteItem|PartiQLUpdate|PartiQLDelete|PartiQLInsert|DeleteTable|UpdateTable|RestoreTable.*|ImportTable)$/;
     let writers = 0;
     for (const [id, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
       for (const statement of statementsOf(role)) {
         if (statement.Effect !== 'Allow') continue;
-        const onLedger = ([] as unknown[]).concat(statement.Resource).some((resource) => resource === '*' || JSON.stringify(resource).includes('"LedgerTable"'));
+        const onLedger = ([] as unknown[])
+          .concat(statement.Resource)
+          .some((resource) => resource === '*' || JSON.stringify(resource).includes('"LedgerTable"'));
         if (!onLedger) continue;
         const actions = ([] as string[]).concat(statement.Action);
         for (const action of actions) assert.doesNotMatch(action, forbidden, `${id} grants ${action} on the ledger table`);
@@ -202,26 +245,41 @@ describe('packaged template (stage dev)', () => {
     const rule = template.Resources.AuditRule;
     assert.deepEqual(rule?.Properties?.EventPattern, { source: [{ prefix: 'autonomy.' }] });
     assert.deepEqual(((rule?.Properties?.Targets ?? []) as Array<{ Arn: unknown }>)[0]?.Arn, { 'Fn::GetAtt': ['AuditQueue', 'Arn'] });
-    assert.equal((template.Resources.AuditQueue?.Properties?.RedrivePolicy as { maxReceiveCount?: number } | undefined)?.maxReceiveCount, 5);
+    assert.equal(
+      (template.Resources.AuditQueue?.Properties?.RedrivePolicy as { maxReceiveCount?: number } | undefined)?.maxReceiveCount,
+      5,
+    );
     const policy = JSON.stringify(template.Resources.AuditQueuePolicy?.Properties);
     assert.ok(policy.includes('"AuditRule"'), 'the queue policy admits the rule');
-    const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').find(([, p]) => JSON.stringify(p.EventSourceArn).includes('"AuditQueue"'));
+    const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').find(([, p]) =>
+      JSON.stringify(p.EventSourceArn).includes('"AuditQueue"'),
+    );
     assert.ok(mapping, 'no function reads the audit queue');
     assert.deepEqual(mapping[1].FunctionResponseTypes, ['ReportBatchItemFailures']);
-    assert.deepEqual(resourcesOfType(template, 'AWS::SecretsManager::Secret'), [], 'signing keys are secrets per tenant, created at run time, not one stage-wide secret');
+    assert.deepEqual(
+      resourcesOfType(template, 'AWS::SecretsManager::Secret'),
+      [],
+      'signing keys are secrets per tenant, created at run time, not one stage-wide secret',
+    );
   });
 });
 
 /** The root and nested templates as `sls package` wrote them into `dir`. */
 async function packagedStacks(dir: string): Promise<Record<string, Template>> {
-  const files = (await readdir(dir)).filter((file) => file === 'cloudformation-template-update-stack.json' || /^cloudformation-template-engine-.+\.json$/.test(file));
-  return Object.fromEntries(await Promise.all(files.map(async (file) => [file, JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Template] as const)));
+  const files = (await readdir(dir)).filter(
+    (file) => file === 'cloudformation-template-update-stack.json' || /^cloudformation-template-engine-.+\.json$/.test(file),
+  );
+  return Object.fromEntries(
+    await Promise.all(files.map(async (file) => [file, JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Template] as const)),
+  );
 }
 
 /** Checks every stack against the budget and prints its headroom; returns the stacks. */
 function checkHeadroom(label: string, stacks: Record<string, Template>): void {
   const rows = Object.entries(stacks).map(([file, stack]) => ({ file, ...headroom(stack) }));
-  console.log(`stack headroom (${label}): budget ${BUDGET.resources} resources, ${BUDGET.templateBytes} bytes; CloudFormation's limits ${LIMITS.resources} and ${LIMITS.templateBytes}`);
+  console.log(
+    `stack headroom (${label}): budget ${BUDGET.resources} resources, ${BUDGET.templateBytes} bytes; CloudFormation's limits ${LIMITS.resources} and ${LIMITS.templateBytes}`,
+  );
   for (const row of rows) {
     console.log(
       `  ${row.file.padEnd(52)} ${String(row.resources).padStart(4)} resources (${BUDGET.resources - row.resources} spare)  ${String(row.templateBytes).padStart(8)} bytes (${Math.round((100 * row.templateBytes) / LIMITS.templateBytes)} % of the limit)  ${row.parameters} parameters  ${row.outputs} outputs`,
@@ -233,7 +291,8 @@ function checkHeadroom(label: string, stacks: Record<string, Template>): void {
 /** Every resource of `template` resolved to plain values, with each resource's physical id and attributes faked from its id. */
 function resolvedResources(template: CfnTemplate): Record<string, unknown> {
   const resolver = new IntrinsicResolver({ region: 'eu-west-1', accountId: '123456789012', stackName: 'autonomy-test' });
-  for (const id of Object.keys(template.Resources)) resolver.physical.set(id, { ref: `ref:${id}`, attributes: new Proxy({}, { get: (_, attribute) => `att:${id}.${String(attribute)}` }) });
+  for (const id of Object.keys(template.Resources))
+    resolver.physical.set(id, { ref: `ref:${id}`, attributes: new Proxy({}, { get: (_, attribute) => `att:${id}.${String(attribute)}` }) });
   return Object.fromEntries(
     Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type !== 'AWS::CloudFormation::Stack')
@@ -255,15 +314,29 @@ describe('nested stacks', () => {
       const nested = stacks[stackFileName(engine.name)];
       assert.ok(nested, `no stack for engine ${engine.name}`);
       assert.equal(rootStack.Resources[stackLogicalId(engine.name)]?.Type, 'AWS::CloudFormation::Stack');
-      const functions = Object.entries(nested.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function').map(([id]) => id).sort();
-      assert.deepEqual(functions, Object.keys(engine.actions).map((action) => lambdaLogicalId(functionName(engine.name, action))).sort(), `${engine.name}'s stack holds exactly its functions`);
+      const functions = Object.entries(nested.Resources)
+        .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort();
+      assert.deepEqual(
+        functions,
+        Object.keys(engine.actions)
+          .map((action) => lambdaLogicalId(functionName(engine.name, action)))
+          .sort(),
+        `${engine.name}'s stack holds exactly its functions`,
+      );
     }
   });
 
   it('splits so that inlining the nested stacks again gives back every resource, resolved to the same values', async () => {
     const inlined = await packageTemplate(root, 'dev', devDir);
     // The stage as one template, before splitting: the inlined resources without the stack resources.
-    const whole: CfnTemplate = { ...inlined, Resources: Object.fromEntries(Object.entries(inlined.Resources).filter(([, resource]) => resource.Type !== 'AWS::CloudFormation::Stack')) };
+    const whole: CfnTemplate = {
+      ...inlined,
+      Resources: Object.fromEntries(
+        Object.entries(inlined.Resources).filter(([, resource]) => resource.Type !== 'AWS::CloudFormation::Stack'),
+      ),
+    };
     const placed = placement(engines);
     const split = splitStacks(whole as Template, {
       placeFunction: (id) => placed.get(id),
