@@ -32,27 +32,58 @@ const ALLOWED_GATED_PARAMETERS =
   "a gated action's own parameters: the requesting engine's schema bounds them (the catalog cannot know every engine's), and the 256 KB event limit holds";
 const ALLOWED_PAYLOAD =
   'a record is any JSON object by design: stored as JSON text in S3 (never as DynamoDB attributes), bounded by the 1 MiB body';
+const ALLOWED_EVIDENCE =
+  "a proposal's evidence is any JSON a proposer attaches (anomalies, forecasts, links): bounded by the 1 MiB body, stored with the proposal and shown as it came";
+const ALLOWED_POLICY_REQUEST =
+  'the Cedar request a proposal was judged by, built by policyRequestOf (lib/governance/proposals.ts) from bounded fields and recorded for simulation; the 256 KB event limit holds';
+const ALLOWED_CONFIG =
+  "the configuration as PUT /governance/config parsed it with governanceConfigSchema (walked here as that route's parameters and result)";
 const ALLOWED_SIGNING_KEYS =
   'every signing key a tenant ever had stays published, so old checkpoints still verify: one more per rotation, an admin’s act';
 
 /** Values left open on purpose: `<schema name> <path>`, and what bounds them instead. */
 const allowed: Allowance[] = [
-  { where: 'POST /observation/ingest parameters points[]', reason: 'each point is parsed on its own by metricPointSchema (walked here as "metric point"), so one bad point does not sink the batch' },
+  {
+    where: 'POST /observation/ingest parameters points[]',
+    reason:
+      'each point is parsed on its own by metricPointSchema (walked here as "metric point"), so one bad point does not sink the batch',
+  },
   { where: 'POST /observation/ingest parameters point', reason: 'parsed by metricPointSchema (walked here as "metric point")' },
   { where: 'POST /audit/record parameters payload{key}', reason: ALLOWED_PAYLOAD },
   { where: 'POST /audit/record parameters payload{*}', reason: ALLOWED_PAYLOAD },
   { where: 'event governance.approval.requested action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
   { where: 'GET /governance/approvals result approvals[].action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
   { where: 'POST /governance/approvals result action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
-  { where: 'GET /health result {*}', reason: 'the dependency checks lib/platform/health.ts builds (names, booleans, messages of our own), not data' },
+  { where: 'POST /governance/proposals parameters parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'POST /governance/proposals result parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'GET /governance/proposals result proposals[].parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'PUT /governance/proposals result parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'POST /governance/proposals parameters evidence{*}', reason: ALLOWED_EVIDENCE },
+  { where: 'POST /governance/proposals result evidence{*}', reason: ALLOWED_EVIDENCE },
+  { where: 'GET /governance/proposals result proposals[].evidence{*}', reason: ALLOWED_EVIDENCE },
+  { where: 'PUT /governance/proposals result evidence{*}', reason: ALLOWED_EVIDENCE },
+  { where: 'GET /governance/approvals result approvals[].evidence{*}', reason: ALLOWED_EVIDENCE },
+  { where: 'POST /governance/approvals result evidence{*}', reason: ALLOWED_EVIDENCE },
+  { where: 'event governance.proposal.evaluated policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
+  { where: 'event governance.config.changed config{*}', reason: ALLOWED_CONFIG },
+  {
+    where: 'GET /health result {*}',
+    reason: 'the dependency checks lib/platform/health.ts builds (names, booleans, messages of our own), not data',
+  },
   { where: 'GET /openapi.json result {key}', reason: 'the OpenAPI document, generated from these very schemas' },
   { where: 'GET /openapi.json result {*}', reason: 'the OpenAPI document, generated from these very schemas' },
-  { where: 'GET /identity/keys result keys', reason: "every key the tenant created, revoked ones kept for the audit trail; creating one is an admin's act" },
+  {
+    where: 'GET /identity/keys result keys',
+    reason: "every key the tenant created, revoked ones kept for the audit trail; creating one is an admin's act",
+  },
   { where: 'GET /audit/keys result keys', reason: ALLOWED_SIGNING_KEYS },
   { where: 'POST /audit/keys result keys', reason: ALLOWED_SIGNING_KEYS },
   { where: 'GET /audit/verify result keyIds', reason: ALLOWED_SIGNING_KEYS },
   { where: 'POST /audit/export result keyIds', reason: ALLOWED_SIGNING_KEYS },
-  { where: 'POST /audit/export result parts', reason: 'one object per page of a stream of any length (pages of up to 10,000 entries); about 100 bytes each' },
+  {
+    where: 'POST /audit/export result parts',
+    reason: 'one object per page of a stream of any length (pages of up to 10,000 entries); about 100 bytes each',
+  },
 ];
 
 describe('the schema walker', () => {
@@ -66,7 +97,10 @@ describe('the schema walker', () => {
       map: z.record(z.string().max(8), z.unknown()),
       nested: z.object({ deep: z.array(z.object({ x: z.number().optional() })).max(3) }).nullable(),
       either: z.union([z.string().max(3), z.number()]),
-      when: z.iso.datetime().transform((text) => Date.parse(text)).pipe(z.number()),
+      when: z.iso
+        .datetime()
+        .transform((text) => Date.parse(text))
+        .pipe(z.number()),
     });
     assert.deepEqual(
       unboundedValues(schema).map((value) => value.path),
@@ -80,7 +114,10 @@ describe('the schema walker', () => {
       level: z.enum(['a', 'b']),
       flag: z.boolean(),
       fixed: z.literal('x'),
-      name: z.string().regex(/^[a-z]+$/).max(10),
+      name: z
+        .string()
+        .regex(/^[a-z]+$/)
+        .max(10),
       code: z.string().length(4),
       items: z.array(z.number().min(-1).max(1)).max(5),
       pair: z.tuple([z.string().max(1), z.int()]),
@@ -105,7 +142,10 @@ describe('bounded values everywhere', () => {
     const { violations, staleAllowances } = boundsReport(everySchema, allowed);
     assert.deepEqual(violations, [], 'unbounded values');
     assert.deepEqual(staleAllowances, [], 'allowances that match nothing any more');
-    assert.ok(allowed.every((allowance) => allowance.reason.length > 20), 'each allowance says what bounds the value instead');
+    assert.ok(
+      allowed.every((allowance) => allowance.reason.length > 20),
+      'each allowance says what bounds the value instead',
+    );
   });
 
   it('refuses 1e300 for each setting that had no maximum (minScale, huberK, clip, intervalMs), naming it', () => {
