@@ -148,3 +148,36 @@ export const getConfigRoute = defineRoute({
   parameters: z.object({}),
   result: z.object({ config: governanceConfigSchema, autonomyLevel: autonomyLevelSchema, policyVersion: z.number().int(), constitution: constitutionStateSchema.optional() }),
 });
+
+/** PUT /governance/constitution (admin): a new version; actuation waits until admins ratify it. */
+export const putConstitutionRoute = defineRoute({
+  engine: 'governance',
+  action: 'constitution',
+  method: 'PUT',
+  permission: 'governance:admin',
+  summary: 'Publish a new constitution (principles and limits, text); its SHA-256 goes to the ledger and actuation answers 423 until a quorum of other admins ratifies it',
+  parameters: z.object({ text: z.string().min(1).max(100_000) }),
+  result: constitutionStateSchema,
+});
+
+/** POST /governance/constitution (admin): ratify the waiting version. */
+export const ratifyConstitutionRoute = defineRoute({
+  engine: 'governance',
+  action: 'constitution',
+  method: 'POST',
+  permission: 'governance:admin',
+  summary: 'Ratify the waiting constitution version (an admin other than its author, once each); the quorum resumes actuation',
+  parameters: z.object({ version: z.number().int().min(1), decision: z.literal('ratify') }),
+  result: constitutionStateSchema,
+});
+
+/** GET /governance/constitution: the current version, its state and text. */
+export const getConstitutionRoute = defineRoute({
+  engine: 'governance',
+  action: 'constitution',
+  method: 'GET',
+  permission: 'governance:read',
+  summary: "The tenant's constitution: version, hash, ratification and text",
+  parameters: z.object({}),
+  result: z.object({ constitution: constitutionStateSchema.optional(), text: z.string().max(100_000).optional() }),
+});

@@ -5,6 +5,7 @@
  * action, and every decision in the ledger, verified.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Role } from '../../lib/auth/roles.ts';
@@ -234,5 +235,53 @@ describe('governance on the local cloud', { timeout: 240_000 }, () => {
     const input = JSON.parse(output.input ?? '{}');
     assert.deepEqual([input.tenant, input.proposalId, input.route], [tenant, reply.body.result.proposalId, 'human-approval']);
     assert.ok(testCloud().resources.stateMachines.GovernanceGateStateMachine);
+  });
+
+  it('locks actuation on a changed constitution until another admin ratifies it, and judges proposals under its hash', async () => {
+    const tenant = freshTenant('gov');
+    const text = '# Constitution\n\nNever terminate a serving endpoint without two approvers.\n';
+    const published = await as(tenant, 'root', ['admin'], 'PUT', '/governance/constitution', { parameters: { text } });
+    assert.equal(published.status, 202, JSON.stringify(published.body));
+    const { version, hash } = published.body.result;
+    assert.equal(hash, createHash('sha256').update(text).digest('hex'));
+    const locked = await propose(tenant, { engine: 'reflex', action: 'restart', target: 'endpoint/chat', environment: 'dev' });
+    assert.equal(locked.status, 423);
+    assert.match(locked.body.message, /waits for ratification/);
+    const byAuthor = await as(tenant, 'root', ['admin'], 'POST', '/governance/constitution', { parameters: { version, decision: 'ratify' } });
+    assert.equal(byAuthor.status, 403, 'the author never ratifies');
+    const byOperator = await as(tenant, 'alice', ['operator'], 'POST', '/governance/constitution', { parameters: { version, decision: 'ratify' } });
+    assert.equal(byOperator.status, 403);
+    const ratified = await as(tenant, 'second-admin', ['admin'], 'POST', '/governance/constitution', { parameters: { version, decision: 'ratify' } });
+    assert.equal(ratified.status, 200, JSON.stringify(ratified.body));
+    assert.equal(ratified.body.result.ratified, true);
+    const read = await as(tenant, 'viewer', ['viewer'], 'GET', '/governance/constitution');
+    assert.equal(read.body.result.text, text);
+    const judged = await propose(tenant, { engine: 'reflex', action: 'restart', target: 'endpoint/chat', environment: 'dev' });
+    assert.equal(judged.status, 200);
+    assert.equal(judged.body.result.constitutionHash, hash);
+    const changes = await recorded(tenant, 'governance.constitution.changed', 2);
+    assert.deepEqual(changes.map((event) => event.detail.state).sort(), ['proposed', 'ratified']);
+  });
+
+  it("keeps every governance decision in the tenant's ledger, and the ledger verifies", async () => {
+    const tenant = freshTenant('gov');
+    await as(tenant, 'root', ['admin'], 'PUT', '/governance/autonomy', { parameters: { level: 3 } });
+    const auto = await propose(tenant, { engine: 'reflex', action: 'restart', target: 'endpoint/chat', environment: 'dev' });
+    const gated = await propose(tenant, { engine: 'closure', action: 'terminate', target: 'agent/old', environment: 'prod' });
+    await pendingApproval(tenant, gated.body.result.approvalId);
+    await as(tenant, 'bob', ['approver'], 'POST', '/governance/approvals', { parameters: { approvalId: gated.body.result.approvalId, decision: 'reject', reason: 'no' } });
+    await settled(tenant, gated.body.result.proposalId);
+    const events = await recorded(tenant, 'governance.proposal.settled');
+    assert.ok(events.some((event) => event.detail.proposalId === gated.body.result.proposalId && event.detail.status === 'rejected'));
+    const all = await ledgerEvents(tenant, 'governance');
+    const types = new Set(all.map((event) => event.detailType));
+    for (const type of ['governance.autonomy.changed', 'governance.proposal.evaluated', 'governance.approval.requested', 'governance.approval.decided', 'governance.proposal.settled']) {
+      assert.ok(types.has(type), `${type} in the ledger`);
+    }
+    const evaluated = all.filter((event) => event.detailType === 'governance.proposal.evaluated').map((event) => event.detail.proposalId);
+    assert.equal(evaluated.filter((id) => id === auto.body.result.proposalId).length, 1, 'recorded once, though published and appended from the bus too');
+    const verify = await as(tenant, 'viewer', ['viewer'], 'GET', '/audit/verify?stream=events.governance');
+    assert.equal(verify.status, 200, JSON.stringify(verify.body));
+    assert.equal(verify.body.result.intact, true);
   });
 });

@@ -25,7 +25,8 @@ export const payloadKey = (tenant: string, payloadHash: string) => `${tenant}/au
 /** The tag that puts an object under the payload lifecycle rule (see infra/resources/storage.yml). */
 export const PAYLOAD_TAGGING = 'autonomy-retention=audit-payload';
 
-async function getText(send: Send, bucket: string, key: string): Promise<string | undefined> {
+/** An object as text; undefined when there is none. */
+export async function getText(send: Send, bucket: string, key: string): Promise<string | undefined> {
   try {
     const object = await send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return (await object.Body?.transformToString('utf-8')) ?? '';
