@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
 import { cedarPolicyPort, governanceStore } from '../../lib/adapters/aws/governance-deps.ts';
 import { NotFoundError } from '../../lib/errors.ts';
+import type { ActuationPolicyRequest } from '../../lib/governance/proposals.ts';
 import { validateProposal } from '../../lib/governance/validation.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';
 
@@ -17,6 +18,6 @@ export const handler = taskHandler(inputSchema, async ({ tenant, proposalId }) =
     store.proposals(tenant, 'approved', 100),
   ]);
   if (!proposal) throw new NotFoundError(`Proposal ${proposalId} not found`);
-  const policy = await cedarPolicyPort().evaluateActuation(tenant, settings.policyVersion, proposal.policyRequest);
+  const policy = await cedarPolicyPort().evaluateActuation(tenant, settings.policyVersion, proposal.policyRequest as ActuationPolicyRequest);
   return validateProposal(proposal, { config: settings.config, policy, open: [...pending, ...approved], now: new Date() });
 });

@@ -74,13 +74,13 @@ export const approvalSchema = z.object({
   evidence: evidenceSchema.optional(),
   requestedBy: actorSchema,
   reason: z.string().max(2000),
-  requestedAt: z.iso.datetime(),
+  requestedAt: z.iso.datetime().max(64),
   /** When the current round stops waiting. */
-  deadline: z.iso.datetime(),
+  deadline: z.iso.datetime().max(64),
   /** Approvals needed (the tenant's `minApprovals` for this risk level). */
   required: z.number().int().min(1).max(10),
   votes: z.array(voteSchema).max(20),
-  decidedAt: z.iso.datetime().optional(),
+  decidedAt: z.iso.datetime().max(64).optional(),
   /** Optimistic concurrency: every write is conditional on the version it read. */
   version: z.number().int().min(0),
 });
@@ -279,17 +279,36 @@ export async function decide(
       else if (next.status === 'rejected') await deps.workflow.fail(next.taskToken, APPROVAL_REJECTED, JSON.stringify(gateOutput(next)).slice(0, 32_000));
       else await deps.workflow.heartbeat(next.taskToken);
     } catch (error) {
-      // Take the vote back unless the gate's own steps (escalation, settling) wrote since: a
-      // resumed execution settles the approval itself, whatever this says.
+      // The execution did not take the decision: take the vote back (and its event).
       await deps.outbox.discard(entries);
-      await deps.store.put({ ...(current as Approval), version: next.version + 1 }, next.version, []).catch((undo) => {
-        if (!(undo instanceof ConflictError)) throw undo;
-      });
+      await withdrawVote(deps.store, next, vote);
       if (!(error instanceof GateClosedError)) throw error;
       throw new ConflictError(`Approval ${decision.approvalId} stopped waiting before this decision (its gate timed out or was escalated); nothing was recorded`);
     }
     await deps.outbox.deliver(entries);
     return { approval: next, final: next.status !== 'pending', vote };
+  }
+}
+
+/**
+ * Removes a vote the gate did not take. When nobody wrote since, the approval goes back to what it
+ * was; when the gate's own steps wrote meanwhile (an escalation, a settle), only the vote goes and
+ * their status stays.
+ */
+async function withdrawVote(store: ApprovalStore, written: Approval, vote: Vote): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const current = await store.get(written.tenant, written.approvalId);
+    if (!current || !current.votes.some((entry) => entry.actor === vote.actor && entry.at === vote.at)) return;
+    const votes = current.votes.filter((entry) => !(entry.actor === vote.actor && entry.at === vote.at));
+    const untouched = current.version === written.version;
+    const next: Approval = { ...current, votes, ...(untouched ? { status: 'pending' as const } : {}), version: current.version + 1 };
+    if (untouched) delete next.decidedAt;
+    try {
+      await store.put(next, current.version, []);
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= WRITE_ATTEMPTS) throw error;
+    }
   }
 }
 

@@ -68,9 +68,9 @@ export type RiskLevel = z.infer<typeof riskLevelSchema>;
 export const riskFactorSchema = z.object({
   name: z.enum(['operation', 'environment', 'blast-radius', 'reversibility', 'failure-rate', 'autonomy-level']),
   /** The input as assessed (class name, environment, number of dependents, rate …). */
-  value: z.union([z.string().max(64), z.number(), z.boolean()]),
+  value: z.union([z.string().max(64), z.number().min(0).max(1e9), z.boolean()]),
   /** What the factor added to the score (0 for the autonomy level, which routes but does not score). */
-  contribution: z.number(),
+  contribution: z.number().min(0).max(1),
   note: z.string().max(500),
 });
 /** A risk factor. */
@@ -144,7 +144,7 @@ export const voteSchema = z.object({
   actor: actorSchema,
   decision: z.enum(['approve', 'reject']),
   reason: z.string().min(1).max(2000),
-  at: z.iso.datetime(),
+  at: z.iso.datetime().max(64),
 });
 /** A vote. */
 export type Vote = z.infer<typeof voteSchema>;

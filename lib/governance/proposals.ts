@@ -58,23 +58,23 @@ export const proposalSchema = z.object({
   action: proposalInputSchema.shape.action,
   target: proposalInputSchema.shape.target,
   environment: proposalInputSchema.shape.environment,
-  parameters: z.record(z.string(), z.unknown()),
+  parameters: z.record(z.string().min(1).max(128), z.unknown()),
   reason: z.string().max(2000),
-  evidence: z.record(z.string(), z.unknown()).optional(),
+  evidence: z.record(z.string().min(1).max(128), z.unknown()).optional(),
   requestedBy: actorSchema,
   route: routeSchema,
   assessment: riskAssessmentSchema,
   policy: policyDecisionSchema,
   /** The Cedar request it was judged by (L3 validation asks the policies again with it). */
-  policyRequest: z.custom<ActuationPolicyRequest>((value) => typeof value === 'object' && value !== null),
+  policyRequest: z.record(z.string().min(1).max(64), z.unknown()),
   /** SHA-256 of the constitution it was judged under ('' when the tenant has none). */
   constitutionHash: z.string().max(64),
   approvalId: z.string().max(80).optional(),
   executionArn: z.string().max(2048).optional(),
   /** Why it ended as it did (L3 validation's reasons, the gate's outcome, the executor's report). */
   reasons: z.array(z.string().max(1000)).max(50),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
+  createdAt: z.iso.datetime().max(64),
+  updatedAt: z.iso.datetime().max(64),
   /** The ledger entry of its evaluation. */
   ledger: ledgerRefSchema.optional(),
   version: z.number().int().min(0),
@@ -336,10 +336,19 @@ export async function propose(input: ProposalInput, proposer: Proposer, deps: Pr
     await commit(deps, failed, stored.version, [settledEvent(failed, 'system:governance')]).catch(() => {});
     throw error;
   }
-  const withArn: Proposal = { ...stored, executionArn, version: stored.version + 1 };
-  await deps.store.putProposal(withArn, stored.version, []);
-  stored = withArn;
-  return { proposal: stored, statusCode: 202 };
+  // The gate may settle before this write (a fast L3 validation): then the settled record gets the ARN.
+  for (let attempt = 1; ; attempt += 1) {
+    const withArn: Proposal = { ...stored, executionArn, version: stored.version + 1 };
+    try {
+      await deps.store.putProposal(withArn, stored.version, []);
+      return { proposal: withArn, statusCode: 202 };
+    } catch (error) {
+      const current = error instanceof ConflictError && attempt < 5 ? await deps.store.proposal(proposer.tenant, proposalId) : undefined;
+      if (!current) throw error;
+      if (current.executionArn) return { proposal: current, statusCode: 202 };
+      stored = current;
+    }
+  }
 }
 
 /** Approvals a proposal's gate needs. */
@@ -382,6 +391,9 @@ export async function reportOutcome(
   actor: string,
   deps: Pick<ProposalDeps, 'store' | 'outbox' | 'now'>,
 ): Promise<Proposal> {
+  const before = await deps.store.proposal(tenant, input.proposalId);
+  // A retried report changes nothing and counts once.
+  if (before?.status === input.outcome) return before;
   const proposal = await transition(tenant, input.proposalId, input.outcome, { reasons: [input.detail || input.outcome], actor, from: ['approved'] }, deps);
   await deps.store.addOutcome(tenant, outcomeKey(proposal.engine, proposal.action, proposal.target), input.outcome);
   return proposal;

@@ -16,7 +16,7 @@ export const killSwitchSchema = z.object({
   enabled: z.boolean(),
   reason: z.string().max(2000),
   by: actorSchema,
-  at: z.iso.datetime(),
+  at: z.iso.datetime().max(64),
 });
 /** A kill switch's state. */
 export type KillSwitch = z.infer<typeof killSwitchSchema>;
@@ -24,12 +24,12 @@ export type KillSwitch = z.infer<typeof killSwitchSchema>;
 /** A change freeze: no L3-validated change to the listed environments between `from` and `to`. */
 export const freezeWindowSchema = z
   .object({
-    from: z.iso.datetime(),
-    to: z.iso.datetime(),
+    from: z.iso.datetime().max(64),
+    to: z.iso.datetime().max(64),
     environments: z.array(environmentSchema).min(1).max(4).default(['prod']),
     reason: z.string().min(1).max(500),
   })
-  .refine((window) => window.from < window.to, { message: 'from must be before to', path: ['to'] });
+  .refine((window) => Date.parse(window.from) < Date.parse(window.to), { message: 'from must be before to', path: ['to'] });
 
 /** The governance configuration an admin sets (`PUT /governance/config`). */
 export const governanceConfigSchema = z.object({
@@ -50,15 +50,15 @@ export type GovernanceConfig = z.infer<typeof governanceConfigSchema>;
 export const constitutionStateSchema = z.object({
   version: z.number().int().min(1),
   /** SHA-256 of the document's bytes. */
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/).max(64),
   key: z.string().max(1024),
   author: actorSchema,
-  at: z.iso.datetime(),
+  at: z.iso.datetime().max(64),
   /** Admins who ratified it (the author excluded). */
   ratifiedBy: z.array(actorSchema).max(10),
   ratified: z.boolean(),
   /** The hash of the last ratified version (proposals are judged under it until this one is ratified). */
-  previousHash: z.string().max(64).optional(),
+  previousHash: z.string().regex(/^[0-9a-f]{64}$/).max(64).optional(),
 });
 /** A constitution's state. */
 export type ConstitutionState = z.infer<typeof constitutionStateSchema>;

@@ -48,9 +48,9 @@ export function validateProposal(proposal: Proposal, context: ValidationContext)
   } else notes.push(`policy: permitted by ${context.policy.policies.join(', ') || 'the base profile'} (v${context.policy.version})`);
   const conflicting = context.open.filter((other) => other.proposalId !== proposal.proposalId && other.target === proposal.target);
   for (const other of conflicting) failures.push(`conflict: proposal ${other.proposalId} (${other.engine}:${other.action}, ${other.status}) is open on ${proposal.target}`);
-  const now = context.now.toISOString();
+  const now = context.now.getTime();
   for (const window of context.config.freezeWindows) {
-    if (window.from <= now && now < window.to && window.environments.includes(proposal.environment)) {
+    if (Date.parse(window.from) <= now && now < Date.parse(window.to) && window.environments.includes(proposal.environment)) {
       failures.push(`freeze: ${proposal.environment} is frozen until ${window.to} (${window.reason})`);
     }
   }

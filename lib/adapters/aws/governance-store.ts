@@ -43,7 +43,8 @@ export function outboxEntries(tenant: string, events: readonly BusEvent[], now: 
 }
 
 function outboxPut(table: string, entry: OutboxEntry, now: Date) {
-  const event = { ...entry.event, time: entry.event.time?.toISOString() };
+  const { time, ...rest } = entry.event;
+  const event = time ? { ...rest, time: time.toISOString() } : rest;
   return { Put: { TableName: table, Item: { pk: `${entry.tenant}#outbox`, sk: entry.id, event, gsi1pk: OUTBOX_INDEX_PK, gsi1sk: `${now.toISOString()}#${entry.tenant}` } } };
 }
 
