@@ -22,6 +22,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'governance.approval.escalated',
   'governance.killswitch.changed',
   'governance.policy.published',
+  'governance.breakglass.used',
   'governance.autonomy.changed',
   'governance.config.changed',
   'governance.constitution.changed',

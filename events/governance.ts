@@ -191,6 +191,28 @@ export const policyPublished = defineEvent({
   }),
 });
 
+/**
+ * `governance.breakglass.used` v1: an admin ran a governance repair route (lib/governance/policy.ts,
+ * `BREAK_GLASS_ROUTES`) that the tenant's own policies forbid. Published before the route runs;
+ * the audit appender records it in the ledger, its correlation id linking the entry to the request.
+ */
+export const breakGlassUsed = defineEvent({
+  source: 'autonomy.governance',
+  detailType: 'governance.breakglass.used',
+  version: '1',
+  description: "An admin used break-glass: a governance repair route ran although the tenant's own Cedar policies forbid it.",
+  schema: detailSchema('1', {
+    actor: actorSchema,
+    method: z.enum(['GET', 'POST', 'PUT', 'DELETE']),
+    path: z.string().min(1).max(256),
+    /** The policies that would have denied it. */
+    policies: z.array(z.string().max(256)).max(100),
+    policyVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    correlationId: z.string().min(1).max(256),
+    usedAt: isoTimestampSchema,
+  }),
+});
+
 /** `governance.autonomy.changed` v1: a tenant's autonomy level changed. */
 export const autonomyChanged = defineEvent({
   source: 'autonomy.governance',

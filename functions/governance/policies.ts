@@ -22,7 +22,7 @@ export const handler = engineHandler(
     const outcome = await publishPolicies(
       ctx.tenant,
       params.policies,
-      { actor, breakGlass: false },
+      { actor, breakGlass: ctx.policy?.breakGlass ?? false },
       { store: governanceStore(), outbox: governanceOutbox(), policies: versions, schema: policyEngine().schema, now: ctx.now() },
     );
     ctx.log(

@@ -1,8 +1,9 @@
 /**
  * The Serverless configuration of every engine action, generated from the engine manifests
  * (lib/engines/): the function with its trigger, and its own least-privilege role. Statements every
- * protected route needs (read API keys, count requests) and POST routes need (idempotency records)
- * are written here once.
+ * protected route needs (read API keys, count requests), state-changing routes need (the tenant's
+ * Cedar policies, the break-glass event) and POST routes need (idempotency records) are written
+ * here once.
  */
 import { dataResources, functionName, GATE_STATE_MACHINE, type EngineManifest, type Need } from '../../lib/engines/manifest.ts';
 
@@ -23,6 +24,14 @@ const under = (logicalId: string, suffix: string) => ({ 'Fn::Join': ['', [arnOf(
 const PROTECTED_ROUTE: Need[] = [
   { kind: 'table', table: 'state', actions: ['GetItem'], keyPrefixes: ['*#apikey'] },
   { kind: 'table', table: 'state', actions: ['UpdateItem'], keyPrefixes: ['*#ratelimit'] },
+];
+/**
+ * Cedar on state-changing routes (POST, PUT, DELETE; lib/api/engine-handler.ts): the tenant's policy
+ * version (its governance settings) and policy sets, and the break-glass event.
+ */
+const WRITE_ROUTE: Need[] = [
+  { kind: 'table', table: 'state', actions: ['GetItem'], keyPrefixes: ['*#governance', '*#governance#policies'] },
+  { kind: 'bus', actions: ['PutEvents'] },
 ];
 /** `Idempotency-Key` on POST routes: Powertools idempotency records. */
 const POST_ROUTE: Need[] = [{ kind: 'table', table: 'idempotency', actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] }];
@@ -111,6 +120,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
       const needs: Need[] = [
         ...spec.needs,
         ...(routes.some((route) => route.permission !== 'public') ? PROTECTED_ROUTE : []),
+        ...(routes.some((route) => route.method !== 'GET' && route.permission !== 'public') ? WRITE_ROUTE : []),
         ...(routes.some((route) => route.method === 'POST' && route.permission !== 'public') ? POST_ROUTE : []),
       ];
       const environment: Record<string, unknown> = {};

@@ -1,7 +1,8 @@
 /**
  * The engine API handler: one Lambda per `/<engine>/<action>`, dispatching on the HTTP method to
  * the bound route. Per request: correlation id, authentication (JWT or API key), the route's
- * permission, the request envelope validated with zod (400 naming each field path), optional
+ * permission, Cedar on state-changing routes (the tenant's policies; break-glass recorded), the
+ * request envelope validated with zod (400 naming each field path), optional
  * `Idempotency-Key` on POST (Powertools idempotency on DynamoDB), and the response envelope
  * `{ status, result, logs, provenance: [steps], timestamp }`. Errors map through the one table in lib/http.
  */
@@ -17,6 +18,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { authenticate, type Authenticators } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { PolicyDecision } from '../governance/model.ts';
 import { rolesAllow } from '../auth/roles.ts';
 import { ConflictError, DomainError, ForbiddenError, ThrottledError, ValidationError } from '../errors.ts';
 import { countReplies, errorReply, fieldIssues, lowerCaseHeaders, parseBody, reply } from '../http/handler.ts';
@@ -37,6 +39,8 @@ export interface EngineContext {
   log(message: string): void;
   contextReferences: string[];
   metadata: Record<string, unknown>;
+  /** The tenant's Cedar decision on this call (state-changing routes with a policy gate); `breakGlass` when an admin used it. */
+  policy?: PolicyDecision;
 }
 
 /** What a route implementation returns. */
@@ -81,6 +85,36 @@ export function route<P extends z.ZodType, R extends z.ZodType>(
   return { spec, envelope: requestEnvelopeSchema(spec.parameters) as unknown as BoundRoute['envelope'], run: run as BoundRoute['run'] };
 }
 
+/** An admin's break-glass use: a governance repair route the tenant's own policies forbid, run anyway. */
+export interface BreakGlassUse {
+  principal: Principal;
+  method: RouteMethod;
+  path: string;
+  /** The decision: allow with `breakGlass`, `policies` naming the policies that would have denied. */
+  decision: PolicyDecision;
+  correlationId: string;
+  at: Date;
+}
+
+/**
+ * Cedar on every state-changing route (POST, PUT, DELETE; public routes excepted), asked after the
+ * credentials and the role check: the tenant's policy set decides `METHOD /path` for the caller.
+ */
+export interface RoutePolicyGate {
+  /** The tenant's decision (break-glass included: an admin on a governance repair route is allowed, `breakGlass: true`). */
+  check(principal: Principal, method: RouteMethod, path: string): Promise<PolicyDecision>;
+  /** Records a break-glass use before the route runs; when it cannot be recorded the request is refused (its error). */
+  breakGlassUsed(use: BreakGlassUse): Promise<void>;
+}
+
+/** Methods that change state: the policy gate decides them. */
+const GATED_METHODS: ReadonlySet<RouteMethod> = new Set(['POST', 'PUT', 'DELETE']);
+
+/** Whether the policy gate decides calls of `spec`. */
+export function policyGated(spec: Pick<RouteSpec, 'method' | 'permission'>): boolean {
+  return spec.permission !== 'public' && GATED_METHODS.has(spec.method);
+}
+
 /** Where the handler gets its dependencies; built once per container by the caller. */
 export interface EngineHandlerDeps {
   auth: () => Authenticators;
@@ -91,6 +125,11 @@ export interface EngineHandlerDeps {
   rateLimiter?: () => RateLimiter | undefined;
   /** Seconds a remembered reply is replayed for a repeated `Idempotency-Key`. */
   idempotencyTtlSeconds?: number;
+  /**
+   * Cedar on state-changing routes; absent means none. Called once when the handler is built if a
+   * route is gated (so the gate can load during init), then per gated request.
+   */
+  policyGate?: () => RoutePolicyGate | undefined;
 }
 
 /** The method is not served by this action. */
@@ -113,14 +152,41 @@ interface Prepared {
   params: unknown;
   contextReferences: string[];
   metadata: Record<string, unknown>;
+  policy?: PolicyDecision;
 }
 
-async function prepare(event: APIGatewayProxyEventV2, headers: Record<string, string>, byMethod: Map<string, BoundRoute>, deps: EngineHandlerDeps): Promise<Prepared> {
+/**
+ * Asks the policy gate about a state-changing call.
+ * @throws ForbiddenError naming the deciding policies (or that none permits it) when the tenant's policies deny it.
+ */
+async function checkPolicy(gate: RoutePolicyGate, principal: Principal, spec: RouteSpec, correlationId: string): Promise<PolicyDecision> {
+  const decision = await gate.check(principal, spec.method, spec.path);
+  const call = `${spec.method} ${spec.path}`;
+  if (decision.decision === 'deny') {
+    const why = decision.policies.length > 0 ? `is forbidden by policy ${decision.policies.join(', ')}` : 'is permitted by no policy';
+    const errors = decision.errors.length > 0 ? `; Cedar reported: ${decision.errors.slice(0, 3).join('; ')}` : '';
+    throw new ForbiddenError(`${call} ${why} (policy set v${decision.version} of tenant ${principal.tenant})${errors}`);
+  }
+  if (decision.breakGlass) {
+    await gate.breakGlassUsed({ principal, method: spec.method, path: spec.path, decision, correlationId, at: new Date() });
+    logger.warn('Break-glass: an admin ran a route the tenant\'s policies forbid', { route: call, actor: principal.subject, policies: decision.policies });
+  }
+  return decision;
+}
+
+async function prepare(
+  event: APIGatewayProxyEventV2,
+  headers: Record<string, string>,
+  byMethod: Map<string, BoundRoute>,
+  deps: EngineHandlerDeps,
+  correlationId: string,
+): Promise<Prepared> {
   const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
   const bound = byMethod.get(method);
   if (!bound) throw new MethodNotAllowedError(`${method} is not supported here; use ${[...byMethod.keys()].join(', ')}`);
   const { spec } = bound;
   let principal: Principal | undefined;
+  let policy: PolicyDecision | undefined;
   if (spec.permission !== 'public') {
     principal = await authenticate(headers, deps.auth());
     if (!rolesAllow(principal.roles, spec.permission)) throw new ForbiddenError(`This needs the '${spec.permission}' permission, which roles [${principal.roles.join(', ')}] do not grant`);
@@ -129,12 +195,14 @@ async function prepare(event: APIGatewayProxyEventV2, headers: Record<string, st
       const decision = await limiter.consume(principal.tenant, new Date());
       if (!decision.allowed) throw new ThrottledError(`Tenant ${principal.tenant} is over its request budget for this minute`, decision.retryAfterSeconds);
     }
+    const gate = policyGated(spec) ? deps.policyGate?.() : undefined;
+    if (gate) policy = await checkPolicy(gate, principal, spec, correlationId);
   }
   if (method === 'GET' || method === 'DELETE') {
     const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined));
     const parsed = spec.parameters.safeParse(query);
     if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error).map((issue) => ({ ...issue, path: issue.path ? `query.${issue.path}` : 'query' })));
-    return { bound, principal, params: parsed.data, contextReferences: [], metadata: {} };
+    return { bound, principal, params: parsed.data, contextReferences: [], metadata: {}, ...(policy ? { policy } : {}) };
   }
   const body = parseBody(event);
   const parsed = bound.envelope.safeParse(body);
@@ -142,7 +210,14 @@ async function prepare(event: APIGatewayProxyEventV2, headers: Record<string, st
   if (parsed.data.action !== undefined && parsed.data.action !== spec.action) {
     throw new ValidationError([{ path: 'body.action', message: `must be '${spec.action}' on ${spec.path} (or omitted)` }]);
   }
-  return { bound, principal, params: parsed.data.parameters, contextReferences: parsed.data.context_references, metadata: parsed.data.metadata };
+  return {
+    bound,
+    principal,
+    params: parsed.data.parameters,
+    contextReferences: parsed.data.context_references,
+    metadata: parsed.data.metadata,
+    ...(policy ? { policy } : {}),
+  };
 }
 
 /**
@@ -152,6 +227,8 @@ async function prepare(event: APIGatewayProxyEventV2, headers: Record<string, st
  */
 export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]): middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context> {
   const byMethod = new Map<RouteMethod, BoundRoute>(routes.map((bound) => [bound.spec.method, bound]));
+  // The gate loads (Cedar's wasm, the tenant's settings reader) during init, not in the first write request.
+  if (routes.some((bound) => policyGated(bound.spec))) deps.policyGate?.();
   let idempotent: ((key: { key: string; payload: string }, work: () => Promise<APIGatewayProxyStructuredResultV2>) => Promise<APIGatewayProxyStructuredResultV2>) | undefined;
   const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'key', payloadValidationJmesPath: 'payload', expiresAfterSeconds: deps.idempotencyTtlSeconds ?? 3600 });
 
@@ -160,7 +237,7 @@ export function engineHandler(deps: EngineHandlerDeps, ...routes: BoundRoute[]):
     const correlationId = headers['x-correlation-id'] ?? event.requestContext?.requestId ?? randomUUID();
     logger.appendKeys({ correlationId });
     try {
-      const prepared = await prepare(event, headers, byMethod, deps);
+      const prepared = await prepare(event, headers, byMethod, deps, correlationId);
       const execute = () => runRoute(prepared, correlationId, deps.version, context);
       const idempotencyKey = headers['idempotency-key'];
       if (idempotencyKey === undefined || prepared.bound.spec.method !== 'POST') return await execute();
@@ -214,6 +291,7 @@ async function runRoute(prepared: Prepared, correlationId: string, version: stri
     log: (message) => logs.push(message),
     contextReferences: prepared.contextReferences,
     metadata: prepared.metadata,
+    ...(prepared.policy ? { policy: prepared.policy } : {}),
   };
   const outcome = await run(prepared.params, ctx);
   const status = outcome.status ?? 'success';

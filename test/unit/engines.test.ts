@@ -1,7 +1,8 @@
 /**
  * Engine manifests are the one source of truth: every handler file has a manifest entry and every
  * entry a handler; the generated configuration gives each action its trigger and exactly the access
- * its needs name (plus credentials and rate limits on protected routes, idempotency on POST).
+ * its needs name (plus credentials and rate limits on protected routes, Cedar's policy reads and the
+ * break-glass event on state-changing routes, idempotency on POST).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -81,6 +82,10 @@ describe('engine manifests', () => {
     assert.ok(grants('observationIngest', 'dynamodb:PutItem', 'IdempotencyTable'));
     assert.ok(grants('observationIngest', 'dynamodb:BatchGetItem', '*#series'), 'ingest reads its series in batches');
     assert.ok(!grants('observationStatus', 'dynamodb:PutItem', 'IdempotencyTable'), 'a GET route holds idempotency records');
+    assert.ok(grants('observationIngest', 'dynamodb:GetItem', '*#governance#policies'), "a write route reads the tenant's Cedar policies");
+    assert.ok(grants('observationSeries', 'dynamodb:GetItem', '*#governance'), "a DELETE route reads the tenant's policy version");
+    assert.ok(grants('observationConfig', 'events:PutEvents', 'EventBus'), 'a write route publishes break-glass uses');
+    assert.ok(!grants('observationStatus', 'dynamodb:GetItem', '*#governance'), "a GET route reads the tenant's policies");
     assert.ok(!grants('platformHealth', 'dynamodb:GetItem', '*#apikey'), 'a public route reads API keys');
     assert.ok(!grants('platformOpenapi', 'dynamodb:GetItem', 'StateTable'));
     assert.ok(!grants('auditAppend', 'dynamodb:GetItem', '*#apikey'), 'a queue consumer reads API keys');
