@@ -51,7 +51,9 @@ export function policyGate(deps: PolicyGateDeps): RoutePolicyGate {
     async check(principal, method, path) {
       const version = await policyVersion(principal.tenant);
       const layers = version === 0 ? undefined : ((await deps.policies.layers(principal.tenant, version)) ?? LOCKDOWN_LAYERS);
-      return deps.engine.evaluateRoute(layers, version, { principal: proposerOf(principal), tenant: principal.tenant, method, path });
+      // A token may name a role more than once; Cedar sees each role once (a set).
+      const caller = { ...proposerOf(principal), roles: [...new Set(principal.roles)] };
+      return deps.engine.evaluateRoute(layers, version, { principal: caller, tenant: principal.tenant, method, path });
     },
     async breakGlassUsed(use: BreakGlassUse) {
       await deps.publisher.publish([

@@ -85,6 +85,8 @@ describe('policyGate', () => {
     assert.deepEqual((await gate.check(key, 'PUT', '/observation/config')).policies, ['team/no-api-keys']);
     assert.equal((await gate.check(engineKey, 'PUT', '/observation/config')).decision, 'allow', 'an engine key is an Engine');
     assert.equal((await gate.check(operator, 'PUT', '/observation/config')).decision, 'allow');
+    const repeated: Principal = { ...operator, roles: Array.from({ length: 40 }, () => 'operator' as const) };
+    assert.equal((await gate.check(repeated, 'PUT', '/observation/config')).decision, 'allow', 'a role named 40 times is one role');
   });
 
   it('denies everything but break-glass while the current version is not stored', async () => {
