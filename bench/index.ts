@@ -23,7 +23,16 @@ console.log('\nAudit: append throughput');
 await benchAuditAppend();
 console.log('');
 await benchLoad();
-for (const script of ['bench/audit.ts', 'bench/audit-checkpoint.ts', 'bench/observation.ts', 'bench/eventbridge-conformance.ts', 'bench/stepfunctions-conformance.ts']) {
+for (const script of [
+  'bench/audit.ts',
+  'bench/audit-checkpoint.ts',
+  'bench/observation.ts',
+  'bench/eventbridge-conformance.ts',
+  'bench/stepfunctions-conformance.ts',
+  'bench/governance-proposals.ts',
+  'bench/governance-killswitch.ts',
+  'bench/governance-approvals.ts',
+]) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
 }
