@@ -183,7 +183,7 @@ export const policyPublished = defineEvent({
   description: "A new version of a tenant's Cedar policy set was validated against the schema and stored; its hash is recorded.",
   schema: detailSchema('1', {
     policyVersion: z.number().int().min(1),
-    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    hash: z.string().regex(/^[0-9a-f]{64}$/).max(64),
     policyIds: z.array(z.string().max(256)).max(1000),
     actor: actorSchema,
     breakGlass: z.boolean(),
@@ -239,7 +239,7 @@ export const constitutionChanged = defineEvent({
   description: "A tenant's constitution was changed (actuation waits for an admin quorum) or ratified (actuation resumes); its SHA-256 is recorded.",
   schema: detailSchema('1', {
     constitutionVersion: z.number().int().min(1),
-    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    hash: z.string().regex(/^[0-9a-f]{64}$/).max(64),
     state: z.enum(['proposed', 'ratified']),
     actor: actorSchema,
     changedAt: isoTimestampSchema,
