@@ -298,7 +298,7 @@ export async function decide(
 async function withdrawVote(store: ApprovalStore, written: Approval, vote: Vote): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const current = await store.get(written.tenant, written.approvalId);
-    if (!current || !current.votes.some((entry) => entry.actor === vote.actor && entry.at === vote.at)) return;
+    if (!current?.votes.some((entry) => entry.actor === vote.actor && entry.at === vote.at)) return;
     const votes = current.votes.filter((entry) => !(entry.actor === vote.actor && entry.at === vote.at));
     const untouched = current.version === written.version;
     const next: Approval = { ...current, votes, ...(untouched ? { status: 'pending' as const } : {}), version: current.version + 1 };

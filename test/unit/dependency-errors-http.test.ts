@@ -18,11 +18,15 @@ import { dynamoError, type SeenRequest, startFakeAws } from '../helpers/fake-aws
 
 const fake = await startFakeAws();
 const idpKey = await loadOrCreateIdpKey(await mkdtemp(path.join(os.tmpdir(), 'dependency-http-')));
-const dynamoCalls = (): SeenRequest[] => fake.requests.filter((request) => request.target?.startsWith('DynamoDB_20120810.'));
+/** The route gate's read of the tenant's governance settings (its policy version): answered, so the route's own calls are what is throttled. */
+const isPolicyRead = (request: SeenRequest) => request.target === 'DynamoDB_20120810.GetItem' && request.body.includes('#governance"');
+const dynamoCalls = (): SeenRequest[] => fake.requests.filter((request) => request.target?.startsWith('DynamoDB_20120810.') && !isPolicyRead(request));
 
 fake.answer((request) => {
   if (request.path === JWKS_PATH)
     return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(jwks(idpKey)) };
+  // No settings stored: the tenant's routes are decided by the base profile.
+  if (isPolicyRead(request)) return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: '{}' };
   if (request.target?.startsWith('DynamoDB_20120810.')) return dynamoError(request, 400, 'ProvisionedThroughputExceededException');
   // S3 PutObject (the audit payload, written before the ledger is read) succeeds.
   if (request.method === 'PUT') return { status: 200, headers: { etag: '"fake"' } };

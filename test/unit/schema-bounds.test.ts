@@ -65,6 +65,9 @@ const allowed: Allowance[] = [
   { where: 'GET /governance/approvals result approvals[].evidence{*}', reason: ALLOWED_EVIDENCE },
   { where: 'POST /governance/approvals result evidence{*}', reason: ALLOWED_EVIDENCE },
   { where: 'event governance.proposal.evaluated policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
+  { where: 'POST /governance/proposals result policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
+  { where: 'GET /governance/proposals result proposals[].policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
+  { where: 'PUT /governance/proposals result policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
   { where: 'event governance.config.changed config{*}', reason: ALLOWED_CONFIG },
   {
     where: 'GET /health result {*}',
