@@ -13,6 +13,7 @@ import { actuationIds } from '../../governance/actuations.ts';
 import type { ApprovalStore } from '../../governance/approvals.ts';
 import { actuationActionId, cedarSchema, routeActionId } from '../../governance/cedar-schema.ts';
 import { PolicyEngine } from '../../governance/policy.ts';
+import type { PolicySetStore, StoredPolicySet } from '../../governance/policy-sets.ts';
 import { type PolicyLayers, policyLayersSchema } from '../../governance/profiles.ts';
 import type { GatePort, GovernanceStore, OutboxEntry, PolicyPort, ProposalDeps } from '../../governance/proposals.ts';
 import { dynamoClient, eventBridgeClient, sfnClient } from './clients.ts';
@@ -38,20 +39,10 @@ export function policyEngine(): PolicyEngine {
   return engine;
 }
 
-/** A stored policy set. */
-export interface StoredPolicies {
-  tenant: string;
-  policyVersion: number;
-  layers: PolicyLayers;
-  hash: string;
-  author: string;
-  at: string;
-}
-
 const policiesKey = (tenant: string, version: number) => ({ pk: `${tenant}#governance#policies`, sk: `v${String(version).padStart(10, '0')}` });
 
 /** Policy sets by version (immutable once written, so kept in the container). */
-export function policyVersions() {
+export function policyVersions(): PolicySetStore {
   const cfg = config();
   const send = mappedSend(dynamoClient(), 'DynamoDB');
   const cache = new Map<string, PolicyLayers | undefined>();
@@ -67,7 +58,7 @@ export function policyVersions() {
       return layers;
     },
     /** @throws ConflictError when the version exists (someone published first). */
-    async put(stored: StoredPolicies): Promise<void> {
+    async put(stored: StoredPolicySet): Promise<void> {
       try {
         await send(new PutCommand({ TableName: cfg.STATE_TABLE, Item: { ...policiesKey(stored.tenant, stored.policyVersion), ...stored }, ConditionExpression: 'attribute_not_exists(pk)' }));
       } catch (error) {
