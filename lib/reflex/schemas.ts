@@ -1,0 +1,317 @@
+/**
+ * The Reflex vocabulary, defined once: components and their executor bindings (the registry),
+ * the Observation incidents Reflex consumes, diagnoses (root-cause rankings), incident signatures,
+ * cases and the incident record. Zod and events/ only, so the event catalog can take its shapes
+ * from here (as it does from lib/governance/model.ts) and the engine and the catalog cannot drift.
+ *
+ * Every value is bounded (test/unit/schema-bounds.test.ts walks the routes and events built from
+ * these): a component item stays far below DynamoDB's 400 KB (≈ 80 KB at every maximum).
+ */
+import { z } from 'zod';
+import { boundedNumberSchema, isoTimestampSchema, MAX_TEXT_LENGTH } from '../../events/common.ts';
+import { actorSchema, seriesNameSchema, tenantSchema } from '../../events/ids.ts';
+import { environmentSchema } from '../governance/model.ts';
+
+/** A component id: what proposals name as their target (`endpoint/chat`, `db:orders`). */
+export const COMPONENT_ID_PATTERN = /^[A-Za-z0-9._:/-]{1,200}$/;
+/** Zod schema of a component id. */
+export const componentIdSchema = z.string().regex(COMPONENT_ID_PATTERN, 'component ids are 1-200 of A-Z a-z 0-9 . _ : / -').max(200);
+
+/** A kebab-case word (a component kind, an executor kind). */
+const kebabSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/, 'kebab-case: lower-case letters, digits and dashes')
+  .max(64);
+
+/**
+ * The recovery steps Reflex may propose, one governed actuation each (lib/governance/actuations.ts,
+ * engine `reflex`), in the order of preference when nothing else tells them apart: the least
+ * invasive first.
+ */
+export const playbooks = ['restart', 'roll-back', 'scale-out', 'fail-over', 'throttle', 'quarantine'] as const;
+/** A playbook (a Reflex actuation). */
+export type Playbook = (typeof playbooks)[number];
+/** Zod schema of a playbook. */
+export const playbookSchema = z.enum(playbooks);
+
+/** Most parameters one binding carries. */
+export const MAX_BINDING_PARAMETERS = 32;
+/** Parameter names Reflex adds to a proposal itself, so a binding may not use them. */
+export const RESERVED_PARAMETERS = ['executor', 'resource', 'incidentId'] as const;
+
+/** A binding's parameter value: a short text, a bounded number or a flag. */
+export const bindingValueSchema = z.union([z.string().max(256), boundedNumberSchema, z.boolean()]);
+
+/**
+ * What one recovery step means for one component: the executor kind, the resource it acts on and
+ * its parameters. This is the minimal shape Reflex needs to propose (the L3 Execution engine's
+ * executors, issue 10, read `executor`, `resource` and the parameters from the approved proposal);
+ * when `lib/execution/bindings.ts` exists, its schema replaces this one.
+ */
+export const bindingSchema = z.strictObject({
+  /** Executor kind, e.g. `lambda-concurrency`, `lambda-alias`, `sagemaker-endpoint`, `eventbridge-rule`, `webhook`. */
+  executor: kebabSchema,
+  /** What it acts on: an ARN, an endpoint or rule name, a URL. */
+  resource: z.string().min(1).max(2048),
+  parameters: z
+    .record(z.string().min(1).max(64), bindingValueSchema)
+    .default({})
+    .superRefine((parameters, ctx) => {
+      if (Object.keys(parameters).length > MAX_BINDING_PARAMETERS)
+        ctx.addIssue({ code: 'custom', message: `at most ${MAX_BINDING_PARAMETERS} parameters` });
+      for (const reserved of RESERVED_PARAMETERS) {
+        if (reserved in parameters) ctx.addIssue({ code: 'custom', path: [reserved], message: `${reserved} is set by Reflex itself` });
+      }
+    }),
+});
+/** An executor binding. */
+export type Binding = z.infer<typeof bindingSchema>;
+
+/** A component's bindings, one per playbook it supports. */
+export const bindingsSchema = z.strictObject(
+  Object.fromEntries(playbooks.map((name) => [name, bindingSchema.optional()])) as Record<Playbook, z.ZodOptional<typeof bindingSchema>>,
+);
+
+/** Most dependencies of one component. */
+export const MAX_DEPENDENCIES = 50;
+/** Most series describing one component. */
+export const MAX_COMPONENT_SERIES = 20;
+/** Most components a tenant registers. */
+export const MAX_COMPONENTS = 500;
+
+/** One component of a tenant's service graph. */
+export const componentSchema = z.strictObject({
+  id: componentIdSchema,
+  /** What it is (`lambda`, `endpoint`, `queue`, `database`, `service` …): part of an incident's signature. */
+  kind: kebabSchema,
+  /** Where it runs; proposals for it carry this environment (prod, the default, raises their risk). */
+  environment: environmentSchema.default('prod'),
+  /** Components it calls or needs: when they fail, it may fail too. */
+  dependsOn: z.array(componentIdSchema).max(MAX_DEPENDENCIES).default([]),
+  /** Observation series that describe it; an incident on one of them is an incident of this component. */
+  series: z.array(seriesNameSchema).max(MAX_COMPONENT_SERIES).default([]),
+  bindings: bindingsSchema.default({}),
+  description: z.string().max(500).optional(),
+});
+/** A component as registered (defaults applied). */
+export type Component = z.infer<typeof componentSchema>;
+/** A component as given to `PUT /reflex/components`. */
+export type ComponentInput = z.input<typeof componentSchema>;
+
+/** `PUT /reflex/components`: the whole registry, replacing the current one (`ifGeneration`: only if still at it). */
+export const putComponentsSchema = z.object({
+  components: z.array(componentSchema).max(MAX_COMPONENTS),
+  ifGeneration: z.number().int().min(0).max(1e9).optional(),
+});
+
+/** A tenant's registry: one generation of its components. */
+export const registrySchema = z.object({
+  tenant: z.string().max(63),
+  /** 1 for the first registration, +1 on each replacement; 0 when nothing is registered. */
+  generation: z.number().int().min(0).max(1e9),
+  components: z.array(componentSchema).max(MAX_COMPONENTS),
+  updatedAt: isoTimestampSchema.optional(),
+  updatedBy: actorSchema.optional(),
+});
+/** A registry. */
+export type Registry = z.infer<typeof registrySchema>;
+
+/** A cycle of dependencies, as reported: the ids of one strongly connected group, in declaration order. */
+export const cycleSchema = z.array(componentIdSchema).min(1).max(MAX_COMPONENTS);
+
+/**
+ * `observation.incident.opened` as Reflex reads it: the incident id, the series, when it started,
+ * its peak and likelihood. Reflex's own reading of the event (the catalog's schema, issue 10, may
+ * carry more; extra fields are ignored here), so Reflex does not break when Observation adds one.
+ */
+export const incidentOpenedSchema = z.looseObject({
+  tenant: tenantSchema,
+  incidentId: z.string().min(1).max(128),
+  series: seriesNameSchema,
+  detector: z.string().min(1).max(32).optional(),
+  /** When the incident started (its first anomalous point). */
+  startedAt: isoTimestampSchema,
+  peak: z
+    .looseObject({ timestamp: isoTimestampSchema, value: boundedNumberSchema, score: z.number().min(0).max(1e100).optional() })
+    .optional(),
+  likelihood: z.number().min(0).max(1).optional(),
+});
+/** An opened incident as Reflex reads it. */
+export type IncidentOpened = z.infer<typeof incidentOpenedSchema>;
+
+/** `observation.incident.closed` as Reflex reads it. */
+export const incidentClosedSchema = z.looseObject({
+  tenant: incidentOpenedSchema.shape.tenant,
+  incidentId: incidentOpenedSchema.shape.incidentId,
+  series: seriesNameSchema,
+  endedAt: isoTimestampSchema.optional(),
+  closedAt: isoTimestampSchema.optional(),
+});
+/** A closed incident as Reflex reads it. */
+export type IncidentClosed = z.infer<typeof incidentClosedSchema>;
+
+/** How a correlation with another incident component came out. */
+export const correlationSchema = z.object({
+  with: componentIdSchema,
+  /** Spearman's rho of the aligned deviations, this component leading by `lagSteps` steps. */
+  rho: z.number().min(-1).max(1),
+  lagSteps: z.number().int().min(0).max(100),
+  /** Aligned pairs it was computed on. */
+  n: z.number().int().min(0).max(100_000),
+});
+
+/** One probable cause of a diagnosis. */
+export const rankedCauseSchema = z.object({
+  component: componentIdSchema,
+  /** Weighted sum of the factors, in [0, 1]. */
+  score: z.number().min(0).max(1),
+  /** Probability-like confidence that this is the cause, in [0, 1] (lib/reflex/rca.ts). */
+  confidence: z.number().min(0).max(1),
+  factors: z.object({
+    upstream: z.number().min(0).max(1),
+    onset: z.number().min(0).max(1),
+    /** null when no deviations could be aligned with another incident's. */
+    correlation: z.number().min(0).max(1).nullable(),
+  }),
+  evidence: z.object({
+    /** Incident components that depend on it, directly or not. */
+    explains: z.array(componentIdSchema).max(MAX_COMPONENTS),
+    /** Incident components it depends on, directly or not. */
+    explainedBy: z.array(componentIdSchema).max(MAX_COMPONENTS),
+    onset: isoTimestampSchema,
+    /** Milliseconds after the earliest onset among the candidates. */
+    lagMs: z.number().min(0).max(1e15),
+    correlations: z.array(correlationSchema).max(10),
+    /** Its dependencies without an open incident and without series: a cause there would not be seen. */
+    unobservedUpstream: z.array(componentIdSchema).max(MAX_COMPONENTS),
+  }),
+  reasons: z.array(z.string().max(500)).max(10),
+});
+/** A ranked probable cause. */
+export type RankedCause = z.infer<typeof rankedCauseSchema>;
+
+/** A diagnosis: the ranking (best first, at most 5 kept) and the rule's weights. */
+export const diagnosisSchema = z.object({
+  causes: z.array(rankedCauseSchema).max(5),
+  /** Open incidents considered (components). */
+  candidates: z.number().int().min(0).max(MAX_COMPONENTS),
+  weights: z.object({ upstream: z.number().min(0).max(1), onset: z.number().min(0).max(1), correlation: z.number().min(0).max(1) }),
+  /** Dependency cycles among the registered components (reported, not refused). */
+  cycles: z.array(cycleSchema).max(50),
+});
+/** A diagnosis. */
+export type Diagnosis = z.infer<typeof diagnosisSchema>;
+
+/** Shapes of an incident's deviation (lib/reflex/cases.ts). */
+export const shapes = ['spike', 'level-shift', 'trend', 'oscillation'] as const;
+/** A shape. */
+export type Shape = (typeof shapes)[number];
+
+/** An incident's signature: what kind of thing went how wrong. */
+export const signatureSchema = z.object({
+  kind: kebabSchema,
+  /** Metric names involved, sorted (lib/reflex/cases.ts `metricName`). */
+  metrics: z.array(z.string().min(1).max(200)).max(20),
+  direction: z.enum(['up', 'down']),
+  shape: z.enum(shapes),
+});
+/** An incident signature. */
+export type Signature = z.infer<typeof signatureSchema>;
+
+/** A past case: a signature, the playbook tried and whether the incident recovered. */
+export const caseSchema = z.object({
+  caseId: z.string().min(1).max(200),
+  incidentId: z.string().min(1).max(128),
+  component: componentIdSchema,
+  signature: signatureSchema,
+  cluster: z.string().max(300),
+  playbook: playbookSchema,
+  outcome: z.enum(['recovered', 'not-recovered']),
+  at: isoTimestampSchema,
+});
+/** A case. */
+export type Case = z.infer<typeof caseSchema>;
+
+/** One playbook's Beta posterior of success for a case cluster. */
+export const posteriorSchema = z.object({
+  playbook: playbookSchema,
+  alpha: z.number().min(0).max(1e9),
+  beta: z.number().min(0).max(1e9),
+  mean: z.number().min(0).max(1),
+  /** The Thompson draw that ranked it (deterministic given the seed). */
+  draw: z.number().min(0).max(1),
+});
+
+/** How the playbook was chosen: the cluster, the nearest cases and each playbook's posterior. */
+export const caseMatchSchema = z.object({
+  signature: signatureSchema,
+  cluster: z.string().max(300),
+  nearest: z
+    .array(
+      z.object({
+        caseId: z.string().max(200),
+        distance: z.number().min(0).max(1),
+        playbook: playbookSchema,
+        outcome: z.enum(['recovered', 'not-recovered']),
+      }),
+    )
+    .max(10),
+  posteriors: z.array(posteriorSchema).max(playbooks.length),
+  playbook: playbookSchema.nullable(),
+  /** Posterior mean of the chosen playbook (0 when none). */
+  confidence: z.number().min(0).max(1),
+  escalate: z.boolean(),
+  reasons: z.array(z.string().max(500)).max(10),
+});
+/** A case match. */
+export type CaseMatch = z.infer<typeof caseMatchSchema>;
+
+/** One recovery attempt of an incident: a playbook proposed to governance, and what came of it. */
+export const attemptSchema = z.object({
+  round: z.number().int().min(1).max(20),
+  playbook: playbookSchema,
+  target: componentIdSchema,
+  proposalId: z.string().max(64).optional(),
+  /** Governance's route and status when proposed (the proposal itself is the source of truth). */
+  route: z.enum(['autonomous', 'l3-validation', 'human-approval']).optional(),
+  proposalStatus: z.string().max(32).optional(),
+  escalated: z.boolean(),
+  reason: z.string().max(MAX_TEXT_LENGTH),
+  outcome: z.enum(['recovered', 'not-recovered']).optional(),
+  at: isoTimestampSchema,
+});
+/** An attempt. */
+export type Attempt = z.infer<typeof attemptSchema>;
+
+/**
+ * Where Reflex stands with an incident: `unassigned` (its series belongs to no component),
+ * `proposed` (a playbook waits at or passed governance), `escalated` (people were asked: repeated
+ * failure or low confidence, or nothing left to try), `refused` (governance refused: kill switch,
+ * policy), `recovered` (closed after an executed playbook), `closed` (closed without one).
+ */
+export const reflexStates = ['unassigned', 'diagnosed', 'proposed', 'escalated', 'refused', 'recovered', 'closed'] as const;
+/** A Reflex incident state. */
+export type ReflexState = (typeof reflexStates)[number];
+
+/** An incident as Reflex keeps it. */
+export const incidentSchema = z.object({
+  tenant: z.string().max(63),
+  incidentId: z.string().min(1).max(128),
+  series: seriesNameSchema,
+  component: componentIdSchema.optional(),
+  open: z.boolean(),
+  state: z.enum(reflexStates),
+  startedAt: isoTimestampSchema,
+  peak: z.object({ timestamp: isoTimestampSchema, value: boundedNumberSchema }).optional(),
+  likelihood: z.number().min(0).max(1).optional(),
+  closedAt: isoTimestampSchema.optional(),
+  diagnosis: diagnosisSchema.optional(),
+  match: caseMatchSchema.optional(),
+  attempts: z.array(attemptSchema).max(20),
+  reasons: z.array(z.string().max(MAX_TEXT_LENGTH)).max(20),
+  createdAt: isoTimestampSchema,
+  updatedAt: isoTimestampSchema,
+  version: z.number().int().min(0).max(1e9),
+});
+/** A Reflex incident. */
+export type Incident = z.infer<typeof incidentSchema>;
