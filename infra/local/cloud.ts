@@ -17,10 +17,12 @@ import { EventBridgeService, type RuleTarget } from './eventbridge/bus.ts';
 import { AwsServiceError, dispatchJson, sendAwsError } from './http/aws-json.ts';
 import { HttpApi, type HttpRoute } from './http-api.ts';
 import { JWKS_PATH, jwks, LOCAL_ISSUER, loadOrCreateIdpKey } from './idp.ts';
+import { LambdaControlPlane } from './lambda/control-api.ts';
 import { handleInvoke } from './lambda/invoke-api.ts';
 import { type FunctionOutput, LambdaRuntime, resolveHandler, type InvokeResult } from './lambda/runtime.ts';
 import { SqsPoller, type SqsMapping } from './sqs-poller.ts';
 import { StepFunctionsService, type TaskInvoker } from './stepfunctions/service.ts';
+import { SageMakerService } from './sagemaker/control-plane.ts';
 import { SageMakerRuntimeService } from './sagemaker/runtime.ts';
 import { SecretsManagerService } from './secretsmanager/service.ts';
 import { localModelEndpoints } from './sagemaker/endpoints.ts';
@@ -176,6 +178,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_ENDPOINT_URL_SFN: gatewayUrl,
       AWS_ENDPOINT_URL_LAMBDA: gatewayUrl,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: gatewayUrl,
+      AWS_ENDPOINT_URL_SAGEMAKER: gatewayUrl,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: gatewayUrl,
     };
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -468,8 +471,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stoppers.push(() => poller.stop());
     }
 
-    // The gateway: EventBridge, Step Functions, Lambda Invoke, SageMaker runtime and Secrets Manager on one port.
-    const sagemaker = new SageMakerRuntimeService({ endpoints: localModelEndpoints(), log });
+    // The gateway: EventBridge, Step Functions, Lambda (Invoke, concurrency, versions, aliases), SageMaker
+    // (endpoints and their variants; the runtime routes by their weights) and Secrets Manager on one port.
+    const lambdaControl = new LambdaControlPlane(runtime);
+    const models = localModelEndpoints();
+    const sagemakerControl = new SageMakerService({ region, accountId, models, log });
+    for (const name of Object.keys(models)) sagemakerControl.declareEndpoint(name);
+    stoppers.push(async () => sagemakerControl.stop());
+    const sagemaker = new SageMakerRuntimeService({ endpoints: models, log, route: (name, variant) => sagemakerControl.route(name, variant) });
+    const sagemakerOps = sagemakerControl.operations();
     const eventsOps = bus.operations();
     const sfnOps = stepFunctions.operations();
     const secretsOps = secretsManager.operations();
@@ -479,6 +489,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           if (await dispatchJson(req, res, 'AWSEvents', eventsOps)) return;
           if (await dispatchJson(req, res, 'AWSStepFunctions', sfnOps)) return;
           if (await dispatchJson(req, res, 'secretsmanager', secretsOps)) return;
+          if (await dispatchJson(req, res, 'SageMaker', sagemakerOps)) return;
+          if (await lambdaControl.handle(req, res)) return;
           if (await handleInvoke(runtime, req, res, log)) return;
           if (await sagemaker.handle(req, res)) return;
           sendAwsError(res, new AwsServiceError('UnknownOperationException', `The local cloud does not serve ${req.method} ${req.url}`, 404));

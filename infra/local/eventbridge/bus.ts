@@ -47,6 +47,8 @@ export interface EventEnvelope {
 interface CompiledRule extends RuleDefinition {
   matches?: (event: unknown) => boolean;
   schedule?: Schedule;
+  /** The schedule's timer is armed (schedules are armed once started, and when an enabled rule is). */
+  armed?: boolean;
 }
 
 const MAX_ENTRY_BYTES = 256 * 1024;
@@ -95,6 +97,7 @@ export class EventBridgeService {
   private readonly deliver: TargetDelivery;
   private readonly log: (line: string) => void;
   private readonly inflight = new Set<Promise<void>>();
+  private schedulesStarted = false;
 
   constructor(options: { region: string; accountId: string; deliver: TargetDelivery; log?: (line: string) => void }) {
     this.region = options.region;
@@ -134,15 +137,22 @@ export class EventBridgeService {
 
   /** Starts the schedule timers. */
   startSchedules(): void {
+    this.schedulesStarted = true;
     for (const rule of this.rules) {
-      if (rule.schedule && rule.enabled) this.arm(rule, rule.schedule, new Date());
+      if (rule.schedule && rule.enabled && !rule.armed) this.arm(rule, rule.schedule, new Date());
     }
   }
 
   private arm(rule: CompiledRule, schedule: Schedule, from: Date): void {
+    rule.armed = true;
     const at = schedule.next(from);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      // A rule disabled meanwhile stops firing (EnableRule arms it again).
+      if (!rule.enabled || !this.rules.includes(rule)) {
+        rule.armed = false;
+        return;
+      }
       const event: EventEnvelope = {
         version: '0',
         id: randomUUID(),
@@ -188,9 +198,44 @@ export class EventBridgeService {
     return text.startsWith('arn:') ? (text.split(':event-bus/')[1] ?? text) : text;
   }
 
+  /** The rule `name` on a bus, as the rule APIs name it. @throws AwsServiceError ResourceNotFoundException */
+  private rule(name: unknown, busNameOrArn: unknown): CompiledRule {
+    const bus = this.busName(busNameOrArn);
+    const rule = this.rules.find((item) => item.name === name && item.busName === bus);
+    if (!rule) throw new AwsServiceError('ResourceNotFoundException', `Rule ${String(name)} does not exist on EventBus ${bus}.`);
+    return rule;
+  }
+
+  /** Enables or disables a rule: a disabled rule matches nothing and its schedule does not fire. */
+  setRuleState(name: string, busName: string, enabled: boolean): void {
+    const rule = this.rule(name, busName);
+    rule.enabled = enabled;
+    if (enabled && rule.schedule && this.schedulesStarted && !rule.armed) this.arm(rule, rule.schedule, new Date());
+  }
+
   /** The AWS JSON-protocol operations (`AWSEvents.*`). */
   operations(): Record<string, JsonOperation> {
     return {
+      DescribeRule: (input) => {
+        const rule = this.rule(input.Name, input.EventBusName);
+        return {
+          Name: rule.name,
+          Arn: rule.arn,
+          EventPattern: rule.eventPattern === undefined ? undefined : JSON.stringify(rule.eventPattern),
+          ScheduleExpression: rule.scheduleExpression,
+          State: rule.enabled ? 'ENABLED' : 'DISABLED',
+          EventBusName: rule.busName,
+          CreatedBy: this.accountId,
+        };
+      },
+      DisableRule: (input) => {
+        this.setRuleState(String(input.Name ?? ''), this.busName(input.EventBusName), false);
+        return {};
+      },
+      EnableRule: (input) => {
+        this.setRuleState(String(input.Name ?? ''), this.busName(input.EventBusName), true);
+        return {};
+      },
       PutEvents: (input) => this.putEvents(input),
       DescribeEventBus: (input) => {
         const name = this.busName(input.Name);

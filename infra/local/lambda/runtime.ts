@@ -19,6 +19,8 @@ export interface FunctionDefinition {
   environment: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
+  /** A published version's number (its definition is keyed `<name>:<version>`); absent for `$LATEST`. */
+  version?: string;
 }
 
 /** What a function error looks like on the Lambda wire (`X-Amz-Function-Error: Unhandled`). */
@@ -34,8 +36,22 @@ export interface FunctionErrorPayload {
  */
 export type FunctionOutput = 'inherit' | 'silent' | { file: string };
 
-/** The outcome of one invocation. */
-export type InvokeResult = { ok: true; payload: unknown } | { ok: false; error: FunctionErrorPayload };
+/**
+ * The outcome of one invocation. `throttled` marks an invocation Lambda refused because the
+ * function's reserved concurrency was in use (`TooManyRequestsException`): the handler never ran.
+ */
+export type InvokeResult = { ok: true; payload: unknown } | { ok: false; error: FunctionErrorPayload; throttled?: true };
+
+/**
+ * A function reference as the Lambda API takes it: a name, a full or partial ARN, each with an
+ * optional qualifier (`:1`, `:live`, `:$LATEST`).
+ * @example parseFunctionRef('arn:aws:lambda:us-east-1:000000000000:function:f:live') // { name: 'f', qualifier: 'live' }
+ */
+export function parseFunctionRef(ref: string): { name: string; qualifier?: string } {
+  const after = ref.includes(':function:') ? (ref.split(':function:')[1] ?? '') : ref;
+  const [name = '', qualifier] = after.split(':');
+  return qualifier === undefined ? { name } : { name, qualifier };
+}
 
 /** Raised when a function name or ARN names no deployed function. */
 export class FunctionNotFoundError extends Error {
@@ -75,11 +91,22 @@ export function resolveHandler(root: string, handler: string): { file: string; e
   throw new Error(`No source file for handler ${handler} (looked for ${base}.ts)`);
 }
 
+/** The function's name: a published version's definition is keyed `<name>:<version>`. */
+export function functionNameOf(definition: Pick<FunctionDefinition, 'name' | 'version'>): string {
+  return definition.version === undefined ? definition.name : definition.name.slice(0, definition.name.lastIndexOf(':'));
+}
+
 /** Runs deployed functions in-process on worker threads. */
 export class LambdaRuntime {
   private readonly functions = new Map<string, FunctionDefinition>();
   private readonly environments = new Map<string, Environment[]>();
   private readonly waiting = new Map<string, Array<() => void>>();
+  /** Reserved concurrency per function name (PutFunctionConcurrency); absent: the account's unreserved pool. */
+  private readonly reserved = new Map<string, number>();
+  /** Invocations in flight per function name, every version counted (what reserved concurrency caps). */
+  private readonly inFlight = new Map<string, number>();
+  /** Resolves a qualifier other than `$LATEST` to a deployed version key (the control plane's versions and aliases). */
+  private qualifiers: ((name: string, qualifier: string) => string | undefined) | undefined;
   private readonly sharedEnv: Record<string, string>;
   private readonly log: (line: string) => void;
   private readonly output: FunctionOutput;
@@ -100,20 +127,46 @@ export class LambdaRuntime {
     this.functions.set(definition.name, definition);
   }
 
-  /** All deployed functions. */
+  /** All deployed functions (`$LATEST`; published versions are not listed). */
   list(): FunctionDefinition[] {
-    return [...this.functions.values()];
+    return [...this.functions.values()].filter((definition) => definition.version === undefined);
+  }
+
+  /** Sets how qualifiers (versions, aliases) resolve to deployed version keys (`<name>:<version>`). */
+  resolveQualifiersWith(resolver: (name: string, qualifier: string) => string | undefined): void {
+    this.qualifiers = resolver;
   }
 
   /**
-   * Finds a function by name, full ARN or partial ARN (`function:name`), as the Invoke API accepts.
+   * Finds a function by name, full ARN or partial ARN (`function:name`), as the Invoke API accepts;
+   * a qualifier names a published version or an alias (resolved on each call: an alias with routing
+   * weights picks a version per call).
    * @throws FunctionNotFoundError
    */
   find(nameOrArn: string): FunctionDefinition {
-    const name = nameOrArn.includes(':') ? (nameOrArn.split(':function:')[1] ?? nameOrArn).split(':')[0] ?? '' : nameOrArn;
-    const definition = this.functions.get(name);
+    const exact = this.functions.get(nameOrArn);
+    if (exact) return exact;
+    const { name, qualifier } = parseFunctionRef(nameOrArn);
+    const key = qualifier === undefined || qualifier === '$LATEST' ? name : this.qualifiers?.(name, qualifier);
+    const definition = key === undefined ? undefined : this.functions.get(key);
     if (!definition) throw new FunctionNotFoundError(`Function not found: ${nameOrArn}`);
     return definition;
+  }
+
+  /** The function's reserved concurrency, or undefined when it has none. */
+  reservedConcurrency(name: string): number | undefined {
+    return this.reserved.get(name);
+  }
+
+  /** Sets (a number) or removes (undefined) a function's reserved concurrency; invocations beyond it are throttled. */
+  setReservedConcurrency(name: string, value: number | undefined): void {
+    if (value === undefined) this.reserved.delete(name);
+    else this.reserved.set(name, value);
+  }
+
+  /** Every function's reserved concurrency. */
+  reservations(): ReadonlyMap<string, number> {
+    return this.reserved;
   }
 
   private createEnvironment(definition: FunctionDefinition): Environment {
@@ -122,10 +175,10 @@ export class LambdaRuntime {
       env: {
         ...this.sharedEnv,
         ...definition.environment,
-        AWS_LAMBDA_FUNCTION_NAME: definition.name,
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_NAME: functionNameOf(definition),
+        AWS_LAMBDA_FUNCTION_VERSION: definition.version ?? '$LATEST',
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(definition.memoryMb),
-        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${definition.name}`,
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionNameOf(definition)}`,
       },
       stdout: this.output !== 'inherit',
       stderr: this.output !== 'inherit',
@@ -205,6 +258,24 @@ export class LambdaRuntime {
    */
   async invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
     const definition = this.find(nameOrArn);
+    const name = functionNameOf(definition);
+    const running = this.inFlight.get(name) ?? 0;
+    const reserved = this.reserved.get(name);
+    // Lambda refuses (it does not queue) what its reserved concurrency cannot take; 0 refuses everything.
+    if (reserved !== undefined && running >= reserved) {
+      return { ok: false, throttled: true, error: { errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.', trace: [] } };
+    }
+    this.inFlight.set(name, running + 1);
+    try {
+      return await this.run(definition, event);
+    } finally {
+      const left = (this.inFlight.get(name) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(name, left);
+      else this.inFlight.delete(name);
+    }
+  }
+
+  private async run(definition: FunctionDefinition, event: unknown): Promise<InvokeResult> {
     const environment = await this.acquire(definition);
     const id = randomUUID();
     const timeoutMs = definition.timeoutSeconds * 1000;
@@ -237,12 +308,13 @@ export class LambdaRuntime {
       id,
       event,
       context: {
-        functionName: definition.name,
+        functionName: functionNameOf(definition),
+        functionVersion: definition.version ?? '$LATEST',
         awsRequestId: id,
         deadlineMs: Date.now() + timeoutMs,
         invokedFunctionArn: definition.arn,
         memoryLimitInMB: String(definition.memoryMb),
-        logGroupName: `/aws/lambda/${definition.name}`,
+        logGroupName: `/aws/lambda/${functionNameOf(definition)}`,
       },
     });
   }

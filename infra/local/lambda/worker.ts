@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 interface InvokeMessage {
   id: string;
   event: unknown;
-  context: { functionName: string; awsRequestId: string; deadlineMs: number; invokedFunctionArn: string; memoryLimitInMB: string; logGroupName: string };
+  context: { functionName: string; functionVersion: string; awsRequestId: string; deadlineMs: number; invokedFunctionArn: string; memoryLimitInMB: string; logGroupName: string };
 }
 
 type Handler = (event: unknown, context: unknown) => unknown;
@@ -44,7 +44,7 @@ parentPort?.on('message', async (message: InvokeMessage) => {
   const lambdaContext = {
     callbackWaitsForEmptyEventLoop: true,
     functionName: context.functionName,
-    functionVersion: '$LATEST',
+    functionVersion: context.functionVersion,
     invokedFunctionArn: context.invokedFunctionArn,
     memoryLimitInMB: context.memoryLimitInMB,
     awsRequestId: context.awsRequestId,

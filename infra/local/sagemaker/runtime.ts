@@ -98,6 +98,12 @@ export interface SageMakerRuntimeOptions {
   maxPayloadBytes?: number;
   /** Variant reported in `x-Amzn-Invoked-Production-Variant` when neither caller nor model names one. */
   defaultVariant?: string;
+  /**
+   * Routes a call among an endpoint's production variants (the control plane's weights, or the
+   * caller's target variant): the backend and the variant that serves it, `{ error }` for a call the
+   * endpoint refuses, undefined for an unknown endpoint. When given, `endpoints` is not consulted.
+   */
+  route?: (endpointName: string, targetVariant: string | undefined) => { backend: ModelBackend; variant: string } | { error: string } | undefined;
 }
 
 /** 6 MiB: `BodyBlob`'s `max` in the SageMaker runtime service model. */
@@ -153,6 +159,7 @@ export class SageMakerRuntimeService {
   readonly #region: string;
   readonly #maxPayloadBytes: number;
   readonly #defaultVariant: string;
+  readonly #route: SageMakerRuntimeOptions['route'];
   readonly #codec = new EventStreamCodec(toUtf8, fromUtf8);
 
   constructor(options: SageMakerRuntimeOptions) {
@@ -163,6 +170,7 @@ export class SageMakerRuntimeService {
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     // "AllTraffic" is the variant name SageMaker tooling gives a single-variant endpoint.
     this.#defaultVariant = options.defaultVariant ?? 'AllTraffic';
+    this.#route = options.route;
   }
 
   /** Serves one request if it is a SageMaker runtime call; returns false otherwise. */
@@ -205,12 +213,17 @@ export class SageMakerRuntimeService {
         );
       }
       const request = this.#parseRequest(req, body, ctx);
-      const backend = Object.hasOwn(this.#endpoints, ctx.endpointName) ? this.#endpoints[ctx.endpointName] : undefined;
-      if (!backend) {
+      const routed = this.#route
+        ? this.#route(ctx.endpointName, request.targetVariant)
+        : Object.hasOwn(this.#endpoints, ctx.endpointName)
+          ? { backend: this.#endpoints[ctx.endpointName] as ModelBackend, variant: request.targetVariant ?? this.#defaultVariant }
+          : undefined;
+      if (!routed) {
         throw new RuntimeError('ValidationError', 400, `Endpoint ${ctx.endpointName} of account ${this.#accountId} not found.`);
       }
-      if (ctx.operation === 'InvokeEndpoint') await this.#invoke(backend, request, res, ctx);
-      else await this.#stream(backend, request, res, ctx);
+      if ('error' in routed) throw new RuntimeError('ValidationError', 400, routed.error);
+      if (ctx.operation === 'InvokeEndpoint') await this.#invoke(routed.backend, request, res, ctx, routed.variant);
+      else await this.#stream(routed.backend, request, res, ctx, routed.variant);
     } catch (error) {
       this.#fail(res, ctx, error);
     }
@@ -266,7 +279,7 @@ export class SageMakerRuntimeService {
   }
 
   /** `InvokeEndpoint`: one request, one response, model failures as `ModelError`. */
-  async #invoke(backend: ModelBackend, request: ModelRequest, res: ServerResponse, ctx: CallContext): Promise<void> {
+  async #invoke(backend: ModelBackend, request: ModelRequest, res: ServerResponse, ctx: CallContext, variant: string): Promise<void> {
     let reply: ModelReply;
     try {
       reply = await backend.invoke(request);
@@ -277,7 +290,7 @@ export class SageMakerRuntimeService {
       'content-type': reply.contentType || 'application/octet-stream',
       'content-length': reply.body.length,
       'x-amzn-requestid': ctx.requestId,
-      'x-amzn-invoked-production-variant': reply.variant ?? request.targetVariant ?? this.#defaultVariant,
+      'x-amzn-invoked-production-variant': reply.variant ?? variant,
     };
     if (reply.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = reply.customAttributes;
     res.writeHead(200, headers);
@@ -289,7 +302,7 @@ export class SageMakerRuntimeService {
    * `InvokeEndpointWithResponseStream`: a failure before the first part is a plain `ModelError`
    * response (nothing has been sent yet); after it, a `ModelStreamError` event ends the stream.
    */
-  async #stream(backend: ModelBackend, request: ModelRequest, res: ServerResponse, ctx: CallContext): Promise<void> {
+  async #stream(backend: ModelBackend, request: ModelRequest, res: ServerResponse, ctx: CallContext, variant: string): Promise<void> {
     let reply: ModelStreamReply;
     let iterator: AsyncIterator<Buffer>;
     let first: IteratorResult<Buffer>;
@@ -306,7 +319,7 @@ export class SageMakerRuntimeService {
       'content-type': 'application/vnd.amazon.eventstream',
       'x-amzn-requestid': ctx.requestId,
       'x-amzn-sagemaker-content-type': reply.contentType || 'application/octet-stream',
-      'x-amzn-invoked-production-variant': reply.variant ?? request.targetVariant ?? this.#defaultVariant,
+      'x-amzn-invoked-production-variant': reply.variant ?? variant,
     };
     if (reply.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = reply.customAttributes;
     res.writeHead(200, headers);
