@@ -118,6 +118,11 @@ export const proposalInputSchema = z.object({
   parameters: z.record(z.string().min(1).max(128), z.unknown()).default({}),
   reason: z.string().min(1).max(2000),
   evidence: evidenceSchema.optional(),
+  /**
+   * Why the proposer asks for people whatever the risk (an engine escalating after repeated failures
+   * or with low confidence): the route becomes human-approval; policy and the kill switch still apply.
+   */
+  escalate: z.string().min(1).max(300).optional(),
 });
 /** A proposal as asked. */
 export type ProposalInput = z.infer<typeof proposalInputSchema>;

@@ -255,7 +255,7 @@ export async function propose(input: ProposalInput, proposer: Proposer, deps: Pr
     deps.components.dependents(proposer.tenant, input.target),
     deps.store.outcomes(proposer.tenant, outcomeKey(input.engine, input.action, input.target)),
   ]);
-  const assessment = assessRisk({
+  const assessed = assessRisk({
     actuation,
     environment: input.environment,
     parameters: input.parameters,
@@ -263,6 +263,11 @@ export async function propose(input: ProposalInput, proposer: Proposer, deps: Pr
     recentFailureRate: outcomes.length === 0 ? undefined : outcomes.filter((outcome) => outcome === 'failed').length / outcomes.length,
     autonomyLevel: settings.autonomyLevel,
   });
+  // A proposer may ask for people (never for less than the assessment's route).
+  const assessment: RiskAssessment =
+    input.escalate && assessed.route !== 'human-approval'
+      ? { ...assessed, route: 'human-approval', reason: `${assessed.reason} Escalated to people by the proposer: ${input.escalate}`.slice(0, 500) }
+      : assessed;
   const request = policyRequestOf(input, proposer, actuation, assessment, dependents.length);
   const now = deps.now.toISOString();
   const proposalId = deps.newId();
