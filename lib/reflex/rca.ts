@@ -24,7 +24,7 @@
  * incident's onset ({@link deviations}).
  */
 import type { ComponentIndex } from './registry.ts';
-import type { RankedCause } from './schemas.ts';
+import { MAX_EVIDENCE_IDS, type RankedCause } from './schemas.ts';
 
 /** A point, `[epoch ms, value]`. */
 export type Point = readonly [timestamp: number, value: number];
@@ -312,12 +312,12 @@ export function rankCauses(index: ComponentIndex, candidates: readonly CauseCand
         confidence: 0,
         factors: { upstream: round(upstream), onset: round(onset), correlation: correlation === null ? null : round(correlation) },
         evidence: {
-          explains,
-          explainedBy,
+          explains: explains.slice(0, MAX_EVIDENCE_IDS),
+          explainedBy: explainedBy.slice(0, MAX_EVIDENCE_IDS),
           onset: new Date(candidate.onset).toISOString(),
           lagMs: candidate.onset - earliest,
           correlations: correlations.sort((a, b) => Math.abs(b.rho) - Math.abs(a.rho) || a.with.localeCompare(b.with)).slice(0, 10),
-          unobservedUpstream,
+          unobservedUpstream: unobservedUpstream.slice(0, MAX_EVIDENCE_IDS),
         },
         reasons,
       } satisfies RankedCause,

@@ -36,32 +36,27 @@ export const playbookSchema = z.enum(playbooks);
 
 /** Most parameters one binding carries. */
 export const MAX_BINDING_PARAMETERS = 32;
-/** Parameter names Reflex adds to a proposal itself, so a binding may not use them. */
-export const RESERVED_PARAMETERS = ['executor', 'resource', 'incidentId'] as const;
 
 /** A binding's parameter value: a short text, a bounded number or a flag. */
 export const bindingValueSchema = z.union([z.string().max(256), boundedNumberSchema, z.boolean()]);
 
 /**
  * What one recovery step means for one component: the executor kind, the resource it acts on and
- * its parameters. This is the minimal shape Reflex needs to propose (the L3 Execution engine's
- * executors, issue 10, read `executor`, `resource` and the parameters from the approved proposal);
- * when `lib/execution/bindings.ts` exists, its schema replaces this one.
+ * the parameters it takes by default (`{ kind: 'lambda-concurrency', resource: <function ARN>,
+ * parameters: { concurrency: 5 } }`). The shape of the L3 Execution engine's bindings
+ * (`lib/execution/bindings.ts`, issue 10), with bounded parameters; a proposal carries the
+ * parameters, and the incident's attempt the whole binding, for the run.
  */
 export const bindingSchema = z.strictObject({
-  /** Executor kind, e.g. `lambda-concurrency`, `lambda-alias`, `sagemaker-endpoint`, `eventbridge-rule`, `webhook`. */
-  executor: kebabSchema,
-  /** What it acts on: an ARN, an endpoint or rule name, a URL. */
+  /** Executor kind: `lambda-concurrency`, `lambda-alias`, `sagemaker-endpoint`, `eventbridge-rule`, `webhook`. */
+  kind: kebabSchema,
+  /** What it acts on: an ARN or a URL. */
   resource: z.string().min(1).max(2048),
   parameters: z
-    .record(z.string().min(1).max(64), bindingValueSchema)
+    .record(z.string().min(1).max(128), bindingValueSchema)
     .default({})
-    .superRefine((parameters, ctx) => {
-      if (Object.keys(parameters).length > MAX_BINDING_PARAMETERS)
-        ctx.addIssue({ code: 'custom', message: `at most ${MAX_BINDING_PARAMETERS} parameters` });
-      for (const reserved of RESERVED_PARAMETERS) {
-        if (reserved in parameters) ctx.addIssue({ code: 'custom', path: [reserved], message: `${reserved} is set by Reflex itself` });
-      }
+    .refine((parameters) => Object.keys(parameters).length <= MAX_BINDING_PARAMETERS, {
+      message: `at most ${MAX_BINDING_PARAMETERS} parameters`,
     }),
 });
 /** An executor binding. */
@@ -160,6 +155,9 @@ export const correlationSchema = z.object({
   n: z.number().int().min(0).max(100_000),
 });
 
+/** Most ids one evidence list of a cause carries (a diagnosis stays well below the 256 KB event limit). */
+export const MAX_EVIDENCE_IDS = 20;
+
 /** One probable cause of a diagnosis. */
 export const rankedCauseSchema = z.object({
   component: componentIdSchema,
@@ -174,16 +172,16 @@ export const rankedCauseSchema = z.object({
     correlation: z.number().min(0).max(1).nullable(),
   }),
   evidence: z.object({
-    /** Incident components that depend on it, directly or not. */
-    explains: z.array(componentIdSchema).max(MAX_COMPONENTS),
-    /** Incident components it depends on, directly or not. */
-    explainedBy: z.array(componentIdSchema).max(MAX_COMPONENTS),
+    /** Incident components that depend on it, directly or not (the first {@link MAX_EVIDENCE_IDS}). */
+    explains: z.array(componentIdSchema).max(MAX_EVIDENCE_IDS),
+    /** Incident components it depends on, directly or not (the first {@link MAX_EVIDENCE_IDS}). */
+    explainedBy: z.array(componentIdSchema).max(MAX_EVIDENCE_IDS),
     onset: isoTimestampSchema,
     /** Milliseconds after the earliest onset among the candidates. */
     lagMs: z.number().min(0).max(1e15),
     correlations: z.array(correlationSchema).max(10),
     /** Its dependencies without an open incident and without series: a cause there would not be seen. */
-    unobservedUpstream: z.array(componentIdSchema).max(MAX_COMPONENTS),
+    unobservedUpstream: z.array(componentIdSchema).max(MAX_EVIDENCE_IDS),
   }),
   reasons: z.array(z.string().max(500)).max(10),
 });
@@ -196,8 +194,8 @@ export const diagnosisSchema = z.object({
   /** Open incidents considered (components). */
   candidates: z.number().int().min(0).max(MAX_COMPONENTS),
   weights: z.object({ upstream: z.number().min(0).max(1), onset: z.number().min(0).max(1), correlation: z.number().min(0).max(1) }),
-  /** Dependency cycles among the registered components (reported, not refused). */
-  cycles: z.array(cycleSchema).max(50),
+  /** Dependency cycles through the candidates (reported, not refused): at most 10, each cut to {@link MAX_EVIDENCE_IDS} ids. */
+  cycles: z.array(z.array(componentIdSchema).min(1).max(MAX_EVIDENCE_IDS)).max(10),
 });
 /** A diagnosis. */
 export type Diagnosis = z.infer<typeof diagnosisSchema>;
@@ -271,6 +269,8 @@ export const attemptSchema = z.object({
   round: z.number().int().min(1).max(20),
   playbook: playbookSchema,
   target: componentIdSchema,
+  /** The target's binding for the playbook: what the run acts on. */
+  binding: bindingSchema,
   proposalId: z.string().max(64).optional(),
   /** Governance's route and status when proposed (the proposal itself is the source of truth). */
   route: z.enum(['autonomous', 'l3-validation', 'human-approval']).optional(),

@@ -118,7 +118,7 @@ describe('reflex registry', () => {
     assert.equal(store.current.generation, 2);
   });
 
-  it('applies defaults and refuses bindings that set what Reflex sets itself', () => {
+  it('applies defaults and refuses a binding for an unknown playbook or with too many parameters', () => {
     const parsed = putComponentsSchema.parse({ components: [{ id: 'endpoint/chat', kind: 'endpoint' }] });
     assert.deepEqual(parsed.components[0], {
       id: 'endpoint/chat',
@@ -128,29 +128,24 @@ describe('reflex registry', () => {
       series: [],
       bindings: {},
     });
-    const reserved = putComponentsSchema.safeParse({
+    const binding = { kind: 'lambda-concurrency', resource: 'arn:aws:lambda:eu-west-1:123456789012:function:api' };
+    const many = putComponentsSchema.safeParse({
       components: [
         {
           id: 'api',
           kind: 'lambda',
-          bindings: {
-            throttle: {
-              executor: 'lambda-concurrency',
-              resource: 'arn:aws:lambda:eu-west-1:1:function:api',
-              parameters: { incidentId: 'x' },
-            },
-          },
+          bindings: { throttle: { ...binding, parameters: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`p${i}`, i])) } },
         },
       ],
     });
-    assert.equal(reserved.success, false);
-    assert.ok(
-      !reserved.success &&
-        reserved.error.issues.some((issue) => issue.path.join('.') === 'components.0.bindings.throttle.parameters.incidentId'),
-    );
-    const unknownPlaybook = putComponentsSchema.safeParse({
-      components: [{ id: 'api', kind: 'lambda', bindings: { reboot: { executor: 'webhook', resource: 'https://x' } } }],
-    });
+    assert.ok(!many.success && many.error.issues.some((issue) => issue.path.join('.') === 'components.0.bindings.throttle.parameters'));
+    const unknownPlaybook = putComponentsSchema.safeParse({ components: [{ id: 'api', kind: 'lambda', bindings: { reboot: binding } }] });
     assert.equal(unknownPlaybook.success, false);
+    assert.equal(
+      putComponentsSchema.safeParse({
+        components: [{ id: 'api', kind: 'lambda', bindings: { throttle: { ...binding, parameters: { concurrency: 5 } } } }],
+      }).success,
+      true,
+    );
   });
 });
