@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { checkpointSigned, findingRaised } from './audit.ts';
 import type { EventDefinition } from './common.ts';
+import { runCompleted } from './execution.ts';
 import {
   approvalDecided,
   approvalEscalated,
@@ -36,6 +37,7 @@ export const eventCatalog = [
   autonomyChanged,
   configChanged,
   constitutionChanged,
+  runCompleted,
   anomalyDetected,
   seriesConfigured,
   findingRaised,

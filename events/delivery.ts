@@ -26,6 +26,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'governance.autonomy.changed',
   'governance.config.changed',
   'governance.constitution.changed',
+  'execution.run.completed',
 ]);
 
 /**
