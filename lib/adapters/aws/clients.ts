@@ -5,7 +5,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +19,8 @@ let s3: S3Client | undefined;
 let events: EventBridgeClient | undefined;
 let sfn: SFNClient | undefined;
 let secrets: SecretsManagerClient | undefined;
+let lambda: LambdaClient | undefined;
+let sagemaker: SageMakerClient | undefined;
 
 /** The plain DynamoDB client (for libraries that want one, such as Powertools idempotency). */
 export function dynamoBaseClient(): DynamoDBClient {
@@ -54,4 +58,16 @@ export function sfnClient(): SFNClient {
 export function secretsManagerClient(): SecretsManagerClient {
   secrets ??= tracer.captureAWSv3Client(new SecretsManagerClient({}));
   return secrets;
+}
+
+/** The Lambda client (the Execution engine's concurrency and alias executors). */
+export function lambdaClient(): LambdaClient {
+  lambda ??= tracer.captureAWSv3Client(new LambdaClient({}));
+  return lambda;
+}
+
+/** The SageMaker control-plane client (the Execution engine's endpoint executor). */
+export function sageMakerClient(): SageMakerClient {
+  sagemaker ??= tracer.captureAWSv3Client(new SageMakerClient({}));
+  return sagemaker;
 }
