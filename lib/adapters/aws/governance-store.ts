@@ -42,14 +42,18 @@ export function outboxEntries(tenant: string, events: readonly BusEvent[], now: 
   return events.map((event, index) => ({ tenant, id: `${at}#${String(index).padStart(2, '0')}#${randomUUID()}`, event }));
 }
 
-function outboxPut(table: string, entry: OutboxEntry, now: Date) {
+/** The transaction item that saves one outbox entry (the sweep finds it through gsi1 `outbox`). */
+export function outboxPut(table: string, entry: OutboxEntry, now: Date) {
   const { time, ...rest } = entry.event;
   const event = time ? { ...rest, time: time.toISOString() } : rest;
   return { Put: { TableName: table, Item: { pk: `${entry.tenant}#outbox`, sk: entry.id, event, gsi1pk: OUTBOX_INDEX_PK, gsi1sk: `${now.toISOString()}#${entry.tenant}` } } };
 }
 
-/** One conditional write of a record with its outbox entries. */
-async function writeWithOutbox(send: Send, table: string, item: Item, expectedVersion: number | undefined, tenant: string, events: readonly BusEvent[], what: string): Promise<OutboxEntry[]> {
+/**
+ * One conditional write of a record with its outbox entries (other engines' state too: Reflex saves
+ * its incidents this way). @throws ConflictError when the record is not at `expectedVersion` (`undefined`: absent).
+ */
+export async function writeWithOutbox(send: Send, table: string, item: Item, expectedVersion: number | undefined, tenant: string, events: readonly BusEvent[], what: string): Promise<OutboxEntry[]> {
   const now = new Date();
   const entries = outboxEntries(tenant, events, now);
   const condition =
