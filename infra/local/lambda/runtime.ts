@@ -120,6 +120,9 @@ export class LambdaRuntime {
     this.log = options.log ?? (() => {});
     this.output = options.output ?? 'inherit';
     this.outputFile = typeof this.output === 'object' ? createWriteStream(this.output.file, { flags: 'a' }) : undefined;
+    // Every worker's stdout and stderr pipe into this one file (each pipe adds its listeners): as many as
+    // there are workers, so no listener count is a leak here.
+    this.outputFile?.setMaxListeners(0);
   }
 
   /** Registers (or replaces) a function. */
