@@ -31,6 +31,12 @@ const configSchema = z.object({
   AUDIT_SIGNING_KEY_PREFIX: optionalText,
   /** The governance gate state machine (functions that start gates: lib/governance/manifest.ts). */
   GATE_STATE_MACHINE_ARN: optionalText,
+  /** The stage's account (functions with an `actuate` need: the executors act in it only). */
+  EXECUTION_ACCOUNT_ID: optionalText.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional()),
+  /** URL prefixes webhooks may call, comma-separated (stage parameter `executionWebhookAllowlist`); none when empty. */
+  EXECUTION_WEBHOOK_ALLOWLIST: z.string().default(''),
+  /** Name prefix of the tenants' webhook signing-key secrets: `<service>/<stage>/execution-webhook-keys/`. */
+  EXECUTION_WEBHOOK_KEY_PREFIX: optionalText,
 });
 
 /** The parsed function environment. */

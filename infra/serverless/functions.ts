@@ -5,7 +5,7 @@
  * Cedar policies, the break-glass event) and POST routes need (idempotency records) are written
  * here once.
  */
-import { dataResources, functionName, GATE_STATE_MACHINE, type EngineManifest, type Need } from '../../lib/engines/manifest.ts';
+import { ACTUATION_CALLS, dataResources, functionName, GATE_STATE_MACHINE, type EngineManifest, type Need } from '../../lib/engines/manifest.ts';
 
 type Cfn = Record<string, unknown>;
 type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown; Condition?: Cfn };
@@ -95,6 +95,13 @@ export function statementOf(need: Need, secretNamePrefix?: string, stateMachineP
       return { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: '*' };
     case 'start-gate':
       return { Effect: 'Allow', Action: ['states:StartExecution', 'states:DescribeExecution'], Resource: [gateArn(stateMachinePrefix, 'stateMachine'), gateArn(stateMachinePrefix, 'execution')] };
+    case 'actuate':
+      // The stage's account and region only: the executors' scope check refuses the rest before calling.
+      return {
+        Effect: 'Allow',
+        Action: need.services.flatMap((service) => ACTUATION_CALLS[service].actions),
+        Resource: need.services.map((service) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${ACTUATION_CALLS[service].resource}` })),
+      };
   }
 }
 
@@ -132,6 +139,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
           environment[secrets.env] = `${stageSecretPrefix(options.secretNamePrefix)}${secrets.namePrefix}`;
         }
         if (need.kind === 'start-gate') environment.GATE_STATE_MACHINE_ARN = gateArn(options.stateMachinePrefix, 'stateMachine');
+        if (need.kind === 'actuate') environment.EXECUTION_ACCOUNT_ID = { Ref: 'AWS::AccountId' };
       }
       const events: Cfn[] = [
         ...routes.map((route) => ({ httpApi: { method: route.method, path: route.path } })),

@@ -28,6 +28,11 @@ export const dataResources = {
    * signer, named `<service>/<stage>/audit-signing-keys/<tenant>/…`; the functions get the prefix.
    */
   auditSigningKeys: { namePrefix: 'audit-signing-keys/', kind: 'secrets', env: 'AUDIT_SIGNING_KEY_PREFIX' },
+  /**
+   * The keys that sign the Execution engine's webhooks: one secret per tenant, created on first use,
+   * named `<service>/<stage>/execution-webhook-keys/<tenant>/…`; the functions get the prefix.
+   */
+  executionWebhookKeys: { namePrefix: 'execution-webhook-keys/', kind: 'secrets', env: 'EXECUTION_WEBHOOK_KEY_PREFIX' },
 } as const;
 
 /** A data resource's manifest name. */
@@ -51,7 +56,16 @@ export type Need =
   /** SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat: task tokens cannot be scoped by IAM (AWS documents `*`). */
   | { kind: 'task-callbacks' }
   /** StartExecution/DescribeExecution of the governance gate state machine (its ARN in `GATE_STATE_MACHINE_ARN`). */
-  | { kind: 'start-gate' };
+  | { kind: 'start-gate' }
+  /**
+   * The Execution engine's executors: change and read Lambda functions and aliases, SageMaker
+   * endpoints and EventBridge rules of the stage's account and region (its account id in
+   * `EXECUTION_ACCOUNT_ID`, for the executors' scope check).
+   */
+  | { kind: 'actuate'; services: ActuatedService[] };
+
+/** AWS services the Execution engine's executors act on. */
+export type ActuatedService = 'lambda' | 'sagemaker' | 'events';
 
 /** Builders for {@link Need}s, so manifests read as sentences. */
 export const need = {
@@ -78,6 +92,18 @@ export const need = {
   taskCallbacks: (): Need => ({ kind: 'task-callbacks' }),
   /** Starting (and describing) executions of the governance gate. */
   startGate: (): Need => ({ kind: 'start-gate' }),
+  /** The executors' calls on `services` in the stage's account and region (lib/adapters/aws/executors.ts). */
+  actuate: (services: ActuatedService[]): Need => ({ kind: 'actuate', services }),
+};
+
+/** The calls each executor makes, by service: the `actuate` need grants exactly these. */
+export const ACTUATION_CALLS: Readonly<Record<ActuatedService, { actions: readonly string[]; resource: string }>> = {
+  lambda: {
+    actions: ['lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency', 'lambda:GetFunctionConcurrency', 'lambda:GetAlias', 'lambda:UpdateAlias'],
+    resource: 'function:*',
+  },
+  sagemaker: { actions: ['sagemaker:UpdateEndpointWeightsAndCapacities', 'sagemaker:DescribeEndpoint'], resource: 'endpoint/*' },
+  events: { actions: ['events:DisableRule', 'events:EnableRule', 'events:DescribeRule'], resource: 'rule/*' },
 };
 
 /**
