@@ -22,6 +22,7 @@ import {
 } from './governance.ts';
 import { anomalyDetected, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
+import { incidentDiagnosed, playbookChosen } from './reflex.ts';
 
 /** Every catalogued event, one entry per (source, detail-type). */
 export const eventCatalog = [
@@ -40,6 +41,8 @@ export const eventCatalog = [
   runCompleted,
   anomalyDetected,
   seriesConfigured,
+  incidentDiagnosed,
+  playbookChosen,
   findingRaised,
   checkpointSigned,
 ] as const;

@@ -12,7 +12,7 @@ import { ENGINE_NAME_FRAGMENT, tenantSchema } from './ids.ts';
 export const SOURCE_PATTERN = new RegExp(`^autonomy\\.(${ENGINE_NAME_FRAGMENT})$`);
 /** `<engine>.<noun>.<past-verb>`: the detail-type of every event the product publishes. */
 export const DETAIL_TYPE_PATTERN = new RegExp(
-  `^(${ENGINE_NAME_FRAGMENT})\\.([a-z][a-z0-9-]*)\\.([a-z]+ed|sent|built|run|set|held|made|shown|taken|written)$`,
+  `^(${ENGINE_NAME_FRAGMENT})\\.([a-z][a-z0-9-]*)\\.([a-z]+ed|sent|built|run|set|held|made|shown|taken|written|chosen)$`,
 );
 
 /**

@@ -26,6 +26,8 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'governance.autonomy.changed',
   'governance.config.changed',
   'governance.constitution.changed',
+  'reflex.incident.diagnosed',
+  'reflex.playbook.chosen',
   'execution.run.completed',
 ]);
 

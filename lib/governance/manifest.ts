@@ -33,6 +33,8 @@ const OUTCOMES = '*#governance#outcomes';
 const PROPOSALS = '*#proposal';
 const APPROVALS = '*#approval';
 const OUTBOX = '*#outbox';
+/** The Reflex engine's component registry: the blast radius of a proposal's target. */
+const COMPONENTS = '*#reflex#components';
 
 /** Writing state with its outbox entries (one transaction), publishing them, clearing them. */
 const outbox: Need[] = [need.table('state', ['PutItem', 'DeleteItem'], [OUTBOX]), need.publish()];
@@ -53,7 +55,15 @@ export const governanceEngine = defineEngine({
       description: 'Proposes an actuation (risk, policy, route; a gate starts when people or L3 validation decide), reads proposals, takes outcomes',
       routes: [proposeRoute, getProposalsRoute, reportOutcomeRoute],
       timeout: 29,
-      needs: [readSettings, need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], [PROPOSALS, OUTCOMES]), byStatus, need.startGate(), ...outbox, ...ledger],
+      needs: [
+        readSettings,
+        need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], [PROPOSALS, OUTCOMES]),
+        need.table('state', ['GetItem', 'Query'], [COMPONENTS]),
+        byStatus,
+        need.startGate(),
+        ...outbox,
+        ...ledger,
+      ],
     },
     'request-approval': {
       description: "Opens a proposal's approval (round 1, approvers) or escalates it (round 2, admins) for a waiting gate (waitForTaskToken)",

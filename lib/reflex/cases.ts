@@ -386,3 +386,17 @@ export function learn(stats: ClusterStats, playbook: Playbook, outcome: 'recover
   const next = outcome === 'recovered' ? { ...current, successes: current.successes + 1 } : { ...current, failures: current.failures + 1 };
   return { ...stats, [playbook]: next };
 }
+
+/**
+ * A cluster's record as shown: each playbook with outcomes, its counts and the posterior mean of
+ * Beta(prior + successes, prior + failures), in the order of {@link playbooks}.
+ */
+export function clusterRecord(stats: ClusterStats): Array<{ playbook: Playbook; successes: number; failures: number; mean: number }> {
+  return playbooks.flatMap((playbook) => {
+    const record = stats[playbook];
+    if (!record) return [];
+    const alpha = CASE_DEFAULTS.prior.alpha + record.successes;
+    const beta = CASE_DEFAULTS.prior.beta + record.failures;
+    return [{ playbook, successes: record.successes, failures: record.failures, mean: round4(alpha / (alpha + beta)) }];
+  });
+}

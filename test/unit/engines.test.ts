@@ -147,7 +147,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it('let only the proposals function start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN', () => {
+  it('let only the functions that propose (governance proposals, Reflex in process) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN', () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -157,12 +157,13 @@ describe('engine manifests', () => {
     const starters = Object.keys(config.functions).filter((name) =>
       statements(name).some((statement) => statement.Action.includes('states:StartExecution')),
     );
-    assert.deepEqual(starters, ['governanceProposals']);
+    const proposers = ['governanceProposals', 'reflexIncidents', 'reflexIncident'];
+    assert.deepEqual(starters, proposers);
     const start = statements('governanceProposals').find((statement) => statement.Action.includes('states:StartExecution'));
     assert.deepEqual(start?.Resource, [machine, executions]);
     assert.deepEqual((config.functions.governanceProposals as Fn).environment?.GATE_STATE_MACHINE_ARN, machine);
     for (const [name, fn] of Object.entries(config.functions) as Array<[string, Fn]>) {
-      assert.equal(fn.environment?.GATE_STATE_MACHINE_ARN !== undefined, name === 'governanceProposals', name);
+      assert.equal(fn.environment?.GATE_STATE_MACHINE_ARN !== undefined, proposers.includes(name), name);
     }
     assert.ok(grants('governanceApprovals', 'states:SendTaskSuccess', '*'), 'the approvals route resumes the gate');
     assert.ok(

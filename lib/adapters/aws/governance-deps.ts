@@ -13,6 +13,7 @@ import { actuationIds } from '../../governance/actuations.ts';
 import type { ApprovalStore } from '../../governance/approvals.ts';
 import { actuationActionId, cedarSchema, routeActionId } from '../../governance/cedar-schema.ts';
 import { PolicyEngine } from '../../governance/policy.ts';
+import { componentGraph } from '../../reflex/registry.ts';
 import type { PolicySetStore, StoredPolicySet } from '../../governance/policy-sets.ts';
 import { type PolicyLayers, policyLayersSchema } from '../../governance/profiles.ts';
 import type { GatePort, GovernanceStore, OutboxEntry, PolicyPort, ProposalDeps } from '../../governance/proposals.ts';
@@ -21,6 +22,7 @@ import { mappedSend, ConditionFailedError } from './errors.ts';
 import { eventBridgePublisher } from './event-publisher.ts';
 import { dynamoApprovalStore, dynamoGovernanceStore, dynamoOutbox, type LedgerRecorder } from './governance-store.ts';
 import { recordDeps } from './audit-deps.ts';
+import { dynamoRegistryStore } from './reflex-store.ts';
 import { sfnGate, sfnWorkflowCallbacks } from './workflow-callbacks.ts';
 
 let engine: PolicyEngine | undefined;
@@ -126,8 +128,8 @@ export function proposalDeps(now: Date): ProposalDeps {
   return {
     store: governanceStore(),
     policy: cedarPolicyPort(),
-    // The Reflex engine's component registry comes with issue 10; until then no target has dependents.
-    components: { dependents: async () => [] },
+    // Blast radius: the target's transitive dependents in the tenant's Reflex component registry.
+    components: componentGraph(dynamoRegistryStore(dynamoClient(), config().STATE_TABLE)),
     gate,
     outbox: governanceOutbox(),
     now,
