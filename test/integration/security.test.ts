@@ -204,6 +204,14 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /governance/constitution': (b) => ({ path: `/governance/constitution?tenant=${b.tenant}` }),
   'PUT /governance/constitution': () => ({ path: '/governance/constitution', body: { parameters: { text: 'forged' } } }),
   'POST /governance/constitution': () => ({ path: '/governance/constitution', body: { parameters: { version: 1, decision: 'ratify' } } }),
+  // B's proposal through an in-scope binding (the local stage's account and region): 404, nothing runs.
+  'POST /execution/runs': (b) => ({
+    path: '/execution/runs',
+    body: { parameters: { proposalId: b.proposalId, target: 'agent/sec', executor: { kind: 'lambda-concurrency', resource: 'arn:aws:lambda:us-east-1:000000000000:function:autonomy-local-platformHeartbeat', parameters: { concurrency: 1 } } } },
+  }),
+  'GET /execution/runs': (b) => ({ path: `/execution/runs?executionId=exec-${b.proposalId}` }),
+  'POST /execution/undo': (b) => ({ path: '/execution/undo', body: { parameters: { executionId: `exec-${b.proposalId}`, reason: 'attack' } } }),
+  'GET /execution/webhook-key': (b) => ({ path: `/execution/webhook-key?tenant=${b.tenant}` }),
   'POST /observation/ingest': (b) => ({ path: '/observation/ingest', body: { parameters: { point: { series: b.series, timestamp: '2026-01-01T05:00:00Z', value: 1e6 } } } }),
   'GET /observation/status': (b) => ({ path: `/observation/status?series=${b.series}` }),
   'GET /observation/forecast': (b) => ({ path: `/observation/forecast?series=${b.series}` }),
@@ -220,6 +228,11 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /audit/findings': (b) => ({ path: `/audit/findings?stream=${b.stream}` }),
   'GET /audit/retention': (b) => ({ path: `/audit/retention?tenant=${b.tenant}` }),
   'PUT /audit/retention': () => ({ path: '/audit/retention', body: { parameters: { days: 7 } } }),
+  'GET /reflex/components': (b) => ({ path: `/reflex/components?tenant=${b.tenant}` }),
+  'PUT /reflex/components': () => ({ path: '/reflex/components', body: { parameters: { components: [{ id: 'sec', kind: 'service' }] } } }),
+  'GET /reflex/incidents': (b) => ({ path: `/reflex/incidents?incidentId=${b.proposalId}&tenant=${b.tenant}` }),
+  'PUT /reflex/incidents': (b) => ({ path: '/reflex/incidents', body: { parameters: { incidentId: b.proposalId, outcome: 'recovered' } } }),
+  'GET /reflex/cases': (b) => ({ path: `/reflex/cases?tenant=${b.tenant}&cluster=service|up|spike` }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
@@ -269,6 +282,7 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['PUT', '/governance/proposals', { parameters: { proposalId: victim.proposalId, outcome: 'failed' } }],
       ['POST', '/audit/export', { parameters: { stream: victim.stream, exportId: victim.exportId } }],
       ['GET', `/audit/proof?stream=${victim.stream}&seq=0`],
+      ['GET', `/execution/runs?executionId=exec-${victim.proposalId}`],
     ];
     for (const [method, path, body] of cases) {
       const reply = await as(attacker, ['admin'], method, path, body);
