@@ -3,6 +3,7 @@
  * (infra/serverless/), the OpenAPI document and the route tests read.
  */
 import { auditEngine } from '../audit/manifest.ts';
+import { executionEngine } from '../execution/manifest.ts';
 import { governanceEngine } from '../governance/manifest.ts';
 import { identityEngine } from '../identity/manifest.ts';
 import { observationEngine } from '../observation/manifest.ts';
@@ -10,4 +11,4 @@ import { platformEngine } from '../platform/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
 
-export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, auditEngine];
+export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, auditEngine];

@@ -124,22 +124,24 @@ describe('engine manifests', () => {
     assert.equal((config.functions.auditCheckpoint as Fn).environment?.AUDIT_SIGNING_KEY_PREFIX, 'autonomy/test/audit-signing-keys/');
   });
 
-  it("grant the tenants' signing-key secrets under the stage's prefix only, and only to the signers and the keys route", () => {
+  it("grant the tenants' secrets under the stage's prefix only: signing keys to the signers and the keys route, webhook keys to the runs and the webhook-key route", () => {
     const holders = Object.keys(config.functions).filter((name) =>
       statements(name).some((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:'))),
     );
-    assert.deepEqual(holders.sort(), ['auditCheckpoint', 'auditCheckpointSchedule', 'auditKeys']);
+    assert.deepEqual(holders.sort(), ['auditCheckpoint', 'auditCheckpointSchedule', 'auditKeys', 'executionRuns', 'executionWebhookKey']);
+    const expected: Record<string, { names: string; actions: string[] }> = {
+      audit: { names: 'audit-signing-keys/*', actions: ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'] },
+      execution: { names: 'execution-webhook-keys/*', actions: ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue'] },
+    };
     for (const name of holders) {
+      const want = expected[name.startsWith('audit') ? 'audit' : 'execution'];
       const secrets = statements(name).filter((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:')));
       assert.deepEqual(
         secrets.map((statement) => statement.Resource),
-        [{ 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:autonomy/test/audit-signing-keys/*' }],
+        [{ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:autonomy/test/${want?.names}` }],
+        name,
       );
-      assert.deepEqual(secrets[0]?.Action.sort(), [
-        'secretsmanager:CreateSecret',
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
-      ]);
+      assert.deepEqual(secrets[0]?.Action.sort(), want?.actions, name);
     }
     assert.throws(
       () => serverlessConfig(engines, { param: () => 'rate(1 minute)', stateMachinePrefix: 'autonomy-test-' }),

@@ -41,8 +41,19 @@ const ALLOWED_CONFIG =
 const ALLOWED_SIGNING_KEYS =
   'every signing key a tenant ever had stays published, so old checkpoints still verify: one more per rotation, an admin’s act';
 
+const ALLOWED_EXECUTION_STATE =
+  "an executor's parameters and the resource states it plans and reads back: JSON parsed by each executor's own zod schema (lib/adapters/aws/executors.ts, lib/execution/webhook.ts) or read from the resource, bounded by the 1 MiB body";
+const executionOpen = [
+  'POST /execution/runs parameters executor.parameters{*}',
+  'POST /execution/runs parameters parameters{*}',
+  ...['POST /execution/runs', 'GET /execution/runs', 'POST /execution/undo'].flatMap((route) =>
+    ['parameters{*}', 'plan.before{*}', 'plan.after{*}', 'observed{*}', 'undo.observed{*}'].map((path) => `${route} result ${path}`),
+  ),
+];
+
 /** Values left open on purpose: `<schema name> <path>`, and what bounds them instead. */
 const allowed: Allowance[] = [
+  ...executionOpen.map((where) => ({ where, reason: ALLOWED_EXECUTION_STATE })),
   {
     where: 'POST /observation/ingest parameters points[]',
     reason:

@@ -1,0 +1,55 @@
+/**
+ * The Execution engine (L3): runs approved governance proposals through executors with a declared
+ * scope, a dry run, a verifying read-back and an undo; records each outcome in governance, the
+ * ledger and on the bus.
+ * State-table items by partition-key prefix: <tenant>#execution (runs, by execution id); it reads
+ * and settles proposals (#proposal, #governance#outcomes), reads the kill switches (#governance,
+ * `system#governance`) and writes its events through the outbox (#outbox).
+ */
+import { defineEngine, type Need, need } from '../engines/manifest.ts';
+import { getRunRoute, startRunRoute, undoRunRoute, webhookKeyRoute } from './routes.ts';
+
+const RUNS = '*#execution';
+const ledger: Need[] = [
+  need.table('ledger', ['PutItem', 'Query']),
+  need.table('state', ['PutItem'], ['*#audit#dedupe#*', '*#audit#streams']),
+  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
+];
+/** Reading and settling proposals, the kill switches, the outbox, the ledger. */
+const governed: Need[] = [
+  need.table('state', ['GetItem'], ['*#governance']),
+  need.table('state', ['GetItem', 'PutItem'], ['*#proposal']),
+  need.table('state', ['GetItem', 'UpdateItem'], ['*#governance#outcomes']),
+  need.table('state', ['PutItem', 'DeleteItem'], ['*#outbox']),
+  need.publish(),
+  ...ledger,
+];
+
+export const executionEngine = defineEngine({
+  name: 'execution',
+  description: 'L3 execution of approved proposals: scoped, idempotent executors with dry run, read-back and undo',
+  actions: {
+    runs: {
+      description: 'Runs an approved proposal through an executor binding (dry run, kill switch, execute, read-back) once, and reads runs',
+      routes: [startRunRoute, getRunRoute],
+      timeout: 29,
+      needs: [
+        need.table('state', ['GetItem', 'PutItem', 'DeleteItem'], [RUNS]),
+        ...governed,
+        need.actuate(['lambda', 'sagemaker', 'events']),
+        need.secrets('executionWebhookKeys', ['CreateSecret', 'GetSecretValue']),
+      ],
+    },
+    undo: {
+      description: 'Restores what a succeeded run changed, once, and reads it back',
+      routes: [undoRunRoute],
+      timeout: 29,
+      needs: [need.table('state', ['GetItem', 'PutItem'], [RUNS]), ...governed, need.actuate(['lambda', 'sagemaker', 'events'])],
+    },
+    'webhook-key': {
+      description: "Shows the tenant's webhook signing key (admin), creating it on first use",
+      routes: [webhookKeyRoute],
+      needs: [need.secrets('executionWebhookKeys', ['CreateSecret', 'GetSecretValue'])],
+    },
+  },
+});
