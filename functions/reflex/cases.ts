@@ -1,17 +1,21 @@
 /** /reflex/cases: the case base (GET) and, for one cluster, its record per playbook. */
+
+import { dynamoClient } from '../../lib/adapters/aws/clients.ts';
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
-import { reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
+import { dynamoCaseStore } from '../../lib/adapters/aws/reflex-store.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
+import { config } from '../../lib/config.ts';
 import { clusterRecord } from '../../lib/reflex/cases.ts';
 import { getCasesRoute } from '../../lib/reflex/routes.ts';
+
+const store = dynamoCaseStore(dynamoClient(), config().STATE_TABLE);
 
 export const handler = engineHandler(
   engineDeps(),
   route(getCasesRoute, async (params, ctx) => {
-    const deps = reflexDeps(ctx.now());
-    const cases = await deps.cases.cases(ctx.tenant, params.limit);
+    const cases = await store.cases(ctx.tenant, params.limit);
     if (!params.cluster) return { result: { cases } };
-    const stats = await deps.cases.clusterStats(ctx.tenant, params.cluster);
+    const stats = await store.clusterStats(ctx.tenant, params.cluster);
     return { result: { cases, cluster: { cluster: params.cluster, playbooks: clusterRecord(stats) } } };
   }),
 );
