@@ -261,7 +261,12 @@ export async function run(tenant: string, input: RunInput, actor: string, deps: 
   };
   const stored = await commit(deps, final, claim.version, [completedEvent(final, 'execute', final.status === 'succeeded' ? 'succeeded' : 'failed', verified, final.reasons, actor, finishedAt)]);
   const detail = verified ? `${executor.kind} on ${input.executor.resource}: ${plan?.changes.join('; ') || 'no change needed'} (verified)` : final.reasons.join('; ');
-  await reportOutcome(tenant, { proposalId: proposal.proposalId, outcome: verified ? 'executed' : 'failed', detail: `${executionId}: ${detail}`.slice(0, 1000) }, actor, { store: deps.governance, outbox: deps.outbox, now: deps.now() });
+  try {
+    await reportOutcome(tenant, { proposalId: proposal.proposalId, outcome: verified ? 'executed' : 'failed', detail: `${executionId}: ${detail}`.slice(0, 1000) }, actor, { store: deps.governance, outbox: deps.outbox, now: deps.now() });
+  } catch (error) {
+    // Someone reported another outcome meanwhile (PUT /governance/proposals): the run keeps what it saw.
+    if (!(error instanceof ConflictError)) throw error;
+  }
   return { run: stored, replayed: false };
 }
 
