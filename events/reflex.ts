@@ -9,12 +9,16 @@
  * cannot drift apart.
  */
 import { z } from 'zod';
-import { caseMatchSchema, componentIdSchema, diagnosisSchema, playbookSchema, signatureSchema } from '../lib/reflex/schemas.ts';
+import {
+  caseMatchSchema,
+  componentIdSchema,
+  diagnosisSchema,
+  incidentIdSchema,
+  playbookSchema,
+  signatureSchema,
+} from '../lib/reflex/schemas.ts';
 import { defineEvent, detailSchema, isoTimestampSchema } from './common.ts';
 import { seriesNameSchema } from './ids.ts';
-
-/** An Observation incident id. */
-const incidentIdSchema = z.string().min(1).max(128);
 
 /** `reflex.incident.diagnosed` v1: the probable causes of an incident, ranked, with evidence and confidence. */
 export const incidentDiagnosed = defineEvent({

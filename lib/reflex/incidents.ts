@@ -34,6 +34,7 @@ import {
   type Incident,
   type IncidentClosed,
   type IncidentOpened,
+  incidentIdOf,
   MAX_EVIDENCE_IDS,
   type Playbook,
   playbooks,
@@ -352,22 +353,24 @@ async function act(incident: Incident, target: Component, match: CaseMatch, roun
  * (`reflex.playbook.chosen`). A repeated event changes nothing once the incident has its first attempt.
  * @throws ConflictError when another writer changed the incident meanwhile (the event is retried).
  * @example
- * const incident = await onIncidentOpened({ tenant: 'acme', incidentId: 'i-1', series: 'db.latency', startedAt }, deps);
+ * const incident = await onIncidentOpened({ tenant: 'acme', series: 'db.latency', start: '2026-12-01T10:00:00Z' }, deps);
  * incident.attempts[0]?.proposalId // the governance proposal
  */
 export async function onIncidentOpened(event: IncidentOpened, deps: ReflexDeps): Promise<Incident> {
-  const existing = await deps.incidents.incident(event.tenant, event.incidentId);
+  const incidentId = incidentIdOf(event.series, event.start);
+  const existing = await deps.incidents.incident(event.tenant, incidentId);
   if (existing && existing.state !== 'diagnosed') return existing;
+  const likelihood = typeof event.likelihood === 'number' ? event.likelihood : event.likelihood?.likelihood;
   const at = deps.now.toISOString();
   let incident: Incident = existing ?? {
     tenant: event.tenant,
-    incidentId: event.incidentId,
+    incidentId,
     series: event.series,
     open: true,
     state: 'diagnosed',
-    startedAt: event.startedAt,
+    startedAt: new Date(event.start).toISOString(),
     ...(event.peak ? { peak: { timestamp: event.peak.timestamp, value: event.peak.value } } : {}),
-    ...(event.likelihood !== undefined ? { likelihood: event.likelihood } : {}),
+    ...(likelihood !== undefined ? { likelihood } : {}),
     attempts: [],
     reasons: [],
     createdAt: at,
@@ -399,14 +402,14 @@ export async function onIncidentOpened(event: IncidentOpened, deps: ReflexDeps):
  * @returns the incident, or undefined when Reflex never saw it open.
  */
 export async function onIncidentClosed(event: IncidentClosed, deps: ReflexDeps): Promise<Incident | undefined> {
-  const incident = await deps.incidents.incident(event.tenant, event.incidentId);
+  const incident = await deps.incidents.incident(event.tenant, incidentIdOf(event.series, event.start));
   if (!incident?.open) return incident;
   const at = deps.now.toISOString();
   const last = incident.attempts.at(-1);
   let next: Incident = {
     ...incident,
     open: false,
-    closedAt: event.closedAt ?? event.endedAt ?? at,
+    closedAt: event.end ?? at,
     updatedAt: at,
     version: incident.version + 1,
   };

@@ -6,6 +6,7 @@ import {
   caseSchema,
   componentSchema,
   cycleSchema,
+  incidentIdSchema,
   incidentSchema,
   MAX_COMPONENTS,
   playbookSchema,
@@ -57,7 +58,7 @@ export const getIncidentsRoute = defineRoute({
   permission: 'reflex:read',
   summary: 'An incident with its diagnosis, case match and attempts (incidentId), or the newest open or closed incidents',
   parameters: z.object({
-    incidentId: z.string().min(1).max(128).optional(),
+    incidentId: incidentIdSchema.optional(),
     status: z.enum(['open', 'closed']).default('open'),
     limit: z.coerce.number().int().min(1).max(100).default(50),
   }),
@@ -73,7 +74,7 @@ export const reportIncidentRoute = defineRoute({
   summary:
     "Report whether the incident's latest playbook recovered it: written to the case base; not-recovered proposes the next playbook, or asks people after repeated failures",
   parameters: z.object({
-    incidentId: z.string().min(1).max(128),
+    incidentId: incidentIdSchema,
     outcome: z.enum(['recovered', 'not-recovered']),
     detail: z.string().max(MAX_TEXT_LENGTH).default(''),
   }),

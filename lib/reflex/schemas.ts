@@ -114,33 +114,45 @@ export type Registry = z.infer<typeof registrySchema>;
 /** A cycle of dependencies, as reported: the ids of one strongly connected group, in declaration order. */
 export const cycleSchema = z.array(componentIdSchema).min(1).max(MAX_COMPONENTS);
 
+/** Longest incident id: `<series>@<start>` (a series name is at most 200 characters, a timestamp 64). */
+export const MAX_INCIDENT_ID_LENGTH = 300;
+/** Zod schema of an incident id. */
+export const incidentIdSchema = z.string().min(1).max(MAX_INCIDENT_ID_LENGTH);
+
 /**
- * `observation.incident.opened` as Reflex reads it: the incident id, the series, when it started,
- * its peak and likelihood. Reflex's own reading of the event (the catalog's schema, issue 10, may
- * carry more; extra fields are ignored here), so Reflex does not break when Observation adds one.
+ * The id of an Observation incident: its series and start (the event's natural key, with the tenant),
+ * the start normalised to UTC milliseconds, so `.opened` and `.closed` name the same incident.
+ * @example incidentIdOf('db.latency', '2026-12-01T10:00:00Z') // 'db.latency@2026-12-01T10:00:00.000Z'
+ */
+export function incidentIdOf(series: string, start: string): string {
+  return `${series}@${new Date(start).toISOString()}`;
+}
+
+/**
+ * `observation.incident.opened` as Reflex reads it: the series, when the incident started, its peak
+ * and likelihood. Reflex's own reading of the catalogued event (extra fields are ignored, and the
+ * likelihood is taken as a number or as Observation's `{ likelihood, … }`), so Reflex keeps working
+ * when Observation adds a field.
  */
 export const incidentOpenedSchema = z.looseObject({
   tenant: tenantSchema,
-  incidentId: z.string().min(1).max(128),
   series: seriesNameSchema,
   detector: z.string().min(1).max(32).optional(),
-  /** When the incident started (its first anomalous point). */
-  startedAt: isoTimestampSchema,
-  peak: z
-    .looseObject({ timestamp: isoTimestampSchema, value: boundedNumberSchema, score: z.number().min(0).max(1e100).optional() })
-    .optional(),
-  likelihood: z.number().min(0).max(1).optional(),
+  /** When the incident started (its opening point). */
+  start: isoTimestampSchema,
+  peak: z.looseObject({ timestamp: isoTimestampSchema, value: boundedNumberSchema }).optional(),
+  likelihood: z.union([z.number().min(0).max(1), z.looseObject({ likelihood: z.number().min(0).max(1) })]).optional(),
 });
 /** An opened incident as Reflex reads it. */
 export type IncidentOpened = z.infer<typeof incidentOpenedSchema>;
 
-/** `observation.incident.closed` as Reflex reads it. */
+/** `observation.incident.closed` as Reflex reads it: the series and start name the incident, `end` when it ended. */
 export const incidentClosedSchema = z.looseObject({
-  tenant: incidentOpenedSchema.shape.tenant,
-  incidentId: incidentOpenedSchema.shape.incidentId,
+  tenant: tenantSchema,
   series: seriesNameSchema,
-  endedAt: isoTimestampSchema.optional(),
-  closedAt: isoTimestampSchema.optional(),
+  start: isoTimestampSchema,
+  end: isoTimestampSchema.optional(),
+  reason: z.string().max(32).optional(),
 });
 /** A closed incident as Reflex reads it. */
 export type IncidentClosed = z.infer<typeof incidentClosedSchema>;
@@ -218,8 +230,11 @@ export type Signature = z.infer<typeof signatureSchema>;
 
 /** A past case: a signature, the playbook tried and whether the incident recovered. */
 export const caseSchema = z.object({
-  caseId: z.string().min(1).max(200),
-  incidentId: z.string().min(1).max(128),
+  caseId: z
+    .string()
+    .min(1)
+    .max(MAX_INCIDENT_ID_LENGTH + 10),
+  incidentId: incidentIdSchema,
   component: componentIdSchema,
   signature: signatureSchema,
   cluster: z.string().max(300),
@@ -296,7 +311,7 @@ export type ReflexState = (typeof reflexStates)[number];
 /** An incident as Reflex keeps it. */
 export const incidentSchema = z.object({
   tenant: z.string().max(63),
-  incidentId: z.string().min(1).max(128),
+  incidentId: incidentIdSchema,
   series: seriesNameSchema,
   component: componentIdSchema.optional(),
   open: z.boolean(),

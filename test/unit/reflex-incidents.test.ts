@@ -23,7 +23,15 @@ import {
 } from '../../lib/reflex/incidents.ts';
 import type { Point } from '../../lib/reflex/rca.ts';
 import { componentGraph, type RegistryStore } from '../../lib/reflex/registry.ts';
-import { type Case, type Component, componentSchema, type Incident, type IncidentOpened, type Registry } from '../../lib/reflex/schemas.ts';
+import {
+  type Case,
+  type Component,
+  componentSchema,
+  type Incident,
+  type IncidentOpened,
+  incidentIdOf,
+  type Registry,
+} from '../../lib/reflex/schemas.ts';
 import {
   fixedPolicy,
   type MemoryGovernanceStore,
@@ -72,13 +80,19 @@ function stepSeries(onsetStep: number, height: number, seed: number): Point[] {
   });
 }
 
-const opened = (incidentId: string, series: string, onsetStep: number, tenant = 'acme'): IncidentOpened => ({
+const startOf = (step: number) => new Date(T0 + step * MINUTE).toISOString();
+/** An `observation.incident.opened` detail as Observation publishes it (lib/reflex reads what it needs). */
+const opened = (series: string, onsetStep: number, tenant = 'acme'): IncidentOpened => ({
   tenant,
-  incidentId,
   series,
-  startedAt: new Date(T0 + onsetStep * MINUTE).toISOString(),
-  likelihood: 0.99999,
+  detector: 'robust',
+  start: startOf(onsetStep),
+  peak: { timestamp: startOf(onsetStep), value: 250, score: 9 },
+  likelihood: { likelihood: 0.99999, logLikelihood: 0.5 },
 });
+const DB = incidentIdOf('db.orders.latency', startOf(40));
+const API = incidentIdOf('api.checkout.errors', startOf(41));
+const DB2 = incidentIdOf('db.orders.latency', startOf(45));
 
 function memoryIncidents(outbox: MemoryOutbox): IncidentStore & { items: Map<string, Incident>; writes: number } {
   const items = new Map<string, Incident>();
@@ -181,8 +195,8 @@ const published = (detailType: string) => outbox.published.filter((event) => eve
 
 describe('reflex on observation.incident.opened', () => {
   it('diagnoses the upstream cause among the open incidents and proposes its playbook with the evidence, blast radius from the registry', async () => {
-    await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
-    const incident = await onIncidentOpened(opened('inc-api', 'api.checkout.errors', 41), deps);
+    await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    const incident = await onIncidentOpened(opened('api.checkout.errors', 41), deps);
     assert.equal(incident.component, 'api.checkout');
     assert.deepEqual(
       incident.diagnosis?.causes.map((cause) => cause.component),
@@ -192,7 +206,7 @@ describe('reflex on observation.incident.opened', () => {
     assert.equal(incident.state, 'proposed');
     const [attempt] = incident.attempts;
     assert.equal(attempt?.target, 'db.orders');
-    assert.equal(attempt?.proposalId, proposalIdOf('acme', 'inc-api', 1));
+    assert.equal(attempt?.proposalId, proposalIdOf('acme', API, 1));
     assert.deepEqual(attempt?.binding, components[0]?.bindings[attempt?.playbook ?? 'restart']);
     assert.deepEqual(incident.match?.signature, {
       kind: 'database',
@@ -208,7 +222,7 @@ describe('reflex on observation.incident.opened', () => {
     assert.equal(proposal.target, 'db.orders');
     assert.equal(proposal.requestedBy, 'engine:reflex');
     assert.deepEqual(proposal.parameters, attempt?.binding.parameters);
-    assert.equal((proposal.evidence as { incidentId: string }).incidentId, 'inc-api');
+    assert.equal((proposal.evidence as { incidentId: string }).incidentId, API);
     const blast = proposal.assessment.factors.find((factor) => factor.name === 'blast-radius');
     assert.equal(blast?.value, 2, 'api.checkout and web.shop depend on db.orders');
     assert.equal(blast?.contribution, 0.08);
@@ -216,22 +230,22 @@ describe('reflex on observation.incident.opened', () => {
     // Each step's event is catalogued (the memory outbox validates), recorded in the ledger and published.
     assert.deepEqual(
       published('reflex.incident.diagnosed').map((detail) => detail.incidentId),
-      ['inc-db', 'inc-api'],
+      [DB, API],
     );
     const chosen = published('reflex.playbook.chosen').at(-1);
     assert.equal(chosen?.proposalId, attempt?.proposalId);
     assert.equal(chosen?.target, 'db.orders');
     assert.ok(
-      outbox.recorded.some((entry) => entry.event.detailType === 'reflex.playbook.chosen' && entry.event.detail.incidentId === 'inc-api'),
+      outbox.recorded.some((entry) => entry.event.detailType === 'reflex.playbook.chosen' && entry.event.detail.incidentId === API),
     );
     assert.equal(outbox.waiting.size, 0);
   });
 
   it('changes nothing when the same event comes again', async () => {
-    const first = await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
+    const first = await onIncidentOpened(opened('db.orders.latency', 40), deps);
     const events = outbox.published.length;
     const proposals = governance.items.size;
-    const again = await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
+    const again = await onIncidentOpened(opened('db.orders.latency', 40), deps);
     assert.deepEqual(again, first);
     assert.equal(outbox.published.length, events);
     assert.equal(governance.items.size, proposals);
@@ -247,23 +261,23 @@ describe('reflex on observation.incident.opened', () => {
       parameters: {},
       reason: 'earlier try',
     };
-    await propose(input, reflexProposer('acme'), { ...deps.governance, newId: () => proposalIdOf('acme', 'inc-db', 1) });
-    const diagnosed = await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), {
+    await propose(input, reflexProposer('acme'), { ...deps.governance, newId: () => proposalIdOf('acme', DB, 1) });
+    const diagnosed = await onIncidentOpened(opened('db.orders.latency', 40), {
       ...deps,
       governance: { ...deps.governance, gate },
     });
     assert.equal(governance.items.size, 1, 'no second proposal');
-    assert.equal(diagnosed.attempts[0]?.proposalId, proposalIdOf('acme', 'inc-db', 1));
+    assert.equal(diagnosed.attempts[0]?.proposalId, proposalIdOf('acme', DB, 1));
     // And an incident stored as diagnosed (no attempt) is proposed on the retry.
-    const stored = incidents.items.get('acme/inc-db') as Incident;
-    incidents.items.set('acme/inc-db', { ...stored, state: 'diagnosed', attempts: [] });
-    const retried = await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
+    const stored = incidents.items.get(`acme/${DB}`) as Incident;
+    incidents.items.set(`acme/${DB}`, { ...stored, state: 'diagnosed', attempts: [] });
+    const retried = await onIncidentOpened(opened('db.orders.latency', 40), deps);
     assert.equal(retried.attempts.length, 1);
     assert.equal(governance.items.size, 1);
   });
 
   it('keeps an incident whose series describes no component as unassigned, with its diagnosed event and no proposal', async () => {
-    const incident = await onIncidentOpened(opened('inc-x', 'batch.cpu', 40), deps);
+    const incident = await onIncidentOpened(opened('batch.cpu', 40), deps);
     assert.equal(incident.state, 'unassigned');
     assert.match(incident.reasons[0] ?? '', /describes no registered component/);
     assert.equal(governance.items.size, 0);
@@ -277,24 +291,20 @@ describe('reflex on observation.incident.opened', () => {
       killSwitch: { enabled: true, reason: 'maintenance', by: 'root', at: NOW.toISOString() },
       version: 1,
     });
-    const incident = await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
+    const incident = await onIncidentOpened(opened('db.orders.latency', 40), deps);
     assert.equal(incident.state, 'refused');
     assert.equal(incident.attempts[0]?.proposalStatus, 'refused');
     assert.match(String(published('reflex.playbook.chosen')[0]?.refused), /maintenance|kill switch/i);
-    assert.equal((await governance.proposal('acme', proposalIdOf('acme', 'inc-db', 1)))?.status, 'refused');
+    assert.equal((await governance.proposal('acme', proposalIdOf('acme', DB, 1)))?.status, 'refused');
   });
 });
 
 describe('reflex outcomes', () => {
   it('learns from a failed playbook, proposes the next, and asks people after three failures, then when none is left', async () => {
-    let incident = await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
+    let incident = await onIncidentOpened(opened('db.orders.latency', 40), deps);
     const tried = [incident.attempts[0]?.playbook];
     for (let round = 2; round <= 4; round += 1) {
-      incident = await reportIncidentOutcome(
-        'acme',
-        { incidentId: 'inc-db', outcome: 'not-recovered', detail: 'latency still high' },
-        deps,
-      );
+      incident = await reportIncidentOutcome('acme', { incidentId: DB, outcome: 'not-recovered', detail: 'latency still high' }, deps);
       const attempt = incident.attempts.at(-1);
       assert.equal(attempt?.round, round);
       assert.ok(!tried.includes(attempt?.playbook), `round ${round} tries a new playbook, not ${tried.join(', ')}`);
@@ -317,31 +327,28 @@ describe('reflex outcomes', () => {
       3,
     );
     // The fourth fails too: nothing is left to propose, people are asked without a playbook.
-    incident = await reportIncidentOutcome('acme', { incidentId: 'inc-db', outcome: 'not-recovered', detail: '' }, deps);
+    incident = await reportIncidentOutcome('acme', { incidentId: DB, outcome: 'not-recovered', detail: '' }, deps);
     assert.equal(incident.state, 'escalated');
     assert.equal(incident.attempts.length, 4);
     assert.equal(published('reflex.playbook.chosen').at(-1)?.playbook, null);
   });
 
   it('counts a repeated report once, and refuses another outcome for the same round (409)', async () => {
-    await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
-    const first = await reportIncidentOutcome('acme', { incidentId: 'inc-db', outcome: 'recovered', detail: 'fine' }, deps);
-    const again = await reportIncidentOutcome('acme', { incidentId: 'inc-db', outcome: 'recovered', detail: 'fine' }, deps);
+    await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    const first = await reportIncidentOutcome('acme', { incidentId: DB, outcome: 'recovered', detail: 'fine' }, deps);
+    const again = await reportIncidentOutcome('acme', { incidentId: DB, outcome: 'recovered', detail: 'fine' }, deps);
     assert.equal(first.state, 'recovered');
     assert.deepEqual(again, first);
     assert.equal(cases.list.length, 1);
-    await assert.rejects(
-      reportIncidentOutcome('acme', { incidentId: 'inc-db', outcome: 'not-recovered', detail: '' }, deps),
-      ConflictError,
-    );
+    await assert.rejects(reportIncidentOutcome('acme', { incidentId: DB, outcome: 'not-recovered', detail: '' }, deps), ConflictError);
   });
 
   it('learns a recovery when the incident closes after its proposal was executed, and nothing when it closes on its own', async () => {
-    const incident = await onIncidentOpened(opened('inc-db', 'db.orders.latency', 40), deps);
+    const incident = await onIncidentOpened(opened('db.orders.latency', 40), deps);
     const proposalId = incident.attempts[0]?.proposalId ?? '';
     await reportOutcome('acme', { proposalId, outcome: 'executed', detail: 'failed over' }, 'engine:execution', deps.governance);
     const closed = await onIncidentClosed(
-      { tenant: 'acme', incidentId: 'inc-db', series: 'db.orders.latency', closedAt: NOW.toISOString() },
+      { tenant: 'acme', series: 'db.orders.latency', start: startOf(40), end: NOW.toISOString(), reason: 'recovered' },
       deps,
     );
     assert.equal(closed?.state, 'recovered');
@@ -352,11 +359,11 @@ describe('reflex outcomes', () => {
       [[incident.attempts[0]?.playbook, 'recovered']],
     );
 
-    const other = await onIncidentOpened(opened('inc-db-2', 'db.orders.latency', 45), deps);
+    const other = await onIncidentOpened(opened('db.orders.latency', 45), deps);
     assert.equal(other.attempts.length, 1);
-    const quiet = await onIncidentClosed({ tenant: 'acme', incidentId: 'inc-db-2', series: 'db.orders.latency' }, deps);
+    const quiet = await onIncidentClosed({ tenant: 'acme', series: 'db.orders.latency', start: startOf(45) }, deps);
     assert.equal(quiet?.state, 'closed');
     assert.equal(cases.list.length, 1);
-    assert.equal(await onIncidentClosed({ tenant: 'acme', incidentId: 'never-seen', series: 'x' }, deps), undefined);
+    assert.equal(await onIncidentClosed({ tenant: 'acme', series: 'x', start: startOf(1) }, deps), undefined);
   });
 });
