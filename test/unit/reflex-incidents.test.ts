@@ -360,6 +360,7 @@ describe('reflex outcomes', () => {
     );
 
     const other = await onIncidentOpened(opened('db.orders.latency', 45), deps);
+    assert.equal(other.incidentId, DB2);
     assert.equal(other.attempts.length, 1);
     const quiet = await onIncidentClosed({ tenant: 'acme', series: 'db.orders.latency', start: startOf(45) }, deps);
     assert.equal(quiet?.state, 'closed');
