@@ -20,7 +20,7 @@ import {
   proposalEvaluated,
   proposalSettled,
 } from './governance.ts';
-import { anomalyDetected, seriesConfigured } from './observation.ts';
+import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
 import { incidentDiagnosed, playbookChosen } from './reflex.ts';
 
@@ -40,6 +40,8 @@ export const eventCatalog = [
   constitutionChanged,
   runCompleted,
   anomalyDetected,
+  incidentOpened,
+  incidentClosed,
   seriesConfigured,
   incidentDiagnosed,
   playbookChosen,

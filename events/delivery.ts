@@ -14,6 +14,8 @@ import type { CatalogDetailType } from './catalog.ts';
 /** Detail-types published at least once through an outbox: a copy has a new id and the same detail. */
 export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<CatalogDetailType>([
   'observation.anomaly.detected',
+  'observation.incident.opened',
+  'observation.incident.closed',
   'observation.series.configured',
   'governance.proposal.evaluated',
   'governance.proposal.settled',

@@ -1,4 +1,4 @@
-/** Events of the Observation engine (`autonomy.observation`): series and their anomalies. */
+/** Events of the Observation engine (`autonomy.observation`): series, their anomalous points and their incidents. */
 import { z } from 'zod';
 import { boundedNumberSchema, defineEvent, detailSchema, isoTimestampSchema, MAX_NUMBER_MAGNITUDE } from './common.ts';
 import { actorSchema, seriesNameSchema } from './ids.ts';
@@ -105,3 +105,107 @@ export const seriesConfigured = defineEvent({
 });
 /** The detail of `observation.series.configured`. */
 export type SeriesConfigured = z.infer<typeof seriesConfigured.schema>;
+
+/** A point of an incident: its time, value and detector score. */
+const incidentPointSchema = z.strictObject({
+  timestamp: isoTimestampSchema,
+  value: boundedNumberSchema,
+  score: z.number().nonnegative().max(MAX_NUMBER_MAGNITUDE),
+});
+
+/** A summary of an incident's detector scores: points so far (the opening one included), their mean and maximum. */
+const incidentScoresSchema = z.strictObject({
+  points: z.int().positive(),
+  mean: z.number().nonnegative().max(MAX_NUMBER_MAGNITUDE),
+  max: z.number().nonnegative().max(MAX_NUMBER_MAGNITUDE),
+});
+
+/** A probability or Numenta log-likelihood, in [0, 1]. */
+const unitSchema = z.number().min(0).max(1);
+
+/**
+ * The anomaly likelihood behind an opening (lib/observation/incidents.ts): the likelihood
+ * `Φ((m − μ)/σ)` and Numenta's log form of it (0.5 ≈ 0.99999), from the short-term mean `m` of
+ * squashed scores and the series' long-term Gaussian (μ, σ).
+ */
+const openingLikelihoodSchema = z.strictObject({
+  likelihood: unitSchema,
+  logLikelihood: unitSchema,
+  shortMean: unitSchema,
+  longMean: unitSchema,
+  longSd: z.number().positive().max(1),
+});
+
+/**
+ * `observation.incident.opened` v1: a series' recent scores became unlikely enough to open an
+ * incident. (tenant, series, start) is its natural key: consumers deduplicate on it, and the
+ * `.closed` event of the same incident carries the same start.
+ */
+export const incidentOpened = defineEvent({
+  source: 'autonomy.observation',
+  detailType: 'observation.incident.opened',
+  version: '1',
+  description:
+    "A series' anomaly likelihood crossed its opening level: one incident opens (no other on the series until it closes); starts the self-repair loop.",
+  schema: detailSchema('1', {
+    series: seriesNameSchema,
+    detector: detectorNameText,
+    /** The opening point's time (ISO). */
+    start: isoTimestampSchema,
+    /** The point with the highest detector score so far (at opening: the opening point). */
+    peak: incidentPointSchema,
+    likelihood: openingLikelihoodSchema,
+    scores: incidentScoresSchema,
+    labels: labelsSchema.optional(),
+    /** The detector's evidence for the opening point (expected value, band, scale). */
+    evidence: evidenceSchema,
+  }).superRefine((detail, ctx) => {
+    if (detail.evidence.detector !== detail.detector) {
+      ctx.addIssue({ code: 'custom', path: ['evidence', 'detector'], message: `must equal detector (${detail.detector})` });
+    }
+    if (detail.scores.max !== detail.peak.score) {
+      ctx.addIssue({ code: 'custom', path: ['scores', 'max'], message: 'must equal the peak score' });
+    }
+    if (Date.parse(detail.peak.timestamp) < Date.parse(detail.start)) {
+      ctx.addIssue({ code: 'custom', path: ['peak', 'timestamp'], message: 'the peak cannot precede the start' });
+    }
+  }),
+});
+/** The detail of `observation.incident.opened`. */
+export type IncidentOpened = z.infer<typeof incidentOpened.schema>;
+
+/** `observation.incident.closed` v1: an open incident ended (its series calmed down, or got another detector). */
+export const incidentClosed = defineEvent({
+  source: 'autonomy.observation',
+  detailType: 'observation.incident.closed',
+  version: '1',
+  description:
+    'An open incident ended: its log-likelihood stayed below the closing level for the set number of points (recovered), or its series got a new detector (reconfigured).',
+  schema: detailSchema('1', {
+    series: seriesNameSchema,
+    detector: detectorNameText,
+    /** The incident's start, as in its `observation.incident.opened`. */
+    start: isoTimestampSchema,
+    /** The time of the point that closed it (the last calm one), or of the newest point seen on a reconfiguration. */
+    end: isoTimestampSchema,
+    durationMs: z.int().nonnegative(),
+    reason: z.enum(['recovered', 'reconfigured']),
+    peak: incidentPointSchema,
+    /** The likelihood and log-likelihood when it opened, and the highest log-likelihood while it was open. */
+    likelihood: z.strictObject({ likelihood: unitSchema, logLikelihood: unitSchema, maxLogLikelihood: unitSchema }),
+    scores: incidentScoresSchema,
+  }).superRefine((detail, ctx) => {
+    const start = Date.parse(detail.start);
+    const end = Date.parse(detail.end);
+    if (end < start) ctx.addIssue({ code: 'custom', path: ['end'], message: 'must not precede start' });
+    else if (detail.durationMs !== end - start) ctx.addIssue({ code: 'custom', path: ['durationMs'], message: 'must equal end − start' });
+    if (detail.scores.max !== detail.peak.score) {
+      ctx.addIssue({ code: 'custom', path: ['scores', 'max'], message: 'must equal the peak score' });
+    }
+    if (detail.likelihood.maxLogLikelihood < detail.likelihood.logLikelihood) {
+      ctx.addIssue({ code: 'custom', path: ['likelihood', 'maxLogLikelihood'], message: 'cannot be below the opening log-likelihood' });
+    }
+  }),
+});
+/** The detail of `observation.incident.closed`. */
+export type IncidentClosed = z.infer<typeof incidentClosed.schema>;

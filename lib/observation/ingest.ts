@@ -14,8 +14,13 @@
  * retried, once less than `reserveMs` is left. Points not applied then are listed in
  * `unprocessed`; retrying the whole request applies just those (the others come back as duplicates).
  *
- * Events: each anomaly becomes an `observation.anomaly.detected` event, saved in the record's
- * outbox by the same conditional write as the state, then published; once the bus accepts them,
+ * Incidents: every scored point also goes to the series' incident tracker (incidents.ts), which
+ * opens an incident when the series' anomaly likelihood crosses its opening level and closes it once
+ * the series is calm again: `observation.incident.opened` / `.closed`, one pair per incident however
+ * many points it flags.
+ *
+ * Events: each anomaly becomes an `observation.anomaly.detected` event, and each incident opening or
+ * closing its event; they are saved in the record's outbox by the same conditional write as the state, then published; once the bus accepts them,
  * the outbox is cleared. If publishing fails the events stay in the outbox and go out with the next
  * write to the series (a retried request or message is such a write: its points are duplicates,
  * which the detector ignores). Delivery is therefore at least once: consumers deduplicate on
@@ -24,17 +29,19 @@
  * Read-only by design: the engine observes and emits; it never acts on what it observes.
  */
 import { catalogEntry } from '../../events/catalog.ts';
+import { saturateNumbers } from '../../events/common.ts';
 import { settleLimit } from '../concurrency.ts';
 import { ConflictError, DependencyError } from '../errors.ts';
 import { type BusEvent, busEvent, type EventPublisher, validateEvents } from '../events/publisher.ts';
-import { initSeriesState, type SeriesState } from './detector-registry.ts';
+import type { Evidence } from './detector-contract.ts';
+import { DEFAULT_DETECTOR, DEFAULT_DETECTOR_CONFIG, initSeriesState, type SeriesState } from './detector-registry.ts';
+import { type IncidentClosing, type IncidentOpening, type IncidentState, initIncidents } from './incidents.ts';
 import { MAX_OUTBOX, MAX_OUTBOX_BYTES, type OutboxEvent, type SeriesRecord, type SeriesStore } from './ports.ts';
 import { placePoints } from './reorder-window.ts';
 import { type Backoff, retry } from '../retry.ts';
-import { type DetectorName, type MetricPoint, type RejectedPoint, validateBatch } from './schemas.ts';
+import { type MetricPoint, type RejectedPoint, validateBatch } from './schemas.ts';
+import { trackIncident } from './series-replay.ts';
 
-/** The detector a series gets when its first point arrives before any configuration. */
-export const DEFAULT_DETECTOR: DetectorName = 'robust';
 /** Read-apply-write attempts per series before a conflict is reported (the time budget may stop them sooner). */
 export const DEFAULT_MAX_ATTEMPTS = 12;
 /** Series of one batch processed at once. */
@@ -84,6 +91,17 @@ export interface DetectedAnomaly {
   detector: string;
 }
 
+/** An incident that opened or closed in a batch; `index` is the position in the request of the point that did it. */
+export interface IncidentNotice {
+  index: number;
+  series: string;
+  status: 'opened' | 'closed';
+  /** ISO 8601 start of the incident (its natural key with the series). */
+  start: string;
+  /** ISO 8601 time of the point that opened or closed it. */
+  timestamp: string;
+}
+
 /** The outcome of {@link ingest}. */
 export interface IngestReport {
   /** Points that passed validation. */
@@ -103,6 +121,8 @@ export interface IngestReport {
   /** Series the batch touched. */
   series: number;
   anomalies: DetectedAnomaly[];
+  /** Incidents opened or closed by this call's points (each also published as `observation.incident.*`). */
+  incidents: IncidentNotice[];
   /** Events the bus accepted during this call (including earlier ones a previous call left in an outbox). */
   published: number;
 }
@@ -117,7 +137,8 @@ interface IndexedPoint {
 export interface AppliedPoints {
   record: SeriesRecord;
   anomalies: DetectedAnomaly[];
-  /** Anomaly events to publish, one per anomaly, in point order. */
+  incidents: IncidentNotice[];
+  /** Events to publish (anomalies, incident openings and closings), in point order. */
   events: OutboxEvent[];
   applied: number;
   duplicates: number;
@@ -126,8 +147,14 @@ export interface AppliedPoints {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** A new, never-written record for a series (version 0) with a fresh detector state. */
-export function newSeriesRecord(tenant: string, series: string, state: SeriesState, now: Date): SeriesRecord {
+/** A new, never-written record for a series (version 0) with a fresh detector state and incident tracker. */
+export function newSeriesRecord(
+  tenant: string,
+  series: string,
+  state: SeriesState,
+  now: Date,
+  incidents: IncidentState = initIncidents(),
+): SeriesRecord {
   const at = now.toISOString();
   return {
     tenant,
@@ -135,6 +162,7 @@ export function newSeriesRecord(tenant: string, series: string, state: SeriesSta
     version: 0,
     state,
     window: [],
+    incidents,
     recent: [],
     labels: {},
     outbox: [],
@@ -183,11 +211,11 @@ export function publishableEvents(events: readonly OutboxEvent[], log: (message:
 
 /**
  * Applies points (already sorted by timestamp) to a series record; pure. Points newer than the
- * series' reorder window are placed in it, late ones included (see reorder-window.ts); the result's
- * version is the input's + 1, and each anomaly yields an `observation.anomaly.detected` event for
- * the outbox.
+ * series' reorder window are placed in it, late ones included (see reorder-window.ts), and every
+ * scored point goes on to the incident tracker in the order applied; the result's version is the
+ * input's + 1, and each anomaly, incident opening and incident closing yields its event for the outbox.
  * @example
- * const { record: next, anomalies } = applyPoints(stored, points, new Date());
+ * const { record: next, anomalies, incidents } = applyPoints(stored, points, new Date());
  */
 export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[], now: Date): AppliedPoints {
   const placement = placePoints(
@@ -195,7 +223,9 @@ export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[
     points.map(({ point }) => ({ timestamp: point.timestamp, value: point.value })),
   );
   const anomalies: DetectedAnomaly[] = [];
+  const incidents: IncidentNotice[] = [];
   const events: OutboxEvent[] = [];
+  let tracker = record.incidents;
   let labels = record.labels;
   let applied = 0;
   let duplicates = 0;
@@ -210,28 +240,47 @@ export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[
     applied += 1;
     if (outcome.newest) labels = point.labels;
     const { update } = outcome;
-    if (!update.anomaly) return;
-    const anomaly = {
-      index,
-      series: record.series,
-      timestamp: iso(point.timestamp),
-      value: point.value,
-      score: update.score,
-      detector: update.state.detector,
-    };
-    anomalies.push(anomaly);
-    const event = busEvent('observation.anomaly.detected', {
-      tenant: record.tenant,
-      series: record.series,
-      timestamp: anomaly.timestamp,
-      value: point.value,
-      score: update.score,
-      detector: anomaly.detector,
-      anomaly: true,
-      ...(Object.keys(point.labels).length > 0 ? { labels: point.labels } : {}),
-      evidence: update.evidence,
-    });
-    events.push({ detailType: 'observation.anomaly.detected', detail: event.detail });
+    const detector = update.state.detector;
+    const pointLabels = Object.keys(point.labels).length > 0 ? { labels: point.labels } : {};
+    if (update.anomaly) {
+      const anomaly = { index, series: record.series, timestamp: iso(point.timestamp), value: point.value, score: update.score, detector };
+      anomalies.push(anomaly);
+      const event = busEvent('observation.anomaly.detected', {
+        tenant: record.tenant,
+        series: record.series,
+        timestamp: anomaly.timestamp,
+        value: point.value,
+        score: update.score,
+        detector,
+        anomaly: true,
+        ...pointLabels,
+        evidence: update.evidence,
+      });
+      events.push({ detailType: 'observation.anomaly.detected', detail: event.detail });
+    }
+    const incident = trackIncident(tracker, update, point);
+    if (!incident) return;
+    tracker = incident.state;
+    if (incident.opened) {
+      incidents.push({
+        index,
+        series: record.series,
+        status: 'opened',
+        start: iso(incident.opened.start),
+        timestamp: iso(point.timestamp),
+      });
+      events.push(incidentOpenedEvent(record, detector, incident.opened, update.evidence, point.labels));
+    }
+    if (incident.closed) {
+      incidents.push({
+        index,
+        series: record.series,
+        status: 'closed',
+        start: iso(incident.closed.start),
+        timestamp: iso(point.timestamp),
+      });
+      events.push(incidentClosedEvent(record, detector, incident.closed, 'recovered'));
+    }
   });
   return {
     record: {
@@ -239,16 +288,70 @@ export function applyPoints(record: SeriesRecord, points: readonly IndexedPoint[
       version: record.version + 1,
       state: placement.state,
       window: placement.window,
+      incidents: tracker,
       recent: placement.recent,
       labels,
       updatedAt: now.toISOString(),
     },
     anomalies,
+    incidents,
     events,
     applied,
     duplicates,
     outOfOrder,
   };
+}
+
+const peakOf = (peak: IncidentOpening['peak']) => ({ timestamp: iso(peak.timestamp), value: peak.value, score: peak.score });
+
+/** The `observation.incident.opened` outbox event of an opening (figures saturated at ±1e100, as every observation event). */
+export function incidentOpenedEvent(
+  record: Pick<SeriesRecord, 'tenant' | 'series'>,
+  detector: string,
+  opening: IncidentOpening,
+  evidence: Evidence,
+  labels: Record<string, string>,
+): OutboxEvent {
+  const event = busEvent('observation.incident.opened', {
+    tenant: record.tenant,
+    series: record.series,
+    detector,
+    start: iso(opening.start),
+    peak: peakOf(opening.peak),
+    likelihood: {
+      likelihood: opening.likelihood,
+      logLikelihood: opening.logLikelihood,
+      shortMean: opening.shortMean ?? 0,
+      longMean: opening.longMean ?? 0,
+      longSd: opening.longSd ?? 1,
+    },
+    scores: opening.scores,
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    evidence,
+  });
+  return { detailType: 'observation.incident.opened', detail: saturateNumbers(event.detail) };
+}
+
+/** The `observation.incident.closed` outbox event of a closing. */
+export function incidentClosedEvent(
+  record: Pick<SeriesRecord, 'tenant' | 'series'>,
+  detector: string,
+  closing: IncidentClosing,
+  reason: 'recovered' | 'reconfigured',
+): OutboxEvent {
+  const event = busEvent('observation.incident.closed', {
+    tenant: record.tenant,
+    series: record.series,
+    detector,
+    start: iso(closing.start),
+    end: iso(closing.end),
+    durationMs: closing.durationMs,
+    reason,
+    peak: peakOf(closing.peak),
+    likelihood: { likelihood: closing.likelihood, logLikelihood: closing.logLikelihood, maxLogLikelihood: closing.maxLogLikelihood },
+    scores: closing.scores,
+  });
+  return { detailType: 'observation.incident.closed', detail: saturateNumbers(event.detail) };
 }
 
 /** The wait between read-apply-write attempts of one series: below 20, 40, 80 … ms (full jitter), at most 1 s. */
@@ -356,7 +459,7 @@ type SeriesOutcome =
  * Ingests a batch of points for `tenant` (from the caller's credentials, never from the points).
  *
  * Constraints: 1..500 entries (see `validateBatch`). Invalid points are reported, not thrown.
- * Series without a record start with the {@link DEFAULT_DETECTOR}. Series are read 100 at a time
+ * Series without a record start with the `DEFAULT_DETECTOR` (detector-registry.ts) and the default incident settings. Series are read 100 at a time
  * with one batched read, and written one conditional write each, {@link DEFAULT_SERIES_CONCURRENCY}
  * at once, in an order of their own (random), so concurrent batches over the same series rarely
  * collide. A series none of whose points is new (all duplicates or out of order) is not written: a
@@ -394,6 +497,7 @@ export async function ingest(tenant: string, raw: unknown[], deps: ObservationDe
     unprocessed: [],
     series: groups.size,
     anomalies: [],
+    incidents: [],
     published: 0,
   };
   const now = deps.now();
@@ -429,7 +533,7 @@ async function ingestGroups(
           series,
           deps,
           (current) => {
-            const base = current ?? newSeriesRecord(tenant, series, initSeriesState(DEFAULT_DETECTOR), now);
+            const base = current ?? newSeriesRecord(tenant, series, initSeriesState(DEFAULT_DETECTOR, { ...DEFAULT_DETECTOR_CONFIG }), now);
             const result = applyPoints(base, points, now);
             // Nothing new (a retry of points already applied): no write, so a retried request costs reads only.
             if (result.applied === 0) return { value: result };
@@ -496,9 +600,11 @@ async function ingestGroups(
     report.ignored.duplicates += value.duplicates;
     report.ignored.outOfOrder += value.outOfOrder;
     report.anomalies.push(...value.anomalies);
+    report.incidents.push(...value.incidents);
   });
   report.unprocessed.sort((a, b) => a - b);
   report.anomalies.sort((a, b) => a.index - b.index);
+  report.incidents.sort((a, b) => a.index - b.index);
   if (left > 0) deps.log?.(`${left} of ${entries.length} series not written in this call; retry the request for their points`);
   if (signal.aborted) {
     // No time left to publish: the events wait in their outboxes and go out with the retry's writes.

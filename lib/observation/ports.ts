@@ -1,12 +1,13 @@
 /**
  * Ports of the Observation engine: where series live ({@link SeriesStore}) and what a stored series
  * holds ({@link SeriesRecord}). Every record is bounded: the detector state (bounded by its
- * configuration), the reorder window of the last {@link REORDER_WINDOW} applied points, a ring of the
+ * configuration), the incident tracker (O(its short window) numbers), the reorder window of the last {@link REORDER_WINDOW} applied points, a ring of the
  * last {@link RECENT_POINTS} applied points for forecasts and the summary, and an outbox of at most
  * {@link MAX_OUTBOX} events ({@link MAX_OUTBOX_BYTES}) not yet confirmed on the bus. None of it grows
  * with the length of the series.
  */
 import type { SeriesState } from './detector-registry.ts';
+import type { IncidentState } from './incidents.ts';
 import { MAX_SUMMARY_WINDOW } from './summary.ts';
 
 /** Points kept per series for forecasting and the summary (the summary's own window bound). */
@@ -27,7 +28,11 @@ export type RecentPoint = [timestamp: number, value: number];
 export type WindowPoint = [timestamp: number, value: number, anomaly: 0 | 1];
 
 /** The detail-types the engine publishes. */
-export type ObservationDetailType = 'observation.anomaly.detected' | 'observation.series.configured';
+export type ObservationDetailType =
+  | 'observation.anomaly.detected'
+  | 'observation.incident.opened'
+  | 'observation.incident.closed'
+  | 'observation.series.configured';
 
 /** An event saved with the state it came from, published after the write (a transactional outbox). */
 export interface OutboxEvent {
@@ -53,6 +58,11 @@ export interface SeriesRecord {
    * most {@link REORDER_WINDOW}, every one newer than `state`'s last point.
    */
   window: WindowPoint[];
+  /**
+   * The incident tracker (lib/observation/incidents.ts): the anomaly likelihood's running figures and
+   * the open incident, if any; a few hundred bytes. It has seen every scored point, in the order applied.
+   */
+  incidents: IncidentState;
   /** Last applied points, oldest first (in timestamp order), at most {@link RECENT_POINTS}. */
   recent: RecentPoint[];
   /** Labels of the newest applied point. */

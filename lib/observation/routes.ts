@@ -89,6 +89,18 @@ export const ingestResultSchema = z.object({
     ),
   series: z.int(),
   anomalies: z.array(anomalySchema).max(MAX_BATCH_POINTS).describe('Each also published as observation.anomaly.detected'),
+  incidents: z
+    .array(
+      z.object({
+        index: z.int(),
+        series: seriesNameSchema,
+        status: z.enum(['opened', 'closed']),
+        start: isoSchema.describe("The incident's start: with the series, its key"),
+        timestamp: isoSchema.describe('The point that opened or closed it'),
+      }),
+    )
+    .max(MAX_BATCH_POINTS)
+    .describe('Incidents opened or closed by these points; each also published as observation.incident.opened / .closed'),
   published: z.int(),
 });
 
@@ -155,6 +167,20 @@ export const seriesStatusSchema = z.object({
   series: seriesNameSchema,
   labels: labelsReplySchema,
   detector: z.object({ name, config: detectorSettingsSchema }),
+  incidents: z.object({
+    open: z
+      .object({
+        start: isoSchema,
+        peak: z.object({ timestamp: isoSchema, value: figure, score: z.number().min(0).max(MAX_NUMBER_MAGNITUDE) }),
+        points: z.int(),
+        logLikelihood: z.number().min(0).max(1),
+        maxLogLikelihood: z.number().min(0).max(1),
+      })
+      .nullable()
+      .describe('The open incident, if any'),
+    opened: z.int(),
+    closed: z.int(),
+  }),
   summary: summarySchema,
   stats: statsSchema,
   storage: z.object({

@@ -10,9 +10,19 @@ import { busEvent } from '../events/publisher.ts';
 import type { SeriesStats } from './detector-contract.ts';
 import { initSeriesState, type SeriesState, updateSeriesState } from './detector-registry.ts';
 import { type ForecastModelName, type ForecastReport, forecastPoints } from './series-forecast.ts';
-import { appendOutbox, flushOutboxes, newSeriesRecord, type ObservationDeps, outboxBusEvent, withSeries } from './ingest.ts';
-import type { SeriesPage, SeriesRecord } from './ports.ts';
+import { closingOf, type IncidentState, initIncidents, learnIncidents, type ScoredPoint } from './incidents.ts';
+import {
+  appendOutbox,
+  flushOutboxes,
+  incidentClosedEvent,
+  newSeriesRecord,
+  type ObservationDeps,
+  outboxBusEvent,
+  withSeries,
+} from './ingest.ts';
+import type { OutboxEvent, SeriesPage, SeriesRecord } from './ports.ts';
 import { headState } from './reorder-window.ts';
+import { isScoredDecision } from './series-replay.ts';
 import { type SeriesSummary, summariseSeries } from './summary.ts';
 
 /**
@@ -28,6 +38,18 @@ export interface SeriesStatus {
   series: string;
   labels: Record<string, string>;
   detector: { name: string; config: DetectorSettings };
+  /** The incident tracker: the open incident (if any) and how many opened and closed so far. */
+  incidents: {
+    open: {
+      start: string;
+      peak: { timestamp: string; value: number; score: number };
+      points: number;
+      logLikelihood: number;
+      maxLogLikelihood: number;
+    } | null;
+    opened: number;
+    closed: number;
+  };
   summary: SeriesSummary;
   stats: SeriesStats;
   storage: {
@@ -60,6 +82,7 @@ export async function seriesStatus(tenant: string, series: string, deps: Pick<Ob
     series,
     labels: record.labels,
     detector: { name: state.detector, config: state.config as DetectorSettings },
+    incidents: incidentStatus(record.incidents),
     summary: saturateNumbers(summariseSeries(state, recent)),
     stats: saturateNumbers(state.stats),
     storage: {
@@ -70,6 +93,25 @@ export async function seriesStatus(tenant: string, series: string, deps: Pick<Ob
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
     },
+  };
+}
+
+/** The part of {@link SeriesStatus} about incidents. */
+function incidentStatus(incidents: IncidentState): SeriesStatus['incidents'] {
+  const { open } = incidents;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    open: open
+      ? saturateNumbers({
+          start: iso(open.start),
+          peak: { timestamp: iso(open.peak.timestamp), value: open.peak.value, score: open.peak.score },
+          points: open.points,
+          logLikelihood: open.logLikelihood,
+          maxLogLikelihood: open.maxLogLikelihood,
+        })
+      : null,
+    opened: incidents.opened,
+    closed: incidents.closed,
   };
 }
 
@@ -128,19 +170,29 @@ export function configuredState(detector: string, config: Record<string, unknown
   return state;
 }
 
-/** Replays points through a state without emitting anything (warm-up after a configuration change). */
-function replay(state: SeriesState, record: SeriesRecord | undefined): SeriesState {
+/**
+ * Replays points through a state without emitting anything (warm-up after a configuration change):
+ * the new detector's state, and an incident tracker (with the series' incident settings) that has
+ * learned the replayed scores.
+ */
+function replay(state: SeriesState, record: SeriesRecord | undefined): { state: SeriesState; incidents: IncidentState } {
   let next = state;
-  for (const [timestamp, value] of record?.recent ?? []) next = updateSeriesState(next, { timestamp, value }).state;
-  return next;
+  const scored: ScoredPoint[] = [];
+  for (const [timestamp, value] of record?.recent ?? []) {
+    const decision = updateSeriesState(next, { timestamp, value });
+    next = decision.state;
+    if (isScoredDecision(decision)) scored.push({ timestamp, value, score: decision.score });
+  }
+  return { state: next, incidents: learnIncidents(initIncidents(record?.incidents.config), scored) };
 }
 
 /**
  * Sets a series' detector and configuration. A new detector or configuration starts a fresh
  * detector state, warmed up by replaying the series' recent points (up to 512, `RECENT_POINTS`;
  * the counters then restart from those points), and closes the reorder window: every point so far
- * is settled, so a later point older than the newest one is out of order. An identical
- * configuration writes nothing.
+ * is settled, so a later point older than the newest one is out of order. The incident tracker starts
+ * afresh too, having learned the replayed scores; an incident open under the old detector is closed
+ * (`observation.incident.closed`, reason `reconfigured`). An identical configuration writes nothing.
  * Publishes `observation.series.configured` through the record's outbox; when the bus is
  * unreachable the configuration is still saved and the event follows the next write.
  * @throws {ValidationError} on an unknown detector or invalid configuration.
@@ -173,11 +225,18 @@ export async function configureSeries(
       configuredBy: actor,
       configuredAt: now.toISOString(),
     });
-    const { outbox, dropped } = appendOutbox(base.outbox, [{ detailType: 'observation.series.configured', detail: event.detail }]);
+    const events: OutboxEvent[] = [];
+    if (current?.incidents.open) {
+      events.push(incidentClosedEvent(current, current.state.detector, closingOf(current.incidents.open), 'reconfigured'));
+    }
+    events.push({ detailType: 'observation.series.configured', detail: event.detail });
+    const { outbox, dropped } = appendOutbox(base.outbox, events);
+    const warmed = replay(fresh, current);
     const next: SeriesRecord = {
       ...base,
       version: version + 1,
-      state: replay(fresh, current),
+      state: warmed.state,
+      incidents: warmed.incidents,
       window: [],
       outbox,
       droppedEvents: base.droppedEvents + dropped,

@@ -4,7 +4,7 @@ import { anomalyDetected, seriesConfigured } from '../../events/observation.ts';
 import { ConflictError, DependencyError, NotFoundError, ValidationError } from '../../lib/errors.ts';
 import { type OutgoingEntry, validatingPublisher } from '../../lib/events/publisher.ts';
 import fc from 'fast-check';
-import { initSeriesState, type SeriesState } from '../../lib/observation/detector-registry.ts';
+import { DEFAULT_DETECTOR, initSeriesState, type SeriesState } from '../../lib/observation/detector-registry.ts';
 import { appendOutbox, type ObservationDeps, ingest, newSeriesRecord } from '../../lib/observation/ingest.ts';
 import { memorySeriesStore } from '../../lib/observation/memory-store.ts';
 import { RECENT_POINTS, REORDER_WINDOW, type SeriesRecord, type SeriesStore } from '../../lib/observation/ports.ts';
@@ -80,7 +80,7 @@ describe('ingest', () => {
     assert.equal(status.stats.count, 2);
     assert.equal(status.summary.lastValue, 12);
     assert.deepEqual(status.labels, { region: 'eu' });
-    assert.equal(status.detector.name, 'robust');
+    assert.equal(status.detector.name, DEFAULT_DETECTOR);
     assert.equal(status.storage.version, 1);
   });
 
@@ -102,22 +102,22 @@ describe('ingest', () => {
 
   it('applies a late point within the reorder window, scored against the points before it, and only once', async () => {
     const d = deps();
-    const even = Array.from({ length: 60 }, (_, i) => ({ series: 's', timestamp: at(2 * i), value: 100 + (i % 3) }));
+    const even = Array.from({ length: 100 }, (_, i) => ({ series: 's', timestamp: at(2 * i), value: 100 + (i % 3) }));
     await ingest('acme', even, d);
-    // A late spike between t=80 and t=82: judged against the 40 points before it, as in order.
-    const late = await ingest('acme', [{ series: 's', timestamp: at(81), value: 900 }], d);
+    // A late spike between t=160 and t=162: judged against the 81 points before it, as in order.
+    const late = await ingest('acme', [{ series: 's', timestamp: at(161), value: 900 }], d);
     assert.deepEqual([late.applied, late.ignored.duplicates, late.ignored.outOfOrder], [1, 0, 0]);
     assert.equal(late.anomalies.length, 1);
-    const [event] = d.bus.sent;
-    assert.equal(anomalyDetected.schema.parse(JSON.parse(event?.detail ?? '{}')).evidence.n, 41);
+    const [event] = d.bus.sent.filter((entry) => entry.detailType === 'observation.anomaly.detected');
+    assert.equal(anomalyDetected.schema.parse(JSON.parse(event?.detail ?? '{}')).evidence.n, 81);
     const version = (await seriesStatus('acme', 's', d)).storage.version;
-    const again = await ingest('acme', [{ series: 's', timestamp: at(81), value: 900 }], d);
+    const again = await ingest('acme', [{ series: 's', timestamp: at(161), value: 900 }], d);
     assert.deepEqual([again.applied, again.ignored.duplicates], [0, 1]);
     const status = await seriesStatus('acme', 's', d);
     assert.equal(status.storage.version, version, 'a request with nothing new writes nothing');
-    assert.equal(status.stats.count, 61);
+    assert.equal(status.stats.count, 101);
     assert.equal(status.stats.anomalies, 1);
-    assert.equal(status.summary.lastTime, at(118));
+    assert.equal(status.summary.lastTime, at(198));
     const record = (await d.store.get('acme', 's')) as SeriesRecord;
     assert.deepEqual(
       record.recent.map(([t]) => t),
@@ -180,9 +180,9 @@ describe('ingest', () => {
 
   it('publishes observation.anomaly.detected with the evidence for a spike after warm-up', async () => {
     const d = deps();
-    await ingest('acme', steady('api.p99', 0, 40), d);
+    await ingest('acme', steady('api.p99', 0, 70), d);
     assert.equal(d.bus.sent.length, 0);
-    const report = await ingest('acme', [{ series: 'api.p99', timestamp: at(40), value: 400, labels: { host: 'a' } }], d);
+    const report = await ingest('acme', [{ series: 'api.p99', timestamp: at(70), value: 400, labels: { host: 'a' } }], d);
     assert.equal(report.anomalies.length, 1);
     assert.equal(report.anomalies[0]?.index, 0);
     assert.equal(report.published, 1);
@@ -193,11 +193,11 @@ describe('ingest', () => {
     assert.equal(detail.tenant, 'acme');
     assert.equal(detail.series, 'api.p99');
     assert.equal(detail.value, 400);
-    assert.equal(detail.detector, 'robust');
+    assert.equal(detail.detector, DEFAULT_DETECTOR);
     assert.deepEqual(detail.labels, { host: 'a' });
     assert.ok(detail.score > 4);
-    assert.equal(detail.evidence.n, 40);
-    assert.equal(typeof detail.evidence.median, 'number');
+    assert.equal(detail.evidence.n, 70);
+    assert.equal(typeof detail.evidence.mean, 'number');
     const status = await seriesStatus('acme', 'api.p99', d);
     assert.equal(status.storage.pendingEvents, 0);
     assert.equal(status.stats.anomalies, 1);
@@ -342,8 +342,8 @@ describe('ingest', () => {
 
   it('keeps events in the outbox when the bus is down and publishes them with the retried batch', async () => {
     const d = deps();
-    await ingest('acme', steady('s', 0, 40), d);
-    const spike = [{ series: 's', timestamp: at(40), value: 500 }];
+    await ingest('acme', steady('s', 0, 70), d);
+    const spike = [{ series: 's', timestamp: at(70), value: 500 }];
     d.bus.setRefuse(true);
     await assert.rejects(ingest('acme', spike, d), DependencyError);
     assert.equal((await seriesStatus('acme', 's', d)).storage.pendingEvents, 1);
@@ -354,7 +354,7 @@ describe('ingest', () => {
     assert.equal(d.bus.sent.length, 1);
     const status = await seriesStatus('acme', 's', d);
     assert.equal(status.storage.pendingEvents, 0);
-    assert.equal(status.stats.count, 41);
+    assert.equal(status.stats.count, 71);
   });
 
   it('keeps every stored record bounded whatever the series length', async () => {
@@ -547,9 +547,9 @@ describe('series isolation, listing and deletion', () => {
 
   it('publishes pending events before deleting, and refuses to delete while the bus is down', async () => {
     const d = deps();
-    await ingest('acme', steady('s', 0, 40), d);
+    await ingest('acme', steady('s', 0, 70), d);
     d.bus.setRefuse(true);
-    await assert.rejects(ingest('acme', [{ series: 's', timestamp: at(40), value: 900 }], d), DependencyError);
+    await assert.rejects(ingest('acme', [{ series: 's', timestamp: at(70), value: 900 }], d), DependencyError);
     await assert.rejects(deleteSeries('acme', 's', d), DependencyError);
     d.bus.setRefuse(false);
     assert.deepEqual(await deleteSeries('acme', 's', d), { series: 's', deleted: true, publishedEvents: 1 });

@@ -26,6 +26,7 @@ import {
   seriesFacts,
   type WindowPoint,
 } from '../../observation/ports.ts';
+import { type IncidentState, initIncidents } from '../../observation/incidents.ts';
 import { backoffDelay } from '../../retry.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
 
@@ -64,6 +65,7 @@ function serialise(record: SeriesRecord): string {
     {
       state: record.state,
       ...windowFields(record),
+      incidents: record.incidents,
       recent: record.recent,
       labels: record.labels,
       outbox: record.outbox,
@@ -84,6 +86,7 @@ function deserialise(item: Record<string, unknown>): SeriesRecord {
   const data = JSON.parse(String(item.data)) as Pick<SeriesRecord, 'state' | 'recent' | 'labels' | 'outbox' | 'droppedEvents'> & {
     window?: WindowPoint[];
     windowFlags?: string;
+    incidents?: IncidentState;
   };
   return {
     tenant: String(item.tenant),
@@ -91,6 +94,8 @@ function deserialise(item: Record<string, unknown>): SeriesRecord {
     version: Number(item.version),
     state: data.state,
     window: windowOf(data),
+    // Records written before incidents start a fresh tracker (it learns from their next points).
+    incidents: data.incidents ?? initIncidents(),
     recent: data.recent,
     labels: data.labels,
     outbox: data.outbox,
