@@ -1,15 +1,28 @@
 /**
- * Replays a `timestamp,value` CSV through a detector and prints `timestamp,value,score,anomaly`.
+ * Replays a `timestamp,value` CSV the way the service would see it.
+ *   node scripts/replay.ts --file <series.csv>
+ *     exactly what a new series gets (the default detector and settings, then the incident tracker):
+ *     prints `timestamp,value,score,anomaly,alert`, `alert` 1 where an incident opens
+ *     (`observation.incident.opened`), else 0;
  *   node scripts/replay.ts --file <series.csv> --detector <robust|seasonal|ewma> [--config '{"threshold":4}']
- * Uses the same detector code as the service. Exit codes: 0 ok, 2 usage or input error.
+ *     one detector's per-point decisions: `timestamp,value,score,anomaly`.
+ * Uses the same code as the service. Exit codes: 0 ok, 2 usage or input error.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../lib/errors.ts';
 import { CsvLineError, parseSeriesCsv } from '../lib/observation/csv.ts';
-import { detectorNames, initSeriesState, isDetectorName, updateSeriesState } from '../lib/observation/detector-registry.ts';
+import {
+  DEFAULT_DETECTOR,
+  DEFAULT_DETECTOR_CONFIG,
+  detectorNames,
+  initSeriesState,
+  isDetectorName,
+  updateSeriesState,
+} from '../lib/observation/detector-registry.ts';
+import { replayPoints } from '../lib/observation/series-replay.ts';
 
-const USAGE = "usage: node scripts/replay.ts --file <series.csv> --detector <name> [--config '<json>']";
+const USAGE = "usage: node scripts/replay.ts --file <series.csv> [--detector <name> [--config '<json>']]";
 
 function fail(message: string): never {
   process.stderr.write(`replay: ${message}\n${USAGE}\n`);
@@ -27,8 +40,9 @@ function main(): void {
     fail(error instanceof Error ? error.message : String(error));
   }
   if (!values.file) fail('--file is required');
-  if (!values.detector) fail('--detector is required');
-  if (!isDetectorName(values.detector)) fail(`unknown detector '${values.detector}' (known: ${detectorNames.join(', ')})`);
+  if (values.detector === undefined && values.config !== undefined) fail('--config needs --detector');
+  if (values.detector !== undefined && !isDetectorName(values.detector))
+    fail(`unknown detector '${values.detector}' (known: ${detectorNames.join(', ')})`);
 
   let config: Record<string, unknown> = {};
   if (values.config !== undefined) {
@@ -53,11 +67,26 @@ function main(): void {
   let state: ReturnType<typeof initSeriesState>;
   let rows: ReturnType<typeof parseSeriesCsv>;
   try {
-    state = initSeriesState(values.detector, config);
+    state =
+      values.detector === undefined
+        ? initSeriesState(DEFAULT_DETECTOR, { ...DEFAULT_DETECTOR_CONFIG })
+        : initSeriesState(values.detector, config);
     rows = parseSeriesCsv(text);
   } catch (error) {
     if (error instanceof CsvLineError || error instanceof ValidationError) fail(error.message);
     throw error;
+  }
+
+  if (values.detector === undefined) {
+    // What a new series gets: the default detector, then the incident tracker on every scored point.
+    const replayed = replayPoints(rows, { detector: DEFAULT_DETECTOR, config: { ...DEFAULT_DETECTOR_CONFIG } });
+    const lines = ['timestamp,value,score,anomaly,alert'];
+    replayed.forEach((row) => {
+      const score = row.score === null ? '' : Number(row.score.toPrecision(6)).toString();
+      lines.push(`${new Date(row.timestamp).toISOString()},${row.value},${score},${row.anomaly},${row.alert ? 1 : 0}`);
+    });
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
   }
 
   const out: string[] = ['timestamp,value,score,anomaly'];

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { validatingPublisher } from '../../lib/events/publisher.ts';
 import { parseSeriesCsv } from '../../lib/observation/csv.ts';
+import { ingest } from '../../lib/observation/ingest.ts';
+import { memorySeriesStore } from '../../lib/observation/memory-store.ts';
 
 const script = fileURLToPath(new URL('../../scripts/replay.ts', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'replay-'));
@@ -38,6 +41,54 @@ describe('replay CLI', () => {
       flagged.map((line) => line.split(',')[0]),
       ['2026-01-01T01:00:00.000Z'],
     );
+  });
+
+  it('replays exactly what a new series gets without --detector, with an alert column where ingest opens incidents', async () => {
+    // 400 minutes of a noisy level with two shifts; replayed by the CLI and ingested in batches of 100.
+    const rows: string[] = ['timestamp,value'];
+    const points: { series: string; timestamp: string; value: number }[] = [];
+    let seed = 3;
+    for (let i = 0; i < 400; i += 1) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const value =
+        Math.round((50 + 4 * (seed / 2147483648) + (i >= 200 && i < 215 ? 30 : 0) + (i >= 330 && i < 340 ? -25 : 0)) * 1000) / 1000;
+      const timestamp = new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString();
+      rows.push(`${timestamp},${value}`);
+      points.push({ series: 'shifts', timestamp, value });
+    }
+    const result = replay('--file', csvFile('shifts.csv', `${rows.join('\n')}\n`));
+    assert.equal(result.status, 0, result.stderr);
+    const out = result.stdout.trim().split('\n');
+    assert.equal(out[0], 'timestamp,value,score,anomaly,alert');
+    assert.equal(out.length, 401);
+    const alerts = out
+      .slice(1)
+      .filter((line) => line.endsWith(',1'))
+      .map((line) => line.split(',')[0]);
+
+    const sent: { detailType: string; detail: string }[] = [];
+    const deps = {
+      store: memorySeriesStore(),
+      publisher: validatingPublisher({
+        async putEvents(entries) {
+          sent.push(...entries);
+          return entries.map((_, i) => ({ eventId: `e${sent.length + i}` }));
+        },
+      }),
+      now: () => new Date(Date.UTC(2026, 0, 2)),
+    };
+    for (let start = 0; start < points.length; start += 100) await ingest('acme', points.slice(start, start + 100), deps);
+    const opened = sent
+      .filter((entry) => entry.detailType === 'observation.incident.opened')
+      .map((entry) => JSON.parse(entry.detail).start);
+    assert.deepEqual(alerts, opened);
+    assert.ok(alerts.includes('2026-01-01T03:20:00.000Z'), `the shift at minute 200 opens an incident: ${alerts.join(', ')}`);
+  });
+
+  it('refuses --config without --detector', () => {
+    const result = replay('--file', series, '--config', '{"threshold":4}');
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--config needs --detector/);
   });
 
   it('accepts epoch-second timestamps without a header', () => {
