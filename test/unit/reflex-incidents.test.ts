@@ -5,7 +5,11 @@
  * outcomes learned, the next playbook after a failure and people after repeated failures.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { catalogEntry } from '../../events/catalog.ts';
 import { ConflictError } from '../../lib/errors.ts';
 import type { PolicyDecision } from '../../lib/governance/model.ts';
 import { propose, reportOutcome } from '../../lib/governance/proposals.ts';
@@ -29,7 +33,9 @@ import {
   componentSchema,
   type Incident,
   type IncidentOpened,
+  incidentClosedSchema,
   incidentIdOf,
+  incidentOpenedSchema,
   type Registry,
 } from '../../lib/reflex/schemas.ts';
 import {
@@ -41,6 +47,7 @@ import {
   recordingGate,
 } from '../helpers/governance-memory.ts';
 
+const samplesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'events', 'samples');
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const NOW = new Date(T0 + 50 * MINUTE);
@@ -366,5 +373,27 @@ describe('reflex outcomes', () => {
     assert.equal(quiet?.state, 'closed');
     assert.equal(cases.list.length, 1);
     assert.equal(await onIncidentClosed({ tenant: 'acme', series: 'x', start: startOf(1) }, deps), undefined);
+  });
+});
+
+describe("reflex's reading of Observation's incident events", () => {
+  const samples = (detailType: string) =>
+    readdirSync(path.join(samplesDir, detailType))
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => JSON.parse(readFileSync(path.join(samplesDir, detailType, file), 'utf8')).detail as Record<string, unknown>);
+
+  it('reads every catalogued sample of observation.incident.opened and .closed, and names the same incident from both', () => {
+    const opened = samples('observation.incident.opened');
+    const closed = samples('observation.incident.closed');
+    assert.ok(opened.length > 0 && closed.length > 0);
+    for (const detail of opened) {
+      assert.ok(catalogEntry('observation.incident.opened').schema.safeParse(detail).success, 'a valid catalog sample');
+      const read = incidentOpenedSchema.parse(detail);
+      assert.equal(incidentIdOf(read.series, read.start), `${detail.series}@${new Date(String(detail.start)).toISOString()}`);
+    }
+    for (const detail of closed) {
+      const read = incidentClosedSchema.parse(detail);
+      assert.equal(incidentIdOf(read.series, read.start), `${detail.series}@${new Date(String(detail.start)).toISOString()}`);
+    }
   });
 });
