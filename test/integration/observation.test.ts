@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@a
 import { catalogEntry } from '../../events/catalog.ts';
 import { dynamoSeriesStore } from '../../lib/adapters/aws/series-store.ts';
 import { ConflictError, ValidationError } from '../../lib/errors.ts';
-import { initSeriesState } from '../../lib/observation/detector-registry.ts';
+import { DEFAULT_DETECTOR, initSeriesState } from '../../lib/observation/detector-registry.ts';
 import { newSeriesRecord } from '../../lib/observation/ingest.ts';
 import { ledgerEvents } from '../helpers/ledger-events.ts';
 import { api, eventually, freshTenant, testCloud } from '../helpers/local-cloud.ts';
@@ -134,7 +134,7 @@ describe('observation engine on the local cloud', () => {
     assert.equal(shown.status, 200, JSON.stringify(shown.body));
     assert.equal(shown.body.result.summary.count, 1);
     assert.equal(shown.body.result.summary.lastValue, 42);
-    assert.equal(shown.body.result.detector.name, 'robust');
+    assert.equal(shown.body.result.detector.name, DEFAULT_DETECTOR);
     const listed = await api('GET', '/observation/status', { tenant, roles: ['viewer'] });
     assert.deepEqual(
       listed.body.result.items.map((item: { series: string }) => item.series),
