@@ -66,11 +66,12 @@ describe('detector settings and the numbers events carry', () => {
     const tenant = freshTenant();
     const start = Date.parse('2026-01-01T00:00:00Z');
     const at = (index: number) => new Date(start + index * 60_000).toISOString();
-    const flat = Array.from({ length: 40 }, (_, index) => ({ series: 'bounds.flat', timestamp: at(index), value: 0 }));
+    // 70 flat points: past the default detector's warm-up (60).
+    const flat = Array.from({ length: 70 }, (_, index) => ({ series: 'bounds.flat', timestamp: at(index), value: 0 }));
     assert.equal((await api('POST', '/observation/ingest', { ...operator(tenant), body: { parameters: { points: flat } } })).status, 200);
     const spike = await api('POST', '/observation/ingest', {
       ...operator(tenant),
-      body: { parameters: { point: { series: 'bounds.flat', timestamp: at(40), value: MAX_NUMBER_MAGNITUDE } } },
+      body: { parameters: { point: { series: 'bounds.flat', timestamp: at(70), value: MAX_NUMBER_MAGNITUDE } } },
     });
     assert.equal(spike.status, 200, JSON.stringify(spike.body));
     assert.equal(spike.body.result.anomalies.length, 1, JSON.stringify(spike.body.result));
