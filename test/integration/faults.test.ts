@@ -258,28 +258,28 @@ describe('faults on a local cloud of its own', () => {
     const T0 = Date.parse('2026-01-01T00:00:00.000Z');
     const at = (i: number) => new Date(T0 + i * 60_000).toISOString();
     const point = (i: number, value = 100 + (i % 5) - 2) => ({ series, timestamp: at(i), value });
-    // 40 steady points newest first (past the robust detector's warm-up), a spike, then 4 more newest first.
-    const warm = JSON.stringify({ tenant, points: Array.from({ length: 40 }, (_, k) => point(39 - k)) });
-    const spike = JSON.stringify({ tenant, ...point(40, 1000) });
-    const tail = JSON.stringify({ tenant, points: [44, 43, 42, 41].map((i) => point(i)) });
+    // 70 steady points newest first (past the default detector's warm-up, 60), a spike, then 4 more newest first.
+    const warm = JSON.stringify({ tenant, points: Array.from({ length: 70 }, (_, k) => point(69 - k)) });
+    const spike = JSON.stringify({ tenant, ...point(70, 1000) });
+    const tail = JSON.stringify({ tenant, points: [74, 73, 72, 71].map((i) => point(i)) });
     const count = async () => (await call('GET', `/observation/status?series=${series}`, { tenant, roles: ['viewer'] })).body?.result?.summary?.count;
     const counted = (expected: number) => eventually(`${expected} points applied`, async () => ((await count()) === expected ? true : undefined), 20_000);
 
     await send('ObservationIngestQueue', [warm, warm]);
-    await counted(40);
+    await counted(70);
     // Copies of one point in one batch race each other: one applies it, the others find it applied.
     await send('ObservationIngestQueue', [spike, spike, warm, spike, spike]);
-    await counted(41);
+    await counted(71);
     await send('ObservationIngestQueue', [tail, spike, tail]);
-    await counted(45);
+    await counted(75);
     await drained('ObservationIngestQueue');
     await eventually('the anomaly in the ledger', async () => ((await exportedEvents(tenant, 'events.observation')).some((event) => event.detailType === 'observation.anomaly.detected') ? true : undefined), 20_000);
     await drained('AuditQueue');
 
-    assert.equal(await count(), 45, '45 points in 11 deliveries, each applied once');
+    assert.equal(await count(), 75, '75 points in 11 deliveries, each applied once');
     const anomalies = async () => (await exportedEvents(tenant, 'events.observation')).filter((event) => event.detailType === 'observation.anomaly.detected');
     const [recorded] = await anomalies();
-    assert.deepEqual((await anomalies()).map((event) => event.detail.timestamp), [at(40)], 'the spike, delivered five times, is one anomaly in the ledger');
+    assert.deepEqual((await anomalies()).map((event) => event.detail.timestamp), [at(70)], 'the spike, delivered five times, is one anomaly in the ledger');
 
     // What a second writer does when it finds the anomaly still in the series' outbox: publish it
     // again, a new event (new id) with the same detail. The audit rule queues each copy; the ledger keeps one entry.
