@@ -37,8 +37,20 @@ export const playbookSchema = z.enum(playbooks);
 /** Most parameters one binding carries. */
 export const MAX_BINDING_PARAMETERS = 32;
 
-/** A binding's parameter value: a short text, a bounded number or a flag. */
-export const bindingValueSchema = z.union([z.string().max(256), boundedNumberSchema, z.boolean()]);
+/**
+ * The smallest magnitude of a non-zero number in a binding: its parameters become a proposal's, which
+ * DynamoDB stores as numbers (magnitudes below 1e-130 are refused there).
+ */
+export const MIN_PARAMETER_MAGNITUDE = 1e-100;
+
+/** A binding's parameter value: a short text, a bounded number (0, or at least 1e-100 in magnitude) or a flag. */
+export const bindingValueSchema = z.union([
+  z.string().max(256),
+  boundedNumberSchema.refine((value) => value === 0 || Math.abs(value) >= MIN_PARAMETER_MAGNITUDE, {
+    message: `a non-zero number must be at least ${MIN_PARAMETER_MAGNITUDE} in magnitude`,
+  }),
+  z.boolean(),
+]);
 
 /**
  * What one recovery step means for one component: the executor kind, the resource it acts on and

@@ -141,6 +141,13 @@ describe('reflex registry', () => {
     assert.ok(!many.success && many.error.issues.some((issue) => issue.path.join('.') === 'components.0.bindings.throttle.parameters'));
     const unknownPlaybook = putComponentsSchema.safeParse({ components: [{ id: 'api', kind: 'lambda', bindings: { reboot: binding } }] });
     assert.equal(unknownPlaybook.success, false);
+    // A proposal's parameters are stored as DynamoDB numbers: no magnitude below 1e-100 but 0.
+    const tiny = putComponentsSchema.safeParse({
+      components: [{ id: 'api', kind: 'lambda', bindings: { throttle: { ...binding, parameters: { weight: 1e-229 } } } }],
+    });
+    assert.ok(
+      !tiny.success && tiny.error.issues.some((issue) => issue.path.join('.') === 'components.0.bindings.throttle.parameters.weight'),
+    );
     assert.equal(
       putComponentsSchema.safeParse({
         components: [{ id: 'api', kind: 'lambda', bindings: { throttle: { ...binding, parameters: { concurrency: 5 } } } }],

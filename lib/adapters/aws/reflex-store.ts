@@ -2,7 +2,7 @@
  * The Reflex engine's state in the state table (every key starting with the tenant):
  *   <tenant>#reflex#components / #head                 the current generation: its key prefix, count, who and when
  *   <tenant>#reflex#components / g<gen>-<token>#<id>   one item per component of a generation
- *   <tenant>#reflex#incident   / <incidentId>          incidents (gsi1: <tenant>#reflex#incident#open|closed, by start)
+ *   <tenant>#reflex#incident   / <incidentId>          incidents as JSON text `data` (gsi1: <tenant>#reflex#incident#open|closed, by start)
  *   <tenant>#reflex#cases      / c#<at>#<caseId>       cases, newest last (TTL one year)
  *   <tenant>#reflex#cases      / id#<caseId>           a case's marker: each case counts once
  *   <tenant>#reflex#clusters   / <cluster>             per playbook: s_<playbook> recoveries, f_<playbook> failures
@@ -162,6 +162,7 @@ export function dynamoRegistryStore(client: DynamoDBDocumentClient, table: strin
 }
 
 const incidentKey = (tenant: string, incidentId: string) => ({ pk: `${tenant}#reflex#incident`, sk: incidentId });
+const incidentOf = (item: Item): Incident => incidentSchema.parse(JSON.parse(String(item.data)));
 
 /** Incidents, each write one transaction with its outbox entries (lib/adapters/aws/governance-store.ts). */
 export function dynamoIncidentStore(client: DynamoDBDocumentClient, table: string): IncidentStore {
@@ -169,12 +170,14 @@ export function dynamoIncidentStore(client: DynamoDBDocumentClient, table: strin
   return {
     async incident(tenant, incidentId) {
       const output = await send(new GetCommand({ TableName: table, Key: incidentKey(tenant, incidentId), ConsistentRead: true }));
-      return output.Item ? incidentSchema.parse(strip(output.Item)) : undefined;
+      return output.Item ? incidentOf(output.Item) : undefined;
     },
     putIncident(next: Incident, expectedVersion, events) {
+      // The record as JSON text: it carries figures from the event (a peak value may be below DynamoDB's 1e-130).
       const item = {
         ...incidentKey(next.tenant, next.incidentId),
-        ...next,
+        version: next.version,
+        data: JSON.stringify(next),
         gsi1pk: `${next.tenant}#reflex#incident#${next.open ? 'open' : 'closed'}`,
         gsi1sk: next.startedAt,
       };
@@ -191,7 +194,7 @@ export function dynamoIncidentStore(client: DynamoDBDocumentClient, table: strin
           Limit: query.limit,
         }),
       );
-      return (output.Items ?? []).map((item) => incidentSchema.parse(strip(item)));
+      return (output.Items ?? []).map(incidentOf);
     },
   };
 }
