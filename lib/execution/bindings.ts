@@ -22,8 +22,11 @@ const PARTITION = 'aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?';
 
 /** An unqualified Lambda function ARN (reserved concurrency is per function, never per version or alias). */
 export const LAMBDA_FUNCTION_ARN = new RegExp(`^arn:(${PARTITION}):lambda:(${REGION}):(${ACCOUNT}):function:([a-zA-Z0-9_-]{1,64})$`);
-/** A Lambda alias ARN: the function's ARN and an alias name (not a version number, not `$LATEST`). */
-export const LAMBDA_ALIAS_ARN = new RegExp(`^arn:(${PARTITION}):lambda:(${REGION}):(${ACCOUNT}):function:([a-zA-Z0-9_-]{1,64}):((?!\\d+$)[a-zA-Z0-9_-]{1,128})$`);
+/**
+ * A Lambda alias ARN: the function's ARN and an alias name (not a version number, not `$LATEST`:
+ * at least one character that is not a digit; at most 128, checked by the binding's schema).
+ */
+export const LAMBDA_ALIAS_ARN = new RegExp(`^arn:(${PARTITION}):lambda:(${REGION}):(${ACCOUNT}):function:([a-zA-Z0-9_-]{1,64}):([a-zA-Z0-9_-]*[a-zA-Z_-][a-zA-Z0-9_-]*)$`);
 /** A SageMaker endpoint ARN (SageMaker writes the name in lower case in ARNs). */
 export const SAGEMAKER_ENDPOINT_ARN = new RegExp(`^arn:(${PARTITION}):sagemaker:(${REGION}):(${ACCOUNT}):endpoint/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})$`);
 /** An EventBridge rule ARN, on the default bus (`rule/<name>`) or another (`rule/<bus>/<name>`). */
@@ -41,7 +44,11 @@ export const lambdaConcurrencyBindingSchema = z.object({
 /** A Lambda alias's version and routing weights: roll back, shift traffic. */
 export const lambdaAliasBindingSchema = z.object({
   kind: z.literal('lambda-alias'),
-  resource: z.string().max(256).regex(LAMBDA_ALIAS_ARN, 'must be a Lambda alias ARN (arn:aws:lambda:<region>:<account>:function:<name>:<alias>)'),
+  resource: z
+    .string()
+    .max(256)
+    .regex(LAMBDA_ALIAS_ARN, 'must be a Lambda alias ARN (arn:aws:lambda:<region>:<account>:function:<name>:<alias>)')
+    .refine((arn) => (LAMBDA_ALIAS_ARN.exec(arn)?.[5]?.length ?? 0) <= 128, 'the alias name has at most 128 characters'),
   parameters: parametersSchema,
 });
 
