@@ -72,7 +72,8 @@ export const webhookBindingSchema = z.object({
   resource: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2048)
-    .refine((value) => !new URL(value).username && !new URL(value).password, 'must not carry credentials'),
+    // Refinements run on values the URL check refused too: a value that does not parse is left to it.
+    .refine((value) => !URL.canParse(value) || (!new URL(value).username && !new URL(value).password), 'must not carry credentials'),
   parameters: parametersSchema,
 });
 
