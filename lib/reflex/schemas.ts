@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { boundedNumberSchema, isoTimestampSchema, MAX_TEXT_LENGTH } from '../../events/common.ts';
 import { actorSchema, seriesNameSchema, tenantSchema } from '../../events/ids.ts';
+import { bindingSchema as executionBindingSchema, executorKindSchema } from '../execution/bindings.ts';
 import { environmentSchema } from '../governance/model.ts';
 
 /** A component id: what proposals name as their target (`endpoint/chat`, `db:orders`). */
@@ -55,22 +56,27 @@ export const bindingValueSchema = z.union([
 /**
  * What one recovery step means for one component: the executor kind, the resource it acts on and
  * the parameters it takes by default (`{ kind: 'lambda-concurrency', resource: <function ARN>,
- * parameters: { concurrency: 5 } }`). The shape of the L3 Execution engine's bindings
- * (`lib/execution/bindings.ts`, issue 10), with bounded parameters; a proposal carries the
- * parameters, and the incident's attempt the whole binding, for the run.
+ * parameters: { concurrency: 5 } }`). The L3 Execution engine's binding (lib/execution/bindings.ts:
+ * each kind's resource format is checked with its schema), with bounded parameters; a proposal
+ * carries the parameters, and the incident's attempt the whole binding, for the run.
  */
-export const bindingSchema = z.strictObject({
-  /** Executor kind: `lambda-concurrency`, `lambda-alias`, `sagemaker-endpoint`, `eventbridge-rule`, `webhook`. */
-  kind: kebabSchema,
-  /** What it acts on: an ARN or a URL. */
-  resource: z.string().min(1).max(2048),
-  parameters: z
-    .record(z.string().min(1).max(128), bindingValueSchema)
-    .default({})
-    .refine((parameters) => Object.keys(parameters).length <= MAX_BINDING_PARAMETERS, {
-      message: `at most ${MAX_BINDING_PARAMETERS} parameters`,
-    }),
-});
+export const bindingSchema = z
+  .strictObject({
+    kind: executorKindSchema,
+    /** What it acts on: an ARN or a URL, in the kind's format. */
+    resource: z.string().min(1).max(2048),
+    parameters: z
+      .record(z.string().min(1).max(128), bindingValueSchema)
+      .default({})
+      .refine((parameters) => Object.keys(parameters).length <= MAX_BINDING_PARAMETERS, {
+        message: `at most ${MAX_BINDING_PARAMETERS} parameters`,
+      }),
+  })
+  .superRefine((binding, ctx) => {
+    const checked = executionBindingSchema.safeParse(binding);
+    if (!checked.success)
+      for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 /** An executor binding. */
 export type Binding = z.infer<typeof bindingSchema>;
 

@@ -141,6 +141,20 @@ describe('reflex registry', () => {
     assert.ok(!many.success && many.error.issues.some((issue) => issue.path.join('.') === 'components.0.bindings.throttle.parameters'));
     const unknownPlaybook = putComponentsSchema.safeParse({ components: [{ id: 'api', kind: 'lambda', bindings: { reboot: binding } }] });
     assert.equal(unknownPlaybook.success, false);
+    // Each kind's resource is checked as the Execution engine checks it.
+    const badArn = putComponentsSchema.safeParse({
+      components: [{ id: 'api', kind: 'lambda', bindings: { throttle: { kind: 'lambda-concurrency', resource: 'arn:aws:s3:::bucket' } } }],
+    });
+    assert.ok(
+      !badArn.success &&
+        badArn.error.issues.some(
+          (issue) => issue.path.join('.') === 'components.0.bindings.throttle.resource' && /Lambda function ARN/.test(issue.message),
+        ),
+    );
+    const badKind = putComponentsSchema.safeParse({
+      components: [{ id: 'api', kind: 'lambda', bindings: { restart: { kind: 'ssh', resource: 'host' } } }],
+    });
+    assert.ok(!badKind.success && badKind.error.issues.some((issue) => issue.path.join('.') === 'components.0.bindings.restart.kind'));
     // A proposal's parameters are stored as DynamoDB numbers: no magnitude below 1e-100 but 0.
     const tiny = putComponentsSchema.safeParse({
       components: [{ id: 'api', kind: 'lambda', bindings: { throttle: { ...binding, parameters: { weight: 1e-229 } } } }],
