@@ -37,6 +37,8 @@ const configSchema = z.object({
   EXECUTION_WEBHOOK_ALLOWLIST: z.string().default(''),
   /** Name prefix of the tenants' webhook signing-key secrets: `<service>/<stage>/execution-webhook-keys/`. */
   EXECUTION_WEBHOOK_KEY_PREFIX: optionalText,
+  /** The demo service's fault switch, JSON `{ latencyMs, errorRate }` (lib/demo/service.ts); unset: healthy. */
+  DEMO_SERVICE_FAULT: optionalText,
 });
 
 /** The parsed function environment. */

@@ -6,7 +6,9 @@
 module.exports = async ({ resolveVariable }) => {
   const { loadEngines } = await import('./engines.ts');
   const { serverlessConfig } = await import('./functions.ts');
-  const { engines, standInHandler } = await loadEngines();
+  // Only the engines deployed to this stage (an engine's `stages`; the demo engine is local and dev only).
+  const stage = await resolveVariable('sls:stage');
+  const { engines, standInHandler } = await loadEngines(stage);
   const params = {};
   for (const engine of engines) {
     for (const action of Object.values(engine.actions)) {
@@ -15,7 +17,6 @@ module.exports = async ({ resolveVariable }) => {
   }
   // Secrets the functions create (one per tenant) are named under the stage: <service>/<stage>/…
   const service = await resolveVariable('self:service');
-  const stage = await resolveVariable('sls:stage');
   const secretNamePrefix = `${service}/${stage}/`;
   // State machines are named <service>-<stage>-<name> (infra/statemachines.yml).
   const stateMachinePrefix = `${service}-${stage}-`;

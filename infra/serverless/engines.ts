@@ -5,15 +5,19 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { engines as productEngines } from '../../lib/engines/index.ts';
-import { functionName, type EngineManifest } from '../../lib/engines/manifest.ts';
+import { deployedTo, functionName, type EngineManifest } from '../../lib/engines/manifest.ts';
 import { lambdaLogicalId } from './functions.ts';
 
-/** The engines to deploy, and the handler that stands in for every action when projecting. */
-export async function loadEngines(): Promise<{ engines: readonly EngineManifest[]; standInHandler?: string }> {
+/**
+ * The engines to deploy, and the handler that stands in for every action when projecting; given a
+ * stage, only the engines deployed to it (an engine's `stages`: the demo engine stays out of prod).
+ */
+export async function loadEngines(stage?: string): Promise<{ engines: readonly EngineManifest[]; standInHandler?: string }> {
+  const forStage = (engines: readonly EngineManifest[]) => (stage === undefined ? engines : engines.filter((engine) => deployedTo(engine, stage)));
   const projection = process.env.AUTONOMY_ENGINES;
-  if (!projection) return { engines: productEngines };
+  if (!projection) return { engines: forStage(productEngines) };
   const module = (await import(pathToFileURL(path.resolve(projection)).href)) as { engines: readonly EngineManifest[]; standInHandler: string };
-  return { engines: module.engines, standInHandler: module.standInHandler };
+  return { engines: forStage(module.engines), standInHandler: module.standInHandler };
 }
 
 /** Most functions one nested stack holds (about 6 resources each, so ~240 of the 400 budgeted). */

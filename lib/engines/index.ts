@@ -3,6 +3,7 @@
  * (infra/serverless/), the OpenAPI document and the route tests read.
  */
 import { auditEngine } from '../audit/manifest.ts';
+import { demoEngine } from '../demo/manifest.ts';
 import { executionEngine } from '../execution/manifest.ts';
 import { governanceEngine } from '../governance/manifest.ts';
 import { identityEngine } from '../identity/manifest.ts';
@@ -11,4 +12,4 @@ import { platformEngine } from '../platform/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
 
-export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, auditEngine];
+export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, auditEngine, demoEngine];

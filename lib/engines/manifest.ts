@@ -155,6 +155,16 @@ export interface EngineManifest {
   name: string;
   description: string;
   actions: Readonly<Record<string, ActionSpec>>;
+  /**
+   * The stages it is deployed to (the demo engine: `local` and `dev`); absent, every stage.
+   * Packaging another stage leaves its functions and roles out (infra/serverless/engines.ts).
+   */
+  stages?: readonly string[];
+}
+
+/** Whether `engine` is deployed to `stage` (see {@link EngineManifest.stages}). */
+export function deployedTo(engine: EngineManifest, stage: string): boolean {
+  return engine.stages === undefined || engine.stages.includes(stage);
 }
 
 /**
