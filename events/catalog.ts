@@ -22,7 +22,7 @@ import {
 } from './governance.ts';
 import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
-import { incidentDiagnosed, playbookChosen } from './reflex.ts';
+import { incidentDiagnosed, loopCompleted, playbookChosen, recoveryVerified } from './reflex.ts';
 
 /** Every catalogued event, one entry per (source, detail-type). */
 export const eventCatalog = [
@@ -45,6 +45,8 @@ export const eventCatalog = [
   seriesConfigured,
   incidentDiagnosed,
   playbookChosen,
+  recoveryVerified,
+  loopCompleted,
   findingRaised,
   checkpointSigned,
 ] as const;

@@ -30,6 +30,8 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'governance.constitution.changed',
   'reflex.incident.diagnosed',
   'reflex.playbook.chosen',
+  'reflex.recovery.verified',
+  'reflex.loop.completed',
   'execution.run.completed',
 ]);
 

@@ -316,6 +316,67 @@ export const attemptSchema = z.object({
 /** An attempt. */
 export type Attempt = z.infer<typeof attemptSchema>;
 
+/** Whether a playbook recovered its incident. */
+export const recoveryOutcomeSchema = z.enum(['recovered', 'not-recovered']);
+/** A recovery outcome. */
+export type RecoveryOutcome = z.infer<typeof recoveryOutcomeSchema>;
+
+/**
+ * How an outcome was established: `observed` (the self-repair loop watched the series after the
+ * action, lib/reflex/loop.ts), `incident-closed` (Observation closed the incident after an executed
+ * playbook), `executor-failed` (the run failed, so nothing changed), `reported` (someone said so:
+ * `PUT /reflex/incidents`).
+ */
+export const recoveryMethods = ['observed', 'incident-closed', 'executor-failed', 'reported'] as const;
+
+/** The evidence of an outcome: what was watched, for how long, and what it showed. */
+export const recoveryEvidenceSchema = z.strictObject({
+  method: z.enum(recoveryMethods),
+  /** The Execution engine's run of the playbook (`exec-<proposalId>`). */
+  executionId: z.string().min(1).max(80).optional(),
+  run: z.enum(['succeeded', 'failed']).optional(),
+  /** The recovery window, and how long after the action the verdict came. */
+  windowSeconds: z.number().int().min(0).max(86_400).optional(),
+  waitedMs: z.number().int().min(0).max(1e12).optional(),
+  /** Whether Observation's incident tracker still had the incident open at the verdict. */
+  trackerOpen: z.boolean().optional(),
+  /** Points the series received after the action, and how many of the newest of them were within the detector's band in a row. */
+  pointsSince: z.number().int().min(0).max(1e12).optional(),
+  calmPoints: z.number().int().min(0).max(1e12).optional(),
+  reasons: z.array(z.string().max(1000)).max(20),
+});
+/** The evidence of an outcome. */
+export type RecoveryEvidence = z.infer<typeof recoveryEvidenceSchema>;
+
+/**
+ * How a self-repair loop ended (statemachines/self-repair.asl.json): `recovered`, `closed` (the
+ * incident ended before anything acted), `unassigned` (no component), `escalated` (people asked with
+ * nothing left to run), `rejected` (people or L3 validation said no), `timed-out` (no decision before
+ * the gate's timeouts, after its escalation to admins), `halted` (a kill switch), `refused`
+ * (governance's policy), `failed` (a step failed after its retries).
+ */
+export const loopOutcomes = ['recovered', 'closed', 'unassigned', 'escalated', 'rejected', 'timed-out', 'halted', 'refused', 'failed'] as const;
+/** A loop outcome. */
+export type LoopOutcome = (typeof loopOutcomes)[number];
+/** Zod schema of a loop outcome. */
+export const loopOutcomeSchema = z.enum(loopOutcomes);
+
+/** Longest Step Functions execution name (the self-repair loop's is derived from tenant and incident). */
+export const MAX_EXECUTION_NAME_LENGTH = 80;
+
+/** How the incident's self-repair loop ended, as kept on the incident. */
+export const loopSummarySchema = z.object({
+  /** The loop's execution name (lib/reflex/loop.ts `loopExecutionName`). */
+  execution: z.string().min(1).max(MAX_EXECUTION_NAME_LENGTH),
+  outcome: loopOutcomeSchema,
+  /** Playbooks it ran. */
+  rounds: z.number().int().min(0).max(20),
+  reason: z.string().max(MAX_TEXT_LENGTH),
+  completedAt: isoTimestampSchema,
+});
+/** A loop's summary. */
+export type LoopSummary = z.infer<typeof loopSummarySchema>;
+
 /**
  * Where Reflex stands with an incident: `unassigned` (its series belongs to no component),
  * `proposed` (a playbook waits at or passed governance), `escalated` (people were asked: repeated
@@ -342,6 +403,8 @@ export const incidentSchema = z.object({
   match: caseMatchSchema.optional(),
   attempts: z.array(attemptSchema).max(20),
   reasons: z.array(z.string().max(MAX_TEXT_LENGTH)).max(20),
+  /** How its self-repair loop ended, once it has. */
+  loop: loopSummarySchema.optional(),
   createdAt: isoTimestampSchema,
   updatedAt: isoTimestampSchema,
   version: z.number().int().min(0).max(1e9),
