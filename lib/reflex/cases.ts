@@ -311,6 +311,8 @@ export interface ChoiceInput {
   causeConfidence: number;
   /** Seeds the draws: tenant, incident and round. */
   seed: string;
+  /** Failed playbooks after which people are asked (the tenant's self-repair setting; default {@link CASE_DEFAULTS.maxFailedPlaybooks}). */
+  maxFailedPlaybooks?: number;
 }
 
 /**
@@ -353,7 +355,7 @@ export function choosePlaybook(input: ChoiceInput): CaseMatch {
         500,
       ),
     );
-  if (input.tried.length >= CASE_DEFAULTS.maxFailedPlaybooks)
+  if (input.tried.length >= (input.maxFailedPlaybooks ?? CASE_DEFAULTS.maxFailedPlaybooks))
     reasons.push(`escalate: ${input.tried.length} playbooks failed on this incident (${input.tried.join(', ')})`.slice(0, 500));
   if (input.causeConfidence < CASE_DEFAULTS.minCauseConfidence)
     reasons.push(`escalate: the root cause is uncertain (confidence ${input.causeConfidence} < ${CASE_DEFAULTS.minCauseConfidence})`);

@@ -38,6 +38,8 @@ import {
   MAX_EVIDENCE_IDS,
   type Playbook,
   playbooks,
+  type RecoveryEvidence,
+  type RecoveryOutcome,
 } from './schemas.ts';
 
 /** Open incidents considered by one diagnosis (the tenant's newest). */
@@ -152,6 +154,29 @@ function chosenEvent(
   });
 }
 
+/** `reflex.recovery.verified`: an attempt's outcome with its evidence. */
+function verifiedEvent(
+  incident: Incident,
+  attempt: Attempt,
+  outcome: RecoveryOutcome,
+  report: { actor: string; evidence: RecoveryEvidence; detail: string },
+  at: string,
+): BusEvent {
+  return busEvent('reflex.recovery.verified', {
+    tenant: incident.tenant,
+    incidentId: incident.incidentId,
+    round: attempt.round,
+    target: attempt.target,
+    playbook: attempt.playbook,
+    ...(attempt.proposalId ? { proposalId: attempt.proposalId } : {}),
+    outcome,
+    actor: report.actor,
+    evidence: { ...report.evidence, reasons: report.evidence.reasons.map((reason) => reason.slice(0, 1000)).slice(0, 20) },
+    detail: report.detail.slice(0, 2000),
+    verifiedAt: at,
+  });
+}
+
 /** A diagnosis, the case match for its most probable cause, and that component. */
 interface Diagnosed {
   component: Component;
@@ -230,6 +255,7 @@ async function matchCase(
   causeConfidence: number,
   round: number,
   deps: Pick<ReflexDeps, 'cases'>,
+  maxFailedPlaybooks?: number,
 ): Promise<CaseMatch> {
   const [stats, cases] = await Promise.all([
     deps.cases.clusterStats(incident.tenant, clusterOf(signature)),
@@ -243,6 +269,7 @@ async function matchCase(
     cases,
     causeConfidence,
     seed: `${incident.tenant}/${incident.incidentId}/${round}`,
+    ...(maxFailedPlaybooks !== undefined ? { maxFailedPlaybooks } : {}),
   });
 }
 
@@ -418,7 +445,16 @@ export async function onIncidentClosed(event: IncidentClosed, deps: ReflexDeps):
     if (proposal?.status === 'executed') {
       await learnFrom(incident, last, 'recovered', deps);
       next = { ...next, state: 'recovered', attempts: [...incident.attempts.slice(0, -1), { ...last, outcome: 'recovered' }] };
-      return save(deps, next, incident.version, []);
+      const evidence: RecoveryEvidence = {
+        method: 'incident-closed',
+        trackerOpen: false,
+        reasons: [
+          `Observation closed the incident${event.reason ? ` (${event.reason})` : ''} after proposal ${last.proposalId} was executed`,
+        ],
+      };
+      return save(deps, next, incident.version, [
+        verifiedEvent(incident, last, 'recovered', { actor: 'system:reflex', evidence, detail: `closed at ${next.closedAt}` }, at),
+      ]);
     }
   }
   next = { ...next, state: incident.state === 'recovered' ? 'recovered' : 'closed' };
@@ -445,17 +481,29 @@ async function learnFrom(
   });
 }
 
+/** Who reports an outcome, with what evidence, and the tenant's escalation threshold. */
+export interface OutcomeReport {
+  /** Defaults to `system:reflex`. */
+  actor?: string;
+  /** Defaults to `{ method: 'reported' }` with no reasons. */
+  evidence?: RecoveryEvidence;
+  /** Failed playbooks after which people are asked (the tenant's self-repair setting; default {@link CASE_DEFAULTS.maxFailedPlaybooks}). */
+  maxFailedPlaybooks?: number;
+}
+
 /**
- * `PUT /reflex/incidents`: the outcome of the incident's latest playbook. Written to the case base;
- * `not-recovered` proposes the next playbook (the same target, the failed ones excluded), asking
- * people after {@link CASE_DEFAULTS.maxFailedPlaybooks} failures or when none is left. Reporting the
- * same outcome again changes nothing.
+ * `PUT /reflex/incidents` and the self-repair loop's record step: the outcome of the incident's
+ * latest playbook. Written to the case base and, with its evidence, to the ledger
+ * (`reflex.recovery.verified`, saved with the incident); `not-recovered` proposes the next playbook
+ * (the same target, the failed ones excluded), asking people after `maxFailedPlaybooks` failures or
+ * when none is left. Reporting the same outcome again changes nothing.
  * @throws NotFoundError when there is no such incident; ConflictError when no playbook was proposed or another outcome was reported.
  */
 export async function reportIncidentOutcome(
   tenant: string,
-  input: { incidentId: string; outcome: 'recovered' | 'not-recovered'; detail: string },
+  input: { incidentId: string; outcome: RecoveryOutcome; detail: string },
   deps: ReflexDeps,
+  report: OutcomeReport = {},
 ): Promise<Incident> {
   const incident = await deps.incidents.incident(tenant, input.incidentId);
   if (!incident) throw new NotFoundError(`Incident ${input.incidentId} not found`);
@@ -474,7 +522,10 @@ export async function reportIncidentOutcome(
     updatedAt: at,
     version: incident.version + 1,
   };
-  const saved = await save(deps, reported, incident.version, []);
+  const evidence: RecoveryEvidence = report.evidence ?? { method: 'reported', reasons: [] };
+  const saved = await save(deps, reported, incident.version, [
+    verifiedEvent(incident, last, input.outcome, { actor: report.actor ?? 'system:reflex', evidence, detail: input.detail }, at),
+  ]);
   if (input.outcome === 'recovered') return saved;
 
   const registry = await deps.registry.registry(tenant);
@@ -501,6 +552,7 @@ export async function reportIncidentOutcome(
     saved.diagnosis?.causes[0]?.confidence ?? 0,
     round,
     deps,
+    report.maxFailedPlaybooks,
   );
   return act(saved, target, match, round, deps);
 }

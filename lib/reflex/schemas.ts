@@ -355,7 +355,17 @@ export type RecoveryEvidence = z.infer<typeof recoveryEvidenceSchema>;
  * the gate's timeouts, after its escalation to admins), `halted` (a kill switch), `refused`
  * (governance's policy), `failed` (a step failed after its retries).
  */
-export const loopOutcomes = ['recovered', 'closed', 'unassigned', 'escalated', 'rejected', 'timed-out', 'halted', 'refused', 'failed'] as const;
+export const loopOutcomes = [
+  'recovered',
+  'closed',
+  'unassigned',
+  'escalated',
+  'rejected',
+  'timed-out',
+  'halted',
+  'refused',
+  'failed',
+] as const;
 /** A loop outcome. */
 export type LoopOutcome = (typeof loopOutcomes)[number];
 /** Zod schema of a loop outcome. */
