@@ -464,10 +464,7 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     assert.equal(published('reflex.loop.completed').length, 1, 'finished once');
     const [verified] = published('reflex.recovery.verified');
     const detail = catalogEntry('reflex.recovery.verified').schema.parse(verified);
-    assert.deepEqual(
-      [detail.outcome, detail.actor, detail.evidence.method],
-      ['recovered', 'system:self-repair', 'observed'],
-    );
+    assert.deepEqual([detail.outcome, detail.actor, detail.evidence.method], ['recovered', 'system:self-repair', 'observed']);
   });
 
   it('records an executor failure as not recovered and proposes the next playbook; that one recovers by calm points', async () => {
