@@ -1,15 +1,25 @@
 /**
- * Rule target of `observation.incident.opened` and `.closed`: an opened incident is diagnosed, a
- * playbook chosen from past cases and proposed to governance; a closed one is recorded (a recovery
- * when its playbook was executed).
+ * Rule target of `observation.incident.opened` and `.closed`. An opened incident starts its
+ * self-repair loop (statemachines/self-repair.asl.json, one execution per incident, named after it:
+ * a repeated event starts nothing new), whose first step diagnoses it and proposes a playbook; with
+ * the tenant's loop off (`PUT /reflex/config`), it is diagnosed and proposed here and people or
+ * another engine carry it on. A closed one is recorded (a recovery when its playbook was executed).
  */
-import { reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
+import { loopConfigStore, loopStarter, reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
 import { logger } from '../../lib/observability.ts';
 import { onIncidentClosed, onIncidentOpened } from '../../lib/reflex/incidents.ts';
+import { loopExecutionName, loopInputOf } from '../../lib/reflex/loop.ts';
 import { incidentClosedSchema, incidentOpenedSchema } from '../../lib/reflex/schemas.ts';
 import { ruleHandler } from '../../lib/triggers/rule.ts';
 
 const opened = ruleHandler(incidentOpenedSchema, async (detail) => {
+  const settings = await loopConfigStore().loopConfig(detail.tenant);
+  if (settings.enabled) {
+    const input = loopInputOf(detail);
+    const executionArn = await loopStarter().start(loopExecutionName(detail.tenant, input.incidentId), input);
+    logger.info('self-repair loop started', { tenant: detail.tenant, incidentId: input.incidentId, executionArn });
+    return;
+  }
   const incident = await onIncidentOpened(detail, reflexDeps(new Date()));
   const attempt = incident.attempts.at(-1);
   logger.info('incident diagnosed', {

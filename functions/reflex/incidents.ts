@@ -3,7 +3,7 @@
  * incident's latest playbook (PUT), which the case base learns from and which proposes the next playbook.
  */
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
-import { reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
+import { loopConfigStore, reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { reportIncidentOutcome } from '../../lib/reflex/incidents.ts';
@@ -28,7 +28,11 @@ export const handler = engineHandler(
     };
   }),
   route(reportIncidentRoute, async (params, ctx) => {
-    const incident = await reportIncidentOutcome(ctx.tenant, params, reflexDeps(ctx.now()));
+    const { maxFailedPlaybooks } = await loopConfigStore().loopConfig(ctx.tenant);
+    const incident = await reportIncidentOutcome(ctx.tenant, params, reflexDeps(ctx.now()), {
+      actor: ctx.principal?.subject ?? 'unknown',
+      maxFailedPlaybooks,
+    });
     const last = incident.attempts.at(-1);
     ctx.log(`incident ${incident.incidentId}: ${incident.state}${last ? `, round ${last.round} ${last.playbook} on ${last.target}` : ''}`);
     return { result: view(incident) };

@@ -5,7 +5,7 @@
  * Cedar policies, the break-glass event) and POST routes need (idempotency records) are written
  * here once.
  */
-import { ACTUATION_CALLS, dataResources, functionName, GATE_STATE_MACHINE, type EngineManifest, type Need } from '../../lib/engines/manifest.ts';
+import { ACTUATION_CALLS, dataResources, functionName, type EngineManifest, type Need, type StateMachineName, stateMachines } from '../../lib/engines/manifest.ts';
 
 type Cfn = Record<string, unknown>;
 type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown; Condition?: Cfn };
@@ -45,12 +45,16 @@ function stageSecretPrefix(secretNamePrefix: string | undefined): string {
   return secretNamePrefix;
 }
 
-/** The gate state machine's ARN (and its executions'), from its name: `<service>-<stage>-governance-gate`. */
-function gateArn(stateMachinePrefix: string | undefined, kind: 'stateMachine' | 'execution'): Cfn {
+/**
+ * A state machine's ARN (or its executions'), from its name: `<service>-<stage>-<machine>`, e.g.
+ * `autonomy-dev-governance-gate`. By name, not by reference: a machine refers to its task functions,
+ * so a reference back from them would be a cycle.
+ */
+function stateMachineArn(stateMachinePrefix: string | undefined, machine: StateMachineName, kind: 'stateMachine' | 'execution'): Cfn {
   if (stateMachinePrefix === undefined || !/^[A-Za-z0-9_-]+-$/.test(stateMachinePrefix)) {
-    throw new Error(`a 'start-gate' need needs GenerateOptions.stateMachinePrefix ('<service>-<stage>-'), got ${JSON.stringify(stateMachinePrefix)}`);
+    throw new Error(`a 'start-executions' need needs GenerateOptions.stateMachinePrefix ('<service>-<stage>-'), got ${JSON.stringify(stateMachinePrefix)}`);
   }
-  return { 'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:${kind}:${stateMachinePrefix}${GATE_STATE_MACHINE}${kind === 'execution' ? ':*' : ''}` };
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:${kind}:${stateMachinePrefix}${machine}${kind === 'execution' ? ':*' : ''}` };
 }
 
 /**
@@ -93,8 +97,12 @@ export function statementOf(need: Need, secretNamePrefix?: string, stateMachineP
     }
     case 'task-callbacks':
       return { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: '*' };
-    case 'start-gate':
-      return { Effect: 'Allow', Action: ['states:StartExecution', 'states:DescribeExecution'], Resource: [gateArn(stateMachinePrefix, 'stateMachine'), gateArn(stateMachinePrefix, 'execution')] };
+    case 'start-executions':
+      return {
+        Effect: 'Allow',
+        Action: ['states:StartExecution', 'states:DescribeExecution'],
+        Resource: [stateMachineArn(stateMachinePrefix, need.machine, 'stateMachine'), stateMachineArn(stateMachinePrefix, need.machine, 'execution')],
+      };
     case 'actuate':
       // The stage's account and region only: the executors' scope check refuses the rest before calling.
       return {
@@ -111,7 +119,7 @@ export interface GenerateOptions {
   param: (name: string) => string;
   /** `<service>/<stage>/`: what the names of the stage's secrets start with (needed by `secrets` needs). */
   secretNamePrefix?: string;
-  /** `<service>-<stage>-`: what the stage's state machines' names start with (needed by `start-gate` needs). */
+  /** `<service>-<stage>-`: what the stage's state machines' names start with (needed by `start-executions` needs). */
   stateMachinePrefix?: string;
 }
 
@@ -138,7 +146,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
           const secrets = dataResources[need.secrets];
           environment[secrets.env] = `${stageSecretPrefix(options.secretNamePrefix)}${secrets.namePrefix}`;
         }
-        if (need.kind === 'start-gate') environment.GATE_STATE_MACHINE_ARN = gateArn(options.stateMachinePrefix, 'stateMachine');
+        if (need.kind === 'start-executions') environment[stateMachines[need.machine].env] = stateMachineArn(options.stateMachinePrefix, need.machine, 'stateMachine');
         if (need.kind === 'actuate') environment.EXECUTION_ACCOUNT_ID = { Ref: 'AWS::AccountId' };
       }
       const events: Cfn[] = [

@@ -55,8 +55,8 @@ export type Need =
   | { kind: 'secrets'; secrets: OfKind<'secrets'>; actions: SecretAction[] }
   /** SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat: task tokens cannot be scoped by IAM (AWS documents `*`). */
   | { kind: 'task-callbacks' }
-  /** StartExecution/DescribeExecution of the governance gate state machine (its ARN in `GATE_STATE_MACHINE_ARN`). */
-  | { kind: 'start-gate' }
+  /** StartExecution/DescribeExecution of one of the stage's state machines (its ARN in the machine's variable, {@link stateMachines}). */
+  | { kind: 'start-executions'; machine: StateMachineName }
   /**
    * The Execution engine's executors: change and read Lambda functions and aliases, SageMaker
    * endpoints and EventBridge rules of the stage's account and region (its account id in
@@ -90,8 +90,10 @@ export const need = {
   /** Secrets Manager actions on every secret named under the stage's prefix for `secrets` (e.g. one secret per tenant). */
   secrets: (secrets: OfKind<'secrets'>, actions: SecretAction[]): Need => ({ kind: 'secrets', secrets, actions }),
   taskCallbacks: (): Need => ({ kind: 'task-callbacks' }),
+  /** Starting (and describing) executions of the stage's state machine `machine`. */
+  startExecutions: (machine: StateMachineName): Need => ({ kind: 'start-executions', machine }),
   /** Starting (and describing) executions of the governance gate. */
-  startGate: (): Need => ({ kind: 'start-gate' }),
+  startGate: (): Need => ({ kind: 'start-executions', machine: GATE_STATE_MACHINE }),
   /** The executors' calls on `services` in the stage's account and region (lib/adapters/aws/executors.ts). */
   actuate: (services: ActuatedService[]): Need => ({ kind: 'actuate', services }),
 };
@@ -112,6 +114,19 @@ export const ACTUATION_CALLS: Readonly<Record<ActuatedService, { actions: readon
  * would make a cycle between the root stack and the governance stack.
  */
 export const GATE_STATE_MACHINE = 'governance-gate';
+/** The self-repair loop's state machine (statemachines/self-repair.asl.json), named as the gate is. */
+export const SELF_REPAIR_STATE_MACHINE = 'self-repair';
+
+/**
+ * The stage's state machines that functions start, by their name after `<service>-<stage>-`
+ * (infra/statemachines.yml), with the variable that gives a starting function the machine's ARN.
+ */
+export const stateMachines = {
+  [GATE_STATE_MACHINE]: { env: 'GATE_STATE_MACHINE_ARN' },
+  [SELF_REPAIR_STATE_MACHINE]: { env: 'SELF_REPAIR_STATE_MACHINE_ARN' },
+} as const;
+/** A state machine's name after `<service>-<stage>-`. */
+export type StateMachineName = keyof typeof stateMachines;
 
 /** A queue (declared in `infra/resources/`) whose messages a function consumes in batches. */
 export interface QueueTrigger {

@@ -25,6 +25,18 @@ const governed: Need[] = [
   ...ledger,
 ];
 
+/**
+ * What running a proposal in process needs (`run()`, lib/execution/engine.ts): the runs, the governed
+ * path, the executors' calls and the webhook keys. The runs route has these; so does any task that
+ * runs playbooks itself (Reflex's self-repair loop).
+ */
+export const runNeeds: readonly Need[] = [
+  need.table('state', ['GetItem', 'PutItem', 'DeleteItem'], [RUNS]),
+  ...governed,
+  need.actuate(['lambda', 'sagemaker', 'events']),
+  need.secrets('executionWebhookKeys', ['CreateSecret', 'GetSecretValue']),
+];
+
 export const executionEngine = defineEngine({
   name: 'execution',
   description: 'L3 execution of approved proposals: scoped, idempotent executors with dry run, read-back and undo',
@@ -33,12 +45,7 @@ export const executionEngine = defineEngine({
       description: 'Runs an approved proposal through an executor binding (dry run, kill switch, execute, read-back) once, and reads runs',
       routes: [startRunRoute, getRunRoute],
       timeout: 29,
-      needs: [
-        need.table('state', ['GetItem', 'PutItem', 'DeleteItem'], [RUNS]),
-        ...governed,
-        need.actuate(['lambda', 'sagemaker', 'events']),
-        need.secrets('executionWebhookKeys', ['CreateSecret', 'GetSecretValue']),
-      ],
+      needs: runNeeds,
     },
     undo: {
       description: 'Restores what a succeeded run changed, once, and reads it back',

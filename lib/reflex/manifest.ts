@@ -3,17 +3,34 @@
  * Observation's incidents; every recovery step is a governance proposal, made in process.
  * State-table items by partition-key prefix: <tenant>#reflex#components (one item per component
  * of the current generation, and its head), #reflex#incident (gsi1 by open/closed), #reflex#cases
- * (cases and their markers), #reflex#clusters (each case cluster's record per playbook), #outbox
+ * (cases and their markers), #reflex#clusters (each case cluster's record per playbook), #reflex#config
+ * (the self-repair settings), #reflex#loop (loops waiting at a gate: their task tokens), #outbox
  * (events saved with the incident they report). Proposing reads and writes what governance's
  * proposals function does (settings, policies, proposals, outcomes, the gate, the ledger).
+ *
+ * The self-repair loop (statemachines/self-repair.asl.json) is started by the incident rule target,
+ * one execution per incident; its steps are the `loop-*` tasks (lib/reflex/loop.ts), and
+ * `loop-resume` resumes a loop waiting at a gate when governance settles its proposal.
  */
-import { defineEngine, type Need, need } from '../engines/manifest.ts';
-import { getCasesRoute, getComponentsRoute, getIncidentsRoute, putComponentsRoute, reportIncidentRoute } from './routes.ts';
+import { defineEngine, type Need, need, SELF_REPAIR_STATE_MACHINE } from '../engines/manifest.ts';
+import { runNeeds } from '../execution/manifest.ts';
+import {
+  getCasesRoute,
+  getComponentsRoute,
+  getConfigRoute,
+  getIncidentsRoute,
+  putComponentsRoute,
+  putConfigRoute,
+  reportIncidentRoute,
+} from './routes.ts';
 
 const COMPONENTS = '*#reflex#components';
 const INCIDENTS = '*#reflex#incident';
 const CASES = '*#reflex#cases';
 const CLUSTERS = '*#reflex#clusters';
+const CONFIG = '*#reflex#config';
+const LOOPS = '*#reflex#loop';
+const readConfig = need.table('state', ['GetItem'], [CONFIG]);
 
 /** Writing an incident with its outbox entries (one transaction), publishing them, recording them in the ledger. */
 const outbox: Need[] = [
@@ -41,6 +58,16 @@ const diagnose: Need[] = [
   need.table('state', ['GetItem', 'UpdateItem'], [CLUSTERS]),
 ];
 
+/** A loop's gate step: its task token kept under the proposal, the proposal and the kill switches read, the loop resumed. */
+const gate: Need[] = [
+  need.table('state', ['GetItem', 'PutItem'], [LOOPS]),
+  need.table('state', ['GetItem'], ['*#proposal', '*#governance']),
+  need.taskCallbacks(),
+];
+
+/** Watching a component: its incident and Observation's series record. */
+const watch: Need[] = [need.table('state', ['GetItem'], [INCIDENTS, '*#series'])];
+
 export const reflexEngine = defineEngine({
   name: 'reflex',
   description: 'Self-repair: component registry, root-cause analysis and case-based recovery on incidents, each step a governance proposal',
@@ -56,7 +83,13 @@ export const reflexEngine = defineEngine({
         "Lists incidents with their diagnosis and attempts, and takes the outcome of an incident's playbook (learns; proposes the next or escalates)",
       routes: [getIncidentsRoute, reportIncidentRoute],
       timeout: 29,
-      needs: [...diagnose, ...propose, ...outbox],
+      needs: [...diagnose, ...propose, ...outbox, readConfig],
+    },
+    config: {
+      description:
+        "Reads and changes the tenant's self-repair settings (loop on or off, recovery window, calm points, failed playbooks before people are asked)",
+      routes: [getConfigRoute, putConfigRoute],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [CONFIG])],
     },
     cases: {
       description: 'Lists the case base and the record of a case cluster per playbook',
@@ -65,12 +98,56 @@ export const reflexEngine = defineEngine({
     },
     incident: {
       description:
-        'On observation.incident.opened: diagnoses, chooses a playbook from past cases and proposes it to governance; on .closed: records recovery',
+        "On observation.incident.opened: starts the incident's self-repair loop (or, with the loop off, diagnoses and proposes a playbook from past cases); on .closed: records recovery",
       rule: {
         pattern: { source: ['autonomy.observation'], 'detail-type': ['observation.incident.opened', 'observation.incident.closed'] },
       },
       timeout: 60,
+      needs: [...diagnose, ...propose, ...outbox, readConfig, need.startExecutions(SELF_REPAIR_STATE_MACHINE)],
+    },
+    'loop-diagnose': {
+      description:
+        "Self-repair loop: diagnoses the incident and proposes its first playbook (idempotent); the tenant's settings for the loop",
+      task: true,
+      timeout: 60,
+      needs: [...diagnose, ...propose, ...outbox, readConfig],
+    },
+    'loop-gate': {
+      description: "Self-repair loop (waitForTaskToken): waits for the round's proposal to be decided, resuming at once when it is",
+      task: true,
+      needs: gate,
+    },
+    'loop-resume': {
+      description: 'On governance.proposal.settled: resumes the self-repair loop waiting for that proposal',
+      rule: { pattern: { source: ['autonomy.governance'], 'detail-type': ['governance.proposal.settled'] } },
+      needs: gate,
+    },
+    'loop-check': {
+      description: 'Self-repair loop, just before acting: the kill switches, the incident still open, the proposal still approved',
+      task: true,
+      needs: [need.table('state', ['GetItem'], ['*#governance', '*#proposal', INCIDENTS])],
+    },
+    'loop-execute': {
+      description: "Self-repair loop: runs the round's playbook through the Execution engine in process and opens the recovery window",
+      task: true,
+      timeout: 60,
+      needs: [...watch, ...runNeeds],
+    },
+    'loop-verify': {
+      description: "Self-repair loop: judges the run's effect on the component's series (recovered, not recovered, or look again)",
+      task: true,
+      needs: watch,
+    },
+    'loop-record': {
+      description: "Self-repair loop: writes the round's outcome to the case base and the ledger; not recovered proposes the next playbook",
+      task: true,
+      timeout: 60,
       needs: [...diagnose, ...propose, ...outbox],
+    },
+    'loop-finish': {
+      description: "Self-repair loop, last: the loop's summary on the incident with reflex.loop.completed",
+      task: true,
+      needs: [need.table('state', ['GetItem', 'PutItem'], [INCIDENTS]), ...outbox],
     },
   },
 });

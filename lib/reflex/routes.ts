@@ -1,4 +1,4 @@
-/** Routes of the Reflex engine: the component registry, incidents (with outcomes) and the case base. */
+/** Routes of the Reflex engine: the component registry, incidents (with outcomes), the case base and the self-repair settings. */
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH } from '../../events/common.ts';
 import { defineRoute } from '../api/route.ts';
@@ -12,6 +12,7 @@ import {
   playbookSchema,
   putComponentsSchema,
 } from './schemas.ts';
+import { loopConfigPatchSchema, storedLoopConfigSchema } from './settings.ts';
 
 /** PUT /reflex/components: replace the tenant's registry (operator, admin). */
 export const putComponentsRoute = defineRoute({
@@ -107,4 +108,31 @@ export const getCasesRoute = defineRoute({
     cases: z.array(caseSchema).max(200),
     cluster: z.object({ cluster: z.string().max(300), playbooks: clusterRecordSchema.max(6) }).optional(),
   }),
+});
+
+/** The self-repair settings as shown. */
+const loopConfigViewSchema = storedLoopConfigSchema;
+
+/** GET /reflex/config: the tenant's self-repair settings. */
+export const getConfigRoute = defineRoute({
+  engine: 'reflex',
+  action: 'config',
+  method: 'GET',
+  permission: 'reflex:read',
+  summary:
+    "The tenant's self-repair settings: whether incidents start the loop, the recovery window and how often it looks, the calm points that count as back within the band, and the failed playbooks after which people are asked (version 0: the defaults)",
+  parameters: z.object({}),
+  result: loopConfigViewSchema,
+});
+
+/** PUT /reflex/config: change some self-repair settings (operator, admin). */
+export const putConfigRoute = defineRoute({
+  engine: 'reflex',
+  action: 'config',
+  method: 'PUT',
+  permission: 'reflex:configure',
+  summary:
+    'Change self-repair settings (the fields given; the others keep their value): enabled, recoveryWindowSeconds (1-86400), verifyIntervalSeconds (1-3600), calmPoints (1-256), maxFailedPlaybooks (1-6). Loops already running keep the settings they started with',
+  parameters: loopConfigPatchSchema,
+  result: loopConfigViewSchema,
 });

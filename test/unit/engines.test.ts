@@ -128,7 +128,7 @@ describe('engine manifests', () => {
     const holders = Object.keys(config.functions).filter((name) =>
       statements(name).some((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:'))),
     );
-    assert.deepEqual(holders.sort(), ['auditCheckpoint', 'auditCheckpointSchedule', 'auditKeys', 'executionRuns', 'executionWebhookKey']);
+    assert.deepEqual(holders.sort(), ['auditCheckpoint', 'auditCheckpointSchedule', 'auditKeys', 'executionRuns', 'executionWebhookKey', 'reflexLoopExecute']);
     const expected: Record<string, { names: string; actions: string[] }> = {
       audit: { names: 'audit-signing-keys/*', actions: ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'] },
       execution: { names: 'execution-webhook-keys/*', actions: ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue'] },
@@ -149,7 +149,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it('let only the functions that propose (governance proposals, Reflex in process) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN', () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -157,9 +157,9 @@ describe('engine manifests', () => {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:autonomy-test-governance-gate:*',
     };
     const starters = Object.keys(config.functions).filter((name) =>
-      statements(name).some((statement) => statement.Action.includes('states:StartExecution')),
+      statements(name).some((statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('governance-gate')),
     );
-    const proposers = ['governanceProposals', 'reflexIncidents', 'reflexIncident'];
+    const proposers = ['governanceProposals', 'reflexIncidents', 'reflexIncident', 'reflexLoopDiagnose', 'reflexLoopRecord'];
     assert.deepEqual(starters, proposers);
     const start = statements('governanceProposals').find((statement) => statement.Action.includes('states:StartExecution'));
     assert.deepEqual(start?.Resource, [machine, executions]);
@@ -173,6 +173,23 @@ describe('engine manifests', () => {
       'a vote short of the quorum checks that the gate still waits',
     );
     assert.ok(!grants('governanceProposals', 'states:SendTaskSuccess', '*'), 'proposing never resumes a gate');
+  });
+
+  it('let only the incident rule target start self-repair loops, on that state machine and its executions, with its ARN in SELF_REPAIR_STATE_MACHINE_ARN; only the gate steps resume them', () => {
+    const machine = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-self-repair' };
+    const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:autonomy-test-self-repair:*' };
+    const loopStarts = Object.entries(config.functions).flatMap(([name]) =>
+      statements(name)
+        .filter((statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('self-repair'))
+        .map((statement) => [name, statement.Resource]),
+    );
+    assert.deepEqual(loopStarts, [['reflexIncident', [machine, executions]]]);
+    for (const [name, fn] of Object.entries(config.functions) as Array<[string, Fn]>) {
+      assert.equal(fn.environment?.SELF_REPAIR_STATE_MACHINE_ARN !== undefined, name === 'reflexIncident', name);
+    }
+    assert.deepEqual((config.functions.reflexIncident as Fn).environment?.SELF_REPAIR_STATE_MACHINE_ARN, machine);
+    const resumers = Object.keys(config.functions).filter((name) => name.startsWith('reflex') && grants(name, 'states:SendTaskSuccess', '*'));
+    assert.deepEqual(resumers, ['reflexLoopGate', 'reflexLoopResume']);
   });
 
   it("refuse a 'start-gate' need without the stage's state-machine prefix, or with one that is not a name prefix", () => {

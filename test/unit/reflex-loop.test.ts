@@ -22,14 +22,12 @@ import type { CaseStore, IncidentStore, ReflexDeps } from '../../lib/reflex/inci
 import {
   awaitGate,
   checkStep,
-  DEFAULT_LOOP_CONFIG,
   diagnoseStep,
   executeStep,
   finishStep,
   type GateWait,
   gateVerdict,
   judgeRecovery,
-  type LoopConfigStore,
   type LoopState,
   loopExecutionName,
   loopInputOf,
@@ -39,13 +37,12 @@ import {
   recordStep,
   resumeGate,
   type SeriesHealth,
-  type StoredLoopConfig,
-  updateLoopConfig,
   verifyStep,
 } from '../../lib/reflex/loop.ts';
 import type { Point } from '../../lib/reflex/rca.ts';
 import { componentGraph, type RegistryStore } from '../../lib/reflex/registry.ts';
 import { type Case, type Component, componentSchema, type Incident, type IncidentOpened, incidentIdOf } from '../../lib/reflex/schemas.ts';
+import { DEFAULT_LOOP_CONFIG, type LoopConfigStore, type StoredLoopConfig, updateLoopConfig } from '../../lib/reflex/settings.ts';
 import {
   fixedPolicy,
   type MemoryGovernanceStore,
