@@ -32,6 +32,7 @@ for (const script of [
   'bench/governance-proposals.ts',
   'bench/governance-killswitch.ts',
   'bench/governance-approvals.ts',
+  'bench/self-repair.ts',
 ]) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
