@@ -141,6 +141,9 @@ describe('reflex on the local cloud', { timeout: 180_000 }, () => {
 
   it('turns an incident on the bus into a diagnosis and a governance proposal whose blast radius counts the dependents; an outcome teaches the case base', async () => {
     const tenant = freshTenant('reflex');
+    // Reflex's own path: with the self-repair loop off, the rule target diagnoses and proposes and the outcome is reported here
+    // (test/integration/self-repair.test.ts runs the loop).
+    assert.equal((await as(tenant, ['operator'], 'PUT', '/reflex/config', { enabled: false })).status, 200);
     assert.equal((await as(tenant, ['operator'], 'PUT', '/reflex/components', { components: registry })).status, 200);
     const start = new Date(Date.now() - 5 * 60_000);
     const dbId = await incidentOpened(tenant, 'db.orders.latency', start);

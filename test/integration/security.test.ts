@@ -233,6 +233,8 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /reflex/incidents': (b) => ({ path: `/reflex/incidents?incidentId=${b.proposalId}&tenant=${b.tenant}` }),
   'PUT /reflex/incidents': (b) => ({ path: '/reflex/incidents', body: { parameters: { incidentId: b.proposalId, outcome: 'recovered' } } }),
   'GET /reflex/cases': (b) => ({ path: `/reflex/cases?tenant=${b.tenant}&cluster=service|up|spike` }),
+  'GET /reflex/config': (b) => ({ path: `/reflex/config?tenant=${b.tenant}` }),
+  'PUT /reflex/config': () => ({ path: '/reflex/config', body: { parameters: { enabled: false } } }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
