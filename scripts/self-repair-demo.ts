@@ -40,6 +40,7 @@ import type { Fault } from '../lib/demo/service.ts';
 import {
   DEFAULT_WINDOW_RULE,
   normalCeiling,
+  percentile,
   type RequestSample,
   WindowCollector,
   type WindowFigures,
@@ -83,7 +84,7 @@ export interface SelfRepairDemoOptions {
   recoveryTimeoutMs?: number;
   /** Bound on the ledger catching up with the loop (ms). */
   ledgerTimeoutMs?: number;
-  /** Windows that must be back under the healthy ceiling, in a row, to call the service recovered. */
+  /** The newest windows whose median must be back under the healthy ceiling to call the service recovered. */
   calmWindows?: number;
   /** Ask people: autonomy level 1, and the demo approves as a second person. */
   gate?: boolean;
@@ -400,7 +401,10 @@ export async function runSelfRepairDemo(options: SelfRepairDemoOptions): Promise
     let executedAt: number | undefined;
     let recoveredAt: number | undefined;
     // Proposals Reflex made for the incidents since the fault, by id.
-    const proposals = new Map<string, { incidentId: string; playbook: string; target: string; decided?: boolean; approved?: boolean }>();
+    const proposals = new Map<
+      string,
+      { incidentId: string; playbook: string; target: string; decided?: boolean; approved?: boolean; run?: Json }
+    >();
     let executedIncident: string | undefined;
     const reflexDone = new Set<string>();
     const failedRuns = new Set<string>();
@@ -424,12 +428,13 @@ export async function runSelfRepairDemo(options: SelfRepairDemoOptions): Promise
       }
       if (!detected) continue;
 
-      // Reflex: the diagnosis and the playbook it proposed, for each incident since the fault.
-      for (const tracked of ours) {
+      // Reflex: the diagnosis and the playbook it proposed, for each incident (one opened while the
+      // series warmed up may be diagnosed after the component is registered: its proposals count too).
+      for (const tracked of incidents.values()) {
         if (reflexDone.has(tracked.id)) continue;
         const reply = await call('GET', `/reflex/incidents?incidentId=${encodeURIComponent(tracked.id)}`, 'viewer');
         const incident: Json = reply.status === 200 ? reply.body?.result?.incidents?.[0] : undefined;
-        if (incident?.diagnosis && diagnosedAt === undefined) {
+        if (incident?.diagnosis && diagnosedAt === undefined && ours.includes(tracked)) {
           diagnosedAt = Math.max(Date.parse(incident.createdAt), detected.openedAt);
           const cause = incident.diagnosis.causes?.[0];
           step(
@@ -483,20 +488,29 @@ export async function runSelfRepairDemo(options: SelfRepairDemoOptions): Promise
         version: now.FunctionVersion ?? '',
         weights: (now.RoutingConfig?.AdditionalVersionWeights ?? {}) as Record<string, number>,
       };
+      // The run that changed the alias is the one that executed the fix; later runs of other incidents' proposals find it done.
       for (const [id, proposal] of proposals) {
-        if (executedAt !== undefined || !proposal.decided) continue;
+        if (executedAt !== undefined || !proposal.decided || proposal.run) continue;
         const run: Json = (await call('GET', `/execution/runs?executionId=exec-${id}`, 'viewer')).body?.result;
-        if (run?.status !== 'succeeded' && run?.status !== 'failed') continue;
-        if (run.status === 'failed') {
-          if (!failedRuns.has(run.executionId)) log(`run ${run.executionId} failed: ${run.detail}`);
+        if (run?.status === 'failed' && !failedRuns.has(run.executionId)) {
           failedRuns.add(run.executionId);
-          continue;
+          log(`run ${run.executionId} failed: ${run.detail}`);
         }
+        if (run?.status === 'succeeded' || run?.status === 'failed') proposal.run = run;
+      }
+      const changing = [...proposals.values()]
+        .filter((proposal) => proposal.run?.status === 'succeeded' && (proposal.run.plan?.changes ?? []).length > 0)
+        .sort((a, b) => Date.parse(a.run.finishedAt ?? '') - Date.parse(b.run.finishedAt ?? ''))[0];
+      if (executedAt === undefined && changing) {
+        const run: Json = changing.run;
         executedAt = Math.max(Date.parse(run.finishedAt ?? run.startedAt), decidedAt ?? detected.openedAt);
-        executedIncident = proposal.incidentId;
+        executedIncident = changing.incidentId;
+        const during = ours.some((incident) => incident.id === changing.incidentId)
+          ? ''
+          : ` — the loop of ${changing.incidentId}, an incident opened before the fault, whose Reflex record was still open`;
         step(
           'executed',
-          `run ${run.executionId} succeeded (by ${run.actor}): ${(run.plan?.changes ?? []).join('; ') || run.detail}; read back ${JSON.stringify(run.observed ?? {})}${run.verified ? ', verified' : ', NOT verified'}`,
+          `run ${run.executionId} succeeded (by ${run.actor}): ${run.plan.changes.join('; ')}; read back ${JSON.stringify(run.observed ?? {})}${run.verified ? ', verified' : ', NOT verified'}${during}`,
           executedAt,
         );
       }
@@ -505,15 +519,22 @@ export async function runSelfRepairDemo(options: SelfRepairDemoOptions): Promise
       const allClosed = ours.length > 0 && ours.every((incident) => incident.closedAt !== undefined);
       const calm = series.every((spec) => {
         const recent = recentValues.get(spec.name) ?? [];
-        return recent.length >= calmWindows && recent.every((value) => value <= (ceilings.get(spec.name) ?? 0));
+        // The median: one slow window on a loaded machine is not the fault coming back.
+        return recent.length >= calmWindows && percentile(recent, 0.5) <= (ceilings.get(spec.name) ?? 0);
       });
       if (executedAt !== undefined && allClosed && calm) {
         recoveredAt = Date.now();
-        const closedEarly = ours.filter((incident) => (incident.closedAt ?? 0) < (executedAt ?? 0)).map((incident) => incident.series);
+        const closedEarly = ours.filter((incident) => (incident.closedAt ?? 0) < (executedAt ?? 0)).length;
+        const perSeries = series
+          .map((spec) => [spec.name, ours.filter((incident) => incident.series === spec.name).length] as const)
+          .filter(([, count]) => count > 0)
+          .map(([name, count]) => `${name} ×${count}`);
+        const medians = series.map((spec) => `${spec.name} ${percentile(recentValues.get(spec.name) ?? [], 0.5).toFixed(1)} ${spec.unit}`);
         step(
           'recovered',
-          `every incident since the fault closed (${ours.map((incident) => `${incident.series} after ${(((incident.closedAt ?? 0) - incident.openedAt) / 1000).toFixed(1)} s`).join(', ')})` +
-            `${closedEarly.length > 0 ? ` — ${closedEarly.join(', ')} closed before the fix (its detector had adapted to the fault)` : ''}; the last ${calmWindows} windows back under the healthy ceiling; alias ${aliasName} → version ${alias.version}${Object.keys(alias.weights).length > 0 ? ` with ${JSON.stringify(alias.weights)}` : ' only'}`,
+          `${ours.length} incident(s) since the fault, all closed (${perSeries.join(', ')}` +
+            `${closedEarly > 0 ? `; ${closedEarly} closed on their own before the fix, as the detector adapted to the shift` : ''}); ` +
+            `the last ${calmWindows} windows back to normal (medians ${medians.join(', ')}); alias ${aliasName} → version ${alias.version}${Object.keys(alias.weights).length > 0 ? ` with ${JSON.stringify(alias.weights)}` : ' only'}`,
           recoveredAt,
         );
       } else if (Date.now() - lastWait > 5000) {
