@@ -1,7 +1,7 @@
 /**
  * Incident alerts scored with the Numenta Anomaly Benchmark's standard profile on labelled public
  * corpora (not NAB's own data): the defaults every new series gets, against the per-point alarms.
- *   node bench/incidents.ts [--split held-out|tune|all] [--grid]
+ *   node bench/incidents.ts [--split held-out|tune|all] [--grid] [--cv]
  *
  * Corpora: test/fixtures/observation/<corpus>/ with `timestamp,value,label` files, a SOURCE.md and a
  * split.json (tune / held-out, fixed before any score was computed). Each run of labelled rows is one
@@ -16,6 +16,14 @@
  * - `incidents, Numenta's short window (10)`: the tracker with Numenta's averaging window, for comparison.
  *
  * `--grid` prints the tuning grid's best settings on the tune split only (how the defaults were chosen).
+ *
+ * `--cv` cross-validates choices within the tune split only (held-out series are never loaded): the tune
+ * series of each corpus are halved at random 100 times (seed fixed); for a family of settings, the
+ * best on one half (by the mean of the two corpora's normalised scores) is scored on the other half,
+ * both ways. The mean of those scores estimates what tuning within that family is worth on series it
+ * did not see; the family's best on the whole tune split is printed beside it. Then each single change
+ * to the defaults: its mean difference on the halves, and the difference when it is adopted only on
+ * halves where it wins on the other half; and the same for "the best single change on one half".
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -162,11 +170,286 @@ function grid(): void {
   console.log('');
 }
 
-const { values } = parseArgs({ options: { split: { type: 'string', default: 'held-out' }, grid: { type: 'boolean', default: false } } });
+/** A candidate setup for cross-validation: a detector with its settings, and tracker settings. */
+interface Candidate {
+  label: string;
+  detector: string;
+  config: Record<string, unknown>;
+  tracker: Partial<IncidentConfig>;
+}
+
+/** Every combination of the values of each axis. */
+function combinations(axes: Record<string, readonly unknown[]>): Record<string, unknown>[] {
+  let out: Record<string, unknown>[] = [{}];
+  for (const [key, values] of Object.entries(axes)) out = out.flatMap((partial) => values.map((value) => ({ ...partial, [key]: value })));
+  return out;
+}
+
+/** A deterministic PRNG (mulberry32): the halvings are the same on every run. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(state ^ (state >>> 15), state | 1);
+    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CV_HALVINGS = 100;
+const CV_SEED = 20261201;
+const DEFAULT_EWMA = { ...DEFAULT_DETECTOR_CONFIG } as Record<string, unknown>;
+
+/** The families of settings compared (each a plausible way to tune the defaults). */
+function cvFamilies(): { name: string; candidates: Candidate[] }[] {
+  const ewma = (config: Record<string, unknown>, tracker: Partial<IncidentConfig>, label: string): Candidate => ({
+    label,
+    detector: 'ewma',
+    config,
+    tracker,
+  });
+  const trackerGrid = combinations({ saturation: [8, 16, 32], minScore: [3, 4, 6], openLevel: [0.5, 0.6] }) as Partial<IncidentConfig>[];
+  const withTrackers = (detector: string, config: Record<string, unknown>) =>
+    trackerGrid.map((tracker) => ({
+      label: `${detector} ${JSON.stringify(config)} ${JSON.stringify(tracker)}`,
+      detector,
+      config,
+      tracker,
+    }));
+  const benchGrid: Candidate[] = [];
+  for (const detector of [{ lambda: 0.05 }, { lambda: 0.02 }, { lambda: 0.02, clip: 6 }, { lambda: 0.02, clip: 6, warmup: 60 }])
+    for (const tracker of combinations({ shortWindow: [1, 10], openLevel: [0.4, 0.5, 0.6], minScore: [0, 3], tailBins: [0, 10] }))
+      benchGrid.push(ewma(detector, tracker, `${JSON.stringify(detector)} ${JSON.stringify(tracker)}`));
+  return [
+    { name: 'the defaults alone (chosen on the whole tune split: not an estimate)', candidates: [ewma(DEFAULT_EWMA, {}, 'defaults')] },
+    { name: 'the --grid family (how the defaults were chosen)', candidates: benchGrid },
+    {
+      name: 'detector: ewma λ × clip × warm-up',
+      candidates: combinations({ lambda: [0.01, 0.015, 0.02, 0.03, 0.05], clip: [3, 4, 6, 8], warmup: [30, 45, 60, 90] }).map((config) =>
+        ewma(config, {}, JSON.stringify(config)),
+      ),
+    },
+    {
+      name: 'tracker: openLevel × minScore × saturation × tailBins',
+      candidates: combinations({
+        openLevel: [0.4, 0.5, 0.6, 0.7],
+        minScore: [0, 3, 4, 5],
+        saturation: [4, 8, 16],
+        tailBins: [0, 10, 20],
+      }).map((tracker) => ewma(DEFAULT_EWMA, tracker, JSON.stringify(tracker))),
+    },
+    {
+      name: 'rarer incidents: openLevel × minScore',
+      candidates: combinations({ openLevel: [0.5, 0.6, 0.7, 0.8, 0.9], minScore: [3, 4, 5, 6, 8] }).map((tracker) =>
+        ewma(DEFAULT_EWMA, tracker, JSON.stringify(tracker)),
+      ),
+    },
+    {
+      name: "Numenta's settings (window 10, learning period, no histogram)",
+      candidates: combinations({
+        learningPeriod: [0, 100, 288],
+        estimationSamples: [64, 100],
+        openLevel: [0.4, 0.5, 0.6],
+        saturation: [2, 8],
+      }).map((tracker) =>
+        ewma(DEFAULT_EWMA, { ...tracker, shortWindow: 10, tailBins: 0, minScore: 0, longWindow: 8640 }, JSON.stringify(tracker)),
+      ),
+    },
+    {
+      name: 'base detector: robust (median/MAD) × tracker',
+      candidates: [32, 64, 128].flatMap((windowSize) => withTrackers('robust', { windowSize, warmup: Math.min(windowSize, 60) })),
+    },
+    {
+      name: 'base detector: seasonal (m = 24) × tracker',
+      candidates: [{ seasonLength: 24 }, { seasonLength: 24, huberK: 3, lambda: 0.02 }].flatMap((config) =>
+        withTrackers('seasonal', config),
+      ),
+    },
+    {
+      name: 'suppression: closeAfter × closeLevel',
+      candidates: combinations({ closeAfter: [1, 3, 5, 10, 30], closeLevel: [0.05, 0.1, 0.2, 0.3] }).map((tracker) =>
+        ewma(DEFAULT_EWMA, tracker, JSON.stringify(tracker)),
+      ),
+    },
+    {
+      name: 'warm-up: detector warm-up × estimationSamples',
+      candidates: combinations({ warmup: [30, 45, 60, 90], estimationSamples: [16, 32, 64, 96] }).map(({ warmup, ...tracker }) =>
+        ewma({ ...DEFAULT_EWMA, warmup }, tracker, JSON.stringify({ warmup, ...tracker })),
+      ),
+    },
+  ];
+}
+
+/** Single changes to the defaults, one setting at a time. */
+function singleChanges(): Candidate[] {
+  const changes: Candidate[] = [];
+  const detectorAxes: Record<string, readonly number[]> = {
+    lambda: [0.01, 0.015, 0.025, 0.03],
+    clip: [3, 4, 5, 8],
+    warmup: [30, 45, 75, 90],
+  };
+  for (const [key, values] of Object.entries(detectorAxes))
+    for (const value of values)
+      changes.push({ label: `${key} ${value}`, detector: 'ewma', config: { ...DEFAULT_EWMA, [key]: value }, tracker: {} });
+  const trackerAxes: Record<string, readonly number[]> = {
+    estimationSamples: [16, 32, 48, 96],
+    openLevel: [0.4, 0.45, 0.55, 0.6],
+    minScore: [2, 2.5, 3.5, 4],
+    closeAfter: [1, 5, 10],
+    shortWindow: [2, 10],
+    longWindow: [250, 1000, 8640],
+    saturation: [6, 10, 12],
+    tailBins: [8, 12, 15],
+    rangeTolerance: [0, 0.1],
+    learningPeriod: [50, 150],
+  };
+  for (const [key, values] of Object.entries(trackerAxes))
+    for (const value of values)
+      changes.push({ label: `${key} ${value}`, detector: 'ewma', config: DEFAULT_EWMA, tracker: { [key]: value } });
+  return changes;
+}
+
+interface CvSeries extends Series {
+  corpus: number;
+}
+
+/** Leave-half-out cross-validation on the tune split (see the module comment). */
+function crossValidate(): void {
+  const data: CvSeries[] = CORPORA.flatMap((corpus, c) => loadCorpus(corpus, 'tune').map((series) => ({ ...series, corpus: c })));
+  const runs = new Map<string, ReturnType<typeof detectorRun>[]>();
+  const scored = new Map<string, NabSeriesScore[]>();
+  const scoresOf = (candidate: Candidate): NabSeriesScore[] => {
+    const key = `${candidate.detector} ${JSON.stringify(candidate.config)} ${JSON.stringify(candidate.tracker)}`;
+    const cached = scored.get(key);
+    if (cached) return cached;
+    const runKey = `${candidate.detector} ${JSON.stringify(candidate.config)}`;
+    let run = runs.get(runKey);
+    if (!run) {
+      run = data.map((series) => detectorRun(series, candidate.detector, candidate.config));
+      runs.set(runKey, run);
+    }
+    const scores = data.map((series, i) => nab(series, incidentAlerts(series, run[i] ?? [], candidate.tracker)));
+    scored.set(key, scores);
+    return scores;
+  };
+  const random = mulberry32(CV_SEED);
+  const halvings: boolean[][] = [];
+  for (let h = 0; h < CV_HALVINGS; h += 1) {
+    const inFirst = data.map(() => false);
+    CORPORA.forEach((_, c) => {
+      const members = data.flatMap((series, i) => (series.corpus === c ? [i] : []));
+      for (let k = members.length - 1; k > 0; k -= 1) {
+        const j = Math.floor(random() * (k + 1));
+        [members[k], members[j]] = [members[j] as number, members[k] as number];
+      }
+      for (const i of members.slice(0, Math.floor(members.length / 2))) inFirst[i] = true;
+    });
+    halvings.push(inFirst);
+  }
+  // The score of a candidate on the series `keep` selects: per corpus, and their mean.
+  const objective = (scores: readonly NabSeriesScore[], keep: (i: number) => boolean) => {
+    const perCorpus = CORPORA.map((_, c) => normalisedScore(scores.filter((_, i) => data[i]?.corpus === c && keep(i))) ?? 0);
+    return { perCorpus, mean: perCorpus.reduce((a, b) => a + b, 0) / perCorpus.length };
+  };
+  const folds = halvings.flatMap((inFirst) => [
+    { select: (i: number) => inFirst[i] === true, judge: (i: number) => inFirst[i] !== true },
+    { select: (i: number) => inFirst[i] !== true, judge: (i: number) => inFirst[i] === true },
+  ]);
+  const fmt = (x: number) => x.toFixed(1);
+  console.log(`## Leave-half-out cross-validation, tune split only (${CV_HALVINGS} halvings × 2, seed ${CV_SEED})\n`);
+  console.log(
+    'Picked on one half by the mean of the two corpora, scored on the other half; "whole tune" is the family\'s best on all tune series.\n',
+  );
+  console.log(
+    `| family | settings | whole tune: ${CORPORA.join(' | ')} | cross-validated: ${CORPORA.join(' | ')} | cross-validated mean |`,
+  );
+  console.log(`|---|---|${CORPORA.map(() => '---').join('|')}|${CORPORA.map(() => '---').join('|')}|---|`);
+  for (const family of cvFamilies()) {
+    const table = family.candidates.map(scoresOf);
+    const pick = (keep: (i: number) => boolean) => {
+      let best = 0;
+      let bestValue = Number.NEGATIVE_INFINITY;
+      table.forEach((scores, k) => {
+        const value = objective(scores, keep).mean;
+        if (value > bestValue) {
+          bestValue = value;
+          best = k;
+        }
+      });
+      return best;
+    };
+    const judged = folds.map((fold) => objective(table[pick(fold.select)] ?? [], fold.judge));
+    const cvPer = CORPORA.map((_, c) => judged.reduce((sum, j) => sum + (j.perCorpus[c] ?? 0), 0) / judged.length);
+    const whole = pick(() => true);
+    const wholeScore = objective(table[whole] ?? [], () => true);
+    console.log(
+      `| ${family.name} (${family.candidates.length}) | ${family.candidates[whole]?.label} | ${wholeScore.perCorpus.map(fmt).join(' | ')} | ${cvPer.map(fmt).join(' | ')} | ${fmt(cvPer.reduce((a, b) => a + b, 0) / cvPer.length)} |`,
+    );
+  }
+  const defaults = scoresOf({ label: 'defaults', detector: 'ewma', config: DEFAULT_EWMA, tracker: {} });
+  const changes = singleChanges();
+  const changeScores = changes.map(scoresOf);
+  console.log('\n### Single changes to the defaults (differences of the cross-validation mean; + is better than the defaults)\n');
+  console.log('| change | whole tune (mean) | on the halves | adopted where it wins on the other half | halves it wins |');
+  console.log('|---|---|---|---|---|');
+  const base = folds.map((fold) => ({ select: objective(defaults, fold.select).mean, judge: objective(defaults, fold.judge).mean }));
+  const rowsOut = changes.map((change, k) => {
+    const scores = changeScores[k] ?? [];
+    let paired = 0;
+    let nested = 0;
+    let wins = 0;
+    folds.forEach((fold, f) => {
+      const b = base[f] ?? { select: 0, judge: 0 };
+      const judge = objective(scores, fold.judge).mean - b.judge;
+      paired += judge;
+      if (objective(scores, fold.select).mean > b.select) nested += judge;
+      if (judge > 0) wins += 1;
+    });
+    return {
+      change,
+      whole: objective(scores, () => true).mean,
+      paired: paired / folds.length,
+      nested: nested / folds.length,
+      wins: wins / folds.length,
+    };
+  });
+  rowsOut.sort((a, b) => b.nested - a.nested);
+  for (const row of rowsOut)
+    console.log(
+      `| ${row.change.label} | ${fmt(row.whole)} | ${row.paired >= 0 ? '+' : ''}${row.paired.toFixed(2)} | ${row.nested >= 0 ? '+' : ''}${row.nested.toFixed(2)} | ${Math.round(100 * row.wins)} % |`,
+    );
+  // The procedure "take the single change that does best on one half" (or none), judged on the other half.
+  let greedy = 0;
+  folds.forEach((fold, f) => {
+    const b = base[f] ?? { select: 0, judge: 0 };
+    let bestValue = b.select;
+    let best = -1;
+    changeScores.forEach((scores, k) => {
+      const value = objective(scores, fold.select).mean;
+      if (value > bestValue) {
+        bestValue = value;
+        best = k;
+      }
+    });
+    if (best >= 0) greedy += objective(changeScores[best] ?? [], fold.judge).mean - b.judge;
+  });
+  console.log(
+    `\nThe best single change on one half (or none), judged on the other half: ${greedy / folds.length >= 0 ? '+' : ''}${(greedy / folds.length).toFixed(2)} against the defaults.\n`,
+  );
+}
+
+const { values } = parseArgs({
+  options: {
+    split: { type: 'string', default: 'held-out' },
+    grid: { type: 'boolean', default: false },
+    cv: { type: 'boolean', default: false },
+  },
+});
 if (!['tune', 'held-out', 'all'].includes(values.split)) {
-  console.error('usage: node bench/incidents.ts [--split held-out|tune|all] [--grid]');
+  console.error('usage: node bench/incidents.ts [--split held-out|tune|all] [--grid] [--cv]');
   process.exit(2);
 }
 console.log('# Incident alerts on labelled public corpora\n');
 if (values.grid) grid();
-for (const split of values.split === 'all' ? (['tune', 'held-out'] as const) : [values.split as Split]) report(split);
+if (values.cv) crossValidate();
+else for (const split of values.split === 'all' ? (['tune', 'held-out'] as const) : [values.split as Split]) report(split);
