@@ -3,12 +3,13 @@
  * self-repair loop (statemachines/self-repair.asl.json, one execution per incident, named after it:
  * a repeated event starts nothing new), whose first step diagnoses it and proposes a playbook; with
  * the tenant's loop off (`PUT /reflex/config`), it is diagnosed and proposed here and people or
- * another engine carry it on. A closed one is recorded (a recovery when its playbook was executed).
+ * another engine carry it on. A closed one is recorded (a recovery when its playbook was executed),
+ * and a loop still waiting at the gate for its proposal stops waiting.
  */
-import { loopConfigStore, loopStarter, reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
+import { gateDeps, loopConfigStore, loopStarter, reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
 import { logger } from '../../lib/observability.ts';
 import { onIncidentClosed, onIncidentOpened } from '../../lib/reflex/incidents.ts';
-import { loopExecutionName, loopInputOf } from '../../lib/reflex/loop.ts';
+import { loopExecutionName, loopInputOf, resumeGate } from '../../lib/reflex/loop.ts';
 import { incidentClosedSchema, incidentOpenedSchema } from '../../lib/reflex/schemas.ts';
 import { ruleHandler } from '../../lib/triggers/rule.ts';
 
@@ -34,7 +35,18 @@ const opened = ruleHandler(incidentOpenedSchema, async (detail) => {
 
 const closed = ruleHandler(incidentClosedSchema, async (detail) => {
   const incident = await onIncidentClosed(detail, reflexDeps(new Date()));
-  logger.info('incident closed', { tenant: detail.tenant, incidentId: detail.incidentId, state: incident?.state ?? 'unknown to reflex' });
+  // A loop waiting for people on this incident's proposal has nothing left to repair: it stops waiting.
+  const waiting = incident?.attempts.at(-1);
+  const loop =
+    waiting?.proposalId && !waiting.outcome
+      ? await resumeGate({ tenant: detail.tenant, proposalId: waiting.proposalId }, gateDeps(new Date()))
+      : 'none';
+  logger.info('incident closed', {
+    tenant: detail.tenant,
+    incidentId: detail.incidentId,
+    state: incident?.state ?? 'unknown to reflex',
+    loop,
+  });
 });
 
 export const handler: typeof opened = (event, context) =>

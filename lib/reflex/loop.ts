@@ -39,6 +39,7 @@ import {
   incidentOpenedSchema,
   type LoopOutcome,
   loopOutcomeSchema,
+  loopTimelineSchema,
   MAX_EXECUTION_NAME_LENGTH,
   type RecoveryEvidence,
   recoveryEvidenceSchema,
@@ -91,15 +92,6 @@ export interface LoopStarter {
 /** The steps of the machine, as `next` names them. */
 export const loopSteps = ['gate', 'check', 'execute', 'verify', 'record', 'end'] as const;
 
-const timelineSchema = z.object({
-  /** When the loop started, and when the current round's proposal was decided, its run finished and its outcome was judged. */
-  started: isoTimestampSchema,
-  diagnosed: isoTimestampSchema.optional(),
-  decided: isoTimestampSchema.optional(),
-  executed: isoTimestampSchema.optional(),
-  verified: isoTimestampSchema.optional(),
-});
-
 /** The run of the current round, as the verify step needs it. */
 const runSummarySchema = z.object({
   executionId: z.string().min(1).max(80),
@@ -138,7 +130,7 @@ export const loopStateSchema = z.object({
   waitSeconds: z.number().int().min(0).max(3_600),
   /** Why the loop stands where it does, in words. */
   reason: z.string().max(MAX_TEXT_LENGTH),
-  timeline: timelineSchema,
+  timeline: loopTimelineSchema,
 });
 /** A loop's state between steps. */
 export type LoopState = z.infer<typeof loopStateSchema>;
@@ -303,12 +295,19 @@ export function gateVerdict(proposal: Proposal | undefined, locked: string | und
   }
 }
 
-/** The state after the gate's verdict, or undefined while the proposal waits. */
-async function decideGate(state: LoopState, deps: { store: GovernanceStore; now: Date }): Promise<LoopState | undefined> {
+/**
+ * The state after the gate's verdict, or undefined while the proposal waits; a loop whose incident
+ * ended meanwhile stops waiting (nothing is left to repair, whatever people decide later).
+ */
+async function decideGate(state: LoopState, deps: Pick<GateDeps, 'store' | 'incidents' | 'now'>): Promise<LoopState | undefined> {
   if (!state.proposalId) return ended(state, 'failed', 'the gate step has no proposal');
   const [proposal, locked] = await Promise.all([deps.store.proposal(state.tenant, state.proposalId), lockOf(deps.store, state.tenant)]);
   const verdict = gateVerdict(proposal, locked);
-  if (verdict.next === 'wait') return undefined;
+  if (verdict.next === 'wait') {
+    const incident = await deps.incidents.incident(state.tenant, state.incidentId);
+    if (!incident || (incident.open && incident.state !== 'recovered')) return undefined;
+    return nextRound(incident, { ...state, timeline: { ...state.timeline, decided: deps.now.toISOString() } }, state.gateTimeoutSeconds);
+  }
   const decided = { ...state, timeline: { ...state.timeline, decided: deps.now.toISOString() } };
   if (verdict.next === 'end') return ended(decided, verdict.outcome, verdict.reason);
   return { ...decided, next: 'check', reason: clip(`proposal ${state.proposalId} is ${proposal?.status}`) };
@@ -317,6 +316,8 @@ async function decideGate(state: LoopState, deps: { store: GovernanceStore; now:
 /** What the gate steps need. */
 export interface GateDeps {
   store: GovernanceStore;
+  /** The incident, read while its proposal waits: a loop of an incident that ended stops waiting. */
+  incidents: Pick<IncidentStore, 'incident'>;
   waits: GateWaits;
   callbacks: WorkflowCallbacks;
   now: Date;
@@ -350,7 +351,8 @@ export async function awaitGate(input: { taskToken: string; state: LoopState }, 
 }
 
 /**
- * On `governance.proposal.settled`: resumes the loop waiting for that proposal, if any.
+ * On `governance.proposal.settled` (and on the incident's close): resumes the loop waiting for that
+ * proposal, if any.
  * @returns what happened: no loop waits, the proposal still waits, the loop resumed, or it had moved on.
  */
 export async function resumeGate(
@@ -672,10 +674,11 @@ export async function finishStep(
       return { outcome: incident.loop.outcome, reason: incident.loop.reason, rounds: incident.loop.rounds };
     const at = deps.now.toISOString();
     const state = incident.open ? (STATE_AFTER[outcome] ?? incident.state) : incident.state;
+    const timeline = input.state.loop?.state.timeline;
     const next: Incident = {
       ...incident,
       state,
-      loop: { execution: input.execution, outcome, rounds, reason: clip(reason), completedAt: at },
+      loop: { execution: input.execution, outcome, rounds, reason: clip(reason), ...(timeline ? { timeline } : {}), completedAt: at },
       reasons: [...incident.reasons, clip(`self-repair loop ${outcome}: ${reason}`)].slice(-20),
       updatedAt: at,
       version: incident.version + 1,

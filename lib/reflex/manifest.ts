@@ -61,7 +61,7 @@ const diagnose: Need[] = [
 /** A loop's gate step: its task token kept under the proposal, the proposal and the kill switches read, the loop resumed. */
 const gate: Need[] = [
   need.table('state', ['GetItem', 'PutItem'], [LOOPS]),
-  need.table('state', ['GetItem'], ['*#proposal', '*#governance']),
+  need.table('state', ['GetItem'], ['*#proposal', '*#governance', INCIDENTS]),
   need.taskCallbacks(),
 ];
 
@@ -98,12 +98,21 @@ export const reflexEngine = defineEngine({
     },
     incident: {
       description:
-        "On observation.incident.opened: starts the incident's self-repair loop (or, with the loop off, diagnoses and proposes a playbook from past cases); on .closed: records recovery",
+        "On observation.incident.opened: starts the incident's self-repair loop (or, with the loop off, diagnoses and proposes a playbook from past cases); on .closed: records recovery and stops a loop waiting at the gate",
       rule: {
         pattern: { source: ['autonomy.observation'], 'detail-type': ['observation.incident.opened', 'observation.incident.closed'] },
       },
       timeout: 60,
-      needs: [...diagnose, ...propose, ...outbox, readConfig, need.startExecutions(SELF_REPAIR_STATE_MACHINE)],
+      needs: [
+        ...diagnose,
+        ...propose,
+        ...outbox,
+        readConfig,
+        need.startExecutions(SELF_REPAIR_STATE_MACHINE),
+        // A waiting loop of an incident that closed is resumed.
+        need.table('state', ['GetItem'], [LOOPS]),
+        need.taskCallbacks(),
+      ],
     },
     'loop-diagnose': {
       description:

@@ -374,6 +374,15 @@ export const loopOutcomeSchema = z.enum(loopOutcomes);
 /** Longest Step Functions execution name (the self-repair loop's is derived from tenant and incident). */
 export const MAX_EXECUTION_NAME_LENGTH = 80;
 
+/** When a loop started, and when its (last) round was diagnosed, decided at the gate, run and judged. */
+export const loopTimelineSchema = z.object({
+  started: isoTimestampSchema,
+  diagnosed: isoTimestampSchema.optional(),
+  decided: isoTimestampSchema.optional(),
+  executed: isoTimestampSchema.optional(),
+  verified: isoTimestampSchema.optional(),
+});
+
 /** How the incident's self-repair loop ended, as kept on the incident. */
 export const loopSummarySchema = z.object({
   /** The loop's execution name (lib/reflex/loop.ts `loopExecutionName`). */
@@ -382,6 +391,7 @@ export const loopSummarySchema = z.object({
   /** Playbooks it ran. */
   rounds: z.number().int().min(0).max(20),
   reason: z.string().max(MAX_TEXT_LENGTH),
+  timeline: loopTimelineSchema.optional(),
   completedAt: isoTimestampSchema,
 });
 /** A loop's summary. */

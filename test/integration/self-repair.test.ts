@@ -251,7 +251,9 @@ async function assertRecordedRecovery(tenant: string, proposalIds: string[]) {
   assert.equal(verify.body.result.intact, true);
 }
 
-describe('the self-repair loop on the local cloud', { concurrency: true, timeout: 150_000 }, () => {
+// Three paths at a time: eight at once start up to four environments of every loop function together (a
+// cold start each), which on a loaded two-core machine costs more than it saves.
+describe('the self-repair loop on the local cloud', { concurrency: 3, timeout: 150_000 }, () => {
   it('fixes autonomously and recovers: the playbook runs once, the incident closes, the case is learned, every step in the ledger', async (t) => {
     const tenant = freshTenant('loop-auto');
     const target = fn(targets.recovered);
@@ -414,7 +416,8 @@ describe('the self-repair loop on the local cloud', { concurrency: true, timeout
       verified.map((event) => [event.detail.round, event.detail.outcome, (event.detail.evidence as { method: string }).method]),
       [
         [1, 'not-recovered', 'executor-failed'],
-        [2, 'recovered', 'observed'],
+        // The loop's look at the series or Reflex hearing Observation's close, whichever came first.
+        [2, 'recovered', verified[1]?.detail.actor === 'system:reflex' ? 'incident-closed' : 'observed'],
       ],
     );
     await assertRecordedRecovery(tenant, [first.proposalId, second.proposalId]);

@@ -175,7 +175,7 @@ describe('engine manifests', () => {
     assert.ok(!grants('governanceProposals', 'states:SendTaskSuccess', '*'), 'proposing never resumes a gate');
   });
 
-  it('let only the incident rule target start self-repair loops, on that state machine and its executions, with its ARN in SELF_REPAIR_STATE_MACHINE_ARN; only the gate steps resume them', () => {
+  it("let only the incident rule target start self-repair loops, on that state machine and its executions, with its ARN in SELF_REPAIR_STATE_MACHINE_ARN; only the gate steps and the incident's close resume them", () => {
     const machine = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-self-repair' };
     const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:autonomy-test-self-repair:*' };
     const loopStarts = Object.entries(config.functions).flatMap(([name]) =>
@@ -189,7 +189,7 @@ describe('engine manifests', () => {
     }
     assert.deepEqual((config.functions.reflexIncident as Fn).environment?.SELF_REPAIR_STATE_MACHINE_ARN, machine);
     const resumers = Object.keys(config.functions).filter((name) => name.startsWith('reflex') && grants(name, 'states:SendTaskSuccess', '*'));
-    assert.deepEqual(resumers, ['reflexLoopGate', 'reflexLoopResume']);
+    assert.deepEqual(resumers, ['reflexIncident', 'reflexLoopGate', 'reflexLoopResume']);
   });
 
   it("refuse a 'start-gate' need without the stage's state-machine prefix, or with one that is not a name prefix", () => {

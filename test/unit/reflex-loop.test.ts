@@ -250,6 +250,7 @@ const loopDeps = () => ({
 });
 const gateDeps = () => ({
   store: world.governance,
+  incidents: world.incidents,
   waits: {
     put: async (wait: GateWait) => void world.waits.set(`${wait.tenant}/${wait.proposalId}`, structuredClone(wait)),
     get: async (tenant: string, proposalId: string) => world.waits.get(`${tenant}/${proposalId}`),
@@ -445,6 +446,7 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     const incident = await world.incidents.incident('acme', input.incidentId);
     assert.equal(incident?.loop?.outcome, 'recovered');
     assert.equal(incident?.loop?.execution, execution);
+    assert.deepEqual(Object.keys(incident?.loop?.timeline ?? {}), ['started', 'diagnosed', 'decided', 'executed', 'verified']);
 
     // Every step in the ledger, each event catalogued.
     const recorded = world.outbox.recorded.map((entry) => entry.event.detailType);
@@ -562,6 +564,18 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     assert.deepEqual([world.callbacks.sent.at(-1)?.token, world.callbacks.sent.at(-1)?.state.outcome], ['tk', 'rejected']);
     world.callbacks.closed = true;
     assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'gone');
+  });
+
+  it('stops waiting for a proposal when the incident ends meanwhile (resumed on the close)', async () => {
+    const input = loopInputOf(opened());
+    const state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
+    const proposal = (await world.governance.proposal('acme', state.proposalId ?? '')) as Proposal;
+    await world.governance.putProposal({ ...proposal, status: 'pending', version: proposal.version + 1 }, proposal.version, []);
+    assert.equal(await awaitGate({ taskToken: 'tk', state }, gateDeps()), 'waiting');
+    const incident = (await world.incidents.incident('acme', input.incidentId)) as Incident;
+    await world.incidents.putIncident({ ...incident, open: false, state: 'closed', version: incident.version + 1 }, incident.version, []);
+    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'resumed');
+    assert.deepEqual([world.callbacks.sent.at(-1)?.state.next, world.callbacks.sent.at(-1)?.state.outcome], ['end', 'closed']);
   });
 
   it('leaves the next round alone when the incident closed meanwhile; finishes a failed step as failed, people asked after a timeout', async () => {

@@ -58,7 +58,7 @@ export function loopDeps(now: Date): LoopDeps {
 /** What the loop's gate steps need (waiting for a proposal, resuming on its decision), at `now`. */
 export function gateDeps(now: Date): GateDeps {
   waits ??= dynamoGateWaits(dynamoClient(), config().STATE_TABLE);
-  return { store: governanceStore(), waits, callbacks: workflowCallbacks(), now };
+  return { store: governanceStore(), incidents: reflexStores().incidents, waits, callbacks: workflowCallbacks(), now };
 }
 
 /** What the loop's verify step needs: Reflex's incidents and Observation's series health. */
