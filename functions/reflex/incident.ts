@@ -1,21 +1,24 @@
 /**
- * Rule target of `observation.incident.opened` and `.closed`. An opened incident starts its
- * self-repair loop (statemachines/self-repair.asl.json, one execution per incident, named after it:
- * a repeated event starts nothing new), whose first step diagnoses it and proposes a playbook; with
- * the tenant's loop off (`PUT /reflex/config`), it is diagnosed and proposed here and people or
- * another engine carry it on. A closed one is recorded (a recovery when its playbook was executed),
- * and a loop still waiting at the gate for its proposal stops waiting.
+ * Rule target of `observation.incident.opened` and `.closed`. An opened incident of a registered
+ * component starts its self-repair loop (statemachines/self-repair.asl.json, one execution per
+ * incident, named after it: a repeated event starts nothing new), whose first step diagnoses it and
+ * proposes a playbook. With the tenant's loop off (`PUT /reflex/config`) it is diagnosed and proposed
+ * here, and people or another engine carry it on; an incident of no component is recorded here as
+ * unassigned. A closed one is recorded (a recovery when its playbook was executed), and a loop still
+ * waiting at the gate for its proposal stops waiting.
  */
-import { gateDeps, loopConfigStore, loopStarter, reflexDeps } from '../../lib/adapters/aws/reflex-deps.ts';
+import { gateDeps, loopConfigStore, loopStarter, reflexDeps, registryStore } from '../../lib/adapters/aws/reflex-deps.ts';
 import { logger } from '../../lib/observability.ts';
 import { onIncidentClosed, onIncidentOpened } from '../../lib/reflex/incidents.ts';
 import { loopExecutionName, loopInputOf, resumeGate } from '../../lib/reflex/loop.ts';
+import { ComponentIndex } from '../../lib/reflex/registry.ts';
 import { incidentClosedSchema, incidentOpenedSchema } from '../../lib/reflex/schemas.ts';
 import { ruleHandler } from '../../lib/triggers/rule.ts';
 
 const opened = ruleHandler(incidentOpenedSchema, async (detail) => {
-  const settings = await loopConfigStore().loopConfig(detail.tenant);
-  if (settings.enabled) {
+  const [settings, registry] = await Promise.all([loopConfigStore().loopConfig(detail.tenant), registryStore().registry(detail.tenant)]);
+  // Only an incident of a registered component has something to repair; the others are recorded below (unassigned).
+  if (settings.enabled && new ComponentIndex(registry.components).ofSeries(detail.series)) {
     const input = loopInputOf(detail);
     const executionArn = await loopStarter().start(loopExecutionName(detail.tenant, input.incidentId), input);
     logger.info('self-repair loop started', { tenant: detail.tenant, incidentId: input.incidentId, executionArn });
