@@ -510,7 +510,7 @@ export async function runSelfRepairDemo(options: SelfRepairDemoOptions): Promise
           : ` — the loop of ${changing.incidentId}, an incident opened before the fault, whose Reflex record was still open`;
         step(
           'executed',
-          `run ${run.executionId} succeeded (by ${run.actor}): ${run.plan.changes.join('; ')}; read back ${JSON.stringify(run.observed ?? {})}${run.verified ? ', verified' : ', NOT verified'}${during}`,
+          `run ${run.executionId} (the loop of ${changing.incidentId}) succeeded (by ${run.actor}): ${run.plan.changes.join('; ')}; read back ${JSON.stringify(run.observed ?? {})}${run.verified ? ', verified' : ', NOT verified'}${during}`,
           executedAt,
         );
       }
