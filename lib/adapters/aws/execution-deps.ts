@@ -1,32 +1,21 @@
 /**
  * The Execution engine's ports in a deployed function, built once per container: the AWS executors
  * on the SDK clients, the webhook executor with the tenants' keys in Secrets Manager, the runs and
- * governance state in the state table, and the ledger and bus through the governance outbox (each
+ * governance state in the state table, and the ledger and bus through the stage's outbox (each
  * event recorded in the tenant's ledger as the audit appender would record its bus copy).
  */
-import { busEventRecord, recordOnce } from '../../audit/engine.ts';
 import { config } from '../../config.ts';
 import type { ExecutionDeps } from '../../execution/engine.ts';
 import type { ExecutorRegistry } from '../../execution/executor.ts';
 import { webhookExecutor } from '../../execution/webhook.ts';
-import type { GovernanceStore, OutboxEntry } from '../../governance/proposals.ts';
-import { recordDeps } from './audit-deps.ts';
+import type { GovernanceStore } from '../../governance/proposals.ts';
+import { stageOutbox } from './stage-outbox.ts';
 import { dynamoClient, eventBridgeClient, lambdaClient, sageMakerClient, secretsManagerClient } from './clients.ts';
-import { eventBridgePublisher } from './event-publisher.ts';
 import { dynamoRunStore } from './execution-store.ts';
 import { eventBridgeRuleExecutor, lambdaAliasExecutor, lambdaConcurrencyExecutor, sageMakerEndpointExecutor } from './executors.ts';
-import { dynamoGovernanceStore, dynamoOutbox, type LedgerRecorder } from './governance-store.ts';
+import { dynamoGovernanceStore } from './governance-store.ts';
 import { secretsManagerWebhookKeys } from './webhook-keys.ts';
 
-/** Records an outbox entry in the ledger as the audit appender would record its bus copy (same dedupe key). */
-const ledgerRecorder: LedgerRecorder = async (entry: OutboxEntry) => {
-  const { input, dedupeKey } = busEventRecord(
-    { id: entry.id, source: entry.event.source, 'detail-type': entry.event.detailType, time: (entry.event.time ?? new Date()).toISOString(), detail: entry.event.detail },
-    new Date(),
-  );
-  const outcome = await recordOnce(recordDeps(), input, dedupeKey);
-  return outcome.duplicate ? undefined : { tenant: outcome.entry.tenant, stream: outcome.entry.stream, seq: outcome.entry.seq };
-};
 
 let keys: ReturnType<typeof secretsManagerWebhookKeys> | undefined;
 let executors: ExecutorRegistry | undefined;
@@ -65,7 +54,7 @@ export function executionDeps(): ExecutionDeps {
       executors: stageExecutors(),
       runs: dynamoRunStore(dynamoClient(), cfg.STATE_TABLE),
       governance,
-      outbox: dynamoOutbox(dynamoClient(), cfg.STATE_TABLE, eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT_BUS_NAME }), cfg.LEDGER_TABLE ? ledgerRecorder : undefined),
+      outbox: stageOutbox(),
       stage: {
         accountId: cfg.EXECUTION_ACCOUNT_ID,
         region: cfg.AWS_REGION,

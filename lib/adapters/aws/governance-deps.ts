@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { busEventRecord, recordOnce } from '../../audit/engine.ts';
 import { config } from '../../config.ts';
 import { ConflictError } from '../../errors.ts';
 import { allRoutes } from '../../api/routes.ts';
@@ -16,12 +15,11 @@ import { PolicyEngine } from '../../governance/policy.ts';
 import { componentGraph } from '../../reflex/registry.ts';
 import type { PolicySetStore, StoredPolicySet } from '../../governance/policy-sets.ts';
 import { type PolicyLayers, policyLayersSchema } from '../../governance/profiles.ts';
-import type { GatePort, GovernanceStore, OutboxEntry, PolicyPort, ProposalDeps } from '../../governance/proposals.ts';
-import { dynamoClient, eventBridgeClient, sfnClient } from './clients.ts';
+import type { GatePort, GovernanceStore, PolicyPort, ProposalDeps } from '../../governance/proposals.ts';
+import { dynamoClient, sfnClient } from './clients.ts';
 import { mappedSend, ConditionFailedError } from './errors.ts';
-import { eventBridgePublisher } from './event-publisher.ts';
-import { dynamoApprovalStore, dynamoGovernanceStore, dynamoOutbox, type LedgerRecorder } from './governance-store.ts';
-import { recordDeps } from './audit-deps.ts';
+import { dynamoApprovalStore, dynamoGovernanceStore } from './governance-store.ts';
+import { stageOutbox } from './stage-outbox.ts';
 import { dynamoRegistryStore } from './reflex-store.ts';
 import { sfnGate, sfnWorkflowCallbacks } from './workflow-callbacks.ts';
 
@@ -84,19 +82,8 @@ export function cedarPolicyPort(): PolicyPort {
   };
 }
 
-/** Records an outbox entry in the ledger as the audit appender would record its bus copy (same dedupe key). */
-const ledgerRecorder: LedgerRecorder = async (entry: OutboxEntry) => {
-  const { input, dedupeKey } = busEventRecord(
-    { id: entry.id, source: entry.event.source, 'detail-type': entry.event.detailType, time: (entry.event.time ?? new Date()).toISOString(), detail: entry.event.detail },
-    new Date(),
-  );
-  const outcome = await recordOnce(recordDeps(), input, dedupeKey);
-  return outcome.duplicate ? undefined : { tenant: outcome.entry.tenant, stream: outcome.entry.stream, seq: outcome.entry.seq };
-};
-
 let store: GovernanceStore | undefined;
 let approvals: ApprovalStore | undefined;
-let outbox: ReturnType<typeof dynamoOutbox> | undefined;
 let gate: GatePort | undefined;
 
 /** The governance store (settings, proposals). */
@@ -112,11 +99,7 @@ export function approvalStore(): ApprovalStore {
 }
 
 /** The outbox; entries are recorded in the ledger first where this function may append to it. */
-export function governanceOutbox() {
-  const cfg = config();
-  outbox ??= dynamoOutbox(dynamoClient(), cfg.STATE_TABLE, eventBridgePublisher(eventBridgeClient(), { busName: cfg.EVENT_BUS_NAME }), cfg.LEDGER_TABLE ? ledgerRecorder : undefined);
-  return outbox;
-}
+export const governanceOutbox = stageOutbox;
 
 /** Step Functions callbacks of waiting gates. */
 export const workflowCallbacks = () => sfnWorkflowCallbacks(sfnClient());
