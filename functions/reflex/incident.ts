@@ -4,8 +4,8 @@
  * incident, named after it: a repeated event starts nothing new), whose first step diagnoses it and
  * proposes a playbook. With the tenant's loop off (`PUT /reflex/config`) it is diagnosed and proposed
  * here, and people or another engine carry it on; an incident of no component is recorded here as
- * unassigned. A closed one is recorded (a recovery when its playbook was executed), and a loop still
- * waiting at the gate for its proposal stops waiting.
+ * unassigned. A closed one is recorded (a recovery when its playbook was executed; before its record
+ * exists, kept for it), and a loop still waiting at the gate for its proposal stops waiting.
  */
 import { gateDeps, loopConfigStore, loopStarter, reflexDeps, registryStore } from '../../lib/adapters/aws/reflex-deps.ts';
 import { logger } from '../../lib/observability.ts';
@@ -47,7 +47,8 @@ const closed = ruleHandler(incidentClosedSchema, async (detail) => {
   logger.info('incident closed', {
     tenant: detail.tenant,
     incidentId: detail.incidentId,
-    state: incident?.state ?? 'unknown to reflex',
+    // No record yet: the close is kept, and the record is made closed when the incident's opened event comes.
+    state: incident?.state ?? 'kept for its record to come',
     loop,
   });
 });

@@ -14,7 +14,9 @@
  *
  * Idempotent under at-least-once delivery: an incident is created once (conditional write), and
  * the proposal of round r of an incident has an id derived from (tenant, incident, r), so a
- * retried event finds the proposal it made instead of making a second one.
+ * retried event finds the proposal it made instead of making a second one. The two events may come
+ * in either order: a close heard before the incident's record exists is kept and applied when the
+ * record is made (made closed, nothing proposed).
  */
 import { createHash } from 'node:crypto';
 import { ConflictError, ForbiddenError, LockedError, NotFoundError } from '../errors.ts';
@@ -29,6 +31,7 @@ import {
   type Attempt,
   type Case,
   type CaseMatch,
+  type ClosedMarker,
   type Component,
   type Diagnosis,
   type Incident,
@@ -48,6 +51,8 @@ export const MAX_OPEN_INCIDENTS = 100;
 export const SERIES_POINTS = 128;
 /** Recent cases read for the nearest-case evidence and neighbouring clusters. */
 export const RECENT_CASES = 200;
+/** Seconds a close heard before the incident's record is kept for it (beyond any redelivery of the opened event). */
+export const CLOSED_MARKER_TTL_SECONDS = 7 * 86_400;
 
 /** Reflex's service principal: what governance and Cedar see as the proposer. */
 export function reflexProposer(tenant: string): Proposer {
@@ -61,6 +66,10 @@ export interface IncidentStore {
   putIncident(next: Incident, expectedVersion: number | undefined, events: BusEvent[]): Promise<OutboxEntry[]>;
   /** The tenant's open incidents (newest first), or closed ones; at most `limit`. */
   incidents(tenant: string, query: { open: boolean; limit: number }): Promise<Incident[]>;
+  /** The close kept for an incident that had no record when it closed. */
+  closedMarker(tenant: string, incidentId: string): Promise<ClosedMarker | undefined>;
+  /** Keeps a close for the incident's record to come; a marker kept already stays as it is (conditional write). */
+  putClosedMarker(marker: ClosedMarker): Promise<void>;
 }
 
 /** The case base: recent cases and each cluster's record per playbook. */
@@ -378,6 +387,8 @@ async function act(incident: Incident, target: Component, match: CaseMatch, roun
  * Handles `observation.incident.opened`: stores the incident with its diagnosis and case match
  * (`reflex.incident.diagnosed`), then proposes the chosen playbook to governance
  * (`reflex.playbook.chosen`). A repeated event changes nothing once the incident has its first attempt.
+ * When Observation's close came first (a marker kept by {@link onIncidentClosed}), the incident is
+ * made closed and nothing is diagnosed or proposed.
  * @throws ConflictError when another writer changed the incident meanwhile (the event is retried).
  * @example
  * const incident = await onIncidentOpened({ tenant: 'acme', series: 'db.latency', start: '2026-12-01T10:00:00Z' }, deps);
@@ -385,7 +396,12 @@ async function act(incident: Incident, target: Component, match: CaseMatch, roun
  */
 export async function onIncidentOpened(event: IncidentOpened, deps: ReflexDeps): Promise<Incident> {
   const incidentId = incidentIdOf(event.series, event.start);
-  const existing = await deps.incidents.incident(event.tenant, incidentId);
+  const [existing, marker] = await Promise.all([
+    deps.incidents.incident(event.tenant, incidentId),
+    deps.incidents.closedMarker(event.tenant, incidentId),
+  ]);
+  // A record made by an earlier try that stopped before it read the close kept for it.
+  if (existing?.open && marker) return closeIncident(existing, marker, deps);
   if (existing && existing.state !== 'diagnosed') return existing;
   const likelihood = typeof event.likelihood === 'number' ? event.likelihood : event.likelihood?.likelihood;
   const at = deps.now.toISOString();
@@ -404,6 +420,19 @@ export async function onIncidentOpened(event: IncidentOpened, deps: ReflexDeps):
     updatedAt: at,
     version: 0,
   };
+  if (!existing && marker) {
+    // Observation closed the incident before Reflex heard it open: nothing is left to diagnose or repair.
+    const closed: Incident = {
+      ...incident,
+      open: false,
+      state: 'closed',
+      closedAt: marker.closedAt,
+      reasons: [
+        `Observation closed the incident${marker.reason ? ` (${marker.reason})` : ''} at ${marker.closedAt}, before Reflex diagnosed it; nothing to repair`,
+      ],
+    };
+    return save(deps, closed, undefined, []);
+  }
   const diagnosed = await diagnose(incident, deps);
   if (!diagnosed) {
     if (existing) return existing;
@@ -413,30 +442,65 @@ export async function onIncidentOpened(event: IncidentOpened, deps: ReflexDeps):
       diagnosis: emptyDiagnosis(),
       reasons: [`series ${event.series} describes no registered component (PUT /reflex/components)`],
     };
-    return save(deps, unassigned, undefined, [diagnosedEvent(unassigned, at)]);
+    return closeIfMarked(await save(deps, unassigned, undefined, [diagnosedEvent(unassigned, at)]), deps);
   }
   if (!existing) {
     incident = { ...incident, component: diagnosed.component.id, diagnosis: diagnosed.diagnosis, match: diagnosed.match };
     incident = await save(deps, incident, undefined, [diagnosedEvent(incident, at)]);
+    const closed = await closeIfMarked(incident, deps);
+    if (!closed.open) return closed;
   }
   // A retried event after the diagnosis was saved keeps the saved diagnosis and match (its proposal id is the same).
   return act(incident, diagnosed.target, incident.match ?? diagnosed.match, 1, deps);
 }
 
 /**
+ * The record just made, closed when a close was kept for it meanwhile: the close wrote its marker
+ * before or after this record was made, and reads the record again after writing it, so one of
+ * the two always sees the other.
+ */
+async function closeIfMarked(incident: Incident, deps: ReflexDeps): Promise<Incident> {
+  const marker = await deps.incidents.closedMarker(incident.tenant, incident.incidentId);
+  return marker ? closeIncident(incident, marker, deps) : incident;
+}
+
+/**
  * Handles `observation.incident.closed`: the incident is closed; after a proposal that was executed
  * it recovered (a case is written, so the playbook's record grows), otherwise it closed on its own.
- * @returns the incident, or undefined when Reflex never saw it open.
+ * A close heard before the incident's record exists is kept (a marker with a TTL), and the record is
+ * made closed when the opened event (or the loop's diagnose step) comes: no order of the two events
+ * leaves the incident open. A repeated event changes nothing.
+ * @returns the incident, or undefined when Reflex has no record of it yet (its close is kept for it).
+ * @throws ConflictError when another writer changed the incident meanwhile (the event is retried).
+ * @example
+ * const incident = await onIncidentClosed({ tenant: 'acme', series: 'db.latency', start: '2026-12-01T10:00:00Z', end: '2026-12-01T10:20:00Z' }, deps);
+ * incident?.open // false
  */
 export async function onIncidentClosed(event: IncidentClosed, deps: ReflexDeps): Promise<Incident | undefined> {
-  const incident = await deps.incidents.incident(event.tenant, incidentIdOf(event.series, event.start));
-  if (!incident?.open) return incident;
+  const incidentId = incidentIdOf(event.series, event.start);
+  const incident = await deps.incidents.incident(event.tenant, incidentId);
+  const close = { closedAt: event.end ?? deps.now.toISOString(), ...(event.reason ? { reason: event.reason } : {}) };
+  if (incident) return closeIncident(incident, close, deps);
+  await deps.incidents.putClosedMarker({
+    tenant: event.tenant,
+    incidentId,
+    ...close,
+    expiresAt: Math.floor(deps.now.getTime() / 1000) + CLOSED_MARKER_TTL_SECONDS,
+  });
+  // Read again after the marker is written: a record made meanwhile may have missed the marker.
+  const made = await deps.incidents.incident(event.tenant, incidentId);
+  return made && closeIncident(made, close, deps);
+}
+
+/** Closes an open incident as Observation reported (a recovery after an executed proposal); a closed one is returned as it is. */
+async function closeIncident(incident: Incident, close: Pick<ClosedMarker, 'closedAt' | 'reason'>, deps: ReflexDeps): Promise<Incident> {
+  if (!incident.open) return incident;
   const at = deps.now.toISOString();
   const last = incident.attempts.at(-1);
   let next: Incident = {
     ...incident,
     open: false,
-    closedAt: event.end ?? at,
+    closedAt: close.closedAt,
     updatedAt: at,
     version: incident.version + 1,
   };
@@ -449,7 +513,7 @@ export async function onIncidentClosed(event: IncidentClosed, deps: ReflexDeps):
         method: 'incident-closed',
         trackerOpen: false,
         reasons: [
-          `Observation closed the incident${event.reason ? ` (${event.reason})` : ''} after proposal ${last.proposalId} was executed`,
+          `Observation closed the incident${close.reason ? ` (${close.reason})` : ''} after proposal ${last.proposalId} was executed`,
         ],
       };
       return save(deps, next, incident.version, [

@@ -175,6 +175,21 @@ export const incidentClosedSchema = z.looseObject({
 /** A closed incident as Reflex reads it. */
 export type IncidentClosed = z.infer<typeof incidentClosedSchema>;
 
+/**
+ * Observation's close of an incident Reflex had no record of yet (the close came first): kept until
+ * the record is made, which is then made closed. Removed by the state table's TTL at `expiresAt`.
+ */
+export const closedMarkerSchema = z.object({
+  tenant: tenantSchema,
+  incidentId: incidentIdSchema,
+  closedAt: isoTimestampSchema,
+  reason: z.string().max(32).optional(),
+  /** Epoch seconds after which the marker may go (TTL). */
+  expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+/** A close kept for an incident's record to come. */
+export type ClosedMarker = z.infer<typeof closedMarkerSchema>;
+
 /** How a correlation with another incident component came out. */
 export const correlationSchema = z.object({
   with: componentIdSchema,

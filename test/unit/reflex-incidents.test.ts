@@ -17,6 +17,7 @@ import { defaultSettings } from '../../lib/governance/settings.ts';
 import type { ClusterStats } from '../../lib/reflex/cases.ts';
 import {
   type CaseStore,
+  CLOSED_MARKER_TTL_SECONDS,
   type IncidentStore,
   onIncidentClosed,
   onIncidentOpened,
@@ -29,6 +30,7 @@ import type { Point } from '../../lib/reflex/rca.ts';
 import { componentGraph, type RegistryStore } from '../../lib/reflex/registry.ts';
 import {
   type Case,
+  type ClosedMarker,
   type Component,
   componentSchema,
   type Incident,
@@ -101,10 +103,14 @@ const DB = incidentIdOf('db.orders.latency', startOf(40));
 const API = incidentIdOf('api.checkout.errors', startOf(41));
 const DB2 = incidentIdOf('db.orders.latency', startOf(45));
 
-function memoryIncidents(outbox: MemoryOutbox): IncidentStore & { items: Map<string, Incident>; writes: number } {
+function memoryIncidents(
+  outbox: MemoryOutbox,
+): IncidentStore & { items: Map<string, Incident>; markers: Map<string, ClosedMarker>; writes: number } {
   const items = new Map<string, Incident>();
+  const markers = new Map<string, ClosedMarker>();
   const store = {
     items,
+    markers,
     writes: 0,
     async incident(tenant: string, id: string) {
       const item = items.get(`${tenant}/${id}`);
@@ -123,6 +129,14 @@ function memoryIncidents(outbox: MemoryOutbox): IncidentStore & { items: Map<str
         .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
         .slice(0, query.limit)
         .map((item) => structuredClone(item));
+    },
+    async closedMarker(tenant: string, id: string) {
+      const marker = markers.get(`${tenant}/${id}`);
+      return marker && structuredClone(marker);
+    },
+    async putClosedMarker(marker: ClosedMarker) {
+      const key = `${marker.tenant}/${marker.incidentId}`;
+      if (!markers.has(key)) markers.set(key, structuredClone(marker));
     },
   };
   return store;
@@ -373,6 +387,104 @@ describe('reflex outcomes', () => {
     assert.equal(quiet?.state, 'closed');
     assert.equal(cases.list.length, 1);
     assert.equal(await onIncidentClosed({ tenant: 'acme', series: 'x', start: startOf(1) }, deps), undefined);
+  });
+});
+
+describe('reflex on incident events in either order', () => {
+  const closeOf = (onsetStep: number, end = NOW.toISOString()) => ({
+    tenant: 'acme',
+    series: 'db.orders.latency',
+    start: startOf(onsetStep),
+    end,
+    reason: 'recovered',
+  });
+
+  it('keeps a close heard before the incident, and makes the incident closed with nothing proposed when it opens; repeats change nothing', async () => {
+    assert.equal(await onIncidentClosed(closeOf(40), deps), undefined);
+    assert.equal(await onIncidentClosed(closeOf(40, startOf(49)), deps), undefined);
+    assert.deepEqual(
+      [...incidents.markers.values()],
+      [
+        {
+          tenant: 'acme',
+          incidentId: DB,
+          closedAt: NOW.toISOString(),
+          reason: 'recovered',
+          expiresAt: Math.floor(NOW.getTime() / 1000) + CLOSED_MARKER_TTL_SECONDS,
+        },
+      ],
+    );
+    assert.equal(incidents.items.size, 0);
+
+    const incident = await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    assert.deepEqual([incident.open, incident.state, incident.closedAt, incident.attempts.length], [false, 'closed', NOW.toISOString(), 0]);
+    assert.match(incident.reasons[0] ?? '', /before Reflex diagnosed it/);
+    assert.equal(await governance.proposal('acme', proposalIdOf('acme', DB, 1)), undefined);
+    assert.equal(outbox.published.length, 0);
+
+    const writes = incidents.writes;
+    assert.deepEqual(await onIncidentOpened(opened('db.orders.latency', 40), deps), incident);
+    assert.deepEqual(await onIncidentClosed(closeOf(40), deps), incident);
+    assert.equal(incidents.writes, writes);
+    assert.deepEqual(await incidents.incidents('acme', { open: true, limit: 10 }), []);
+  });
+
+  it('closes the incident when its record is made after the close looked for it (the close reads again after keeping its marker)', async () => {
+    const made = await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    assert.equal(made.open, true);
+    // The close looked before the record existed: only its marker write and second read remain.
+    const read = incidents.incident.bind(incidents);
+    let first = true;
+    incidents.incident = async (tenant, id) => {
+      if (first) {
+        first = false;
+        return undefined;
+      }
+      return read(tenant, id);
+    };
+    const closed = await onIncidentClosed(closeOf(40), deps);
+    assert.deepEqual([closed?.open, closed?.state], [false, 'closed']);
+    assert.equal(incidents.markers.size, 1);
+  });
+
+  it('closes a record made after the close kept its marker but before the opening step read it (its second read finds it)', async () => {
+    // The opening step read no marker, then the close kept one (finding no record), then the record was made.
+    const read = incidents.closedMarker.bind(incidents);
+    let first = true;
+    incidents.closedMarker = async (tenant, id) => {
+      if (first) {
+        first = false;
+        await onIncidentClosed(closeOf(40), deps);
+        return undefined;
+      }
+      return read(tenant, id);
+    };
+    const incident = await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    assert.deepEqual([incident.open, incident.state, incident.attempts.length], [false, 'closed', 0]);
+    assert.ok(incident.diagnosis, 'the diagnosis made before the close was seen stays');
+    assert.equal(await governance.proposal('acme', proposalIdOf('acme', DB, 1)), undefined);
+  });
+
+  it('closes an open record a crashed opening step left behind when the opened event comes again after the close', async () => {
+    const marker = incidents.putClosedMarker.bind(incidents);
+    // The close kept its marker after the record was made but its second read failed (a crash): the record stays open.
+    const left = await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    await marker({ tenant: 'acme', incidentId: DB, closedAt: NOW.toISOString(), expiresAt: 1 });
+    assert.equal(left.open, true);
+    const again = await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    assert.deepEqual([again.open, again.state], [false, 'closed']);
+    assert.deepEqual(await onIncidentOpened(opened('db.orders.latency', 40), deps), again);
+  });
+
+  it('closes an open incident as before when the close comes after it, and a repeated close changes nothing', async () => {
+    await onIncidentOpened(opened('db.orders.latency', 40), deps);
+    const closed = await onIncidentClosed(closeOf(40), deps);
+    assert.deepEqual([closed?.open, closed?.state, closed?.closedAt], [false, 'closed', NOW.toISOString()]);
+    const writes = incidents.writes;
+    assert.deepEqual(await onIncidentClosed(closeOf(40), deps), closed);
+    assert.deepEqual(await onIncidentOpened(opened('db.orders.latency', 40), deps), closed);
+    assert.equal(incidents.writes, writes);
+    assert.equal(incidents.markers.size, 0);
   });
 });
 

@@ -18,7 +18,7 @@ import type { PolicyDecision } from '../../lib/governance/model.ts';
 import type { Proposal } from '../../lib/governance/proposals.ts';
 import { defaultSettings } from '../../lib/governance/settings.ts';
 import type { ClusterStats } from '../../lib/reflex/cases.ts';
-import type { CaseStore, IncidentStore, ReflexDeps } from '../../lib/reflex/incidents.ts';
+import { type CaseStore, type IncidentStore, onIncidentClosed, type ReflexDeps } from '../../lib/reflex/incidents.ts';
 import {
   awaitGate,
   checkStep,
@@ -41,7 +41,15 @@ import {
 } from '../../lib/reflex/loop.ts';
 import type { Point } from '../../lib/reflex/rca.ts';
 import { componentGraph, type RegistryStore } from '../../lib/reflex/registry.ts';
-import { type Case, type Component, componentSchema, type Incident, type IncidentOpened, incidentIdOf } from '../../lib/reflex/schemas.ts';
+import {
+  type Case,
+  type ClosedMarker,
+  type Component,
+  componentSchema,
+  type Incident,
+  type IncidentOpened,
+  incidentIdOf,
+} from '../../lib/reflex/schemas.ts';
 import { DEFAULT_LOOP_CONFIG, type LoopConfigStore, type StoredLoopConfig, updateLoopConfig } from '../../lib/reflex/settings.ts';
 import {
   fixedPolicy,
@@ -93,8 +101,17 @@ function fakeExecutor(applied: string[]): Executor<Record<string, unknown>> {
 
 function memoryIncidents(outbox: MemoryOutbox): IncidentStore & { items: Map<string, Incident> } {
   const items = new Map<string, Incident>();
+  const markers = new Map<string, ClosedMarker>();
   return {
     items,
+    async closedMarker(tenant, id) {
+      const marker = markers.get(`${tenant}/${id}`);
+      return marker && structuredClone(marker);
+    },
+    async putClosedMarker(marker) {
+      const key = `${marker.tenant}/${marker.incidentId}`;
+      if (!markers.has(key)) markers.set(key, structuredClone(marker));
+    },
     async incident(tenant, id) {
       const item = items.get(`${tenant}/${id}`);
       return item && structuredClone(item);
@@ -564,6 +581,35 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     assert.deepEqual([world.callbacks.sent.at(-1)?.token, world.callbacks.sent.at(-1)?.state.outcome], ['tk', 'rejected']);
     world.callbacks.closed = true;
     assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'gone');
+  });
+
+  it('ends closed without proposing or acting when Observation closed the incident before the diagnose step, also when the step runs again', async () => {
+    const input = loopInputOf(opened());
+    assert.equal(await onIncidentClosed({ tenant: 'acme', series: SERIES, start: START, end: START }, world.reflex), undefined);
+    const state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
+    assert.deepEqual([state.next, state.outcome, state.proposalId], ['end', 'closed', undefined]);
+    const again = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
+    assert.deepEqual([again.next, again.outcome], ['end', 'closed']);
+    const finished = await finishStep(
+      { execution: 'x', state: { tenant: 'acme', incidentId: input.incidentId, loop: { state } } },
+      { incidents: world.incidents, outbox: world.outbox, now: new Date(world.clock.now) },
+    );
+    assert.equal(finished.outcome, 'closed');
+    const incident = await world.incidents.incident('acme', input.incidentId);
+    assert.deepEqual([incident?.open, incident?.state, incident?.attempts.length, incident?.loop?.outcome], [false, 'closed', 0, 'closed']);
+    assert.deepEqual(world.applied, []);
+    assert.equal(published('reflex.playbook.chosen').length, 0);
+  });
+
+  it('ends closed at the check step when the close comes after the diagnose step (the record exists: closed as before)', async () => {
+    const input = loopInputOf(opened());
+    const state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
+    assert.equal(state.next, 'gate');
+    const closed = await onIncidentClosed({ tenant: 'acme', series: SERIES, start: START }, world.reflex);
+    assert.equal(closed?.open, false);
+    const checked = await checkStep(await gate(state), { store: world.governance, incidents: world.incidents });
+    assert.deepEqual([checked.next, checked.outcome], ['end', 'closed']);
+    assert.deepEqual(world.applied, []);
   });
 
   it('stops waiting for a proposal when the incident ends meanwhile (resumed on the close)', async () => {

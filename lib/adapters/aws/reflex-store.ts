@@ -3,6 +3,7 @@
  *   <tenant>#reflex#components / #head                 the current generation: its key prefix, count, who and when
  *   <tenant>#reflex#components / g<gen>-<token>#<id>   one item per component of a generation
  *   <tenant>#reflex#incident   / <incidentId>          incidents as JSON text `data` (gsi1: <tenant>#reflex#incident#open|closed, by start)
+ *   <tenant>#reflex#incident   / #closed#<incidentId>  a close heard before the incident's record (TTL a week; `#` is in no incident id)
  *   <tenant>#reflex#cases      / c#<at>#<caseId>       cases, newest last (TTL one year)
  *   <tenant>#reflex#cases      / id#<caseId>           a case's marker: each case counts once
  *   <tenant>#reflex#clusters   / <cluster>             per playbook: s_<playbook> recoveries, f_<playbook> failures
@@ -31,8 +32,10 @@ import type { Point } from '../../reflex/rca.ts';
 import type { RegistryStore } from '../../reflex/registry.ts';
 import {
   type Case,
+  type ClosedMarker,
   type Component,
   caseSchema,
+  closedMarkerSchema,
   componentSchema,
   type Incident,
   incidentSchema,
@@ -163,6 +166,7 @@ export function dynamoRegistryStore(client: DynamoDBDocumentClient, table: strin
 
 const incidentKey = (tenant: string, incidentId: string) => ({ pk: `${tenant}#reflex#incident`, sk: incidentId });
 const incidentOf = (item: Item): Incident => incidentSchema.parse(JSON.parse(String(item.data)));
+const closedMarkerKey = (tenant: string, incidentId: string) => ({ pk: `${tenant}#reflex#incident`, sk: `#closed#${incidentId}` });
 
 /** Incidents, each write one transaction with its outbox entries (lib/adapters/aws/governance-store.ts). */
 export function dynamoIncidentStore(client: DynamoDBDocumentClient, table: string): IncidentStore {
@@ -195,6 +199,27 @@ export function dynamoIncidentStore(client: DynamoDBDocumentClient, table: strin
         }),
       );
       return (output.Items ?? []).map(incidentOf);
+    },
+    async closedMarker(tenant, incidentId) {
+      const output = await send(new GetCommand({ TableName: table, Key: closedMarkerKey(tenant, incidentId), ConsistentRead: true }));
+      if (!output.Item) return undefined;
+      const { pk: _pk, sk: _sk, ...marker } = output.Item;
+      return closedMarkerSchema.parse(marker);
+    },
+    async putClosedMarker(marker: ClosedMarker) {
+      try {
+        await send(
+          new PutCommand({
+            TableName: table,
+            Item: { ...closedMarkerKey(marker.tenant, marker.incidentId), ...marker },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        // Kept already (a repeated close): the first one stands.
+        if (error instanceof ConditionFailedError) return;
+        throw error;
+      }
     },
   };
 }
