@@ -3,11 +3,14 @@
  * `observation.incident.opened` event on the bus → the incident in GET /reflex/incidents with its
  * diagnosis and a governance proposal that exists, whose blast radius counts the registry's
  * dependents; an outcome reported → a case learned and the next playbook proposed; each step in
- * the tenant's ledger.
+ * the tenant's ledger. An `observation.incident.closed` that comes before its opened event is kept
+ * in the state table and the incident is made closed when it opens.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { dynamoClient } from '../../lib/adapters/aws/clients.ts';
+import { dynamoIncidentStore } from '../../lib/adapters/aws/reflex-store.ts';
 import type { Role } from '../../lib/auth/roles.ts';
 import { incidentIdOf } from '../../lib/reflex/schemas.ts';
 import { ledgerEvents } from '../helpers/ledger-events.ts';
@@ -86,6 +89,36 @@ async function incidentOpened(tenant: string, series: string, start: Date): Prom
   );
   assert.equal(put.FailedEntryCount ?? 0, 0);
   return incidentIdOf(series, at);
+}
+
+/** Puts an `observation.incident.closed` on the bus, its detail as the catalog describes it. */
+async function incidentClosed(tenant: string, series: string, start: Date, end: Date): Promise<void> {
+  const detail = {
+    version: '1',
+    tenant,
+    series,
+    detector: 'robust',
+    start: start.toISOString(),
+    end: end.toISOString(),
+    durationMs: end.getTime() - start.getTime(),
+    reason: 'recovered',
+    peak: { timestamp: start.toISOString(), value: 250, score: 9 },
+    likelihood: { likelihood: 1, logLikelihood: 1, maxLogLikelihood: 1 },
+    scores: { points: 3, mean: 9, max: 9 },
+  };
+  const put = await events.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: busName,
+          Source: 'autonomy.observation',
+          DetailType: 'observation.incident.closed',
+          Detail: JSON.stringify(detail),
+        },
+      ],
+    }),
+  );
+  assert.equal(put.FailedEntryCount ?? 0, 0);
 }
 
 const incident = (tenant: string, incidentId: string, atLeastAttempts = 1) =>
@@ -217,5 +250,29 @@ describe('reflex on the local cloud', { timeout: 180_000 }, () => {
     );
     const chosen = recorded.filter((event) => event.detailType === 'reflex.playbook.chosen').map((event) => event.detail.proposalId);
     assert.ok(chosen.includes(attempt.proposalId) && chosen.includes(second.proposalId));
+  });
+
+  it('keeps a close that comes before its incident opens (TTL marker in the state table) and makes the incident closed, with nothing proposed', async () => {
+    const tenant = freshTenant('reflex');
+    assert.equal((await as(tenant, ['operator'], 'PUT', '/reflex/config', { enabled: false })).status, 200);
+    assert.equal((await as(tenant, ['operator'], 'PUT', '/reflex/components', { components: registry })).status, 200);
+    const start = new Date(Date.now() - 5 * 60_000);
+    const end = new Date(start.getTime() + 2 * 60_000);
+    const incidentId = incidentIdOf('db.orders.latency', start.toISOString());
+    const store = dynamoIncidentStore(dynamoClient(), testCloud().resources.tables.StateTable ?? '');
+
+    await incidentClosed(tenant, 'db.orders.latency', start, end);
+    const marker = await eventually('the kept close', () => store.closedMarker(tenant, incidentId), 30_000, 250);
+    assert.equal(marker.closedAt, end.toISOString());
+    assert.ok(marker.expiresAt > Date.now() / 1000, 'the marker expires later (TTL)');
+    // A repeated close keeps the first marker (conditional write).
+    await store.putClosedMarker({ ...marker, closedAt: start.toISOString() });
+    assert.deepEqual(await store.closedMarker(tenant, incidentId), marker);
+
+    await incidentOpened(tenant, 'db.orders.latency', start);
+    const closed = await incident(tenant, incidentId, 0);
+    assert.deepEqual([closed.open, closed.state, closed.closedAt, closed.attempts], [false, 'closed', end.toISOString(), []]);
+    const open = await as(tenant, ['viewer'], 'GET', '/reflex/incidents?status=open');
+    assert.deepEqual(open.body.result.incidents, []);
   });
 });
