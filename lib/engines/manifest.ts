@@ -128,6 +128,19 @@ export const stateMachines = {
 /** A state machine's name after `<service>-<stage>-`. */
 export type StateMachineName = keyof typeof stateMachines;
 
+/**
+ * What the stage outbox (lib/adapters/aws/stage-outbox.ts) needs: outbox items written with the state
+ * they report and cleared after publishing, the bus, and recording each event in the tenant's ledger
+ * as the audit appender records bus events (ledger entry, dedupe marker, stream registry, payload).
+ */
+export const outboxNeeds: readonly Need[] = [
+  need.table('state', ['PutItem', 'DeleteItem'], ['*#outbox']),
+  need.publish(),
+  need.table('ledger', ['PutItem', 'Query']),
+  need.table('state', ['PutItem'], ['*#audit#dedupe#*', '*#audit#streams']),
+  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
+];
+
 /** A queue (declared in `infra/resources/`) whose messages a function consumes in batches. */
 export interface QueueTrigger {
   /** The queue's logical id, e.g. `AuditQueue`. */

@@ -6,23 +6,16 @@
  * and settles proposals (#proposal, #governance#outcomes), reads the kill switches (#governance,
  * `system#governance`) and writes its events through the outbox (#outbox).
  */
-import { defineEngine, type Need, need } from '../engines/manifest.ts';
+import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
 import { getRunRoute, startRunRoute, undoRunRoute, webhookKeyRoute } from './routes.ts';
 
 const RUNS = '*#execution';
-const ledger: Need[] = [
-  need.table('ledger', ['PutItem', 'Query']),
-  need.table('state', ['PutItem'], ['*#audit#dedupe#*', '*#audit#streams']),
-  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
-];
 /** Reading and settling proposals, the kill switches, the outbox, the ledger. */
 const governed: Need[] = [
   need.table('state', ['GetItem'], ['*#governance']),
   need.table('state', ['GetItem', 'PutItem'], ['*#proposal']),
   need.table('state', ['GetItem', 'UpdateItem'], ['*#governance#outcomes']),
-  need.table('state', ['PutItem', 'DeleteItem'], ['*#outbox']),
-  need.publish(),
-  ...ledger,
+  ...outboxNeeds,
 ];
 
 /**

@@ -7,7 +7,7 @@
  * saved with the state they report; gsi1 `outbox` for the sweep). Each decision's event is recorded
  * in the ledger by the function that made it (the audit appender's dedupe makes the bus copy a no-op).
  */
-import { defineEngine, type Need, need } from '../engines/manifest.ts';
+import { defineEngine, need, outboxNeeds } from '../engines/manifest.ts';
 import { getPoliciesRoute, putPoliciesRoute, simulatePoliciesRoute } from './policy-routes.ts';
 import {
   decideApprovalRoute,
@@ -32,18 +32,9 @@ const POLICIES = '*#governance#policies';
 const OUTCOMES = '*#governance#outcomes';
 const PROPOSALS = '*#proposal';
 const APPROVALS = '*#approval';
-const OUTBOX = '*#outbox';
 /** The Reflex engine's component registry: the blast radius of a proposal's target. */
 const COMPONENTS = '*#reflex#components';
 
-/** Writing state with its outbox entries (one transaction), publishing them, clearing them. */
-const outbox: Need[] = [need.table('state', ['PutItem', 'DeleteItem'], [OUTBOX]), need.publish()];
-/** Recording each decision's event in the ledger (as the audit appender does, same dedupe marker). */
-const ledger: Need[] = [
-  need.table('ledger', ['PutItem', 'Query']),
-  need.table('state', ['PutItem'], ['*#audit#dedupe#*', '*#audit#streams']),
-  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
-];
 const readSettings = need.table('state', ['GetItem'], [SETTINGS, POLICIES]);
 const byStatus = need.index('state', 'gsi1', ['Query']);
 
@@ -61,14 +52,13 @@ export const governanceEngine = defineEngine({
         need.table('state', ['GetItem', 'Query'], [COMPONENTS]),
         byStatus,
         need.startGate(),
-        ...outbox,
-        ...ledger,
+        ...outboxNeeds,
       ],
     },
     'request-approval': {
       description: "Opens a proposal's approval (round 1, approvers) or escalates it (round 2, admins) for a waiting gate (waitForTaskToken)",
       task: true,
-      needs: [readSettings, need.table('state', ['GetItem'], [PROPOSALS]), need.table('state', ['GetItem', 'PutItem'], [APPROVALS]), ...outbox, ...ledger],
+      needs: [readSettings, need.table('state', ['GetItem'], [PROPOSALS]), need.table('state', ['GetItem', 'PutItem'], [APPROVALS]), ...outboxNeeds],
     },
     validate: {
       description: "L3 validation of a proposal: declared bounds, the tenant's policies, open proposals on the target, change freezes, dry run",
@@ -78,32 +68,32 @@ export const governanceEngine = defineEngine({
     settle: {
       description: 'Ends a proposal and its approval in the state its gate ended in; an approval meets a kill switch closed',
       task: true,
-      needs: [readSettings, need.table('state', ['GetItem', 'PutItem'], [PROPOSALS, APPROVALS]), ...outbox, ...ledger],
+      needs: [readSettings, need.table('state', ['GetItem', 'PutItem'], [PROPOSALS, APPROVALS]), ...outboxNeeds],
     },
     approvals: {
       description: 'Lists approvals and takes votes (approver role; escalated ones: admins); the quorum resumes the waiting execution',
       routes: [listApprovalsRoute, decideApprovalRoute],
-      needs: [readSettings, need.table('state', ['GetItem', 'PutItem'], [APPROVALS]), byStatus, need.taskCallbacks(), ...outbox, ...ledger],
+      needs: [readSettings, need.table('state', ['GetItem', 'PutItem'], [APPROVALS]), byStatus, need.taskCallbacks(), ...outboxNeeds],
     },
     autonomy: {
       description: "Reads and sets the tenant's autonomy level (admin)",
       routes: [getAutonomyRoute, setAutonomyRoute],
-      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outbox, ...ledger],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outboxNeeds],
     },
     killswitch: {
       description: "Reads and sets the tenant's kill switch, and the system operator's global one (admin)",
       routes: [getKillSwitchRoute, setKillSwitchRoute],
-      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outbox, ...ledger],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outboxNeeds],
     },
     config: {
       description: 'Reads and sets quorum per risk level, gate timeouts, change freezes and the constitution quorum (admin)',
       routes: [getConfigRoute, setConfigRoute],
-      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outbox, ...ledger],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), ...outboxNeeds],
     },
     policies: {
       description: "Reads the tenant's Cedar policy set and publishes a new version (admin): validated against the stage's schema, stored, made current, its hash in the ledger",
       routes: [getPoliciesRoute, putPoliciesRoute],
-      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS, POLICIES]), ...outbox, ...ledger],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS, POLICIES]), ...outboxNeeds],
     },
     simulate: {
       description: "Replays the tenant's recorded proposal decisions from the ledger against a candidate policy set (admin); stores nothing",
@@ -114,12 +104,12 @@ export const governanceEngine = defineEngine({
     constitution: {
       description: "Publishes the tenant's constitution (S3, SHA-256 in the ledger; actuation locks) and takes the admins' ratifications",
       routes: [getConstitutionRoute, putConstitutionRoute, ratifyConstitutionRoute],
-      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), need.objects('artifacts', ['GetObject', 'PutObject'], ['*/governance/constitution/*']), need.listObjects('artifacts', ['*/governance/constitution/*']), ...outbox, ...ledger],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), need.objects('artifacts', ['GetObject', 'PutObject'], ['*/governance/constitution/*']), need.listObjects('artifacts', ['*/governance/constitution/*']), ...outboxNeeds],
     },
     'outbox-sweep': {
       description: 'Publishes governance events a crashed or refused publish left in the outbox',
       schedule: { param: 'outboxSweepSchedule' },
-      needs: [need.index('state', 'gsi1', ['Query']), ...outbox, ...ledger],
+      needs: [need.index('state', 'gsi1', ['Query']), ...outboxNeeds],
     },
     ui: {
       description: 'The approvals page: pending approvals with their risk, policy decision and evidence; approve or reject with a reason',

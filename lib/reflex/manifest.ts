@@ -12,7 +12,7 @@
  * one execution per incident; its steps are the `loop-*` tasks (lib/reflex/loop.ts), and
  * `loop-resume` resumes a loop waiting at a gate when governance settles its proposal.
  */
-import { defineEngine, type Need, need, SELF_REPAIR_STATE_MACHINE } from '../engines/manifest.ts';
+import { defineEngine, type Need, need, outboxNeeds, SELF_REPAIR_STATE_MACHINE } from '../engines/manifest.ts';
 import { runNeeds } from '../execution/manifest.ts';
 import {
   getCasesRoute,
@@ -31,15 +31,6 @@ const CLUSTERS = '*#reflex#clusters';
 const CONFIG = '*#reflex#config';
 const LOOPS = '*#reflex#loop';
 const readConfig = need.table('state', ['GetItem'], [CONFIG]);
-
-/** Writing an incident with its outbox entries (one transaction), publishing them, recording them in the ledger. */
-const outbox: Need[] = [
-  need.table('state', ['PutItem', 'DeleteItem'], ['*#outbox']),
-  need.publish(),
-  need.table('ledger', ['PutItem', 'Query']),
-  need.table('state', ['PutItem'], ['*#audit#dedupe#*', '*#audit#streams']),
-  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
-];
 
 /** `propose()` in process: what governance's proposals function needs (lib/governance/manifest.ts). */
 const propose: Need[] = [
@@ -83,7 +74,7 @@ export const reflexEngine = defineEngine({
         "Lists incidents with their diagnosis and attempts, and takes the outcome of an incident's playbook (learns; proposes the next or escalates)",
       routes: [getIncidentsRoute, reportIncidentRoute],
       timeout: 29,
-      needs: [...diagnose, ...propose, ...outbox, readConfig],
+      needs: [...diagnose, ...propose, ...outboxNeeds, readConfig],
     },
     config: {
       description:
@@ -106,7 +97,7 @@ export const reflexEngine = defineEngine({
       needs: [
         ...diagnose,
         ...propose,
-        ...outbox,
+        ...outboxNeeds,
         readConfig,
         need.startExecutions(SELF_REPAIR_STATE_MACHINE),
         // A waiting loop of an incident that closed is resumed.
@@ -119,7 +110,7 @@ export const reflexEngine = defineEngine({
         "Self-repair loop: diagnoses the incident and proposes its first playbook (idempotent); the tenant's settings for the loop",
       task: true,
       timeout: 60,
-      needs: [...diagnose, ...propose, ...outbox, readConfig],
+      needs: [...diagnose, ...propose, ...outboxNeeds, readConfig],
     },
     'loop-gate': {
       description: "Self-repair loop (waitForTaskToken): waits for the round's proposal to be decided, resuming at once when it is",
@@ -151,12 +142,12 @@ export const reflexEngine = defineEngine({
       description: "Self-repair loop: writes the round's outcome to the case base and the ledger; not recovered proposes the next playbook",
       task: true,
       timeout: 60,
-      needs: [...diagnose, ...propose, ...outbox],
+      needs: [...diagnose, ...propose, ...outboxNeeds],
     },
     'loop-finish': {
       description: "Self-repair loop, last: the loop's summary on the incident with reflex.loop.completed",
       task: true,
-      needs: [need.table('state', ['GetItem', 'PutItem'], [INCIDENTS]), ...outbox],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [INCIDENTS]), ...outboxNeeds],
     },
   },
 });
