@@ -1,14 +1,15 @@
 /**
  * /governance/proposals: propose an actuation (POST), read proposals (GET), report the outcome of
- * an approved one (PUT). The proposer is the caller's identity from its credentials.
+ * an approved one (PUT), withdraw a pending one (DELETE). The proposer is the caller's identity from
+ * its credentials.
  */
-import { governanceOutbox, governanceStore, proposalDeps } from '../../lib/adapters/aws/governance-deps.ts';
+import { governanceOutbox, governanceStore, proposalDeps, withdrawDeps } from '../../lib/adapters/aws/governance-deps.ts';
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { NotFoundError } from '../../lib/errors.ts';
-import { propose, type Proposal, reportOutcome } from '../../lib/governance/proposals.ts';
+import { propose, type Proposal, reportOutcome, withdraw } from '../../lib/governance/proposals.ts';
 import { proposerOf } from '../../lib/governance/proposer.ts';
-import { getProposalsRoute, proposeRoute, reportOutcomeRoute } from '../../lib/governance/routes.ts';
+import { getProposalsRoute, proposeRoute, reportOutcomeRoute, withdrawProposalRoute } from '../../lib/governance/routes.ts';
 
 const view = ({ version: _version, ...proposal }: Proposal) => proposal;
 
@@ -37,6 +38,13 @@ export const handler = engineHandler(
   route(reportOutcomeRoute, async (params, ctx) => {
     const actor = ctx.principal?.subject ?? 'unknown';
     const proposal = await reportOutcome(ctx.tenant, params, actor, { store: governanceStore(), outbox: governanceOutbox(), now: ctx.now() });
+    return { result: view(proposal) };
+  }),
+  route(withdrawProposalRoute, async (params, ctx) => {
+    if (!ctx.principal) throw new NotFoundError('no caller');
+    const { subject: actor, roles } = ctx.principal;
+    const proposal = await withdraw(ctx.tenant, params.proposalId, { actor, roles: [...roles], reason: params.reason }, withdrawDeps(ctx.now()));
+    ctx.log(`proposal ${proposal.proposalId} withdrawn by ${actor}`);
     return { result: view(proposal) };
   }),
 );

@@ -1,13 +1,14 @@
 /**
  * Step Functions task (`.waitForTaskToken`): opens the approval of a proposal (round 1, approvers)
  * or escalates it (round 2, admins). Retries of the same round reuse the approval: its id comes
- * from the proposal, so a retry can never open a second one.
+ * from the proposal, so a retry can never open a second one. A withdrawn proposal opens nothing: the
+ * task fails with `ProposalWithdrawn` and the gate ends.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { approvalStore, governanceOutbox, governanceStore } from '../../lib/adapters/aws/governance-deps.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { approvalRequestSchema, openOrEscalate } from '../../lib/governance/approvals.ts';
-import { quorumOf } from '../../lib/governance/proposals.ts';
+import { isWithdrawn, ProposalWithdrawn, quorumOf } from '../../lib/governance/proposals.ts';
 import { metrics } from '../../lib/observability.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';
 
@@ -15,6 +16,7 @@ export const handler = taskHandler(approvalRequestSchema, async (request) => {
   const store = governanceStore();
   const [proposal, settings] = await Promise.all([store.proposal(request.tenant, request.proposalId), store.settings(request.tenant)]);
   if (!proposal) throw new NotFoundError(`Proposal ${request.proposalId} not found`);
+  if (isWithdrawn(proposal)) throw new ProposalWithdrawn(`Proposal ${request.proposalId} was withdrawn; no approval is opened`);
   const subject = {
     tenant: proposal.tenant,
     proposalId: proposal.proposalId,

@@ -1,13 +1,14 @@
 /**
  * Step Functions task: ends a proposal (and its approval) in the state its gate ended in. An
- * approved proposal is refused instead while a kill switch is on (waiting gates fail closed).
+ * approved proposal is refused instead while a kill switch is on (waiting gates fail closed). A
+ * proposal withdrawn meanwhile stays refused: the task fails with `ProposalWithdrawn` (the gate ends).
  */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
 import { approvalStore, governanceOutbox, governanceStore } from '../../lib/adapters/aws/governance-deps.ts';
-import { LockedError } from '../../lib/errors.ts';
+import { ConflictError, LockedError } from '../../lib/errors.ts';
 import { settleApproval } from '../../lib/governance/approvals.ts';
-import { transition } from '../../lib/governance/proposals.ts';
+import { isWithdrawn, ProposalWithdrawn, type Proposal, transition } from '../../lib/governance/proposals.ts';
 import { assertActuationAllowed } from '../../lib/governance/settings.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';
 
@@ -40,7 +41,15 @@ export const handler = taskHandler(inputSchema, async (input) => {
     }
   }
   if (outcome === 'timed-out') reasons.push('gate: no decision before the timeout, after escalation to admins; failed closed');
-  const proposal = await transition(input.tenant, input.proposalId, outcome, { reasons, actor: 'system:governance-gate', from: ['pending'] }, deps);
+  let proposal: Proposal;
+  try {
+    proposal = await transition(input.tenant, input.proposalId, outcome, { reasons, actor: 'system:governance-gate', from: ['pending'] }, deps);
+  } catch (error) {
+    if (error instanceof ConflictError && isWithdrawn(await store.proposal(input.tenant, input.proposalId))) {
+      throw new ProposalWithdrawn(`Proposal ${input.proposalId} was withdrawn before its gate settled; it stays refused`);
+    }
+    throw error;
+  }
   if (input.approvalId) await settleApproval(input.tenant, input.approvalId, outcome, { store: approvalStore(), outbox: governanceOutbox(), now: deps.now });
   return { status: proposal.status };
 });

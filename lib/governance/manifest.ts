@@ -24,6 +24,7 @@ import {
   setAutonomyRoute,
   setConfigRoute,
   setKillSwitchRoute,
+  withdrawProposalRoute,
 } from './routes.ts';
 import { uiRoute } from './ui-route.ts';
 
@@ -43,8 +44,9 @@ export const governanceEngine = defineEngine({
   description: 'The governed path of every actuation: risk, Cedar policy, autonomy levels, quorum approval gates, kill switch',
   actions: {
     proposals: {
-      description: 'Proposes an actuation (risk, policy, route; a gate starts when people or L3 validation decide), reads proposals, takes outcomes',
-      routes: [proposeRoute, getProposalsRoute, reportOutcomeRoute],
+      description:
+        'Proposes an actuation (risk, policy, route; a gate starts when people or L3 validation decide), reads proposals, takes outcomes, withdraws pending ones (their approval refused, their gate task failed)',
+      routes: [proposeRoute, getProposalsRoute, reportOutcomeRoute, withdrawProposalRoute],
       timeout: 29,
       needs: [
         readSettings,
@@ -52,6 +54,9 @@ export const governanceEngine = defineEngine({
         need.table('state', ['GetItem', 'Query'], [COMPONENTS]),
         byStatus,
         need.startGate(),
+        // Withdrawing: the approval refused, the gate's waiting task failed.
+        need.table('state', ['GetItem', 'PutItem'], [APPROVALS]),
+        need.taskCallbacks(),
         ...outboxNeeds,
       ],
     },

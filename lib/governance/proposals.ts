@@ -11,11 +11,11 @@
  */
 import { z } from 'zod';
 import { actorSchema, tenantSchema } from '../../events/ids.ts';
-import { ConflictError, ForbiddenError, LockedError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, DomainError, ForbiddenError, LockedError, NotFoundError, ValidationError } from '../errors.ts';
 import type { BusEvent } from '../events/publisher.ts';
 import { busEvent } from '../events/publisher.ts';
 import { type Actuation, findActuation, operationOf } from './actuations.ts';
-import { approvalIdOf } from './approvals.ts';
+import { type ApprovalOutbox, type ApprovalStore, approvalIdOf, GateClosedError, settleApproval, type WorkflowCallbacks } from './approvals.ts';
 import {
   type PolicyDecision,
   type ProposalInput,
@@ -401,5 +401,64 @@ export async function reportOutcome(
   if (before?.status === input.outcome) return before;
   const proposal = await transition(tenant, input.proposalId, input.outcome, { reasons: [input.detail || input.outcome], actor, from: ['approved'] }, deps);
   await deps.store.addOutcome(tenant, outcomeKey(proposal.engine, proposal.action, proposal.target), input.outcome);
+  return proposal;
+}
+
+/** The error name a withdrawn proposal's waiting gate task fails with (the gate's `Catch` ends in a Fail state of that name). */
+export const PROPOSAL_WITHDRAWN = 'ProposalWithdrawn';
+
+/** A gate step met a withdrawn proposal: its gate ends (the error's name is {@link PROPOSAL_WITHDRAWN}, as the gate's `Catch` matches). */
+export class ProposalWithdrawn extends DomainError {}
+
+/** Whether the proposal was withdrawn ({@link withdraw}: refused, with a `withdrawn by` reason). */
+export function isWithdrawn(proposal: Proposal | undefined): boolean {
+  return proposal?.status === 'refused' && proposal.reasons.some((reason) => reason.startsWith('withdrawn by '));
+}
+
+/** Who withdraws a proposal, and why. */
+export const withdrawalSchema = z.object({
+  actor: actorSchema,
+  /** The withdrawer's roles: an admin may withdraw anyone's proposal. */
+  roles: z.array(z.string().min(1).max(64)).max(32).default([]),
+  reason: z.string().min(1).max(1000),
+});
+/** A withdrawal. */
+export type Withdrawal = z.input<typeof withdrawalSchema>;
+
+/** What withdrawing needs: the proposals, its approval and the callbacks of its waiting gate. */
+export interface WithdrawDeps extends Pick<ProposalDeps, 'store' | 'outbox' | 'now'> {
+  approvals: ApprovalStore;
+  approvalOutbox: ApprovalOutbox;
+  workflow: WorkflowCallbacks;
+}
+
+/**
+ * Withdraws a pending proposal (its proposer, or an admin): the proposal becomes `refused` with the
+ * reason `withdrawn by <actor>: <reason>`, its approval (human-approval route) is refused, and the
+ * gate task waiting on that approval fails with {@link PROPOSAL_WITHDRAWN}, so the gate ends at once
+ * without its settle step. A gate that stopped waiting already is fine. An L3-route proposal has no
+ * approval: its validation ends soon and its settle step then finds the proposal refused.
+ *
+ * @throws NotFoundError when there is no such proposal; ForbiddenError (403) when the actor is neither
+ *   its proposer nor an admin; ConflictError (409) when it is not pending.
+ */
+export async function withdraw(tenant: string, proposalId: string, withdrawal: Withdrawal, deps: WithdrawDeps): Promise<Proposal> {
+  const { actor, roles, reason } = withdrawalSchema.parse(withdrawal);
+  const current = await deps.store.proposal(tenant, proposalId);
+  if (!current) throw new NotFoundError(`Proposal ${proposalId} not found`);
+  if (current.requestedBy !== actor && !roles.includes('admin')) throw new ForbiddenError(`Only the proposer (${current.requestedBy}) or an admin may withdraw proposal ${proposalId}`);
+  if (current.status !== 'pending') throw new ConflictError(`Proposal ${proposalId} is ${current.status}; only a pending proposal can be withdrawn`);
+  const proposal = await transition(tenant, proposalId, 'refused', { reasons: [`withdrawn by ${actor}: ${reason}`], actor, from: ['pending'] }, deps);
+  if (proposal.approvalId) {
+    const approval = await settleApproval(tenant, proposal.approvalId, 'refused', { store: deps.approvals, outbox: deps.approvalOutbox, now: deps.now });
+    if (approval?.taskToken) {
+      try {
+        await deps.workflow.fail(approval.taskToken, PROPOSAL_WITHDRAWN, `withdrawn by ${actor}: ${reason}`);
+      } catch (error) {
+        // The gate ended already (timed out, escalated meanwhile): nothing waits on this token.
+        if (!(error instanceof GateClosedError)) throw error;
+      }
+    }
+  }
   return proposal;
 }

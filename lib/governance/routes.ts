@@ -54,6 +54,20 @@ export const reportOutcomeRoute = defineRoute({
   result: proposalViewSchema,
 });
 
+/** DELETE /governance/proposals: the proposer (or an admin) withdraws a pending proposal; it is refused and its gate ends. */
+export const withdrawProposalRoute = defineRoute({
+  engine: 'governance',
+  action: 'proposals',
+  method: 'DELETE',
+  permission: 'governance:write',
+  summary: 'Withdraw a pending proposal (its proposer or an admin): refused with the reason, its approval refused, its gate ended (403 someone else, 409 not pending)',
+  parameters: z.object({
+    proposalId: z.string().min(1).max(64),
+    reason: z.string().min(1).max(1000),
+  }),
+  result: proposalViewSchema,
+});
+
 /** GET /governance/approvals: the tenant's approvals in one status (pending oldest first, others newest first). */
 export const listApprovalsRoute = defineRoute({
   engine: 'governance',

@@ -15,7 +15,7 @@ import { PolicyEngine } from '../../governance/policy.ts';
 import { componentGraph } from '../../reflex/registry.ts';
 import type { PolicySetStore, StoredPolicySet } from '../../governance/policy-sets.ts';
 import { type PolicyLayers, policyLayersSchema } from '../../governance/profiles.ts';
-import type { GatePort, GovernanceStore, PolicyPort, ProposalDeps } from '../../governance/proposals.ts';
+import type { GatePort, GovernanceStore, PolicyPort, ProposalDeps, WithdrawDeps } from '../../governance/proposals.ts';
 import { dynamoClient, sfnClient } from './clients.ts';
 import { mappedSend, ConditionFailedError } from './errors.ts';
 import { dynamoApprovalStore, dynamoGovernanceStore } from './governance-store.ts';
@@ -118,4 +118,9 @@ export function proposalDeps(now: Date): ProposalDeps {
     now,
     newId: randomUUID,
   };
+}
+
+/** What withdrawing a proposal needs in a deployed function (its approval, its gate's callbacks). */
+export function withdrawDeps(now: Date): WithdrawDeps {
+  return { store: governanceStore(), outbox: governanceOutbox(), approvals: approvalStore(), approvalOutbox: governanceOutbox(), workflow: workflowCallbacks(), now };
 }
