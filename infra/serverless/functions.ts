@@ -96,7 +96,11 @@ export function statementOf(need: Need, secretNamePrefix?: string, stateMachineP
       };
     }
     case 'task-callbacks':
-      return { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: '*' };
+      return {
+        Effect: 'Allow',
+        Action: (need.actions ?? ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat']).map((action) => `states:${action}`),
+        Resource: '*',
+      };
     case 'start-executions':
       return {
         Effect: 'Allow',

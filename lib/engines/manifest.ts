@@ -53,8 +53,8 @@ export type Need =
   | { kind: 'list-objects'; bucket: OfKind<'bucket'>; prefixes?: string[] }
   | { kind: 'bus'; actions: Array<'PutEvents' | 'DescribeEventBus'> }
   | { kind: 'secrets'; secrets: OfKind<'secrets'>; actions: SecretAction[] }
-  /** SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat: task tokens cannot be scoped by IAM (AWS documents `*`). */
-  | { kind: 'task-callbacks' }
+  /** SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat (or only `actions`): task tokens cannot be scoped by IAM (AWS documents `*`). */
+  | { kind: 'task-callbacks'; actions?: Array<'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat'> }
   /** StartExecution/DescribeExecution of one of the stage's state machines (its ARN in the machine's variable, {@link stateMachines}). */
   | { kind: 'start-executions'; machine: StateMachineName }
   /**
@@ -90,6 +90,8 @@ export const need = {
   /** Secrets Manager actions on every secret named under the stage's prefix for `secrets` (e.g. one secret per tenant). */
   secrets: (secrets: OfKind<'secrets'>, actions: SecretAction[]): Need => ({ kind: 'secrets', secrets, actions }),
   taskCallbacks: (): Need => ({ kind: 'task-callbacks' }),
+  /** Failing waiting tasks only (SendTaskFailure): ending a gate (a withdrawn proposal) without ever resuming one. */
+  taskFailure: (): Need => ({ kind: 'task-callbacks', actions: ['SendTaskFailure'] }),
   /** Starting (and describing) executions of the stage's state machine `machine`. */
   startExecutions: (machine: StateMachineName): Need => ({ kind: 'start-executions', machine }),
   /** Starting (and describing) executions of the governance gate. */

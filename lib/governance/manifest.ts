@@ -54,9 +54,9 @@ export const governanceEngine = defineEngine({
         need.table('state', ['GetItem', 'Query'], [COMPONENTS]),
         byStatus,
         need.startGate(),
-        // Withdrawing: the approval refused, the gate's waiting task failed.
+        // Withdrawing: the approval refused, the gate's waiting task failed (never resumed).
         need.table('state', ['GetItem', 'PutItem'], [APPROVALS]),
-        need.taskCallbacks(),
+        need.taskFailure(),
         ...outboxNeeds,
       ],
     },

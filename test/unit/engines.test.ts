@@ -173,6 +173,7 @@ describe('engine manifests', () => {
       'a vote short of the quorum checks that the gate still waits',
     );
     assert.ok(!grants('governanceProposals', 'states:SendTaskSuccess', '*'), 'proposing never resumes a gate');
+    assert.ok(grants('governanceProposals', 'states:SendTaskFailure', '*'), 'withdrawing a proposal ends its waiting gate');
   });
 
   it("let only the incident rule target start self-repair loops, on that state machine and its executions, with its ARN in SELF_REPAIR_STATE_MACHINE_ARN; only the gate steps and the incident's close resume them", () => {
