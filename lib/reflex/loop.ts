@@ -27,8 +27,8 @@ import { ConflictError, ForbiddenError, LockedError, NotFoundError, ValidationEr
 import { busEvent } from '../events/publisher.ts';
 import { type ExecutionDeps, executionIdOf, run } from '../execution/engine.ts';
 import { runInputSchema } from '../execution/schemas.ts';
-import { GateClosedError, type WorkflowCallbacks } from '../governance/approvals.ts';
-import type { GovernanceStore, OutboxPort, Proposal } from '../governance/proposals.ts';
+import { type ApprovalOutbox, type ApprovalStore, GateClosedError, type WorkflowCallbacks } from '../governance/approvals.ts';
+import { type GovernanceStore, isWithdrawn, type OutboxPort, type Proposal, withdraw } from '../governance/proposals.ts';
 import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
 import { type IncidentStore, onIncidentOpened, type ReflexDeps, reportIncidentOutcome } from './incidents.ts';
 import {
@@ -295,27 +295,52 @@ export function gateVerdict(proposal: Proposal | undefined, locked: string | und
   }
 }
 
+/** Why the loop withdraws the pending proposal of an incident that closed (governance's `withdraw`, actor {@link RUN_ACTOR}). */
+export const WITHDRAW_REASON = 'incident closed before a decision';
+
 /**
  * The state after the gate's verdict, or undefined while the proposal waits; a loop whose incident
- * ended meanwhile stops waiting (nothing is left to repair, whatever people decide later).
+ * ended meanwhile stops waiting (nothing is left to repair, whatever people decide later). When it
+ * ends `closed` with its proposal still pending, the loop withdraws the proposal (refused, its
+ * approval refused, its gate ended); a proposal withdrawn so (the settled event may come first)
+ * still ends the loop `closed`.
  */
-async function decideGate(state: LoopState, deps: Pick<GateDeps, 'store' | 'incidents' | 'now'>): Promise<LoopState | undefined> {
+async function decideGate(state: LoopState, deps: GateDeps): Promise<LoopState | undefined> {
   if (!state.proposalId) return ended(state, 'failed', 'the gate step has no proposal');
   const [proposal, locked] = await Promise.all([deps.store.proposal(state.tenant, state.proposalId), lockOf(deps.store, state.tenant)]);
   const verdict = gateVerdict(proposal, locked);
-  if (verdict.next === 'wait') {
-    const incident = await deps.incidents.incident(state.tenant, state.incidentId);
-    if (!incident || (incident.open && incident.state !== 'recovered')) return undefined;
-    return nextRound(incident, { ...state, timeline: { ...state.timeline, decided: deps.now.toISOString() } }, state.gateTimeoutSeconds);
-  }
   const decided = { ...state, timeline: { ...state.timeline, decided: deps.now.toISOString() } };
+  const withdrawn = verdict.next === 'end' && verdict.outcome === 'refused' && isWithdrawn(proposal);
+  if (verdict.next === 'wait' || withdrawn) {
+    const incident = await deps.incidents.incident(state.tenant, state.incidentId);
+    const live = !incident || (incident.open && incident.state !== 'recovered');
+    if (live && verdict.next === 'wait') return undefined;
+    if (!live && incident) {
+      const next = nextRound(incident, decided, state.gateTimeoutSeconds);
+      if (verdict.next === 'wait' && next.outcome === 'closed') await withdrawPending(state.tenant, state.proposalId, deps);
+      return next;
+    }
+  }
   if (verdict.next === 'end') return ended(decided, verdict.outcome, verdict.reason);
   return { ...decided, next: 'check', reason: clip(`proposal ${state.proposalId} is ${proposal?.status}`) };
+}
+
+/** Withdraws the loop's pending proposal; a proposal decided meanwhile (409) is left as it is. */
+async function withdrawPending(tenant: string, proposalId: string, deps: GateDeps): Promise<void> {
+  try {
+    await withdraw(tenant, proposalId, { actor: RUN_ACTOR, reason: WITHDRAW_REASON }, { ...deps, workflow: deps.callbacks });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+  }
 }
 
 /** What the gate steps need. */
 export interface GateDeps {
   store: GovernanceStore;
+  /** Withdrawing the pending proposal of a closed incident: governance's outbox, the approvals and their outbox. */
+  outbox: OutboxPort;
+  approvals: ApprovalStore;
+  approvalOutbox: ApprovalOutbox;
   /** The incident, read while its proposal waits: a loop of an incident that ended stops waiting. */
   incidents: Pick<IncidentStore, 'incident'>;
   waits: GateWaits;

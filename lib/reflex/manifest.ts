@@ -49,11 +49,16 @@ const diagnose: Need[] = [
   need.table('state', ['GetItem', 'UpdateItem'], [CLUSTERS]),
 ];
 
-/** A loop's gate step: its task token kept under the proposal, the proposal and the kill switches read, the loop resumed. */
+/** Withdrawing the pending proposal of a closed incident (governance's `withdraw` in process): the proposal and its approval written, its gate's task failed. */
+const withdrawal: Need[] = [need.table('state', ['GetItem', 'PutItem'], ['*#proposal', '*#approval']), need.taskCallbacks()];
+
+/** A loop's gate step: its task token kept under the proposal, the proposal and the kill switches read, the loop resumed; a closed incident's proposal withdrawn. */
 const gate: Need[] = [
   need.table('state', ['GetItem', 'PutItem'], [LOOPS]),
   need.table('state', ['GetItem'], ['*#proposal', '*#governance', INCIDENTS]),
   need.taskCallbacks(),
+  ...withdrawal,
+  ...outboxNeeds,
 ];
 
 /** Watching a component: its incident and Observation's series record. */
@@ -100,9 +105,9 @@ export const reflexEngine = defineEngine({
         ...outboxNeeds,
         readConfig,
         need.startExecutions(SELF_REPAIR_STATE_MACHINE),
-        // A waiting loop of an incident that closed is resumed.
+        // A waiting loop of an incident that closed is resumed (its pending proposal withdrawn).
         need.table('state', ['GetItem'], [LOOPS]),
-        need.taskCallbacks(),
+        ...withdrawal,
       ],
     },
     'loop-diagnose': {

@@ -55,6 +55,7 @@ import {
   fixedPolicy,
   type MemoryGovernanceStore,
   type MemoryOutbox,
+  memoryApprovalStore,
   memoryGovernanceStore,
   memoryOutbox,
   recordingGate,
@@ -267,6 +268,9 @@ const loopDeps = () => ({
 });
 const gateDeps = () => ({
   store: world.governance,
+  outbox: world.outbox,
+  approvals: memoryApprovalStore(world.outbox),
+  approvalOutbox: world.outbox,
   incidents: world.incidents,
   waits: {
     put: async (wait: GateWait) => void world.waits.set(`${wait.tenant}/${wait.proposalId}`, structuredClone(wait)),
@@ -622,6 +626,12 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     await world.incidents.putIncident({ ...incident, open: false, state: 'closed', version: incident.version + 1 }, incident.version, []);
     assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'resumed');
     assert.deepEqual([world.callbacks.sent.at(-1)?.state.next, world.callbacks.sent.at(-1)?.state.outcome], ['end', 'closed']);
+    // The proposal nobody decided is withdrawn (governance refuses it), and the loop still ends closed when asked again.
+    const withdrawn = (await world.governance.proposal('acme', state.proposalId ?? '')) as Proposal;
+    assert.deepEqual([withdrawn.status, withdrawn.reasons.at(-1)], ['refused', 'withdrawn by engine:reflex: incident closed before a decision']);
+    world.callbacks.sent.length = 0;
+    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'resumed');
+    assert.equal(world.callbacks.sent.at(-1)?.state.outcome, 'closed');
   });
 
   it('leaves the next round alone when the incident closed meanwhile; finishes a failed step as failed, people asked after a timeout', async () => {

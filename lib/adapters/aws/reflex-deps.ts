@@ -10,7 +10,7 @@ import type { ActDeps, GateDeps, GateWaits, LoopDeps, LoopStarter, SeriesHealthP
 import type { RegistryStore } from '../../reflex/registry.ts';
 import type { LoopConfigStore } from '../../reflex/settings.ts';
 import { dynamoClient, sfnClient } from './clients.ts';
-import { governanceOutbox, governanceStore, proposalDeps, workflowCallbacks } from './governance-deps.ts';
+import { approvalStore, governanceOutbox, governanceStore, proposalDeps, workflowCallbacks } from './governance-deps.ts';
 import { dynamoGateWaits, dynamoLoopConfigStore, dynamoSeriesHealth, sfnLoopStarter } from './reflex-loop.ts';
 import { dynamoCaseStore, dynamoIncidentStore, dynamoRegistryStore, dynamoSeriesPoints } from './reflex-store.ts';
 
@@ -58,7 +58,16 @@ export function loopDeps(now: Date): LoopDeps {
 /** What the loop's gate steps need (waiting for a proposal, resuming on its decision), at `now`. */
 export function gateDeps(now: Date): GateDeps {
   waits ??= dynamoGateWaits(dynamoClient(), config().STATE_TABLE);
-  return { store: governanceStore(), incidents: reflexStores().incidents, waits, callbacks: workflowCallbacks(), now };
+  return {
+    store: governanceStore(),
+    outbox: governanceOutbox(),
+    approvals: approvalStore(),
+    approvalOutbox: governanceOutbox(),
+    incidents: reflexStores().incidents,
+    waits,
+    callbacks: workflowCallbacks(),
+    now,
+  };
 }
 
 /** What the loop's verify step needs: Reflex's incidents and Observation's series health. */
