@@ -1,7 +1,7 @@
 /**
  * The governed path on the local cloud: proposals routed autonomous, through L3 validation (passed
  * and failed) and through human quorum gates (approved, rejected, timed out → escalated → failed
- * closed), self-approval refused, the kill switch, a Cedar forbid refusing an otherwise autonomous
+ * closed; withdrawn by its proposer), self-approval refused, the kill switch, a Cedar forbid refusing an otherwise autonomous
  * action, and every decision in the ledger, verified.
  */
 import assert from 'node:assert/strict';
@@ -146,6 +146,28 @@ describe('governance on the local cloud', { timeout: 240_000 }, () => {
     assert.equal(no.body.result.status, 'rejected');
     assert.match(await executionStatus(executionArn), /^FAILED ProposalRejected/);
     assert.equal((await settled(tenant, proposalId)).status, 'rejected');
+  });
+
+  it('withdraws a waiting proposal (its proposer; someone else 403): refused, its approval refused, the gate FAILED ProposalWithdrawn', async () => {
+    const tenant = freshTenant('gov');
+    const reply = await propose(tenant, { engine: 'closure', action: 'terminate', target: 'agent/withdrawn', environment: 'prod' });
+    const { approvalId, executionArn, proposalId } = reply.body.result;
+    await pendingApproval(tenant, approvalId);
+    const path = `/governance/proposals?proposalId=${proposalId}&reason=${encodeURIComponent('not needed any more')}`;
+    const other = await as(tenant, 'bob', ['operator'], 'DELETE', path);
+    assert.equal(other.status, 403, JSON.stringify(other.body));
+    const withdrawn = await as(tenant, 'alice', ['operator'], 'DELETE', path);
+    assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
+    assert.equal(withdrawn.body.result.status, 'refused');
+    assert.match(await executionStatus(executionArn), /^FAILED ProposalWithdrawn/);
+    const after = await proposal(tenant, proposalId);
+    assert.deepEqual([after.status, after.reasons.at(-1)], ['refused', 'withdrawn by alice: not needed any more']);
+    const refused = await as(tenant, 'viewer', ['viewer'], 'GET', '/governance/approvals?status=refused');
+    assert.deepEqual(
+      refused.body.result.approvals.map((entry: { approvalId: string; status: string }) => [entry.approvalId, entry.status]),
+      [[approvalId, 'refused']],
+    );
+    assert.equal((await as(tenant, 'alice', ['operator'], 'DELETE', path)).status, 409, 'a second withdrawal');
   });
 
   it('escalates a gate nobody decided to admins, then fails closed; a late vote is a 409', async () => {

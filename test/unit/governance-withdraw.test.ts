@@ -50,7 +50,10 @@ beforeEach(() => {
     gate: recordingGate(),
     outbox,
     now: T0,
-    newId: () => `p-${(ids += 1)}`,
+    newId: () => {
+      ids += 1;
+      return `p-${ids}`;
+    },
   };
   deps = { store, outbox, approvals, approvalOutbox: outbox, workflow, now: new Date(T0.getTime() + 60_000) };
 });
