@@ -79,6 +79,9 @@ const allowed: Allowance[] = [
   { where: 'POST /governance/proposals result policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
   { where: 'GET /governance/proposals result proposals[].policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
   { where: 'PUT /governance/proposals result policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
+  { where: 'DELETE /governance/proposals result parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
+  { where: 'DELETE /governance/proposals result evidence{*}', reason: ALLOWED_EVIDENCE },
+  { where: 'DELETE /governance/proposals result policyRequest{*}', reason: ALLOWED_POLICY_REQUEST },
   { where: 'event governance.config.changed config{*}', reason: ALLOWED_CONFIG },
   {
     where: 'GET /health result {*}',
