@@ -8,7 +8,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { approvalStore, governanceOutbox, governanceStore } from '../../lib/adapters/aws/governance-deps.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { approvalRequestSchema, openOrEscalate } from '../../lib/governance/approvals.ts';
-import { isWithdrawn, ProposalWithdrawn, quorumOf } from '../../lib/governance/proposals.ts';
+import { approvalSubjectOf, isWithdrawn, ProposalWithdrawn, quorumOf } from '../../lib/governance/proposals.ts';
 import { metrics } from '../../lib/observability.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';
 
@@ -17,19 +17,8 @@ export const handler = taskHandler(approvalRequestSchema, async (request) => {
   const [proposal, settings] = await Promise.all([store.proposal(request.tenant, request.proposalId), store.settings(request.tenant)]);
   if (!proposal) throw new NotFoundError(`Proposal ${request.proposalId} not found`);
   if (isWithdrawn(proposal)) throw new ProposalWithdrawn(`Proposal ${request.proposalId} was withdrawn; no approval is opened`);
-  const subject = {
-    tenant: proposal.tenant,
-    proposalId: proposal.proposalId,
-    action: { engine: proposal.engine, name: proposal.action, target: proposal.target, parameters: proposal.parameters },
-    environment: proposal.environment,
-    risk: proposal.assessment.level,
-    assessment: proposal.assessment,
-    policy: proposal.policy,
-    ...(proposal.evidence ? { evidence: proposal.evidence } : {}),
-    requestedBy: proposal.requestedBy,
-    reason: proposal.reason,
-    required: quorumOf(proposal, settings),
-  };
+  const subject = approvalSubjectOf(proposal, quorumOf(proposal, settings));
+
   const { approval, opened, escalated } = await openOrEscalate(request, subject, { store: approvalStore(), outbox: governanceOutbox(), now: new Date() });
   // With ApprovalsDecided, the approval backlog the stage's alarm watches.
   if (opened) metrics.addMetric('ApprovalsRequested', MetricUnit.Count, 1);

@@ -15,7 +15,7 @@ import { ConflictError, DomainError, ForbiddenError, LockedError, NotFoundError,
 import type { BusEvent } from '../events/publisher.ts';
 import { busEvent } from '../events/publisher.ts';
 import { type Actuation, findActuation, operationOf } from './actuations.ts';
-import { type ApprovalOutbox, type ApprovalStore, approvalIdOf, GateClosedError, settleApproval, type WorkflowCallbacks } from './approvals.ts';
+import { type ApprovalOutbox, type ApprovalStore, type ApprovalSubject, approvalIdOf, GateClosedError, settleApproval, type WorkflowCallbacks } from './approvals.ts';
 import {
   type PolicyDecision,
   type ProposalInput,
@@ -359,6 +359,23 @@ export async function propose(input: ProposalInput, proposer: Proposer, deps: Pr
 /** Approvals a proposal's gate needs. */
 export function quorumOf(proposal: Proposal, settings: TenantSettings): number {
   return requiredApprovals(settings.config, proposal.assessment.level);
+}
+
+/** What an approval shows of its proposal (the gate's request task opens it with this). */
+export function approvalSubjectOf(proposal: Proposal, required: number): ApprovalSubject {
+  return {
+    tenant: proposal.tenant,
+    proposalId: proposal.proposalId,
+    action: { engine: proposal.engine, name: proposal.action, target: proposal.target, parameters: proposal.parameters },
+    environment: proposal.environment,
+    risk: proposal.assessment.level,
+    assessment: proposal.assessment,
+    policy: proposal.policy,
+    ...(proposal.evidence ? { evidence: proposal.evidence } : {}),
+    requestedBy: proposal.requestedBy,
+    reason: proposal.reason,
+    required,
+  };
 }
 
 /**

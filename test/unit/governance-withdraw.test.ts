@@ -9,7 +9,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { ConflictError, DependencyError, ForbiddenError, NotFoundError } from '../../lib/errors.ts';
 import { approvalIdOf, approvalRequestSchema, openOrEscalate } from '../../lib/governance/approvals.ts';
 import type { PolicyDecision, ProposalInput } from '../../lib/governance/model.ts';
-import { isWithdrawn, PROPOSAL_WITHDRAWN, type ProposalDeps, type Proposer, propose, type WithdrawDeps, withdraw } from '../../lib/governance/proposals.ts';
+import { approvalSubjectOf, isWithdrawn, PROPOSAL_WITHDRAWN, type ProposalDeps, type Proposer, propose, type WithdrawDeps, withdraw } from '../../lib/governance/proposals.ts';
 import {
   fixedPolicy,
   type MemoryApprovalStore,
@@ -70,18 +70,8 @@ async function pendingWithApproval(): Promise<string> {
     round: 1,
     timeoutSeconds: 3600,
   });
-  const subject = {
-    tenant: 'acme',
-    proposalId: proposal.proposalId,
-    action: { engine: proposal.engine, name: proposal.action, target: proposal.target, parameters: proposal.parameters },
-    environment: proposal.environment,
-    risk: proposal.assessment.level,
-    assessment: proposal.assessment,
-    policy: proposal.policy,
-    requestedBy: proposal.requestedBy,
-    reason: proposal.reason,
-    required: 1,
-  };
+  const subject = approvalSubjectOf(proposal, 1);
+
   await openOrEscalate(request, subject, { store: approvals, outbox, now: T0 });
   return proposal.proposalId;
 }
