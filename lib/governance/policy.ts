@@ -168,6 +168,22 @@ export function policyDocumentHash(layers: PolicyLayers | undefined): string {
   return canonicalHash(layers ?? {});
 }
 
+/**
+ * The hash of each document the engine has seen, by object: a stored version's layers are read once
+ * and kept (immutable), so every decision would otherwise canonicalise and hash the same text again.
+ */
+const documentHashes = new WeakMap<PolicyLayers, string>();
+
+function documentKey(layers: PolicyLayers | undefined): string {
+  if (!layers) return policyDocumentHash(undefined);
+  let hash = documentHashes.get(layers);
+  if (hash === undefined) {
+    hash = policyDocumentHash(layers);
+    documentHashes.set(layers, hash);
+  }
+  return hash;
+}
+
 interface ParsedPolicy {
   /** Namespaced id: `<layer>/<id>`. */
   id: string;
@@ -467,9 +483,9 @@ export class PolicyEngine {
     return result;
   }
 
-  /** The compiled set for a document and a scope (an environment, or undefined for routes). */
+  /** The compiled set for a document and a scope (an environment, or undefined for routes); a document object is treated as immutable. */
   #compiled(layers: PolicyLayers | undefined, environment: Environment | undefined): Compiled {
-    const key = `${policyDocumentHash(layers)}|${environment ?? 'routes'}`;
+    const key = `${documentKey(layers)}|${environment ?? 'routes'}`;
     const cached = this.#cache.get(key);
     if (cached) {
       this.#cache.delete(key);
