@@ -88,12 +88,13 @@ export interface ModelBackend {
  */
 export class ModelCallError extends Error {
   override readonly name = 'ModelCallError';
-  constructor(
-    message: string,
-    readonly model: string,
-    readonly status: number,
-    readonly retryable: boolean,
-  ) {
+  readonly model: string;
+  readonly status: number;
+  readonly retryable: boolean;
+  constructor(message: string, model: string, status: number, retryable: boolean) {
     super(message);
+    this.model = model;
+    this.status = status;
+    this.retryable = retryable;
   }
 }
