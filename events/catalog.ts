@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { checkpointSigned, findingRaised } from './audit.ts';
 import type { EventDefinition } from './common.ts';
 import { runCompleted } from './execution.ts';
+import { tenantPaused } from './gateway.ts';
 import {
   approvalDecided,
   approvalEscalated,
@@ -49,6 +50,7 @@ export const eventCatalog = [
   loopCompleted,
   findingRaised,
   checkpointSigned,
+  tenantPaused,
 ] as const;
 
 /** A catalog entry. */

@@ -33,6 +33,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'reflex.recovery.verified',
   'reflex.loop.completed',
   'execution.run.completed',
+  'gateway.tenant.paused',
 ]);
 
 /**
