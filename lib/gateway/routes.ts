@@ -1,0 +1,123 @@
+/** Routes of the Gateway engine: models, chat (and its cancellation), budgets and usage, settings, conversations. */
+import { z } from 'zod';
+import { defineRoute } from '../api/route.ts';
+import {
+  budgetInputSchema,
+  cancelInputSchema,
+  chatInputSchema,
+  chatResultSchema,
+  conversationQuerySchema,
+  conversationViewSchema,
+  exchangeInputSchema,
+  exchangeResultSchema,
+  gatewaySettingsSchema,
+  modelViewSchema,
+  requestIdSchema,
+  usageViewSchema,
+} from './schemas.ts';
+
+/** GET /gateway/models: the stage's models with their limits and prices. */
+export const listModelsRoute = defineRoute({
+  engine: 'gateway',
+  action: 'models',
+  method: 'GET',
+  permission: 'gateway:read',
+  summary:
+    'The models a tenant may call: context window, output limit, prices per 1,000 input and output tokens, tokenizer, fallbacks and in-flight mark',
+  parameters: z.strictObject({}),
+  result: z.strictObject({ models: z.array(modelViewSchema).max(64) }),
+});
+
+/** POST /gateway/chat: one request through the pipeline; `stream: true` answers as server-sent events. */
+export const chatRoute = defineRoute({
+  engine: 'gateway',
+  action: 'chat',
+  method: 'POST',
+  permission: 'gateway:write',
+  summary:
+    "Chat with a model through the gateway: template, PII, context fitting, budget reservation, model call with fallback, safety filter, settlement, logging. 400 names an unknown model, template or missing variable; 429 names the budget (or the model's in-flight mark, with Retry-After); 502 when every model of the chain failed. With stream: true the reply is text/event-stream (delta events, then a done event holding this result); behind API Gateway it arrives buffered",
+  parameters: chatInputSchema,
+  result: chatResultSchema,
+});
+
+/** DELETE /gateway/chat?requestId=: cancel a running request; its streaming loop stops at the next chunk. */
+export const cancelChatRoute = defineRoute({
+  engine: 'gateway',
+  action: 'chat',
+  method: 'DELETE',
+  permission: 'gateway:write',
+  summary:
+    'Cancel a running chat request of the tenant: its streaming loop stops at the next chunk, aborts the model call, keeps the partial transcript in the log (finishReason cancelled) and is charged what it used',
+  parameters: cancelInputSchema,
+  result: z.strictObject({ requestId: requestIdSchema, cancelled: z.literal(true) }),
+});
+
+/** PUT /gateway/budgets: the tenant's token and cost budget per window (admin). */
+export const putBudgetRoute = defineRoute({
+  engine: 'gateway',
+  action: 'budgets',
+  method: 'PUT',
+  permission: 'gateway:admin',
+  summary:
+    "Set the tenant's budget: input plus output tokens and USD per hour, day or month (UTC). Raising it above what was spent lifts a pause",
+  parameters: budgetInputSchema,
+  result: usageViewSchema,
+});
+
+/** GET /gateway/usage: what the tenant spent in its current window, against its budget. */
+export const usageRoute = defineRoute({
+  engine: 'gateway',
+  action: 'usage',
+  method: 'GET',
+  permission: 'gateway:read',
+  summary: "The tenant's spending in the current window (input plus output tokens, USD, requests, reservations in flight) and its budget",
+  parameters: z.strictObject({}),
+  result: usageViewSchema,
+});
+
+/** GET /gateway/settings: the tenant's PII modes, context limit and log retention. */
+export const getSettingsRoute = defineRoute({
+  engine: 'gateway',
+  action: 'settings',
+  method: 'GET',
+  permission: 'gateway:read',
+  summary:
+    "The tenant's gateway settings: PII modes for input, output and logs, its context limit in tokens, days conversation logs keep their content",
+  parameters: z.strictObject({}),
+  result: gatewaySettingsSchema,
+});
+
+/** PUT /gateway/settings (admin). */
+export const putSettingsRoute = defineRoute({
+  engine: 'gateway',
+  action: 'settings',
+  method: 'PUT',
+  permission: 'gateway:admin',
+  summary: "Replace the tenant's gateway settings (fields left out take their defaults)",
+  parameters: gatewaySettingsSchema,
+  result: gatewaySettingsSchema,
+});
+
+/** POST /gateway/conversations: a dual-model exchange, every turn through the chat pipeline. */
+export const exchangeRoute = defineRoute({
+  engine: 'gateway',
+  action: 'conversations',
+  method: 'POST',
+  permission: 'gateway:write',
+  summary:
+    'Run a dual-model exchange (opening → A → B → A …, `exchanges` replies), each turn through the chat pipeline (budget, safety, PII, logging), and return the transcript; it stops early on a block, a refusal or the budget',
+  parameters: exchangeInputSchema,
+  result: exchangeResultSchema,
+});
+
+/** GET /gateway/conversations?conversationId=: the log, verified against the ledger. */
+export const getConversationRoute = defineRoute({
+  engine: 'gateway',
+  action: 'conversations',
+  method: 'GET',
+  permission: 'gateway:read',
+  summary:
+    "A conversation's log and, per turn and message, whether it is what the ledger recorded (entry hash and link, the turn's rebuilt record against its payloadHash, each message's content hash)",
+  parameters: conversationQuerySchema,
+  result: conversationViewSchema,
+});
