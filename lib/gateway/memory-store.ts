@@ -14,7 +14,7 @@ const key = (tenant: string, id: string) => `${tenant}#${id}`;
 /** {@link ConversationStore} in memory; `logs` is what an S3 bucket would hold (JSON text), for tampering in tests. */
 export class MemoryConversationStore implements ConversationStore {
   readonly logs = new Map<string, string>();
-  readonly expiries = new Map<string, Date>();
+  readonly expiries = new Map<string, { tenant: string; conversationId: string; at: Date }>();
   readonly #leases = new Map<string, { requestId: string; until: number }>();
 
   async begin(
@@ -33,13 +33,22 @@ export class MemoryConversationStore implements ConversationStore {
     return stored ? { log: stored, created: false } : { log: newConversationLog(tenant, conversationId, now), created: true };
   }
 
-  async commit(log: ConversationLog, requestId: string, expiresAt: Date): Promise<void> {
+  async commit(log: ConversationLog, requestId: string, expiresAt: Date | undefined): Promise<void> {
     const k = key(log.tenant, log.conversationId);
     if (this.#leases.get(k)?.requestId !== requestId)
       throw new ConflictError(`The lease on conversation ${log.conversationId} expired and was taken`);
     this.logs.set(k, JSON.stringify(conversationLogSchema.parse(log)));
-    this.expiries.set(k, expiresAt);
+    if (expiresAt) this.expiries.set(k, { tenant: log.tenant, conversationId: log.conversationId, at: expiresAt });
+    else this.expiries.delete(k);
     this.#leases.delete(k);
+  }
+
+  async expiring(now: Date, limit: number): Promise<Array<{ tenant: string; conversationId: string }>> {
+    return [...this.expiries.values()]
+      .filter((entry) => entry.at.getTime() <= now.getTime())
+      .sort((a, b) => a.at.getTime() - b.at.getTime())
+      .slice(0, limit)
+      .map(({ tenant, conversationId }) => ({ tenant, conversationId }));
   }
 
   async abandon(tenant: string, conversationId: string, requestId: string): Promise<void> {

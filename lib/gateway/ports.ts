@@ -25,10 +25,13 @@ export interface ConversationStore {
     leaseUntil: Date,
   ): Promise<{ log: ConversationLog; created: boolean }>;
   /**
-   * Stores the log and releases the lease; `expiresAt` is when retention removes its content.
+   * Stores the log and releases the lease; `expiresAt` is when retention removes its content
+   * (undefined: nothing left to remove, the log leaves retention's index).
    * @throws ConflictError when the lease is no longer `requestId`'s (it expired and was taken).
    */
-  commit(log: ConversationLog, requestId: string, expiresAt: Date): Promise<void>;
+  commit(log: ConversationLog, requestId: string, expiresAt: Date | undefined): Promise<void>;
+  /** Conversations whose content is due for removal at `now`, oldest first, at most `limit`. */
+  expiring(now: Date, limit: number): Promise<Array<{ tenant: string; conversationId: string }>>;
   /** Releases the lease without writing (the request failed before any turn was logged). */
   abandon(tenant: string, conversationId: string, requestId: string): Promise<void>;
   /** The stored log, or undefined. */

@@ -1,0 +1,227 @@
+/**
+ * The Gateway engine's own state (every key starting with the tenant):
+ *   S3 <tenant>/conversations/<id>.json          conversation logs (tagged for the versions' lifecycle)
+ *   <tenant>#gateway#conversations / <id>        each conversation's lease and turn count; while it has
+ *                                                content, gsi1 `gateway#retention` / `<expiresAt>#<tenant>#<id>`
+ *   <tenant>#gateway#requests      / <requestId> running requests and their cancellation flag (TTL a day)
+ *   <tenant>#gateway#settings      / settings    the tenant's settings
+ * SDK failures map through lib/adapters/aws/errors.ts.
+ */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { conversationKey, newConversationLog } from '../../gateway/conversation-log.ts';
+import type { ConversationStore, RequestRegistry, SettingsStore } from '../../gateway/ports.ts';
+import {
+  type ConversationLog,
+  conversationLogSchema,
+  DEFAULT_GATEWAY_SETTINGS,
+  type GatewaySettings,
+  gatewaySettingsSchema,
+} from '../../gateway/schemas.ts';
+import { getText } from './audit-objects.ts';
+import { ConditionFailedError, mappedSend } from './errors.ts';
+
+/**
+ * The tag of conversation logs: the bucket is versioned, and the lifecycle rule on this tag expires
+ * non-current versions after a day, so the content retention removes (and each earlier turn's copy)
+ * does not live on as an old version (infra/resources/storage.yml).
+ */
+export const CONVERSATION_TAGGING = 'autonomy-retention=gateway-conversation';
+
+/** The gsi1 partition of conversations that still hold content, by when retention removes it. */
+const RETENTION_INDEX_PK = 'gateway#retention';
+
+const conversationItemKey = (tenant: string, id: string) => ({ pk: `${tenant}#gateway#conversations`, sk: id });
+const requestKey = (tenant: string, id: string) => ({ pk: `${tenant}#gateway#requests`, sk: id });
+const settingsKey = (tenant: string) => ({ pk: `${tenant}#gateway#settings`, sk: 'settings' });
+
+/** A corrupt log object is an error for its reader, not a silent new conversation. */
+function parseLog(text: string, key: string): ConversationLog {
+  try {
+    return conversationLogSchema.parse(JSON.parse(text));
+  } catch {
+    throw new ConflictError(`The conversation log ${key} is not a valid log; it was changed outside the gateway`);
+  }
+}
+
+/** {@link ConversationStore}: logs in the artifacts bucket, leases and the retention index in the state table. */
+export function s3ConversationStore(dynamo: DynamoDBDocumentClient, table: string, s3: S3Client, bucket: string): ConversationStore {
+  const send = mappedSend(dynamo, 'DynamoDB');
+  const sendS3 = mappedSend(s3, 'S3');
+  const get = async (tenant: string, conversationId: string) => {
+    const key = conversationKey(tenant, conversationId);
+    const text = await getText(sendS3, bucket, key);
+    return text === undefined ? undefined : parseLog(text, key);
+  };
+  return {
+    async begin(tenant, conversationId, requestId, now, leaseUntil) {
+      try {
+        await send(
+          new UpdateCommand({
+            TableName: table,
+            Key: conversationItemKey(tenant, conversationId),
+            UpdateExpression: 'SET #lease = :request, #until = :until, #created = if_not_exists(#created, :now)',
+            ConditionExpression: 'attribute_not_exists(#lease) OR #until < :now OR #lease = :request',
+            ExpressionAttributeNames: { '#lease': 'lease', '#until': 'leaseUntil', '#created': 'createdAt' },
+            ExpressionAttributeValues: { ':request': requestId, ':until': leaseUntil.toISOString(), ':now': now.toISOString() },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionFailedError)
+          throw new ConflictError(`Conversation ${conversationId} has a turn in progress; retry when it ends`);
+        throw error;
+      }
+      const stored = await get(tenant, conversationId);
+      return stored ? { log: stored, created: false } : { log: newConversationLog(tenant, conversationId, now), created: true };
+    },
+    async commit(log, requestId, expiresAt) {
+      const key = conversationKey(log.tenant, log.conversationId);
+      await sendS3(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: JSON.stringify(conversationLogSchema.parse(log)),
+          ContentType: 'application/json',
+          Tagging: CONVERSATION_TAGGING,
+        }),
+      );
+      const index = expiresAt
+        ? {
+            update: 'SET #turns = :turns, #updated = :updated, gsi1pk = :gpk, gsi1sk = :gsk REMOVE #lease, #until',
+            values: { ':gpk': RETENTION_INDEX_PK, ':gsk': `${expiresAt.toISOString()}#${log.tenant}#${log.conversationId}` },
+          }
+        : { update: 'SET #turns = :turns, #updated = :updated REMOVE #lease, #until, gsi1pk, gsi1sk', values: {} };
+      try {
+        await send(
+          new UpdateCommand({
+            TableName: table,
+            Key: conversationItemKey(log.tenant, log.conversationId),
+            UpdateExpression: index.update,
+            ConditionExpression: '#lease = :request',
+            ExpressionAttributeNames: { '#lease': 'lease', '#until': 'leaseUntil', '#turns': 'turns', '#updated': 'updatedAt' },
+            ExpressionAttributeValues: { ':request': requestId, ':turns': log.turns.length, ':updated': log.updatedAt, ...index.values },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionFailedError)
+          throw new ConflictError(`The lease on conversation ${log.conversationId} expired and was taken by another request`);
+        throw error;
+      }
+    },
+    async abandon(tenant, conversationId, requestId) {
+      try {
+        await send(
+          new UpdateCommand({
+            TableName: table,
+            Key: conversationItemKey(tenant, conversationId),
+            UpdateExpression: 'REMOVE #lease, #until',
+            ConditionExpression: '#lease = :request',
+            ExpressionAttributeNames: { '#lease': 'lease', '#until': 'leaseUntil' },
+            ExpressionAttributeValues: { ':request': requestId },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      }
+    },
+    get,
+    async expiring(now, limit) {
+      const output = await send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk < :now',
+          ExpressionAttributeValues: { ':pk': RETENTION_INDEX_PK, ':now': now.toISOString() },
+          Limit: limit,
+        }),
+      );
+      return (output.Items ?? []).map((item) => ({
+        tenant: String(item.pk).replace(/#gateway#conversations$/, ''),
+        conversationId: String(item.sk),
+      }));
+    },
+  };
+}
+
+/** {@link RequestRegistry} on the state table; records expire (TTL) a day after they start. */
+export function dynamoRequestRegistry(dynamo: DynamoDBDocumentClient, table: string): RequestRegistry {
+  const send = mappedSend(dynamo, 'DynamoDB');
+  return {
+    async start(request, expiresAt) {
+      try {
+        await send(
+          new PutCommand({
+            TableName: table,
+            Item: {
+              ...requestKey(request.tenant, request.requestId),
+              model: request.model,
+              startedAt: request.startedAt,
+              cancelled: false,
+              expiresAt: Math.ceil(expiresAt.getTime() / 1000),
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionFailedError)
+          throw new ConflictError(`Request id ${request.requestId} was already used; give each request its own`);
+        throw error;
+      }
+    },
+    async cancel(tenant, requestId) {
+      try {
+        await send(
+          new UpdateCommand({
+            TableName: table,
+            Key: requestKey(tenant, requestId),
+            UpdateExpression: 'SET cancelled = :yes',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':yes': true },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionFailedError) throw new NotFoundError(`No request ${requestId}`);
+        throw error;
+      }
+    },
+    async cancelled(tenant, requestId) {
+      const output = await send(
+        new GetCommand({ TableName: table, Key: requestKey(tenant, requestId), ConsistentRead: true, ProjectionExpression: 'cancelled' }),
+      );
+      return output.Item?.cancelled === true;
+    },
+    async finish(tenant, requestId, outcome) {
+      await send(
+        new UpdateCommand({
+          TableName: table,
+          Key: requestKey(tenant, requestId),
+          UpdateExpression: 'SET outcome = :outcome',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':outcome': outcome.slice(0, 64) },
+        }),
+      ).catch((error: unknown) => {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      });
+    },
+  };
+}
+
+/** {@link SettingsStore} on the state table. */
+export function dynamoSettingsStore(dynamo: DynamoDBDocumentClient, table: string): SettingsStore {
+  const send = mappedSend(dynamo, 'DynamoDB');
+  return {
+    async get(tenant) {
+      const output = await send(new GetCommand({ TableName: table, Key: settingsKey(tenant) }));
+      if (!output.Item) return DEFAULT_GATEWAY_SETTINGS;
+      const { pk: _pk, sk: _sk, ...settings } = output.Item;
+      const parsed = gatewaySettingsSchema.safeParse(settings);
+      if (!parsed.success)
+        throw new ConflictError(`The gateway settings of tenant ${tenant} are not valid settings; PUT /gateway/settings replaces them`);
+      return parsed.data;
+    },
+    async put(tenant, settings: GatewaySettings) {
+      await send(new PutCommand({ TableName: table, Item: { ...settingsKey(tenant), ...settings } }));
+    },
+  };
+}
