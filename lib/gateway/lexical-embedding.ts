@@ -30,15 +30,45 @@ const FNV_OFFSET = 0x811c9dc5;
 const SIGN_OFFSET = 0x9e3779b9;
 
 const WORD = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}\p{M}]+)*/gu;
-const encoder = new TextEncoder();
 
-function fnv1a(bytes: Uint8Array, offset: number): number {
-  let hash = offset >>> 0;
-  for (const byte of bytes) {
-    hash ^= byte;
-    hash = Math.imul(hash, FNV_PRIME) >>> 0;
+/**
+ * Both FNV-1a hashes of `feature`'s UTF-8 bytes, in one pass without allocating the bytes: the index
+ * hash (offset {@link FNV_OFFSET}) and the sign hash (offset {@link SIGN_OFFSET}).
+ */
+function featureHashes(feature: string): [index: number, sign: number] {
+  let h1 = FNV_OFFSET;
+  let h2 = SIGN_OFFSET;
+  const step = (byte: number) => {
+    h1 = Math.imul(h1 ^ byte, FNV_PRIME);
+    h2 = Math.imul(h2 ^ byte, FNV_PRIME);
+  };
+  for (let i = 0; i < feature.length; i++) {
+    let code = feature.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < feature.length) {
+      const low = feature.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    // A lone surrogate is encoded as U+FFFD, as TextEncoder does.
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    if (code < 0x80) step(code);
+    else if (code < 0x800) {
+      step(0xc0 | (code >> 6));
+      step(0x80 | (code & 0x3f));
+    } else if (code < 0x10000) {
+      step(0xe0 | (code >> 12));
+      step(0x80 | ((code >> 6) & 0x3f));
+      step(0x80 | (code & 0x3f));
+    } else {
+      step(0xf0 | (code >> 18));
+      step(0x80 | ((code >> 12) & 0x3f));
+      step(0x80 | ((code >> 6) & 0x3f));
+      step(0x80 | (code & 0x3f));
+    }
   }
-  return hash >>> 0;
+  return [h1 >>> 0, h2 >>> 0];
 }
 
 /** The words of `text` as the embedding sees them (lower-cased, in order). */
@@ -63,10 +93,9 @@ export function lexicalEmbedding(text: string, dims = LEXICAL_EMBEDDING_DIMS): n
   const vector = new Array<number>(dims).fill(0);
   const words = lexicalWords(text);
   const add = (feature: string) => {
-    const bytes = encoder.encode(feature);
-    const index = fnv1a(bytes, FNV_OFFSET) % dims;
-    const sign = (fnv1a(bytes, SIGN_OFFSET) & 1) === 0 ? 1 : -1;
-    vector[index] = (vector[index] ?? 0) + sign;
+    const [indexHash, signHash] = featureHashes(feature);
+    const index = indexHash % dims;
+    vector[index] = (vector[index] ?? 0) + ((signHash & 1) === 0 ? 1 : -1);
   };
   for (let i = 0; i < words.length; i++) {
     add(`w:${words[i]}`);

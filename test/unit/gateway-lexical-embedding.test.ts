@@ -49,6 +49,39 @@ describe('lexicalEmbedding', () => {
   });
 });
 
+/** The module comment's algorithm, written plainly (TextEncoder bytes, two FNV-1a passes): the reference. */
+function referenceEmbedding(text: string, dims = 384): number[] {
+  const fnv = (bytes: Uint8Array, offset: number) => {
+    let hash = offset;
+    for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+    return hash;
+  };
+  const vector = new Array<number>(dims).fill(0);
+  const words = lexicalWords(text);
+  const features = words.flatMap((word, i) => (i + 1 < words.length ? [`w:${word}`, `b:${word} ${words[i + 1]}`] : [`w:${word}`]));
+  for (const feature of features) {
+    const bytes = new TextEncoder().encode(feature);
+    const index = fnv(bytes, 0x811c9dc5) % dims;
+    vector[index] = (vector[index] ?? 0) + ((fnv(bytes, 0x9e3779b9) & 1) === 0 ? 1 : -1);
+  }
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  return norm === 0 ? vector : vector.map((x) => x / norm);
+}
+
+describe('lexicalEmbedding against the reference', () => {
+  it('equals the plainly written algorithm on any text, astral characters and lone surrogates included', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom(384, 97, 16), (text, dims) => {
+        assert.deepEqual(lexicalEmbedding(text, dims), referenceEmbedding(text, dims));
+      }),
+      { numRuns: 500 },
+    );
+    for (const text of ['naïve café 😀 déjà-vu', '中文 文本 测试', 'Σίσυφος ǅ ﬁ', "don't \ud800 stop"]) {
+      assert.deepEqual(lexicalEmbedding(text), referenceEmbedding(text), text);
+    }
+  });
+});
+
 describe('cosineSimilarity', () => {
   it('is 0 against the zero vector and refuses different lengths', () => {
     assert.equal(cosineSimilarity([0, 0], [1, 0]), 0);
