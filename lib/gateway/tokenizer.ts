@@ -37,6 +37,7 @@ import type { BytePairEncoding } from './tokenizer/bpe.ts';
 import { loadEncoding } from './tokenizer/encodings.ts';
 
 export type { TokenizerFamily } from './backend.ts';
+export { loadedEncodingNames } from './tokenizer/encodings.ts';
 
 /** The tokenizer families, as configuration names them (`ModelInfo.tokenizer`). */
 export const tokenizerFamilySchema = z.enum(['cl100k_base', 'o200k_base', 'approx'], {

@@ -15,7 +15,8 @@
  *   `\s`/`\S` are written `\p{White_Space}`/`\P{White_Space}`. (js-tiktoken and
  *   @microsoft/tiktokenizer keep `\s` and so split " \u00850" differently from tiktoken.)
  * - `(?i:'s|…)` (case-insensitive group; JS in Node 22 has no inline flags) is spelled out, including
- *   ſ (U+017F), which Unicode case folding matches to `s`.
+ *   ſ (U+017F), which Unicode case folding matches to `s` (no token starts with ſ, so this changes
+ *   pieces, never ids).
  * - Possessive quantifiers (`?+`, `++`, `*+`) become greedy ones: in these patterns nothing after them
  *   could match by backtracking into them, so the matches are the same.
  */
@@ -87,6 +88,13 @@ const RANK_DATA: Record<ExactEncodingName, () => Promise<string>> = {
   o200k_base: async () => (await import('js-tiktoken/ranks/o200k_base')).default.bpe_ranks,
 };
 
+const imported = new Set<ExactEncodingName>();
+
+/** The encodings whose rank data this process has imported so far (what a cold start paid for). */
+export function loadedEncodingNames(): ExactEncodingName[] {
+  return [...imported].sort();
+}
+
 /**
  * Decodes js-tiktoken's rank format into the vocabulary in rank order (binary strings). Each line is
  * `<first token> <first rank> <base64 token> <base64 token> …`, ranks consecutive from the first.
@@ -110,6 +118,7 @@ export function parseRanks(data: string): string[] {
 
 /** The vocabulary of `name` in rank order (binary strings), loading its data on first use. */
 export async function loadVocabulary(name: ExactEncodingName): Promise<string[]> {
+  imported.add(name);
   return parseRanks(await RANK_DATA[name]());
 }
 
