@@ -70,9 +70,13 @@ export const detectOptionsSchema = z.object({
 });
 export type DetectOptions = z.infer<typeof detectOptionsSchema>;
 
-/** Keeps the best of overlapping candidates: higher score, then longer span, then earlier. */
+/** A name overlapping a structured entity is usually part of it ("Martin Luther King Jr Drive"): names rank this much lower. */
+const NAME_RANK_PENALTY = 0.3;
+const rank = (c: Candidate) => (c.type === 'PERSON' ? c.score - NAME_RANK_PENALTY : c.score);
+
+/** Keeps the best of overlapping candidates: higher rank, then longer span, then earlier. */
 function resolve(candidates: Candidate[]): Candidate[] {
-  const ranked = [...candidates].sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const ranked = [...candidates].sort((a, b) => rank(b) - rank(a) || b.end - b.start - (a.end - a.start) || a.start - b.start);
   const kept: Candidate[] = [];
   for (const candidate of ranked) {
     if (candidate.end <= candidate.start) continue;

@@ -21,8 +21,9 @@ const STATE_CODES = new Set(
   'AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR'.split(' '),
 );
 const CONTINENTAL = /(?<![\p{L}\p{N}])\p{Lu}[\p{L}-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|laan|straat|gracht|plein|vej|gatan|gata|katu|tie|väg)\s+\d{1,5}[a-zA-Z]?(?:,\s*(?:\d{4,5}|[A-Z]-?\d{4,5})\s+\p{Lu}[\p{L}-]+)?/gu;
-const PO_BOX = /\b(?:P\.?\s?O\.?\s?Box|Post Office Box)\s+\d{1,7}\b/gi;
-const ADDRESS_CONTEXT = /live at|lives at|living at|address|ship to|deliver to|send (?:it )?to|located at|moved to|reside/;
+const PO_BOX = /\b(?:P\.?\s?O\.?\s?Box|Post Office Box|(?:RT|RR|HC)\s*\d{1,4}\s+Box)\s*#?\s*\d{1,7}(?:,?\s+(?:[A-Za-z][\w'.-]*\s+){1,3}[A-Za-z]{2}\s+\d{5}(?:-\d{4})?)?\b/gi;
+const CITY_STATE_ZIP = /(?<![\p{L}\p{N}])\p{Lu}[\p{L}'.-]+(?:\s\p{Lu}[\p{L}'.-]+){0,2},\s?([A-Z]{2})\s\d{5}(?:-\d{4})?(?!\d)/gu;
+const ADDRESS_CONTEXT = /live at|lives at|living at|address|ship (?:it )?to|deliver to|send (?:it )?to|located at|moved to|reside/;
 
 interface Token {
   text: string;
@@ -44,66 +45,65 @@ const isHouseNumber = (word: string) => /^\d{1,6}[A-Za-z]?(?:-\d{1,5}[A-Za-z]?)?
 const isNameWord = (word: string) =>
   (isCapitalised(word) && /^[\p{L}\p{N}'.&-]+$/u.test(word)) || /^\d{1,4}(?:st|nd|rd|th)$/i.test(word) || DIRECTIONS.test(word);
 
+const ABBREVIATION = /^(?:[NSEW]|St|Ave|Rd|Dr|Blvd|Ln|Ct|Pl|Ste|Apt|Hwy|Rt|Pkwy|Ter|Sq|Mt|Ft|Jr|Sr|N\.Y|D\.C|P\.O)\.$/i;
+/** Words an address line may hold between its number and its end, besides capitalised names. */
+const FILLER = /^(?:and|of|the|de|del|la|le|du|des|van|von|box|po|p|o|rr|hc|rt|drawer|#)$/i;
+
 /** Street addresses: see the module comment. `text` may be any string. */
 export function findAddresses(text: string, out: Candidate[]): void {
   const tokens = tokenize(text);
   for (let i = 0; i < tokens.length; i += 1) {
     const first = tokens[i];
     if (!first || !isHouseNumber(first.text)) continue;
-    // The street: up to five name words, ending at a street-type word (or an "Avenue H" pre-type).
-    let j = i + 1;
+    // Scan at most 14 tokens: the street (ending at a street-type word), then unit, city, state, ZIP.
     let typeAt = -1;
-    for (let k = 0; k < 6 && j < tokens.length; k += 1, j += 1) {
+    let capitalisedStreet = true;
+    let tailEnd = -1;
+    for (let j = i + 1; j < tokens.length && j <= i + 14; j += 1) {
       const word = tokens[j]?.text ?? '';
-      if (word === ',') break;
-      if (isStreetType(word) && j > i + 1) typeAt = j;
-      else if (isStreetType(word) && /^(?:avenue|route|highway|hwy|county road)$/i.test(bare(word))) {
-        const next = tokens[j + 1]?.text ?? '';
-        if (/^(?:[A-Z]|\d{1,4})$/.test(next)) {
-          typeAt = j + 1;
-          break;
-        }
+      if (word === ',') continue;
+      const next = tokens[j + 1]?.text ?? '';
+      if (isZip(word) && j > i + 2) {
+        tailEnd = j;
+        break;
       }
-      if (!isNameWord(word) && !isStreetType(word)) break;
+      if (STATE_CODES.has(bare(word).toUpperCase()) && j > i + 2 && (isZip(next) || (typeAt >= 0 && !/^[\p{L}\p{N}]/u.test(next)))) {
+        tailEnd = isZip(next) ? j + 1 : j;
+        break;
+      }
+      const lower = bare(word).toLowerCase();
+      if (STREET_TYPES.has(lower) && j > i + 1) {
+        typeAt = j;
+        if (!isCapitalised(word)) capitalisedStreet = false;
+      } else if (typeAt < 0 && !isNameWord(word)) capitalisedStreet = false;
+      const wordLike =
+        isNameWord(word) || STREET_TYPES.has(lower) || UNIT.test(word) || FILLER.test(word) || /^#?\d[\w-]*$/.test(word) || /^[a-z][a-z'.-]*$/.test(word);
+      if (!wordLike) break;
+      // A full stop that is not an abbreviation's ends the sentence, and the address with it.
+      if (word.endsWith('.') && !ABBREVIATION.test(word) && !/^\p{Lu}\.$/u.test(word)) break;
     }
-    if (typeAt < 0) continue;
-    let last = typeAt;
-    // After the street type: a direction, a unit, ", City", state, ZIP, in that order, each optional.
-    let m = last + 1;
-    if (DIRECTIONS.test(tokens[m]?.text ?? '')) last = m++;
-    const unit = tokens[m]?.text ?? '';
-    if (UNIT.test(unit) && /^[\p{L}\p{N}-]{1,6}$/u.test(tokens[m + 1]?.text ?? '')) {
-      last = m + 1;
-      m += 2;
-    } else if (/^#\d{1,6}$/.test(unit)) last = m++;
-    const cityStart = tokens[m]?.text === ',' ? m + 1 : -1;
-    if (cityStart > 0) {
-      let c = cityStart;
-      const cityWords: Token[] = [];
-      while (c < tokens.length && cityWords.length < 3 && /^\p{Lu}[\p{L}'.-]*$/u.test(tokens[c]?.text ?? '') && !STATE_CODES.has(tokens[c]?.text ?? '')) {
-        cityWords.push(tokens[c] as Token);
-        c += 1;
-      }
-      const afterCity = tokens[c]?.text === ',' ? c + 1 : c;
-      const state = tokens[afterCity]?.text ?? '';
-      const zipAt = STATE_CODES.has(bare(state)) ? afterCity + 1 : afterCity;
-      const zip = tokens[zipAt]?.text ?? '';
-      if (cityWords.length > 0 && (STATE_CODES.has(bare(state)) || isZip(zip))) {
-        last = STATE_CODES.has(bare(state)) ? afterCity : c - 1;
-        if (isZip(zip)) last = zipAt;
-      } else if (cityWords.length > 0 && cityWords.length <= 2) {
-        // ", Springfield" alone: a city after a full street is part of the address.
-        last = c - 1;
-      } else if (isZip(tokens[cityStart]?.text ?? '')) last = cityStart;
-    } else if (STATE_CODES.has(bare(tokens[m]?.text ?? '')) && isZip(tokens[m + 1]?.text ?? '')) {
-      last = m + 1;
-    } else if (isZip(tokens[m]?.text ?? '')) last = m;
-    const end = (tokens[last] as Token).end;
-    let endTrimmed = end;
-    while (endTrimmed > first.start && /[.,]/.test(text.charAt(endTrimmed - 1)) && !/^(?:[NSEW]|St|Ave|Rd|Dr|Blvd|Ln|Ct|Pl)\.$/.test(text.slice(Math.max(first.start, endTrimmed - 4), endTrimmed).split(/\s/).pop() ?? '')) endTrimmed -= 1;
+    let last: number;
+    if (tailEnd >= 0) last = tailEnd;
+    else if (typeAt >= 0 && capitalisedStreet) {
+      last = typeAt;
+      // After the street type: a direction, then a unit ("Apt 4", "#12") or ", City", each optional.
+      let m = last + 1;
+      if (DIRECTIONS.test(tokens[m]?.text ?? '')) last = m++;
+      const unit = tokens[m]?.text ?? '';
+      if (UNIT.test(unit) && /^[\p{L}\p{N}-]{1,6}$/u.test(bare(tokens[m + 1]?.text ?? ''))) last = m + 1;
+      else if (/^#\d{1,6}$/.test(unit)) last = m;
+      else if (unit === ',' && /^\p{Lu}[\p{L}'-]*$/u.test(tokens[m + 1]?.text ?? '') && [',', undefined].includes(tokens[m + 2]?.text)) last = m + 1;
+    } else continue;
+    let end = (tokens[last] as Token).end;
+    while (end > first.start && /[.,]/.test(text.charAt(end - 1)) && !ABBREVIATION.test(text.slice(first.start, end).split(/\s/).pop() ?? '')) end -= 1;
     const before = text.slice(Math.max(0, first.start - 30), first.start).toLowerCase();
-    out.push({ type: 'STREET_ADDRESS', start: first.start, end: endTrimmed, score: ADDRESS_CONTEXT.test(before) ? 0.9 : 0.8 });
+    const score = ADDRESS_CONTEXT.test(before) ? 0.9 : 0.8;
+    out.push({ type: 'STREET_ADDRESS', start: first.start, end, score });
     i = last;
+  }
+  // "City, ST 12345" on its own, and PO boxes / rural routes with what follows them.
+  for (const match of text.matchAll(CITY_STATE_ZIP)) {
+    if (STATE_CODES.has(match[1] ?? '')) out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.7 });
   }
   for (const match of text.matchAll(CONTINENTAL)) out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.8 });
   for (const match of text.matchAll(PO_BOX)) out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.8 });

@@ -9,9 +9,13 @@ import nlp from 'compromise';
 import type { Candidate } from './structured.ts';
 
 const TITLE = /\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lady|Lord|Madam|Mme|Mlle|Herr|Frau|Sr|Sra|Rev|Fr)\.?\s+((?:\p{Lu}\.\s?){0,3}\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/gu;
+/** An initial or two and a surname ("D. Blenkiron", "J.R. Smith"); not "U.S." and kin. */
+const INITIALS = /(?<![\p{L}\p{N}.])((?:\p{Lu}\.\s?){1,2})(\p{Lu}[\p{Ll}'’-]+(?:-\p{Lu}[\p{Ll}'’-]+)?)/gu;
+const NOT_INITIALS = new Set(['U.S.', 'U.K.', 'U.N.', 'E.U.', 'D.C.', 'A.M.', 'P.M.', 'N.Y.', 'L.A.']);
 const SELF = /\b(?:my name is|i am called|name:|signed,?|regards,|sincerely,|this is)\s+(\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/giu;
 /** Capitalised words compromise sometimes takes for a person in chat text. */
 const NOT_NAMES = new Set(['i', 'hi', 'hello', 'dear', 'thanks', 'please', 'ok', 'yes', 'no', 'god', 'lord', 'sir', 'madam', 'mr', 'mrs', 'ms', 'dr']);
+const TITLE_WORDS = new Set(['Mr', 'Mrs', 'Ms', 'Miss', 'Dr', 'Prof', 'Professor', 'Sir', 'Dame', 'Lady', 'Lord', 'Madam', 'Herr', 'Frau']);
 /** compromise reads a run at most this long at once; longer texts are cut at line breaks (names rarely span them). */
 const CHUNK = 20_000;
 
@@ -49,6 +53,10 @@ export function findNames(text: string, out: Candidate[]): void {
     const at = match.index + match[0].length - name.length;
     pushTrimmed(text, at, at + name.length, 0.85, out);
   }
+  for (const match of text.matchAll(INITIALS)) {
+    if (NOT_INITIALS.has((match[1] ?? '').replace(/\s/g, ''))) continue;
+    pushTrimmed(text, match.index, match.index + match[0].length, 0.7, out);
+  }
   let at = 0;
   while (at < text.length) {
     let end = Math.min(text.length, at + CHUNK);
@@ -59,4 +67,25 @@ export function findNames(text: string, out: Candidate[]): void {
     people(text, text.slice(at, end), at, out);
     at = end;
   }
+  mentions(text, out);
 }
+
+const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Later mentions of a person already found by a full name: "Alan Shearer … Shearer said". Each word
+ * of a multi-word name (capitalised, three letters or more, not an honorific) is looked for alone.
+ */
+function mentions(text: string, out: Candidate[]): void {
+  const words = new Set<string>();
+  for (const c of out) {
+    if (c.type !== 'PERSON') continue;
+    const parts = text.slice(c.start, c.end).split(/\s+/);
+    if (parts.length < 2) continue;
+    for (const part of parts) if (/^\p{Lu}[\p{Ll}'’-]{2,}$/u.test(part) && !NOT_NAMES.has(part.toLowerCase()) && !TITLE_WORDS.has(part)) words.add(part);
+  }
+  if (words.size === 0) return;
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${[...words].map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'gu');
+  for (const match of text.matchAll(pattern)) out.push({ type: 'PERSON', start: match.index, end: match.index + match[0].length, score: 0.7 });
+}
+

@@ -182,6 +182,11 @@ export function findPhones(text: string, regions: readonly CountryCode[], out: C
       start += 1;
     }
     if (DATE_LIKE.test(raw)) continue;
+    // Score tables and results ("15-10 15-6", "64 2 43 .596") are digit groups too: a phone number's
+    // groups have two digits or more (a leading trunk or country digit aside), at most five of them,
+    // and no separator mixes a space with a dot.
+    const groups = raw.replace(/^(?:\+|00)/, '').split(/[^\d]+/).filter((g) => g !== '');
+    if (groups.length > 5 || groups.slice(1).some((g) => g.length < 2) || /\s\.|\.\s/.test(raw)) continue;
     const digits = raw.replace(/\D/g, '');
     if (digits.length < 7 || digits.length > 17) continue;
     const separated = /[\s().-]/.test(raw);
