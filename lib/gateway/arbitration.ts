@@ -35,8 +35,9 @@
  * 4. Deadline: when the work (embedding, classification, critique) is not done by the deadline, or the
  *    signal aborts, the fastest good candidate wins, judged on what is known by then (`deadline`).
  *
- * Timing: `overheadMs` is the arbitration's wall time minus the critique's model calls (its wall
- * time, the two reviews running at once); embedding and safety classification count as overhead,
+ * Timing: `overheadMs` is the arbitration's wall time minus the critique's model calls (from the first
+ * review call's start to the last one's end, the two running at once; rendering the template and
+ * reading a tenant's template count as overhead); embedding and safety classification count as overhead,
  * which is what they are for the in-process stand-ins, and errs high for remote ones.
  *
  * Pure: embeddings, safety verdicts, model calls, clock and timer are injected.
@@ -213,12 +214,35 @@ export function isRefusal(text: string): boolean {
 
 /** Share of repeated word trigrams: 1 − distinct / all (0 for fewer than three words). */
 export function repetitionRatio(text: string): number {
-  const words = lexicalWords(text);
+  return trigramRepetition(lexicalWords(text));
+}
+
+function trigramRepetition(words: readonly string[]): number {
   if (words.length < 3) return 0;
   const trigrams = new Set<string>();
   const count = words.length - 2;
   for (let i = 0; i < count; i++) trigrams.add(`${words[i]} ${words[i + 1]} ${words[i + 2]}`);
   return 1 - trigrams.size / count;
+}
+
+/** What arbitration reads of an answer's text, computed once per text. */
+interface TextFacts {
+  words: number;
+  repetition: number;
+  refusal: boolean;
+}
+
+/** Text facts by text, for one arbitration (each answer is read by several steps). */
+type FactsCache = Map<string, TextFacts>;
+
+function factsOf(text: string, cache: FactsCache): TextFacts {
+  let facts = cache.get(text);
+  if (!facts) {
+    const words = lexicalWords(text);
+    facts = { words: words.length, repetition: trigramRepetition(words), refusal: isRefusal(text) };
+    cache.set(text, facts);
+  }
+  return facts;
 }
 
 /** The last `SCORE: n` (0–10) line of a review, or null. */
@@ -240,14 +264,15 @@ function maxSeverity(verdict: SafetyVerdict | undefined): number | null {
 }
 
 /** The checks that need no embedding: failure, emptiness, cut, refusal, repetition, known unsafety. */
-function checksOf(candidate: Candidate, safety: SafetyVerdict | undefined, config: ArbitrationConfig): CandidateChecks {
+function checksOf(candidate: Candidate, safety: SafetyVerdict | undefined, config: ArbitrationConfig, cache: FactsCache): CandidateChecks {
   const severity = maxSeverity(safety);
+  const facts = factsOf(candidate.text, cache);
   return {
     failed: candidate.error !== undefined,
-    empty: lexicalWords(candidate.text).length === 0,
+    empty: facts.words === 0,
     truncated: candidate.finishReason === 'length' || candidate.finishReason === 'cancelled',
-    refused: candidate.finishReason === 'refusal' || isRefusal(candidate.text),
-    repetitive: repetitionRatio(candidate.text) > config.maxRepetition,
+    refused: candidate.finishReason === 'refusal' || facts.refusal,
+    repetitive: facts.repetition > config.maxRepetition,
     unsafe: severity !== null && severity >= config.unsafeSeverity,
   };
 }
@@ -261,15 +286,21 @@ interface Known {
   critique?: { a: CritiqueReview; b: CritiqueReview };
 }
 
-function scoreCandidate(side: 'a' | 'b', input: ArbitrationInput, known: Known, config: ArbitrationConfig): CandidateScores {
+function scoreCandidate(
+  side: 'a' | 'b',
+  input: ArbitrationInput,
+  known: Known,
+  config: ArbitrationConfig,
+  cache: FactsCache,
+): CandidateScores {
   const candidate = input[side];
-  const checks = checksOf(candidate, known.safety[side], config);
+  const checks = checksOf(candidate, known.safety[side], config, cache);
   const vector = known.embeddings?.[side];
   const other = known.embeddings?.[side === 'a' ? 'b' : 'a'];
   const usable = !checks.failed && !checks.empty;
   const agreement = usable && vector && other ? Math.max(0, cosineSimilarity(vector, other)) : null;
   const relevance = usable && vector && known.embeddings ? Math.max(0, cosineSimilarity(known.embeddings.prompt, vector)) : null;
-  const repetition = repetitionRatio(candidate.text);
+  const { repetition } = factsOf(candidate.text, cache);
   let coherence = 0;
   if (usable) {
     coherence = relevance === null ? 1 : 0.5 + 0.5 * Math.min(1, relevance / config.relevanceSaturation);
@@ -367,7 +398,8 @@ export async function arbitrate(
   const expired = (deps.timer ?? defaultTimer)(config.timeoutMs, signal).then((): typeof DEADLINE => DEADLINE);
   const timings = { totalMs: 0, embedMs: 0, safetyMs: 0, critiqueMs: 0, overheadMs: 0 };
   const known: Known = { safety: { a: input.a.safety, b: input.b.safety } };
-  const scoresNow = () => ({ a: scoreCandidate('a', input, known, config), b: scoreCandidate('b', input, known, config) });
+  const cache: FactsCache = new Map();
+  const scoresNow = () => ({ a: scoreCandidate('a', input, known, config, cache), b: scoreCandidate('b', input, known, config, cache) });
 
   const finish = (
     chosen: 'a' | 'b',
@@ -409,7 +441,7 @@ export async function arbitrate(
 
   // Embeddings and safety verdicts at once: neither needs the other.
   const texts = [input.prompt];
-  const sides = (['a', 'b'] as const).filter((side) => input[side].error === undefined && lexicalWords(input[side].text).length > 0);
+  const sides = (['a', 'b'] as const).filter((side) => input[side].error === undefined && factsOf(input[side].text, cache).words > 0);
   for (const side of sides) texts.push(input[side].text);
   const embedding = (async () => {
     const t = now();
@@ -487,6 +519,12 @@ export async function arbitrate(
   }
 
   const chat = deps.chat;
+  // Model time: from the first review call's start to the last one's end (they run at once).
+  const modelTime = { first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY, running: 0 };
+  const critiqueModelMs = () => {
+    const last = modelTime.running > 0 ? now() : modelTime.last;
+    return last > modelTime.first ? round(last - modelTime.first) : 0;
+  };
   const review = async (side: 'a' | 'b'): Promise<CritiqueReview> => {
     const other = side === 'a' ? 'b' : 'a';
     const critic = config.critic ?? input[other].model;
@@ -498,22 +536,24 @@ export async function arbitrate(
         deps.templates,
         { unusedVariables: 'ignore' },
       );
-      const reply = await chat(rendered.messages, critic, signal);
+      modelTime.first = Math.min(modelTime.first, now());
+      modelTime.running += 1;
+      let reply: Awaited<ReturnType<ChatCall>>;
+      try {
+        reply = await chat(rendered.messages, critic, signal);
+      } finally {
+        modelTime.running -= 1;
+        modelTime.last = Math.max(modelTime.last, now());
+      }
       return { critic: reply.model ?? critic, text: reply.text, score: parseCritiqueScore(reply.text), latencyMs: round(now() - t) };
     } catch (error) {
       return { critic, text: '', score: null, latencyMs: round(now() - t), error: messageOf(error) };
     }
   };
-  const critiqueStarted = now();
-  const reviews = Promise.all([review('a'), review('b')]).then(([a, b]) => {
-    timings.critiqueMs = round(now() - critiqueStarted);
-    return { a, b };
-  });
+  const reviews = Promise.all([review('a'), review('b')]).then(([a, b]) => ({ a, b }));
   const reviewed = await Promise.race([reviews, expired]);
-  if (reviewed === DEADLINE) {
-    timings.critiqueMs = round(now() - critiqueStarted);
-    return onDeadline();
-  }
+  timings.critiqueMs = critiqueModelMs();
+  if (reviewed === DEADLINE) return onDeadline();
   known.critique = reviewed;
   const rescored = scoresNow();
   const chosen = better(rescored, (s) => s.final);
@@ -586,7 +626,9 @@ export async function runArbitrated(
       return { candidates: { a, b }, decision: await arbitrate({ prompt, a, b }, deps, { ...configInput, timeoutMs: remaining }) };
     }
     // Past the deadline: the first answer that passes the cheap checks wins.
-    const quick = (candidate: Candidate | undefined) => candidate !== undefined && passes(checksOf(candidate, candidate.safety, config));
+    const cache: FactsCache = new Map();
+    const quick = (candidate: Candidate | undefined) =>
+      candidate !== undefined && passes(checksOf(candidate, candidate.safety, config, cache));
     const waiting = new Set<'a' | 'b'>(['a', 'b']);
     for (const side of ['a', 'b'] as const) if (candidates[side]) waiting.delete(side);
     while (!quick(candidates.a) && !quick(candidates.b) && waiting.size > 0) {
@@ -605,8 +647,8 @@ export async function runArbitrated(
     const t = now();
     const known: Known = { safety: { a: final.a.safety, b: final.b.safety } };
     const scores = {
-      a: scoreCandidate('a', { prompt, ...final }, known, config),
-      b: scoreCandidate('b', { prompt, ...final }, known, config),
+      a: scoreCandidate('a', { prompt, ...final }, known, config, cache),
+      b: scoreCandidate('b', { prompt, ...final }, known, config, cache),
     };
     const chosen = fastestGood(scores);
     const overheadMs = round(now() - t);
