@@ -33,6 +33,7 @@ for (const script of [
   'bench/governance-killswitch.ts',
   'bench/governance-approvals.ts',
   'bench/self-repair.ts',
+  'bench/arbitration.ts',
 ]) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
