@@ -230,6 +230,9 @@ export interface BillingRecord {
   outputTokens: number;
   priceInputPer1k: number;
   priceOutputPer1k: number;
+  /** The exact cost in picodollars (10⁻¹² USD), as decimal text. */
+  costPicoUsd: string;
+  /** The same in USD (a number, for reading). */
   costUsd: number;
   finishReason: string;
 }

@@ -1,10 +1,38 @@
 /**
- * The Gateway engine's own ports in memory, for unit tests and benches: conversation logs with
- * leases, running requests, settings, and a ledger over the audit engine's in-memory stores.
+ * The Gateway engine's ports in memory, for unit tests and benches: conversation logs with leases,
+ * running requests, settings, a ledger over the audit engine's in-memory stores, budgets and
+ * in-flight slots.
  */
 import { record } from '../audit/engine.ts';
 import { MemoryLedgerStore, MemoryPayloadStore, MemoryStreamRegistry } from '../audit/memory-store.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import type { Usage } from './backend.ts';
+import { BackpressureError, type InflightLimiter, type InflightSlot } from './backpressure.ts';
+import {
+  type Amount,
+  actualAmount,
+  type Budget,
+  type BudgetName,
+  type BudgetStore,
+  type BudgetUsage,
+  type CapCrossing,
+  capReached,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_USAGE_WINDOW,
+  holdId,
+  type Reservation,
+  ReservationSettledError,
+  type ReserveRequest,
+  refusal,
+  type SettleOutcome,
+  type SweepReport,
+  settlement,
+  type TenantBudget,
+  usdNumber,
+  type WindowSpan,
+  windowOf,
+  worstCase,
+} from './budgets.ts';
 import { newConversationLog } from './conversation-log.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, RunningRequest, SettingsStore } from './ports.ts';
 import { type ConversationLog, conversationLogSchema, DEFAULT_GATEWAY_SETTINGS, type GatewaySettings } from './schemas.ts';
@@ -111,4 +139,176 @@ export function memoryGatewayLedger(): GatewayLedger & { ledger: MemoryLedgerSto
     read: (tenant, stream, fromSeq, toSeq) => ledger.read(tenant, stream, fromSeq, toSeq),
     payload: (tenant, hash) => payloads.get(tenant, hash),
   };
+}
+
+/** One window's counters, as the DynamoDB store keeps them on its counter item. */
+interface MemoryCounter {
+  committed: Amount;
+  spent: Amount;
+  inputTokens: number;
+  outputTokens: number;
+  requests: number;
+  holds: Set<string>;
+  pause?: { budget: BudgetName; at: string; requestId: string; recorded: boolean };
+}
+
+const add = (a: Amount, b: Amount): Amount => ({ tokens: a.tokens + b.tokens, costPicoUsd: a.costPicoUsd + b.costPicoUsd });
+const ZERO: Amount = { tokens: 0, costPicoUsd: 0n };
+
+/**
+ * {@link BudgetStore} in memory with the DynamoDB store's semantics (lib/adapters/aws/gateway-budgets.ts):
+ * reservations checked against committed, settlement moving committed to spent, the one settlement
+ * reaching the cap reporting the pause. Each method's check and write happen in one synchronous step,
+ * as one conditional write does. The sweep of expired reservations is not modelled (`sweepExpired` reports nothing).
+ */
+export class MemoryBudgetStore implements BudgetStore {
+  readonly #budgets = new Map<string, TenantBudget>();
+  readonly #counters = new Map<string, MemoryCounter>();
+  #nonce = 0;
+
+  #counter(tenant: string, window: WindowSpan): MemoryCounter {
+    const k = `${tenant}#${window.kind}#${window.id}`;
+    let counter = this.#counters.get(k);
+    if (!counter) {
+      counter = { committed: ZERO, spent: ZERO, inputTokens: 0, outputTokens: 0, requests: 0, holds: new Set() };
+      this.#counters.set(k, counter);
+    }
+    return counter;
+  }
+
+  async putBudget(tenant: string, budget: Budget, actor: string, now = new Date()): Promise<{ budget: TenantBudget; resumed: boolean }> {
+    const previous = this.#budgets.get(tenant);
+    const stored: TenantBudget = {
+      ...budget,
+      tenant,
+      version: (previous?.version ?? 0) + 1,
+      updatedAt: now.toISOString(),
+      updatedBy: actor,
+    };
+    this.#budgets.set(tenant, stored);
+    const counter = this.#counter(tenant, windowOf(budget.window, now));
+    const resumed = counter.pause !== undefined && capReached(budget, counter.spent) === undefined;
+    if (resumed) counter.pause = undefined;
+    return { budget: stored, resumed };
+  }
+
+  async budget(tenant: string): Promise<TenantBudget | undefined> {
+    return this.#budgets.get(tenant);
+  }
+
+  async reserve(request: ReserveRequest, now = new Date()): Promise<Reservation> {
+    await Promise.resolve();
+    const amount = worstCase(request.prices, request.inputTokens, request.maxTokens);
+    const budget = this.#budgets.get(request.tenant);
+    const window = windowOf(budget?.window ?? DEFAULT_USAGE_WINDOW, now);
+    const expiresAt = new Date(now.getTime() + (request.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000);
+    const base = { tenant: request.tenant, requestId: request.requestId, window, amount, prices: request.prices, expiresAt };
+    if (!budget) return { ...base, id: '' };
+    const counter = this.#counter(request.tenant, window);
+    const refused = refusal(request.tenant, budget, window, amount, { committed: counter.committed, spent: counter.spent }, now);
+    if (refused) throw refused;
+    this.#nonce += 1;
+    const id = holdId({ ...amount, expiresAtMs: expiresAt.getTime(), nonce: this.#nonce.toString(36) });
+    counter.committed = add(counter.committed, amount);
+    counter.holds.add(id);
+    return { ...base, id, budget };
+  }
+
+  async settle(reservation: Reservation, usage: Usage, now = new Date()): Promise<SettleOutcome> {
+    await Promise.resolve();
+    const actual = actualAmount(reservation.prices, usage);
+    const counter = this.#counter(reservation.tenant, reservation.window);
+    let overrun = false;
+    if (reservation.id === '') counter.committed = add(counter.committed, actual);
+    else {
+      if (!counter.holds.delete(reservation.id))
+        throw new ReservationSettledError(`Reservation ${reservation.id} was settled or released already`);
+      const moves = settlement(reservation.amount, actual);
+      counter.committed = add(counter.committed, moves.committed);
+      overrun = moves.overrun;
+    }
+    counter.spent = add(counter.spent, actual);
+    counter.inputTokens += usage.inputTokens;
+    counter.outputTokens += usage.outputTokens;
+    counter.requests += 1;
+    const budget = this.#budgets.get(reservation.tenant);
+    let paused: CapCrossing | undefined;
+    const cap = budget && budget.window === reservation.window.kind ? capReached(budget, counter.spent) : undefined;
+    if (budget && cap && !counter.pause) {
+      const pausedAt = now.toISOString();
+      counter.pause = { budget: cap, at: pausedAt, requestId: reservation.requestId, recorded: false };
+      paused = {
+        tenant: reservation.tenant,
+        budget: cap,
+        window: reservation.window,
+        limit: cap === 'tokens' ? budget.tokens : usdNumber(budget.costPicoUsd),
+        spent: cap === 'tokens' ? counter.spent.tokens : usdNumber(counter.spent.costPicoUsd),
+        requestId: reservation.requestId,
+        pausedAt,
+      };
+    }
+    return { window: reservation.window, charged: actual, spent: counter.spent, overrun, late: false, ...(paused ? { paused } : {}) };
+  }
+
+  async release(reservation: Reservation): Promise<boolean> {
+    if (reservation.id === '') return false;
+    const counter = this.#counter(reservation.tenant, reservation.window);
+    if (!counter.holds.delete(reservation.id)) return false;
+    counter.committed = add(counter.committed, { tokens: -reservation.amount.tokens, costPicoUsd: -reservation.amount.costPicoUsd });
+    return true;
+  }
+
+  async usage(tenant: string, now = new Date()): Promise<BudgetUsage> {
+    const budget = this.#budgets.get(tenant);
+    const window = windowOf(budget?.window ?? DEFAULT_USAGE_WINDOW, now);
+    const counter = this.#counter(tenant, window);
+    const reserved = add(counter.committed, { tokens: -counter.spent.tokens, costPicoUsd: -counter.spent.costPicoUsd });
+    const cap = budget && budget.window === window.kind ? capReached(budget, counter.spent) : undefined;
+    return {
+      tenant,
+      window,
+      spent: counter.spent,
+      inputTokens: counter.inputTokens,
+      outputTokens: counter.outputTokens,
+      reserved,
+      requests: counter.requests,
+      expired: { count: 0, ...ZERO },
+      ...(cap ? { capReached: cap } : {}),
+      ...(counter.pause ? { pause: counter.pause } : {}),
+      ...(budget ? { budget } : {}),
+    };
+  }
+
+  async recordPause(tenant: string, window: WindowSpan): Promise<void> {
+    const counter = this.#counter(tenant, window);
+    if (counter.pause) counter.pause.recorded = true;
+  }
+
+  async sweepExpired(): Promise<SweepReport> {
+    return { tenants: 0, windows: 0, charged: [], paused: [], unrecordedPauses: [] };
+  }
+}
+
+/** {@link InflightLimiter} in memory: slots per model, refused past the mark. */
+export class MemoryInflightLimiter implements InflightLimiter {
+  readonly #held = new Map<string, Set<string>>();
+  #next = 0;
+
+  async acquire(model: string, mark: number, options: { now?: Date } = {}): Promise<InflightSlot> {
+    const held = this.#held.get(model) ?? new Set<string>();
+    this.#held.set(model, held);
+    if (held.size >= mark) throw new BackpressureError(model, held.size, mark, 1);
+    this.#next += 1;
+    const id = `slot-${this.#next}`;
+    held.add(id);
+    return { model, id, acquiredAt: options.now ?? new Date() };
+  }
+
+  async release(slot: InflightSlot): Promise<boolean> {
+    return this.#held.get(slot.model)?.delete(slot.id) ?? false;
+  }
+
+  async inFlight(model: string): Promise<number> {
+    return this.#held.get(model)?.size ?? 0;
+  }
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isoTimestampSchema, sha256HexSchema } from '../../events/common.ts';
 import { budgetWindowSchema } from '../../events/gateway.ts';
 import { streamNameSchema, tenantSchema } from '../../events/ids.ts';
+import { exchangeRequestSchema } from './conversation.ts';
 import { MAX_VARIABLE_CHARS, MAX_VARIABLES, TEMPLATE_NAME_PATTERN } from './templates.ts';
 
 export { budgetWindowSchema };
@@ -264,6 +265,10 @@ export const modelViewSchema = z.strictObject({
   priceOutputPer1k: z.number().min(0).max(1e6),
   tokenizer: z.enum(['cl100k_base', 'o200k_base', 'approx']),
   embeddings: z.boolean(),
+  /** Whether it generates (chat); false for an embedding-only model. */
+  chat: z.boolean(),
+  /** The model that embeds for this one (arbitration, retrieval). */
+  embedModel: modelNameSchema.optional(),
   /** The models tried after this one when it fails, in order. */
   fallbacks: z.array(modelNameSchema).max(8),
   /** In-flight requests past which calls get 429 with Retry-After. */
@@ -318,21 +323,17 @@ export type GatewaySettings = z.infer<typeof gatewaySettingsSchema>;
 /** Settings of a tenant that set none. */
 export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = gatewaySettingsSchema.parse({});
 
-/** `POST /gateway/conversations`: a dual-model exchange user → A → B → A … */
-export const exchangeInputSchema = z.strictObject({
+/**
+ * `POST /gateway/conversations`: a dual-model exchange user → A → B → A … (lib/gateway/conversation.ts):
+ * A gets `promptA` as its first user message (after `systemA`), B gets `promptB` as its system message.
+ */
+export const exchangeInputSchema = exchangeRequestSchema.extend({
   modelA: modelNameSchema,
   modelB: modelNameSchema,
-  /** A's system prompt (its role in the exchange). */
-  promptA: z.string().min(1).max(20_000),
-  /** B's system prompt. */
-  promptB: z.string().min(1).max(20_000),
-  /** The opening user message A answers first. */
-  opening: z.string().min(1).max(MAX_MESSAGE_CHARS).optional(),
-  /** Model replies after the opening (A, B, A, …): 1-20. */
-  exchanges: z.number().int().min(1).max(20),
   /** Output tokens per turn. */
   maxTokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS).optional(),
-  debug: z.boolean().default(false),
+  /** Continue a logged conversation; absent: a new one. */
+  conversationId: conversationIdSchema.optional(),
 });
 /** A dual-model exchange request. */
 export type ExchangeInput = z.infer<typeof exchangeInputSchema>;
@@ -340,6 +341,7 @@ export type ExchangeInput = z.infer<typeof exchangeInputSchema>;
 /** One turn of a dual exchange, as the reply lists it. */
 export const exchangeTurnSchema = z.strictObject({
   speaker: z.enum(['A', 'B']),
+  requestId: requestIdSchema,
   model: modelNameSchema,
   text: z.string().max(4 * MAX_OUTPUT_TOKENS * 8),
   usage: usageSchema,
@@ -351,11 +353,13 @@ export const exchangeTurnSchema = z.strictObject({
 /** `POST /gateway/conversations` reply. */
 export const exchangeResultSchema = z.strictObject({
   conversationId: conversationIdSchema,
-  transcript: z.array(exchangeTurnSchema).max(21),
+  transcript: z.array(exchangeTurnSchema).max(20),
   usage: usageSchema,
   costUsd: z.number().min(0).max(MAX_USD),
-  /** Why it ended before `exchanges` turns (a refusal, a block, the budget), when it did. */
-  stoppedEarly: z.string().max(500).optional(),
+  /** `completed`, or why it ended before `exchanges` turns: `failed` (a call failed, a reply was empty or blocked), `cancelled`. */
+  status: z.enum(['completed', 'failed', 'cancelled']),
+  /** What stopped it early, when something did. */
+  stoppedBy: z.string().max(1000).optional(),
 });
 
 // --- The conversation log (S3) and its ledger records ---------------------------------------

@@ -1,0 +1,865 @@
+/**
+ * The gateway's chat pipeline: what happens to one request between the caller and a model. Pure
+ * over injected ports (models, budgets, in-flight marks, safety, PII, logs, ledger, clock), so the
+ * same code runs in a Lambda function on AWS, on the local cloud and in unit tests.
+ *
+ * One request, in order ({@link chat}):
+ * 1. **Model**: the requested model must be a configured chat model (400 `body.model` otherwise).
+ * 2. **Template**: the named template (the tenant's, else the built-in) rendered with `variables`
+ *    before the caller's messages (400 naming `body.template` or `body.variables.<name>`).
+ * 3. **Request and conversation**: the request id is registered (for `DELETE /gateway/chat`), and the
+ *    conversation's lease taken (one turn at a time per conversation).
+ * 4. **PII in the input** per the tenant's `piiInput` mode (what the model sees).
+ * 5. **Context fitting** (lib/gateway/context.ts) to min(the smallest context window of the model's
+ *    chain, the tenant's limit): the oldest turns dropped first, what was dropped recorded.
+ * 6. **Budget**: the worst case (input + granted `maxTokens`, at the dearest prices of the chain)
+ *    reserved atomically (429 naming the budget); then one in-flight slot of the model (429 with
+ *    Retry-After past its mark).
+ * 7. **Model call** through the router (lib/gateway/resilience.ts): timeouts, retries, circuit
+ *    breakers, fallback along the chain, each hop a decision. Streamed; between chunks the loop
+ *    checks the request's cancellation flag (and the function's deadline) and aborts the call.
+ * 8. **Counting**: usage is counted by the gateway's tokenizer of the model that answered (input as
+ *    sent, output as received); output past the granted `maxTokens` is cut, so a call never spends
+ *    more than it reserved.
+ * 9. **Safety** on the output: severe → a refusal result (`finishReason: blocked`) naming the
+ *    categories; moderate → flagged in the decisions.
+ * 10. **PII in the output** per `piiOutput`.
+ * 11. **Settlement** of the reservation to the counted usage (released when nothing was produced); a
+ *    settlement that reaches the hard cap pauses the tenant (event + ledger entry).
+ * 12. **Records**: a billing entry (exact tokens and cost) and the turn (hashes, counts, decisions) in
+ *    the ledger, the conversation log (content per `piiLog`) in S3, usage metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import { ConflictError, DomainError, ValidationError } from '../errors.ts';
+import { type ArbitrationConfigInput, runArbitrated } from './arbitration.ts';
+import type { ChatMessage, FinishReason, GenerateRequest, StreamEvent, Usage } from './backend.ts';
+import type { InflightLimiter, InflightSlot } from './backpressure.ts';
+import {
+  type Amount,
+  actualAmount,
+  type BudgetStore,
+  type CapCrossing,
+  type Reservation,
+  type TokenPrices,
+  tokenPrices,
+  usdNumber,
+} from './budgets.ts';
+import { type FitContextResult, fitContext } from './context.ts';
+import { runExchange } from './conversation.ts';
+import { loggedMessage, recordBilling, recordTurn, type UnrecordedTurn, withTurn } from './conversation-log.ts';
+import type { ModelConfig } from './models.ts';
+import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from './ports.ts';
+import type { Hop } from './resilience.ts';
+import { fallbackDecisions } from './resilience.ts';
+import type {
+  ChatInput,
+  ChatResult,
+  ConversationLog,
+  Decision,
+  ExchangeInput,
+  exchangeResultSchema,
+  GatewaySettings,
+  ReplyFinishReason,
+} from './schemas.ts';
+import { applyTemplate, type TemplateLookup } from './templates.ts';
+import { type Tokenizer, tokenizer } from './tokenizer.ts';
+
+/** A model stream as the router gives it: events, the model answering once known, the hops so far. */
+export interface ModelStream extends AsyncIterable<StreamEvent> {
+  readonly model: string | undefined;
+  readonly hops: Hop[];
+}
+
+/** Starts a streamed call of `model` along its fallback chain (lib/gateway/resilience.ts `ModelRouter.stream`). */
+export type StreamModel = (model: string, request: GenerateRequest) => ModelStream;
+
+/** One category of a safety verdict, severity in [0, 1]. */
+export interface SafetyCategory {
+  category: string;
+  severity: number;
+}
+
+/** The output safety filter: a classifier and what its verdict means. */
+export interface SafetyFilter {
+  /** Names the classifier in decisions (`rules`, an endpoint's name). */
+  name: string;
+  classify(text: string, signal?: AbortSignal): Promise<{ categories: SafetyCategory[] }>;
+}
+
+/** Severity at or above which output is blocked. */
+export const BLOCK_SEVERITY = 0.7;
+/** Severity at or above which output is flagged in the decisions. */
+export const FLAG_SEVERITY = 0.4;
+
+/** PII handling of one text in one mode: the new text and how many entities of each type it held. */
+export type PiiFilter = (text: string, mode: 'redact' | 'mask' | 'hash' | 'tag') => { text: string; counts: Record<string, number> };
+
+/** Publishes a tenant's pause (the `gateway.tenant.paused` event and its ledger entry) and marks it recorded. */
+export type PausePublisher = (crossing: CapCrossing, actor: string, correlationId: string) => Promise<void>;
+
+/** What one model call cost and produced, for metrics. */
+export interface CallMetrics {
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  outcome: 'answered' | 'blocked' | 'cancelled' | 'failed';
+}
+
+/** What the pipeline needs. */
+export interface ChatDeps {
+  /** The stage's models by name. */
+  models: ReadonlyMap<string, ModelConfig>;
+  stream: StreamModel;
+  budgets: BudgetStore;
+  inflight: InflightLimiter;
+  settings: SettingsStore;
+  conversations: ConversationStore;
+  requests: RequestRegistry;
+  ledger: GatewayLedger;
+  safety: SafetyFilter;
+  pii: PiiFilter;
+  pauses: PausePublisher;
+  /** The tenant's templates; built-ins only when absent. */
+  templates?: (tenant: string) => TemplateLookup | undefined;
+  metrics?: (call: CallMetrics) => void;
+  now: () => Date;
+  newId?: () => string;
+  /** How often a streaming call checks its cancellation flag (ms, default 250). */
+  cancelPollMs?: number;
+}
+
+/** Who asks, and until when the answer may take. */
+export interface ChatCaller {
+  tenant: string;
+  actor: string;
+  correlationId: string;
+  /** When the model call must stop so the request can still settle and log (the function's deadline less a margin). */
+  deadline?: Date;
+}
+
+/** A finished request: the reply, and the text deltas as the model streamed them (for server-sent events). */
+export interface ChatOutcome {
+  result: ChatResult;
+  /** The reply's text in the pieces it arrived in (what a stream sends before its `done` event); empty when blocked. */
+  deltas: string[];
+  /** The exact cost in picodollars (`result.costUsd` is this as a number of USD). */
+  costPicoUsd: bigint;
+}
+
+/** Seconds a conversation's lease lasts: longer than any function runs, so a live request never loses it. */
+export const CONVERSATION_LEASE_SECONDS = 960;
+/** Seconds a request's id is kept (its cancellation flag, and so it is not reused). */
+export const REQUEST_ID_TTL_SECONDS = 86_400;
+/** The text a blocked reply carries. */
+export const BLOCKED_TEXT = 'The reply was withheld by the safety filter.';
+
+const TEMPLATE_ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistant']);
+
+/** The deadline passed while the model was still answering: the partial reply is kept, `length`. */
+class DeadlineReached extends Error {}
+
+/**
+ * The model `name` as a chat model.
+ * @throws ValidationError naming `body.<field>` when no chat model of that name is configured.
+ */
+export function chatModel(models: ReadonlyMap<string, ModelConfig>, name: string, field = 'model'): ModelConfig {
+  const model = models.get(name);
+  if (!model || !model.chat) {
+    const known = [...models.values()].filter((each) => each.chat).map((each) => each.name);
+    throw new ValidationError([
+      {
+        path: `body.${field}`,
+        message: `unknown model "${name}"; this stage's chat models: ${known.join(', ') || 'none'} (GET /gateway/models)`,
+      },
+    ]);
+  }
+  return model;
+}
+
+/** The models a call of `model` may end up on: itself, then its configured fallbacks that chat. */
+export function chainOf(models: ReadonlyMap<string, ModelConfig>, model: ModelConfig): ModelConfig[] {
+  return [
+    model,
+    ...model.fallbacks.flatMap((name) => {
+      const fallback = models.get(name);
+      return fallback?.chat && fallback.name !== model.name ? [fallback] : [];
+    }),
+  ];
+}
+
+/**
+ * The dearest prices of a chain, per input and per output token: a reservation at these covers the
+ * call whichever model of the chain answers.
+ */
+export function dearestPrices(chain: readonly ModelConfig[]): TokenPrices {
+  let input = 0n;
+  let output = 0n;
+  for (const model of chain) {
+    const prices = tokenPrices(model);
+    if (prices.inputPicoUsdPerToken > input) input = prices.inputPicoUsdPerToken;
+    if (prices.outputPicoUsdPerToken > output) output = prices.outputPicoUsdPerToken;
+  }
+  return { inputPicoUsdPerToken: input, outputPicoUsdPerToken: output };
+}
+
+/** The output `text` cut to at most `max` tokens of `tok` (exact families by ids, `approx` by a binary search on code points). */
+export function cutToTokens(tok: Tokenizer, text: string, max: number): string {
+  if (tok.count(text) <= max) return text;
+  if (tok.exact) {
+    let cut = tok.decode(tok.encode(text).slice(0, max));
+    // A cut inside a multi-byte character decodes to U+FFFD; drop it, and re-check (decoding can merge differently).
+    while (cut.endsWith('\uFFFD') || tok.count(cut) > max) cut = Array.from(cut).slice(0, -1).join('');
+    return cut;
+  }
+  const points = Array.from(text);
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (tok.count(points.slice(0, middle).join('')) <= max) low = middle;
+    else high = middle - 1;
+  }
+  return points.slice(0, low).join('');
+}
+
+/** Severity of a classifier's category as the decisions name it. */
+function severityName(severity: number): 'none' | 'low' | 'moderate' | 'severe' {
+  if (severity >= BLOCK_SEVERITY) return 'severe';
+  if (severity >= FLAG_SEVERITY) return 'moderate';
+  return severity > 0 ? 'low' : 'none';
+}
+
+const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Splits `text` into pieces about as long as the original deltas were (a reply changed after it streamed: redacted output). */
+function rechunk(text: string, pieces: number): string[] {
+  if (text === '') return [];
+  const points = Array.from(text);
+  const size = Math.max(1, Math.ceil(points.length / Math.max(1, pieces)));
+  const chunks: string[] = [];
+  for (let i = 0; i < points.length; i += size) chunks.push(points.slice(i, i + size).join(''));
+  return chunks;
+}
+
+/** What one model call through the pipeline produced (before safety and PII on the output). */
+export interface CallOutcome {
+  text: string;
+  deltas: string[];
+  /** The model that answered. */
+  model: string;
+  /** Every model tried, in order. */
+  models: string[];
+  finishReason: FinishReason;
+  usage: Usage;
+  costPicoUsd: bigint;
+  /** Messages as sent to the model (after fitting). */
+  sent: ChatMessage[];
+  decisions: Decision[];
+  latencyMs: number;
+}
+
+/** Options of one model call. */
+export interface CallRequest {
+  model: ModelConfig;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  requestId: string;
+  conversationId: string;
+  settings: GatewaySettings;
+  /** Output tokens of the conversation's recent replies (the forecast). */
+  recentOutputTokens: number[];
+  signal?: AbortSignal;
+}
+
+/**
+ * One model call with its budget: fit, reserve, take a slot, stream (checking cancellation and the
+ * deadline), count, settle, bill. The building block of {@link chat}, of each arbitration candidate
+ * and of each turn of a dual exchange.
+ *
+ * @throws ValidationError when nothing fits the context; BudgetExceededError (429) when the budget
+ *   cannot cover the worst case; BackpressureError (429) past the model's mark; ModelUnavailableError
+ *   (503) when no model of the chain answered; ConflictError when the request id was cancelled before it ran.
+ */
+export async function callModel(call: CallRequest, caller: ChatCaller, deps: ChatDeps): Promise<CallOutcome> {
+  const chain = chainOf(deps.models, call.model);
+  const decisions: Decision[] = [];
+  const tok = await tokenizer(call.model.tokenizer);
+  const chainTokenizers = await Promise.all(chain.map((model) => tokenizer(model.tokenizer)));
+  const requested = Math.min(call.maxTokens ?? call.model.maxOutputTokens, ...chain.map((model) => model.maxOutputTokens));
+  // Fit for the smallest window of the chain with the most generous count of its tokenizers, so any hop fits.
+  const countAll = (messages: readonly ChatMessage[]) => Math.max(...chainTokenizers.map((each) => each.countChat(messages)));
+  const fitted: FitContextResult = fitContext({
+    messages: call.messages,
+    count: countAll,
+    contextTokens: Math.min(...chain.map((model) => model.contextTokens)),
+    limitTokens: call.settings.contextTokens,
+    maxTokens: requested,
+    recentOutputTokens: call.recentOutputTokens,
+  });
+  if (fitted.dropped.length > 0 || fitted.truncated || fitted.summarised) {
+    const droppedTokens = fitted.dropped.reduce((sum, each) => sum + each.tokens, 0);
+    const detail = [
+      fitted.dropped.length > 0 ? `dropped the ${fitted.dropped.length} oldest messages (${droppedTokens} tokens)` : '',
+      fitted.truncated ? `cut the last user message from ${fitted.truncated.fromTokens} to ${fitted.truncated.toTokens} tokens` : '',
+      `to fit ${fitted.budgetTokens} tokens with ${fitted.maxTokens} for the reply (forecast ${fitted.forecastOutput})`,
+    ]
+      .filter(Boolean)
+      .join('; ');
+    decisions.push({
+      step: 'context',
+      limitTokens: fitted.budgetTokens,
+      inputTokens: fitted.inputTokens,
+      droppedMessages: fitted.dropped.length,
+      droppedTokens,
+      dropped: fitted.dropped.map((each) => each.index),
+      summarised: fitted.summarised !== undefined,
+      detail: detail.slice(0, 500),
+    });
+  }
+  const sent = fitted.messages;
+  const maxTokens = fitted.maxTokens;
+  const reservedInput = fitted.inputTokens;
+  const reservation: Reservation = await deps.budgets.reserve({
+    tenant: caller.tenant,
+    requestId: call.requestId,
+    prices: dearestPrices(chain),
+    inputTokens: reservedInput,
+    maxTokens,
+  });
+  let slot: InflightSlot | undefined;
+  const started = deps.now().getTime();
+  let text = '';
+  const deltas: string[] = [];
+  let finishReason: FinishReason = 'stop';
+  let stream: ModelStream | undefined;
+  let produced = false;
+  try {
+    slot = await deps.inflight.acquire(call.model.name, call.model.maxInFlight);
+    const controller = new AbortController();
+    const signal = call.signal ? AbortSignal.any([call.signal, controller.signal]) : controller.signal;
+    stream = deps.stream(call.model.name, {
+      messages: sent,
+      maxTokens,
+      ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
+      signal,
+    });
+    const pollMs = deps.cancelPollMs ?? 250;
+    let lastPoll = started;
+    let cancelled = false;
+    const deadline = caller.deadline?.getTime();
+    const deadlineTimer =
+      deadline === undefined
+        ? undefined
+        : setTimeout(() => controller.abort(new DeadlineReached('deadline')), Math.max(0, deadline - Date.now()));
+    try {
+      for await (const event of stream) {
+        if (event.type === 'delta') {
+          produced = true;
+          if (event.text !== '') {
+            text += event.text;
+            deltas.push(event.text);
+          }
+          const now = deps.now().getTime();
+          if (now - lastPoll >= pollMs) {
+            lastPoll = now;
+            if (await deps.requests.cancelled(caller.tenant, call.requestId)) {
+              cancelled = true;
+              controller.abort(new Error('cancelled'));
+              finishReason = 'cancelled';
+              break;
+            }
+          }
+        } else {
+          finishReason = event.finishReason;
+          produced = true;
+        }
+      }
+    } catch (error) {
+      // Past the deadline with text already: keep it, as a reply cut for length.
+      if (controller.signal.reason instanceof DeadlineReached && text !== '') finishReason = 'length';
+      else throw error;
+    } finally {
+      if (deadlineTimer) clearTimeout(deadlineTimer);
+    }
+    if (cancelled) decisions.push({ step: 'cancelled', afterOutputTokens: 0 });
+    if (controller.signal.reason instanceof DeadlineReached && finishReason === 'cancelled') finishReason = 'length';
+  } catch (error) {
+    if (stream) decisions.push(...fallbackDecisions(stream.hops));
+    await deps.budgets.release(reservation).catch(() => false);
+    deps.metrics?.({
+      model: call.model.name,
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+      latencyMs: deps.now().getTime() - started,
+      outcome: 'failed',
+    });
+    throw error;
+  } finally {
+    if (slot) await deps.inflight.release(slot).catch(() => false);
+  }
+  const answered = stream.model ?? call.model.name;
+  const answeringModel = deps.models.get(answered) ?? call.model;
+  const answeringTok = answered === call.model.name ? tok : await tokenizer(answeringModel.tokenizer);
+  // The reservation covered `maxTokens` by the gateway's count: a backend that wrote more is cut there.
+  const kept = cutToTokens(answeringTok, text, maxTokens);
+  if (kept !== text) {
+    text = kept;
+    if (finishReason === 'stop') finishReason = 'length';
+  }
+  const usage: Usage = { inputTokens: answeringTok.countChat(sent), outputTokens: answeringTok.count(text) };
+  const cancelledDecision = decisions.find((decision) => decision.step === 'cancelled');
+  if (cancelledDecision && cancelledDecision.step === 'cancelled') cancelledDecision.afterOutputTokens = usage.outputTokens;
+  decisions.push(...fallbackDecisions(stream.hops));
+  const prices = tokenPrices(answeringModel);
+  let charged: Amount = { tokens: 0, costPicoUsd: 0n };
+  let outcome: 'settled' | 'released' = 'settled';
+  if (!produced && text === '') {
+    await deps.budgets.release(reservation);
+    outcome = 'released';
+  } else {
+    // Settled at the prices of the model that answered (the reservation held the chain's dearest).
+    const settled = await deps.budgets.settle({ ...reservation, prices }, usage);
+    charged = settled.charged;
+    if (settled.paused) await deps.pauses(settled.paused, caller.actor, caller.correlationId);
+  }
+  decisions.push({
+    step: 'budget',
+    reservedTokens: reservation.amount.tokens,
+    reservedCostUsd: usdNumber(reservation.amount.costPicoUsd),
+    settledTokens: charged.tokens,
+    settledCostUsd: usdNumber(charged.costPicoUsd),
+    outcome,
+  });
+  const latencyMs = deps.now().getTime() - started;
+  const models = stream.hops.length > 0 ? [...new Set(stream.hops.map((hop) => hop.model))] : [answered];
+  if (outcome === 'settled') {
+    await recordBilling(deps.ledger, caller.tenant, deps.now().toISOString(), caller.actor, caller.correlationId, {
+      requestId: call.requestId,
+      conversationId: call.conversationId,
+      model: answered,
+      tokenizer: answeringModel.tokenizer,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      priceInputPer1k: answeringModel.priceInputPer1k,
+      priceOutputPer1k: answeringModel.priceOutputPer1k,
+      costPicoUsd: charged.costPicoUsd.toString(),
+      costUsd: usdNumber(charged.costPicoUsd),
+      finishReason,
+    });
+  }
+  deps.metrics?.({
+    model: answered,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    costUsd: usdNumber(charged.costPicoUsd),
+    latencyMs,
+    outcome: finishReason === 'cancelled' ? 'cancelled' : 'answered',
+  });
+  return { text, deltas, model: answered, models, finishReason, usage, costPicoUsd: charged.costPicoUsd, sent, decisions, latencyMs };
+}
+
+/** Embeds texts with a model (its router's `embed`), for arbitration. */
+export type EmbedWith = (model: string, texts: string[], signal?: AbortSignal) => Promise<number[][]>;
+
+/** The safety decision of one output: the verdict and the categories past `low`. */
+export async function safetyDecision(
+  filter: SafetyFilter,
+  text: string,
+  signal?: AbortSignal,
+): Promise<Extract<Decision, { step: 'safety' }>> {
+  let categories: SafetyCategory[];
+  try {
+    categories = (await filter.classify(text, signal)).categories;
+  } catch {
+    // The filter must run: a classifier that fails withholds the reply rather than passing it unchecked.
+    return {
+      step: 'safety',
+      verdict: 'block',
+      categories: [{ category: 'classifier-unavailable', severity: 'severe', score: 1 }],
+      classifier: filter.name.slice(0, 64),
+    };
+  }
+  const top = Math.max(0, ...categories.map((each) => each.severity));
+  const verdict = top >= BLOCK_SEVERITY ? 'block' : top >= FLAG_SEVERITY ? 'flag' : 'allow';
+  return {
+    step: 'safety',
+    verdict,
+    categories: categories
+      .filter((each) => each.severity > 0)
+      .sort((a, b) => b.severity - a.severity)
+      .slice(0, 32)
+      .map((each) => ({
+        category: each.category.slice(0, 64),
+        severity: severityName(each.severity),
+        score: round(Math.min(1, Math.max(0, each.severity))),
+      })),
+    classifier: filter.name.slice(0, 64),
+  };
+}
+
+/** The counts of a PII pass as a decision, or undefined when it found nothing. */
+function piiDecision(
+  where: 'input' | 'output' | 'log',
+  mode: 'redact' | 'mask' | 'hash' | 'tag',
+  counts: Record<string, number>,
+): Decision | undefined {
+  if (Object.keys(counts).length === 0) return undefined;
+  return { step: 'pii', where, mode, entities: counts };
+}
+
+/** Adds `more` into `into` (entity counts by type). */
+function addCounts(into: Record<string, number>, more: Record<string, number>): void {
+  for (const [type, count] of Object.entries(more)) into[type] = (into[type] ?? 0) + count;
+}
+
+/** The messages with PII handled in `mode`, and the counts found. */
+function filterMessages(
+  pii: PiiFilter,
+  messages: readonly ChatMessage[],
+  mode: 'redact' | 'mask' | 'hash' | 'tag',
+): { messages: ChatMessage[]; counts: Record<string, number> } {
+  const counts: Record<string, number> = {};
+  const filtered = messages.map((message) => {
+    const result = pii(message.content, mode);
+    addCounts(counts, result.counts);
+    return { role: message.role, content: result.text };
+  });
+  return { messages: filtered, counts };
+}
+
+/** Everything {@link chat} takes beyond the route's parameters: arbitration's embedder and settings. */
+export interface ChatOptions {
+  embed?: EmbedWith;
+  /** Arbitration settings (lib/gateway/arbitration.ts); defaults when absent. */
+  arbitration?: ArbitrationConfigInput;
+}
+
+/**
+ * One chat request through the whole pipeline (see the module comment), logged as one turn of its
+ * conversation. With `arbitrate`, both models answer (each call budgeted and billed) and the
+ * arbitration (lib/gateway/arbitration.ts) chooses; the turn's usage and cost are those of every call.
+ *
+ * @throws ValidationError naming the field (model, template, variables, messages); ConflictError for a
+ *   reused request id or a conversation with a turn in progress; BudgetExceededError and
+ *   BackpressureError (429); ModelUnavailableError (503).
+ * @example
+ * const { result } = await chat({ model: 'standin-a', messages: [{ role: 'user', content: 'Hi' }], stream: false, debug: false }, caller, deps);
+ */
+export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps, options: ChatOptions = {}): Promise<ChatOutcome> {
+  const model = chatModel(deps.models, input.model);
+  const arbitrated = input.arbitrate?.models.map((name, index) => chatModel(deps.models, name, `arbitrate.models.${index}`));
+  if (arbitrated && !options.embed)
+    throw new ValidationError([{ path: 'body.arbitrate', message: 'arbitration needs an embedding model, and this stage has none' }]);
+  const settings = await deps.settings.get(caller.tenant);
+  const templated = await applyTemplate(
+    {
+      messages: input.messages,
+      ...(input.template ? { template: input.template } : {}),
+      ...(input.variables ? { variables: input.variables } : {}),
+    },
+    deps.templates?.(caller.tenant),
+    { path: 'body' },
+  );
+  const decisions: Decision[] = [];
+  if (templated.template)
+    decisions.push({ step: 'template', template: templated.template.name, variables: Object.keys(input.variables ?? {}).slice(0, 64) });
+  const newId = deps.newId ?? randomUUID;
+  const requestId = input.requestId ?? `req-${newId()}`;
+  const conversationId = input.conversationId ?? `c-${newId()}`;
+  const now = deps.now();
+  await deps.requests.start(
+    { tenant: caller.tenant, requestId, model: model.name, startedAt: now.toISOString() },
+    new Date(now.getTime() + REQUEST_ID_TTL_SECONDS * 1000),
+  );
+  let outcomeLabel = 'failed';
+  try {
+    const { log } = await deps.conversations.begin(
+      caller.tenant,
+      conversationId,
+      requestId,
+      now,
+      new Date(now.getTime() + CONVERSATION_LEASE_SECONDS * 1000),
+    );
+    let committed = false;
+    try {
+      let messages = templated.messages.filter((message) => TEMPLATE_ROLES.has(message.role));
+      if (settings.piiInput !== 'off') {
+        const filtered = filterMessages(deps.pii, messages, settings.piiInput);
+        messages = filtered.messages;
+        const decision = piiDecision('input', settings.piiInput, filtered.counts);
+        if (decision) decisions.push(decision);
+      }
+      const recentOutputTokens = log.turns.slice(-8).map((turn) => turn.usage.outputTokens);
+      const base = {
+        messages,
+        requestId,
+        conversationId,
+        settings,
+        recentOutputTokens,
+        ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}),
+        ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+      };
+      let call: CallOutcome;
+      let usage: Usage;
+      let costPicoUsd: bigint;
+      let scores: ChatResult['scores'];
+      if (arbitrated) {
+        const arbitration = await arbitrate(arbitrated as [ModelConfig, ModelConfig], base, caller, deps, options, input.debug);
+        call = arbitration.chosen;
+        usage = arbitration.usage;
+        costPicoUsd = arbitration.costPicoUsd;
+        decisions.push(...arbitration.decisions);
+        scores = arbitration.scores;
+      } else {
+        call = await callModel({ ...base, model }, caller, deps);
+        usage = call.usage;
+        costPicoUsd = call.costPicoUsd;
+        decisions.push(...call.decisions);
+      }
+      const safety = await safetyDecision(deps.safety, call.text);
+      if (safety.verdict !== 'allow') decisions.push(safety);
+      const blocked = safety.verdict === 'block';
+      let text = blocked
+        ? `${BLOCKED_TEXT} Categories: ${safety.categories
+            .filter((each) => each.severity === 'severe')
+            .map((each) => each.category)
+            .join(', ')}.`
+        : call.text;
+      if (!blocked && settings.piiOutput !== 'off') {
+        const filtered = deps.pii(text, settings.piiOutput);
+        text = filtered.text;
+        const decision = piiDecision('output', settings.piiOutput, filtered.counts);
+        if (decision) decisions.push(decision);
+      }
+      const finishReason: ReplyFinishReason = blocked ? 'blocked' : call.finishReason;
+      // The log keeps what the model was sent and what it answered (PII per piiLog), also when blocked.
+      const answerTok = await tokenizer(deps.models.get(call.model)?.tokenizer ?? model.tokenizer);
+      const logMode = settings.piiLog;
+      const logCounts: Record<string, number> = {};
+      const logged = [...call.sent, { role: 'assistant' as const, content: call.text }].map((message) => {
+        const filtered = deps.pii(message.content, logMode);
+        addCounts(logCounts, filtered.counts);
+        return loggedMessage(message.role, filtered.text, answerTok.count(message.content));
+      });
+      const logDecision = piiDecision('log', logMode, logCounts);
+      if (logDecision) decisions.push(logDecision);
+      const bounded = decisions.slice(0, 64);
+      const turn: UnrecordedTurn = {
+        turn: log.turns.length,
+        requestId,
+        correlationId: caller.correlationId,
+        actor: caller.actor,
+        at: deps.now().toISOString(),
+        model: call.model,
+        models: call.models.slice(0, 8),
+        template: templated.template?.name ?? null,
+        messages: logged,
+        usage,
+        costUsd: usdNumber(costPicoUsd),
+        finishReason,
+        decisions: bounded,
+      };
+      const recorded = await recordTurn(deps.ledger, caller.tenant, conversationId, turn);
+      const at = deps.now();
+      const next: ConversationLog = withTurn(log, recorded, at);
+      await deps.conversations.commit(next, requestId, new Date(at.getTime() + settings.retentionDays * 86_400_000));
+      committed = true;
+      outcomeLabel = finishReason;
+      const deltas = blocked ? [] : text === call.text ? call.deltas : rechunk(text, call.deltas.length);
+      return {
+        result: {
+          text,
+          model: call.model,
+          usage,
+          costUsd: usdNumber(costPicoUsd),
+          finishReason,
+          decisions: bounded,
+          requestId,
+          conversationId,
+          turn: recorded.turn,
+          ...(recorded.ledger ? { ledger: recorded.ledger } : {}),
+          ...(scores && input.debug ? { scores } : {}),
+        },
+        deltas,
+        costPicoUsd,
+      };
+    } finally {
+      if (!committed) await deps.conversations.abandon(caller.tenant, conversationId, requestId).catch(() => undefined);
+    }
+  } finally {
+    await deps.requests.finish(caller.tenant, requestId, outcomeLabel).catch(() => undefined);
+  }
+}
+
+/** What an arbitrated turn produced. */
+interface ArbitratedTurn {
+  chosen: CallOutcome;
+  usage: Usage;
+  costPicoUsd: bigint;
+  decisions: Decision[];
+  scores: ChatResult['scores'];
+}
+
+/** Both models answer through {@link callModel} (each billed), then lib/gateway/arbitration.ts chooses. */
+async function arbitrate(
+  models: [ModelConfig, ModelConfig],
+  base: Omit<CallRequest, 'model'>,
+  caller: ChatCaller,
+  deps: ChatDeps,
+  options: ChatOptions,
+  debug: boolean,
+): Promise<ArbitratedTurn> {
+  const embed = options.embed;
+  if (!embed) throw new ValidationError([{ path: 'body.arbitrate', message: 'arbitration needs an embedding model' }]);
+  const outcomes: CallOutcome[] = [];
+  let calls = 0;
+  const chatCall = async (messages: ChatMessage[], name: string, signal?: AbortSignal) => {
+    calls += 1;
+    const model = chatModel(deps.models, name, 'arbitrate.models');
+    const outcome = await callModel(
+      { ...base, messages, model, requestId: `${base.requestId}.${calls}`, ...(signal ? { signal } : {}) },
+      caller,
+      deps,
+    );
+    outcomes.push(outcome);
+    return {
+      text: outcome.text,
+      finishReason: outcome.finishReason,
+      usage: outcome.usage,
+      model: outcome.model,
+      decisions: outcome.decisions,
+    };
+  };
+  const embedModel = models[0].embedModel ?? models[1].embedModel;
+  if (!embedModel)
+    throw new ValidationError([
+      { path: 'body.arbitrate.models', message: `neither ${models[0].name} nor ${models[1].name} names an embedding model (embedModel)` },
+    ]);
+  const { decision, candidates } = await runArbitrated(
+    { modelA: models[0].name, modelB: models[1].name, messages: base.messages },
+    chatCall,
+    {
+      embed: (texts, signal) => embed(embedModel, texts, signal),
+      classifySafety: (text, signal) => deps.safety.classify(text, signal),
+      chat: chatCall,
+      ...(deps.templates?.(caller.tenant) ? { templates: deps.templates(caller.tenant) } : {}),
+    },
+    options.arbitration ?? {},
+  );
+  const chosenText = candidates[decision.chosen].text;
+  const chosen = outcomes.find((outcome) => outcome.model === decision.model && outcome.text === chosenText);
+  if (!chosen)
+    throw new ConflictError(
+      `arbitration chose ${decision.model}, whose answer failed: ${candidates[decision.chosen].error ?? 'no answer'}`,
+    );
+  const usage = outcomes.reduce(
+    (sum, outcome) => ({
+      inputTokens: sum.inputTokens + outcome.usage.inputTokens,
+      outputTokens: sum.outputTokens + outcome.usage.outputTokens,
+    }),
+    { inputTokens: 0, outputTokens: 0 },
+  );
+  const costPicoUsd = outcomes.reduce((sum, outcome) => sum + outcome.costPicoUsd, 0n);
+  const scoreOf = (side: 'a' | 'b') => {
+    const s = decision.scores[side];
+    return {
+      model: s.model,
+      agreement: s.agreement ?? 0,
+      coherence: s.coherence,
+      safety: s.safety ?? 1,
+      score: round(s.final),
+      latencyMs: round(s.latencyMs, 1),
+    };
+  };
+  const decisionsOut: Decision[] = [
+    ...chosen.decisions,
+    {
+      step: 'arbitration',
+      chosen: decision.model,
+      candidates: [candidates.a.model, candidates.b.model],
+      divergence: round(Math.min(2, Math.max(0, decision.divergence ?? 0))),
+      critique: decision.critique !== undefined,
+      reason: decision.explanation.slice(0, 500),
+    },
+  ];
+  const scores: ChatResult['scores'] = debug
+    ? {
+        candidates: [scoreOf('a'), scoreOf('b')],
+        divergence: round(Math.min(2, Math.max(0, decision.divergence ?? 0))),
+        threshold: decision.divergenceThreshold,
+        weights: {},
+        overheadMs: round(decision.timings.overheadMs, 1),
+      }
+    : undefined;
+  return { chosen, usage, costPicoUsd, decisions: decisionsOut, scores };
+}
+
+/** The reply of {@link exchange}. */
+export type ExchangeOutcome = z.infer<typeof exchangeResultSchema>;
+
+/** A turn's reply was withheld by the safety filter: the exchange stops there. */
+class BlockedTurnError extends DomainError {}
+
+/**
+ * A dual-model exchange (lib/gateway/conversation.ts `runExchange`): user → A → B → A …, every turn a
+ * full {@link chat} request of the same conversation (budget, safety, PII, billing, log and ledger),
+ * request ids `<requestId>.t<n>`. It stops early, keeping the turns so far, when a call fails (the
+ * budget included), a reply is empty, or the safety filter blocks one (that turn is in the transcript).
+ *
+ * @throws ValidationError naming `body.modelA` or `body.modelB` when either is not a chat model.
+ */
+export async function exchange(input: ExchangeInput, caller: ChatCaller, deps: ChatDeps): Promise<ExchangeOutcome> {
+  chatModel(deps.models, input.modelA, 'modelA');
+  chatModel(deps.models, input.modelB, 'modelB');
+  const newId = deps.newId ?? randomUUID;
+  const conversationId = input.conversationId ?? `c-${newId()}`;
+  const base = `x-${newId()}`;
+  const transcript: ExchangeOutcome['transcript'] = [];
+  let costPicoUsd = 0n;
+  const result = await runExchange(input, async (messages, model) => {
+    const { result: reply, costPicoUsd: cost } = await chat(
+      {
+        model,
+        messages,
+        conversationId,
+        requestId: `${base}.t${transcript.length + 1}`,
+        stream: false,
+        debug: false,
+        ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}),
+      },
+      caller,
+      deps,
+    );
+    transcript.push({
+      speaker: transcript.length % 2 === 0 ? 'A' : 'B',
+      requestId: reply.requestId,
+      model: reply.model,
+      text: reply.text,
+      usage: reply.usage,
+      costUsd: reply.costUsd,
+      finishReason: reply.finishReason,
+      decisions: reply.decisions,
+    });
+    costPicoUsd += cost;
+    if (reply.finishReason === 'blocked')
+      throw new BlockedTurnError(`the safety filter withheld ${reply.model}'s reply (turn ${transcript.length})`);
+    return { text: reply.text, finishReason: reply.finishReason, usage: reply.usage, model: reply.model };
+  });
+  const usage = transcript.reduce(
+    (sum, turn) => ({ inputTokens: sum.inputTokens + turn.usage.inputTokens, outputTokens: sum.outputTokens + turn.usage.outputTokens }),
+    { inputTokens: 0, outputTokens: 0 },
+  );
+  return {
+    conversationId,
+    transcript,
+    usage,
+    costUsd: usdNumber(costPicoUsd),
+    status: result.status,
+    ...(result.error ? { stoppedBy: `${result.error.model}: ${result.error.message}`.slice(0, 1000) } : {}),
+  };
+}
