@@ -260,7 +260,11 @@ const clamp01 = (value: number): number => Math.min(1, Math.max(0, value));
 
 function maxSeverity(verdict: SafetyVerdict | undefined): number | null {
   if (!verdict) return null;
-  return verdict.categories.reduce((max, category) => Math.max(max, clamp01(category.severity)), 0);
+  // A severity that is not a number counts as the worst: a broken classifier fails closed.
+  return verdict.categories.reduce(
+    (max, category) => Math.max(max, Number.isFinite(category.severity) ? clamp01(category.severity) : 1),
+    0,
+  );
 }
 
 /** The checks that need no embedding: failure, emptiness, cut, refusal, repetition, known unsafety. */
@@ -423,7 +427,8 @@ export async function arbitrate(
       ...(known.critique ? { critique: known.critique } : {}),
       reason,
       explanation,
-      timings,
+      // A copy: calls still settling after the decision must not change what was recorded.
+      timings: { ...timings },
     };
   };
   const onDeadline = () => {
@@ -437,130 +442,143 @@ export async function arbitrate(
       `${why}: took the fastest answer that passed the minimal checks known by then (${input[chosen].model})`,
     );
   };
-  if (signal.aborted) return onDeadline();
-
-  // Embeddings and safety verdicts at once: neither needs the other.
-  const texts = [input.prompt];
-  const sides = (['a', 'b'] as const).filter((side) => input[side].error === undefined && factsOf(input[side].text, cache).words > 0);
-  for (const side of sides) texts.push(input[side].text);
-  const embedding = (async () => {
-    const t = now();
-    try {
-      const vectors = await deps.embed(texts, signal);
-      if (vectors.length !== texts.length) throw new Error(`embed returned ${vectors.length} vectors for ${texts.length} texts`);
-      known.embeddings = { prompt: vectors[0] as number[] };
-      sides.forEach((side, index) => {
-        if (known.embeddings) known.embeddings[side] = vectors[index + 1];
-      });
-    } catch (error) {
-      known.embedError = messageOf(error);
-    } finally {
-      timings.embedMs = round(now() - t);
-    }
-  })();
-  const classifying = (async () => {
-    const t = now();
-    const classify = deps.classifySafety;
-    if (classify) {
-      await Promise.all(
-        sides
-          .filter((side) => known.safety[side] === undefined)
-          .map(async (side) => {
-            try {
-              known.safety[side] = await classify(input[side].text, signal);
-            } catch {
-              // Unknown safety: the score drops out of the total; the output filter still runs on the chosen answer.
-            }
-          }),
-      );
-    }
-    timings.safetyMs = round(now() - t);
-  })();
-  if ((await Promise.race([Promise.all([embedding, classifying]), expired])) === DEADLINE) return onDeadline();
-
-  const scores = scoresNow();
-  const embedNote = known.embedError ? ` (embedding failed, so relevance and agreement are unknown: ${known.embedError})` : '';
-  if (scores.a.passed !== scores.b.passed) {
-    const chosen = scores.a.passed ? 'a' : 'b';
-    const loser = chosen === 'a' ? 'b' : 'a';
-    const failed = Object.entries(scores[loser].checks)
-      .filter(([, value]) => value)
-      .map(([name]) => name);
-    return finish(
-      chosen,
-      scores,
-      'checks',
-      `only ${input[chosen].model} passed the minimal checks; ${input[loser].model} is ${failed.join(', ')}${embedNote}`,
-    );
-  }
-  if (!scores.a.passed) {
-    const chosen = better(scores, (s) => s.total);
-    return finish(
-      chosen,
-      scores,
-      'no-good-candidate',
-      `neither answer passed the minimal checks; ${input[chosen].model} scored higher${embedNote}`,
-    );
-  }
-  const divergence = known.embeddings?.a && known.embeddings.b ? 1 - cosineSimilarity(known.embeddings.a, known.embeddings.b) : null;
-  if (divergence === null || divergence <= config.divergenceThreshold) {
-    const chosen = better(scores, (s) => s.total);
-    const why =
-      divergence === null
-        ? `divergence unknown${embedNote}`
-        : `the answers agree (divergence ${round(divergence)} ≤ ${config.divergenceThreshold})`;
-    return finish(chosen, scores, 'scores', `${why}; ${input[chosen].model} scored higher`);
-  }
-  const divergent = `the answers diverge (divergence ${round(divergence)} > ${config.divergenceThreshold})`;
-  if (!config.critique || !deps.chat) {
-    const chosen = better(scores, (s) => s.total);
-    const skipped = config.critique ? 'no model call was given for a critique' : 'critique is off';
-    return finish(chosen, scores, 'scores', `${divergent}, ${skipped}; ${input[chosen].model} scored higher`);
+  try {
+    return await decide();
+  } finally {
+    // Whatever happened, no timer or call of this arbitration outlives it.
+    stop.abort();
   }
 
-  const chat = deps.chat;
-  // Model time: from the first review call's start to the last one's end (they run at once).
-  const modelTime = { first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY, running: 0 };
-  const critiqueModelMs = () => {
-    const last = modelTime.running > 0 ? now() : modelTime.last;
-    return last > modelTime.first ? round(last - modelTime.first) : 0;
-  };
-  const review = async (side: 'a' | 'b'): Promise<CritiqueReview> => {
-    const other = side === 'a' ? 'b' : 'a';
-    const critic = config.critic ?? input[other].model;
-    const t = now();
-    try {
-      const rendered = await renderNamedTemplate(
-        config.critiqueTemplate,
-        { question: input.prompt, answer: input[side].text, other_answer: input[other].text },
-        deps.templates,
-        { unusedVariables: 'ignore' },
-      );
-      modelTime.first = Math.min(modelTime.first, now());
-      modelTime.running += 1;
-      let reply: Awaited<ReturnType<ChatCall>>;
+  async function decide(): Promise<ArbitrationDecision> {
+    if (signal.aborted) return onDeadline();
+
+    // Embeddings and safety verdicts at once: neither needs the other.
+    const texts = [input.prompt];
+    const sides = (['a', 'b'] as const).filter((side) => input[side].error === undefined && factsOf(input[side].text, cache).words > 0);
+    for (const side of sides) texts.push(input[side].text);
+    const embedding = (async () => {
+      const t = now();
       try {
-        reply = await chat(rendered.messages, critic, signal);
+        const vectors = await deps.embed(texts, signal);
+        if (vectors.length !== texts.length) throw new Error(`embed returned ${vectors.length} vectors for ${texts.length} texts`);
+        const dims = vectors[0]?.length ?? 0;
+        if (dims === 0 || vectors.some((vector) => vector.length !== dims || !vector.every(Number.isFinite))) {
+          throw new Error('embed returned vectors of different lengths or with non-finite values');
+        }
+        known.embeddings = { prompt: vectors[0] as number[] };
+        sides.forEach((side, index) => {
+          if (known.embeddings) known.embeddings[side] = vectors[index + 1];
+        });
+      } catch (error) {
+        known.embedError = messageOf(error);
       } finally {
-        modelTime.running -= 1;
-        modelTime.last = Math.max(modelTime.last, now());
+        timings.embedMs = round(now() - t);
       }
-      return { critic: reply.model ?? critic, text: reply.text, score: parseCritiqueScore(reply.text), latencyMs: round(now() - t) };
-    } catch (error) {
-      return { critic, text: '', score: null, latencyMs: round(now() - t), error: messageOf(error) };
+    })();
+    const classifying = (async () => {
+      const t = now();
+      const classify = deps.classifySafety;
+      if (classify) {
+        await Promise.all(
+          sides
+            .filter((side) => known.safety[side] === undefined)
+            .map(async (side) => {
+              try {
+                known.safety[side] = await classify(input[side].text, signal);
+              } catch {
+                // Unknown safety: the score drops out of the total; the output filter still runs on the chosen answer.
+              }
+            }),
+        );
+      }
+      timings.safetyMs = round(now() - t);
+    })();
+    if ((await Promise.race([Promise.all([embedding, classifying]), expired])) === DEADLINE) return onDeadline();
+
+    const scores = scoresNow();
+    const embedNote = known.embedError ? ` (embedding failed, so relevance and agreement are unknown: ${known.embedError})` : '';
+    if (scores.a.passed !== scores.b.passed) {
+      const chosen = scores.a.passed ? 'a' : 'b';
+      const loser = chosen === 'a' ? 'b' : 'a';
+      const failed = Object.entries(scores[loser].checks)
+        .filter(([, value]) => value)
+        .map(([name]) => name);
+      return finish(
+        chosen,
+        scores,
+        'checks',
+        `only ${input[chosen].model} passed the minimal checks; ${input[loser].model} is ${failed.join(', ')}${embedNote}`,
+      );
     }
-  };
-  const reviews = Promise.all([review('a'), review('b')]).then(([a, b]) => ({ a, b }));
-  const reviewed = await Promise.race([reviews, expired]);
-  timings.critiqueMs = critiqueModelMs();
-  if (reviewed === DEADLINE) return onDeadline();
-  known.critique = reviewed;
-  const rescored = scoresNow();
-  const chosen = better(rescored, (s) => s.final);
-  const read = (['a', 'b'] as const)
-    .map((side) => `${input[side].model}: ${reviewed[side].score === null ? 'no score' : `${reviewed[side].score}/10`}`)
-    .join(', ');
-  return finish(chosen, rescored, 'critique', `${divergent}; after one critique turn (${read}) ${input[chosen].model} scored higher`);
+    if (!scores.a.passed) {
+      const chosen = better(scores, (s) => s.total);
+      return finish(
+        chosen,
+        scores,
+        'no-good-candidate',
+        `neither answer passed the minimal checks; ${input[chosen].model} scored higher${embedNote}`,
+      );
+    }
+    const divergence = known.embeddings?.a && known.embeddings.b ? 1 - cosineSimilarity(known.embeddings.a, known.embeddings.b) : null;
+    if (divergence === null || divergence <= config.divergenceThreshold) {
+      const chosen = better(scores, (s) => s.total);
+      const why =
+        divergence === null
+          ? `divergence unknown${embedNote}`
+          : `the answers agree (divergence ${round(divergence)} ≤ ${config.divergenceThreshold})`;
+      return finish(chosen, scores, 'scores', `${why}; ${input[chosen].model} scored higher`);
+    }
+    const divergent = `the answers diverge (divergence ${round(divergence)} > ${config.divergenceThreshold})`;
+    if (!config.critique || !deps.chat) {
+      const chosen = better(scores, (s) => s.total);
+      const skipped = config.critique ? 'no model call was given for a critique' : 'critique is off';
+      return finish(chosen, scores, 'scores', `${divergent}, ${skipped}; ${input[chosen].model} scored higher`);
+    }
+
+    const chat = deps.chat;
+    // Model time: from the first review call's start to the last one's end (they run at once).
+    const modelTime = { first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY, running: 0 };
+    const critiqueModelMs = () => {
+      const last = modelTime.running > 0 ? now() : modelTime.last;
+      return last > modelTime.first ? round(last - modelTime.first) : 0;
+    };
+    const review = async (side: 'a' | 'b'): Promise<CritiqueReview> => {
+      const other = side === 'a' ? 'b' : 'a';
+      const critic = config.critic ?? input[other].model;
+      const t = now();
+      try {
+        const rendered = await renderNamedTemplate(
+          config.critiqueTemplate,
+          { question: input.prompt, answer: input[side].text, other_answer: input[other].text },
+          deps.templates,
+          { unusedVariables: 'ignore' },
+        );
+        modelTime.first = Math.min(modelTime.first, now());
+        modelTime.running += 1;
+        let reply: Awaited<ReturnType<ChatCall>>;
+        try {
+          reply = await chat(rendered.messages, critic, signal);
+        } finally {
+          modelTime.running -= 1;
+          modelTime.last = Math.max(modelTime.last, now());
+        }
+        return { critic: reply.model ?? critic, text: reply.text, score: parseCritiqueScore(reply.text), latencyMs: round(now() - t) };
+      } catch (error) {
+        return { critic, text: '', score: null, latencyMs: round(now() - t), error: messageOf(error) };
+      }
+    };
+    const reviews = Promise.all([review('a'), review('b')]).then(([a, b]) => ({ a, b }));
+    const reviewed = await Promise.race([reviews, expired]);
+    timings.critiqueMs = critiqueModelMs();
+    if (reviewed === DEADLINE) return onDeadline();
+    known.critique = reviewed;
+    const rescored = scoresNow();
+    const chosen = better(rescored, (s) => s.final);
+    const read = (['a', 'b'] as const)
+      .map((side) => `${input[side].model}: ${reviewed[side].score === null ? 'no score' : `${reviewed[side].score}/10`}`)
+      .join(', ');
+    return finish(chosen, rescored, 'critique', `${divergent}; after one critique turn (${read}) ${input[chosen].model} scored higher`);
+  }
 }
 
 /** Two models to ask the same messages, and the prompt relevance is judged against. */

@@ -304,6 +304,43 @@ describe('arbitrate', () => {
     assert.match(decision.explanation, /embedding failed.*503/);
   });
 
+  it('treats vectors of different lengths as a failed embedding, and a non-numeric severity as the worst', async () => {
+    const decision = await arbitrate(
+      { prompt: cleaningQuestion, a: good('model-a', safeCleaning, 300), b: good('model-b', safeCleaning, 800) },
+      deps({
+        embed: async (texts) => texts.map((_, i) => (i === 2 ? [1, 0] : [1, 0, 0])),
+        classifySafety: async (text) => ({ categories: text === safeCleaning ? [{ category: 'unknown', severity: Number.NaN }] : [] }),
+      }),
+    );
+    assert.match(decision.explanation, /embedding failed.*different lengths/);
+    assert.equal(decision.scores.a.safety, 0);
+    assert.equal(decision.scores.a.checks.unsafe, true);
+  });
+
+  it('keeps the recorded timings as they were when it decided, though a late call settles after', async () => {
+    const { timer, fire } = manualTimer();
+    let settle: (vectors: number[][]) => void = () => {};
+    let t = 0;
+    const decision = await arbitrate(
+      { prompt: deployQuestion, a: good('model-a', coldStart, 900), b: good('model-b', coldStartParaphrase, 300) },
+      {
+        embed: (texts) =>
+          new Promise((resolve) => {
+            settle = () => resolve(texts.map(() => [1, 0]));
+            setImmediate(fire);
+          }),
+        timer,
+        now: () => t,
+      },
+    );
+    const recorded = structuredClone(decision.timings);
+    t = 5_000;
+    settle([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(decision.timings, recorded);
+    assert.equal(decision.reason, 'deadline');
+  });
+
   it('honours the weights: safety weight alone ranks by safety', async () => {
     const a = { ...good('model-a', safeCleaning, 300), safety: { categories: [{ category: 'self-harm', severity: 0.3 }] } };
     const decision = await arbitrate({ prompt: cleaningQuestion, a, b: good('model-b', safeCleaning, 800) }, deps(), {
