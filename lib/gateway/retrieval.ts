@@ -245,13 +245,15 @@ export function chunkDocument(document: RetrievalDocument, count: TextTokenCount
   const chunks: Chunk[] = [];
   const occurrences = new Map<string, number>();
   let first = 0;
+  /** The first unit the next chunk must contain (those before it are overlap). */
+  let fresh = 0;
   while (first < units.length) {
     const start = (units[first] as Span).start;
     let last = first;
     // Grow while the next unit fits; once half full, stop at a paragraph break.
     while (last + 1 < units.length) {
       const next = units[last + 1] as Span;
-      if (next.paragraph && count(text.slice(start, (units[last] as Span).end)) * 2 >= limit) break;
+      if (last + 1 > fresh && next.paragraph && count(text.slice(start, (units[last] as Span).end)) * 2 >= limit) break;
       if (count(text.slice(start, next.end)) > limit) break;
       last++;
     }
@@ -276,6 +278,7 @@ export function chunkDocument(document: RetrievalDocument, count: TextTokenCount
     const following = (units[last + 1] as Span).end;
     while (next <= last && count(text.slice((units[next] as Span).start, following)) > limit) next++;
     first = next;
+    fresh = last + 1;
   }
   return chunks;
 }
