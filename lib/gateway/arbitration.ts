@@ -600,8 +600,9 @@ export interface ArbitratedResult {
  * Asks both models at once and arbitrates. The deadline (`timeoutMs`) covers the whole: when it passes
  * before both have answered, the first answer to pass the minimal checks wins at once and the other
  * call is aborted (`deadline`); a candidate still running when the decision is made is recorded as
- * failed ("not answered by the deadline"). Otherwise {@link arbitrate} decides, with what is left of
- * the deadline.
+ * failed ("not answered by the deadline"). Safety counts there only as far as a candidate carries a
+ * verdict (the gateway's output filter still runs on the chosen answer). Otherwise {@link arbitrate}
+ * decides, with what is left of the deadline.
  *
  * @example
  * const { decision, candidates } = await runArbitrated({ modelA: 'standin-chat', modelB: 'standin-small', messages }, chat, { embed });
