@@ -56,7 +56,9 @@ const candidates = [
 ].filter((p): p is string => p !== undefined);
 const corpusPath = candidates.find((p) => existsSync(p));
 if (!corpusPath) {
-  process.stderr.write(`bench:pii: no corpus at ${candidates.join(' or ')} (build it with scripts/pii-corpus.ts, see test/fixtures/gateway/pii/SOURCE.md)\n`);
+  process.stderr.write(
+    `bench:pii: no corpus at ${candidates.join(' or ')} (build it with scripts/pii-corpus.ts, see test/fixtures/gateway/pii/SOURCE.md)\n`,
+  );
   process.exit(2);
 }
 const records = readFileSync(corpusPath, 'utf8')
@@ -114,8 +116,8 @@ interface Counts {
 function score(predict: (text: string) => Span[]) {
   const perType = new Map<string, Counts>();
   const get = (type: string) => {
-    let counts = perType.get(type);
-    if (!counts) perType.set(type, (counts = { tp: 0, fp: 0, fn: 0 }));
+    const counts = perType.get(type) ?? { tp: 0, fp: 0, fn: 0 };
+    perType.set(type, counts);
     return counts;
   };
   const errors: string[] = [];
@@ -124,20 +126,25 @@ function score(predict: (text: string) => Span[]) {
     const used = new Set<number>();
     for (const gold of record.entities) {
       const index = predicted.findIndex(
-        (p, i) => !used.has(i) && p.type === gold.type && Math.min(p.end, gold.end) - Math.max(p.start, gold.start) >= (gold.end - gold.start) / 2,
+        (p, i) =>
+          !used.has(i) && p.type === gold.type && Math.min(p.end, gold.end) - Math.max(p.start, gold.start) >= (gold.end - gold.start) / 2,
       );
       if (index >= 0) {
         used.add(index);
         get(gold.type).tp += 1;
       } else {
         get(gold.type).fn += 1;
-        errors.push(`FN ${gold.type} ${JSON.stringify(record.text.slice(gold.start, gold.end))} in ${JSON.stringify(record.text.slice(Math.max(0, gold.start - 60), gold.end + 60))}`);
+        errors.push(
+          `FN ${gold.type} ${JSON.stringify(record.text.slice(gold.start, gold.end))} in ${JSON.stringify(record.text.slice(Math.max(0, gold.start - 60), gold.end + 60))}`,
+        );
       }
     }
     predicted.forEach((p, i) => {
       if (used.has(i)) return;
       get(p.type).fp += 1;
-      errors.push(`FP ${p.type} ${JSON.stringify(record.text.slice(p.start, p.end))} in ${JSON.stringify(record.text.slice(Math.max(0, p.start - 60), p.end + 60))}`);
+      errors.push(
+        `FP ${p.type} ${JSON.stringify(record.text.slice(p.start, p.end))} in ${JSON.stringify(record.text.slice(Math.max(0, p.start - 60), p.end + 60))}`,
+      );
     });
   }
   return { perType, errors };
@@ -165,7 +172,9 @@ const peerScore = score(peerSpans);
 const types = [...new Set([...oursScore.perType.keys(), ...records.flatMap((r) => r.entities.map((e) => e.type))])].sort();
 const goldCount = (type: string) => records.reduce((n, r) => n + r.entities.filter((e) => e.type === type).length, 0);
 const bytes = records.reduce((sum, r) => sum + Buffer.byteLength(r.text), 0);
-console.log(`corpus ${corpusPath}, split ${values.split}: ${records.length} texts, ${(bytes / 1024).toFixed(0)} KB, ${types.reduce((n, t) => n + goldCount(t), 0)} gold entities`);
+console.log(
+  `corpus ${corpusPath}, split ${values.split}: ${records.length} texts, ${(bytes / 1024).toFixed(0)} KB, ${types.reduce((n, t) => n + goldCount(t), 0)} gold entities`,
+);
 console.log('| class | gold | P | R | F1 | peer P | peer R | peer F1 |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const total = (perType: Map<string, Counts>) => {
@@ -189,11 +198,19 @@ const peerTypes = new Set(Object.values(PEER_TOKENS));
 for (const type of types) {
   row(type, goldCount(type), oursScore.perType.get(type) ?? { tp: 0, fp: 0, fn: 0 }, peerScore.perType.get(type), peerTypes.has(type));
 }
-row('**overall (micro)**', types.reduce((n, t) => n + goldCount(t), 0), total(oursScore.perType), total(peerScore.perType), true);
+row(
+  '**overall (micro)**',
+  types.reduce((n, t) => n + goldCount(t), 0),
+  total(oursScore.perType),
+  total(peerScore.perType),
+  true,
+);
 
 const oursKbs = throughput(ours);
 const peerKbs = throughput((text) => peer.redact(text));
-console.log(`\nthroughput (held-in-memory texts, single thread, best of 3): detectPii ${oursKbs.toFixed(0)} KB/s, redact-pii ${peerKbs.toFixed(0)} KB/s`);
+console.log(
+  `\nthroughput (held-in-memory texts, single thread, best of 3): detectPii ${oursKbs.toFixed(0)} KB/s, redact-pii ${peerKbs.toFixed(0)} KB/s`,
+);
 
 const show = Number(values.errors);
 if (show > 0) {

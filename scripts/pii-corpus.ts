@@ -35,7 +35,8 @@ interface CorpusRecord {
   entities: Gold[];
 }
 
-const show = (repo: string, path: string) => execFileSync('git', ['-C', repo, 'show', `HEAD:${path}`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+const show = (repo: string, path: string) =>
+  execFileSync('git', ['-C', repo, 'show', `HEAD:${path}`], { encoding: 'utf8', maxBuffer: 64 << 20 });
 const head = (repo: string) => execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
 
 /** CoNLL-2003 documents with PER spans (IOB1: a run of I-PER is one name; B-PER starts a new one). */
@@ -119,7 +120,8 @@ function literalArray(source: string, from: number): string[] {
       while (i < source.length && source[i] !== c) {
         if (source[i] === '\\') {
           const e = source[i + 1];
-          value += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'u' ? String.fromCharCode(Number.parseInt(source.slice(i + 2, i + 6), 16)) : e;
+          value +=
+            e === 'n' ? '\n' : e === 't' ? '\t' : e === 'u' ? String.fromCharCode(Number.parseInt(source.slice(i + 2, i + 6), 16)) : e;
           i += e === 'u' ? 6 : 2;
         } else value += source[i++];
       }
@@ -200,7 +202,11 @@ const FRAMES: Record<string, Record<Split, string[]>> = {
   },
   IBAN: {
     tune: ['Please transfer the rent to {} by the 3rd.', 'IBAN: {}', 'The refund will be paid into {}.'],
-    'held-out': ['My bank account is {} (current account).', 'Send it to {} before the end of the month.', 'Account {} was credited on Monday.'],
+    'held-out': [
+      'My bank account is {} (current account).',
+      'Send it to {} before the end of the month.',
+      'Account {} was credited on Monday.',
+    ],
   },
   PHONE: {
     tune: ['Call me on {} after six.', 'Mobile: {}', 'She left {} as her contact number.'],
@@ -256,7 +262,9 @@ function main(): void {
   });
   const { conll: conllRepo, stdnum, validator, usaddress } = values;
   if (!conllRepo || !stdnum || !validator || !usaddress) {
-    process.stderr.write('usage: node scripts/pii-corpus.ts --conll <repo> --stdnum <repo> --validator <repo> --usaddress <repo> [--out <file>]\n');
+    process.stderr.write(
+      'usage: node scripts/pii-corpus.ts --conll <repo> --stdnum <repo> --validator <repo> --usaddress <repo> [--out <file>]\n',
+    );
     process.exit(2);
   }
   const records: CorpusRecord[] = [
@@ -265,7 +273,13 @@ function main(): void {
   ];
   const vtests = show(validator, 'test/validators.test.js');
   const iptests = show(validator, 'test/validators/isIP.test.js');
-  records.push(...vectorRecords('validatorjs', 'EMAIL', validatorCases(vtests, 'isEmail').filter((v) => v.valid)));
+  records.push(
+    ...vectorRecords(
+      'validatorjs',
+      'EMAIL',
+      validatorCases(vtests, 'isEmail').filter((v) => v.valid),
+    ),
+  );
   records.push(...vectorRecords('validatorjs', 'IP_ADDRESS', validatorCases(iptests, 'isIP')));
   records.push(...vectorRecords('validatorjs', 'CREDIT_CARD', validatorCases(vtests, 'isCreditCard')));
   records.push(...vectorRecords('validatorjs', 'IBAN', validatorCases(vtests, 'isIBAN')));

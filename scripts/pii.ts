@@ -25,7 +25,10 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   let values: { mode?: string; types?: string; 'hash-key-env'?: string };
   try {
-    ({ values } = parseArgs({ options: { mode: { type: 'string' }, types: { type: 'string' }, 'hash-key-env': { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({
+      options: { mode: { type: 'string' }, types: { type: 'string' }, 'hash-key-env': { type: 'string' } },
+      strict: true,
+    }));
   } catch (error) {
     fail(error instanceof Error ? error.message : String(error));
   }

@@ -153,7 +153,8 @@ function replacement(type: PiiType, value: string, mode: RedactionMode, key: str
       // Normalised first, so "ADA@Example.org" and "ada@example.org" hash alike, and "+44 20…" like "+4420…".
       const normal = type === 'EMAIL' ? value.toLowerCase() : /^[\d\s().+-]+$/.test(value) ? value.replace(/[^\d+]/g, '') : value;
       const material = `${type}:${normal}`;
-      const digest = key === undefined ? createHash('sha256').update(material).digest('hex') : createHmac('sha256', key).update(material).digest('hex');
+      const digest =
+        key === undefined ? createHash('sha256').update(material).digest('hex') : createHmac('sha256', key).update(material).digest('hex');
       return `[${type}:${digest.slice(0, HASH_HEX)}]`;
     }
     case 'mask': {

@@ -18,10 +18,14 @@ const STREET_TYPES = new Set(
 const DIRECTIONS = /^(?:[NSEW]\.?|N\.?[EW]\.?|S\.?[EW]\.?|North|South|East|West|Northeast|Northwest|Southeast|Southwest)$/;
 const UNIT = /^(?:apt|apartment|suite|ste|unit|#|room|rm|floor|fl|bldg|building|lot|dept)\.?$/i;
 const STATE_CODES = new Set(
-  'AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR'.split(' '),
+  'AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR'.split(
+    ' ',
+  ),
 );
-const CONTINENTAL = /(?<![\p{L}\p{N}])\p{Lu}[\p{L}-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|laan|straat|gracht|plein|vej|gatan|gata|katu|tie|väg)\s+\d{1,5}[a-zA-Z]?(?:,\s*(?:\d{4,5}|[A-Z]-?\d{4,5})\s+\p{Lu}[\p{L}-]+)?/gu;
-const PO_BOX = /\b(?:P\.?\s?O\.?\s?Box|Post Office Box|(?:RT|RR|HC)\s*\d{1,4}\s+Box)\s*#?\s*\d{1,7}(?:,?\s+(?:[A-Za-z][\w'.-]*\s+){1,3}[A-Za-z]{2}\s+\d{5}(?:-\d{4})?)?\b/gi;
+const CONTINENTAL =
+  /(?<![\p{L}\p{N}])\p{Lu}[\p{L}-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|laan|straat|gracht|plein|vej|gatan|gata|katu|tie|väg)\s+\d{1,5}[a-zA-Z]?(?:,\s*(?:\d{4,5}|[A-Z]-?\d{4,5})\s+\p{Lu}[\p{L}-]+)?/gu;
+const PO_BOX =
+  /\b(?:P\.?\s?O\.?\s?Box|Post Office Box|(?:RT|RR|HC)\s*\d{1,4}\s+Box)\s*#?\s*\d{1,7}(?:,?\s+(?:[A-Za-z][\w'.-]*\s+){1,3}[A-Za-z]{2}\s+\d{5}(?:-\d{4})?)?\b/gi;
 const CITY_STATE_ZIP = /(?<![\p{L}\p{N}])\p{Lu}[\p{L}'.-]+(?:\s\p{Lu}[\p{L}'.-]+){0,2},\s?([A-Z]{2})\s\d{5}(?:-\d{4})?(?!\d)/gu;
 const ADDRESS_CONTEXT = /live at|lives at|living at|address|ship (?:it )?to|deliver to|send (?:it )?to|located at|moved to|reside/;
 
@@ -33,14 +37,14 @@ interface Token {
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  for (const match of text.matchAll(/[^\s,;:()"]+|,/g)) tokens.push({ text: match[0], start: match.index, end: match.index + match[0].length });
+  for (const match of text.matchAll(/[^\s,;:()"]+|,/g))
+    tokens.push({ text: match[0], start: match.index, end: match.index + match[0].length });
   return tokens;
 }
 
 const bare = (word: string) => word.replace(/[.]+$/, '');
 const isZip = (word: string) => /^\d{5}(?:-\d{4})?$/.test(bare(word));
 const isCapitalised = (word: string) => /^[\p{Lu}\p{N}]/u.test(word);
-const isStreetType = (word: string) => isCapitalised(word) && STREET_TYPES.has(bare(word).toLowerCase());
 const isHouseNumber = (word: string) => /^\d{1,6}[A-Za-z]?(?:-\d{1,5}[A-Za-z]?)?$/.test(word) || /^\d{1,6}\/\d{1,4}$/.test(word);
 const isNameWord = (word: string) =>
   (isCapitalised(word) && /^[\p{L}\p{N}'.&-]+$/u.test(word)) || /^\d{1,4}(?:st|nd|rd|th)$/i.test(word) || DIRECTIONS.test(word);
@@ -77,7 +81,12 @@ export function findAddresses(text: string, out: Candidate[]): void {
         if (!isCapitalised(word)) capitalisedStreet = false;
       } else if (typeAt < 0 && !isNameWord(word)) capitalisedStreet = false;
       const wordLike =
-        isNameWord(word) || STREET_TYPES.has(lower) || UNIT.test(word) || FILLER.test(word) || /^#?\d[\w-]*$/.test(word) || /^[a-z][a-z'.-]*$/.test(word);
+        isNameWord(word) ||
+        STREET_TYPES.has(lower) ||
+        UNIT.test(word) ||
+        FILLER.test(word) ||
+        /^#?\d[\w-]*$/.test(word) ||
+        /^[a-z][a-z'.-]*$/.test(word);
       if (!wordLike) break;
       // A full stop that is not an abbreviation's ends the sentence, and the address with it.
       if (word.endsWith('.') && !ABBREVIATION.test(word) && !/^\p{Lu}\.$/u.test(word)) break;
@@ -92,10 +101,16 @@ export function findAddresses(text: string, out: Candidate[]): void {
       const unit = tokens[m]?.text ?? '';
       if (UNIT.test(unit) && /^[\p{L}\p{N}-]{1,6}$/u.test(bare(tokens[m + 1]?.text ?? ''))) last = m + 1;
       else if (/^#\d{1,6}$/.test(unit)) last = m;
-      else if (unit === ',' && /^\p{Lu}[\p{L}'-]*$/u.test(tokens[m + 1]?.text ?? '') && [',', undefined].includes(tokens[m + 2]?.text)) last = m + 1;
+      else if (unit === ',' && /^\p{Lu}[\p{L}'-]*$/u.test(tokens[m + 1]?.text ?? '') && [',', undefined].includes(tokens[m + 2]?.text))
+        last = m + 1;
     } else continue;
     let end = (tokens[last] as Token).end;
-    while (end > first.start && /[.,]/.test(text.charAt(end - 1)) && !ABBREVIATION.test(text.slice(first.start, end).split(/\s/).pop() ?? '')) end -= 1;
+    while (
+      end > first.start &&
+      /[.,]/.test(text.charAt(end - 1)) &&
+      !ABBREVIATION.test(text.slice(first.start, end).split(/\s/).pop() ?? '')
+    )
+      end -= 1;
     const before = text.slice(Math.max(0, first.start - 30), first.start).toLowerCase();
     const score = ADDRESS_CONTEXT.test(before) ? 0.9 : 0.8;
     out.push({ type: 'STREET_ADDRESS', start: first.start, end, score });
@@ -103,8 +118,11 @@ export function findAddresses(text: string, out: Candidate[]): void {
   }
   // "City, ST 12345" on its own, and PO boxes / rural routes with what follows them.
   for (const match of text.matchAll(CITY_STATE_ZIP)) {
-    if (STATE_CODES.has(match[1] ?? '')) out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.7 });
+    if (STATE_CODES.has(match[1] ?? ''))
+      out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.7 });
   }
-  for (const match of text.matchAll(CONTINENTAL)) out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.8 });
-  for (const match of text.matchAll(PO_BOX)) out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.8 });
+  for (const match of text.matchAll(CONTINENTAL))
+    out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.8 });
+  for (const match of text.matchAll(PO_BOX))
+    out.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.8 });
 }

@@ -8,13 +8,33 @@
 import nlp from 'compromise';
 import type { Candidate } from './structured.ts';
 
-const TITLE = /\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lady|Lord|Madam|Mme|Mlle|Herr|Frau|Sr|Sra|Rev|Fr)\.?\s+((?:\p{Lu}\.\s?){0,3}\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/gu;
+const TITLE =
+  /\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lady|Lord|Madam|Mme|Mlle|Herr|Frau|Sr|Sra|Rev|Fr)\.?\s+((?:\p{Lu}\.\s?){0,3}\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/gu;
 /** An initial or two and a surname ("D. Blenkiron", "J.R. Smith"); not "U.S." and kin. */
 const INITIALS = /(?<![\p{L}\p{N}.])((?:\p{Lu}\.\s?){1,2})(\p{Lu}[\p{Ll}'’-]+(?:-\p{Lu}[\p{Ll}'’-]+)?)/gu;
 const NOT_INITIALS = new Set(['U.S.', 'U.K.', 'U.N.', 'E.U.', 'D.C.', 'A.M.', 'P.M.', 'N.Y.', 'L.A.']);
-const SELF = /\b(?:my name is|i am called|name:|signed,?|regards,|sincerely,|this is)\s+(\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/giu;
+const SELF =
+  /\b(?:my name is|i am called|name:|signed,?|regards,|sincerely,|this is)\s+(\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/giu;
 /** Capitalised words compromise sometimes takes for a person in chat text. */
-const NOT_NAMES = new Set(['i', 'hi', 'hello', 'dear', 'thanks', 'please', 'ok', 'yes', 'no', 'god', 'lord', 'sir', 'madam', 'mr', 'mrs', 'ms', 'dr']);
+const NOT_NAMES = new Set([
+  'i',
+  'hi',
+  'hello',
+  'dear',
+  'thanks',
+  'please',
+  'ok',
+  'yes',
+  'no',
+  'god',
+  'lord',
+  'sir',
+  'madam',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+]);
 const TITLE_WORDS = new Set(['Mr', 'Mrs', 'Ms', 'Miss', 'Dr', 'Prof', 'Professor', 'Sir', 'Dame', 'Lady', 'Lord', 'Madam', 'Herr', 'Frau']);
 /** compromise reads a run at most this long at once; longer texts are cut at line breaks (names rarely span them). */
 const CHUNK = 20_000;
@@ -22,7 +42,7 @@ const CHUNK = 20_000;
 function pushTrimmed(text: string, start: number, end: number, score: number, out: Candidate[]): void {
   let s = start;
   let e = end;
-  while (s < e && /[\s"'“”‘’(\[,.;:!?-]/.test(text.charAt(s))) s += 1;
+  while (s < e && /[\s"'“”‘’([,.;:!?-]/.test(text.charAt(s))) s += 1;
   while (e > s && /[\s"'“”‘’)\],.;:!?-]/.test(text.charAt(e - 1))) e -= 1;
   if (/['’]s$/.test(text.slice(s, e))) e -= 2;
   const value = text.slice(s, e);
@@ -33,9 +53,11 @@ function pushTrimmed(text: string, start: number, end: number, score: number, ou
 
 /** compromise's people of one chunk starting at `offset`. */
 function people(text: string, chunk: string, offset: number, out: Candidate[]): void {
-  const found = nlp(chunk)
-    .people()
-    .json({ offset: true }) as { text: string; offset?: { start: number; length: number }; terms?: unknown[] }[];
+  const found = nlp(chunk).people().json({ offset: true }) as {
+    text: string;
+    offset?: { start: number; length: number };
+    terms?: unknown[];
+  }[];
   for (const person of found) {
     if (!person.offset) continue;
     const start = offset + person.offset.start;
@@ -82,10 +104,11 @@ function mentions(text: string, out: Candidate[]): void {
     if (c.type !== 'PERSON') continue;
     const parts = text.slice(c.start, c.end).split(/\s+/);
     if (parts.length < 2) continue;
-    for (const part of parts) if (/^\p{Lu}[\p{Ll}'’-]{2,}$/u.test(part) && !NOT_NAMES.has(part.toLowerCase()) && !TITLE_WORDS.has(part)) words.add(part);
+    for (const part of parts)
+      if (/^\p{Lu}[\p{Ll}'’-]{2,}$/u.test(part) && !NOT_NAMES.has(part.toLowerCase()) && !TITLE_WORDS.has(part)) words.add(part);
   }
   if (words.size === 0) return;
   const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${[...words].map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'gu');
-  for (const match of text.matchAll(pattern)) out.push({ type: 'PERSON', start: match.index, end: match.index + match[0].length, score: 0.7 });
+  for (const match of text.matchAll(pattern))
+    out.push({ type: 'PERSON', start: match.index, end: match.index + match[0].length, score: 0.7 });
 }
-

@@ -35,7 +35,8 @@ function contextBefore(text: string, start: number, words: RegExp, window = 40):
   return words.test(text.slice(Math.max(0, start - window), start).toLowerCase());
 }
 
-const EMAIL = /(?:"[^"\r\n]{1,64}"|[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*)@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+\p{L}[\p{L}\p{N}-]{0,62}/gu;
+const EMAIL =
+  /(?:"[^"\r\n]{1,64}"|[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*)@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+\p{L}[\p{L}\p{N}-]{0,62}/gu;
 
 /** E-mail addresses, including quoted and non-ASCII local parts and internationalised domains. */
 export function findEmails(text: string, out: Candidate[]): void {
@@ -50,7 +51,8 @@ const IPV6 = /(?<![\p{L}\p{N}:.])(?=[0-9A-Fa-f:.]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:.]{2
 /** IPv4 in dotted decimal (each octet ≤ 255, no leading zeros) and IPv6 in any RFC 4291 text form. */
 export function findIpAddresses(text: string, out: Candidate[]): void {
   for (const match of text.matchAll(IPV4)) {
-    if (isIPv4(match[0])) out.push({ type: 'IP_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.85, kind: 'IPV4' });
+    if (isIPv4(match[0]))
+      out.push({ type: 'IP_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.85, kind: 'IPV4' });
   }
   for (const match of text.matchAll(IPV6)) {
     let value = match[0];
@@ -113,7 +115,8 @@ const NINO = /(?<![\p{L}\p{N}])([A-Za-z]{2}) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-Da-
 const SPANISH_ID = /(?<![\p{L}\p{N}-])([XYZxyz]-?)?(\d{7,8})-?([A-Za-z])(?![\p{L}\p{N}])/gu;
 const HETU = /(?<![\p{L}\p{N}])(\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y])(?![\p{L}\p{N}])/gu;
 const PERSONNUMMER = /(?<![\d-])((?:19|20)?\d{6})([-+]?)(\d{4})(?![\d]|-\d)/g;
-const CODICE_FISCALE = /(?<![\p{L}\p{N}])[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?![\p{L}\p{N}])/gu;
+const CODICE_FISCALE =
+  /(?<![\p{L}\p{N}])[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?![\p{L}\p{N}])/gu;
 const ID_CONTEXT = /\bid\b|identity|national|personal|passport|personnummer|dni|nie|hetu|codice|fiscal|insurance|\bnino\b|\bni\b|number/;
 
 /**
@@ -139,7 +142,13 @@ export function findNationalIds(text: string, out: Candidate[]): void {
   for (const match of text.matchAll(SPANISH_ID)) {
     const compact = match[0].replace(/-/g, '').toUpperCase();
     if (!spanishIdValid(compact)) continue;
-    out.push({ type: 'NATIONAL_ID', kind: compact.length === 9 && /^[XYZ]/.test(compact) ? 'ES_NIE' : 'ES_DNI', start: match.index, end: match.index + match[0].length, score: 0.9 });
+    out.push({
+      type: 'NATIONAL_ID',
+      kind: compact.length === 9 && /^[XYZ]/.test(compact) ? 'ES_NIE' : 'ES_DNI',
+      start: match.index,
+      end: match.index + match[0].length,
+      score: 0.9,
+    });
   }
   for (const match of text.matchAll(HETU)) {
     if (!hetuValid(match[0].toUpperCase())) continue;
@@ -149,7 +158,8 @@ export function findNationalIds(text: string, out: Candidate[]): void {
     const digits = `${match[1]}${match[3]}`;
     if (!personnummerValid(digits)) continue;
     const century = digits.length === 12;
-    if (century && !dateExists(Number(digits.slice(0, 4)), Number(digits.slice(4, 6)), ((Number(digits.slice(6, 8)) - 1) % 60) + 1)) continue;
+    if (century && !dateExists(Number(digits.slice(0, 4)), Number(digits.slice(4, 6)), ((Number(digits.slice(6, 8)) - 1) % 60) + 1))
+      continue;
     const context = contextBefore(text, match.index, ID_CONTEXT);
     // Ten bare digits are as often a phone number: they need a separator or a word saying what they are.
     const score = match[2] !== '' ? 0.8 : context ? 0.7 : 0.45;
@@ -161,7 +171,7 @@ export function findNationalIds(text: string, out: Candidate[]): void {
   }
 }
 
-const PHONE = /(?<![\p{L}\p{N}+])(?:\+|00)?\(?\d[\d\s().\/-]{4,22}\d(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?(?![\p{L}\p{N}])/gu;
+const PHONE = /(?<![\p{L}\p{N}+])(?:\+|00)?\(?\d[\d\s()./-]{4,22}\d(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?(?![\p{L}\p{N}])/gu;
 const PHONE_CONTEXT = /phone|tel\b|tel\.|tel:|call|mobile|cell|text|whatsapp|fax|contact|number|reach|dial|ring/;
 const DATE_LIKE = /^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$/;
 
@@ -176,7 +186,7 @@ export function findPhones(text: string, regions: readonly CountryCode[], out: C
     let raw = match[0];
     let start = match.index;
     // Trailing separators and an unbalanced bracket belong to the sentence, not the number.
-    raw = raw.replace(/[\s.\/-]+$/, '');
+    raw = raw.replace(/[\s./-]+$/, '');
     if (raw.startsWith('(') && !raw.includes(')')) {
       raw = raw.slice(1);
       start += 1;
@@ -185,7 +195,10 @@ export function findPhones(text: string, regions: readonly CountryCode[], out: C
     // Score tables and results ("15-10 15-6", "64 2 43 .596") are digit groups too: a phone number's
     // groups have two digits or more (a leading trunk or country digit aside), at most five of them,
     // and no separator mixes a space with a dot.
-    const groups = raw.replace(/^(?:\+|00)/, '').split(/[^\d]+/).filter((g) => g !== '');
+    const groups = raw
+      .replace(/^(?:\+|00)/, '')
+      .split(/[^\d]+/)
+      .filter((g) => g !== '');
     if (groups.length > 5 || groups.slice(1).some((g) => g.length < 2) || /\s\.|\.\s/.test(raw)) continue;
     const digits = raw.replace(/\D/g, '');
     if (digits.length < 7 || digits.length > 17) continue;
@@ -218,7 +231,8 @@ export function findPhones(text: string, regions: readonly CountryCode[], out: C
   }
 }
 
-const MONTHS = 'jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?';
+const MONTHS =
+  'jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?';
 const DATE = new RegExp(
   [
     String.raw`\b\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})\b`,
