@@ -1,0 +1,188 @@
+/**
+ * The PII filter: each detector on real formats (and the checksum failures it must refuse), the
+ * four redaction modes, UTF-16 offsets, and a fuzz that no string makes it throw.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  codiceFiscaleValid,
+  hetuValid,
+  ibanValid,
+  luhnValid,
+  ninoValid,
+  personnummerValid,
+  spanishIdValid,
+  ssnValid,
+} from '../../lib/gateway/pii/checksums.ts';
+import { detectPii, redactPii } from '../../lib/gateway/pii.ts';
+
+const found = (text: string) => detectPii(text, { includeText: true }).map((e) => [e.type, e.text]);
+
+describe('PII checksums', () => {
+  it('accepts the published sample numbers and refuses one changed digit', () => {
+    assert.ok(luhnValid('4111111111111111'));
+    assert.ok(!luhnValid('4111111111111112'));
+    assert.ok(ibanValid('GB82WEST12345698765432'));
+    assert.ok(!ibanValid('GB82WEST12345698765433'));
+    assert.ok(!ibanValid('GB82WEST1234569876543'), 'one short of the UK length');
+    assert.ok(ssnValid('536904399'));
+    for (const bad of ['000123456', '666123456', '912345678', '123004567', '123450000', '078051120']) assert.ok(!ssnValid(bad), bad);
+    assert.ok(ninoValid('AB123456C'));
+    for (const bad of ['GB123456C', 'DA123456C', 'AB123456E']) assert.ok(!ninoValid(bad), bad);
+    assert.ok(spanishIdValid('12345678Z') && spanishIdValid('X1234567L'));
+    assert.ok(!spanishIdValid('12345678A'));
+    assert.ok(hetuValid('131052-308T') && !hetuValid('131052-308U'));
+    assert.ok(personnummerValid('8803200016') && !personnummerValid('8803200018'));
+    assert.ok(codiceFiscaleValid('RSSMRA45C12F205C') && !codiceFiscaleValid('RSSMRA45C12F205D'));
+  });
+});
+
+describe('detectPii', () => {
+  it('finds each structured type with its UTF-16 offsets', () => {
+    const text =
+      'Mail ada@example.org, call +44 20 7946 0958, card 4111-1111-1111-1111, IBAN GB82 WEST 1234 5698 7654 32, from 10.0.0.7 or 2001:db8::1.';
+    const entities = detectPii(text);
+    assert.deepEqual(
+      entities.map((e) => [e.type, text.slice(e.start, e.end)]),
+      [
+        ['EMAIL', 'ada@example.org'],
+        ['PHONE', '+44 20 7946 0958'],
+        ['CREDIT_CARD', '4111-1111-1111-1111'],
+        ['IBAN', 'GB82 WEST 1234 5698 7654 32'],
+        ['IP_ADDRESS', '10.0.0.7'],
+        ['IP_ADDRESS', '2001:db8::1'],
+      ],
+    );
+  });
+
+  it('counts offsets in UTF-16 code units (an emoji before the entity moves it by two)', () => {
+    const text = '😀 ada@example.org';
+    const [email] = detectPii(text);
+    assert.equal(email?.start, 3);
+    assert.equal(text.slice(email?.start, email?.end), 'ada@example.org');
+  });
+
+  it('refuses numbers whose check fails: a card off by one digit, an IBAN with a bad checksum, an unissued SSN', () => {
+    const types = found('card 4111 1111 1111 1112, IBAN GB82 WEST 1234 5698 7654 33, SSN 666-12-3456').map(([type]) => type);
+    for (const type of ['CREDIT_CARD', 'IBAN', 'NATIONAL_ID']) assert.ok(!types.includes(type), type);
+  });
+
+  it('finds national ids with their kind', () => {
+    const kinds = detectPii('SSN 536-90-4399, NINO AB 12 34 56 C, DNI 12345678Z, HETU 131052-308T, CF RSSMRA45C12F205C').map((e) => e.kind);
+    assert.deepEqual(kinds, ['US_SSN', 'UK_NINO', 'ES_DNI', 'FI_HETU', 'IT_CODICE_FISCALE']);
+  });
+
+  it('takes nine bare digits as an SSN only after a word saying so', () => {
+    assert.deepEqual(
+      found('order 536904399 shipped').filter(([type]) => type === 'NATIONAL_ID'),
+      [],
+    );
+    assert.deepEqual(found('my SSN is 536904399'), [['NATIONAL_ID', '536904399']]);
+  });
+
+  it('finds a date of birth only in a birth context', () => {
+    assert.deepEqual(found('The meeting is on 12 March 1985.'), []);
+    assert.deepEqual(found('She was born on 12 March 1985.'), [['DATE_OF_BIRTH', '12 March 1985']]);
+    assert.deepEqual(found('DOB: 1985-03-12'), [['DATE_OF_BIRTH', '1985-03-12']]);
+  });
+
+  it('finds street addresses with unit, city, state and ZIP, and PO boxes', () => {
+    assert.deepEqual(found('I live at 1600 Pennsylvania Ave NW, Washington, DC 20500.'), [
+      ['STREET_ADDRESS', '1600 Pennsylvania Ave NW, Washington, DC 20500'],
+    ]);
+    assert.deepEqual(found('Send it to 221B Baker Street please'), [['STREET_ADDRESS', '221B Baker Street']]);
+    assert.deepEqual(found('Write to P.O. Box 1234 instead'), [['STREET_ADDRESS', 'P.O. Box 1234']]);
+    assert.deepEqual(found('I walked 5 miles yesterday.'), []);
+  });
+
+  it('finds person names with compromise and the honorific rule, and later mentions of them', () => {
+    const names = found('Dr. Ada Lovelace met Charles Babbage in London. Babbage was late.')
+      .filter(([t]) => t === 'PERSON')
+      .map(([, v]) => v);
+    assert.deepEqual(names, ['Dr. Ada Lovelace', 'Charles Babbage', 'Babbage']);
+  });
+
+  it('does not read score tables or dates as phone numbers', () => {
+    assert.deepEqual(
+      found('Sampras beat Novak 6-3 1-6 6-3 4-6 6-4').filter(([t]) => t === 'PHONE'),
+      [],
+    );
+    assert.deepEqual(
+      found('due 03/27/2011').filter(([t]) => t === 'PHONE'),
+      [],
+    );
+  });
+
+  it('restricts to the asked types and drops scores below minScore', () => {
+    assert.deepEqual(
+      detectPii('ada@example.org 10.0.0.7', { types: ['IP_ADDRESS'] }).map((e) => e.type),
+      ['IP_ADDRESS'],
+    );
+    assert.deepEqual(detectPii('ada@example.org', { minScore: 0.99 }), []);
+  });
+
+  it('never throws and returns ordered, non-overlapping, in-bounds entities for any string', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 300 }),
+          fc.string({ unit: 'grapheme', maxLength: 300 }),
+          fc.stringMatching(/^[0-9 .:@+()A-Za-z-]{0,120}$/),
+        ),
+        (text) => {
+          const entities = detectPii(text);
+          let last = 0;
+          for (const e of entities) {
+            assert.ok(e.start >= last && e.end > e.start && e.end <= text.length);
+            last = e.end;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stays fast on a long adversarial input (50k characters of near-matches)', () => {
+    const text = '1-2-3-4-5-6-7-8-9-0 a@b. ::::: 4111 1111 Mr '.repeat(1200);
+    const t0 = performance.now();
+    detectPii(text);
+    assert.ok(performance.now() - t0 < 20_000);
+  });
+});
+
+describe('redactPii', () => {
+  const text = 'Card 4111 1111 1111 1111, mail Ada@Example.org';
+
+  it('redact: replaces each entity by its type in brackets', () => {
+    assert.equal(redactPii(text, { mode: 'redact' }).text, 'Card [CREDIT_CARD], mail [EMAIL]');
+  });
+
+  it('mask: keeps the length and separators, and a card keeps its last four digits', () => {
+    const masked = redactPii(text, { mode: 'mask' }).text;
+    assert.equal(masked, 'Card **** **** **** 1111, mail ***@*******.***');
+    assert.equal(masked.length, text.length);
+  });
+
+  it('hash: the same value gives the same token, normalised, and a key changes it', () => {
+    const a = redactPii('ada@example.org', { mode: 'hash' }).text;
+    const b = redactPii('ADA@EXAMPLE.ORG', { mode: 'hash' }).text;
+    const keyed = redactPii('ada@example.org', { mode: 'hash', hashKey: 'k1' }).text;
+    assert.match(a, /^\[EMAIL:[0-9a-f]{12}\]$/);
+    assert.equal(a, b);
+    assert.notEqual(a, keyed);
+  });
+
+  it('tag: wraps each entity, and entities keep offsets into the original text', () => {
+    const result = redactPii(text, { mode: 'tag' });
+    assert.equal(result.text, 'Card <CREDIT_CARD>4111 1111 1111 1111</CREDIT_CARD>, mail <EMAIL>Ada@Example.org</EMAIL>');
+    assert.equal(text.slice(result.entities[1]?.start, result.entities[1]?.end), 'Ada@Example.org');
+  });
+
+  it('rejects an unknown mode with a ZodError naming mode', () => {
+    assert.throws(
+      () => redactPii('x', { mode: 'shred' as 'mask' }),
+      (error: Error) => error.name === 'ZodError' && /mode/.test(error.message),
+    );
+  });
+});
