@@ -25,7 +25,8 @@ import { StepFunctionsService, type TaskInvoker } from './stepfunctions/service.
 import { SageMakerService } from './sagemaker/control-plane.ts';
 import { SageMakerRuntimeService } from './sagemaker/runtime.ts';
 import { SecretsManagerService } from './secretsmanager/service.ts';
-import { localModelEndpoints } from './sagemaker/endpoints.ts';
+import { localModels } from './sagemaker/endpoints.ts';
+import { StandInHttpService } from './sagemaker/standin-http.ts';
 import { flattenStacks, type NestedStackSummary, templateFilesLoader } from './stacks.ts';
 import { IntrinsicResolver, packageStacks, resourcesOfType, type CfnTemplate } from './template.ts';
 
@@ -474,7 +475,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     // The gateway: EventBridge, Step Functions, Lambda (Invoke, concurrency, versions, aliases), SageMaker
     // (endpoints and their variants; the runtime routes by their weights) and Secrets Manager on one port.
     const lambdaControl = new LambdaControlPlane(runtime);
-    const models = localModelEndpoints();
+    const { endpoints: models, standIns } = localModels();
+    // The same stand-ins over the OpenAI-compatible (/v1/…) and Ollama (/api/…) APIs, for those backends.
+    const standInHttp = new StandInHttpService({ standIns, log });
     const sagemakerControl = new SageMakerService({ region, accountId, models, log });
     for (const name of Object.keys(models)) sagemakerControl.declareEndpoint(name);
     stoppers.push(async () => sagemakerControl.stop());
@@ -493,6 +496,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           if (await lambdaControl.handle(req, res)) return;
           if (await handleInvoke(runtime, req, res, log)) return;
           if (await sagemaker.handle(req, res)) return;
+          if (await standInHttp.handle(req, res)) return;
           sendAwsError(res, new AwsServiceError('UnknownOperationException', `The local cloud does not serve ${req.method} ${req.url}`, 404));
         } catch (error) {
           log(`gateway: ${(error as Error).message}`);
