@@ -8,6 +8,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -21,6 +22,7 @@ let sfn: SFNClient | undefined;
 let secrets: SecretsManagerClient | undefined;
 let lambda: LambdaClient | undefined;
 let sagemaker: SageMakerClient | undefined;
+let sagemakerRuntime: SageMakerRuntimeClient | undefined;
 
 /** The plain DynamoDB client (for libraries that want one, such as Powertools idempotency). */
 export function dynamoBaseClient(): DynamoDBClient {
@@ -70,4 +72,14 @@ export function lambdaClient(): LambdaClient {
 export function sageMakerClient(): SageMakerClient {
   sagemaker ??= tracer.captureAWSv3Client(new SageMakerClient({}));
   return sagemaker;
+}
+
+/**
+ * The SageMaker runtime client (the gateway's model endpoints; `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`).
+ * One attempt per call: the gateway retries, times out and falls back itself (lib/gateway/resilience.ts),
+ * and SDK retries underneath would multiply its attempts and hide them from its circuit breakers.
+ */
+export function sageMakerRuntimeClient(): SageMakerRuntimeClient {
+  sagemakerRuntime ??= tracer.captureAWSv3Client(new SageMakerRuntimeClient({ maxAttempts: 1 }));
+  return sagemakerRuntime;
 }
