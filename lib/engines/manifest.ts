@@ -62,7 +62,13 @@ export type Need =
    * endpoints and EventBridge rules of the stage's account and region (its account id in
    * `EXECUTION_ACCOUNT_ID`, for the executors' scope check).
    */
-  | { kind: 'actuate'; services: ActuatedService[] };
+  | { kind: 'actuate'; services: ActuatedService[] }
+  /**
+   * Calls to the stage's models (lib/gateway/models.ts, infra/gateway/models.json):
+   * sagemaker:InvokeEndpoint and InvokeEndpointWithResponseStream on exactly the stage's configured
+   * endpoints, and secretsmanager:GetSecretValue on exactly its models' API-key secrets.
+   */
+  | { kind: 'invoke-models' };
 
 /** AWS services the Execution engine's executors act on. */
 export type ActuatedService = 'lambda' | 'sagemaker' | 'events';
@@ -98,6 +104,8 @@ export const need = {
   startGate: (): Need => ({ kind: 'start-executions', machine: GATE_STATE_MACHINE }),
   /** The executors' calls on `services` in the stage's account and region (lib/adapters/aws/executors.ts). */
   actuate: (services: ActuatedService[]): Need => ({ kind: 'actuate', services }),
+  /** Invoking the stage's configured models (their SageMaker endpoints, their API-key secrets), and nothing else. */
+  invokeModels: (): Need => ({ kind: 'invoke-models' }),
 };
 
 /** The calls each executor makes, by service: the `actuate` need grants exactly these. */
