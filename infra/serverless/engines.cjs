@@ -20,7 +20,14 @@ module.exports = async ({ resolveVariable }) => {
   const secretNamePrefix = `${service}/${stage}/`;
   // State machines are named <service>-<stage>-<name> (infra/statemachines.yml).
   const stateMachinePrefix = `${service}-${stage}-`;
-  const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix, stateMachinePrefix });
+  // The gateway's models (infra/gateway/models.json): every stage validated here, so a broken entry
+  // fails `sls package` naming its field; functions with `need.invokeModels()` may call exactly this stage's.
+  const { readFileSync } = require('node:fs');
+  const { apiKeySecrets, parseModelsFile, sageMakerEndpoints } = await import('../../lib/gateway/models.ts');
+  const stages = parseModelsFile(JSON.parse(readFileSync(require('node:path').join(__dirname, '..', 'gateway', 'models.json'), 'utf8')));
+  const stageModels = stages[stage] ?? stages.default ?? [];
+  const models = { endpoints: sageMakerEndpoints(stageModels), apiKeySecrets: apiKeySecrets(stageModels) };
+  const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix, stateMachinePrefix, models });
   if (standInHandler) for (const fn of Object.values(config.functions)) fn.handler = standInHandler;
   return config;
 };

@@ -107,6 +107,8 @@ export function statementOf(need: Need, secretNamePrefix?: string, stateMachineP
         Action: ['states:StartExecution', 'states:DescribeExecution'],
         Resource: [stateMachineArn(stateMachinePrefix, need.machine, 'stateMachine'), stateMachineArn(stateMachinePrefix, need.machine, 'execution')],
       };
+    case 'invoke-models':
+      throw new Error("an 'invoke-models' need becomes statements through modelStatements (it depends on the stage's models)");
     case 'actuate':
       // The stage's account and region only: the executors' scope check refuses the rest before calling.
       return {
@@ -117,6 +119,41 @@ export function statementOf(need: Need, secretNamePrefix?: string, stateMachineP
   }
 }
 
+/** The stage's models as the `invoke-models` need grants them (lib/gateway/models.ts: sageMakerEndpoints, apiKeySecrets). */
+export interface StageModelAccess {
+  /** SageMaker endpoint names. */
+  endpoints: readonly string[];
+  /** Secrets Manager secret names holding model API keys. */
+  apiKeySecrets: readonly string[];
+}
+
+/**
+ * The statements of an `invoke-models` need: InvokeEndpoint and InvokeEndpointWithResponseStream on
+ * exactly the stage's endpoints (SageMaker endpoint ARNs are lower-case), GetSecretValue on exactly
+ * its API-key secrets (`-??????`: the suffix Secrets Manager appends to ARNs); none for what the
+ * stage does not have (a stage without models gets no statement, never a wildcard).
+ * @throws Error when the stage's models were not given.
+ */
+export function modelStatements(models: StageModelAccess | undefined): Statement[] {
+  if (!models) throw new Error("an 'invoke-models' need needs GenerateOptions.models (the stage's endpoints and API-key secrets)");
+  const statements: Statement[] = [];
+  if (models.endpoints.length > 0) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'],
+      Resource: models.endpoints.map((name) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:endpoint/${name.toLowerCase()}` })),
+    });
+  }
+  if (models.apiKeySecrets.length > 0) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: models.apiKeySecrets.map((name) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}-??????` })),
+    });
+  }
+  return statements;
+}
+
 /** Stage values the generated configuration needs. */
 export interface GenerateOptions {
   /** Resolves a stage parameter (`params:` in serverless.yml), e.g. a schedule expression. */
@@ -125,6 +162,8 @@ export interface GenerateOptions {
   secretNamePrefix?: string;
   /** `<service>-<stage>-`: what the stage's state machines' names start with (needed by `start-executions` needs). */
   stateMachinePrefix?: string;
+  /** The stage's models (needed by `invoke-models` needs). */
+  models?: StageModelAccess;
 }
 
 /** The Serverless `functions:` map and the `resources:` (roles) of every engine action. */
@@ -165,7 +204,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(`${normalizedName(name)}LogGroup`) },
         { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
         ...(spec.queue ? [{ Effect: 'Allow' as const, Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: arnOf(spec.queue.queue) }] : []),
-        ...needs.map((need) => statementOf(need, options.secretNamePrefix, options.stateMachinePrefix)),
+        ...needs.flatMap((need) => (need.kind === 'invoke-models' ? modelStatements(options.models) : [statementOf(need, options.secretNamePrefix, options.stateMachinePrefix)])),
       ];
       roles[roleLogicalId(name)] = {
         Type: 'AWS::IAM::Role',
