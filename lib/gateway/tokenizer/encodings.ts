@@ -20,7 +20,7 @@
  * - Possessive quantifiers (`?+`, `++`, `*+`) become greedy ones: in these patterns nothing after them
  *   could match by backtracking into them, so the matches are the same.
  */
-import { type BpeDefinition, BytePairEncoding } from './bpe.ts';
+import { type BpeDefinition, BytePairEncoding, type Vocabulary } from './bpe.ts';
 
 /** The exact encodings this module provides. */
 export type ExactEncodingName = 'cl100k_base' | 'o200k_base';
@@ -95,29 +95,69 @@ export function loadedEncodingNames(): ExactEncodingName[] {
   return [...imported].sort();
 }
 
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i += 1) BASE64_VALUE[BASE64.charCodeAt(i)] = i;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const PAD = 0x3d;
+
 /**
- * Decodes js-tiktoken's rank format into the vocabulary in rank order (binary strings). Each line is
- * `<first token> <first rank> <base64 token> <base64 token> …`, ranks consecutive from the first.
- * @throws Error when the data is not in that format, or leaves a rank unset.
+ * Decodes js-tiktoken's rank format into a {@link Vocabulary}, in one pass over the string with no
+ * string made per token. Each line is `<first token> <first rank> <base64 token> <base64 token> …`,
+ * ranks consecutive from the first; lines must continue each other's ranks (they do: one line per
+ * encoding today).
+ * @throws Error when the data is not in that format, or its ranks are not consecutive from 0.
  */
-export function parseRanks(data: string): string[] {
-  const tokens: string[] = [];
-  for (const line of data.split('\n')) {
-    if (line === '') continue;
-    const fields = line.split(' ');
-    const first = Number(fields[1]);
-    if (!Number.isInteger(first) || first < 0)
-      throw new Error(`rank data: bad first rank in line starting ${JSON.stringify(line.slice(0, 40))}`);
-    for (let i = 2; i < fields.length; i += 1) tokens[first + i - 2] = atob(fields[i] ?? '');
+export function parseRanks(data: string): Vocabulary {
+  let spaces = 0;
+  for (let at = data.indexOf(' '); at !== -1; at = data.indexOf(' ', at + 1)) spaces += 1;
+  const bytes = new Uint8Array(Math.ceil((data.length * 3) / 4));
+  const starts = new Uint32Array(spaces + 2);
+  let size = 0;
+  let length = 0;
+  let i = 0;
+  while (i < data.length) {
+    if (data.charCodeAt(i) === NEWLINE) {
+      i += 1;
+      continue;
+    }
+    // The line's first token in plain text (unused), then its first rank.
+    while (i < data.length && data.charCodeAt(i) !== SPACE) i += 1;
+    i += 1;
+    let first = 0;
+    let digits = 0;
+    for (let code = data.charCodeAt(i); code >= 0x30 && code <= 0x39; code = data.charCodeAt(++i)) {
+      first = first * 10 + code - 0x30;
+      digits += 1;
+    }
+    if (digits === 0 || first !== size) throw new Error(`rank data: a line starts at rank ${digits === 0 ? '?' : first}, expected ${size}`);
+    while (i < data.length && data.charCodeAt(i) === SPACE) {
+      i += 1;
+      starts[size] = length;
+      let bits = 0;
+      let buffer = 0;
+      for (let code = data.charCodeAt(i); i < data.length && code !== SPACE && code !== NEWLINE; code = data.charCodeAt(++i)) {
+        if (code === PAD) continue;
+        const value = code < 128 ? (BASE64_VALUE[code] ?? -1) : -1;
+        if (value < 0) throw new Error(`rank data: ${JSON.stringify(String.fromCharCode(code))} in token ${size} is not base64`);
+        buffer = ((buffer << 6) | value) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+          bits -= 8;
+          bytes[length++] = (buffer >> bits) & 0xff;
+        }
+      }
+      if (starts[size] === length) throw new Error(`rank data: token ${size} is empty`);
+      size += 1;
+    }
   }
-  for (let rank = 0; rank < tokens.length; rank += 1) {
-    if (tokens[rank] === undefined) throw new Error(`rank data: rank ${rank} is missing`);
-  }
-  return tokens;
+  starts[size] = length;
+  return { bytes: bytes.slice(0, length), starts: starts.slice(0, size + 1), size };
 }
 
-/** The vocabulary of `name` in rank order (binary strings), loading its data on first use. */
-export async function loadVocabulary(name: ExactEncodingName): Promise<string[]> {
+/** The vocabulary of `name`, loading its data on first use. */
+export async function loadVocabulary(name: ExactEncodingName): Promise<Vocabulary> {
   imported.add(name);
   return parseRanks(await RANK_DATA[name]());
 }
@@ -126,7 +166,7 @@ export async function loadVocabulary(name: ExactEncodingName): Promise<string[]>
 export async function encodingDefinition(name: ExactEncodingName): Promise<BpeDefinition> {
   return {
     name,
-    tokens: await loadVocabulary(name),
+    vocabulary: await loadVocabulary(name),
     pattern: name === 'cl100k_base' ? CL100K_PATTERN : O200K_PATTERN,
     specialTokens: SPECIAL_TOKENS[name],
   };
