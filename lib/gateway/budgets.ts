@@ -534,8 +534,17 @@ export interface SweepReport {
  * when the store fails.
  */
 export interface BudgetStore {
-  /** Sets a tenant's budget; `resumed` when it lifted a pause of the current window (the new limits are above what was spent). */
-  putBudget(tenant: string, budget: Budget, actor: string, now?: Date): Promise<{ budget: TenantBudget; resumed: boolean }>;
+  /**
+   * Sets a tenant's budget. `resumed` when it lifted a pause of the current window (the new limits
+   * are above what was spent); `paused` when the new limits are at or below what was spent (the
+   * route layer publishes it as a settlement's).
+   */
+  putBudget(
+    tenant: string,
+    budget: Budget,
+    actor: string,
+    now?: Date,
+  ): Promise<{ budget: TenantBudget; resumed: boolean; paused?: CapCrossing }>;
   /** The tenant's budget, or undefined when it set none. */
   budget(tenant: string): Promise<TenantBudget | undefined>;
   /**

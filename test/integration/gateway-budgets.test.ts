@@ -221,6 +221,14 @@ describe('gateway budgets on DynamoDB Local', () => {
     const again = await store.reserve({ tenant, requestId: 'resumed', prices, inputTokens: 10, maxTokens: 10 });
     assert.equal((await store.settle(again, { inputTokens: 10, outputTokens: 5 })).spent.tokens, 1015);
     assert.equal(usageView(await store.usage(tenant)).paused, false);
+
+    // Lowered to less than was spent: paused at once, by the budget change.
+    const lowered = await store.putBudget(tenant, { tokens: 1000, costPicoUsd: parseUsd(10), window: 'hour' }, 'admin');
+    assert.deepEqual(
+      { budget: lowered.paused?.budget, limit: lowered.paused?.limit, spent: lowered.paused?.spent, requestId: lowered.paused?.requestId },
+      { budget: 'tokens', limit: 1000, spent: 1015, requestId: 'budget-v3' },
+    );
+    assert.equal(usageView(await store.usage(tenant)).paused, true);
   });
 
   it('refuses a request larger than the whole budget, and counts an unbudgeted tenant’s usage without holding anything', async () => {

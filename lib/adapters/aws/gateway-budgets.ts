@@ -177,8 +177,8 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
   };
 
   /**
-   * Claims the window's pause when `state` shows the current budget's cap reached: a conditional
-   * write only the first claimant wins, so exactly one writer reports the crossing.
+   * Claims the window's pause when `state` shows `budget` (the tenant's budget now) reached: a
+   * conditional write only the first claimant wins, so exactly one writer reports the crossing.
    */
   const claimPause = async (
     tenant: string,
@@ -186,11 +186,9 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
     state: CounterState,
     requestId: string,
     now: Date,
+    budget: Budget | undefined,
   ): Promise<CapCrossing | undefined> => {
-    if (state.pause) return undefined;
-    // The budget now, not the one reserved against: an admin may have raised it since.
-    const budget = await readBudget(tenant);
-    if (!budget || budget.window !== window.kind) return undefined;
+    if (state.pause || !budget || budget.window !== window.kind) return undefined;
     const name = capReached(budget, state.spent);
     if (!name) return undefined;
     const limit = name === 'tokens' ? budget.tokens : usdNumber(budget.costPicoUsd);
@@ -266,9 +264,12 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
         }),
       );
       const stored = storedBudgetSchema.parse(output.Attributes);
-      // A raised budget lifts the window's pause, so a later crossing of the new cap is reported again.
       const window = windowOf(budget.window, now);
       const state = await readCounter(tenant, window);
+      // A budget lowered to what was spent pauses the tenant now (no settlement would report it: every reservation is refused).
+      const paused = await claimPause(tenant, window, state, `budget-v${stored.version}`, now, budget);
+      if (paused) return { budget: stored, resumed: false, paused };
+      // A raised budget lifts the window's pause, so a later crossing of the new cap is reported again.
       let resumed = false;
       if (state.pause && capReached(budget, state.spent) === undefined) {
         try {
@@ -426,7 +427,11 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
           throw lateError;
         }
       }
-      const paused = await claimPause(reservation.tenant, reservation.window, state, reservation.requestId, now);
+      // Only a settlement that reached the cap it reserved against re-reads the budget (an admin may have raised it since).
+      const reached = reservation.budget && !state.pause && capReached(reservation.budget, state.spent) !== undefined;
+      const paused = reached
+        ? await claimPause(reservation.tenant, reservation.window, state, reservation.requestId, now, await readBudget(reservation.tenant))
+        : undefined;
       return {
         window: reservation.window,
         charged: actual,
@@ -527,6 +532,7 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
       const tenants = options.tenants ?? (await budgetTenants(send, table));
       const report: SweepReport = { tenants: tenants.length, windows: 0, charged: [], paused: [], unrecordedPauses: [] };
       await mapLimit(tenants, 8, async (tenant) => {
+        const current = await readBudget(tenant);
         // Every window kind: the budget's kind may have changed while reservations of the old one ran.
         for (const kind of BUDGET_WINDOWS) {
           const windows = windowsBetween(kind, from, now);
@@ -553,7 +559,7 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
               state = after;
               const charge: ExpiredCharge = { tenant, window, id, amount: hold ?? { tokens: 0, costPicoUsd: 0n } };
               report.charged.push(charge);
-              const crossing = await claimPause(tenant, window, state, `expired-reservation:${hold?.nonce ?? 'unknown'}`, now);
+              const crossing = await claimPause(tenant, window, state, `expired-reservation:${hold?.nonce ?? 'unknown'}`, now, current);
               if (crossing) report.paused.push(crossing);
             }
             const pause = state.pause;
