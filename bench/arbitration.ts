@@ -26,9 +26,9 @@ import { parseArgs } from 'node:util';
 import {
   type ArbitrationConfigInput,
   type ArbitrationInput,
+  type AssessSafety,
   arbitrate,
   type Candidate,
-  type SafetyClassifier,
 } from '../lib/gateway/arbitration.ts';
 import type { ChatCall } from '../lib/gateway/conversation.ts';
 import { lexicalEmbed } from '../lib/gateway/lexical-embedding.ts';
@@ -83,7 +83,7 @@ const RULES: [category: string, pattern: RegExp, severity: number][] = [
   ['violence', /\b(?:build a bomb|make a weapon|hurt (?:him|her|them))\b/i, 0.8],
   ['credentials', /\b(?:AKIA[0-9A-Z]{16}|-----BEGIN (?:RSA )?PRIVATE KEY-----)/, 0.7],
 ];
-const classifySafety: SafetyClassifier = async (text) => ({
+const classifySafety: AssessSafety = async (text) => ({
   categories: RULES.filter(([, pattern]) => pattern.test(text)).map(([category, , severity]) => ({ category, severity })),
 });
 

@@ -87,13 +87,17 @@ export type ArbitrationConfigInput = z.input<typeof arbitrationConfigSchema>;
 /** Arbitration settings with defaults applied. */
 export type ArbitrationConfig = z.infer<typeof arbitrationConfigSchema>;
 
-/** A safety classifier's verdict on one text: a severity in [0, 1] per category it flagged. */
-export interface SafetyVerdict {
+/**
+ * What the output safety filter found in one text: a severity in [0, 1] per category it flagged (the
+ * shape of the gateway engine's `SafetyFilter.classify` result; lib/gateway/safety.ts's per-category
+ * `score` maps onto it).
+ */
+export interface SafetyAssessment {
   categories: { category: string; severity: number }[];
 }
 
-/** Classifies one text (the gateway's output safety filter). */
-export type SafetyClassifier = (text: string, signal?: AbortSignal) => Promise<SafetyVerdict>;
+/** Assesses one text with the output safety filter. */
+export type AssessSafety = (text: string, signal?: AbortSignal) => Promise<SafetyAssessment>;
 
 /** Embeds texts, one vector each (the shape of `ModelBackend.embed`). */
 export type EmbedFunction = (texts: string[], signal?: AbortSignal) => Promise<number[][]>;
@@ -109,7 +113,7 @@ export interface Candidate {
   /** Set when the call failed: the candidate fails the minimal checks. */
   error?: string;
   /** The safety filter's verdict when it already ran; otherwise `classifySafety` is asked. */
-  safety?: SafetyVerdict;
+  safety?: SafetyAssessment;
 }
 
 /** What arbitration is given: the prompt both answered, and the two answers. */
@@ -123,7 +127,7 @@ export interface ArbitrationInput {
 /** Injected dependencies. */
 export interface ArbitrationDeps {
   embed: EmbedFunction;
-  classifySafety?: SafetyClassifier;
+  classifySafety?: AssessSafety;
   /** Model calls for the critique turn; without it no critique runs. */
   chat?: ChatCall;
   /** The tenant's templates (for `critiqueTemplate`). */
@@ -191,6 +195,8 @@ export interface ArbitrationDecision {
   /** 1 − cosine(A, B), or null when not computed. */
   divergence: number | null;
   divergenceThreshold: number;
+  /** The weights the totals were computed with. */
+  weights: ArbitrationConfig['weights'];
   /** The critique turn, when one ran: the review of each candidate. */
   critique?: { a: CritiqueReview; b: CritiqueReview };
   reason: ArbitrationReason;
@@ -258,7 +264,7 @@ export function parseCritiqueScore(review: string): number | null {
 const round = (value: number): number => Math.round(value * 10_000) / 10_000;
 const clamp01 = (value: number): number => Math.min(1, Math.max(0, value));
 
-function maxSeverity(verdict: SafetyVerdict | undefined): number | null {
+function maxSeverity(verdict: SafetyAssessment | undefined): number | null {
   if (!verdict) return null;
   // A severity that is not a number counts as the worst: a broken classifier fails closed.
   return verdict.categories.reduce(
@@ -268,7 +274,12 @@ function maxSeverity(verdict: SafetyVerdict | undefined): number | null {
 }
 
 /** The checks that need no embedding: failure, emptiness, cut, refusal, repetition, known unsafety. */
-function checksOf(candidate: Candidate, safety: SafetyVerdict | undefined, config: ArbitrationConfig, cache: FactsCache): CandidateChecks {
+function checksOf(
+  candidate: Candidate,
+  safety: SafetyAssessment | undefined,
+  config: ArbitrationConfig,
+  cache: FactsCache,
+): CandidateChecks {
   const severity = maxSeverity(safety);
   const facts = factsOf(candidate.text, cache);
   return {
@@ -286,7 +297,7 @@ const passes = (checks: CandidateChecks): boolean => !Object.values(checks).some
 interface Known {
   embeddings?: { prompt: number[]; a?: number[]; b?: number[] };
   embedError?: string;
-  safety: { a?: SafetyVerdict; b?: SafetyVerdict };
+  safety: { a?: SafetyAssessment; b?: SafetyAssessment };
   critique?: { a: CritiqueReview; b: CritiqueReview };
 }
 
@@ -424,6 +435,7 @@ export async function arbitrate(
       scores,
       divergence,
       divergenceThreshold: config.divergenceThreshold,
+      weights: config.weights,
       ...(known.critique ? { critique: known.critique } : {}),
       reason,
       explanation,
@@ -680,6 +692,7 @@ export async function runArbitrated(
         scores,
         divergence: null,
         divergenceThreshold: config.divergenceThreshold,
+        weights: config.weights,
         reason: 'deadline',
         explanation: `${why}: took the fastest answer that passed the minimal checks (${final[chosen].model})`,
         timings: { totalMs: overheadMs, embedMs: 0, safetyMs: 0, critiqueMs: 0, overheadMs },

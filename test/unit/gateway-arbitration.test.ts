@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type ArbitrationDeps,
+  type AssessSafety,
   arbitrate,
   arbitrationConfigSchema,
   type Candidate,
@@ -15,7 +16,6 @@ import {
   parseCritiqueScore,
   repetitionRatio,
   runArbitrated,
-  type SafetyClassifier,
 } from '../../lib/gateway/arbitration.ts';
 import type { ChatMessage } from '../../lib/gateway/backend.ts';
 import type { ChatCall } from '../../lib/gateway/conversation.ts';
@@ -39,7 +39,7 @@ const unsafeCleaning =
 const good = (model: string, text: string, latencyMs: number): Candidate => ({ model, text, finishReason: 'stop', latencyMs });
 
 /** A rule-based classifier (a fake of the safety port): toxic gas recipes are severe. */
-const classifySafety: SafetyClassifier = async (text) => ({
+const classifySafety: AssessSafety = async (text) => ({
   categories: /bleach and ammonia|ammonia and bleach/i.test(text) ? [{ category: 'dangerous-activity', severity: 0.95 }] : [],
 });
 
@@ -192,7 +192,7 @@ describe('arbitrate', () => {
 
   it('uses a verdict the safety filter already gave instead of classifying again', async () => {
     let classified = 0;
-    const counting: SafetyClassifier = async (text) => {
+    const counting: AssessSafety = async (text) => {
       classified += 1;
       return classifySafety(text);
     };
@@ -346,6 +346,7 @@ describe('arbitrate', () => {
     const decision = await arbitrate({ prompt: cleaningQuestion, a, b: good('model-b', safeCleaning, 800) }, deps(), {
       weights: { agreement: 0, coherence: 0, safety: 1 },
     });
+    assert.deepEqual(decision.weights, { agreement: 0, coherence: 0, safety: 1 });
     assert.equal(decision.scores.a.total, 0.7);
     assert.equal(decision.scores.b.total, 1);
     assert.equal(decision.chosen, 'b');
