@@ -5,6 +5,7 @@
 import { auditEngine } from '../audit/manifest.ts';
 import { demoEngine } from '../demo/manifest.ts';
 import { executionEngine } from '../execution/manifest.ts';
+import { gatewayEngine } from '../gateway/manifest.ts';
 import { governanceEngine } from '../governance/manifest.ts';
 import { identityEngine } from '../identity/manifest.ts';
 import { observationEngine } from '../observation/manifest.ts';
@@ -12,4 +13,4 @@ import { platformEngine } from '../platform/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
 
-export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, auditEngine, demoEngine];
+export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, gatewayEngine, auditEngine, demoEngine];

@@ -31,35 +31,41 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { ConflictError, DomainError, ValidationError } from '../errors.ts';
+import type { LedgerEntry, Payload } from '../audit/schemas.ts';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.ts';
+import { type BusEvent, busEvent } from '../events/publisher.ts';
 import { type ArbitrationConfigInput, runArbitrated } from './arbitration.ts';
 import type { ChatMessage, FinishReason, GenerateRequest, StreamEvent, Usage } from './backend.ts';
 import type { InflightLimiter, InflightSlot } from './backpressure.ts';
-import {
-  type Amount,
-  actualAmount,
-  type BudgetStore,
-  type CapCrossing,
-  type Reservation,
-  type TokenPrices,
-  tokenPrices,
-  usdNumber,
-} from './budgets.ts';
+import { type Amount, type BudgetStore, type CapCrossing, type Reservation, type TokenPrices, tokenPrices, usdNumber } from './budgets.ts';
 import { type FitContextResult, fitContext } from './context.ts';
 import { runExchange } from './conversation.ts';
-import { loggedMessage, recordBilling, recordTurn, type UnrecordedTurn, withTurn } from './conversation-log.ts';
-import type { ModelConfig } from './models.ts';
+import {
+  CONVERSATIONS_STREAM,
+  loggedMessage,
+  recordBilling,
+  recordTurn,
+  seqsToRead,
+  type UnrecordedTurn,
+  verifyConversation,
+  withoutContent,
+  withTurn,
+} from './conversation-log.ts';
+import { type ModelConfig, modelInfo } from './models.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from './ports.ts';
 import type { Hop } from './resilience.ts';
 import { fallbackDecisions } from './resilience.ts';
+import { type SafetyResult, safetyVerdict, severities } from './safety.ts';
 import type {
   ChatInput,
   ChatResult,
   ConversationLog,
+  ConversationView,
   Decision,
   ExchangeInput,
   exchangeResultSchema,
   GatewaySettings,
+  modelViewSchema,
   ReplyFinishReason,
 } from './schemas.ts';
 import { applyTemplate, type TemplateLookup } from './templates.ts';
@@ -74,23 +80,8 @@ export interface ModelStream extends AsyncIterable<StreamEvent> {
 /** Starts a streamed call of `model` along its fallback chain (lib/gateway/resilience.ts `ModelRouter.stream`). */
 export type StreamModel = (model: string, request: GenerateRequest) => ModelStream;
 
-/** One category of a safety verdict, severity in [0, 1]. */
-export interface SafetyCategory {
-  category: string;
-  severity: number;
-}
-
-/** The output safety filter: a classifier and what its verdict means. */
-export interface SafetyFilter {
-  /** Names the classifier in decisions (`rules`, an endpoint's name). */
-  name: string;
-  classify(text: string, signal?: AbortSignal): Promise<{ categories: SafetyCategory[] }>;
-}
-
-/** Severity at or above which output is blocked. */
-export const BLOCK_SEVERITY = 0.7;
-/** Severity at or above which output is flagged in the decisions. */
-export const FLAG_SEVERITY = 0.4;
+/** The output safety filter: the built-in rules and any external classifier, merged (lib/gateway/safety.ts `classifySafety`). */
+export type SafetyFilter = (text: string, signal?: AbortSignal) => Promise<SafetyResult>;
 
 /** PII handling of one text in one mode: the new text and how many entities of each type it held. */
 export type PiiFilter = (text: string, mode: 'redact' | 'mask' | 'hash' | 'tag') => { text: string; counts: Record<string, number> };
@@ -167,7 +158,7 @@ class DeadlineReached extends Error {}
  */
 export function chatModel(models: ReadonlyMap<string, ModelConfig>, name: string, field = 'model'): ModelConfig {
   const model = models.get(name);
-  if (!model || !model.chat) {
+  if (!model?.chat) {
     const known = [...models.values()].filter((each) => each.chat).map((each) => each.name);
     throw new ValidationError([
       {
@@ -223,13 +214,6 @@ export function cutToTokens(tok: Tokenizer, text: string, max: number): string {
     else high = middle - 1;
   }
   return points.slice(0, low).join('');
-}
-
-/** Severity of a classifier's category as the decisions name it. */
-function severityName(severity: number): 'none' | 'low' | 'moderate' | 'severe' {
-  if (severity >= BLOCK_SEVERITY) return 'severe';
-  if (severity >= FLAG_SEVERITY) return 'moderate';
-  return severity > 0 ? 'low' : 'none';
 }
 
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -466,39 +450,51 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
 /** Embeds texts with a model (its router's `embed`), for arbitration. */
 export type EmbedWith = (model: string, texts: string[], signal?: AbortSignal) => Promise<number[][]>;
 
-/** The safety decision of one output: the verdict and the categories past `low`. */
+/**
+ * The safety decision of one output: the verdict (lib/gateway/safety.ts `safetyVerdict`: block
+ * severe, flag moderate) and every category the classifiers found. A filter that fails withholds the
+ * reply (block) rather than passing it unchecked.
+ */
 export async function safetyDecision(
   filter: SafetyFilter,
   text: string,
   signal?: AbortSignal,
 ): Promise<Extract<Decision, { step: 'safety' }>> {
-  let categories: SafetyCategory[];
+  let result: SafetyResult;
   try {
-    categories = (await filter.classify(text, signal)).categories;
+    result = await filter(text, signal);
   } catch {
-    // The filter must run: a classifier that fails withholds the reply rather than passing it unchecked.
     return {
       step: 'safety',
       verdict: 'block',
       categories: [{ category: 'classifier-unavailable', severity: 'severe', score: 1 }],
-      classifier: filter.name.slice(0, 64),
+      classifier: 'none',
     };
   }
-  const top = Math.max(0, ...categories.map((each) => each.severity));
-  const verdict = top >= BLOCK_SEVERITY ? 'block' : top >= FLAG_SEVERITY ? 'flag' : 'allow';
+  const verdict = safetyVerdict(result);
   return {
     step: 'safety',
-    verdict,
-    categories: categories
-      .filter((each) => each.severity > 0)
-      .sort((a, b) => b.severity - a.severity)
+    verdict: verdict.action,
+    categories: result.categories
+      .filter((each) => each.severity !== 'none')
       .slice(0, 32)
-      .map((each) => ({
-        category: each.category.slice(0, 64),
-        severity: severityName(each.severity),
-        score: round(Math.min(1, Math.max(0, each.severity))),
-      })),
-    classifier: filter.name.slice(0, 64),
+      .map((each) => ({ category: each.category, severity: each.severity, score: round(each.score) })),
+    classifier: result.classifier.slice(0, 64),
+  };
+}
+
+/** A safety result as arbitration reads it: severity none/low/moderate/severe as 0, ⅓, ⅔, 1. */
+async function arbitrationSafety(
+  filter: SafetyFilter,
+  text: string,
+  signal?: AbortSignal,
+): Promise<{ categories: { category: string; severity: number }[] }> {
+  const result = await filter(text, signal);
+  return {
+    categories: result.categories.map((each) => ({
+      category: each.category,
+      severity: severities.indexOf(each.severity) / (severities.length - 1),
+    })),
   };
 }
 
@@ -745,7 +741,7 @@ async function arbitrate(
     chatCall,
     {
       embed: (texts, signal) => embed(embedModel, texts, signal),
-      classifySafety: (text, signal) => deps.safety.classify(text, signal),
+      classifySafety: (text, signal) => arbitrationSafety(deps.safety, text, signal),
       chat: chatCall,
       ...(deps.templates?.(caller.tenant) ? { templates: deps.templates(caller.tenant) } : {}),
     },
@@ -862,4 +858,121 @@ export async function exchange(input: ExchangeInput, caller: ChatCaller, deps: C
     status: result.status,
     ...(result.error ? { stoppedBy: `${result.error.model}: ${result.error.message}`.slice(0, 1000) } : {}),
   };
+}
+
+/** The `gateway.tenant.paused` event of a cap crossing. */
+export function pausedEvent(crossing: CapCrossing): BusEvent {
+  return busEvent('gateway.tenant.paused', {
+    tenant: crossing.tenant,
+    budget: crossing.budget,
+    window: crossing.window.kind,
+    windowStart: crossing.window.start.toISOString(),
+    pausedUntil: crossing.window.end.toISOString(),
+    limit: crossing.limit,
+    spent: crossing.spent,
+    requestId: crossing.requestId.slice(0, 128),
+    pausedAt: crossing.pausedAt,
+  });
+}
+
+/** A model as listed. */
+export type ModelView = z.infer<typeof modelViewSchema>;
+
+/** A model as `GET /gateway/models` lists it. */
+export function modelView(model: ModelConfig): ModelView {
+  return {
+    ...modelInfo(model),
+    chat: model.chat,
+    ...(model.embedModel ? { embedModel: model.embedModel } : {}),
+    fallbacks: model.fallbacks,
+    maxInFlight: model.maxInFlight,
+  };
+}
+
+/** What reading a conversation back needs. */
+export interface ConversationReadDeps {
+  conversations: Pick<ConversationStore, 'get'>;
+  ledger: GatewayLedger;
+}
+
+/** The ledger entries at `seqs` of a stream, read in runs of consecutive seqs. */
+async function entriesAt(
+  ledger: GatewayLedger,
+  tenant: string,
+  stream: string,
+  seqs: readonly number[],
+): Promise<Map<number, LedgerEntry>> {
+  const found = new Map<number, LedgerEntry>();
+  let i = 0;
+  while (i < seqs.length) {
+    const from = seqs[i] as number;
+    let to = from;
+    while (i + 1 < seqs.length && seqs[i + 1] === to + 1) {
+      i += 1;
+      to += 1;
+    }
+    for (const entry of await ledger.read(tenant, stream, from, to + 1)) found.set(entry.seq, entry);
+    i += 1;
+  }
+  return found;
+}
+
+/**
+ * A conversation's log with its verification against the ledger (lib/gateway/conversation-log.ts
+ * `verifyConversation`): each turn's entry and the one before it are read, and, for a turn whose
+ * rebuilt record does not match, the stored payload, to name the messages that differ.
+ * @throws NotFoundError when the tenant has no such conversation.
+ */
+export async function viewConversation(tenant: string, conversationId: string, deps: ConversationReadDeps): Promise<ConversationView> {
+  const log = await deps.conversations.get(tenant, conversationId);
+  if (!log) throw new NotFoundError(`Conversation ${conversationId} not found`);
+  const entries = await entriesAt(deps.ledger, tenant, CONVERSATIONS_STREAM, seqsToRead(log));
+  let verification = verifyConversation(log, entries);
+  const mismatched = verification.turns.filter((turn) => turn.entryIntact && !turn.payloadMatches && turn.ledger !== null);
+  if (mismatched.length > 0) {
+    const payloads = new Map<string, Payload>();
+    for (const turn of mismatched) {
+      const entry = turn.ledger ? entries.get(turn.ledger.seq) : undefined;
+      const payload = entry ? await deps.ledger.payload(tenant, entry.payloadHash) : undefined;
+      if (entry && payload) payloads.set(entry.payloadHash, payload);
+    }
+    verification = verifyConversation(log, entries, payloads);
+  }
+  return { log, verification };
+}
+
+/** What a retention run did. */
+export interface RetentionOutcome {
+  /** Logs whose content was removed. */
+  stripped: number;
+  /** Logs skipped because a turn was running on them (the next run takes them). */
+  busy: number;
+}
+
+/**
+ * Removes the content of the conversation logs whose retention ended by `now` (at most `limit`),
+ * keeping every hash, so they still verify against the ledger (`content-removed`). Each log is taken
+ * under its lease, so a turn running on it is never lost; a busy log is left for the next run.
+ */
+export async function applyConversationRetention(conversations: ConversationStore, now: Date, limit = 100): Promise<RetentionOutcome> {
+  const due = await conversations.expiring(now, limit);
+  const lease = `retention-${now.getTime()}`;
+  let stripped = 0;
+  let busy = 0;
+  for (const { tenant, conversationId } of due) {
+    let log: ConversationLog;
+    try {
+      log = (await conversations.begin(tenant, conversationId, lease, now, new Date(now.getTime() + CONVERSATION_LEASE_SECONDS * 1000)))
+        .log;
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        busy += 1;
+        continue;
+      }
+      throw error;
+    }
+    await conversations.commit(withoutContent(log, now), lease, undefined);
+    stripped += 1;
+  }
+  return { stripped, busy };
 }

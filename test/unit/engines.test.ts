@@ -18,10 +18,13 @@ import { engines } from '../../lib/engines/index.ts';
 import { defineEngine, functionName, handlerFile, need } from '../../lib/engines/manifest.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The stage's models as the gateway's `invoke-models` need grants them. */
+const models = { endpoints: ['standin-a', 'standin-b'], apiKeySecrets: [] };
 const config = serverlessConfig(engines, {
   param: (name) => `rate(${name})`,
   secretNamePrefix: 'autonomy/test/',
   stateMachinePrefix: 'autonomy-test-',
+  models,
 });
 type Fn = { handler: string; role: string; environment?: Record<string, unknown>; events: Array<Record<string, unknown>> };
 type Statement = { Action: string[]; Resource: unknown; Condition?: Record<string, Record<string, string[]>> };
@@ -128,9 +131,19 @@ describe('engine manifests', () => {
     const holders = Object.keys(config.functions).filter((name) =>
       statements(name).some((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:'))),
     );
-    assert.deepEqual(holders.sort(), ['auditCheckpoint', 'auditCheckpointSchedule', 'auditKeys', 'executionRuns', 'executionWebhookKey', 'reflexLoopExecute']);
+    assert.deepEqual(holders.sort(), [
+      'auditCheckpoint',
+      'auditCheckpointSchedule',
+      'auditKeys',
+      'executionRuns',
+      'executionWebhookKey',
+      'reflexLoopExecute',
+    ]);
     const expected: Record<string, { names: string; actions: string[] }> = {
-      audit: { names: 'audit-signing-keys/*', actions: ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'] },
+      audit: {
+        names: 'audit-signing-keys/*',
+        actions: ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+      },
       execution: { names: 'execution-webhook-keys/*', actions: ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue'] },
     };
     for (const name of holders) {
@@ -144,7 +157,7 @@ describe('engine manifests', () => {
       assert.deepEqual(secrets[0]?.Action.sort(), want?.actions, name);
     }
     assert.throws(
-      () => serverlessConfig(engines, { param: () => 'rate(1 minute)', stateMachinePrefix: 'autonomy-test-' }),
+      () => serverlessConfig(engines, { param: () => 'rate(1 minute)', stateMachinePrefix: 'autonomy-test-', models }),
       /secretNamePrefix/,
     );
   });
@@ -157,7 +170,9 @@ describe('engine manifests', () => {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:autonomy-test-governance-gate:*',
     };
     const starters = Object.keys(config.functions).filter((name) =>
-      statements(name).some((statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('governance-gate')),
+      statements(name).some(
+        (statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('governance-gate'),
+      ),
     );
     const proposers = ['governanceProposals', 'reflexIncidents', 'reflexIncident', 'reflexLoopDiagnose', 'reflexLoopRecord'];
     assert.deepEqual(starters, proposers);
@@ -181,7 +196,9 @@ describe('engine manifests', () => {
     const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:autonomy-test-self-repair:*' };
     const loopStarts = Object.entries(config.functions).flatMap(([name]) =>
       statements(name)
-        .filter((statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('self-repair'))
+        .filter(
+          (statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('self-repair'),
+        )
         .map((statement) => [name, statement.Resource]),
     );
     assert.deepEqual(loopStarts, [['reflexIncident', [machine, executions]]]);
@@ -189,13 +206,15 @@ describe('engine manifests', () => {
       assert.equal(fn.environment?.SELF_REPAIR_STATE_MACHINE_ARN !== undefined, name === 'reflexIncident', name);
     }
     assert.deepEqual((config.functions.reflexIncident as Fn).environment?.SELF_REPAIR_STATE_MACHINE_ARN, machine);
-    const resumers = Object.keys(config.functions).filter((name) => name.startsWith('reflex') && grants(name, 'states:SendTaskSuccess', '*'));
+    const resumers = Object.keys(config.functions).filter(
+      (name) => name.startsWith('reflex') && grants(name, 'states:SendTaskSuccess', '*'),
+    );
     assert.deepEqual(resumers, ['reflexIncident', 'reflexLoopGate', 'reflexLoopResume']);
   });
 
   it("refuse a 'start-gate' need without the stage's state-machine prefix, or with one that is not a name prefix", () => {
     assert.throws(
-      () => serverlessConfig(engines, { param: () => 'rate(1 minute)', secretNamePrefix: 'autonomy/test/' }),
+      () => serverlessConfig(engines, { param: () => 'rate(1 minute)', secretNamePrefix: 'autonomy/test/', models }),
       /stateMachinePrefix/,
     );
     assert.throws(() => statementOf(need.startGate(), undefined, 'autonomy-test'), /stateMachinePrefix/);

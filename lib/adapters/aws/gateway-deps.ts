@@ -1,0 +1,130 @@
+/**
+ * The Gateway engine's ports in a deployed function, built once per container: the stage's models
+ * and their router (lib/adapters/aws/model-backends.ts), budgets and in-flight slots, conversation
+ * logs, running requests and settings on the state table and the artifacts bucket, the tenant's
+ * ledger (the audit engine's `record`), the safety filter (the built-in rules), PII redaction, the
+ * pause event through the ledger and the bus, and usage metrics with one dimension: the model.
+ */
+import { randomUUID } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { record } from '../../audit/engine.ts';
+import { config } from '../../config.ts';
+import type { BudgetStore } from '../../gateway/budgets.ts';
+import { type CallMetrics, type ChatDeps, type PausePublisher, pausedEvent } from '../../gateway/engine.ts';
+import { redactPii } from '../../gateway/pii.ts';
+import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from '../../gateway/ports.ts';
+import { classifySafety } from '../../gateway/safety.ts';
+import { metrics } from '../../observability.ts';
+import { auditLedger, auditPayloads, recordDeps } from './audit-deps.ts';
+import { dynamoClient, eventBridgeClient, s3Client } from './clients.ts';
+import { eventBridgePublisher } from './event-publisher.ts';
+import { dynamoInflightLimiter } from './gateway-backpressure.ts';
+import { dynamoBudgetStore } from './gateway-budgets.ts';
+import { dynamoRequestRegistry, dynamoSettingsStore, s3ConversationStore } from './gateway-store.ts';
+import { gatewayModels } from './model-backends.ts';
+import { ledgerRecorder } from './stage-outbox.ts';
+
+let budgets: BudgetStore | undefined;
+let conversations: ConversationStore | undefined;
+let requests: RequestRegistry | undefined;
+let settings: SettingsStore | undefined;
+let ledger: GatewayLedger | undefined;
+let deps: Omit<ChatDeps, 'now'> | undefined;
+
+/** The tenants' budgets and spending. */
+export function gatewayBudgets(): BudgetStore {
+  budgets ??= dynamoBudgetStore(dynamoClient(), config().STATE_TABLE);
+  return budgets;
+}
+
+/** Conversation logs (S3) and their leases (state table). */
+export function gatewayConversations(): ConversationStore {
+  conversations ??= s3ConversationStore(dynamoClient(), config().STATE_TABLE, s3Client(), config().ARTIFACTS_BUCKET);
+  return conversations;
+}
+
+/** Running requests and their cancellation flags. */
+export function gatewayRequests(): RequestRegistry {
+  requests ??= dynamoRequestRegistry(dynamoClient(), config().STATE_TABLE);
+  return requests;
+}
+
+/** The tenants' gateway settings. */
+export function gatewaySettings(): SettingsStore {
+  settings ??= dynamoSettingsStore(dynamoClient(), config().STATE_TABLE);
+  return settings;
+}
+
+/** The tenant's ledger: turns and billing recorded as the audit engine records, entries and payloads read back. */
+export function gatewayLedger(): GatewayLedger {
+  ledger ??= {
+    record: (input) => record(recordDeps(), input),
+    read: (tenant, stream, fromSeq, toSeq) => auditLedger().read(tenant, stream, fromSeq, toSeq),
+    payload: (tenant, hash) => auditPayloads().get(tenant, hash),
+  };
+  return ledger;
+}
+
+/**
+ * Publishes a pause: `gateway.tenant.paused` recorded in the tenant's ledger (once per content, as
+ * the audit appender records outbox events), then on the bus, then the pause marked recorded; a
+ * failure before the mark leaves it to the budget sweep, which publishes it again.
+ */
+export function pausePublisher(store: BudgetStore = gatewayBudgets()): PausePublisher {
+  const publisher = eventBridgePublisher(eventBridgeClient(), { busName: config().EVENT_BUS_NAME });
+  return async (crossing) => {
+    const event = pausedEvent(crossing);
+    await ledgerRecorder({ tenant: crossing.tenant, id: `${crossing.pausedAt}#pause#${randomUUID()}`, event });
+    await publisher.publish([event]);
+    await store.recordPause(crossing.tenant, crossing.window);
+  };
+}
+
+/** Usage metrics: tokens, cost and latency per call, one dimension (the model: bounded by the stage's configuration; no tenant, no user). */
+export function recordCallMetrics(call: CallMetrics): void {
+  const single = metrics.singleMetric();
+  single.addDimension('model', call.model);
+  single.addDimension('outcome', call.outcome);
+  single.addMetric('GatewayInputTokens', MetricUnit.Count, call.inputTokens);
+  single.addMetric('GatewayOutputTokens', MetricUnit.Count, call.outputTokens);
+  single.addMetric('GatewayCostMicroUsd', MetricUnit.Count, Math.round(call.costUsd * 1e6));
+  single.addMetric('GatewayCallLatency', MetricUnit.Milliseconds, call.latencyMs);
+}
+
+/** PII handling with lib/gateway/pii.ts: the text and the count of entities per type. */
+export function piiFilter(text: string, mode: 'redact' | 'mask' | 'hash' | 'tag'): { text: string; counts: Record<string, number> } {
+  const { text: out, entities } = redactPii(text, { mode });
+  const counts: Record<string, number> = {};
+  for (const entity of entities) counts[entity.type] = (counts[entity.type] ?? 0) + 1;
+  return { text: out, counts };
+}
+
+/** What the chat pipeline needs in a deployed function. */
+export function gatewayDeps(): ChatDeps {
+  if (!deps) {
+    const cfg = config();
+    const models = gatewayModels(cfg.STAGE);
+    deps = {
+      models: models.byName,
+      stream: (model, request) => models.router.stream(model, request),
+      budgets: gatewayBudgets(),
+      inflight: dynamoInflightLimiter(dynamoClient(), cfg.STATE_TABLE),
+      settings: gatewaySettings(),
+      conversations: gatewayConversations(),
+      requests: gatewayRequests(),
+      ledger: gatewayLedger(),
+      safety: (text, signal) => classifySafety(text, [], signal),
+      pii: piiFilter,
+      pauses: pausePublisher(),
+      metrics: recordCallMetrics,
+    };
+  }
+  return { ...deps, now: () => new Date() };
+}
+
+/** Embeddings through the stage's router, for arbitration. */
+export function gatewayEmbed(model: string, texts: string[], signal?: AbortSignal): Promise<number[][]> {
+  return gatewayModels(config().STAGE)
+    .router.embed(model, texts, signal)
+    .then((result) => result.vectors);
+}

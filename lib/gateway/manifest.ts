@@ -1,0 +1,120 @@
+/**
+ * The Gateway engine: every model call of every tenant, through one pipeline (lib/gateway/engine.ts):
+ * templates, PII, context fitting, budgets, in-flight marks, resilient calls with fallback, safety,
+ * exact billing, conversation logs chained in the ledger; dual-model exchanges and arbitration.
+ * State-table items by partition-key prefix: <tenant>#gateway#budget and #gateway#usage (budgets and
+ * per-window counters, lib/adapters/aws/gateway-budgets.ts), #gateway#conversations (leases and the
+ * retention index), #gateway#requests (running requests, their cancellation flag), #gateway#settings;
+ * system#gateway#inflight (in-flight slots per model). Objects: <tenant>/conversations/<id>.json.
+ * Ledger streams: gateway.conversations (one entry per turn), gateway.billing (one per model call),
+ * events.gateway (gateway.tenant.paused).
+ */
+import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
+import {
+  cancelChatRoute,
+  chatRoute,
+  exchangeRoute,
+  getConversationRoute,
+  getSettingsRoute,
+  listModelsRoute,
+  putBudgetRoute,
+  putSettingsRoute,
+  usageRoute,
+} from './routes.ts';
+
+const BUDGET = '*#gateway#budget';
+const USAGE = '*#gateway#usage';
+const CONVERSATIONS = '*#gateway#conversations';
+const REQUESTS = '*#gateway#requests';
+const SETTINGS = '*#gateway#settings';
+const INFLIGHT = 'system#gateway#inflight';
+const LOGS = '*/conversations/*';
+const PAYLOADS = '*/audit/payloads/*';
+
+/** Pausing a tenant at its hard cap: the event through the stage outbox (ledger entry, bus), the pause marked recorded. */
+const pausing: Need[] = [...outboxNeeds, need.table('state', ['UpdateItem'], [USAGE])];
+
+/** One request through the pipeline (lib/gateway/engine.ts `chat`). */
+const pipeline: Need[] = [
+  need.table('state', ['GetItem'], [SETTINGS, BUDGET]),
+  need.table('state', ['GetItem', 'UpdateItem'], [USAGE]),
+  need.table('state', ['GetItem', 'UpdateItem'], [INFLIGHT]),
+  need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], [REQUESTS]),
+  need.table('state', ['UpdateItem'], [CONVERSATIONS]),
+  need.objects('artifacts', ['GetObject', 'PutObject', 'PutObjectTagging'], [LOGS]),
+  // Unconditioned: without ListBucket, S3 answers 403 instead of 404 for a log not written yet.
+  need.listObjects('artifacts'),
+  // Turns and billing entries in the ledger (the audit engine's `record`).
+  need.table('ledger', ['PutItem', 'Query']),
+  need.table('state', ['PutItem'], ['*#audit#streams']),
+  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], [PAYLOADS]),
+  ...pausing,
+  need.invokeModels(),
+];
+
+export const gatewayEngine = defineEngine({
+  name: 'gateway',
+  description:
+    'Model gateway: managed model endpoints behind one API with budgets, safety, PII filters, exact billing and conversation logs chained in the ledger',
+  actions: {
+    models: {
+      description: "GET /gateway/models: the stage's models with their limits and prices",
+      routes: [listModelsRoute],
+      memorySize: 256,
+      needs: [],
+    },
+    chat: {
+      description: 'POST /gateway/chat: one request through the pipeline (JSON or server-sent events); DELETE cancels a running one',
+      routes: [chatRoute, cancelChatRoute],
+      memorySize: 1024,
+      timeout: 29,
+      needs: pipeline,
+    },
+    conversations: {
+      description:
+        "POST /gateway/conversations: a dual-model exchange, every turn through the pipeline; GET: a conversation's log verified against the ledger",
+      routes: [exchangeRoute, getConversationRoute],
+      memorySize: 1024,
+      timeout: 29,
+      // Verifying reads the turns' entries and, for a turn that does not match, its stored record.
+      needs: [...pipeline, need.objects('artifacts', ['GetObject'], [PAYLOADS])],
+    },
+    budgets: {
+      description: "PUT /gateway/budgets: the tenant's token and cost budget per window (admin); raising it lifts a pause",
+      routes: [putBudgetRoute],
+      needs: [need.table('state', ['GetItem', 'UpdateItem'], [BUDGET, USAGE])],
+    },
+    usage: {
+      description: "GET /gateway/usage: the tenant's spending in its window against its budget",
+      routes: [usageRoute],
+      needs: [need.table('state', ['GetItem'], [BUDGET, USAGE])],
+    },
+    settings: {
+      description: "GET and PUT /gateway/settings: the tenant's PII modes, context limit and log retention",
+      routes: [getSettingsRoute, putSettingsRoute],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS])],
+    },
+    'budget-sweep': {
+      description: 'Charges reservations whose calls never settled at their worst case, and publishes pauses left unrecorded (scheduled)',
+      schedule: { param: 'gatewayBudgetSweepSchedule' },
+      timeout: 300,
+      needs: [
+        need.index('state', 'gsi1', ['Query']),
+        need.table('state', ['GetItem'], [BUDGET]),
+        need.table('state', ['GetItem', 'UpdateItem'], [USAGE]),
+        ...pausing,
+      ],
+    },
+    retention: {
+      description: "Removes the content of conversation logs past their tenant's retention; the hashes and the ledger stay (scheduled)",
+      schedule: { param: 'gatewayRetentionSchedule' },
+      timeout: 300,
+      needs: [
+        need.index('state', 'gsi1', ['Query']),
+        need.table('state', ['UpdateItem'], [CONVERSATIONS]),
+        need.objects('artifacts', ['GetObject', 'PutObject', 'PutObjectTagging'], [LOGS]),
+        need.listObjects('artifacts'),
+      ],
+    },
+  },
+});
