@@ -52,6 +52,7 @@ import {
   withTurn,
 } from './conversation-log.ts';
 import { type ModelConfig, modelInfo } from './models.ts';
+import { redactPii } from './pii.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from './ports.ts';
 import type { Hop } from './resilience.ts';
 import { fallbackDecisions } from './resilience.ts';
@@ -85,6 +86,17 @@ export type SafetyFilter = (text: string, signal?: AbortSignal) => Promise<Safet
 
 /** PII handling of one text in one mode: the new text and how many entities of each type it held. */
 export type PiiFilter = (text: string, mode: 'redact' | 'mask' | 'hash' | 'tag') => { text: string; counts: Record<string, number> };
+
+/**
+ * The {@link PiiFilter} of lib/gateway/pii.ts: `redactPii` in `mode`, and the entities found counted by type.
+ * @example piiCounts('Mail ada@example.org', 'redact') // { text: 'Mail [EMAIL]', counts: { EMAIL: 1 } }
+ */
+export function piiCounts(text: string, mode: 'redact' | 'mask' | 'hash' | 'tag'): { text: string; counts: Record<string, number> } {
+  const { text: out, entities } = redactPii(text, { mode });
+  const counts: Record<string, number> = {};
+  for (const entity of entities) counts[entity.type] = (counts[entity.type] ?? 0) + 1;
+  return { text: out, counts };
+}
 
 /** Publishes a tenant's pause (the `gateway.tenant.paused` event and its ledger entry) and marks it recorded. */
 export type PausePublisher = (crossing: CapCrossing, actor: string, correlationId: string) => Promise<void>;

@@ -10,8 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { record } from '../../audit/engine.ts';
 import { config } from '../../config.ts';
 import type { BudgetStore } from '../../gateway/budgets.ts';
-import { type CallMetrics, type ChatDeps, type PausePublisher, pausedEvent } from '../../gateway/engine.ts';
-import { redactPii } from '../../gateway/pii.ts';
+import { type CallMetrics, type ChatDeps, type PausePublisher, pausedEvent, piiCounts } from '../../gateway/engine.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from '../../gateway/ports.ts';
 import { classifySafety } from '../../gateway/safety.ts';
 import { metrics } from '../../observability.ts';
@@ -91,14 +90,6 @@ export function recordCallMetrics(call: CallMetrics): void {
   single.addMetric('GatewayCallLatency', MetricUnit.Milliseconds, call.latencyMs);
 }
 
-/** PII handling with lib/gateway/pii.ts: the text and the count of entities per type. */
-export function piiFilter(text: string, mode: 'redact' | 'mask' | 'hash' | 'tag'): { text: string; counts: Record<string, number> } {
-  const { text: out, entities } = redactPii(text, { mode });
-  const counts: Record<string, number> = {};
-  for (const entity of entities) counts[entity.type] = (counts[entity.type] ?? 0) + 1;
-  return { text: out, counts };
-}
-
 /** What the chat pipeline needs in a deployed function. */
 export function gatewayDeps(): ChatDeps {
   if (!deps) {
@@ -114,7 +105,7 @@ export function gatewayDeps(): ChatDeps {
       requests: gatewayRequests(),
       ledger: gatewayLedger(),
       safety: (text, signal) => classifySafety(text, [], signal),
-      pii: piiFilter,
+      pii: piiCounts,
       pauses: pausePublisher(),
       metrics: recordCallMetrics,
     };
