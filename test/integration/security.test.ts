@@ -114,6 +114,9 @@ interface VictimData {
   proposalId: string;
   exportId: string;
   recordHash: string;
+  /** B's gateway conversation and the request that wrote it. */
+  conversationId: string;
+  chatRequestId: string;
 }
 
 /** Calls as `tenant` with `roles`, remembering the token (it must not reach the logs). */
@@ -154,7 +157,22 @@ async function createVictim(): Promise<VictimData> {
     if (execution.status !== 'RUNNING') throw new Error(`the gate ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
     return undefined;
   }, 20_000, 250);
-  return { tenant, series, stream, keyId: key.body.result.keyId, approvalId, proposalId: proposed.body.result.proposalId, exportId: exported.body.result.exportId, recordHash: recorded.body.result.hash };
+  const chatted = await as(tenant, ['operator'], 'POST', '/gateway/chat', {
+    parameters: { model: 'standin-a', messages: [{ role: 'user', content: `Keep ${markers.payload} in mind for the review` }], maxTokens: 32 },
+  });
+  assert.equal(chatted.status, 200, JSON.stringify(chatted.body));
+  return {
+    tenant,
+    series,
+    stream,
+    keyId: key.body.result.keyId,
+    approvalId,
+    proposalId: proposed.body.result.proposalId,
+    exportId: exported.body.result.exportId,
+    recordHash: recorded.body.result.hash,
+    conversationId: chatted.body.result.conversationId,
+    chatRequestId: chatted.body.result.requestId,
+  };
 }
 
 /** What tenant B sees of its own data; it must read the same after tenant A's calls. */
@@ -168,7 +186,15 @@ async function victimView(b: VictimData) {
   const proposal = await read(`/governance/proposals?proposalId=${b.proposalId}`);
   const governance = await read('/governance/config');
   const killSwitch = await read('/governance/killswitch');
+  const usage = await read('/gateway/usage');
+  const gatewaySettings = await read('/gateway/settings');
+  const conversation = await read(`/gateway/conversations?conversationId=${b.conversationId}`);
   return {
+    gateway: {
+      usage: { tokens: usage?.tokens, costUsd: usage?.costUsd, requests: usage?.requests, budget: usage?.budget },
+      settings: gatewaySettings,
+      conversation: { turns: conversation?.log?.turns?.length, intact: conversation?.verification?.intact },
+    },
     proposal: proposal?.proposals?.map((entry: { proposalId: string; status: string }) => `${entry.proposalId}:${entry.status}`),
     governance: { config: governance?.config, autonomyLevel: governance?.autonomyLevel, policyVersion: governance?.policyVersion, killSwitch: killSwitch?.tenant ?? null },
     series: { version: status?.storage?.version, count: status?.stats?.count, detector: status?.detector },
@@ -236,6 +262,16 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /reflex/cases': (b) => ({ path: `/reflex/cases?tenant=${b.tenant}&cluster=service|up|spike` }),
   'GET /reflex/config': (b) => ({ path: `/reflex/config?tenant=${b.tenant}` }),
   'PUT /reflex/config': () => ({ path: '/reflex/config', body: { parameters: { enabled: false } } }),
+  'GET /gateway/models': (b) => ({ path: `/gateway/models?tenant=${b.tenant}` }),
+  // A's own request: the conversation id names a conversation of A's, never B's.
+  'POST /gateway/chat': () => ({ path: '/gateway/chat', body: { parameters: { model: 'standin-a', messages: [{ role: 'user', content: 'hello' }], maxTokens: 8 } } }),
+  'DELETE /gateway/chat': (b) => ({ path: `/gateway/chat?requestId=${b.chatRequestId}` }),
+  'PUT /gateway/budgets': () => ({ path: '/gateway/budgets', body: { parameters: { tokens: 1, costUsd: 0, window: 'day' } } }),
+  'GET /gateway/usage': (b) => ({ path: `/gateway/usage?tenant=${b.tenant}` }),
+  'GET /gateway/settings': (b) => ({ path: `/gateway/settings?tenant=${b.tenant}` }),
+  'PUT /gateway/settings': () => ({ path: '/gateway/settings', body: { parameters: { contextTokens: 64, retentionDays: 1 } } }),
+  'POST /gateway/conversations': () => ({ path: '/gateway/conversations', body: { parameters: { modelA: 'standin-a', modelB: 'standin-b', promptA: 'hello', promptB: 'reply', exchanges: 1, maxTokens: 8 } } }),
+  'GET /gateway/conversations': (b) => ({ path: `/gateway/conversations?conversationId=${b.conversationId}` }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
@@ -287,6 +323,8 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['POST', '/audit/export', { parameters: { stream: victim.stream, exportId: victim.exportId } }],
       ['GET', `/audit/proof?stream=${victim.stream}&seq=0`],
       ['GET', `/execution/runs?executionId=exec-${victim.proposalId}`],
+      ['GET', `/gateway/conversations?conversationId=${victim.conversationId}`],
+      ['DELETE', `/gateway/chat?requestId=${victim.chatRequestId}`],
     ];
     for (const [method, path, body] of cases) {
       const reply = await as(attacker, ['admin'], method, path, body);
