@@ -25,6 +25,9 @@ const NOT_ASCII = -1;
 /** {@link BytePairEncoding} lookups by string: the piece is ASCII and not a token. */
 const NOT_A_TOKEN = -2;
 
+/** Short merged pieces remembered per encoding (piece → ids), emptied when full. */
+const MERGED_CACHE_SIZE = 16_384;
+
 /** From this many bytes on a piece is merged with the heap; below, the array scan is faster. */
 export const HEAP_MERGE_MIN_BYTES = 128;
 
@@ -123,6 +126,7 @@ export class BytePairEncoding {
   private readonly specialById: Map<number, Uint8Array>;
   private readonly pattern: RegExp;
   private readonly specialPattern: RegExp | undefined;
+  private readonly merged = new Map<string, number[]>();
   private scratch = new Uint8Array(1024);
   private scanStarts = new Int32Array(HEAP_MERGE_MIN_BYTES + 1);
   private scanRanks = new Int32Array(HEAP_MERGE_MIN_BYTES + 1);
@@ -323,9 +327,22 @@ export class BytePairEncoding {
       out?.push(rank);
       return 1;
     }
-    const ids: number[] = [];
-    if (n >= HEAP_MERGE_MIN_BYTES) this.mergeWithHeap(piece, n, ids);
-    else this.mergeWithScan(piece, n, ids);
+    if (n >= HEAP_MERGE_MIN_BYTES) {
+      const ids: number[] = [];
+      this.mergeWithHeap(piece, n, ids);
+      if (out) for (const id of ids) out.push(id);
+      return ids.length;
+    }
+    // A short piece that needs merging is usually a word that comes back (names, identifiers, CJK
+    // runs): remember it. Long pieces are not kept, so the cache stays under ~16,384 × 128 bytes.
+    const key = text.slice(start, end);
+    let ids = this.merged.get(key);
+    if (ids === undefined) {
+      ids = [];
+      this.mergeWithScan(piece, n, ids);
+      if (this.merged.size >= MERGED_CACHE_SIZE) this.merged.clear();
+      this.merged.set(key, ids);
+    }
     if (out) for (const id of ids) out.push(id);
     return ids.length;
   }
