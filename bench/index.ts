@@ -34,6 +34,7 @@ for (const script of [
   'bench/governance-approvals.ts',
   'bench/self-repair.ts',
   'bench/arbitration.ts',
+  'bench/tokenizer.ts',
 ]) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
