@@ -174,7 +174,7 @@ export function chatModel(models: ReadonlyMap<string, ModelConfig>, name: string
     const known = [...models.values()].filter((each) => each.chat).map((each) => each.name);
     throw new ValidationError([
       {
-        path: `body.${field}`,
+        path: `body.parameters.${field}`,
         message: `unknown model "${name}"; this stage's chat models: ${known.join(', ') || 'none'} (GET /gateway/models)`,
       },
     ]);
@@ -562,7 +562,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
   const model = chatModel(deps.models, input.model);
   const arbitrated = input.arbitrate?.models.map((name, index) => chatModel(deps.models, name, `arbitrate.models.${index}`));
   if (arbitrated && !options.embed)
-    throw new ValidationError([{ path: 'body.arbitrate', message: 'arbitration needs an embedding model, and this stage has none' }]);
+    throw new ValidationError([{ path: 'body.parameters.arbitrate', message: 'arbitration needs an embedding model, and this stage has none' }]);
   const settings = await deps.settings.get(caller.tenant);
   const templated = await applyTemplate(
     {
@@ -571,7 +571,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
       ...(input.variables ? { variables: input.variables } : {}),
     },
     deps.templates?.(caller.tenant),
-    { path: 'body' },
+    { path: 'body.parameters' },
   );
   const decisions: Decision[] = [];
   if (templated.template)
@@ -723,7 +723,7 @@ async function arbitrate(
   debug: boolean,
 ): Promise<ArbitratedTurn> {
   const embed = options.embed;
-  if (!embed) throw new ValidationError([{ path: 'body.arbitrate', message: 'arbitration needs an embedding model' }]);
+  if (!embed) throw new ValidationError([{ path: 'body.parameters.arbitrate', message: 'arbitration needs an embedding model' }]);
   const outcomes: CallOutcome[] = [];
   let calls = 0;
   const chatCall = async (messages: ChatMessage[], name: string, signal?: AbortSignal) => {
@@ -746,7 +746,7 @@ async function arbitrate(
   const embedModel = models[0].embedModel ?? models[1].embedModel;
   if (!embedModel)
     throw new ValidationError([
-      { path: 'body.arbitrate.models', message: `neither ${models[0].name} nor ${models[1].name} names an embedding model (embedModel)` },
+      { path: 'body.parameters.arbitrate.models', message: `neither ${models[0].name} nor ${models[1].name} names an embedding model (embedModel)` },
     ]);
   const { decision, candidates } = await runArbitrated(
     { modelA: models[0].name, modelB: models[1].name, messages: base.messages },

@@ -106,10 +106,10 @@ describe('the chat pipeline', () => {
       assert.ok(error instanceof ValidationError, String(error));
       return error.issues.map((issue) => issue.path);
     };
-    assert.deepEqual(await issues(ask('hi', { model: 'gpt-9' })), ['body.model']);
-    assert.deepEqual(await issues(ask('hi', { model: 'standin-embed' })), ['body.model'], 'an embedding model does not chat');
-    assert.deepEqual(await issues(ask('hi', { template: 'no_such_template' })), ['body.template']);
-    assert.deepEqual(await issues(ask('hi', { template: 'developer_mode' })), ['body.variables.language']);
+    assert.deepEqual(await issues(ask('hi', { model: 'gpt-9' })), ['body.parameters.model']);
+    assert.deepEqual(await issues(ask('hi', { model: 'standin-embed' })), ['body.parameters.model'], 'an embedding model does not chat');
+    assert.deepEqual(await issues(ask('hi', { template: 'no_such_template' })), ['body.parameters.template']);
+    assert.deepEqual(await issues(ask('hi', { template: 'developer_mode' })), ['body.parameters.variables.language']);
   });
 
   it('renders a template before the messages and records it', async () => {
