@@ -1,6 +1,6 @@
 /**
  * PII detection and redaction for the gateway's input, output and logs. Pure: no I/O, no model
- * download (names come from compromise's shipped lexicon), never throws on a string.
+ * download (person names come from compromise's shipped lexicon and rules; no tagger is run), never throws on a string.
  *
  * Offsets: every `start`/`end` is an index in UTF-16 code units into the text given (what
  * `String.prototype.slice` takes), `end` exclusive; `text.slice(start, end)` is the entity.

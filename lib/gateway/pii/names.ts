@@ -1,114 +1,358 @@
 /**
- * Person names: compromise's `people()` (a rule-based English tagger whose lexicon of first names,
- * surnames and honorifics ships inside the npm package; nothing is downloaded at run time), plus
- * rules: an honorific followed by capitalised words ("Dr. Ada Lovelace", "Mr S. Esmer"), and
- * "my name is …"/"signed …" phrases. compromise reports offsets into the text it was given, which
- * are UTF-16 code units; each is checked against the text before it is kept.
+ * Person names by gazetteer and rules, in one linear pass over the text's tokens (no tagger run):
+ * capitalised runs ("Jesper Parnevik", "A. Dale", "Roberto Duran") are read word by word against
+ * compromise's shipped English lexicon (about 3,100 first names and 900 surnames, and the places,
+ * organisations, sports teams and common words it knows; only the lexicon is used, nothing is
+ * downloaded), and a run is a person when
+ * - it starts with a first name or an initial and goes on with a capitalised word that is not a
+ *   place, an organisation or a street/organisation word ("Grace Road", "Major League");
+ * - or its context says so: an honorific or a role before it ("Dr. Ada Lovelace", "broker Shakil
+ *   Rizvi", "President Boris Yeltsin"), a speech verb after or before it ("Duran told", "said
+ *   Washington"), a country or a number in brackets after it, as in sports results
+ *   ("Danius Gleveckas ( Lithuania )", "Cosmin Contra ( 31st )"), an age ("Duran , 45 ,");
+ * - or it is a later mention of a word of a person already found ("Alan Shearer … Shearer said",
+ *   "SHEARER NAMED"), or follows "my name is", "signed", "regards,".
+ * Offsets are UTF-16 code units.
  */
-import nlp from 'compromise';
+import nlp from 'compromise/two';
 import type { Candidate } from './structured.ts';
 
-const TITLE =
-  /\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lady|Lord|Madam|Mme|Mlle|Herr|Frau|Sr|Sra|Rev|Fr)\.?\s+((?:\p{Lu}\.\s?){0,3}\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/gu;
-/** An initial or two and a surname ("D. Blenkiron", "J.R. Smith"); not "U.S." and kin. */
-const INITIALS = /(?<![\p{L}\p{N}.])((?:\p{Lu}\.\s?){1,2})(\p{Lu}[\p{Ll}'’-]+(?:-\p{Lu}[\p{Ll}'’-]+)?)/gu;
-const NOT_INITIALS = new Set(['U.S.', 'U.K.', 'U.N.', 'E.U.', 'D.C.', 'A.M.', 'P.M.', 'N.Y.', 'L.A.']);
-const SELF =
-  /\b(?:my name is|i am called|name:|signed,?|regards,|sincerely,|this is)\s+(\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,3})/giu;
-/** Capitalised words compromise sometimes takes for a person in chat text. */
-const NOT_NAMES = new Set([
-  'i',
-  'hi',
-  'hello',
-  'dear',
-  'thanks',
-  'please',
-  'ok',
-  'yes',
-  'no',
-  'god',
-  'lord',
-  'sir',
-  'madam',
+/** Word classes the lexicon gives: first name, surname, place, organisation, honorific, common word. */
+const Kind = { Unknown: 0, First: 1, Last: 2, Place: 3, Org: 4, Title: 5, Word: 6 } as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
+const FIRST_TAGS = new Set(['FirstName', 'MaleName', 'FemaleName']);
+const PLACE_TAGS = new Set(['Country', 'City', 'Place', 'Region', 'Demonym', 'Month', 'WeekDay', 'Currency']);
+const ORG_TAGS = new Set(['Organization', 'SportsTeam']);
+
+/** Words the lexicon lacks or mislabels for this purpose: places, and the last words of place and organisation names. */
+const EXTRA_PLACES =
+  'britain u.s. us uk u.k. usa america europe africa asia wimbledon glamorgan leicestershire nottinghamshire derbyshire ' +
+  'yorkshire lancashire warwickshire worcestershire gloucestershire northamptonshire hampshire sussex essex middlesex durham ' +
+  'bosnia serbia croatia herzegovina chechnya kosovo';
+const STRUCTURE_WORDS =
+  'street st road rd avenue ave lane drive court place square park bridge hill house hall tower center centre ' +
+  'city town county state republic kingdom island islands province district valley river lake mountain mountains bay ' +
+  'league cup club united rovers wanderers athletic olympic open championship championships series trophy tournament games ' +
+  'inc corp corporation co ltd plc llc group holdings bank fund party council ministry committee commission court assembly ' +
+  'association federation union organisation organization institute university college school airlines airways motors ' +
+  'news times post journal herald agency exchange index market markets board office department army police forces front ' +
+  'church stadium airport station hospital hotel international national airport radio television tv press';
+/** Capitalised words that begin sentences or headlines and are never part of a name. */
+const FUNCTION_WORDS =
+  'a an the this that these those and but or nor so yet if when while after before since until as at by for from in into ' +
+  'of on onto over to under with without about against between during through he she it we they i you his her its our their ' +
+  'my your there here then now also however meanwhile although because though where which who whom whose what why how all ' +
+  'some no not one two three four five six seven eight nine ten first second third last next other another each every both ' +
+  'monday tuesday wednesday thursday friday saturday sunday january february march april june july august september october ' +
+  'november december';
+/** Roles and titles written before a name: "President Boris Yeltsin", "broker Shakil Rizvi". */
+const ROLES =
+  'mr mrs ms miss mx dr prof professor sir dame lady lord madam mme mlle herr frau sr sra rev fr president premier minister ' +
+  'chancellor governor senator sen rep congressman congresswoman judge justice general gen colonel col captain capt major ' +
+  'lieutenant lt sergeant sgt admiral commander king queen prince princess pope cardinal bishop archbishop rabbi imam sheikh ' +
+  'ambassador secretary chairman chairwoman chief spokesman spokeswoman director manager coach striker midfielder defender ' +
+  'goalkeeper forward batsman bowler pitcher champion finalist rival compatriot teammate broker dealer trader analyst ' +
+  'economist leader mayor deputy officer inspector detective agent attorney lawyer doctor nurse author writer actor actress ' +
+  'singer player veteran opponent seed winner';
+/** Verbs of speech after or before a name: "Duran told Reuters", "said Washington". */
+const SPEECH =
+  'said says told added asked replied explained insisted noted warned admitted declared announced stressed argued ' +
+  'recalled complained confirmed denied wrote';
+const AGE_OR_NUMBER = /^\d{1,3}(?:st|nd|rd|th)?$/;
+
+const lexicon = (nlp.world() as { model: { one: { lexicon: Record<string, string | string[]> } } }).model.one.lexicon;
+const extraPlaces = new Set(EXTRA_PLACES.split(' '));
+const structureWords = new Set(STRUCTURE_WORDS.split(' '));
+const functionWords = new Set(FUNCTION_WORDS.split(' '));
+const roles = new Set(ROLES.split(' '));
+/** The roles that are honorifics, kept in the name's span. */
+const HONORIFICS = new Set([
   'mr',
   'mrs',
   'ms',
+  'miss',
+  'mx',
   'dr',
+  'prof',
+  'professor',
+  'sir',
+  'dame',
+  'lady',
+  'lord',
+  'madam',
+  'mme',
+  'mlle',
+  'herr',
+  'frau',
+  'sr',
+  'sra',
+  'rev',
+  'fr',
 ]);
-const TITLE_WORDS = new Set(['Mr', 'Mrs', 'Ms', 'Miss', 'Dr', 'Prof', 'Professor', 'Sir', 'Dame', 'Lady', 'Lord', 'Madam', 'Herr', 'Frau']);
-/** compromise reads a run at most this long at once; longer texts are cut at line breaks (names rarely span them). */
-const CHUNK = 20_000;
+const speech = new Set(SPEECH.split(' '));
 
-function pushTrimmed(text: string, start: number, end: number, score: number, out: Candidate[]): void {
-  let s = start;
-  let e = end;
-  while (s < e && /[\s"'“”‘’([,.;:!?-]/.test(text.charAt(s))) s += 1;
-  while (e > s && /[\s"'“”‘’)\],.;:!?-]/.test(text.charAt(e - 1))) e -= 1;
-  if (/['’]s$/.test(text.slice(s, e))) e -= 2;
-  const value = text.slice(s, e);
-  if (value.length < 2 || !/\p{Lu}/u.test(value)) return;
-  if (value.split(/\s+/).every((word) => NOT_NAMES.has(word.toLowerCase().replace(/\.$/, '')))) return;
-  out.push({ type: 'PERSON', start: s, end: e, score });
+/** The word's class from the lexicon and the lists above (`lower` is lower case). */
+function kindOf(lower: string): Kind {
+  if (functionWords.has(lower)) return Kind.Word;
+  if (roles.has(lower)) return Kind.Title;
+  if (extraPlaces.has(lower)) return Kind.Place;
+  if (structureWords.has(lower)) return Kind.Org;
+  const entry = lexicon[lower];
+  if (entry === undefined) return Kind.Unknown;
+  const tags = typeof entry === 'string' ? [entry] : entry;
+  let kind: Kind = Kind.Word;
+  for (const tag of tags) {
+    if (FIRST_TAGS.has(tag)) return Kind.First;
+    if (tag === 'LastName' || tag === 'Person') kind = Kind.Last;
+    else if (PLACE_TAGS.has(tag) && kind !== Kind.Last) kind = Kind.Place;
+    else if (ORG_TAGS.has(tag) && kind === Kind.Word) kind = Kind.Org;
+    else if (tag === 'Honorific') return Kind.Title;
+  }
+  return kind;
 }
 
-/** compromise's people of one chunk starting at `offset`. */
-function people(text: string, chunk: string, offset: number, out: Candidate[]): void {
-  const found = nlp(chunk).people().json({ offset: true }) as {
-    text: string;
-    offset?: { start: number; length: number };
-    terms?: unknown[];
-  }[];
-  for (const person of found) {
-    if (!person.offset) continue;
-    const start = offset + person.offset.start;
-    const end = start + person.offset.length;
-    const words = (person.terms?.length ?? person.text.split(/\s+/).length) as number;
-    pushTrimmed(text, start, end, words > 1 ? 0.85 : 0.65, out);
+const kindCache = new Map<string, Kind>();
+function kind(lower: string): Kind {
+  let k = kindCache.get(lower);
+  if (k === undefined) {
+    k = kindOf(lower);
+    if (kindCache.size < 50_000) kindCache.set(lower, k);
   }
+  return k;
+}
+
+/** Lower-case particles allowed inside a name ("Ludwig van Beethoven", "Carla da Silva"). */
+const PARTICLES = new Set([
+  'van',
+  'von',
+  'der',
+  'den',
+  'de',
+  'del',
+  'della',
+  'di',
+  'da',
+  'dos',
+  'das',
+  'du',
+  'le',
+  'la',
+  'bin',
+  'ibn',
+  'al',
+  'ter',
+  'ten',
+  'y',
+]);
+const NOT_INITIALS = new Set(['U.S.', 'U.K.', 'U.N.', 'E.U.', 'D.C.', 'A.M.', 'P.M.', 'N.Y.', 'L.A.', 'U.S.A.']);
+
+interface Token {
+  /** The word without surrounding punctuation. */
+  word: string;
+  start: number;
+  end: number;
+  /** Punctuation or a line break cuts a run after this token. */
+  cutAfter: boolean;
+  /** Punctuation or a line break before this token. */
+  cutBefore: boolean;
+  shape: 'cap' | 'initial' | 'upper' | 'lower' | 'other';
+}
+
+const CAPITALISED = /^\p{Lu}[\p{Ll}\p{M}][\p{L}\p{M}'’-]*$|^(?:Mc|Mac|O'|O’|D'|D’)\p{Lu}[\p{L}\p{M}'’-]*$/u;
+const INITIAL = /^(?:\p{Lu}\.){1,3}$/u;
+const UPPER = /^\p{Lu}[\p{Lu}'’-]+$/u;
+const LOWER = /^\p{Ll}[\p{Ll}\p{M}'’-]*$/u;
+const OPENERS = /["'“‘([{«]/;
+const CLOSERS = /["'”’)\]},;:!?»]/;
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const re = /\S+/g;
+  let previousEnd = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    let start = m.index;
+    let end = start + m[0].length;
+    const lineBreak = text.slice(previousEnd, start).includes('\n');
+    previousEnd = end;
+    let cutBefore = lineBreak;
+    let cutAfter = false;
+    while (start < end && OPENERS.test(text.charAt(start))) {
+      start += 1;
+      cutBefore = true;
+    }
+    while (end > start && CLOSERS.test(text.charAt(end - 1))) {
+      end -= 1;
+      cutAfter = true;
+    }
+    let word = text.slice(start, end);
+    if (/['’]s$/.test(word) && word.length > 3) {
+      word = word.slice(0, -2);
+      end -= 2;
+      cutAfter = true;
+    }
+    let shape: Token['shape'] = 'other';
+    if (INITIAL.test(word) && !NOT_INITIALS.has(word)) shape = 'initial';
+    else {
+      if (word.endsWith('.') && word.length > 1) {
+        // A full stop after a word ends the sentence unless the word is an honorific ("Mr.", "Dr.").
+        const bare = word.slice(0, -1);
+        if (kind(bare.toLowerCase()) !== Kind.Title) cutAfter = true;
+        word = bare;
+        end -= 1;
+      }
+      if (CAPITALISED.test(word)) shape = 'cap';
+      else if (UPPER.test(word)) shape = word.length > 1 ? 'upper' : 'cap';
+      else if (LOWER.test(word)) shape = 'lower';
+    }
+    if (word.length === 0) {
+      if (tokens.length > 0) (tokens[tokens.length - 1] as Token).cutAfter = true;
+      continue;
+    }
+    tokens.push({ word, start, end, cutAfter, cutBefore, shape });
+  }
+  return tokens;
+}
+
+const SCORE_FULL = 0.85;
+const SCORE_CONTEXT = 0.8;
+const SCORE_SINGLE = 0.7;
+
+/** Whether the tokens after a run read "( Country )" or "( 31st )" / "( 2 )", as in results tables. */
+function bracketAfter(text: string, end: number, inside: Token | undefined): boolean {
+  if (!/^\s*\(/.test(text.slice(end, end + 3))) return false;
+  if (!inside) return false;
+  const lower = inside.word.toLowerCase();
+  if (AGE_OR_NUMBER.test(inside.word)) return true;
+  const k = kind(lower);
+  return k === Kind.Place || (inside.shape === 'cap' && k === Kind.Unknown && /^\s*\)/.test(text.slice(inside.end, inside.end + 3)));
 }
 
 /** Person names in `text`; see the module comment. */
 export function findNames(text: string, out: Candidate[]): void {
-  for (const match of text.matchAll(TITLE)) pushTrimmed(text, match.index, match.index + match[0].length, 0.9, out);
+  const tokens = tokenize(text);
+  const found: Candidate[] = [];
+  let i = 0;
+  while (i < tokens.length) {
+    const first = tokens[i] as Token;
+    if (first.shape !== 'cap' && first.shape !== 'initial') {
+      i += 1;
+      continue;
+    }
+    // The run: capitalised words and initials, particles inside, no punctuation or line break between.
+    let j = i;
+    while (j + 1 < tokens.length) {
+      const current = tokens[j] as Token;
+      const next = tokens[j + 1] as Token;
+      if (current.cutAfter || next.cutBefore) break;
+      if (next.shape === 'cap' || next.shape === 'initial') j += 1;
+      else if (
+        next.shape === 'lower' &&
+        PARTICLES.has(next.word) &&
+        tokens[j + 2]?.shape === 'cap' &&
+        !next.cutAfter &&
+        !tokens[j + 2]?.cutBefore
+      )
+        j += 2;
+      else break;
+    }
+    classifyRun(text, tokens, i, j, found);
+    i = j + 1;
+  }
   for (const match of text.matchAll(SELF)) {
     const name = match[1] ?? '';
     const at = match.index + match[0].length - name.length;
-    pushTrimmed(text, at, at + name.length, 0.85, out);
+    found.push({ type: 'PERSON', start: at, end: at + name.length, score: SCORE_FULL });
   }
-  for (const match of text.matchAll(INITIALS)) {
-    if (NOT_INITIALS.has((match[1] ?? '').replace(/\s/g, ''))) continue;
-    pushTrimmed(text, match.index, match.index + match[0].length, 0.7, out);
-  }
-  let at = 0;
-  while (at < text.length) {
-    let end = Math.min(text.length, at + CHUNK);
-    if (end < text.length) {
-      const cut = text.lastIndexOf('\n', end);
-      end = cut > at ? cut + 1 : end;
-    }
-    people(text, text.slice(at, end), at, out);
-    at = end;
-  }
-  mentions(text, out);
+  mentions(text, tokens, found);
+  for (const c of found) out.push(c);
 }
 
-const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const SELF = /\b(?:my name is|i am called|name:|signed,?|regards,|sincerely,)\s+(\p{Lu}[\p{Ll}'’-]+(?:\s+\p{Lu}[\p{Ll}'’-]+){0,3})/giu;
+
+/** Decides whether tokens `from`..`to` (a capitalised run) hold a person, and pushes the span. */
+function classifyRun(text: string, tokens: Token[], from: number, to: number, found: Candidate[]): void {
+  let a = from;
+  let b = to;
+  let titled = false;
+  // Leading words that are not names: sentence openers, roles and titles (which count as evidence).
+  while (a <= b) {
+    const t = tokens[a] as Token;
+    if (t.shape === 'initial') break;
+    const k = kind(t.word.toLowerCase());
+    if (k === Kind.Title) titled = true;
+    else if (k !== Kind.Word) break;
+    else if (a === b) break;
+    a += 1;
+  }
+  if (a > b) return;
+  // Trailing initials are not names ("Smith J." is rare; "… of the U.S." is not a person).
+  while (b > a && (tokens[b] as Token).shape === 'initial') b -= 1;
+  const kinds: Kind[] = [];
+  for (let k = a; k <= b; k += 1) {
+    const t = tokens[k] as Token;
+    kinds.push(t.shape === 'initial' ? Kind.First : PARTICLES.has(t.word) ? Kind.Last : kind(t.word.toLowerCase()));
+  }
+  const firstKind = kinds[0] as Kind;
+  const lastKind = kinds[kinds.length - 1] as Kind;
+  const head = tokens[a] as Token;
+  const tail = tokens[b] as Token;
+  // The context: a role before the run (lower case: "broker"), a speech verb before or after.
+  const before = from > 0 ? (tokens[from - 1] as Token) : undefined;
+  const after = to + 1 < tokens.length ? (tokens[to + 1] as Token) : undefined;
+  const beforeLower = before?.word.toLowerCase() ?? '';
+  if (before && !head.cutBefore && !before.cutAfter && before.shape === 'lower' && roles.has(beforeLower)) titled = true;
+  const spoken =
+    (after !== undefined && after.shape === 'lower' && speech.has(after.word) && !tail.cutAfter) ||
+    (before !== undefined && before.shape === 'lower' && speech.has(beforeLower) && !before.cutAfter);
+  const bracketed = b === to && bracketAfter(text, tail.end, after);
+  const aged = /^\s*,\s*\d{1,2}\s*,/.test(text.slice(tail.end, tail.end + 8));
+  const context = titled || spoken || bracketed || aged;
+  const n = b - a + 1;
+  const blocked = kinds.some((k, index) => k === Kind.Org || (k === Kind.Place && index > 0) || (k === Kind.Word && index === 0 && n > 1));
+  let score = 0;
+  if (n >= 2) {
+    if (blocked || lastKind === Kind.Place) score = 0;
+    else if (firstKind === Kind.First && head.shape === 'initial') score = SCORE_CONTEXT;
+    else if (firstKind === Kind.First) score = SCORE_FULL;
+    else if (firstKind === Kind.Place) score = 0;
+    else if (context) score = SCORE_CONTEXT;
+    else if (lastKind === Kind.Last && firstKind !== Kind.Word) score = SCORE_CONTEXT;
+  } else if (head.shape === 'cap') {
+    if (firstKind === Kind.Org || firstKind === Kind.Place || firstKind === Kind.Word) score = 0;
+    else if (titled || spoken || aged) score = SCORE_SINGLE;
+    else if (bracketed && firstKind !== Kind.Unknown) score = SCORE_SINGLE;
+  }
+  if (score <= 0) return;
+  // An honorific right before the name is part of what is redacted ("Dr. Ada Lovelace"); a role is not.
+  const previous = a > from ? (tokens[a - 1] as Token) : undefined;
+  const start = previous && HONORIFICS.has(previous.word.toLowerCase()) ? previous.start : head.start;
+  found.push({ type: 'PERSON', start, end: tail.end, score: titled ? Math.max(score, SCORE_FULL) : score });
+}
 
 /**
- * Later mentions of a person already found by a full name: "Alan Shearer … Shearer said". Each word
- * of a multi-word name (capitalised, three letters or more, not an honorific) is looked for alone.
+ * Later mentions of a person already found by a full name: "Alan Shearer … Shearer said", and in
+ * upper case in headlines ("SHEARER NAMED"). Each word of a multi-word name (three letters or more,
+ * not a common word or a place) is looked for alone, where no other detection covers it.
  */
-function mentions(text: string, out: Candidate[]): void {
+function mentions(text: string, tokens: Token[], found: Candidate[]): void {
   const words = new Set<string>();
-  for (const c of out) {
-    if (c.type !== 'PERSON') continue;
+  for (const c of found) {
     const parts = text.slice(c.start, c.end).split(/\s+/);
     if (parts.length < 2) continue;
-    for (const part of parts)
-      if (/^\p{Lu}[\p{Ll}'’-]{2,}$/u.test(part) && !NOT_NAMES.has(part.toLowerCase()) && !TITLE_WORDS.has(part)) words.add(part);
+    for (const part of parts) {
+      if (part.length < 3 || !CAPITALISED.test(part)) continue;
+      const k = kind(part.toLowerCase());
+      if (k === Kind.Word || k === Kind.Place || k === Kind.Org || k === Kind.Title) continue;
+      words.add(part);
+      words.add(part.toUpperCase());
+    }
   }
   if (words.size === 0) return;
-  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${[...words].map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'gu');
-  for (const match of text.matchAll(pattern))
-    out.push({ type: 'PERSON', start: match.index, end: match.index + match[0].length, score: 0.7 });
+  const covered = found.map((c) => [c.start, c.end] as const);
+  for (const t of tokens) {
+    if (!words.has(t.word)) continue;
+    if (covered.some(([s, e]) => t.start < e && s < t.end)) continue;
+    found.push({ type: 'PERSON', start: t.start, end: t.end, score: SCORE_SINGLE });
+  }
 }
