@@ -29,7 +29,7 @@ const ORG_TAGS = new Set(['Organization', 'SportsTeam']);
 const EXTRA_PLACES =
   'britain u.s. us uk u.k. usa america europe africa asia wimbledon glamorgan leicestershire nottinghamshire derbyshire ' +
   'yorkshire lancashire warwickshire worcestershire gloucestershire northamptonshire hampshire sussex essex middlesex durham ' +
-  'bosnia serbia croatia herzegovina chechnya kosovo';
+  'bosnia serbia croatia herzegovina chechnya kosovo hong kong lanka';
 const STRUCTURE_WORDS =
   'street st road rd avenue ave lane drive court place square park bridge hill house hall tower center centre ' +
   'city town county state republic kingdom island islands province district valley river lake mountain mountains bay ' +
@@ -37,7 +37,9 @@ const STRUCTURE_WORDS =
   'inc corp corporation co ltd plc llc group holdings bank fund party council ministry committee commission court assembly ' +
   'association federation union organisation organization institute university college school airlines airways motors ' +
   'news times post journal herald agency exchange index market markets board office department army police forces front ' +
-  'church stadium airport station hospital hotel international national airport radio television tv press';
+  'church stadium airport station hospital hotel international national airport radio television tv press federal reserve ' +
+  'commerce treasury pentagon kremlin parliament congress senate government police reuters interfax xinhua tanjug itar-tass ' +
+  'afp bernama kyodo anatolia';
 /** Capitalised words that begin sentences or headlines and are never part of a name. */
 const FUNCTION_WORDS =
   'a an the this that these those and but or nor so yet if when while after before since until as at by for from in into ' +
@@ -59,6 +61,8 @@ const ROLES =
 const SPEECH =
   'said says told added asked replied explained insisted noted warned admitted declared announced stressed argued ' +
   'recalled complained confirmed denied wrote';
+/** The verbs of speech that come before the speaker ("…, said Washington"); "told Reuters" names the listener. */
+const SPEECH_BEFORE = new Set(['said', 'says', 'added', 'asked', 'wrote']);
 const AGE_OR_NUMBER = /^\d{1,3}(?:st|nd|rd|th)?$/;
 
 const lexicon = (nlp.world() as { model: { one: { lexicon: Record<string, string | string[]> } } }).model.one.lexicon;
@@ -107,7 +111,6 @@ function kindOf(lower: string): Kind {
     if (tag === 'LastName' || tag === 'Person') kind = Kind.Last;
     else if (PLACE_TAGS.has(tag) && kind !== Kind.Last) kind = Kind.Place;
     else if (ORG_TAGS.has(tag) && kind === Kind.Word) kind = Kind.Org;
-    else if (tag === 'Honorific') return Kind.Title;
   }
   return kind;
 }
@@ -232,6 +235,7 @@ function bracketAfter(text: string, end: number, inside: Token | undefined): boo
 export function findNames(text: string, out: Candidate[]): void {
   const tokens = tokenize(text);
   const found: Candidate[] = [];
+  const pending: Candidate[] = [];
   let i = 0;
   while (i < tokens.length) {
     const first = tokens[i] as Token;
@@ -256,9 +260,10 @@ export function findNames(text: string, out: Candidate[]): void {
         j += 2;
       else break;
     }
-    classifyRun(text, tokens, i, j, found);
+    classifyRun(text, tokens, i, j, found, pending);
     i = j + 1;
   }
+  listNeighbours(text, found, pending);
   for (const match of text.matchAll(SELF)) {
     const name = match[1] ?? '';
     const at = match.index + match[0].length - name.length;
@@ -268,10 +273,17 @@ export function findNames(text: string, out: Candidate[]): void {
   for (const c of found) out.push(c);
 }
 
-const SELF = /\b(?:my name is|i am called|name:|signed,?|regards,|sincerely,)\s+(\p{Lu}[\p{Ll}'’-]+(?:\s+\p{Lu}[\p{Ll}'’-]+){0,3})/giu;
+const SELF =
+  /\b(?:[Mm]y name is|MY NAME IS|I am called|[Nn]ame:|NAME:|[Ss]igned,?|[Rr]egards,|[Ss]incerely,)\s+(\p{Lu}[\p{Ll}'’-]+(?:\s+\p{Lu}[\p{Ll}'’-]+){0,3})/gu;
+
+/** Whether a role or title stands among tokens `from`..`to`. */
+function rolesAhead(tokens: Token[], from: number, to: number): boolean {
+  for (let k = from; k <= to; k += 1) if (kind((tokens[k] as Token).word.toLowerCase()) === Kind.Title) return true;
+  return false;
+}
 
 /** Decides whether tokens `from`..`to` (a capitalised run) hold a person, and pushes the span. */
-function classifyRun(text: string, tokens: Token[], from: number, to: number, found: Candidate[]): void {
+function classifyRun(text: string, tokens: Token[], from: number, to: number, found: Candidate[], pending: Candidate[]): void {
   let a = from;
   let b = to;
   let titled = false;
@@ -281,8 +293,9 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
     if (t.shape === 'initial') break;
     const k = kind(t.word.toLowerCase());
     if (k === Kind.Title) titled = true;
-    else if (k !== Kind.Word) break;
     else if (a === b) break;
+    // "Palestinian President Yasser Arafat", "Federal Reserve Governor Lawrence Lindsey": what stands before a role goes too.
+    else if (k !== Kind.Word && !((k === Kind.Place || k === Kind.Org) && rolesAhead(tokens, a + 1, b))) break;
     a += 1;
   }
   if (a > b) return;
@@ -304,11 +317,13 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
   if (before && !head.cutBefore && !before.cutAfter && before.shape === 'lower' && roles.has(beforeLower)) titled = true;
   const spoken =
     (after !== undefined && after.shape === 'lower' && speech.has(after.word) && !tail.cutAfter) ||
-    (before !== undefined && before.shape === 'lower' && speech.has(beforeLower) && !before.cutAfter);
+    (before !== undefined && before.shape === 'lower' && SPEECH_BEFORE.has(beforeLower) && !before.cutAfter);
   const bracketed = b === to && bracketAfter(text, tail.end, after);
   const aged = /^\s*,\s*\d{1,2}\s*,/.test(text.slice(tail.end, tail.end + 8));
   const context = titled || spoken || bracketed || aged;
   const n = b - a + 1;
+  // "217 N. Rt. 31", "10 S. Dearborn": a direction after a house number is an address.
+  if (head.shape === 'initial' && /^[NSEW]\.$/.test(head.word) && before && /^\d{1,6}[A-Za-z]?$/.test(before.word)) return;
   const blocked = kinds.some((k, index) => k === Kind.Org || (k === Kind.Place && index > 0) || (k === Kind.Word && index === 0 && n > 1));
   let score = 0;
   if (n >= 2) {
@@ -323,17 +338,51 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
     else if (titled || spoken || aged) score = SCORE_SINGLE;
     else if (bracketed && firstKind !== Kind.Unknown) score = SCORE_SINGLE;
   }
-  if (score <= 0) return;
+  if (score <= 0) {
+    // Two or three unknown capitalised words may yet be a name in a list of names ("…, Duffy Waldorf and …").
+    if (n >= 2 && n <= 3 && !blocked && kinds.every((k) => k === Kind.Unknown || k === Kind.Last || k === Kind.First))
+      pending.push({ type: 'PERSON', start: head.start, end: tail.end, score: SCORE_SINGLE });
+    return;
+  }
   // An honorific right before the name is part of what is redacted ("Dr. Ada Lovelace"); a role is not.
   const previous = a > from ? (tokens[a - 1] as Token) : undefined;
   const start = previous && HONORIFICS.has(previous.word.toLowerCase()) ? previous.start : head.start;
   found.push({ type: 'PERSON', start, end: tail.end, score: titled ? Math.max(score, SCORE_FULL) : score });
 }
 
+const LIST_GAP = /^\s*(?:,|;|and|&)\s*$/;
+
+/**
+ * Moves the `pending` runs that stand in a list beside a name found ("Billy Andrade , Duffy Waldorf
+ * and Jesper Parnevik") into `found`, along the list in both directions.
+ */
+function listNeighbours(text: string, found: Candidate[], pending: Candidate[]): void {
+  if (pending.length === 0 || found.length === 0) return;
+  const items = [...found.map((c) => ({ c, person: true })), ...pending.map((c) => ({ c, person: false }))].sort(
+    (x, y) => x.c.start - y.c.start,
+  );
+  const gap = (from: number, to: number) => to - from <= 8 && to >= from && LIST_GAP.test(text.slice(from, to));
+  for (let changed = true, pass = 0; changed && pass < 8; pass += 1) {
+    changed = false;
+    for (let k = 0; k < items.length; k += 1) {
+      const item = items[k];
+      if (!item || item.person) continue;
+      const previous = items[k - 1];
+      const next = items[k + 1];
+      if ((previous?.person && gap(previous.c.end, item.c.start)) || (next?.person && gap(item.c.end, next.c.start))) {
+        item.person = true;
+        found.push(item.c);
+        changed = true;
+      }
+    }
+  }
+}
+
 /**
  * Later mentions of a person already found by a full name: "Alan Shearer … Shearer said", and in
  * upper case in headlines ("SHEARER NAMED"). Each word of a multi-word name (three letters or more,
- * not a common word or a place) is looked for alone, where no other detection covers it.
+ * not a common word or a place) is looked for alone, where no other name covers it; neighbouring
+ * mentions make one name.
  */
 function mentions(text: string, tokens: Token[], found: Candidate[]): void {
   const words = new Set<string>();
@@ -349,10 +398,16 @@ function mentions(text: string, tokens: Token[], found: Candidate[]): void {
     }
   }
   if (words.size === 0) return;
-  const covered = found.map((c) => [c.start, c.end] as const);
+  const covered = new Uint8Array(text.length);
+  for (const c of found) covered.fill(1, c.start, c.end);
+  let last: Candidate | undefined;
   for (const t of tokens) {
-    if (!words.has(t.word)) continue;
-    if (covered.some(([s, e]) => t.start < e && s < t.end)) continue;
-    found.push({ type: 'PERSON', start: t.start, end: t.end, score: SCORE_SINGLE });
+    if (!words.has(t.word) || covered[t.start] === 1 || covered[t.end - 1] === 1) continue;
+    // Neighbouring mentions are one name ("ROBERTO DURAN").
+    if (last && text.slice(last.end, t.start) === ' ') last.end = t.end;
+    else {
+      last = { type: 'PERSON', start: t.start, end: t.end, score: SCORE_SINGLE };
+      found.push(last);
+    }
   }
 }
