@@ -37,10 +37,13 @@ interface Token {
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  for (const match of text.matchAll(/[^\s,;:()"]+|,/g))
+  for (const match of text.matchAll(/[^\s,;:()"]+|,|\n/g))
     tokens.push({ text: match[0], start: match.index, end: match.index + match[0].length });
   return tokens;
 }
+
+/** House numbers written as words ("One S. Dearborn St.", "Six Concourse Parkway"). */
+const NUMBER_WORDS = new Set(['One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight', 'Nine', 'Ten', 'Eleven', 'Twelve']);
 
 const bare = (word: string) => word.replace(/[.]+$/, '');
 const isZip = (word: string) => /^\d{5}(?:-\d{4})?$/.test(bare(word));
@@ -55,23 +58,69 @@ const FILLER = /^(?:and|of|the|de|del|la|le|du|des|van|von|box|po|p|o|rr|hc|rt|d
 
 /** Street addresses: see the module comment. `text` may be any string. */
 export function findAddresses(text: string, out: Candidate[]): void {
+  const found: Candidate[] = [];
+  scan(text, found);
+  for (const match of text.matchAll(DIRECTION_FORM))
+    found.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.75 });
+  merge(text, found, out);
+}
+
+/** "55 West Cermak", "2820 N. Greenview Unit 1", "710 W 65TH BUILDING Z": a number, a direction, a name, no street type. */
+const DIRECTION_FORM =
+  /(?<![\p{L}\p{N}.,/-])\d{1,6}[A-Za-z]? +(?:[NSEW]\.?|North|South|East|West|NORTH|SOUTH|EAST|WEST|[NS][EW]) +(?:\p{Lu}[\p{L}'-]*|\d{1,5}(?:st|nd|rd|th|ST|ND|RD|TH)?)(?: (?:\p{Lu}[\p{L}'-]*|\d{1,5}(?:st|nd|rd|th|ST|ND|RD|TH)?)){0,2}(?: +(?:Unit|UNIT|Apt|APT|Suite|SUITE|Ste\.?|STE|Building|BUILDING|Floor|FLOOR|#) *#? *[A-Za-z0-9-]{1,6}(?![\p{L}\p{N}]))?/gu;
+/** What may stand between two parts of one address: a comma or a space, and maybe a unit ("Ste. 307V,") or a bare number. */
+const JOIN =
+  /^(?:,\s*|\s+)(?:(?:(?:Ste|Suite|Apt|Unit|Room|Rm|Fl|Floor|Bldg|#)\.?\s*#?\s*)?[A-Za-z0-9-]{1,6},?\s+|[NSEW]\.?[NSEW]?\.?,\s*)?$/i;
+/** A street line without a number before "City, ST 12345": it must name a street or a building. */
+const LINE_BEFORE = /(?:^|[^\p{L}\p{N},]\s*)((?:[\p{Lu}\d#][\p{L}\d'.#&-]*\s+){0,5}[\p{Lu}\d#][\p{L}\d'.#&-]*),\s*$/u;
+const LINE_WORDS =
+  /\b(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|way|court|ct|place|plaza|parkway|pkwy|highway|hwy|route|box|airport|inn|hotel|center|centre|building|mall|tower|suite|ste|park|square|terrace|circle|trail)\b\.?/i;
+
+/** Overlapping and adjoining parts of one address become one span (the highest score); street lines before a city are taken in. */
+function merge(text: string, found: Candidate[], out: Candidate[]): void {
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const merged: Candidate[] = [];
+  for (const c of found) {
+    const last = merged[merged.length - 1];
+    if (last && (c.start < last.end || (c.start - last.end <= 16 && JOIN.test(text.slice(last.end, c.start))))) {
+      last.end = Math.max(last.end, c.end);
+      last.score = Math.max(last.score, c.score);
+    } else merged.push({ ...c });
+  }
+  for (const c of merged) {
+    for (let round = 0; round < 2; round += 1) {
+      const before = LINE_BEFORE.exec(text.slice(Math.max(0, c.start - 80), c.start));
+      const line = before?.[1];
+      if (!before || !line || !LINE_WORDS.test(line) || line.includes('\n')) break;
+      c.start -= before[0].length - before[0].indexOf(line);
+    }
+    out.push(c);
+  }
+}
+
+/** The token scan of the module comment. */
+function scan(text: string, out: Candidate[]): void {
   const tokens = tokenize(text);
   for (let i = 0; i < tokens.length; i += 1) {
     const first = tokens[i];
-    if (!first || !isHouseNumber(first.text)) continue;
+    if (!first || !(isHouseNumber(first.text) || NUMBER_WORDS.has(first.text))) continue;
+    // "6,739-yard": a number with thousands separators is a quantity.
+    if (text.charAt(first.end) === ',' && /\d/.test(text.charAt(first.end + 1))) continue;
     // Scan at most 14 tokens: the street (ending at a street-type word), then unit, city, state, ZIP.
     let typeAt = -1;
     let capitalisedStreet = true;
     let tailEnd = -1;
     for (let j = i + 1; j < tokens.length && j <= i + 14; j += 1) {
       const word = tokens[j]?.text ?? '';
+      // The street itself is on one line (a results table's numbers and names are not an address).
+      if (word === '\n') break;
       if (word === ',') continue;
       const next = tokens[j + 1]?.text ?? '';
       if (isZip(word) && j > i + 2) {
         tailEnd = j;
         break;
       }
-      if (STATE_CODES.has(bare(word).toUpperCase()) && j > i + 2 && (isZip(next) || (typeAt >= 0 && !/^[\p{L}\p{N}]/u.test(next)))) {
+      if (STATE_CODES.has(bare(word)) && j > i + 2 && (isZip(next) || (typeAt >= 0 && !/^[\p{L}\p{N}]/u.test(next)))) {
         tailEnd = isZip(next) ? j + 1 : j;
         break;
       }
