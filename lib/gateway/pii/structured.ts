@@ -63,7 +63,8 @@ export function findIpAddresses(text: string, out: Candidate[]): void {
   }
 }
 
-const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d]|-\d)/g;
+/** Not inside a longer code: "DK5000400440116342" is an IBAN's tail, not a card. */
+const CARD = /(?<![\p{L}\d-])\d(?:[ -]?\d){12,18}(?![\p{L}\d]|-\d)/gu;
 const CARD_CONTEXT = /card|visa|mastercard|amex|credit|debit|charge|paid|payment|cc\b/;
 
 /** Payment card numbers: 13–19 digits, one separator style, a known scheme prefix, Luhn valid. */
@@ -117,6 +118,8 @@ const HETU = /(?<![\p{L}\p{N}])(\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y])(?![\p{L}\
 const PERSONNUMMER = /(?<![\d-])((?:19|20)?\d{6})([-+]?)(\d{4})(?![\d]|-\d)/g;
 const CODICE_FISCALE =
   /(?<![\p{L}\p{N}])[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?![\p{L}\p{N}])/gu;
+/** Words that name an identity number as such (not just "number", which a phone number has too). */
+const ID_NAMED = /\bid\b|identity|national id|personal (?:id|number)|personnummer|social security|\bssn\b/;
 const ID_CONTEXT = /\bid\b|identity|national|personal|passport|personnummer|dni|nie|hetu|codice|fiscal|insurance|\bnino\b|\bni\b|number/;
 
 /**
@@ -161,8 +164,10 @@ export function findNationalIds(text: string, out: Candidate[]): void {
     if (century && !dateExists(Number(digits.slice(0, 4)), Number(digits.slice(4, 6)), ((Number(digits.slice(6, 8)) - 1) % 60) + 1))
       continue;
     const context = contextBefore(text, match.index, ID_CONTEXT);
-    // Ten bare digits are as often a phone number: they need a separator or a word saying what they are.
-    const score = match[2] !== '' ? 0.8 : context ? 0.7 : 0.45;
+    // Ten bare digits are as often a phone number: they need a separator or a word saying what they are;
+    // a word naming an identity document outranks the phone reading ("identity number 8803200172").
+    const named = contextBefore(text, match.index, ID_NAMED);
+    const score = named ? 0.99 : match[2] !== '' ? 0.8 : context ? 0.7 : 0.45;
     out.push({ type: 'NATIONAL_ID', kind: 'SE_PERSONNUMMER', start: match.index, end: match.index + match[0].length, score });
   }
   for (const match of text.matchAll(CODICE_FISCALE)) {
