@@ -272,6 +272,15 @@ function cvFamilies(): { name: string; candidates: Candidate[] }[] {
       ),
     },
     {
+      name: 'familiar transitions: familiarTransitions × familiarVisits × familiarMemory (0: rule off)',
+      candidates: [
+        ewma(DEFAULT_EWMA, { familiarTransitions: 0 }, 'rule off'),
+        ...combinations({ familiarTransitions: [8, 16, 32, 64], familiarVisits: [1, 2, 3], familiarMemory: [500, 1000, 2000, 5000] }).map(
+          (tracker) => ewma(DEFAULT_EWMA, tracker, JSON.stringify(tracker)),
+        ),
+      ],
+    },
+    {
       name: 'warm-up: detector warm-up × estimationSamples',
       candidates: combinations({ warmup: [30, 45, 60, 90], estimationSamples: [16, 32, 64, 96] }).map(({ warmup, ...tracker }) =>
         ewma({ ...DEFAULT_EWMA, warmup }, tracker, JSON.stringify({ warmup, ...tracker })),
@@ -302,6 +311,10 @@ function singleChanges(): Candidate[] {
     tailBins: [8, 12, 15],
     rangeTolerance: [0, 0.1],
     learningPeriod: [50, 150],
+    familiarTransitions: [0, 8, 32],
+    familiarVisits: [1, 3],
+    familiarMemory: [1000, 5000],
+    familiarScore: [0, 1],
   };
   for (const [key, values] of Object.entries(trackerAxes))
     for (const value of values)

@@ -30,7 +30,16 @@
  * - the likelihood is one-sided (a stretch calmer than usual is not an incident; Numenta's tail is
  *   two-sided) and not filtered (Numenta's red-zone filter is replaced by the hysteresis below);
  * - the measured best short window is 1 point (the likelihood of the point's own score), not 10:
- *   averaging delays the alert past the start of short anomalies, which the NAB scoring punishes.
+ *   averaging delays the alert past the start of short anomalies, which the NAB scoring punishes;
+ * - **familiar transitions**: the tracker remembers the last `familiarTransitions` distinct steps
+ *   between exact values (previous value → this value) with a count that decays by e every
+ *   `familiarMemory` points; a step made at least `familiarVisits` times (decayed) before is
+ *   familiar, and its score counts as at most `familiarScore` (below `minScore`, so it opens
+ *   nothing, and the likelihood learns it as ordinary). Quantised telemetry that switches between a
+ *   few levels (a mode flag, a counter that drops to a set value every hundred points) scores huge
+ *   against a control chart whose spread is ~0 on each level; this is the pattern a person would call
+ *   normal after seeing it twice (in the spirit of CAD OSE's contexts). On continuous values a step
+ *   between the same two exact values is rare, so the rule seldom acts there.
  *
  * **Hysteresis and suppression**: an incident opens when the log-likelihood reaches `openLevel`;
  * while it is open no other incident opens (one alert per incident, not one per point); it closes
@@ -67,6 +76,14 @@ export const incidentConfigSchema = z.strictObject({
   minScore: z.number().min(0).max(1000).default(3),
   /** Share of the range seen so far beyond which a value is out of range (0: rule off). */
   rangeTolerance: z.number().min(0).max(10).default(0.05),
+  /** Distinct steps between exact values remembered for the familiar-transition rule (0: rule off). */
+  familiarTransitions: z.int().min(0).max(64).default(16),
+  /** Decayed count at which a remembered step is familiar. */
+  familiarVisits: z.number().positive().max(10_000).default(2),
+  /** Points over which a step's count decays by a factor e. */
+  familiarMemory: z.int().min(1).max(1_000_000).default(2000),
+  /** The highest score a familiar step counts with (below `minScore`: it cannot open an incident). */
+  familiarScore: z.number().min(0).max(1000).default(2),
 });
 /** Settings of the incident tracker. */
 export type IncidentConfig = z.infer<typeof incidentConfigSchema>;
@@ -106,6 +123,12 @@ export interface OpenIncident {
   last: number;
 }
 
+/**
+ * A remembered step between exact values: `[from, to, count, at]`, the count as of the tracker's
+ * `seen` index `at` (it decays by e every `familiarMemory` points after).
+ */
+export type Transition = [from: number, to: number, count: number, at: number];
+
 /** The long-term Gaussian of short-term means, as running moments. */
 export interface ScoreMoments {
   n: number;
@@ -128,6 +151,10 @@ export interface IncidentState {
   /** The decayed histogram of past means (`tailBins` counts). */
   bins: number[];
   open: OpenIncident | null;
+  /** The previous value (the familiar-transition rule; absent in states stored before it). */
+  previous?: number | null;
+  /** The remembered steps, at most `familiarTransitions` (absent in states stored before the rule). */
+  transitions?: Transition[];
   /** Consecutive points below `closeLevel` while open. */
   calm: number;
   /** Incidents opened and closed so far. */
@@ -213,10 +240,49 @@ export function initIncidents(config: Partial<IncidentConfig> = {}): IncidentSta
     max: null,
     bins: Array.from({ length: parsed.data.tailBins }, () => 0),
     open: null,
+    previous: null,
+    transitions: [],
     calm: 0,
     opened: 0,
     closed: 0,
   };
+}
+
+/**
+ * The familiar-transition rule for one point (see the module comment): whether the step from the
+ * previous value to `value` is familiar, and the remembered steps after counting it.
+ * `seen` is the tracker's index of this point. States stored before the rule (no `transitions`, or a
+ * config without `familiarTransitions`) keep it off.
+ */
+export function familiarStep(state: IncidentState, value: number, seen: number): { familiar: boolean; transitions: Transition[] } {
+  const { config } = state;
+  const capacity = config.familiarTransitions ?? 0;
+  const previous = state.previous ?? null;
+  const remembered = state.transitions ?? [];
+  if (capacity <= 0 || previous === null) return { familiar: false, transitions: remembered };
+  const decayed = ([, , count, at]: Transition) => count * Math.exp(-(seen - at) / config.familiarMemory);
+  const transitions = remembered.slice();
+  const k = transitions.findIndex(([from, to]) => from === previous && to === value);
+  if (k >= 0) {
+    const count = decayed(transitions[k] as Transition);
+    transitions[k] = [previous, value, count + 1, seen];
+    return { familiar: count >= config.familiarVisits, transitions };
+  }
+  if (transitions.length >= capacity) {
+    // Forget the step with the lowest decayed count.
+    let weakest = 0;
+    let weakestCount = Number.POSITIVE_INFINITY;
+    transitions.forEach((transition, i) => {
+      const count = decayed(transition);
+      if (count < weakestCount) {
+        weakestCount = count;
+        weakest = i;
+      }
+    });
+    transitions.splice(weakest, 1);
+  }
+  transitions.push([previous, value, 1, seen]);
+  return { familiar: false, transitions };
 }
 
 /**
@@ -284,8 +350,12 @@ const LEARNING: LikelihoodFigures = { likelihood: 0.5, logLikelihood: logLikelih
  * const update = updateIncidents(state, { timestamp: Date.now(), value: 42, score: 0.7 });
  * state = update.state; // update.opened / update.closed when an incident opened or closed here
  */
-export function updateIncidents(state: IncidentState, point: ScoredPoint): IncidentUpdate {
+export function updateIncidents(state: IncidentState, scoredPoint: ScoredPoint): IncidentUpdate {
   const { config } = state;
+  const seen = state.seen + 1;
+  const step = familiarStep(state, scoredPoint.value, seen);
+  // A familiar step counts with at most `familiarScore`, everywhere below (likelihood, opening, peak).
+  const point = step.familiar ? { ...scoredPoint, score: Math.min(scoredPoint.score, config.familiarScore) } : scoredPoint;
   const u = squash(point.score, config.saturation);
   const recent = state.recent.slice();
   let head = state.head;
@@ -294,10 +364,9 @@ export function updateIncidents(state: IncidentState, point: ScoredPoint): Incid
     recent[head] = u;
     head = (head + 1) % config.shortWindow;
   }
-  const seen = state.seen + 1;
   const min = state.min === null ? point.value : Math.min(state.min, point.value);
   const max = state.max === null ? point.value : Math.max(state.max, point.value);
-  const base = { ...state, seen, recent, head, min, max };
+  const base = { ...state, seen, recent, head, min, max, previous: point.value, transitions: step.transitions };
   if (seen <= config.learningPeriod) return { state: base, ...LEARNING };
 
   let shortMean = 0;
@@ -355,13 +424,15 @@ export function updateIncidents(state: IncidentState, point: ScoredPoint): Incid
     };
   }
 
-  const peak = point.score > open.peak.score ? { timestamp: point.timestamp, value: point.value, score: point.score } : open.peak;
+  // The incident's evidence keeps the detector's own scores (a familiar step's too).
+  const raw = scoredPoint.score;
+  const peak = raw > open.peak.score ? { timestamp: point.timestamp, value: point.value, score: raw } : open.peak;
   const incident: OpenIncident = {
     ...open,
     peak,
     maxLogLikelihood: Math.max(open.maxLogLikelihood, figures.logLikelihood),
     points: open.points + 1,
-    scoreSum: open.scoreSum + point.score,
+    scoreSum: open.scoreSum + raw,
     last: Math.max(open.last, point.timestamp),
   };
   const calm = figures.logLikelihood < config.closeLevel ? state.calm + 1 : 0;

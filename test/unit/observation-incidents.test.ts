@@ -5,6 +5,7 @@ import { ValidationError } from '../../lib/errors.ts';
 import {
   DEFAULT_INCIDENT_CONFIG,
   erfc,
+  familiarStep,
   type IncidentConfig,
   type IncidentState,
   type IncidentUpdate,
@@ -181,6 +182,62 @@ describe('incidents: hysteresis and suppression', () => {
     assert.ok(withHistogram[605]?.opened, 'a level never seen still opens');
   });
 
+  it('stops alerting on a step between exact values the series keeps making, yet opens on a new one', () => {
+    // Quantised telemetry: level 1, and every 100th point a drop to -0.2 that the detector scores 1e9
+    // (its spread on the flat level is ~0); then a drop to -1, a value never seen.
+    const values = [...Array.from({ length: 1050 }, (_, i) => (i % 100 === 99 ? -0.2 : 1)), -1, 1, 1, 1];
+    const run = (config: Partial<IncidentConfig>) => {
+      let state = initIncidents({ estimationSamples: 50, ...config });
+      return values.map((value, i) => {
+        const update = updateIncidents(state, { timestamp: T0 + i * MINUTE, value, score: value === 1 ? 0.01 : 1e9 });
+        state = update.state;
+        return update;
+      });
+    };
+    const openedAt = (updates: IncidentUpdate[]) => updates.flatMap((update, i) => (update.opened ? [i] : []));
+    // Without the rule every drop opens an incident (an opening's own score is never learned).
+    assert.deepEqual(openedAt(run({ familiarTransitions: 0 })), [99, 199, 299, 399, 499, 599, 699, 799, 899, 999, 1050]);
+    // With it, 1 → -0.2 is familiar once its decayed count reaches 2 (before the fourth drop): 1 + e^(-0.05) < 2 ≤ 1 + e^(-0.05) + e^(-0.1).
+    const withRule = run({});
+    assert.deepEqual(openedAt(withRule), [99, 199, 299, 1050]);
+    assert.equal(withRule[1050]?.opened?.peak.score, 1e9, 'the evidence keeps the detector score');
+  });
+
+  it('remembers at most familiarTransitions steps, forgetting the weakest, and decays their counts', () => {
+    let state = initIncidents({ familiarTransitions: 2, familiarMemory: 10 });
+    for (const [i, value] of [1, 2, 1, 2, 1, 3].entries())
+      state = updateIncidents(state, { timestamp: T0 + i * MINUTE, value, score: 0 }).state;
+    // 1→2 and 2→1 twice each (counts decay between), then 1→3 replaces the weaker, 1→2 (last seen earlier).
+    assert.equal(state.transitions?.length, 2);
+    assert.deepEqual(
+      state.transitions?.map(([from, to]) => [from, to]),
+      [
+        [2, 1],
+        [1, 3],
+      ],
+    );
+    const [, , count, at] = state.transitions?.[0] ?? [];
+    assert.equal(at, 5);
+    relClose(count ?? 0, 1 + Math.exp(-0.2), 1e-12);
+    // A step's count decays by e every familiarMemory points; familiar once the decayed count reaches familiarVisits.
+    const later = familiarStep({ ...state, previous: 2 }, 1, 5 + 10);
+    relClose(later.transitions[0]?.[2] ?? 0, (1 + Math.exp(-0.2)) * Math.exp(-1) + 1, 1e-12);
+    assert.equal(later.familiar, false);
+    assert.equal(familiarStep({ ...state, previous: 2 }, 1, 6).familiar, false);
+    assert.equal(familiarStep({ ...state, previous: 2, config: { ...state.config, familiarVisits: 1.5 } }, 1, 6).familiar, true);
+  });
+
+  it('keeps the rule off for a state stored before it (no transitions, no setting)', () => {
+    const stored = feed(initIncidents(), [1, 2, 3]).state;
+    const { familiarTransitions: _, ...oldConfig } = stored.config;
+    const { previous: __, transitions: ___, ...oldState } = stored;
+    const old = { ...oldState, config: oldConfig } as IncidentState;
+    assert.deepEqual(familiarStep(old, 5, 4), { familiar: false, transitions: [] });
+    const update = updateIncidents(old, { timestamp: T0, value: 5, score: 1 });
+    assert.deepEqual(update.state.transitions, []);
+    assert.equal(update.state.previous, 5);
+  });
+
   it('learns from replayed points without leaving an incident open or counting one', () => {
     const points = [...quiet(80), 90, 90, 90].map((score, i) => ({ timestamp: T0 + i * MINUTE, value: score, score }));
     const warmed = learnIncidents(initIncidents({ estimationSamples: 50 }), points);
@@ -198,6 +255,10 @@ describe('incidents: hysteresis and suppression', () => {
     assert.throws(
       () => initIncidents({ shortWindow: 0 }),
       (error: unknown) => error instanceof ValidationError && JSON.stringify(error.issues).includes('incidents.shortWindow'),
+    );
+    assert.throws(
+      () => initIncidents({ familiarTransitions: 65 }),
+      (error: unknown) => error instanceof ValidationError && JSON.stringify(error.issues).includes('incidents.familiarTransitions'),
     );
     assert.throws(() => initIncidents({ bogus: 1 } as Partial<IncidentConfig>), ValidationError);
   });
