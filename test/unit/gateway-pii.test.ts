@@ -96,11 +96,79 @@ describe('detectPii', () => {
     assert.deepEqual(found('I walked 5 miles yesterday.'), []);
   });
 
-  it('finds person names with compromise and the honorific rule, and later mentions of them', () => {
+  it('finds person names with the lexicon and the honorific rule, and later mentions of them', () => {
     const names = found('Dr. Ada Lovelace met Charles Babbage in London. Babbage was late.')
       .filter(([t]) => t === 'PERSON')
       .map(([, v]) => v);
     assert.deepEqual(names, ['Dr. Ada Lovelace', 'Charles Babbage', 'Babbage']);
+  });
+
+  const people = (text: string) => detectPii(text, { types: ['PERSON'], includeText: true }).map((e) => e.text);
+
+  it('names: a first name followed by a surname, but not a street, a club or a place', () => {
+    assert.deepEqual(people('Yesterday Maria Okonkwo signed the lease.'), ['Maria Okonkwo']);
+    assert.deepEqual(people('They met at Grace Road and flew to New York.'), []);
+    assert.deepEqual(people('Mark United won the cup.'), [], 'a first name before a club word is not a person');
+  });
+
+  it('names: unknown names by context (role, speech verb, age, results-table brackets)', () => {
+    assert.deepEqual(people('The broker Tavish Quorndel expects a rally.'), ['Tavish Quorndel']);
+    assert.deepEqual(people('Prime Minister Oriel Vantascu arrived.'), ['Oriel Vantascu'], 'the role is not part of the name');
+    assert.deepEqual(people('Vantascu told reporters he would stay.'), ['Vantascu']);
+    assert.deepEqual(people('Quorndel , 52 , retired.'), ['Quorndel']);
+    assert.deepEqual(people('3. Ilvo Sarkanen ( Finland ) 10.21'), ['Ilvo Sarkanen']);
+    assert.deepEqual(people('Scorers : Ilvo Sarkanen ( 31st )'), ['Ilvo Sarkanen']);
+    assert.deepEqual(people('Vantascu Holdings told investors nothing.'), [], 'an organisation word blocks the name');
+    assert.deepEqual(people('The shares were sold to Reuters yesterday, told Reuters nothing.'), []);
+  });
+
+  it('names: unknown names in a list beside a found name, and mentions in an upper-case headline', () => {
+    assert.deepEqual(people('Leading: Michael Brandt , Tavish Quorndel and Oriel Vantascu .'), [
+      'Michael Brandt',
+      'Tavish Quorndel',
+      'Oriel Vantascu',
+    ]);
+    assert.deepEqual(people('GOLF - BRANDT LEADS\nMichael Brandt shot 64 on Thursday.'), ['BRANDT', 'Michael Brandt']);
+  });
+
+  it('names: a direction after a house number is an address, not an initial', () => {
+    assert.deepEqual(found('We moved to 217 N. Greenview Unit 4 last spring.'), [['STREET_ADDRESS', '217 N. Greenview Unit 4']]);
+  });
+
+  it('addresses: street, unit and city-state-ZIP make one span; a street line without a number before a city counts', () => {
+    assert.deepEqual(found('Ship it to 111 Speen Street, Ste. 410, Framingham, MA 01701 please.'), [
+      ['STREET_ADDRESS', '111 Speen Street, Ste. 410, Framingham, MA 01701'],
+    ]);
+    assert.deepEqual(found('We moved to Drum Point Road, Deale, MD 20751 last spring.'), [
+      ['STREET_ADDRESS', 'Drum Point Road, Deale, MD 20751'],
+    ]);
+    assert.deepEqual(found('Ship it to One S. Dearborn St., Chicago, IL 60603.'), [
+      ['STREET_ADDRESS', 'One S. Dearborn St., Chicago, IL 60603'],
+    ]);
+  });
+
+  it('addresses: no street across a line break or in a quantity, and "or" is not Oregon', () => {
+    assert.deepEqual(
+      found('Results 15-10 15-6 15-7\nAnthony Hill ( Australia ) won').filter(([t]) => t === 'STREET_ADDRESS'),
+      [],
+    );
+    assert.deepEqual(
+      found('the par-71 , 6,739-yard Brown Deer Park course').filter(([t]) => t === 'STREET_ADDRESS'),
+      [],
+    );
+    assert.deepEqual(
+      found('the bond fell 23/32 of a point , or $ 7.19').filter(([t]) => t === 'STREET_ADDRESS'),
+      [],
+    );
+  });
+
+  it('a card number is not read inside a longer code, and a named identity number beats a phone reading', () => {
+    // A Danish IBAN whose check digits fail: its 16-digit tail passes Luhn, and is still no card.
+    assert.ok(!ibanValid('DK5000400440116342'));
+    assert.deepEqual(found('Please transfer the rent to DK5000400440116342 by the 3rd.'), []);
+    assert.deepEqual(found('Card: 4111111111111111.'), [['CREDIT_CARD', '4111111111111111']]);
+    assert.deepEqual(found('Her identity number is 8803200016.'), [['NATIONAL_ID', '8803200016']]);
+    assert.deepEqual(found('Social security number 880320-0016 was on the form.'), [['NATIONAL_ID', '880320-0016']]);
   });
 
   it('does not read score tables or dates as phone numbers', () => {
