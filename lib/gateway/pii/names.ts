@@ -56,7 +56,11 @@ const ROLES =
   'ambassador secretary chairman chairwoman chief spokesman spokeswoman director manager coach striker midfielder defender ' +
   'goalkeeper forward batsman bowler pitcher champion finalist rival compatriot teammate broker dealer trader analyst ' +
   'economist leader mayor deputy officer inspector detective agent attorney lawyer doctor nurse author writer actor actress ' +
-  'singer player veteran opponent seed winner';
+  'singer player veteran opponent seed winner dissident activist journalist editor rebel envoy negotiator diplomat ' +
+  'businessman businesswoman official boxer sprinter runner swimmer cyclist golfer rider driver winger keeper ' +
+  'heavyweight middleweight lightweight welterweight skipper chief-of-staff major-general lieutenant-general brigadier ' +
+  'commissioner prosecutor dictator tycoon novelist poet composer playwright monk father brother son daughter wife husband ' +
+  'widow mother sister uncle';
 /** Verbs of speech after or before a name: "Duran told Reuters", "said Washington". */
 const SPEECH =
   'said says told added asked replied explained insisted noted warned admitted declared announced stressed argued ' +
@@ -294,8 +298,9 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
     const k = kind(t.word.toLowerCase());
     if (k === Kind.Title) titled = true;
     else if (a === b) break;
-    // "Palestinian President Yasser Arafat", "Federal Reserve Governor Lawrence Lindsey": what stands before a role goes too.
-    else if (k !== Kind.Word && !((k === Kind.Place || k === Kind.Org) && rolesAhead(tokens, a + 1, b))) break;
+    // "Mexican Ariel Cruz", "Palestinian President Yasser Arafat", "Federal Reserve Governor Lawrence
+    // Lindsey": a place or, before a role, an organisation goes too.
+    else if (k !== Kind.Word && k !== Kind.Place && !(k === Kind.Org && rolesAhead(tokens, a + 1, b))) break;
     a += 1;
   }
   if (a > b) return;
@@ -320,11 +325,15 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
     (before !== undefined && before.shape === 'lower' && SPEECH_BEFORE.has(beforeLower) && !before.cutAfter);
   const bracketed = b === to && bracketAfter(text, tail.end, after);
   const aged = /^\s*,\s*\d{1,2}\s*,/.test(text.slice(tail.end, tail.end + 8));
-  const context = titled || spoken || bracketed || aged;
+  const sports = sportsContext(text, tokens, from, to);
+  const context = titled || spoken || bracketed || aged || sports;
   const n = b - a + 1;
   // "217 N. Rt. 31", "10 S. Dearborn": a direction after a house number is an address.
   if (head.shape === 'initial' && /^[NSEW]\.$/.test(head.word) && before && /^\d{1,6}[A-Za-z]?$/.test(before.word)) return;
-  const blocked = kinds.some((k, index) => k === Kind.Org || (k === Kind.Place && index > 0) || (k === Kind.Word && index === 0 && n > 1));
+  // A common word first ("Frank", "Will") stops a name only when nothing around says it is one.
+  const blocked = kinds.some(
+    (k, index) => k === Kind.Org || (k === Kind.Place && index > 0) || (k === Kind.Word && index === 0 && n > 1 && !context),
+  );
   let score = 0;
   if (n >= 2) {
     if (blocked || lastKind === Kind.Place) score = 0;
@@ -335,7 +344,8 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
     else if (lastKind === Kind.Last && firstKind !== Kind.Word) score = SCORE_CONTEXT;
   } else if (head.shape === 'cap') {
     if (firstKind === Kind.Org || firstKind === Kind.Place || firstKind === Kind.Word) score = 0;
-    else if (titled || spoken || aged) score = SCORE_SINGLE;
+    else if (titled || aged || sports) score = SCORE_CONTEXT;
+    else if (spoken) score = SCORE_SINGLE;
     else if (bracketed && firstKind !== Kind.Unknown) score = SCORE_SINGLE;
   }
   if (score <= 0) {
@@ -348,6 +358,25 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
   const previous = a > from ? (tokens[a - 1] as Token) : undefined;
   const start = previous && HONORIFICS.has(previous.word.toLowerCase()) ? previous.start : head.start;
   found.push({ type: 'PERSON', start, end: tail.end, score: titled ? Math.max(score, SCORE_FULL) : score });
+}
+
+/** A cricket dismissal letter before or after ("c Vaas b Chandana"); bowling figures after ("Muralitharan 10-0-41-2"). */
+const DISMISSAL = new Set(['b', 'c', 'st', 'lbw']);
+const BOWLING = /^\d{1,2}(?:\.\d)?-\d{1,2}-\d{1,3}-\d{1,2}$/;
+
+/**
+ * Results and line-ups: a shirt number before ("7 - Didier Deschamps"), a minute after ("Sabri
+ * Lamouchi 87th", "Arif Erdem , 57th"), a cricket scorecard around the run.
+ */
+function sportsContext(text: string, tokens: Token[], from: number, to: number): boolean {
+  const before = tokens[from - 1];
+  const after = tokens[to + 1];
+  const tail = tokens[to] as Token;
+  if (before?.word === '-' && /^\d{1,2}$/.test(tokens[from - 2]?.word ?? '')) return true;
+  if (/^\s*,?\s*\d{1,3}(?:st|nd|rd|th)(?![\p{L}\p{N}])/u.test(text.slice(tail.end, tail.end + 10))) return true;
+  if (before && !before.cutAfter && DISMISSAL.has(before.word)) return true;
+  if (after && !tail.cutAfter && (DISMISSAL.has(after.word) || BOWLING.test(after.word))) return true;
+  return false;
 }
 
 const LIST_GAP = /^\s*(?:,|;|and|&)\s*$/;
@@ -388,7 +417,8 @@ function mentions(text: string, tokens: Token[], found: Candidate[]): void {
   const words = new Set<string>();
   for (const c of found) {
     const parts = text.slice(c.start, c.end).split(/\s+/);
-    if (parts.length < 2) continue;
+    // A single name counts when found by a role, an age or a results context, not by a speech verb alone.
+    if (parts.length < 2 && c.score < SCORE_CONTEXT) continue;
     for (const part of parts) {
       if (part.length < 3 || !CAPITALISED.test(part)) continue;
       const k = kind(part.toLowerCase());
