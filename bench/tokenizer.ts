@@ -160,7 +160,11 @@ const BUNDLE_ENTRIES: Record<string, string> = {
     "import { createByEncoderName } from '@microsoft/tiktokenizer';\nexport const run = async () => (await createByEncoderName('cl100k_base')).encode('hello world').length;",
 };
 
-/** Bundles `source` as the deploy does and runs it sandboxed: the count, or why it failed; bundle size; cold ms. */
+/**
+ * Bundles `source` as the deploy does and runs it sandboxed: the count, or why it failed; bundle size;
+ * cold ms. The bundle sits one folder down in the sandbox, so a package that keeps files beside its
+ * own folder (`../model`) may, and the first thing it cannot do is what it reports.
+ */
 async function runBundled(
   work: string,
   name: string,
@@ -175,7 +179,7 @@ async function runBundled(
     const require = createRequire(import.meta.url);
     await esbuild.build({
       entryPoints: [entry],
-      outfile: path.join(dir, 'entry.mjs'),
+      outfile: path.join(dir, 'bundle', 'entry.mjs'),
       bundle: true,
       minify: true,
       keepNames: true,
@@ -200,13 +204,13 @@ async function runBundled(
   } finally {
     await rm(entry, { force: true });
   }
-  const kb = (await stat(path.join(dir, 'entry.mjs'))).size / 1024;
+  const kb = (await stat(path.join(dir, 'bundle', 'entry.mjs'))).size / 1024;
   const script = [
     "const net = await import('node:net');",
     "net.Socket.prototype.connect = function () { throw new Error('network refused (socket)'); };",
     'globalThis.fetch = async (url) => { throw new Error(`network refused: fetch ${url}`); };',
     'const t0 = performance.now();',
-    `const { run } = await import(${JSON.stringify(path.join(dir, 'entry.mjs'))});`,
+    `const { run } = await import(${JSON.stringify(path.join(dir, 'bundle', 'entry.mjs'))});`,
     'const count = await run();',
     'console.log(JSON.stringify({ count, ms: performance.now() - t0 }));',
   ].join('\n');
@@ -215,7 +219,7 @@ async function runBundled(
     try {
       const sandbox = ['--permission', `--allow-fs-read=${dir}${path.sep}`, `--allow-fs-write=${dir}${path.sep}`];
       const out = execFileSync(process.execPath, [...sandbox, '--input-type=module', '-e', script], {
-        cwd: dir,
+        cwd: path.join(dir, 'bundle'),
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
