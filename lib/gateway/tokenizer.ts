@@ -3,8 +3,7 @@
  * in TypeScript: lib/gateway/tokenizer/), and a documented over-estimate for every other family.
  *
  * - {@link tokenizer}`(family)` loads a family once per process (its rank data is bundled and parsed
- *   on first use: about 50 ms for cl100k_base, 100 ms for o200k_base; nothing is read from disk or
- *   fetched) and returns the same {@link Tokenizer} to every caller.
+ *   on first use, in tens of milliseconds; nothing is read from disk or fetched) and returns the same {@link Tokenizer} to every caller.
  * - **Special tokens.** tiktoken's `encode` raises when user text contains a special token's text
  *   (`<|endoftext|>`, `<|im_start|>` …) unless it is allowed. Here nothing throws on user text: by
  *   default such text is encoded as ordinary text (tiktoken's `disallowed_special=()`), which is how
