@@ -39,7 +39,7 @@ const STRUCTURE_WORDS =
   'news times post journal herald agency exchange index market markets board office department army police forces front ' +
   'church stadium airport station hospital hotel international national airport radio television tv press federal reserve ' +
   'commerce treasury pentagon kremlin parliament congress senate government police reuters interfax xinhua tanjug itar-tass ' +
-  'afp bernama kyodo anatolia';
+  'afp bernama kyodo anatolia dow spa ag nv bv gmbh ab asa oyj bhd pty';
 /** Capitalised words that begin sentences or headlines and are never part of a name. */
 const FUNCTION_WORDS =
   'a an the this that these those and but or nor so yet if when while after before since until as at by for from in into ' +
@@ -167,6 +167,8 @@ interface Token {
 }
 
 const CAPITALISED = /^\p{Lu}[\p{Ll}\p{M}][\p{L}\p{M}'’-]*$|^(?:Mc|Mac|O'|O’|D'|D’)\p{Lu}[\p{L}\p{M}'’-]*$/u;
+/** "Hong Kong-listed", "Ontario-based": a capitalised compound adjective, not a name. */
+const COMPOUND_ADJECTIVE = /-(?:based|listed|born|owned|led|made|run|controlled|registered|bound|style|born|speaking|backed)$/;
 const INITIAL = /^(?:\p{Lu}\.){1,3}$/u;
 const UPPER = /^\p{Lu}[\p{Lu}'’-]+$/u;
 const LOWER = /^\p{Ll}[\p{Ll}\p{M}'’-]*$/u;
@@ -208,7 +210,8 @@ function tokenize(text: string): Token[] {
         word = bare;
         end -= 1;
       }
-      if (CAPITALISED.test(word)) shape = 'cap';
+      if (COMPOUND_ADJECTIVE.test(word)) shape = 'other';
+      else if (CAPITALISED.test(word)) shape = 'cap';
       else if (UPPER.test(word)) shape = word.length > 1 ? 'upper' : 'cap';
       else if (LOWER.test(word)) shape = 'lower';
     }
@@ -254,15 +257,13 @@ export function findNames(text: string, out: Candidate[]): void {
       const next = tokens[j + 1] as Token;
       if (current.cutAfter || next.cutBefore) break;
       if (next.shape === 'cap' || next.shape === 'initial') j += 1;
-      else if (
-        next.shape === 'lower' &&
-        PARTICLES.has(next.word) &&
-        tokens[j + 2]?.shape === 'cap' &&
-        !next.cutAfter &&
-        !tokens[j + 2]?.cutBefore
-      )
-        j += 2;
-      else break;
+      else {
+        // Particles ("van der", "de la") inside a name, a capitalised word after them.
+        let k = j + 1;
+        while (k < j + 4 && tokens[k]?.shape === 'lower' && PARTICLES.has(tokens[k]?.word ?? '') && !tokens[k]?.cutAfter) k += 1;
+        if (k === j + 1 || tokens[k]?.shape !== 'cap' || tokens[k]?.cutBefore) break;
+        j = k;
+      }
     }
     classifyRun(text, tokens, i, j, found, pending);
     i = j + 1;
@@ -328,6 +329,8 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
   const sports = sportsContext(text, tokens, from, to);
   const context = titled || spoken || bracketed || aged || sports;
   const n = b - a + 1;
+  // "Pirelli SpA chairman Marco …", "Ericsson spokesman Per …": the run before a role is the employer.
+  if (after && !tail.cutAfter && after.shape === 'lower' && roles.has(after.word) && !spoken) return;
   // "217 N. Rt. 31", "10 S. Dearborn": a direction after a house number is an address.
   if (head.shape === 'initial' && /^[NSEW]\.$/.test(head.word) && before && /^\d{1,6}[A-Za-z]?$/.test(before.word)) return;
   // A common word first ("Frank", "Will") stops a name only when nothing around says it is one.
