@@ -178,6 +178,26 @@ export function findNationalIds(text: string, out: Candidate[]): void {
 
 const PHONE = /(?<![\p{L}\p{N}+])(?:\+|00)?\(?\d[\d\s()./-]{4,22}\d(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?(?![\p{L}\p{N}])/gu;
 const PHONE_CONTEXT = /phone|tel\b|tel\.|tel:|call|mobile|cell|text|whatsapp|fax|contact|number|reach|dial|ring/;
+/** A phone context before the number, or "as … contact number" just after it. */
+function phoneSaid(text: string, start: number, end: number): boolean {
+  return (
+    contextBefore(text, start, PHONE_CONTEXT, 30) ||
+    /^\W{0,3}(?:as (?:his |her |my |their |a )?)?(?:contact|phone|mobile|number)/i.test(text.slice(end, end + 30))
+  );
+}
+
+/**
+ * Digit groups that are figures, not a number to dial: years ("1905-1908", "1995 1994"), decimals
+ * beside each other ("639.55 639.38"), golf rounds ("69 71 71 73": two-digit groups without a
+ * trunk zero), and four dotted groups (a malformed IP address).
+ */
+function notAPhone(raw: string, groups: string[]): boolean {
+  if (groups.length === 2 && groups.every((g) => g.length === 4 && /^(?:1[0-9]|20)\d\d$/.test(g))) return true;
+  if (/\d\.\d/.test(raw) && /\d\s/.test(raw)) return true;
+  if (groups.length >= 4 && groups.every((g) => g.length === 2) && !raw.startsWith('0')) return true;
+  if (/^\d{1,4}(?:\.\d{1,4}){3}$/.test(raw)) return true;
+  return false;
+}
 const DATE_LIKE = /^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$/;
 
 /**
@@ -205,16 +225,25 @@ export function findPhones(text: string, regions: readonly CountryCode[], out: C
       .split(/[^\d]+/)
       .filter((g) => g !== '');
     if (groups.length > 5 || groups.slice(1).some((g) => g.length < 2) || /\s\.|\.\s/.test(raw)) continue;
+    const international = raw.startsWith('+') || raw.startsWith('00');
+    if (!international && notAPhone(raw, groups)) continue;
     const digits = raw.replace(/\D/g, '');
     if (digits.length < 7 || digits.length > 17) continue;
     const separated = /[\s().-]/.test(raw);
-    const international = raw.startsWith('+') || raw.startsWith('00');
     let valid = false;
     let score = 0;
     if (international) {
-      const number = parsePhoneNumberFromString(raw.startsWith('00') ? `+${raw.slice(2)}` : raw);
+      // "+31(0)612345678": the bracketed trunk zero is not dialled from abroad.
+      const dialled = (raw.startsWith('00') ? `+${raw.slice(2)}` : raw).replace(/\(0\)/, '');
+      const number = parsePhoneNumberFromString(dialled);
       valid = number?.isValid() ?? false;
       score = 0.9;
+      // A country code and a possible length, said to be a phone number: numbering plans change
+      // faster than libphonenumber's metadata, and a number written as one is one.
+      if (!valid && number?.isPossible() && phoneSaid(text, start, start + raw.length)) {
+        valid = true;
+        score = 0.7;
+      }
     } else {
       for (const region of regions) {
         const number = parsePhoneNumberFromString(raw, region);
