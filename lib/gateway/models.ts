@@ -63,6 +63,39 @@ const modelFields = {
 };
 
 /**
+ * An endpoint the stage's stack declares (optional): a SageMaker model (the container `image`,
+ * optional `modelDataUrl` artifacts, `environment`), an endpoint configuration with one variant
+ * `AllTraffic` of `instanceCount` × `instanceType`, and the endpoint named as the model's `endpoint`
+ * (infra/serverless/model-endpoints.ts). Without it the endpoint is expected to exist already.
+ */
+export const endpointDeploymentSchema = z.strictObject({
+  /** The serving container, an ECR image URI (e.g. a Hugging Face TGI or TEI deep-learning container). */
+  image: z
+    .string()
+    .max(255)
+    .regex(
+      /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._/-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/,
+      'must be an ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>',
+    ),
+  /** Model artifacts: an S3 object (`s3://bucket/model.tar.gz`) or prefix ending in `/`; absent when the container fetches its model itself (`HF_MODEL_ID`). */
+  modelDataUrl: z
+    .string()
+    .max(1024)
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 'must be s3://<bucket>/<key or prefix/>')
+    .optional(),
+  instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as ml.g5.xlarge'),
+  instanceCount: z.number().int().min(1).max(20).default(1),
+  /** Container environment (`HF_MODEL_ID`, `SM_NUM_GPUS`, `MAX_INPUT_TOKENS`, …); never secrets: the template is readable. */
+  environment: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, 'environment names are letters, digits and _'), z.string().max(1024))
+    .default({}),
+  /** Seconds SageMaker waits for the container to pass its health check (large models load slowly). */
+  startupTimeoutSeconds: z.number().int().min(60).max(3600).optional(),
+});
+/** An endpoint the stack declares. */
+export type EndpointDeployment = z.infer<typeof endpointDeploymentSchema>;
+
+/**
  * A model behind a SageMaker endpoint, by the payload format of its container:
  * `messages` (the OpenAI-style Messages API of the TGI and LMI containers), `tgi` (TGI's
  * `inputs`/`parameters`, the messages rendered with `template`), `tei` (Text Embeddings Inference:
@@ -79,6 +112,8 @@ export const sageMakerModelSchema = z.strictObject({
   model: z.string().min(1).max(256).optional(),
   /** The production variant to call (`TargetVariant`); absent: SageMaker routes by weight. */
   targetVariant: endpointNameSchema.optional(),
+  /** Declare the endpoint in the stage's stack (see {@link endpointDeploymentSchema}); absent: it exists already. */
+  deploy: endpointDeploymentSchema.optional(),
 });
 
 /** A model on an OpenAI-compatible server (vLLM, LM Studio, llama.cpp, hosted APIs): `/v1/chat/completions`, `/v1/embeddings`. */
@@ -138,7 +173,14 @@ export const modelListSchema = z
         ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `model ${model.name} is configured twice` });
       byName.set(model.name, model);
     });
+    const declared = new Map<string, string>();
     models.forEach((model, index) => {
+      if (model.provider === 'sagemaker' && model.deploy) {
+        const other = declared.get(model.endpoint);
+        if (other)
+          ctx.addIssue({ code: 'custom', path: [index, 'deploy'], message: `endpoint ${model.endpoint} is already declared by ${other}` });
+        declared.set(model.endpoint, model.name);
+      }
       model.fallbacks.forEach((name, position) => {
         const target = byName.get(name);
         const path = [index, 'fallbacks', position];
@@ -233,6 +275,13 @@ export function stageModels(file: unknown, stage: string): ModelConfig[] {
 /** The SageMaker endpoints the models call, once each, in order: what `need.invokeModels()` grants. */
 export function sageMakerEndpoints(models: readonly ModelConfig[]): string[] {
   return [...new Set(models.flatMap((model) => (model.provider === 'sagemaker' ? [model.endpoint] : [])))];
+}
+
+/** The SageMaker endpoints the stage's stack declares, with what they serve (one entry per endpoint). */
+export function declaredEndpoints(models: readonly ModelConfig[]): Array<{ endpoint: string; model: string; deploy: EndpointDeployment }> {
+  return models.flatMap((model) =>
+    model.provider === 'sagemaker' && model.deploy ? [{ endpoint: model.endpoint, model: model.name, deploy: model.deploy }] : [],
+  );
 }
 
 /** The Secrets Manager secrets holding the models' API keys, once each: what `need.invokeModels()` lets functions read. */
