@@ -146,12 +146,53 @@ export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
   MF: 27,
   PM: 27,
   WF: 27,
+  // Countries whose banks issue IBANs outside the registry ("partial IBAN" countries of SWIFT's list).
+  AO: 25,
+  BF: 28,
+  BJ: 28,
+  CI: 28,
+  CM: 27,
+  CV: 25,
+  DZ: 26,
+  IR: 26,
+  MA: 28,
+  MG: 27,
+  ML: 28,
+  MZ: 25,
+  SN: 28,
 };
 
-/** ISO 7064 mod 97-10 of an IBAN (country, check digits, BBAN; upper case, no separators): valid when 1. */
+/** Countries whose BBAN begins with a four-letter bank code (the registry's `4!a`): "GB82 WEST …". */
+const LETTER_BANK_CODE = new Set([
+  'BG',
+  'BH',
+  'GB',
+  'GI',
+  'IE',
+  'JO',
+  'KW',
+  'LC',
+  'LV',
+  'MT',
+  'MU',
+  'NL',
+  'PK',
+  'PS',
+  'QA',
+  'RO',
+  'SC',
+  'SV',
+  'VG',
+]);
+
+/**
+ * ISO 7064 mod 97-10 of an IBAN (country, check digits, BBAN; upper case, no separators): valid when
+ * 1, at the country's length, and with letters for the bank code where the registry has them.
+ */
 export function ibanValid(iban: string): boolean {
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(iban)) return false;
   if (IBAN_LENGTHS[iban.slice(0, 2)] !== iban.length) return false;
+  if (LETTER_BANK_CODE.has(iban.slice(0, 2)) && !/^[A-Z]{4}$/.test(iban.slice(4, 8))) return false;
   const rearranged = iban.slice(4) + iban.slice(0, 4);
   let remainder = 0;
   for (const char of rearranged) {
