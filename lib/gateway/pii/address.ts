@@ -46,7 +46,7 @@ function tokenize(text: string): Token[] {
 const NUMBER_WORDS = new Set(['One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight', 'Nine', 'Ten', 'Eleven', 'Twelve']);
 
 const bare = (word: string) => word.replace(/[.]+$/, '');
-const isZip = (word: string) => /^\d{5}(?:-\d{4})?$/.test(bare(word));
+const isZip = (word: string) => /^\d{5}(?:-?\d{4})?$/.test(bare(word));
 const isCapitalised = (word: string) => /^[\p{Lu}\p{N}]/u.test(word);
 const isHouseNumber = (word: string) => /^\d{1,6}[A-Za-z]?(?:-\d{1,5}[A-Za-z]?)?$/.test(word) || /^\d{1,6}\/\d{1,4}$/.test(word);
 const isNameWord = (word: string) =>
@@ -60,14 +60,40 @@ const FILLER = /^(?:and|of|the|de|del|la|le|du|des|van|von|box|po|p|o|rr|hc|rt|d
 export function findAddresses(text: string, out: Candidate[]): void {
   const found: Candidate[] = [];
   scan(text, found);
-  for (const match of text.matchAll(DIRECTION_FORM))
-    found.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.75 });
+  for (const pattern of [DIRECTION_FORM, TYPE_FIRST, CITY_STATE_NAME_ZIP])
+    for (const match of text.matchAll(pattern))
+      found.push({ type: 'STREET_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.75 });
+  for (const match of text.matchAll(SAID_ADDRESS)) {
+    const at = match.index + match[0].length - (match[1] ?? '').length;
+    found.push({ type: 'STREET_ADDRESS', start: at, end: match.index + match[0].length, score: 0.75 });
+  }
   merge(text, found, out);
 }
 
 /** "55 West Cermak", "2820 N. Greenview Unit 1", "710 W 65TH BUILDING Z": a number, a direction, a name, no street type. */
 const DIRECTION_FORM =
   /(?<![\p{L}\p{N}.,/-])\d{1,6}[A-Za-z]? +(?:[NSEW]\.?|North|South|East|West|NORTH|SOUTH|EAST|WEST|[NS][EW]) +(?:\p{Lu}[\p{L}'-]*|\d{1,5}(?:st|nd|rd|th|ST|ND|RD|TH)?)(?: (?:\p{Lu}[\p{L}'-]*|\d{1,5}(?:st|nd|rd|th|ST|ND|RD|TH)?)){0,2}(?: +(?:Unit|UNIT|Apt|APT|Suite|SUITE|Ste\.?|STE|Building|BUILDING|Floor|FLOOR|#) *#? *[A-Za-z0-9-]{1,6}(?![\p{L}\p{N}]))?/gu;
+/** The street type before the name: "10810 Ave. H", "1999 AVENUE OF THE STARS", "221 Rue de Jean", "115 Broadway". */
+const TYPE_FIRST =
+  /(?<![\p{L}\p{N}.,/-])\d{1,6}[A-Za-z]?\s+(?:(?:Avenue|AVENUE|Ave\.?|AVE\.?|Rue|RUE|Calle|CALLE|Avenida|Via|Route|ROUTE|Rte\.?|Highway|HIGHWAY|Hwy\.?|HWY)(?:\s+(?:of|OF|de|del|la|du|des|the|THE))*\s+(?:\p{Lu}[\p{L}'-]*|\d{1,4}[A-Za-z]?)(?:\s+\p{Lu}[\p{L}'-]*){0,2}|Broadway|BROADWAY)(?![\p{L}\p{N}])/gu;
+const STATE_NAMES =
+  'Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|' +
+  'Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|' +
+  'New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|' +
+  'South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming';
+/** "Atlanta, Georgia 30310": a city, a state written out, a ZIP code. */
+const CITY_STATE_NAME_ZIP = new RegExp(
+  String.raw`(?<![\p{L}\p{N}])\p{Lu}[\p{L}'.-]+(?:\s\p{Lu}[\p{L}'.-]+){0,2},\s?(?:${STATE_NAMES})\s\d{5}(?:-\d{4})?(?!\d)`,
+  'gu',
+);
+/**
+ * After words that announce an address ("Address:", "I live at", "ship it to"), a house number and
+ * up to four capitalised words are one even without a street type ("30 Breakenridge Farm",
+ * "602 ST THOMAS"), with a unit after them ("APT F").
+ */
+const SAID_ADDRESS =
+  /(?:\b[Ll]ive at|\b[Ll]iving at|\b[Aa]ddress(?: is)?:?|\bADDRESS:?|\b[Ss]hip (?:it )?to|\b[Dd]eliver (?:it )?to|\b[Ss]end (?:it )?to|\b[Ll]ocated at|\b[Mm]oved to|\b[Rr]eside at)\s+(\d{1,6}[A-Za-z]?(?:-[A-Za-z0-9]{1,3})?(?:\s+(?:U\.S\.|\p{Lu}[\p{L}'’-]*(?!\.\p{L})|\d{1,4}(?:st|nd|rd|th|ST|ND|RD|TH)|de|del|la|of|(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|way|court|ct|place|pl|highway|hwy)\.?)){1,5}(?:\s+(?:Apt|APT|Unit|UNIT|Suite|SUITE|Ste\.?|STE|#)\s*[A-Za-z0-9-]{1,6})?)(?![\p{L}\p{N}])/gu;
+
 /** What may stand between two parts of one address: a comma or a space, and maybe a unit ("Ste. 307V,") or a bare number. */
 const JOIN =
   /^(?:,\s*|\s+)(?:(?:(?:Ste|Suite|Apt|Unit|Room|Rm|Fl|Floor|Bldg|#)\.?\s*#?\s*)?[A-Za-z0-9-]{1,6},?\s+|[NSEW]\.?[NSEW]?\.?,\s*)?$/i;
