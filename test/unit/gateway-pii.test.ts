@@ -162,6 +162,38 @@ describe('detectPii', () => {
     );
   });
 
+  it('addresses: the street type before the name, a state written out, and a house number after words announcing an address', () => {
+    assert.deepEqual(found('Address: 10810 Ave. H'), [['STREET_ADDRESS', '10810 Ave. H']]);
+    assert.deepEqual(found('We moved to 985 Cox Ave., S.W., Atlanta, Georgia 30310 last spring.'), [
+      ['STREET_ADDRESS', '985 Cox Ave., S.W., Atlanta, Georgia 30310'],
+    ]);
+    assert.deepEqual(found('Address: 30 Breakenridge Farm'), [['STREET_ADDRESS', '30 Breakenridge Farm']]);
+    assert.deepEqual(found('We moved to 2225 COMMONWEALTH APT F last spring.'), [['STREET_ADDRESS', '2225 COMMONWEALTH APT F']]);
+    assert.deepEqual(found('She scored 30 Goals for Leeds.'), [], 'no announcing word: no address');
+  });
+
+  it('phones: figures are not phone numbers, and a said international number of possible length is one', () => {
+    const phones = (text: string) => detectPii(text, { types: ['PHONE'], includeText: true }).map((e) => e.text);
+    assert.deepEqual(phones('He was prime minister 1905-1908 .'), []);
+    assert.deepEqual(phones('Canadian dollar 639.55 639.38'), []);
+    assert.deepEqual(phones('Robert Allenby ( Australia ) 69 71 71 73 , Miguel Martin'), []);
+    assert.deepEqual(phones('host 200.0200.200.200 port 22'), []);
+    assert.deepEqual(phones('Call me on +420 123 456 789 after six.'), ['+420 123 456 789']);
+    assert.deepEqual(phones('The code +420 123 456 789 appears in the table.'), [], 'not said to be a phone number');
+    assert.deepEqual(phones('She left +31(0)612345678 as her contact number.'), ['+31(0)612345678']);
+  });
+
+  it('IBANs: partial-IBAN countries, and letters where the registry puts a bank code', () => {
+    assert.ok(ibanValid('DZ580002100001113000000570'));
+    assert.ok(ibanValid('GB82WEST12345698765432'));
+    // Mod 97 recomputed for a digit in the bank code: the checksum passes, the format does not.
+    const digits = 'GI00NW3K000000007099453';
+    const check = String(
+      98 - Number(BigInt([...`${digits.slice(4)}GI00`].map((c) => (c >= 'A' ? String(c.charCodeAt(0) - 55) : c)).join('')) % 97n),
+    ).padStart(2, '0');
+    assert.ok(!ibanValid(`GI${check}${digits.slice(4)}`));
+  });
+
   it('a card number is not read inside a longer code, and a named identity number beats a phone reading', () => {
     // A Danish IBAN whose check digits fail: its 16-digit tail passes Luhn, and is still no card.
     assert.ok(!ibanValid('DK5000400440116342'));

@@ -222,6 +222,7 @@ export function findPhones(text: string, regions: readonly CountryCode[], out: C
     // and no separator mixes a space with a dot.
     const groups = raw
       .replace(/^(?:\+|00)/, '')
+      .replace(/\(0\)/, '')
       .split(/[^\d]+/)
       .filter((g) => g !== '');
     if (groups.length > 5 || groups.slice(1).some((g) => g.length < 2) || /\s\.|\.\s/.test(raw)) continue;
