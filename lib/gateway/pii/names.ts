@@ -117,6 +117,14 @@ const HONORIFICS = new Set([
 ]);
 const speech = new Set(SPEECH.split(' '));
 
+/** Whether the lexicon has the word as a country (or a demonym: "Italian"). */
+function isCountry(lower: string): boolean {
+  if (extraPlaces.has(lower)) return true;
+  const entry = lexicon[lower];
+  const tags = entry === undefined ? [] : typeof entry === 'string' ? [entry] : entry;
+  return tags.includes('Country') || tags.includes('Demonym');
+}
+
 /** The word's class from the lexicon and the lists above (`lower` is lower case). */
 function kindOf(lower: string): Kind {
   if (functionWords.has(lower)) return Kind.Word;
@@ -350,14 +358,24 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
   // "Pirelli SpA chairman Marco …", "Ericsson spokesman Per …": the run before a role is the employer.
   if (after && !tail.cutAfter && after.shape === 'lower' && roles.has(after.word) && !spoken) return;
   // "217 N. Rt. 31", "10 S. Dearborn": a direction after a house number is an address.
-  if (head.shape === 'initial' && /^[NSEW]\.$/.test(head.word) && before && /^\d{1,6}[A-Za-z]?$/.test(before.word)) return;
+  if (head.shape === 'initial' && /^[NSEW]\.$/.test(head.word) && before && !before.cutAfter && /^\d{1,6}[A-Za-z]?$/.test(before.word))
+    return;
   // A common word first ("Frank", "Will") stops a name only when nothing around says it is one.
   const blocked = kinds.some(
     (k, index) => k === Kind.Org || (k === Kind.Place && index > 0) || (k === Kind.Word && index === 0 && n > 1 && !context),
   );
   let score = 0;
+  // A surname spelt like a place or a street word ("Anthony Washington", "Neal Lancaster", "Anthony
+  // Hill"): after a given name, with a context saying it is a person, or a place that is not a country.
+  const placeSurname =
+    n >= 2 &&
+    firstKind === Kind.First &&
+    head.shape === 'cap' &&
+    kinds.slice(1, -1).every((k) => k !== Kind.Org && k !== Kind.Place) &&
+    (context ? lastKind === Kind.Place || lastKind === Kind.Org : lastKind === Kind.Place && !isCountry(tail.word.toLowerCase()));
   if (n >= 2) {
-    if (blocked || lastKind === Kind.Place) score = 0;
+    if (placeSurname) score = SCORE_CONTEXT;
+    else if (blocked || lastKind === Kind.Place) score = 0;
     else if (firstKind === Kind.First && head.shape === 'initial') score = SCORE_CONTEXT;
     else if (firstKind === Kind.First) score = SCORE_FULL;
     else if (firstKind === Kind.Place) score = 0;
