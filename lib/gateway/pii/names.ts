@@ -189,6 +189,8 @@ interface Token {
   cutAfter: boolean;
   /** Punctuation or a line break before this token. */
   cutBefore: boolean;
+  /** A line break (and nothing else) before this token. */
+  lineBefore: boolean;
   shape: 'cap' | 'initial' | 'upper' | 'lower' | 'other';
 }
 
@@ -245,9 +247,23 @@ function tokenize(text: string): Token[] {
       if (tokens.length > 0) (tokens[tokens.length - 1] as Token).cutAfter = true;
       continue;
     }
-    tokens.push({ word, start, end, cutAfter, cutBefore, shape });
+    tokens.push({ word, start, end, cutAfter, cutBefore, lineBefore: lineBreak && start === m.index, shape });
   }
   return tokens;
+}
+
+/**
+ * A given name alone at the end of a line and a surname alone at the start of the next, as in
+ * wrapped lists ("…, Damien\nFlemming , …"): one name.
+ */
+function wrapped(tokens: Token[], from: number, at: number): boolean {
+  const current = tokens[at] as Token;
+  const next = tokens[at + 1];
+  if (from !== at || !next || !next.lineBefore || next.shape !== 'cap' || !next.cutAfter) return false;
+  if (current.shape !== 'cap' || kind(current.word.toLowerCase()) !== Kind.First) return false;
+  const lower = next.word.toLowerCase();
+  const k = kind(lower);
+  return !functionWords.has(lower) && k !== Kind.Title && k !== Kind.Org && !isCountry(lower);
 }
 
 const SCORE_FULL = 0.85;
@@ -281,7 +297,7 @@ export function findNames(text: string, out: Candidate[]): void {
     while (j + 1 < tokens.length) {
       const current = tokens[j] as Token;
       const next = tokens[j + 1] as Token;
-      if (current.cutAfter || next.cutBefore) break;
+      if (current.cutAfter || (next.cutBefore && !wrapped(tokens, i, j))) break;
       if (next.shape === 'cap' || next.shape === 'initial') j += 1;
       else {
         // Particles ("van der", "de la") inside a name, a capitalised word after them.
@@ -458,13 +474,18 @@ function mentions(text: string, tokens: Token[], found: Candidate[]): void {
     const parts = text.slice(c.start, c.end).split(/\s+/);
     // A single name counts when found by a role, an age or a results context, not by a speech verb alone.
     if (parts.length < 2 && c.score < SCORE_CONTEXT) continue;
-    for (const part of parts) {
-      if (part.length < 3 || !CAPITALISED.test(part)) continue;
-      const k = kind(part.toLowerCase());
-      if (k === Kind.Word || k === Kind.Place || k === Kind.Org || k === Kind.Title) continue;
+    parts.forEach((part, index) => {
+      if (part.length < 3 || !CAPITALISED.test(part)) return;
+      const lower = part.toLowerCase();
+      const k = kind(lower);
+      if (k === Kind.Title || functionWords.has(lower)) return;
+      // The surname of a full name is looked for whatever else it spells ("Tiger Woods … Woods",
+      // "Anthony Hill … Hill"); the other words only when they are not common words or places.
+      const surname = index > 0 && index === parts.length - 1;
+      if (!surname && (k === Kind.Word || k === Kind.Place || k === Kind.Org)) return;
       words.add(part);
       words.add(part.toUpperCase());
-    }
+    });
   }
   if (words.size === 0) return;
   const covered = new Uint8Array(text.length);
