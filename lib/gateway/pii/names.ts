@@ -48,7 +48,7 @@ const FUNCTION_WORDS =
   'my your there here then now also however meanwhile although because though where which who whom whose what why how all ' +
   'some no not one two three four five six seven eight nine ten first second third last next other another each every both ' +
   'monday tuesday wednesday thursday friday saturday sunday january february march april june july august september october ' +
-  'november december';
+  'november december may';
 /** Roles and titles written before a name: "President Boris Yeltsin", "broker Shakil Rizvi". */
 const ROLES =
   'mr mrs ms miss mx dr prof professor sir dame lady lord madam mme mlle herr frau sr sra rev fr president premier minister ' +
