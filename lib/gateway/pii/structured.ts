@@ -40,6 +40,8 @@ const EMAIL =
 
 /** E-mail addresses, including quoted and non-ASCII local parts and internationalised domains. */
 export function findEmails(text: string, out: Candidate[]): void {
+  // The pattern is tried at every position; most texts have no "@" and need no scan at all.
+  if (!text.includes('@')) return;
   for (const match of text.matchAll(EMAIL)) {
     out.push({ type: 'EMAIL', start: match.index, end: match.index + match[0].length, score: 0.95 });
   }
@@ -50,10 +52,13 @@ const IPV6 = /(?<![\p{L}\p{N}:.])(?=[0-9A-Fa-f:.]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:.]{2
 
 /** IPv4 in dotted decimal (each octet ≤ 255, no leading zeros) and IPv6 in any RFC 4291 text form. */
 export function findIpAddresses(text: string, out: Candidate[]): void {
-  for (const match of text.matchAll(IPV4)) {
-    if (isIPv4(match[0]))
-      out.push({ type: 'IP_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.85, kind: 'IPV4' });
-  }
+  // Each pattern looks ahead at every position: texts without a dotted quad or two close colons skip it.
+  if (/\d\.\d/.test(text))
+    for (const match of text.matchAll(IPV4)) {
+      if (isIPv4(match[0]))
+        out.push({ type: 'IP_ADDRESS', start: match.index, end: match.index + match[0].length, score: 0.85, kind: 'IPV4' });
+    }
+  if (!/:[0-9A-Fa-f]{0,4}:/.test(text)) return;
   for (const match of text.matchAll(IPV6)) {
     let value = match[0];
     // A sentence may end right after the address.
