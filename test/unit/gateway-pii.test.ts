@@ -131,6 +131,26 @@ describe('detectPii', () => {
     assert.deepEqual(people('GOLF - BRANDT LEADS\nMichael Brandt shot 64 on Thursday.'), ['BRANDT', 'Michael Brandt']);
   });
 
+  it('names: a surname spelt like a place after a given name, a surname mentioned alone later, a name wrapped over two lines', () => {
+    assert.deepEqual(people('2. Anthony Washington ( U.S. ) 68.44'), ['Anthony Washington']);
+    assert.deepEqual(people('Neal Lancaster shot 66 .'), ['Neal Lancaster']);
+    assert.deepEqual(people('Neal England shot 66 .'), [], 'a country after a given name is not a surname without context');
+    assert.deepEqual(people('Mary Woods shot 67 . Woods , who turned pro , was happy .'), ['Mary Woods', 'Woods']);
+    assert.deepEqual(people('Teams : Ian Healy , Michael Bevan , Damien\nFlemming , Jason Gillespie'), [
+      'Ian Healy',
+      'Michael Bevan',
+      'Damien\nFlemming',
+      'Jason Gillespie',
+    ]);
+    assert.deepEqual(people('In May the council met.'), []);
+  });
+
+  it('names: results context (cricket scorecards, line-ups with shirt numbers and minutes)', () => {
+    assert.deepEqual(people('M. Bevan c Vaas b Chandana 56'), ['M. Bevan', 'Vaas', 'Chandana']);
+    assert.deepEqual(people('Bowling : Muralitharan 10-0-41-2 , Jayasuriya 10-0-43-2'), ['Muralitharan', 'Jayasuriya']);
+    assert.deepEqual(people('France - 7 - Didier Deschamps , Sabri Lamouchi 87th'), ['Didier Deschamps', 'Sabri Lamouchi']);
+  });
+
   it('names: a direction after a house number is an address, not an initial', () => {
     assert.deepEqual(found('We moved to 217 N. Greenview Unit 4 last spring.'), [['STREET_ADDRESS', '217 N. Greenview Unit 4']]);
   });
