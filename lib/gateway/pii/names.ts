@@ -28,7 +28,7 @@ const ORG_TAGS = new Set(['Organization', 'SportsTeam']);
 
 /** Words the lexicon lacks or mislabels for this purpose: places, and the last words of place and organisation names. */
 const EXTRA_PLACES =
-  'britain u.s. us uk u.k. usa america europe africa asia wimbledon glamorgan leicestershire nottinghamshire derbyshire ' +
+  'britain briton britons u.s. u.s us uk u.k. u.k usa america europe africa asia wimbledon glamorgan leicestershire nottinghamshire derbyshire ' +
   'yorkshire lancashire warwickshire worcestershire gloucestershire northamptonshire hampshire sussex essex middlesex durham ' +
   'bosnia serbia croatia herzegovina chechnya kosovo hong kong lanka';
 const STRUCTURE_WORDS =
@@ -61,7 +61,7 @@ const ROLES =
   'businessman businesswoman official boxer sprinter runner swimmer cyclist golfer rider driver winger keeper ' +
   'heavyweight middleweight lightweight welterweight skipper chief-of-staff major-general lieutenant-general brigadier ' +
   'commissioner prosecutor dictator tycoon novelist poet composer playwright monk father brother son daughter wife husband ' +
-  'widow mother sister uncle';
+  'widow mother sister uncle democrat republican socialist communist';
 /** Verbs of speech after or before a name: "Duran told Reuters", "said Washington". */
 const SPEECH =
   'said says told added asked replied explained insisted noted warned admitted declared announced stressed argued ' +
@@ -133,7 +133,8 @@ function kindOf(lower: string): Kind {
   if (structureWords.has(lower)) return Kind.Org;
   const entry = lexicon[lower];
   const tags = entry === undefined ? [] : typeof entry === 'string' ? [entry] : entry;
-  if (firstNames.has(lower) && !tags.some((tag) => NOT_FIRST_TAGS.has(tag))) return Kind.First;
+  // "Jan" is a month's abbreviation and a given name: as a capitalised word in a run, the name.
+  if (firstNames.has(lower) && !tags.some((tag) => NOT_FIRST_TAGS.has(tag) && !(tag === 'Month' && lower.length <= 3))) return Kind.First;
   if (entry === undefined) return Kind.Unknown;
   let kind: Kind = Kind.Word;
   for (const tag of tags) {
@@ -276,9 +277,21 @@ function bracketAfter(text: string, end: number, inside: Token | undefined): boo
   if (!inside) return false;
   const lower = inside.word.toLowerCase();
   if (AGE_OR_NUMBER.test(inside.word)) return true;
-  const k = kind(lower);
-  return k === Kind.Place || (inside.shape === 'cap' && k === Kind.Unknown && /^\s*\)/.test(text.slice(inside.end, inside.end + 3)));
+  // "( captain )", "( South Africa )", "( Czech Republic )": a role, or capitalised words with a place.
+  if (inside.shape === 'lower') return roles.has(lower);
+  const close = text.indexOf(')', inside.start);
+  if (close < 0 || close - inside.start > 30) return false;
+  const words = text.slice(inside.start, close).trim().split(/\s+/);
+  if (!words.every((w) => /^\p{Lu}/u.test(w))) return false;
+  const kinds = words.map((w) => kind(w.toLowerCase().replace(/\.$/, '')));
+  return kinds.includes(Kind.Place) || (words.length === 1 && inside.shape === 'cap' && kinds[0] === Kind.Unknown);
 }
+
+const ARTICLES = new Set(['the', 'a', 'an']);
+/** An apposition that only a person takes: "Dick Morris , who …", "Duran , whose …". */
+const WHO_AFTER = /^\s*,\s*(?:who|whose|whom)\b/;
+/** An age before the name: "20-year-old Tiger Woods". */
+const AGED_BEFORE = /^\d{1,3}-year-old$/;
 
 /** Person names in `text`; see the module comment. */
 export function findNames(text: string, out: Candidate[]): void {
@@ -334,6 +347,16 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
   let a = from;
   let b = to;
   let titled = false;
+  // "German Defence Minister Volker Ruehe", "Security Council President Tono Eitel": the name is what
+  // follows the last role inside the run.
+  for (let k = to - 1; k > from; k -= 1) {
+    const t = tokens[k] as Token;
+    if (t.shape === 'cap' && roles.has(t.word.toLowerCase()) && !HONORIFICS.has(t.word.toLowerCase())) {
+      a = k + 1;
+      titled = true;
+      break;
+    }
+  }
   // Leading words that are not names: sentence openers, roles and titles (which count as evidence).
   while (a <= b) {
     const t = tokens[a] as Token;
@@ -367,7 +390,10 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
     (after !== undefined && after.shape === 'lower' && speech.has(after.word) && !tail.cutAfter) ||
     (before !== undefined && before.shape === 'lower' && SPEECH_BEFORE.has(beforeLower) && !before.cutAfter);
   const bracketed = b === to && bracketAfter(text, tail.end, after);
-  const aged = /^\s*,\s*\d{1,2}\s*,/.test(text.slice(tail.end, tail.end + 8));
+  const aged =
+    /^\s*,\s*\d{1,2}\s*,/.test(text.slice(tail.end, tail.end + 8)) ||
+    WHO_AFTER.test(text.slice(tail.end, tail.end + 10)) ||
+    (before !== undefined && !before.cutAfter && AGED_BEFORE.test(before.word));
   const sports = sportsContext(text, tokens, from, to);
   const context = titled || spoken || bracketed || aged || sports;
   const n = b - a + 1;
@@ -398,7 +424,9 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
     else if (context) score = SCORE_CONTEXT;
     else if (lastKind === Kind.Last && firstKind !== Kind.Word) score = SCORE_CONTEXT;
   } else if (head.shape === 'cap') {
+    // "the Briton , who", "the Cardinals , who": a name takes no article.
     if (firstKind === Kind.Org || firstKind === Kind.Place || firstKind === Kind.Word) score = 0;
+    else if (before && !before.cutAfter && ARTICLES.has(beforeLower)) score = 0;
     else if (titled || aged || sports) score = SCORE_CONTEXT;
     else if (spoken) score = SCORE_SINGLE;
     else if (bracketed && firstKind !== Kind.Unknown) score = SCORE_SINGLE;
