@@ -151,6 +151,16 @@ describe('detectPii', () => {
     assert.deepEqual(people('France - 7 - Didier Deschamps , Sabri Lamouchi 87th'), ['Didier Deschamps', 'Sabri Lamouchi']);
   });
 
+  it('names: the name after a role inside a run, appositions, ages, and bracketed roles or countries', () => {
+    assert.deepEqual(people('The German Defence Minister Oriel Vantascu will visit Israel .'), ['Oriel Vantascu']);
+    assert.deepEqual(people('Tavish Quorndel , who lost the title , retired .'), ['Tavish Quorndel']);
+    assert.deepEqual(people('The Cardinals , who won , lead .'), [], 'a team after an article is no name');
+    assert.deepEqual(people('as 20-year-old Tavish Quorndel shot 67'), ['Tavish Quorndel']);
+    assert.deepEqual(people('Sri Lanka - Tavish Quorndel ( captain ) , Harold Pinter'), ['Tavish Quorndel', 'Harold Pinter']);
+    assert.deepEqual(people('15. Tavish Quorndel ( South Africa ) 195,283'), ['Tavish Quorndel']);
+    assert.deepEqual(people('2. Tavish Quorndel ( U.S. ) 50.42'), ['Tavish Quorndel']);
+  });
+
   it('names: a direction after a house number is an address, not an initial', () => {
     assert.deepEqual(found('We moved to 217 N. Greenview Unit 4 last spring.'), [['STREET_ADDRESS', '217 N. Greenview Unit 4']]);
   });

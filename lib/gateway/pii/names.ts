@@ -426,7 +426,8 @@ function classifyRun(text: string, tokens: Token[], from: number, to: number, fo
   } else if (head.shape === 'cap') {
     // "the Briton , who", "the Cardinals , who": a name takes no article.
     if (firstKind === Kind.Org || firstKind === Kind.Place || firstKind === Kind.Word) score = 0;
-    else if (before && !before.cutAfter && ARTICLES.has(beforeLower)) score = 0;
+    else if (a > from ? ARTICLES.has((tokens[a - 1] as Token).word.toLowerCase()) : before && !before.cutAfter && ARTICLES.has(beforeLower))
+      score = 0;
     else if (titled || aged || sports) score = SCORE_CONTEXT;
     else if (spoken) score = SCORE_SINGLE;
     else if (bracketed && firstKind !== Kind.Unknown) score = SCORE_SINGLE;
