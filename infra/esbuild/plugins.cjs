@@ -1,7 +1,11 @@
 // esbuild plugins for `sls package` (serverless-esbuild loads this file with require()).
 const fs = require('node:fs');
 const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { promisify } = require('node:util');
 const zlib = require('node:zlib');
+
+const brotliCompress = promisify(zlib.brotliCompress);
 
 /**
  * Zod v4 re-exports every locale as `z.locales`, a namespace esbuild cannot tree-shake: about 260 KB
@@ -64,4 +68,81 @@ const cedarWasmInline = {
   },
 };
 
-module.exports = [zodEnglishOnly, cedarWasmInline];
+/**
+ * js-tiktoken's rank modules (`js-tiktoken/ranks/cl100k_base` and `o200k_base`, imported by
+ * lib/gateway/tokenizer/encodings.ts) are 3.4 MB of base64 text in JS strings, which a bundle with
+ * `sourcemap: true` carries twice (the code, and the map's sourcesContent). This plugin replaces each
+ * with the same tokens in the packed format `unpackRanks` reads (brotli over `tkr1`, the token count
+ * as a uint32 LE, one length byte per token, the tokens' bytes in rank order), embedded with esbuild's
+ * `binary` loader, so it stays out of the source map: 0.48 MB (cl100k_base) and 1.06 MB (o200k_base)
+ * of base64. The module keeps its own dynamic import, so a process still decodes only the encodings
+ * it uses. Data that is not one line of consecutive ranks from 0, or a token of 0 or over 255 bytes,
+ * fails the build.
+ */
+const TIKTOKEN_RANKS = /[\\/]js-tiktoken[\\/]dist[\\/]ranks[\\/](cl100k_base|o200k_base)\.c?js$/;
+const TIKTOKEN_PACKED_MODULE = 'autonomy:tiktoken-ranks-packed';
+const PACKED_RANKS_MAGIC = 'tkr1'; // lib/gateway/tokenizer/encodings.ts PACKED_RANKS_MAGIC
+const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
+// Packed once per packaging run (brotli at quality 11 takes seconds), not once per function.
+const packedRanks = new Map();
+
+/** js-tiktoken's `bpe_ranks` text (`<first token> <first rank> <base64> <base64> …` per line) → the packed bytes, uncompressed. */
+function packRanks(text, file) {
+  const fail = (why) => {
+    throw new Error(`tiktoken-ranks-packed: ${file}: ${why}; update infra/esbuild/plugins.cjs`);
+  };
+  const tokens = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const [, first, ...encoded] = line.split(' ');
+    if (Number(first) !== tokens.length) fail(`a line starts at rank ${first}, expected ${tokens.length}`);
+    for (const token of encoded) {
+      if (!BASE64_TOKEN.test(token)) fail(`token ${tokens.length} is not base64`);
+      const bytes = Buffer.from(token, 'base64');
+      if (bytes.length === 0 || bytes.length > 255) fail(`token ${tokens.length} has ${bytes.length} bytes`);
+      tokens.push(bytes);
+    }
+  }
+  if (tokens.length === 0) fail('no tokens');
+  const header = Buffer.alloc(8);
+  header.write(PACKED_RANKS_MAGIC, 0, 'latin1');
+  header.writeUInt32LE(tokens.length, 4);
+  return Buffer.concat([header, Buffer.from(tokens.map((token) => token.length)), ...tokens]);
+}
+
+/** The packed bytes of the rank module at `file` (its `bpe_ranks` string, packed and compressed). */
+async function packRankModule(file) {
+  const rankModule = await import(pathToFileURL(file).href);
+  const text = rankModule.default?.bpe_ranks;
+  if (typeof text !== 'string') throw new Error(`tiktoken-ranks-packed: ${file} has no bpe_ranks string; update infra/esbuild/plugins.cjs`);
+  const packed = packRanks(text, file);
+  return brotliCompress(packed, {
+    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: packed.length },
+  });
+}
+
+const tiktokenRanksPacked = {
+  name: 'tiktoken-ranks-packed',
+  setup(build) {
+    build.onLoad({ filter: TIKTOKEN_RANKS, namespace: 'file' }, (args) => ({
+      contents: `import packedRanks from ${JSON.stringify(`${TIKTOKEN_PACKED_MODULE}:${args.path}`)};\nexport default { packedRanks };\n`,
+      loader: 'js',
+      resolveDir: path.dirname(args.path),
+    }));
+    build.onResolve({ filter: new RegExp(`^${TIKTOKEN_PACKED_MODULE}:`) }, (args) => ({
+      path: args.path.slice(TIKTOKEN_PACKED_MODULE.length + 1),
+      namespace: 'tiktoken-ranks-packed',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'tiktoken-ranks-packed' }, async (args) => {
+      // The promise is kept, so functions bundled at the same time share one compression.
+      if (!packedRanks.has(args.path)) packedRanks.set(args.path, packRankModule(args.path));
+      try {
+        return { contents: await packedRanks.get(args.path), loader: 'binary' };
+      } catch (error) {
+        return { errors: [{ text: error instanceof Error ? error.message : String(error) }] };
+      }
+    });
+  },
+};
+
+module.exports = [zodEnglishOnly, cedarWasmInline, tiktokenRanksPacked];

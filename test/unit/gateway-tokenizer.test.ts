@@ -5,7 +5,8 @@
  * against tiktoken's pinned hashes, differential checks against tiktoken's own Rust core (the `tiktoken`
  * package, WebAssembly, a dev dependency) on generated text, the chat rule against the cookbook's
  * counts recorded from the OpenAI API, the approximation's bounds, and the deployable bundle (no disk
- * read outside it, no network, one family loaded).
+ * read outside it, no network, one family loaded, the packed rank data exact and the raw text kept out
+ * of the bundle and its source map).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,8 +15,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import fc from 'fast-check';
 import { get_encoding, type Tiktoken } from 'tiktoken';
@@ -26,8 +28,10 @@ import {
   type ExactEncodingName,
   loadEncoding,
   loadVocabulary,
+  PACKED_RANKS_MAGIC,
   RANK_FILE_SHA256,
   SPECIAL_TOKENS,
+  unpackRanks,
 } from '../../lib/gateway/tokenizer/encodings.ts';
 import {
   APPROX_RULE,
@@ -102,17 +106,47 @@ describe('gateway tokenizer: conformance vectors', () => {
   }
 });
 
+/** SHA-256 of the `.tiktoken` file (`<base64 token> <rank>` lines) rebuilt from a vocabulary. */
+function tiktokenFileSha256({ bytes, starts, size }: { bytes: Uint8Array; starts: Uint32Array; size: number }): string {
+  const hash = createHash('sha256');
+  for (let rank = 0; rank < size; rank += 1) {
+    hash.update(`${Buffer.from(bytes.subarray(starts[rank], starts[rank + 1])).toString('base64')} ${rank}\n`);
+  }
+  return hash.digest('hex');
+}
+
+/** The packed rank format of {@link unpackRanks}, brotli-compressed, from token byte strings. */
+const packTokens = (tokens: string[], { count = tokens.length, magic = PACKED_RANKS_MAGIC, trailing = '' } = {}) => {
+  const header = Buffer.alloc(8);
+  header.write(magic, 0, 'latin1');
+  header.writeUInt32LE(count, 4);
+  const bytes = tokens.map((token) => Buffer.from(token, 'latin1'));
+  return brotliCompressSync(
+    Buffer.concat([header, Buffer.from(bytes.map((token) => token.length)), ...bytes, Buffer.from(trailing, 'latin1')]),
+  );
+};
+
 describe('gateway tokenizer: rank data', () => {
   for (const name of EXACT) {
     it(`${name}: rebuilding the .tiktoken file from the bundled data gives tiktoken's pinned SHA-256`, async () => {
-      const { bytes, starts, size } = await loadVocabulary(name);
-      const hash = createHash('sha256');
-      for (let rank = 0; rank < size; rank += 1) {
-        hash.update(`${Buffer.from(bytes.subarray(starts[rank], starts[rank + 1])).toString('base64')} ${rank}\n`);
-      }
-      assert.equal(hash.digest('hex'), RANK_FILE_SHA256[name]);
+      assert.equal(tiktokenFileSha256(await loadVocabulary(name)), RANK_FILE_SHA256[name]);
     });
   }
+
+  it('unpacks the packed format: token bytes in rank order, offsets from the length bytes', () => {
+    const vocabulary = unpackRanks(packTokens(['a', 'bc', '\xff\x00d']));
+    assert.equal(vocabulary.size, 3);
+    assert.deepEqual([...vocabulary.starts], [0, 1, 3, 6]);
+    assert.deepEqual([...vocabulary.bytes], [0x61, 0x62, 0x63, 0xff, 0x00, 0x64]);
+  });
+
+  it('rejects packed data that is not brotli, lacks the header, has an empty token or the wrong length', () => {
+    assert.throws(() => unpackRanks(Buffer.from('tkr1 not compressed')));
+    assert.throws(() => unpackRanks(packTokens(['a'], { magic: 'nope' })), /expected the tkr1 header/);
+    assert.throws(() => unpackRanks(packTokens(['a', ''])), /token 1 is empty or missing/);
+    assert.throws(() => unpackRanks(packTokens(['a', 'b'], { count: 3 })), /12 bytes, expected 110 for 3 tokens/);
+    assert.throws(() => unpackRanks(packTokens(['a', 'b'], { trailing: 'x' })), /13 bytes, expected 12 for 2 tokens/);
+  });
 
   it('has tiktoken special-token ids (cl100k_base with the ChatML pair; o200k_base <|endofprompt|> is 200018)', async () => {
     assert.deepEqual(Object.fromEntries((await tokenizer('o200k_base')).specialTokens), SPECIAL_TOKENS.o200k_base);
@@ -400,54 +434,100 @@ describe('gateway tokenizer: approx family', () => {
 });
 
 describe('gateway tokenizer: in a deployable bundle', () => {
-  it('counts exactly with no disk read outside the bundle and no network, loading only the family it uses', async () => {
-    const work = await mkdtemp(path.join(os.tmpdir(), 'autonomy-tokenizer-bundle-'));
-    try {
-      const entry = path.join(work, 'entry.ts');
-      await writeFile(
-        entry,
-        `import { loadedEncodingNames, tokenizer } from ${JSON.stringify(path.join(root, 'lib/gateway/tokenizer.ts'))};\n` +
-          'export async function run(text) { const ids = (await tokenizer("cl100k_base")).encode(text); return { ids, loaded: loadedEncodingNames() }; }\n',
-      );
-      const require = createRequire(import.meta.url);
-      // The deploy's esbuild settings (serverless.yml custom.esbuild) and plugins.
-      await esbuild.build({
-        entryPoints: [entry],
-        outfile: path.join(work, 'out', 'entry.mjs'),
-        bundle: true,
-        minify: true,
-        keepNames: true,
-        target: 'node22',
-        platform: 'node',
-        format: 'esm',
-        mainFields: ['module', 'main'],
-        plugins: require(path.join(root, 'infra/esbuild/plugins.cjs')),
-        banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-        logLevel: 'silent',
-      });
-      await writeFile(path.join(work, 'out', 'input.txt'), bigText);
-      const bundleDir = path.join(work, 'out');
-      const script = [
-        "const net = await import('node:net');",
-        "net.Socket.prototype.connect = () => { throw new Error('network used'); };",
-        "globalThis.fetch = () => { throw new Error('fetch used'); };",
-        "const { readFileSync } = await import('node:fs');",
-        `const { run } = await import(${JSON.stringify(path.join(bundleDir, 'entry.mjs'))});`,
-        `console.log(JSON.stringify(await run(readFileSync(${JSON.stringify(path.join(bundleDir, 'input.txt'))}, 'utf8'))));`,
-      ].join('\n');
-      const out = execFileSync(
-        process.execPath,
-        ['--permission', `--allow-fs-read=${bundleDir}${path.sep}`, '--input-type=module', '-e', script],
-        {
-          cwd: bundleDir,
-          encoding: 'utf8',
-        },
-      );
-      const result = z.object({ ids: z.array(z.number()), loaded: z.array(z.string()) }).parse(JSON.parse(out));
-      assert.deepEqual(result.ids, await readIds('mstok_lib.rs.cl100k_base.tokens.json'));
-      assert.deepEqual(result.loaded, ['cl100k_base']);
-    } finally {
-      await rm(work, { recursive: true, force: true });
+  let work = '';
+  let bundleDir = '';
+  before(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'autonomy-tokenizer-bundle-'));
+    bundleDir = path.join(work, 'out');
+    const entry = path.join(work, 'entry.ts');
+    await writeFile(
+      entry,
+      [
+        "import { createHash } from 'node:crypto';",
+        `import { loadedEncodingNames, tokenizer } from ${JSON.stringify(path.join(root, 'lib/gateway/tokenizer.ts'))};`,
+        `import { loadVocabulary } from ${JSON.stringify(path.join(root, 'lib/gateway/tokenizer/encodings.ts'))};`,
+        // tiktokenFileSha256, above, run inside the bundle on its own data.
+        'function tiktokenFileSha256({ bytes, starts, size }) {',
+        "  const hash = createHash('sha256');",
+        '  for (let rank = 0; rank < size; rank += 1) hash.update(`${Buffer.from(bytes.subarray(starts[rank], starts[rank + 1])).toString("base64")} ${rank}\\n`);',
+        "  return hash.digest('hex');",
+        '}',
+        'export async function run(text) {',
+        '  const ids = (await tokenizer("cl100k_base")).encode(text);',
+        '  const loaded = loadedEncodingNames();',
+        '  const sha256 = {};',
+        '  for (const name of ["cl100k_base", "o200k_base"]) sha256[name] = tiktokenFileSha256(await loadVocabulary(name));',
+        '  return { ids, loaded, sha256 };',
+        '}',
+      ].join('\n'),
+    );
+    const require = createRequire(import.meta.url);
+    // The deploy's esbuild settings (serverless.yml custom.esbuild) and plugins.
+    await esbuild.build({
+      entryPoints: [entry],
+      outfile: path.join(bundleDir, 'entry.mjs'),
+      bundle: true,
+      minify: true,
+      sourcemap: true,
+      keepNames: true,
+      target: 'node22',
+      platform: 'node',
+      format: 'esm',
+      mainFields: ['module', 'main'],
+      plugins: require(path.join(root, 'infra/esbuild/plugins.cjs')),
+      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      logLevel: 'silent',
+    });
+    await writeFile(path.join(bundleDir, 'input.txt'), bigText);
+  });
+  after(() => rm(work, { recursive: true, force: true }));
+
+  it("counts exactly with no disk read outside the bundle and no network, loading only the family it uses; its rank data is tiktoken's", async () => {
+    const script = [
+      "const net = await import('node:net');",
+      "net.Socket.prototype.connect = () => { throw new Error('network used'); };",
+      "globalThis.fetch = () => { throw new Error('fetch used'); };",
+      "const { readFileSync } = await import('node:fs');",
+      `const { run } = await import(${JSON.stringify(path.join(bundleDir, 'entry.mjs'))});`,
+      `console.log(JSON.stringify(await run(readFileSync(${JSON.stringify(path.join(bundleDir, 'input.txt'))}, 'utf8'))));`,
+    ].join('\n');
+    const out = execFileSync(
+      process.execPath,
+      ['--permission', `--allow-fs-read=${bundleDir}${path.sep}`, '--input-type=module', '-e', script],
+      {
+        cwd: bundleDir,
+        encoding: 'utf8',
+      },
+    );
+    const result = z
+      .object({ ids: z.array(z.number()), loaded: z.array(z.string()), sha256: z.record(z.string(), z.string()) })
+      .parse(JSON.parse(out));
+    assert.deepEqual(result.ids, await readIds('mstok_lib.rs.cl100k_base.tokens.json'));
+    assert.deepEqual(result.loaded, ['cl100k_base']);
+    assert.deepEqual(result.sha256, RANK_FILE_SHA256);
+  });
+
+  it("keeps js-tiktoken's rank text out of the bundle and its source map: both together weigh less than that text alone", async () => {
+    const require = createRequire(import.meta.url);
+    const rankText = await Promise.all(
+      EXACT.map(async (name) => {
+        const file = require.resolve(`js-tiktoken/ranks/${name}`);
+        const match = /"bpe_ranks":"([^"]+)"/.exec(await readFile(file, 'utf8'));
+        assert.ok(match?.[1], `${file} has its bpe_ranks string`);
+        return match[1];
+      }),
+    );
+    const [bundle, map] = await Promise.all([
+      readFile(path.join(bundleDir, 'entry.mjs'), 'utf8'),
+      readFile(path.join(bundleDir, 'entry.mjs.map'), 'utf8'),
+    ]);
+    for (const text of rankText) {
+      // Any 200 characters from the middle of the text, which the text form would carry verbatim.
+      const excerpt = text.slice(text.length / 2, text.length / 2 + 200);
+      assert.ok(!bundle.includes(excerpt), 'the bundle holds rank text');
+      assert.ok(!map.includes(excerpt), 'the source map holds rank text');
     }
+    const rankBytes = rankText.reduce((sum, text) => sum + text.length, 0);
+    assert.ok(bundle.length + map.length < rankBytes, `bundle ${bundle.length} + map ${map.length} bytes, rank text alone ${rankBytes}`);
   });
 });

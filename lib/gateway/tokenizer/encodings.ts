@@ -6,9 +6,14 @@
  * Vocabularies: the rank files come from `js-tiktoken`'s rank modules (`js-tiktoken/ranks/*`), a
  * runtime dependency used for its data only. They are JS modules, so esbuild bundles them and
  * nothing is read from disk or fetched at run time; each is behind its own dynamic `import()`, so a
- * process parses only the encodings it uses (esbuild keeps the module's evaluation lazy in a
- * single-file bundle). The unit test rebuilds each `.tiktoken` file from that data and checks it
- * against the SHA-256 tiktoken pins for it, so the data is OpenAI's, byte for byte.
+ * process decodes only the encodings it uses (esbuild keeps the module's evaluation lazy in a
+ * single-file bundle). Unbundled (tests, scripts) the module is js-tiktoken's text, read by
+ * {@link parseRanks}. In a deploy bundle the esbuild plugin `tiktokenRanksPacked`
+ * (infra/esbuild/plugins.cjs) replaces it with the same tokens packed and brotli-compressed
+ * ({@link unpackRanks}): 1.5 MB of base64 instead of 3.4 MB of text for both encodings, and none of
+ * it in the source map. The unit tests rebuild each `.tiktoken` file from both forms (the packed one
+ * from a deploy-style bundle) and check it against the SHA-256 tiktoken pins for it, so the data is
+ * OpenAI's, byte for byte.
  *
  * Regex translation (tiktoken runs its patterns with Rust's `fancy-regex`, Unicode-aware):
  * - `\s` is Unicode White_Space there; JS's `\s` differs (it lacks U+0085 NEL and has U+FEFF), so
@@ -20,6 +25,8 @@
  * - Possessive quantifiers (`?+`, `++`, `*+`) become greedy ones: in these patterns nothing after them
  *   could match by backtracking into them, so the matches are the same.
  */
+import { brotliDecompressSync } from 'node:zlib';
+import { z } from 'zod';
 import { type BpeDefinition, BytePairEncoding, type Vocabulary } from './bpe.ts';
 
 /** The exact encodings this module provides. */
@@ -82,11 +89,14 @@ export const RANK_FILE_SHA256: Readonly<Record<ExactEncodingName, string>> = {
   o200k_base: '446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d',
 };
 
-/** Each encoding's compressed rank data (js-tiktoken's format), imported only when first asked for. */
-const RANK_DATA: Record<ExactEncodingName, () => Promise<string>> = {
-  cl100k_base: async () => (await import('js-tiktoken/ranks/cl100k_base')).default.bpe_ranks,
-  o200k_base: async () => (await import('js-tiktoken/ranks/o200k_base')).default.bpe_ranks,
+/** Each encoding's rank module, imported only when first asked for. */
+const RANK_MODULE: Record<ExactEncodingName, () => Promise<{ default: unknown }>> = {
+  cl100k_base: () => import('js-tiktoken/ranks/cl100k_base'),
+  o200k_base: () => import('js-tiktoken/ranks/o200k_base'),
 };
+
+/** What a rank module exports: js-tiktoken's text, or (in a deploy bundle) the packed, compressed tokens. */
+const rankModuleSchema = z.union([z.object({ packedRanks: z.instanceof(Uint8Array) }), z.object({ bpe_ranks: z.string() })]);
 
 const imported = new Set<ExactEncodingName>();
 
@@ -156,10 +166,46 @@ export function parseRanks(data: string): Vocabulary {
   return { bytes: bytes.slice(0, length), starts: starts.slice(0, size + 1), size };
 }
 
+/** First bytes of {@link unpackRanks}'s format, so a plugin and a reader out of step fail loudly. */
+export const PACKED_RANKS_MAGIC = 'tkr1';
+const HEADER_BYTES = 8;
+
+/**
+ * Decodes the packed rank format the deploy bundle carries (written by `tiktokenRanksPacked` in
+ * infra/esbuild/plugins.cjs) into a {@link Vocabulary}: brotli over `tkr1`, the token count `n` as
+ * a little-endian uint32, `n` token lengths of one byte each (tokens are 1 to 255 bytes; the longest
+ * today is 128), then every token's bytes in rank order. Lengths and bytes sit in two blocks because
+ * brotli packs them 5% smaller than interleaved.
+ * @throws Error when the data is not brotli, lacks the magic, has an empty token, or its length does
+ *   not match its header and lengths.
+ */
+export function unpackRanks(compressed: Uint8Array): Vocabulary {
+  const packed = brotliDecompressSync(compressed);
+  const magic = packed.toString('latin1', 0, PACKED_RANKS_MAGIC.length);
+  if (packed.length < HEADER_BYTES || magic !== PACKED_RANKS_MAGIC)
+    throw new Error(`packed ranks: expected the ${PACKED_RANKS_MAGIC} header`);
+  const size = packed.readUInt32LE(PACKED_RANKS_MAGIC.length);
+  const starts = new Uint32Array(size + 1);
+  let length = 0;
+  for (let rank = 0; rank < size; rank += 1) {
+    const tokenLength = packed[HEADER_BYTES + rank] ?? 0;
+    if (tokenLength === 0) throw new Error(`packed ranks: token ${rank} is empty or missing`);
+    starts[rank] = length;
+    length += tokenLength;
+  }
+  starts[size] = length;
+  const offset = HEADER_BYTES + size;
+  if (packed.length !== offset + length)
+    throw new Error(`packed ranks: ${packed.length} bytes, expected ${offset + length} for ${size} tokens`);
+  // A copy, so the vocabulary does not keep the header and lengths alive.
+  return { bytes: new Uint8Array(packed.subarray(offset)), starts, size };
+}
+
 /** The vocabulary of `name`, loading its data on first use. */
 export async function loadVocabulary(name: ExactEncodingName): Promise<Vocabulary> {
   imported.add(name);
-  return parseRanks(await RANK_DATA[name]());
+  const data = rankModuleSchema.parse((await RANK_MODULE[name]()).default);
+  return 'packedRanks' in data ? unpackRanks(data.packedRanks) : parseRanks(data.bpe_ranks);
 }
 
 /** The definition of `name` (vocabulary, pattern, special tokens). */
