@@ -41,7 +41,7 @@ export const piiTypes = [
 export const piiTypeSchema = z.enum(piiTypes);
 export type PiiType = z.infer<typeof piiTypeSchema>;
 
-/** One detected entity. `score` is in (0, 1]: how sure the rule is (a checksum-verified id ≈ 0.9+, a bare single name 0.65). */
+/** One detected entity. `score` is in (0, 1]: how sure the rule is (a checksum-verified id ≈ 0.9+, a single name found by a speech verb or a later mention 0.7). */
 export interface PiiEntity {
   type: PiiType;
   /** First UTF-16 code unit of the entity in the text. */
