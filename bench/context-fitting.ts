@@ -36,8 +36,11 @@ import { gunzipSync } from 'node:zlib';
 import type { ChatMessage } from '../lib/gateway/backend.ts';
 import { fitContext, type MessageTokenCounter } from '../lib/gateway/context.ts';
 import { CHAT_REPLY_PRIMING_TOKENS, CHAT_TOKENS_PER_MESSAGE, tokenizer } from '../lib/gateway/tokenizer.ts';
+import { requireDataset } from './datasets.ts';
 
-const file = fileURLToPath(new URL('../test/fixtures/gateway/conversations/mt-bench-101.jsonl.gz', import.meta.url));
+const folder = fileURLToPath(new URL('../test/fixtures/gateway/conversations/', import.meta.url));
+requireDataset('bench/context-fitting.ts', folder, ['mt-bench-101.jsonl.gz']);
+const file = `${folder}mt-bench-101.jsonl.gz`;
 interface Dialogue {
   task: string;
   id: number;

@@ -33,6 +33,7 @@ import { DEFAULT_DETECTOR, DEFAULT_DETECTOR_CONFIG, initSeriesState, updateSerie
 import { type IncidentConfig, initIncidents, updateIncidents } from '../lib/observation/incidents.ts';
 import { anomalyWindows, labelOnsets, type NabSeriesScore, normalisedScore, scoreDetections } from '../lib/observation/nab-score.ts';
 import { replayPoints } from '../lib/observation/series-replay.ts';
+import { requireDataset } from './datasets.ts';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/observation/', import.meta.url));
 const CORPORA = ['microsoft-cloud-monitoring', 'smap-msl'] as const;
@@ -49,6 +50,7 @@ type Split = 'tune' | 'held-out';
 
 function loadCorpus(corpus: string, split: Split): Series[] {
   const files = (JSON.parse(readFileSync(`${fixtures}${corpus}/split.json`, 'utf8')) as Record<Split, string[]>)[split];
+  requireDataset('bench/incidents.ts', `${fixtures}${corpus}`, files);
   return files.map((file) => {
     const points: Series['points'] = [];
     const labels: boolean[] = [];

@@ -12,11 +12,12 @@
  * Throughput: points/s on one core, feeding a 200k-point synthetic stream through `update`
  * (includes the state copy each update makes). State size: bytes of `JSON.stringify(state)`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseSeriesCsv } from '../lib/observation/csv.ts';
 import { initSeriesState, type SeriesState, updateSeriesState } from '../lib/observation/detector-registry.ts';
 import { type EtsSpec, fitEts } from '../lib/observation/ets.ts';
+import { requireDataset } from './datasets.ts';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/observation/', import.meta.url));
 
@@ -33,6 +34,11 @@ const setups: Setup[] = [
 ];
 
 const datasets = [{ file: 'ms-ecommerce-api-01.csv', name: 'ms-ecommerce-api-01 (hourly, real, 6 windows)' }];
+requireDataset(
+  'bench/observation.ts',
+  fixtures,
+  datasets.map((dataset) => dataset.file),
+);
 
 function warmupPoints(state: SeriesState): number {
   if (state.detector === 'seasonal') return state.config.seasonLength * state.config.warmupSeasons;
@@ -98,8 +104,6 @@ function throughput(setup: Setup, points: number): { perSecond: number; bytes: n
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 console.log('# Observation detectors\n');
 for (const dataset of datasets) {
-  // The fixture ships with the repository: its absence is an error, not a row to skip.
-  if (!existsSync(`${fixtures}${dataset.file}`)) throw new Error(`fixture missing: ${fixtures}${dataset.file}`);
   console.log(`## ${dataset.name}\n`);
   console.log('| detector | windows (skipped in warm-up) | TP | FN | FP points | precision | recall | F1 |');
   console.log('|---|---|---|---|---|---|---|---|');

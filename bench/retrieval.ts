@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Bm25Index, type Bm25Options, chunkDocument } from '../lib/gateway/retrieval.ts';
+import { requireDataset } from './datasets.ts';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/gateway/retrieval/', import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
@@ -41,6 +42,7 @@ interface Doc {
   title: string;
   text: string;
 }
+requireDataset('bench/retrieval.ts', fixtures, ['scifact-corpus.jsonl.gz', 'scifact-queries-test.jsonl', 'scifact-qrels-test.tsv']);
 const corpus: Doc[] = gunzipSync(readFileSync(`${fixtures}scifact-corpus.jsonl.gz`))
   .toString('utf8')
   .split('\n')
