@@ -1,0 +1,335 @@
+/**
+ * The Gateway engine on the local cloud, through the HTTP API and the deployed functions: chat end to
+ * end through the SageMaker runtime protocol (the Messages API and TGI stand-ins), server-sent events,
+ * cancellation, a dual-model exchange, a 400 per bad field, a 429 naming the budget, 200 concurrent
+ * requests against a budget that fits a fraction of them (spent ≤ budget, spent = the sum of the
+ * successful replies' usage), the pause at the hard cap in the ledger, and a conversation log that
+ * verifies against the ledger.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseSse } from '../../lib/gateway/sse.ts';
+import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
+
+const chat = (tenant: string, parameters: Record<string, unknown>, roles: Array<'operator' | 'admin' | 'viewer'> = ['operator']) =>
+  api('POST', '/gateway/chat', { tenant, roles, body: { parameters } });
+const user = (content: string) => [{ role: 'user', content }];
+
+describe('gateway models', () => {
+  it("lists the local stage's stand-ins with their limits and prices", async () => {
+    const reply = await api('GET', '/gateway/models', { tenant: freshTenant('gw'), roles: ['viewer'] });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const byName = new Map((reply.body.result.models as Array<{ name: string }>).map((model) => [model.name, model]));
+    assert.deepEqual([...byName.keys()].sort(), ['standin-a', 'standin-b', 'standin-embed', 'standin-tgi']);
+    assert.deepEqual(
+      { ...byName.get('standin-a') },
+      {
+        ...byName.get('standin-a'),
+        contextTokens: 8192,
+        maxOutputTokens: 4096,
+        priceInputPer1k: 0.0005,
+        priceOutputPer1k: 0.0015,
+        tokenizer: 'cl100k_base',
+        chat: true,
+        fallbacks: ['standin-b', 'standin-tgi'],
+      },
+    );
+    assert.match((byName.get('standin-a') as { description: string }).description, /stand-in/i);
+  });
+});
+
+describe('gateway chat', () => {
+  for (const model of ['standin-a', 'standin-tgi']) {
+    it(`answers through the SageMaker runtime (${model}), billed exactly and recorded`, async () => {
+      const tenant = freshTenant('gw');
+      const reply = await chat(tenant, {
+        model,
+        messages: user('Why does the cache miss rate rise after each deploy of the web tier?'),
+        maxTokens: 48,
+      });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const result = reply.body.result;
+      assert.equal(result.model, model);
+      assert.ok(result.text.length > 0);
+      assert.ok(
+        result.usage.inputTokens > 10 && result.usage.outputTokens > 0 && result.usage.outputTokens <= 48,
+        JSON.stringify(result.usage),
+      );
+      const prices = model === 'standin-a' ? [0.0005, 0.0015] : [0.0002, 0.0006];
+      const expected = (result.usage.inputTokens * (prices[0] ?? 0) + result.usage.outputTokens * (prices[1] ?? 0)) / 1000;
+      assert.ok(Math.abs(result.costUsd - expected) < 1e-12, `${result.costUsd} vs ${expected}`);
+      assert.ok(
+        result.decisions.some(
+          (decision: { step: string; outcome?: string }) => decision.step === 'budget' && decision.outcome === 'settled',
+        ),
+      );
+      assert.deepEqual(reply.body.provenance[0].ledger, { tenant, stream: 'gateway.conversations', seq: 0 });
+      const usage = await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] });
+      assert.equal(usage.body.result.tokens, result.usage.inputTokens + result.usage.outputTokens);
+      assert.equal(usage.body.result.budget, null);
+    });
+  }
+
+  it('streams as server-sent events: deltas, then done carrying the same result', async () => {
+    const tenant = freshTenant('gw');
+    const reply = await fetch(`${testCloud().apiUrl}/gateway/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenFor({ tenant, roles: ['operator'] })}` },
+      body: JSON.stringify({
+        parameters: {
+          model: 'standin-a',
+          messages: user('[[standin: tokens=30]] stream the answer about queues'),
+          maxTokens: 64,
+          stream: true,
+        },
+      }),
+    });
+    assert.equal(reply.status, 200);
+    assert.match(reply.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const events = parseSse(await reply.text());
+    assert.ok(events.length >= 3, `${events.length} events`);
+    assert.ok(events.slice(0, -1).every((event) => event.event === 'delta'));
+    assert.equal(events.at(-1)?.event, 'done');
+    const done = JSON.parse(events.at(-1)?.data ?? '{}');
+    assert.equal(
+      events
+        .slice(0, -1)
+        .map((event) => JSON.parse(event.data).text)
+        .join(''),
+      done.text,
+    );
+    assert.equal(done.model, 'standin-a');
+    assert.equal(done.usage.outputTokens > 0, true);
+  });
+
+  it('cancels a running stream: the reply ends cancelled with the partial text, logged and charged', async () => {
+    const tenant = freshTenant('gw');
+    const requestId = `req-cancel-${Date.now()}`;
+    const running = chat(tenant, {
+      model: 'standin-a',
+      messages: user('[[standin: tokens=3000 interval=10]] a very long answer'),
+      maxTokens: 4000,
+      stream: false,
+      requestId,
+    });
+    const cancelled = await eventually(
+      'the request to be running and cancelled',
+      async () => {
+        const reply = await api('DELETE', `/gateway/chat?requestId=${requestId}`, { tenant, roles: ['operator'] });
+        return reply.status === 200 ? reply : undefined;
+      },
+      15_000,
+      200,
+    );
+    assert.deepEqual(cancelled.body.result, { requestId, cancelled: true });
+    const reply = await running;
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(reply.body.result.finishReason, 'cancelled');
+    assert.ok(
+      reply.body.result.usage.outputTokens > 0 && reply.body.result.usage.outputTokens < 3000,
+      JSON.stringify(reply.body.result.usage),
+    );
+    const view = await api('GET', `/gateway/conversations?conversationId=${reply.body.result.conversationId}`, {
+      tenant,
+      roles: ['viewer'],
+    });
+    assert.equal(view.body.result.log.turns[0].finishReason, 'cancelled');
+    assert.equal(view.body.result.verification.intact, true);
+    const usage = await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] });
+    assert.equal(usage.body.result.tokens, reply.body.result.usage.inputTokens + reply.body.result.usage.outputTokens);
+    assert.equal((await api('DELETE', '/gateway/chat?requestId=never-started', { tenant, roles: ['operator'] })).status, 404);
+  });
+
+  it('answers 400 naming each bad field', async () => {
+    const tenant = freshTenant('gw');
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ messages: user('hi') }, 'body.parameters.model'],
+      [{ model: 'standin-a' }, 'body.parameters.messages'],
+      [{ model: 'standin-a', messages: [] }, 'body.parameters.messages'],
+      [{ model: 'standin-a', messages: [{ role: 'robot', content: 'hi' }] }, 'body.parameters.messages.0.role'],
+      [{ model: 'standin-a', messages: user('hi'), maxTokens: 0 }, 'body.parameters.maxTokens'],
+      [{ model: 'standin-a', messages: user('hi'), temperature: 3 }, 'body.parameters.temperature'],
+      [{ model: 'no-such-model', messages: user('hi') }, 'body.parameters.model'],
+      [{ model: 'standin-embed', messages: user('hi') }, 'body.parameters.model'],
+      [{ model: 'standin-a', messages: user('hi'), template: 'no_such_template' }, 'body.parameters.template'],
+      [{ model: 'standin-a', messages: user('hi'), template: 'developer_mode' }, 'body.parameters.variables.language'],
+      [
+        { model: 'standin-a', messages: user('hi'), template: 'base_system', variables: { langauge: 'Go' } },
+        'body.parameters.variables.langauge',
+      ],
+      [{ model: 'standin-a', messages: user('hi'), requestId: 'has spaces' }, 'body.parameters.requestId'],
+    ];
+    for (const [parameters, path] of cases) {
+      const reply = await chat(tenant, parameters);
+      assert.equal(reply.status, 400, `${path}: ${JSON.stringify(reply.body)}`);
+      assert.ok(
+        (reply.body.issues as Array<{ path: string }>).some((issue) => issue.path === path),
+        `${path} not in ${JSON.stringify(reply.body.issues)}`,
+      );
+    }
+    const budget = await api('PUT', '/gateway/budgets', {
+      tenant,
+      roles: ['admin'],
+      body: { parameters: { tokens: -1, costUsd: 1, window: 'week' } },
+    });
+    assert.equal(budget.status, 400);
+    assert.deepEqual((budget.body.issues as Array<{ path: string }>).map((issue) => issue.path).sort(), [
+      'body.parameters.tokens',
+      'body.parameters.window',
+    ]);
+    assert.equal(
+      (
+        await api('PUT', '/gateway/budgets', {
+          tenant,
+          roles: ['operator'],
+          body: { parameters: { tokens: 1, costUsd: 1, window: 'day' } },
+        })
+      ).status,
+      403,
+      'budgets are for admins',
+    );
+  });
+
+  it('answers 429 naming the budget when the worst case does not fit, and pauses the tenant at the hard cap (event in the ledger)', async () => {
+    const tenant = freshTenant('gw');
+    const set = await api('PUT', '/gateway/budgets', {
+      tenant,
+      roles: ['admin'],
+      body: { parameters: { tokens: 300, costUsd: 5, window: 'day' } },
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    assert.deepEqual(set.body.result.budget, { tokens: 300, costUsd: 5, window: 'day' });
+    const tooBig = await chat(tenant, { model: 'standin-a', messages: user('hello'), maxTokens: 400 });
+    assert.equal(tooBig.status, 429, JSON.stringify(tooBig.body));
+    assert.match(tooBig.body.message, /tokens budget/);
+    assert.ok(Number(tooBig.headers.get('retry-after')) >= 1);
+    // The hard cap is spending that reaches the limit exactly: a request whose usage equals its reservation is measured
+    // on another tenant (the stand-ins are deterministic, the output is cut at maxTokens, and standin-b's chain counts
+    // this input alike in o200k_base and cl100k_base), then spends a budget of exactly that size.
+    const probe = { model: 'standin-b', messages: user('[[standin: tokens=60]] fill the budget exactly'), maxTokens: 20 };
+    const measured = await chat(freshTenant('gw'), probe);
+    const reserved = measured.body.result.decisions.find((decision: { step: string }) => decision.step === 'budget');
+    const exact = measured.body.result.usage.inputTokens + measured.body.result.usage.outputTokens;
+    assert.equal(reserved.reservedTokens, exact, JSON.stringify(measured.body.result));
+    assert.equal(
+      (
+        await api('PUT', '/gateway/budgets', {
+          tenant,
+          roles: ['admin'],
+          body: { parameters: { tokens: exact, costUsd: 5, window: 'day' } },
+        })
+      ).status,
+      200,
+    );
+    const filled = await chat(tenant, probe);
+    assert.equal(filled.status, 200, JSON.stringify(filled.body));
+    const usage = (await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] })).body.result;
+    assert.equal(usage.tokens, exact);
+    assert.equal(usage.paused, true, 'the tenant reached its cap');
+    const refused = await chat(tenant, { model: 'standin-a', messages: user('one more'), maxTokens: 1 });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.message, /is paused/);
+    const exported = await eventually('the pause in the ledger', async () => {
+      const reply = await api('GET', '/audit/export?stream=events.gateway', { tenant, roles: ['viewer'] });
+      return typeof reply.body === 'string' && reply.body.includes('gateway.tenant.paused') ? reply.body : undefined;
+    });
+    assert.equal(exported.split('gateway.tenant.paused').length - 1 >= 1, true);
+    const raised = await api('PUT', '/gateway/budgets', {
+      tenant,
+      roles: ['admin'],
+      body: { parameters: { tokens: 100_000, costUsd: 5, window: 'day' } },
+    });
+    assert.equal(raised.body.result.paused, false, 'raising the budget lifts the pause');
+    assert.equal((await chat(tenant, { model: 'standin-a', messages: user('back again'), maxTokens: 8 })).status, 200);
+  });
+
+  it('never spends past the budget with 200 concurrent requests through the HTTP API; spent = the replies’ usage', async () => {
+    const tenant = freshTenant('gw-race');
+    const tokens = 3_000;
+    assert.equal(
+      (await api('PUT', '/gateway/budgets', { tenant, roles: ['admin'], body: { parameters: { tokens, costUsd: 100, window: 'day' } } }))
+        .status,
+      200,
+    );
+    const token = await tokenFor({ tenant, roles: ['operator'] });
+    const started = performance.now();
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const response = await fetch(`${testCloud().apiUrl}/gateway/chat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({
+            parameters: {
+              model: 'standin-a',
+              messages: user(`[[standin: tokens=${20 + (i % 20)}]] request ${i} about the outage`),
+              maxTokens: 48,
+            },
+          }),
+        });
+        return { status: response.status, body: await response.json() };
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const ok = replies.filter((reply) => reply.status === 200);
+    const refused = replies.filter((reply) => reply.status === 429);
+    assert.equal(
+      ok.length + refused.length,
+      200,
+      JSON.stringify(replies.filter((reply) => reply.status !== 200 && reply.status !== 429).slice(0, 3)),
+    );
+    assert.ok(ok.length > 10 && refused.length > 10, `${ok.length} answered, ${refused.length} refused`);
+    assert.ok(
+      refused.every((reply) => /budget/.test(reply.body.message)),
+      'every refusal names the budget',
+    );
+    const usage = (await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] })).body.result;
+    const sum = ok.reduce((total, reply) => total + reply.body.result.usage.inputTokens + reply.body.result.usage.outputTokens, 0);
+    assert.ok(usage.tokens <= tokens, `spent ${usage.tokens} of ${tokens}`);
+    assert.equal(usage.tokens, sum);
+    assert.equal(usage.reserved.tokens, 0);
+    assert.equal(usage.requests, ok.length);
+    console.log(
+      `[gateway race] 200 requests in ${seconds.toFixed(1)} s: ${ok.length} answered, ${refused.length} refused; spent ${usage.tokens} of ${tokens} tokens`,
+    );
+  });
+});
+
+describe('gateway conversations', () => {
+  it('runs a dual-model exchange (Messages A, TGI B) whose log verifies against the ledger', async () => {
+    const tenant = freshTenant('gw');
+    const reply = await api('POST', '/gateway/conversations', {
+      tenant,
+      roles: ['operator'],
+      body: {
+        parameters: {
+          modelA: 'standin-a',
+          modelB: 'standin-tgi',
+          promptA: 'Propose a cache key for user sessions in the API',
+          promptB: 'Challenge the proposal you are shown',
+          exchanges: 3,
+          maxTokens: 48,
+        },
+      },
+    });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const outcome = reply.body.result;
+    assert.equal(outcome.status, 'completed');
+    assert.deepEqual(
+      outcome.transcript.map((turn: { speaker: string; model: string }) => `${turn.speaker}:${turn.model}`),
+      ['A:standin-a', 'B:standin-tgi', 'A:standin-a'],
+    );
+    const view = await api('GET', `/gateway/conversations?conversationId=${outcome.conversationId}`, { tenant, roles: ['viewer'] });
+    assert.equal(view.status, 200, JSON.stringify(view.body));
+    assert.equal(view.body.result.log.turns.length, 3);
+    assert.equal(view.body.result.verification.intact, true, JSON.stringify(view.body.result.verification));
+    assert.ok(
+      view.body.result.verification.turns.every((turn: { messages: string[] }) => turn.messages.every((verdict) => verdict === 'verified')),
+    );
+    const verified = await api('GET', '/audit/verify?stream=gateway.conversations', { tenant, roles: ['viewer'] });
+    assert.equal(verified.body.result.intact, true, JSON.stringify(verified.body));
+    assert.equal(verified.body.result.entries, 3);
+    const billing = await api('GET', '/audit/verify?stream=gateway.billing', { tenant, roles: ['viewer'] });
+    assert.equal(billing.body.result.entries, 3, 'one billing entry per model call');
+    assert.equal((await api('GET', '/gateway/conversations?conversationId=c-unknown', { tenant, roles: ['viewer'] })).status, 404);
+  });
+});
