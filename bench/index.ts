@@ -35,6 +35,7 @@ for (const script of [
   'bench/self-repair.ts',
   'bench/arbitration.ts',
   'bench/tokenizer.ts',
+  'bench/gateway-overhead.ts',
 ]) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
