@@ -13,13 +13,18 @@ import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/lo
 
 const chat = (tenant: string, parameters: Record<string, unknown>, roles: Array<'operator' | 'admin' | 'viewer'> = ['operator']) =>
   api('POST', '/gateway/chat', { tenant, roles, body: { parameters } });
+/** What the race reads of a reply: a 429's message, a 200's usage. */
+interface RaceReply {
+  message?: string;
+  result: { usage: { inputTokens: number; outputTokens: number } };
+}
 const user = (content: string) => [{ role: 'user', content }];
 
 describe('gateway models', () => {
   it("lists the local stage's stand-ins with their limits and prices", async () => {
     const reply = await api('GET', '/gateway/models', { tenant: freshTenant('gw'), roles: ['viewer'] });
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
-    const byName = new Map((reply.body.result.models as Array<{ name: string }>).map((model) => [model.name, model]));
+    const byName = new Map((reply.body.result.models as Array<{ name: string; description: string }>).map((model) => [model.name, model]));
     assert.deepEqual([...byName.keys()].sort(), ['standin-a', 'standin-b', 'standin-embed', 'standin-tgi']);
     assert.deepEqual(
       { ...byName.get('standin-a') },
@@ -34,7 +39,7 @@ describe('gateway models', () => {
         fallbacks: ['standin-b', 'standin-tgi'],
       },
     );
-    assert.match((byName.get('standin-a') as { description: string }).description, /stand-in/i);
+    assert.match(byName.get('standin-a')?.description ?? '', /stand-in/i);
   });
 });
 
@@ -266,7 +271,7 @@ describe('gateway chat', () => {
             },
           }),
         });
-        return { status: response.status, body: await response.json() };
+        return { status: response.status, body: (await response.json()) as RaceReply };
       }),
     );
     const seconds = (performance.now() - started) / 1000;
@@ -279,7 +284,7 @@ describe('gateway chat', () => {
     );
     assert.ok(ok.length > 10 && refused.length > 10, `${ok.length} answered, ${refused.length} refused`);
     assert.ok(
-      refused.every((reply) => /budget/.test(reply.body.message)),
+      refused.every((reply) => /budget/.test(reply.body.message ?? '')),
       'every refusal names the budget',
     );
     const usage = (await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] })).body.result;
