@@ -51,6 +51,7 @@ import {
   withoutContent,
   withTurn,
 } from './conversation-log.ts';
+import { type DocumentStore, retrieveInto } from './documents.ts';
 import { type ModelConfig, modelInfo } from './models.ts';
 import { redactPii } from './pii.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from './ports.ts';
@@ -125,6 +126,8 @@ export interface ChatDeps {
   safety: SafetyFilter;
   pii: PiiFilter;
   pauses: PausePublisher;
+  /** The tenants' retrieval indexes (`retrieval` in a request); without it, requests with `retrieval` are refused. */
+  documents?: DocumentStore;
   /** The tenant's templates; built-ins only when absent. */
   templates?: (tenant: string) => TemplateLookup | undefined;
   metrics?: (call: CallMetrics) => void;
@@ -562,7 +565,9 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
   const model = chatModel(deps.models, input.model);
   const arbitrated = input.arbitrate?.models.map((name, index) => chatModel(deps.models, name, `arbitrate.models.${index}`));
   if (arbitrated && !options.embed)
-    throw new ValidationError([{ path: 'body.parameters.arbitrate', message: 'arbitration needs an embedding model, and this stage has none' }]);
+    throw new ValidationError([
+      { path: 'body.parameters.arbitrate', message: 'arbitration needs an embedding model, and this stage has none' },
+    ]);
   const settings = await deps.settings.get(caller.tenant);
   const templated = await applyTemplate(
     {
@@ -601,6 +606,22 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
         messages = filtered.messages;
         const decision = piiDecision('input', settings.piiInput, filtered.counts);
         if (decision) decisions.push(decision);
+      }
+      if (input.retrieval) {
+        if (!deps.documents)
+          throw new ValidationError([{ path: 'body.parameters.retrieval', message: 'retrieval is not available on this stage' }]);
+        const chain = chainOf(deps.models, model);
+        const counters = await Promise.all(chain.map((each) => tokenizer(each.tokenizer)));
+        const current = await deps.documents.current(caller.tenant);
+        const retrieved = await retrieveInto(messages, current?.index, {
+          k: input.retrieval.k,
+          quota: input.retrieval.quota,
+          budgetTokens: Math.min(settings.contextTokens, ...chain.map((each) => each.contextTokens)),
+          count: (text) => Math.max(...counters.map((counter) => counter.count(text))),
+          ...(options.embed ? { embed: options.embed } : {}),
+        });
+        messages = retrieved.messages;
+        decisions.push(retrieved.decision);
       }
       const recentOutputTokens = log.turns.slice(-8).map((turn) => turn.usage.outputTokens);
       const base = {
@@ -746,7 +767,10 @@ async function arbitrate(
   const embedModel = models[0].embedModel ?? models[1].embedModel;
   if (!embedModel)
     throw new ValidationError([
-      { path: 'body.parameters.arbitrate.models', message: `neither ${models[0].name} nor ${models[1].name} names an embedding model (embedModel)` },
+      {
+        path: 'body.parameters.arbitrate.models',
+        message: `neither ${models[0].name} nor ${models[1].name} names an embedding model (embedModel)`,
+      },
     ]);
   const { decision, candidates } = await runArbitrated(
     { modelA: models[0].name, modelB: models[1].name, messages: base.messages },

@@ -5,7 +5,8 @@
  * State-table items by partition-key prefix: <tenant>#gateway#budget and #gateway#usage (budgets and
  * per-window counters, lib/adapters/aws/gateway-budgets.ts), #gateway#conversations (leases and the
  * retention index), #gateway#requests (running requests, their cancellation flag), #gateway#settings;
- * system#gateway#inflight (in-flight slots per model). Objects: <tenant>/conversations/<id>.json.
+ * #gateway#documents (the retrieval index's current version); system#gateway#inflight (in-flight slots
+ * per model). Objects: <tenant>/conversations/<id>.json, <tenant>/gateway/documents/index-<version>.json.
  * Ledger streams: gateway.conversations (one entry per turn), gateway.billing (one per model call),
  * events.gateway (gateway.tenant.paused).
  */
@@ -13,6 +14,7 @@ import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.
 import {
   cancelChatRoute,
   chatRoute,
+  documentsRoute,
   exchangeRoute,
   getConversationRoute,
   getSettingsRoute,
@@ -27,6 +29,8 @@ const USAGE = '*#gateway#usage';
 const CONVERSATIONS = '*#gateway#conversations';
 const REQUESTS = '*#gateway#requests';
 const SETTINGS = '*#gateway#settings';
+const DOCUMENTS = '*#gateway#documents';
+const INDEXES = '*/gateway/documents/*';
 const INFLIGHT = 'system#gateway#inflight';
 const LOGS = '*/conversations/*';
 const PAYLOADS = '*/audit/payloads/*';
@@ -48,6 +52,9 @@ const pipeline: Need[] = [
   need.table('ledger', ['PutItem', 'Query']),
   need.table('state', ['PutItem'], ['*#audit#streams']),
   need.objects('artifacts', ['PutObject', 'PutObjectTagging'], [PAYLOADS]),
+  // Retrieval: the tenant's current index.
+  need.table('state', ['GetItem'], [DOCUMENTS]),
+  need.objects('artifacts', ['GetObject'], [INDEXES]),
   ...pausing,
   need.invokeModels(),
 ];
@@ -78,6 +85,18 @@ export const gatewayEngine = defineEngine({
       timeout: 29,
       // Verifying reads the turns' entries and, for a turn that does not match, its stored record.
       needs: [...pipeline, need.objects('artifacts', ['GetObject'], [PAYLOADS])],
+    },
+    documents: {
+      description: "POST /gateway/documents: adds or replaces documents of the tenant's retrieval index (chunks, BM25, embeddings)",
+      routes: [documentsRoute],
+      memorySize: 1024,
+      timeout: 29,
+      needs: [
+        need.table('state', ['GetItem', 'UpdateItem'], [DOCUMENTS]),
+        need.objects('artifacts', ['GetObject', 'PutObject', 'PutObjectTagging', 'DeleteObject'], [INDEXES]),
+        need.listObjects('artifacts'),
+        need.invokeModels(),
+      ],
     },
     budgets: {
       description: "PUT /gateway/budgets: the tenant's token and cost budget per window (admin); raising it lifts a pause",

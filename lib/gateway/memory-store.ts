@@ -34,6 +34,7 @@ import {
   worstCase,
 } from './budgets.ts';
 import { newConversationLog } from './conversation-log.ts';
+import { type DocumentIndex, type DocumentStore, documentIndexSchema } from './documents.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, RunningRequest, SettingsStore } from './ports.ts';
 import { type ConversationLog, conversationLogSchema, DEFAULT_GATEWAY_SETTINGS, type GatewaySettings } from './schemas.ts';
 
@@ -310,5 +311,22 @@ export class MemoryInflightLimiter implements InflightLimiter {
 
   async inFlight(model: string): Promise<number> {
     return this.#held.get(model)?.size ?? 0;
+  }
+}
+
+/** {@link DocumentStore} in memory: versions by tenant, compare-and-swap like the DynamoDB pointer. */
+export class MemoryDocumentStore implements DocumentStore {
+  readonly #indexes = new Map<string, { version: number; text: string }>();
+
+  async current(tenant: string): Promise<{ version: number; index: DocumentIndex } | undefined> {
+    const stored = this.#indexes.get(tenant);
+    return stored ? { version: stored.version, index: documentIndexSchema.parse(JSON.parse(stored.text)) } : undefined;
+  }
+
+  async save(index: DocumentIndex, expected: number): Promise<number> {
+    const version = this.#indexes.get(index.tenant)?.version ?? 0;
+    if (version !== expected) throw new ConflictError('Another ingest changed the documents meanwhile; retry');
+    this.#indexes.set(index.tenant, { version: expected + 1, text: JSON.stringify(index) });
+    return expected + 1;
   }
 }

@@ -1,6 +1,7 @@
 /** Routes of the Gateway engine: models, chat (and its cancellation), budgets and usage, settings, conversations. */
 import { z } from 'zod';
 import { defineRoute } from '../api/route.ts';
+import { documentsInputSchema, documentsResultSchema } from './documents.ts';
 import {
   budgetInputSchema,
   cancelInputSchema,
@@ -120,4 +121,16 @@ export const getConversationRoute = defineRoute({
     "A conversation's log and, per turn and message, whether it is what the ledger recorded (entry hash and link, the turn's rebuilt record against its payloadHash, each message's content hash)",
   parameters: conversationQuerySchema,
   result: conversationViewSchema,
+});
+
+/** POST /gateway/documents: add or replace documents of the tenant's retrieval index. */
+export const documentsRoute = defineRoute({
+  engine: 'gateway',
+  action: 'documents',
+  method: 'POST',
+  permission: 'gateway:write',
+  summary:
+    "Add or replace documents (same id: replaced) in the tenant's retrieval index: chunked, BM25-indexed and embedded with the stage's embedding model when it has one; chat with `retrieval: { k, quota }` puts the top-k chunks into the context within the quota. 409 when another ingest changed the index meanwhile (retry)",
+  parameters: documentsInputSchema,
+  result: documentsResultSchema,
 });

@@ -12,6 +12,7 @@ import { type ChatCaller, type ChatDeps, piiCounts } from '../../lib/gateway/eng
 import {
   MemoryBudgetStore,
   MemoryConversationStore,
+  MemoryDocumentStore,
   MemoryInflightLimiter,
   MemoryRequestRegistry,
   MemorySettingsStore,
@@ -113,6 +114,7 @@ export function gatewayTestDeps(options: { backends?: Record<string, ModelBacken
     settings: new MemorySettingsStore(),
     conversations: new MemoryConversationStore(),
     requests: new MemoryRequestRegistry(),
+    documents: new MemoryDocumentStore(),
     ledger: memoryGatewayLedger(),
   };
   const pauses: Array<Parameters<ChatDeps['pauses']>[0]> = [];

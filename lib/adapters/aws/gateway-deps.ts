@@ -10,6 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { record } from '../../audit/engine.ts';
 import { config } from '../../config.ts';
 import type { BudgetStore } from '../../gateway/budgets.ts';
+import type { DocumentStore } from '../../gateway/documents.ts';
 import { type CallMetrics, type ChatDeps, type PausePublisher, pausedEvent, piiCounts } from '../../gateway/engine.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from '../../gateway/ports.ts';
 import { classifySafety } from '../../gateway/safety.ts';
@@ -19,7 +20,7 @@ import { dynamoClient, eventBridgeClient, s3Client } from './clients.ts';
 import { eventBridgePublisher } from './event-publisher.ts';
 import { dynamoInflightLimiter } from './gateway-backpressure.ts';
 import { dynamoBudgetStore } from './gateway-budgets.ts';
-import { dynamoRequestRegistry, dynamoSettingsStore, s3ConversationStore } from './gateway-store.ts';
+import { dynamoRequestRegistry, dynamoSettingsStore, s3ConversationStore, s3DocumentStore } from './gateway-store.ts';
 import { gatewayModels } from './model-backends.ts';
 import { ledgerRecorder } from './stage-outbox.ts';
 
@@ -28,6 +29,7 @@ let conversations: ConversationStore | undefined;
 let requests: RequestRegistry | undefined;
 let settings: SettingsStore | undefined;
 let ledger: GatewayLedger | undefined;
+let documents: DocumentStore | undefined;
 let deps: Omit<ChatDeps, 'now'> | undefined;
 
 /** The tenants' budgets and spending. */
@@ -40,6 +42,12 @@ export function gatewayBudgets(): BudgetStore {
 export function gatewayConversations(): ConversationStore {
   conversations ??= s3ConversationStore(dynamoClient(), config().STATE_TABLE, s3Client(), config().ARTIFACTS_BUCKET);
   return conversations;
+}
+
+/** The tenants' retrieval indexes. */
+export function gatewayDocuments(): DocumentStore {
+  documents ??= s3DocumentStore(dynamoClient(), config().STATE_TABLE, s3Client(), config().ARTIFACTS_BUCKET);
+  return documents;
 }
 
 /** Running requests and their cancellation flags. */
@@ -103,6 +111,7 @@ export function gatewayDeps(): ChatDeps {
       settings: gatewaySettings(),
       conversations: gatewayConversations(),
       requests: gatewayRequests(),
+      documents: gatewayDocuments(),
       ledger: gatewayLedger(),
       safety: (text, signal) => classifySafety(text, [], signal),
       pii: piiCounts,

@@ -5,12 +5,15 @@
  *                                                content, gsi1 `gateway#retention` / `<expiresAt>#<tenant>#<id>`
  *   <tenant>#gateway#requests      / <requestId> running requests and their cancellation flag (TTL a day)
  *   <tenant>#gateway#settings      / settings    the tenant's settings
+ *   <tenant>#gateway#documents     / index       the current version of the tenant's retrieval index,
+ *   S3 <tenant>/gateway/documents/index-<version>.json   whose versions are immutable objects
  * SDK failures map through lib/adapters/aws/errors.ts.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { conversationKey, newConversationLog } from '../../gateway/conversation-log.ts';
+import { type DocumentStore, documentIndexSchema } from '../../gateway/documents.ts';
 import type { ConversationStore, RequestRegistry, SettingsStore } from '../../gateway/ports.ts';
 import {
   type ConversationLog,
@@ -222,6 +225,61 @@ export function dynamoSettingsStore(dynamo: DynamoDBDocumentClient, table: strin
     },
     async put(tenant, settings: GatewaySettings) {
       await send(new PutCommand({ TableName: table, Item: { ...settingsKey(tenant), ...settings } }));
+    },
+  };
+}
+
+const documentsKey = (tenant: string) => ({ pk: `${tenant}#gateway#documents`, sk: 'index' });
+const indexObjectKey = (tenant: string, version: number) => `${tenant}/gateway/documents/index-${version}.json`;
+
+/**
+ * {@link DocumentStore}: each version of a tenant's index an immutable object, the current version a
+ * number in the state table moved by compare-and-swap (so two ingests never lose each other's
+ * documents: the second is refused and retries on the new version). The replaced object is deleted;
+ * tagged, its non-current version expires a day later.
+ */
+export function s3DocumentStore(dynamo: DynamoDBDocumentClient, table: string, s3: S3Client, bucket: string): DocumentStore {
+  const send = mappedSend(dynamo, 'DynamoDB');
+  const sendS3 = mappedSend(s3, 'S3');
+  return {
+    async current(tenant) {
+      const output = await send(new GetCommand({ TableName: table, Key: documentsKey(tenant), ConsistentRead: true }));
+      const version = Number(output.Item?.version ?? 0);
+      if (!version) return undefined;
+      const key = indexObjectKey(tenant, version);
+      const text = await getText(sendS3, bucket, key);
+      if (text === undefined) throw new ConflictError(`The retrieval index ${key} is missing; ingest the documents again`);
+      return { version, index: documentIndexSchema.parse(JSON.parse(text)) };
+    },
+    async save(index, expected) {
+      const next = expected + 1;
+      await sendS3(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: indexObjectKey(index.tenant, next),
+          Body: JSON.stringify(index),
+          ContentType: 'application/json',
+          Tagging: CONVERSATION_TAGGING,
+        }),
+      );
+      try {
+        await send(
+          new UpdateCommand({
+            TableName: table,
+            Key: documentsKey(index.tenant),
+            UpdateExpression: 'SET #version = :next',
+            ConditionExpression: expected === 0 ? 'attribute_not_exists(#version)' : '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':next': next, ...(expected === 0 ? {} : { ':expected': expected }) },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionFailedError) throw new ConflictError('Another ingest changed the documents meanwhile; retry');
+        throw error;
+      }
+      if (expected > 0)
+        await sendS3(new DeleteObjectCommand({ Bucket: bucket, Key: indexObjectKey(index.tenant, expected) })).catch(() => undefined);
+      return next;
     },
   };
 }
