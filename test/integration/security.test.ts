@@ -272,6 +272,7 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'PUT /gateway/settings': () => ({ path: '/gateway/settings', body: { parameters: { contextTokens: 64, retentionDays: 1 } } }),
   'POST /gateway/conversations': () => ({ path: '/gateway/conversations', body: { parameters: { modelA: 'standin-a', modelB: 'standin-b', promptA: 'hello', promptB: 'reply', exchanges: 1, maxTokens: 8 } } }),
   'GET /gateway/conversations': (b) => ({ path: `/gateway/conversations?conversationId=${b.conversationId}` }),
+  'POST /gateway/documents': () => ({ path: '/gateway/documents', body: { parameters: { documents: [{ id: 'a-doc', text: 'A tenant of its own.' }] } } }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
