@@ -460,7 +460,7 @@ export async function benchGatewayOverhead(options: { iterations: number; warmUp
     `Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), load average (1/5/15 min) before: ${loadBefore}, after: ${load()}`,
   );
   console.log(
-    'Model time ~0 (instant backends); nothing subtracted: the pipeline time is the overhead. CPU per request counts the pipeline and its floor call. Tokens: cl100k_base (standin-a's tokenizer); sent = as the model got them, min-max over the run (each request carries its own reference).',
+    'Model time ~0 (instant backends); nothing subtracted: the pipeline time is the overhead. CPU per request counts the pipeline and its floor call. Tokens: cl100k_base (the tokenizer of standin-a); sent = as the model got them, min-max over the run (each request carries its own reference).',
   );
   console.log('');
   console.log(
