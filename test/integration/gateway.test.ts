@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { parseSse } from '../../lib/gateway/sse.ts';
 import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 
@@ -336,5 +337,83 @@ describe('gateway conversations', () => {
     const billing = await api('GET', '/audit/verify?stream=gateway.billing', { tenant, roles: ['viewer'] });
     assert.equal(billing.body.result.entries, 3, 'one billing entry per model call');
     assert.equal((await api('GET', '/gateway/conversations?conversationId=c-unknown', { tenant, roles: ['viewer'] })).status, 404);
+  });
+
+  it("removes a conversation's content past its retention while it keeps verifying against the ledger", async () => {
+    const tenant = freshTenant('gw');
+    const settings = await api('PUT', '/gateway/settings', { tenant, roles: ['admin'], body: { parameters: { retentionDays: 1 } } });
+    assert.equal(settings.status, 200, JSON.stringify(settings.body));
+    assert.equal(settings.body.result.piiLog, 'redact', 'defaults fill what was left out');
+    const reply = await chat(tenant, { model: 'standin-a', messages: user('Keep this conversation for a day only'), maxTokens: 16 });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const lambda = new LambdaClient({});
+    const run = await lambda.send(
+      new InvokeCommand({
+        FunctionName: testCloud().resources.functions.GatewayRetentionLambdaFunction,
+        Payload: JSON.stringify({ time: new Date(Date.now() + 2 * 86_400_000).toISOString() }),
+      }),
+    );
+    const summary = JSON.parse(new TextDecoder().decode(run.Payload));
+    assert.ok(summary.stripped >= 1, JSON.stringify(summary));
+    const view = await api('GET', `/gateway/conversations?conversationId=${reply.body.result.conversationId}`, {
+      tenant,
+      roles: ['viewer'],
+    });
+    assert.ok(view.body.result.log.contentRemovedAt);
+    assert.ok(view.body.result.log.turns[0].messages.every((message: { content: string | null }) => message.content === null));
+    assert.equal(view.body.result.verification.intact, true);
+    assert.deepEqual(view.body.result.verification.turns[0].messages, ['content-removed', 'content-removed']);
+  });
+});
+
+describe('gateway retrieval and arbitration', () => {
+  it('ingests documents and retrieves the relevant chunk into a chat (hybrid with the embedding stand-in)', async () => {
+    const tenant = freshTenant('gw');
+    const ingested = await api('POST', '/gateway/documents', {
+      tenant,
+      roles: ['operator'],
+      body: {
+        parameters: {
+          documents: [
+            {
+              id: 'runbook',
+              text: 'Restarting the payment service: drain the queue, stop the consumers, then restart the pods one at a time.',
+            },
+            { id: 'menu', text: 'The canteen serves soup on Mondays and fish on Fridays.' },
+          ],
+        },
+      },
+    });
+    assert.equal(ingested.status, 200, JSON.stringify(ingested.body));
+    assert.deepEqual(
+      { ...ingested.body.result, chunks: 2 },
+      { documents: 2, chunks: 2, totalDocuments: 2, totalChunks: 2, embedModel: 'standin-embed', version: 1 },
+    );
+    const reply = await chat(tenant, {
+      model: 'standin-a',
+      messages: user('How do I restart the payment service?'),
+      maxTokens: 32,
+      retrieval: { k: 1 },
+    });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const retrieval = reply.body.result.decisions.find((decision: { step: string }) => decision.step === 'retrieval');
+    assert.deepEqual({ ...retrieval, tokens: 0 }, { step: 'retrieval', chunks: 1, tokens: 0, scoring: 'hybrid', sources: ['runbook'] });
+  });
+
+  it('arbitrates between two models when asked, with the scores on debug', async () => {
+    const tenant = freshTenant('gw');
+    const reply = await chat(tenant, {
+      model: 'standin-a',
+      messages: user('Why does the queue grow at night when traffic is low on the payment service?'),
+      maxTokens: 48,
+      arbitrate: { models: ['standin-a', 'standin-b'] },
+      debug: true,
+    });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const decision = reply.body.result.decisions.find((each: { step: string }) => each.step === 'arbitration');
+    assert.ok(decision && ['standin-a', 'standin-b'].includes(decision.chosen), JSON.stringify(reply.body.result.decisions));
+    assert.equal(reply.body.result.scores.candidates.length, 2);
+    const billing = await api('GET', '/audit/verify?stream=gateway.billing', { tenant, roles: ['viewer'] });
+    assert.ok(billing.body.result.entries >= 2, 'each candidate call billed');
   });
 });
