@@ -336,6 +336,7 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
   let finishReason: FinishReason = 'stop';
   let stream: ModelStream | undefined;
   let produced = false;
+  let midStreamFailure: unknown;
   try {
     slot = await deps.inflight.acquire(call.model.name, call.model.maxInFlight);
     const controller = new AbortController();
@@ -365,7 +366,8 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
           const now = deps.now().getTime();
           if (now - lastPoll >= pollMs) {
             lastPoll = now;
-            if (await deps.requests.cancelled(caller.tenant, call.requestId)) {
+            // A flag that cannot be read now is not a cancellation: the next poll reads it again.
+            if (await deps.requests.cancelled(caller.tenant, call.requestId).catch(() => false)) {
               cancelled = true;
               controller.abort(new Error('cancelled'));
               finishReason = 'cancelled';
@@ -380,7 +382,11 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
     } catch (error) {
       // Past the deadline with text already: keep it, as a reply cut for length.
       if (controller.signal.reason instanceof DeadlineReached && text !== '') finishReason = 'length';
-      else throw error;
+      // Failed after text: what the model produced is charged and billed, then the failure is reported.
+      else if (text !== '') {
+        midStreamFailure = error;
+        finishReason = 'length';
+      } else throw error;
     } finally {
       if (deadlineTimer) clearTimeout(deadlineTimer);
     }
@@ -450,6 +456,17 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
       costUsd: usdNumber(charged.costPicoUsd),
       finishReason,
     });
+  }
+  if (midStreamFailure !== undefined) {
+    deps.metrics?.({
+      model: answered,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      costUsd: usdNumber(charged.costPicoUsd),
+      latencyMs,
+      outcome: 'failed',
+    });
+    throw midStreamFailure;
   }
   deps.metrics?.({
     model: answered,

@@ -243,6 +243,23 @@ describe('the chat pipeline', () => {
     assert.equal((await stores.budgets.usage('t-cancel')).spent.tokens, result.usage.inputTokens + result.usage.outputTokens);
   });
 
+  it('charges and bills what a model produced before it failed mid-stream, then reports the failure', async () => {
+    const { deps, stores } = gatewayTestDeps();
+    const error = await chat(
+      ask('[[standin: tokens=40 fail-after=5]] an answer that breaks', { maxTokens: 60 }),
+      caller('t-mid'),
+      deps,
+    ).catch((thrown: unknown) => thrown);
+    assert.ok(error instanceof Error && /mid-stream/.test(error.message), String(error));
+    const usage = await stores.budgets.usage('t-mid');
+    assert.equal(usage.reserved.tokens, 0, 'nothing stays reserved');
+    assert.ok(usage.spent.tokens > 0, 'the partial output was charged');
+    const billing = stores.ledger.ledger.entries('t-mid', BILLING_STREAM);
+    assert.equal(billing.length, 1);
+    const bill = await stores.ledger.payload('t-mid', billing[0]?.payloadHash ?? '');
+    assert.equal(Number(bill?.inputTokens) + Number(bill?.outputTokens), usage.spent.tokens);
+  });
+
   it('refuses a second running turn on the same conversation, and a reused request id (409)', async () => {
     const { deps } = gatewayTestDeps();
     const first = chat(ask('[[standin: tokens=30 interval=5]] slow one', { conversationId: 'c-lease' }), caller('t-lease'), deps);
