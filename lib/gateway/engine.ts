@@ -34,7 +34,7 @@ import type { z } from 'zod';
 import type { LedgerEntry, Payload } from '../audit/schemas.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.ts';
 import { type BusEvent, busEvent } from '../events/publisher.ts';
-import { type ArbitrationConfigInput, runArbitrated } from './arbitration.ts';
+import { type ArbitrationConfigInput, arbitrationConfigSchema, runArbitrated } from './arbitration.ts';
 import type { ChatMessage, FinishReason, GenerateRequest, StreamEvent, Usage } from './backend.ts';
 import type { InflightLimiter, InflightSlot } from './backpressure.ts';
 import { type Amount, type BudgetStore, type CapCrossing, type Reservation, type TokenPrices, tokenPrices, usdNumber } from './budgets.ts';
@@ -841,7 +841,7 @@ async function arbitrate(
         candidates: [scoreOf('a'), scoreOf('b')],
         divergence: round(Math.min(2, Math.max(0, decision.divergence ?? 0))),
         threshold: decision.divergenceThreshold,
-        weights: {},
+        weights: { ...arbitrationConfigSchema.parse(options.arbitration ?? {}).weights },
         overheadMs: round(decision.timings.overheadMs, 1),
       }
     : undefined;

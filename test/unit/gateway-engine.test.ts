@@ -285,6 +285,7 @@ describe('the chat pipeline', () => {
     assert.ok(decision && decision.step === 'arbitration', JSON.stringify(result.decisions));
     assert.ok(['standin-a', 'standin-b'].includes(decision.chosen));
     assert.equal(result.scores?.candidates.length, 2);
+    assert.deepEqual(result.scores?.weights, { agreement: 0.2, coherence: 0.5, safety: 0.3 });
     const billing = stores.ledger.ledger.entries('t-arb', BILLING_STREAM);
     assert.ok(billing.length >= 2, 'both candidates billed (and any critique)');
     const usage = await stores.budgets.usage('t-arb');
