@@ -155,8 +155,20 @@ export interface ChatOutcome {
   costPicoUsd: bigint;
 }
 
-/** Seconds a conversation's lease lasts: longer than any function runs, so a live request never loses it. */
+/** Seconds a conversation's lease lasts without a deadline: longer than any function runs, so a live request never loses it. */
 export const CONVERSATION_LEASE_SECONDS = 960;
+/** Seconds a lease outlives the caller's deadline (the request settles, bills and logs after it). */
+export const LEASE_PAST_DEADLINE_SECONDS = 60;
+
+/**
+ * When a request's lease on its conversation ends: a minute past its deadline when it has one (so a
+ * function stopped at its timeout blocks the conversation a minute, not a quarter of an hour), else
+ * {@link CONVERSATION_LEASE_SECONDS} from now.
+ */
+export function leaseUntil(caller: Pick<ChatCaller, 'deadline'>, now: Date): Date {
+  if (caller.deadline) return new Date(Math.max(now.getTime(), caller.deadline.getTime()) + LEASE_PAST_DEADLINE_SECONDS * 1000);
+  return new Date(now.getTime() + CONVERSATION_LEASE_SECONDS * 1000);
+}
 /** Seconds a request's id is kept (its cancellation flag, and so it is not reused). */
 export const REQUEST_ID_TTL_SECONDS = 86_400;
 /** The text a blocked reply carries. */
@@ -608,13 +620,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
   );
   let outcomeLabel = 'failed';
   try {
-    const { log } = await deps.conversations.begin(
-      caller.tenant,
-      conversationId,
-      requestId,
-      now,
-      new Date(now.getTime() + CONVERSATION_LEASE_SECONDS * 1000),
-    );
+    const { log } = await deps.conversations.begin(caller.tenant, conversationId, requestId, now, leaseUntil(caller, now));
     let committed = false;
     try {
       let messages = templated.messages.filter((message) => TEMPLATE_ROLES.has(message.role));

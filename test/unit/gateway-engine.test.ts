@@ -9,7 +9,15 @@ import { ValidationError } from '../../lib/errors.ts';
 import { BackpressureError } from '../../lib/gateway/backpressure.ts';
 import { BudgetExceededError, budgetFromInput } from '../../lib/gateway/budgets.ts';
 import { BILLING_STREAM, CONVERSATIONS_STREAM } from '../../lib/gateway/conversation-log.ts';
-import { applyConversationRetention, chat, cutToTokens, exchange, viewConversation } from '../../lib/gateway/engine.ts';
+import {
+  applyConversationRetention,
+  CONVERSATION_LEASE_SECONDS,
+  chat,
+  cutToTokens,
+  exchange,
+  leaseUntil,
+  viewConversation,
+} from '../../lib/gateway/engine.ts';
 import type { ChatInput } from '../../lib/gateway/schemas.ts';
 import { tokenizer } from '../../lib/gateway/tokenizer.ts';
 import { caller, failingBackend, gatewayTestDeps, localModels } from '../helpers/gateway.ts';
@@ -349,6 +357,14 @@ describe('the chat pipeline', () => {
       usage.spent.tokens,
       ok.reduce((sum, reply) => sum + reply.usage.inputTokens + reply.usage.outputTokens, 0),
     );
+  });
+});
+
+describe('conversation leases', () => {
+  it("end a minute past the caller's deadline, or after the longest function run without one", () => {
+    const now = new Date('2026-03-01T10:00:00Z');
+    assert.equal(leaseUntil({ deadline: new Date('2026-03-01T10:00:25Z') }, now).toISOString(), '2026-03-01T10:01:25.000Z');
+    assert.equal(leaseUntil({}, now).getTime(), now.getTime() + CONVERSATION_LEASE_SECONDS * 1000);
   });
 });
 
