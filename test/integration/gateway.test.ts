@@ -366,6 +366,21 @@ describe('gateway conversations', () => {
   });
 });
 
+describe('gateway budget sweep', () => {
+  it('runs as its scheduled function and reports what it charged', async () => {
+    const run = await new LambdaClient({}).send(
+      new InvokeCommand({
+        FunctionName: testCloud().resources.functions.GatewayBudgetSweepLambdaFunction,
+        Payload: JSON.stringify({ time: new Date().toISOString() }),
+      }),
+    );
+    assert.equal(run.FunctionError, undefined, new TextDecoder().decode(run.Payload));
+    const summary = JSON.parse(new TextDecoder().decode(run.Payload));
+    assert.deepEqual(Object.keys(summary).sort(), ['charged', 'failed', 'paused', 'succeeded', 'targets']);
+    assert.equal(summary.failed, 0);
+  });
+});
+
 describe('gateway retrieval and arbitration', () => {
   it('ingests documents and retrieves the relevant chunk into a chat (hybrid with the embedding stand-in)', async () => {
     const tenant = freshTenant('gw');
