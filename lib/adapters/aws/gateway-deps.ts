@@ -6,7 +6,7 @@
  * pause event through the ledger and the bus, and usage metrics with one dimension: the model.
  */
 import { randomUUID } from 'node:crypto';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { record } from '../../audit/engine.ts';
 import { config } from '../../config.ts';
 import type { BudgetStore } from '../../gateway/budgets.ts';
@@ -14,7 +14,6 @@ import type { DocumentStore } from '../../gateway/documents.ts';
 import { type CallMetrics, type ChatDeps, type PausePublisher, pausedEvent, piiCounts } from '../../gateway/engine.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from '../../gateway/ports.ts';
 import { classifySafety } from '../../gateway/safety.ts';
-import { metrics } from '../../observability.ts';
 import { auditLedger, auditPayloads, recordDeps } from './audit-deps.ts';
 import { dynamoClient, eventBridgeClient, s3Client } from './clients.ts';
 import { eventBridgePublisher } from './event-publisher.ts';
@@ -87,15 +86,20 @@ export function pausePublisher(store: BudgetStore = gatewayBudgets()): PausePubl
   };
 }
 
-/** Usage metrics: tokens, cost and latency per call, one dimension (the model: bounded by the stage's configuration; no tenant, no user). */
+/**
+ * Usage metrics of one model call as one EMF record: input and output tokens, cost (micro-USD) and
+ * latency, with two dimensions of bounded cardinality: the model (the stage's configured models) and
+ * the outcome (answered, blocked, cancelled, failed); never a tenant or a user.
+ */
 export function recordCallMetrics(call: CallMetrics): void {
-  const single = metrics.singleMetric();
-  single.addDimension('model', call.model);
-  single.addDimension('outcome', call.outcome);
-  single.addMetric('GatewayInputTokens', MetricUnit.Count, call.inputTokens);
-  single.addMetric('GatewayOutputTokens', MetricUnit.Count, call.outputTokens);
-  single.addMetric('GatewayCostMicroUsd', MetricUnit.Count, Math.round(call.costUsd * 1e6));
-  single.addMetric('GatewayCallLatency', MetricUnit.Milliseconds, call.latencyMs);
+  // A record of its own: the dimensions belong to these four metrics only (the shared instance's are per invocation).
+  const record = new Metrics();
+  record.addDimensions({ model: call.model, outcome: call.outcome });
+  record.addMetric('GatewayInputTokens', MetricUnit.Count, call.inputTokens);
+  record.addMetric('GatewayOutputTokens', MetricUnit.Count, call.outputTokens);
+  record.addMetric('GatewayCostMicroUsd', MetricUnit.Count, Math.round(call.costUsd * 1e6));
+  record.addMetric('GatewayCallLatency', MetricUnit.Milliseconds, call.latencyMs);
+  record.publishStoredMetrics();
 }
 
 /** What the chat pipeline needs in a deployed function. */
