@@ -4,8 +4,8 @@
  * 0, 408, 409, 425, 429, 5xx), an unreachable server is status 0 and retryable, the caller's abort
  * is status 0 and not retryable.
  */
-import { ModelCallError } from '../../gateway/backend.ts';
-import { errorMessage, retryableStatus } from '../../gateway/payloads.ts';
+import { ModelCallError, type StreamEvent } from '../../gateway/backend.ts';
+import { type DecodeStreamOptions, decodeStream, errorMessage, retryableStatus } from '../../gateway/payloads.ts';
 
 /** The `fetch` a backend uses (injectable; default the global one). */
 export type Fetch = typeof fetch;
@@ -80,4 +80,35 @@ export async function readText(response: Response, model: string, url: string, s
 export async function* bodyBytes(response: Response): AsyncGenerator<Uint8Array> {
   if (!response.body) return;
   for await (const chunk of response.body) yield chunk;
+}
+
+/**
+ * POSTs a streaming request and decodes its reply into the port's events (`framing` and `parse` as in
+ * {@link decodeStream}). A caller's abort before the reply arrives ends the stream `cancelled`; read
+ * failures become {@link ModelCallError}s naming `url`.
+ */
+export async function* postStream(
+  fetchImpl: Fetch,
+  url: string,
+  body: unknown,
+  options: { model: string; signal?: AbortSignal; headers?: Record<string, string> },
+  decoding: Pick<DecodeStreamOptions, 'framing' | 'parse'>,
+): AsyncGenerator<StreamEvent> {
+  const { model, signal } = options;
+  let response: Response;
+  try {
+    response = await postJson(fetchImpl, url, body, options);
+  } catch (error) {
+    if (signal?.aborted) {
+      yield { type: 'done', finishReason: 'cancelled' };
+      return;
+    }
+    throw error;
+  }
+  yield* decodeStream(bodyBytes(response), {
+    ...decoding,
+    model,
+    ...(signal ? { signal } : {}),
+    mapError: (error) => transportError(error, model, url, signal),
+  });
 }

@@ -5,15 +5,8 @@
  */
 import type { GenerateRequest, GenerateResult, ModelBackend, StreamEvent } from '../../gateway/backend.ts';
 import { modelInfo, type OllamaModelConfig } from '../../gateway/models.ts';
-import {
-  decodeStream,
-  ollamaChatBody,
-  ollamaEmbedBody,
-  ollamaStreamChunk,
-  parseOllamaChat,
-  parseOllamaEmbed,
-} from '../../gateway/payloads.ts';
-import { bodyBytes, type Fetch, postJson, readText, transportError } from './model-http.ts';
+import { ollamaChatBody, ollamaEmbedBody, ollamaStreamChunk, parseOllamaChat, parseOllamaEmbed } from '../../gateway/payloads.ts';
+import { type Fetch, postJson, postStream, readText } from './model-http.ts';
 
 /** Options of {@link ollamaBackend}. */
 export interface OllamaBackendOptions {
@@ -42,29 +35,15 @@ export function ollamaBackend(model: OllamaModelConfig, options: OllamaBackendOp
       return parseOllamaChat(await readText(response, name, url, request.signal), name);
     },
 
-    async *stream(request: GenerateRequest): AsyncGenerator<StreamEvent> {
-      const url = `${base}/api/chat`;
+    stream(request: GenerateRequest): AsyncGenerator<StreamEvent> {
       const signal = request.signal;
-      let response: Response;
-      try {
-        response = await postJson(fetchImpl, url, ollamaChatBody(request, model.model, true), {
-          model: name,
-          ...(signal ? { signal } : {}),
-        });
-      } catch (error) {
-        if (signal?.aborted) {
-          yield { type: 'done', finishReason: 'cancelled' };
-          return;
-        }
-        throw error;
-      }
-      yield* decodeStream(bodyBytes(response), {
-        framing: 'ndjson',
-        parse: (line) => ollamaStreamChunk(line, name),
-        model: name,
-        ...(signal ? { signal } : {}),
-        mapError: (error) => transportError(error, name, url, signal),
-      });
+      return postStream(
+        fetchImpl,
+        `${base}/api/chat`,
+        ollamaChatBody(request, model.model, true),
+        { model: name, ...(signal ? { signal } : {}) },
+        { framing: 'ndjson', parse: (line) => ollamaStreamChunk(line, name) },
+      );
     },
   };
   if (model.embeddings) {

@@ -7,14 +7,13 @@
 import type { GenerateRequest, GenerateResult, ModelBackend, StreamEvent } from '../../gateway/backend.ts';
 import { modelInfo, type OpenAiModelConfig } from '../../gateway/models.ts';
 import {
-  decodeStream,
   messagesBody,
   messagesStreamChunk,
   openAiEmbeddingsBody,
   parseMessagesReply,
   parseOpenAiEmbeddings,
 } from '../../gateway/payloads.ts';
-import { bodyBytes, type Fetch, postJson, readText, transportError } from './model-http.ts';
+import { type Fetch, postJson, postStream, readText } from './model-http.ts';
 
 /** Options of {@link openAiBackend}. */
 export interface OpenAiBackendOptions {
@@ -57,29 +56,14 @@ export function openAiBackend(model: OpenAiModelConfig, options: OpenAiBackendOp
     },
 
     async *stream(request: GenerateRequest): AsyncGenerator<StreamEvent> {
-      const url = `${api}/chat/completions`;
       const signal = request.signal;
-      let response: Response;
-      try {
-        response = await postJson(fetchImpl, url, messagesBody(request, { model: model.model, stream: true }), {
-          model: name,
-          signal,
-          headers: await headers(),
-        });
-      } catch (error) {
-        if (signal?.aborted) {
-          yield { type: 'done', finishReason: 'cancelled' };
-          return;
-        }
-        throw error;
-      }
-      yield* decodeStream(bodyBytes(response), {
-        framing: 'sse',
-        parse: (data) => messagesStreamChunk(data, name),
-        model: name,
-        ...(signal ? { signal } : {}),
-        mapError: (error) => transportError(error, name, url, signal),
-      });
+      yield* postStream(
+        fetchImpl,
+        `${api}/chat/completions`,
+        messagesBody(request, { model: model.model, stream: true }),
+        { model: name, ...(signal ? { signal } : {}), headers: await headers() },
+        { framing: 'sse', parse: (data) => messagesStreamChunk(data, name) },
+      );
     },
   };
   if (model.embeddings) {
