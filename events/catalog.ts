@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { checkpointSigned, findingRaised } from './audit.ts';
 import type { EventDefinition } from './common.ts';
 import { runCompleted } from './execution.ts';
-import { tenantPaused } from './gateway.ts';
+import { templateChanged, tenantPaused } from './gateway.ts';
 import {
   approvalDecided,
   approvalEscalated,
@@ -51,6 +51,7 @@ export const eventCatalog = [
   findingRaised,
   checkpointSigned,
   tenantPaused,
+  templateChanged,
 ] as const;
 
 /** A catalog entry. */

@@ -34,6 +34,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'reflex.loop.completed',
   'execution.run.completed',
   'gateway.tenant.paused',
+  'gateway.template.changed',
 ]);
 
 /**
