@@ -9,7 +9,13 @@ import { isoTimestampSchema, sha256HexSchema } from '../../events/common.ts';
 import { budgetWindowSchema } from '../../events/gateway.ts';
 import { streamNameSchema, tenantSchema } from '../../events/ids.ts';
 import { exchangeRequestSchema } from './conversation.ts';
-import { MAX_VARIABLE_CHARS, MAX_VARIABLES, TEMPLATE_NAME_PATTERN } from './templates.ts';
+import {
+  MAX_TEMPLATE_MESSAGE_CHARS,
+  MAX_TEMPLATE_MESSAGES,
+  MAX_VARIABLE_CHARS,
+  MAX_VARIABLES,
+  TEMPLATE_NAME_PATTERN,
+} from './templates.ts';
 
 export { budgetWindowSchema };
 /** A budget window: a calendar hour, day or month (UTC). */
@@ -447,3 +453,106 @@ export const conversationViewSchema = z.strictObject({
 });
 /** A conversation with its verification. */
 export type ConversationView = z.infer<typeof conversationViewSchema>;
+
+/** Most templates of its own a tenant may hold (built-ins not counted). */
+export const MAX_TENANT_TEMPLATES = 100;
+/** Most characters of a tenant's template: its messages, defaults and description together (the item stays far under DynamoDB's 400 KB). */
+export const MAX_TENANT_TEMPLATE_CHARS = 64_000;
+
+/** A template version: the tenant's template revision that wrote it (0: none, or a built-in). */
+export const templateVersionSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** One message of a template as defined: `{{name}}` placeholders (lib/gateway/templates.ts). */
+export const templateMessageSchema = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().min(1).max(MAX_TEMPLATE_MESSAGE_CHARS),
+});
+
+/** Default values of a template's optional variables. */
+export const templateDefaultsSchema = z
+  .record(
+    z.string().min(1).max(64).regex(TEMPLATE_NAME_PATTERN, 'variable names are lower-case snake case'),
+    z.string().max(MAX_VARIABLE_CHARS),
+  )
+  .refine((defaults) => Object.keys(defaults).length <= MAX_VARIABLES, { message: `at most ${MAX_VARIABLES} defaults` });
+
+/**
+ * `PUT /gateway/templates`: define or replace one of the tenant's templates. The shape is checked
+ * here; the placeholders, defaults and size by lib/gateway/tenant-templates.ts (400 naming the field).
+ */
+export const putTemplateInputSchema = z.strictObject({
+  name: templateNameSchema,
+  description: z.string().max(500).default(''),
+  messages: z.array(templateMessageSchema).min(1).max(MAX_TEMPLATE_MESSAGES),
+  defaults: templateDefaultsSchema.default({}),
+  /** Replace only if the tenant's template is still at this version (0: only if the name is new to the tenant); 409 otherwise. */
+  ifVersion: templateVersionSchema.optional(),
+});
+/** A template definition. */
+export type PutTemplateInput = z.infer<typeof putTemplateInputSchema>;
+
+/** A variable a template uses, and whether a render must give it (no default). */
+export const templateVariableSchema = z.strictObject({ name: templateNameSchema, required: z.boolean() });
+
+/** `PUT /gateway/templates` reply. */
+export const putTemplateResultSchema = z.strictObject({
+  name: templateNameSchema,
+  change: z.enum(['defined', 'replaced']),
+  version: templateVersionSchema,
+  /** The version replaced; 0 when the name was new to the tenant. */
+  previousVersion: templateVersionSchema,
+  /** SHA-256 of the RFC 8785 canonical JSON of the template as stored (recorded in the ledger with the change). */
+  hash: sha256HexSchema,
+  /** A built-in of the same name exists: the tenant's template now overrides it. */
+  builtIn: z.boolean(),
+  variables: z.array(templateVariableSchema).max(MAX_VARIABLES),
+});
+
+/** `GET /gateway/templates`: every template the tenant can use, or one by name (with its messages). */
+export const getTemplatesInputSchema = z.strictObject({
+  name: templateNameSchema.optional(),
+  /** With `name`: the tenant's own or the built-in; absent, the one chat uses (the tenant's when it has one). */
+  source: z.enum(['tenant', 'built-in']).optional(),
+});
+
+/** A template as `GET /gateway/templates` shows it. */
+export const templateViewSchema = z.strictObject({
+  name: templateNameSchema,
+  source: z.enum(['tenant', 'built-in']),
+  description: z.string().max(500),
+  /** 0 for a built-in. */
+  version: templateVersionSchema,
+  hash: sha256HexSchema,
+  variables: z.array(templateVariableSchema).max(MAX_VARIABLES),
+  /** Whether chat uses this one for its name (a built-in is not in force where the tenant overrides it). */
+  inForce: z.boolean(),
+  updatedAt: isoTimestampSchema.optional(),
+  updatedBy: z.string().max(256).optional(),
+  /** With `name` only. */
+  messages: z.array(templateMessageSchema).max(MAX_TEMPLATE_MESSAGES).optional(),
+  defaults: templateDefaultsSchema.optional(),
+});
+/** A template as listed. */
+export type TemplateView = z.infer<typeof templateViewSchema>;
+
+/** `GET /gateway/templates` reply. */
+export const getTemplatesResultSchema = z.strictObject({ templates: z.array(templateViewSchema).max(MAX_TENANT_TEMPLATES + 64) });
+
+/** `DELETE /gateway/templates?name=`: remove one of the tenant's templates (a built-in of the name applies again). */
+export const deleteTemplateInputSchema = z.strictObject({
+  name: templateNameSchema,
+  /** Delete only if the template is still at this version; 409 otherwise. */
+  ifVersion: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+/** `DELETE /gateway/templates` reply. */
+export const deleteTemplateResultSchema = z.strictObject({
+  name: templateNameSchema,
+  deleted: z.literal(true),
+  /** The revision the deletion took. */
+  version: templateVersionSchema,
+  /** The version deleted. */
+  previousVersion: templateVersionSchema,
+  /** A built-in of the same name exists and applies again. */
+  builtIn: z.boolean(),
+});
