@@ -70,6 +70,7 @@ import type {
   modelViewSchema,
   ReplyFinishReason,
 } from './schemas.ts';
+import { OutputRelease, type OutputTap, type ReleaseOutcome } from './stream-release.ts';
 import { applyTemplate, type TemplateLookup } from './templates.ts';
 import { type Tokenizer, tokenizer } from './tokenizer.ts';
 
@@ -149,7 +150,10 @@ export interface ChatCaller {
 /** A finished request: the reply, and the text deltas as the model streamed them (for server-sent events). */
 export interface ChatOutcome {
   result: ChatResult;
-  /** The reply's text in the pieces it arrived in (what a stream sends before its `done` event); empty when blocked. */
+  /**
+   * The reply's text in the pieces it arrived in (what a stream sends before its `done` event); empty
+   * when blocked. Streamed (`onDelta`): the pieces as released, also those that went out before a block.
+   */
   deltas: string[];
   /** The exact cost in picodollars (`result.costUsd` is this as a number of USD). */
   costPicoUsd: bigint;
@@ -178,6 +182,17 @@ const TEMPLATE_ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistan
 
 /** The deadline passed while the model was still answering: the partial reply is kept, `length`. */
 class DeadlineReached extends Error {}
+/** The caller went away (its `cancel` signal): the call stops, the partial reply is kept, `cancelled`. */
+class CallerLeft extends Error {}
+/** The streamed release withheld the rest of the reply (a safety check blocked): the call stops. */
+class OutputWithheld extends Error {}
+
+/**
+ * The caller went away before the model produced anything: there is nothing to keep and no one to
+ * answer; the reservation is released and no turn is logged. Only a streamed request (a caller's
+ * `signal`) meets it.
+ */
+export class CallerGoneError extends DomainError {}
 
 /**
  * The model `name` as a chat model.
@@ -284,6 +299,10 @@ export interface CallRequest {
   /** Output tokens of the conversation's recent replies (the forecast). */
   recentOutputTokens: number[];
   signal?: AbortSignal;
+  /** Aborts when the caller is gone (a streamed reply's client disconnected): the call stops, keeping what was produced (`cancelled`). */
+  cancel?: AbortSignal;
+  /** Watches the output as it streams (lib/gateway/stream-release.ts: the streamed reply's release). */
+  tap?: OutputTap;
 }
 
 /**
@@ -367,6 +386,16 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
       deadline === undefined
         ? undefined
         : setTimeout(() => controller.abort(new DeadlineReached('deadline')), Math.max(0, deadline - Date.now()));
+    const leave = () => controller.abort(new CallerLeft('the caller is gone'));
+    if (call.cancel?.aborted) leave();
+    else call.cancel?.addEventListener('abort', leave, { once: true });
+    const opened = stream;
+    // The release counts what it may send with the tokenizer of the model answering (known once a hop streams).
+    call.tap?.start(
+      (output) => cutToTokens(chainTokenizers[chain.findIndex((each) => each.name === opened.model)] ?? tok, output, maxTokens),
+      () => controller.abort(new OutputWithheld('withheld')),
+    );
+    const stopped = () => controller.signal.reason instanceof CallerLeft || controller.signal.reason instanceof OutputWithheld;
     try {
       for await (const event of stream) {
         if (event.type === 'delta') {
@@ -374,6 +403,12 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
           if (event.text !== '') {
             text += event.text;
             deltas.push(event.text);
+            call.tap?.delta(event.text);
+          }
+          // A backend that does not end its stream on abort is left here.
+          if (stopped()) {
+            finishReason = 'cancelled';
+            break;
           }
           const now = deps.now().getTime();
           if (now - lastPoll >= pollMs) {
@@ -394,6 +429,10 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
     } catch (error) {
       // Past the deadline with text already: keep it, as a reply cut for length.
       if (controller.signal.reason instanceof DeadlineReached && text !== '') finishReason = 'length';
+      // Stopped by the gateway (caller gone, output withheld) with text already: keep it, cancelled.
+      else if (stopped() && text !== '') finishReason = 'cancelled';
+      else if (controller.signal.reason instanceof CallerLeft)
+        throw new CallerGoneError('The caller left before the model produced any text');
       // Failed after text: what the model produced is charged and billed, then the failure is reported.
       else if (text !== '') {
         midStreamFailure = error;
@@ -401,7 +440,9 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
       } else throw error;
     } finally {
       if (deadlineTimer) clearTimeout(deadlineTimer);
+      call.cancel?.removeEventListener('abort', leave);
     }
+    if (finishReason === 'cancelled' && controller.signal.reason instanceof CallerLeft) cancelled = true;
     if (cancelled) decisions.push({ step: 'cancelled', afterOutputTokens: 0 });
     if (controller.signal.reason instanceof DeadlineReached && finishReason === 'cancelled') finishReason = 'length';
   } catch (error) {
@@ -572,11 +613,24 @@ function filterMessages(
   return { messages: filtered, counts };
 }
 
-/** Everything {@link chat} takes beyond the route's parameters: arbitration's embedder and settings. */
+/** Everything {@link chat} takes beyond the route's parameters: arbitration's embedder and settings, a streamed reply's sink. */
 export interface ChatOptions {
   embed?: EmbedWith;
   /** Arbitration settings (lib/gateway/arbitration.ts); defaults when absent. */
   arbitration?: ArbitrationConfigInput;
+  /**
+   * Streams the reply: receives each piece of text as the pipeline releases it while the model is
+   * still writing (lib/gateway/stream-release.ts: the safety filter passed all the text up to it,
+   * `piiOutput` handled it). Arbitrated, the chosen answer is released once chosen. Without it the
+   * text is filtered whole once the call ends. Must not throw.
+   */
+  onDelta?: (text: string) => void;
+  /**
+   * Aborts when the caller is gone: the model call stops, and what it produced is kept as the reply
+   * (`finishReason: cancelled`), logged and charged; before any text, the request ends with
+   * {@link CallerGoneError} and its reservation is released.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -622,6 +676,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
   try {
     const { log } = await deps.conversations.begin(caller.tenant, conversationId, requestId, now, leaseUntil(caller, now));
     let committed = false;
+    let release: OutputRelease | undefined;
     try {
       let messages = templated.messages.filter((message) => TEMPLATE_ROLES.has(message.role));
       if (settings.piiInput !== 'off') {
@@ -655,7 +710,15 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
         recentOutputTokens,
         ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}),
         ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+        ...(options.signal ? { cancel: options.signal } : {}),
       };
+      const piiOutput = settings.piiOutput;
+      if (options.onDelta)
+        release = new OutputRelease({
+          check: (output) => safetyDecision(deps.safety, output),
+          ...(piiOutput === 'off' ? {} : { pii: (output: string) => deps.pii(output, piiOutput) }),
+          onRelease: options.onDelta,
+        });
       let call: CallOutcome;
       let usage: Usage;
       let costPicoUsd: bigint;
@@ -668,12 +731,17 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
         decisions.push(...arbitration.decisions);
         scores = arbitration.scores;
       } else {
-        call = await callModel({ ...base, model }, caller, deps);
+        call = await callModel({ ...base, model, ...(release ? { tap: release } : {}) }, caller, deps);
         usage = call.usage;
         costPicoUsd = call.costPicoUsd;
         decisions.push(...call.decisions);
       }
-      const safety = await safetyDecision(deps.safety, call.text);
+      let released: ReleaseOutcome | undefined;
+      if (release) {
+        if (arbitrated) release.delta(call.text);
+        released = await release.finish(call.text);
+      }
+      const safety = released ? released.safety : await safetyDecision(deps.safety, call.text);
       if (safety.verdict !== 'allow') decisions.push(safety);
       const blocked = safety.verdict === 'block';
       let text = blocked
@@ -681,8 +749,12 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
             .filter((each) => each.severity === 'severe')
             .map((each) => each.category)
             .join(', ')}.`
-        : call.text;
-      if (!blocked && settings.piiOutput !== 'off') {
+        : (released?.text ?? call.text);
+      if (released) {
+        // Handled segment by segment as it was released.
+        const decision = settings.piiOutput === 'off' ? undefined : piiDecision('output', settings.piiOutput, released.piiCounts);
+        if (decision) decisions.push(decision);
+      } else if (!blocked && settings.piiOutput !== 'off') {
         const filtered = deps.pii(text, settings.piiOutput);
         text = filtered.text;
         const decision = piiDecision('output', settings.piiOutput, filtered.counts);
@@ -722,7 +794,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
       await deps.conversations.commit(next, requestId, new Date(at.getTime() + settings.retentionDays * 86_400_000));
       committed = true;
       outcomeLabel = finishReason;
-      const deltas = blocked ? [] : text === call.text ? call.deltas : rechunk(text, call.deltas.length);
+      const deltas = released ? released.deltas : blocked ? [] : text === call.text ? call.deltas : rechunk(text, call.deltas.length);
       return {
         result: {
           text,
@@ -741,6 +813,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
         costPicoUsd,
       };
     } finally {
+      release?.abandon();
       if (!committed) await deps.conversations.abandon(caller.tenant, conversationId, requestId).catch(() => undefined);
     }
   } finally {
