@@ -1,4 +1,4 @@
-/** Routes of the Gateway engine: models, chat (and its cancellation), budgets and usage, settings, conversations. */
+/** Routes of the Gateway engine: models, chat (and its cancellation), budgets and usage, settings, templates, conversations, documents. */
 import { z } from 'zod';
 import { defineRoute } from '../api/route.ts';
 import { documentsInputSchema, documentsResultSchema } from './documents.ts';
@@ -9,10 +9,16 @@ import {
   chatResultSchema,
   conversationQuerySchema,
   conversationViewSchema,
+  deleteTemplateInputSchema,
+  deleteTemplateResultSchema,
   exchangeInputSchema,
   exchangeResultSchema,
   gatewaySettingsSchema,
+  getTemplatesInputSchema,
+  getTemplatesResultSchema,
   modelViewSchema,
+  putTemplateInputSchema,
+  putTemplateResultSchema,
   requestIdSchema,
   usageViewSchema,
 } from './schemas.ts';
@@ -133,4 +139,40 @@ export const documentsRoute = defineRoute({
     "Add or replace documents (same id: replaced) in the tenant's retrieval index: chunked, BM25-indexed and embedded with the stage's embedding model when it has one; chat with `retrieval: { k, quota }` puts the top-k chunks into the context within the quota. 409 when another ingest changed the index meanwhile (retry)",
   parameters: documentsInputSchema,
   result: documentsResultSchema,
+});
+
+/** PUT /gateway/templates: define or replace one of the tenant's prompt templates (operator, admin). */
+export const putTemplateRoute = defineRoute({
+  engine: 'gateway',
+  action: 'templates',
+  method: 'PUT',
+  permission: 'gateway:configure',
+  summary:
+    "Define or replace one of the tenant's prompt templates ({{variable}} placeholders, defaults for optional ones); it overrides a built-in of the same name in chat. A malformed template is a 400 naming the field and nothing is stored; each change takes the tenant's next template version and is recorded in the ledger (gateway.template.changed, with the template's SHA-256). ifVersion: 409 unless still at it",
+  parameters: putTemplateInputSchema,
+  result: putTemplateResultSchema,
+});
+
+/** GET /gateway/templates: the built-ins and the tenant's templates, or one by name with its messages. */
+export const getTemplatesRoute = defineRoute({
+  engine: 'gateway',
+  action: 'templates',
+  method: 'GET',
+  permission: 'gateway:read',
+  summary:
+    "The templates chat can use: the built-ins and the tenant's own (version, hash, variables, whether in force), or with name one of them with its messages and defaults (by default the one chat uses; source picks the tenant's or the built-in)",
+  parameters: getTemplatesInputSchema,
+  result: getTemplatesResultSchema,
+});
+
+/** DELETE /gateway/templates?name=: remove one of the tenant's templates (operator, admin). */
+export const deleteTemplateRoute = defineRoute({
+  engine: 'gateway',
+  action: 'templates',
+  method: 'DELETE',
+  permission: 'gateway:configure',
+  summary:
+    "Delete one of the tenant's templates (recorded in the ledger); a built-in of the same name applies again. 404 when the tenant has none of that name (built-ins cannot be deleted)",
+  parameters: deleteTemplateInputSchema,
+  result: deleteTemplateResultSchema,
 });
