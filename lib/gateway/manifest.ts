@@ -5,22 +5,26 @@
  * State-table items by partition-key prefix: <tenant>#gateway#budget and #gateway#usage (budgets and
  * per-window counters, lib/adapters/aws/gateway-budgets.ts), #gateway#conversations (leases and the
  * retention index), #gateway#requests (running requests, their cancellation flag), #gateway#settings;
- * #gateway#documents (the retrieval index's current version); system#gateway#inflight (in-flight slots
+ * #gateway#documents (the retrieval index's current version), #gateway#templates (the tenant's prompt
+ * templates and their revision); system#gateway#inflight (in-flight slots
  * per model). Objects: <tenant>/conversations/<id>.json, <tenant>/gateway/documents/index-<version>.json.
  * Ledger streams: gateway.conversations (one entry per turn), gateway.billing (one per model call),
- * events.gateway (gateway.tenant.paused).
+ * events.gateway (gateway.tenant.paused, gateway.template.changed).
  */
 import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
 import {
   cancelChatRoute,
   chatRoute,
+  deleteTemplateRoute,
   documentsRoute,
   exchangeRoute,
   getConversationRoute,
   getSettingsRoute,
+  getTemplatesRoute,
   listModelsRoute,
   putBudgetRoute,
   putSettingsRoute,
+  putTemplateRoute,
   usageRoute,
 } from './routes.ts';
 
@@ -30,6 +34,7 @@ const CONVERSATIONS = '*#gateway#conversations';
 const REQUESTS = '*#gateway#requests';
 const SETTINGS = '*#gateway#settings';
 const DOCUMENTS = '*#gateway#documents';
+const TEMPLATES = '*#gateway#templates';
 const INDEXES = '*/gateway/documents/*';
 const INFLIGHT = 'system#gateway#inflight';
 const LOGS = '*/conversations/*';
@@ -41,6 +46,8 @@ const pausing: Need[] = [...outboxNeeds, need.table('state', ['UpdateItem'], [US
 /** One request through the pipeline (lib/gateway/engine.ts `chat`). */
 const pipeline: Need[] = [
   need.table('state', ['GetItem'], [SETTINGS, BUDGET]),
+  // The tenant's own templates, which override the built-ins of the same name.
+  need.table('state', ['GetItem'], [TEMPLATES]),
   need.table('state', ['GetItem', 'UpdateItem'], [USAGE]),
   need.table('state', ['GetItem', 'UpdateItem'], [INFLIGHT]),
   need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], [REQUESTS]),
@@ -112,6 +119,16 @@ export const gatewayEngine = defineEngine({
       description: "GET and PUT /gateway/settings: the tenant's PII modes, context limit and log retention",
       routes: [getSettingsRoute, putSettingsRoute],
       needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS])],
+    },
+    templates: {
+      description:
+        "PUT, GET and DELETE /gateway/templates: the tenant's own prompt templates, each change versioned and recorded in the ledger",
+      routes: [putTemplateRoute, getTemplatesRoute, deleteTemplateRoute],
+      needs: [
+        // Read one (GetItem) or all (Query); a change is one transaction: the revision item, the template, the outbox.
+        need.table('state', ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], [TEMPLATES]),
+        ...outboxNeeds,
+      ],
     },
     'budget-sweep': {
       description: 'Charges reservations whose calls never settled at their worst case, and publishes pauses left unrecorded (scheduled)',

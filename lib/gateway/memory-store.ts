@@ -1,11 +1,13 @@
 /**
  * The Gateway engine's ports in memory, for unit tests and benches: conversation logs with leases,
- * running requests, settings, a ledger over the audit engine's in-memory stores, budgets and
+ * running requests, settings, tenants' templates, a ledger over the audit engine's in-memory stores, budgets and
  * in-flight slots.
  */
+import { randomUUID } from 'node:crypto';
 import { record } from '../audit/engine.ts';
 import { MemoryLedgerStore, MemoryPayloadStore, MemoryStreamRegistry } from '../audit/memory-store.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import type { OutboxEntry } from '../governance/proposals.ts';
 import type { Usage } from './backend.ts';
 import { BackpressureError, type InflightLimiter, type InflightSlot } from './backpressure.ts';
 import {
@@ -37,6 +39,14 @@ import { newConversationLog } from './conversation-log.ts';
 import { type DocumentIndex, type DocumentStore, documentIndexSchema } from './documents.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, RunningRequest, SettingsStore } from './ports.ts';
 import { type ConversationLog, conversationLogSchema, DEFAULT_GATEWAY_SETTINGS, type GatewaySettings } from './schemas.ts';
+import {
+  type StoredTemplate,
+  type TemplateRevision,
+  type TemplateStore,
+  type TemplateSummary,
+  type TemplateWrite,
+  TemplateWriteConflictError,
+} from './tenant-templates.ts';
 
 const key = (tenant: string, id: string) => `${tenant}#${id}`;
 
@@ -125,6 +135,50 @@ export class MemorySettingsStore implements SettingsStore {
   }
   async put(tenant: string, settings: GatewaySettings): Promise<void> {
     this.#settings.set(tenant, settings);
+  }
+}
+
+/**
+ * {@link TemplateStore} in memory with the DynamoDB store's semantics (lib/adapters/aws/gateway-store.ts):
+ * each write checks the revision, the template's version and the cap and applies in one synchronous
+ * step, as one transaction does; the outbox entries it saves are kept in `outbox`.
+ */
+export class MemoryTemplateStore implements TemplateStore {
+  readonly #templates = new Map<string, Map<string, StoredTemplate>>();
+  readonly #revisions = new Map<string, number>();
+  /** Outbox entries written with the changes, in order. */
+  readonly outbox: OutboxEntry[] = [];
+
+  async get(tenant: string, name: string): Promise<StoredTemplate | undefined> {
+    return this.#templates.get(tenant)?.get(name);
+  }
+
+  async list(tenant: string): Promise<TemplateSummary[]> {
+    return [...(this.#templates.get(tenant)?.entries() ?? [])]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, { template, ...rest }]) => ({ name, description: template.description, ...rest }));
+  }
+
+  async revision(tenant: string): Promise<TemplateRevision> {
+    return { revision: this.#revisions.get(tenant) ?? 0, count: this.#templates.get(tenant)?.size ?? 0 };
+  }
+
+  async write(change: TemplateWrite, maxTemplates: number): Promise<OutboxEntry[]> {
+    const templates = this.#templates.get(change.tenant) ?? new Map<string, StoredTemplate>();
+    const current = templates.get(change.name);
+    const adds = change.next !== undefined && current === undefined;
+    if ((this.#revisions.get(change.tenant) ?? 0) !== change.revision || (adds && templates.size >= maxTemplates))
+      throw new TemplateWriteConflictError('revision', `The templates of ${change.tenant} changed meanwhile`);
+    if ((current?.version ?? 0) !== change.expectedVersion)
+      throw new TemplateWriteConflictError('version', `Template ${change.name} changed meanwhile`);
+    if (change.next) templates.set(change.name, change.next);
+    else templates.delete(change.name);
+    this.#templates.set(change.tenant, templates);
+    this.#revisions.set(change.tenant, change.revision + 1);
+    const at = new Date().toISOString();
+    const entries = change.events.map((event, index) => ({ tenant: change.tenant, id: `${at}#${index}#${randomUUID()}`, event }));
+    this.outbox.push(...entries);
+    return entries;
   }
 }
 

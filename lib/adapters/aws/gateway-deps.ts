@@ -1,7 +1,7 @@
 /**
  * The Gateway engine's ports in a deployed function, built once per container: the stage's models
  * and their router (lib/adapters/aws/model-backends.ts), budgets and in-flight slots, conversation
- * logs, running requests and settings on the state table and the artifacts bucket, the tenant's
+ * logs, running requests, settings and tenants' templates on the state table and the artifacts bucket, the tenant's
  * ledger (the audit engine's `record`), the safety filter (the built-in rules), PII redaction, the
  * pause event through the ledger and the bus, and usage metrics with one dimension: the model.
  */
@@ -14,12 +14,13 @@ import type { DocumentStore } from '../../gateway/documents.ts';
 import { type CallMetrics, type ChatDeps, type PausePublisher, pausedEvent, piiCounts } from '../../gateway/engine.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from '../../gateway/ports.ts';
 import { classifySafety } from '../../gateway/safety.ts';
+import { type TemplateStore, tenantTemplateLookup } from '../../gateway/tenant-templates.ts';
 import { auditLedger, auditPayloads, recordDeps } from './audit-deps.ts';
 import { dynamoClient, eventBridgeClient, s3Client } from './clients.ts';
 import { eventBridgePublisher } from './event-publisher.ts';
 import { dynamoInflightLimiter } from './gateway-backpressure.ts';
 import { dynamoBudgetStore } from './gateway-budgets.ts';
-import { dynamoRequestRegistry, dynamoSettingsStore, s3ConversationStore, s3DocumentStore } from './gateway-store.ts';
+import { dynamoRequestRegistry, dynamoSettingsStore, dynamoTemplateStore, s3ConversationStore, s3DocumentStore } from './gateway-store.ts';
 import { gatewayModels } from './model-backends.ts';
 import { ledgerRecorder } from './stage-outbox.ts';
 
@@ -29,6 +30,7 @@ let requests: RequestRegistry | undefined;
 let settings: SettingsStore | undefined;
 let ledger: GatewayLedger | undefined;
 let documents: DocumentStore | undefined;
+let templates: TemplateStore | undefined;
 let deps: Omit<ChatDeps, 'now'> | undefined;
 
 /** The tenants' budgets and spending. */
@@ -47,6 +49,12 @@ export function gatewayConversations(): ConversationStore {
 export function gatewayDocuments(): DocumentStore {
   documents ??= s3DocumentStore(dynamoClient(), config().STATE_TABLE, s3Client(), config().ARTIFACTS_BUCKET);
   return documents;
+}
+
+/** The tenants' own prompt templates. */
+export function gatewayTemplates(): TemplateStore {
+  templates ??= dynamoTemplateStore(dynamoClient(), config().STATE_TABLE);
+  return templates;
 }
 
 /** Running requests and their cancellation flags. */
@@ -116,6 +124,7 @@ export function gatewayDeps(): ChatDeps {
       conversations: gatewayConversations(),
       requests: gatewayRequests(),
       documents: gatewayDocuments(),
+      templates: (tenant) => tenantTemplateLookup(gatewayTemplates(), tenant),
       ledger: gatewayLedger(),
       safety: (text, signal) => classifySafety(text, [], signal),
       pii: piiCounts,

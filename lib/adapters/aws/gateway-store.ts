@@ -7,10 +7,20 @@
  *   <tenant>#gateway#settings      / settings    the tenant's settings
  *   <tenant>#gateway#documents     / index       the current version of the tenant's retrieval index,
  *   S3 <tenant>/gateway/documents/index-<version>.json   whose versions are immutable objects
+ *   <tenant>#gateway#templates     / <name>      the tenant's prompt templates (JSON text, version, hash)
+ *   <tenant>#gateway#templates     / #revision   the tenant's template revision and count
  * SDK failures map through lib/adapters/aws/errors.ts.
  */
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { conversationKey, newConversationLog } from '../../gateway/conversation-log.ts';
 import { type DocumentStore, documentIndexSchema } from '../../gateway/documents.ts';
@@ -22,8 +32,16 @@ import {
   type GatewaySettings,
   gatewaySettingsSchema,
 } from '../../gateway/schemas.ts';
+import { promptTemplateSchema } from '../../gateway/templates.ts';
+import {
+  type StoredTemplate,
+  type TemplateStore,
+  type TemplateSummary,
+  TemplateWriteConflictError,
+} from '../../gateway/tenant-templates.ts';
 import { getText } from './audit-objects.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
+import { outboxEntries, outboxPut } from './governance-store.ts';
 
 /**
  * The tag of conversation logs: the bucket is versioned, and the lifecycle rule on this tag expires
@@ -280,6 +298,150 @@ export function s3DocumentStore(dynamo: DynamoDBDocumentClient, table: string, s
       if (expected > 0)
         await sendS3(new DeleteObjectCommand({ Bucket: bucket, Key: indexObjectKey(index.tenant, expected) })).catch(() => undefined);
       return next;
+    },
+  };
+}
+
+const templatesPk = (tenant: string) => `${tenant}#gateway#templates`;
+/** The sort key of the revision item; template names start with a letter, so it never names one. */
+const REVISION_SK = '#revision';
+
+const variablesSchema = z.array(z.strictObject({ name: z.string(), required: z.boolean() }));
+const templateItemSchema = z.object({
+  sk: z.string(),
+  version: z.number().int().min(1),
+  hash: z.string(),
+  description: z.string(),
+  variables: z.string(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+  template: z.string().optional(),
+});
+
+/**
+ * {@link TemplateStore} on the state table: one item per template (its definition as JSON text, so it
+ * comes back exactly as stored), and one per tenant holding its template revision and count. A change
+ * is one transaction: the revision item moved from the revision read (and the count kept under the cap),
+ * the template put or deleted if still at the version read, and the outbox entries of its events.
+ */
+export function dynamoTemplateStore(dynamo: DynamoDBDocumentClient, table: string): TemplateStore {
+  const send = mappedSend(dynamo, 'DynamoDB');
+  const parse = (tenant: string, item: Record<string, unknown>): TemplateSummary & { template?: StoredTemplate['template'] } => {
+    try {
+      const row = templateItemSchema.parse(item);
+      return {
+        name: row.sk,
+        description: row.description,
+        version: row.version,
+        hash: row.hash,
+        variables: variablesSchema.parse(JSON.parse(row.variables)),
+        updatedAt: row.updatedAt,
+        updatedBy: row.updatedBy,
+        ...(row.template === undefined ? {} : { template: promptTemplateSchema.parse(JSON.parse(row.template)) }),
+      };
+    } catch {
+      throw new ConflictError(
+        `The stored template ${String(item.sk).slice(0, 64)} of tenant ${tenant} is not a valid template; PUT /gateway/templates replaces it`,
+      );
+    }
+  };
+  return {
+    async get(tenant, name) {
+      const output = await send(new GetCommand({ TableName: table, Key: { pk: templatesPk(tenant), sk: name }, ConsistentRead: true }));
+      if (!output.Item) return undefined;
+      const { name: _name, description: _description, template, ...rest } = parse(tenant, output.Item);
+      if (!template)
+        throw new ConflictError(`The stored template ${name} of tenant ${tenant} has no definition; PUT /gateway/templates replaces it`);
+      return { template, ...rest };
+    },
+    async list(tenant) {
+      const found: TemplateSummary[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const output = await send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND sk > :revision',
+            ExpressionAttributeValues: { ':pk': templatesPk(tenant), ':revision': REVISION_SK },
+            ProjectionExpression: 'sk, version, #hash, description, variables, updatedAt, updatedBy',
+            ExpressionAttributeNames: { '#hash': 'hash' },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of output.Items ?? []) found.push(parse(tenant, item));
+        start = output.LastEvaluatedKey;
+      } while (start);
+      return found;
+    },
+    async revision(tenant) {
+      const output = await send(
+        new GetCommand({ TableName: table, Key: { pk: templatesPk(tenant), sk: REVISION_SK }, ConsistentRead: true }),
+      );
+      return { revision: Number(output.Item?.revision ?? 0), count: Number(output.Item?.count ?? 0) };
+    },
+    async write(change, maxTemplates) {
+      const now = new Date();
+      const entries = outboxEntries(change.tenant, change.events, now);
+      const delta = change.next ? (change.expectedVersion === 0 ? 1 : 0) : -1;
+      const revisionUpdate = {
+        Update: {
+          TableName: table,
+          Key: { pk: templatesPk(change.tenant), sk: REVISION_SK },
+          UpdateExpression: 'SET #revision = :next ADD #count :delta',
+          ConditionExpression:
+            change.revision === 0 ? 'attribute_not_exists(#revision)' : `#revision = :expected${delta > 0 ? ' AND #count < :max' : ''}`,
+          ExpressionAttributeNames: { '#revision': 'revision', '#count': 'count' },
+          ExpressionAttributeValues: {
+            ':next': change.revision + 1,
+            ':delta': delta,
+            ...(change.revision === 0 ? {} : { ':expected': change.revision }),
+            ...(change.revision !== 0 && delta > 0 ? { ':max': maxTemplates } : {}),
+          },
+        },
+      };
+      const key = { pk: templatesPk(change.tenant), sk: change.name };
+      const versionCondition =
+        change.expectedVersion === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: '#version = :version',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':version': change.expectedVersion },
+            };
+      const templateWrite = change.next
+        ? {
+            Put: {
+              TableName: table,
+              Item: {
+                ...key,
+                version: change.next.version,
+                hash: change.next.hash,
+                description: change.next.template.description,
+                variables: JSON.stringify(change.next.variables),
+                template: JSON.stringify(change.next.template),
+                updatedAt: change.next.updatedAt,
+                updatedBy: change.next.updatedBy,
+              },
+              ...versionCondition,
+            },
+          }
+        : { Delete: { TableName: table, Key: key, ...versionCondition } };
+      try {
+        await send(
+          new TransactWriteCommand({
+            TransactItems: [revisionUpdate, templateWrite, ...entries.map((entry) => outboxPut(table, entry, now))],
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionFailedError) {
+          if (error.reasons[1] === 'ConditionalCheckFailed')
+            throw new TemplateWriteConflictError('version', `Template ${change.name} changed meanwhile`);
+          throw new TemplateWriteConflictError('revision', `The templates of ${change.tenant} changed meanwhile`);
+        }
+        throw error;
+      }
+      return entries;
     },
   };
 }
