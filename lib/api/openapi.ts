@@ -5,11 +5,12 @@
  */
 import { z } from 'zod';
 import { roleGrants } from '../auth/roles.ts';
-import { errorBodySchema, requestEnvelopeSchema, responseEnvelopeSchema, type RouteSpec } from './route.ts';
+import { errorBodySchema, type RouteSpec, requestEnvelopeSchema, responseEnvelopeSchema } from './route.ts';
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+/** A zod schema as JSON Schema 2020-12 (`input`: what a caller sends, defaults optional; `output`: what a reply holds), without `$schema`. */
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
   return rest;
 }
@@ -44,11 +45,17 @@ function operation(spec: RouteSpec): Record<string, unknown> {
     Object.entries(ERROR_STATUSES)
       .filter(([status]) => spec.permission !== 'public' || !['401', '403'].includes(status))
       .filter(([status]) => withBody || status !== '415')
-      .map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+      .map(([status, description]) => [
+        status,
+        { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      ]),
   );
   const success = spec.rawContentType
     ? { description: spec.summary, content: { [spec.rawContentType]: { schema: jsonSchema(spec.result, 'output') } } }
-    : { description: 'The response envelope', content: { 'application/json': { schema: jsonSchema(responseEnvelopeSchema(spec.result), 'output') } } };
+    : {
+        description: 'The response envelope',
+        content: { 'application/json': { schema: jsonSchema(responseEnvelopeSchema(spec.result), 'output') } },
+      };
   return {
     operationId: `${spec.engine}.${spec.action}.${spec.method.toLowerCase()}`,
     summary: spec.summary,
@@ -57,8 +64,22 @@ function operation(spec: RouteSpec): Record<string, unknown> {
     security: spec.permission === 'public' ? [] : [{ bearerAuth: [] }, { apiKey: [] }],
     ...(withBody
       ? {
-          parameters: spec.method === 'POST' ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'Retries with the same key return the first result; the work is done once' }] : [],
-          requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(requestEnvelopeSchema(spec.parameters), 'input') } } },
+          parameters:
+            spec.method === 'POST'
+              ? [
+                  {
+                    name: 'Idempotency-Key',
+                    in: 'header',
+                    required: false,
+                    schema: { type: 'string', maxLength: 255 },
+                    description: 'Retries with the same key return the first result; the work is done once',
+                  },
+                ]
+              : [],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(requestEnvelopeSchema(spec.parameters), 'input') } },
+          },
         }
       : { parameters: queryParameters(spec.parameters) }),
     responses: { '200': success, ...errors },
@@ -78,7 +99,10 @@ export interface DocumentedEvent {
  * The OpenAPI 3.1 document for `routes`. Bus events, when given, are documented as JSON Schemas of
  * their `detail` under `components.schemas["event:<detail-type>"]`, with their source and version.
  */
-export function openApiDocument(routes: readonly RouteSpec[], info: { version: string; serverUrl?: string; events?: readonly DocumentedEvent[] }): Record<string, unknown> {
+export function openApiDocument(
+  routes: readonly RouteSpec[],
+  info: { version: string; serverUrl?: string; events?: readonly DocumentedEvent[] },
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of routes) {
     paths[spec.path] ??= {};
@@ -103,12 +127,23 @@ export function openApiDocument(routes: readonly RouteSpec[], info: { version: s
         ...Object.fromEntries(
           (info.events ?? []).map((event) => [
             `event:${event.detailType}`,
-            { ...jsonSchema(event.schema, 'output'), description: event.description, 'x-event-source': event.source, 'x-event-detail-type': event.detailType, 'x-event-version': event.version },
+            {
+              ...jsonSchema(event.schema, 'output'),
+              description: event.description,
+              'x-event-source': event.source,
+              'x-event-detail-type': event.detailType,
+              'x-event-version': event.version,
+            },
           ]),
         ),
       },
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'OAuth2 access token from the stage issuer; claims carry tenant and roles' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'OAuth2 access token from the stage issuer; claims carry tenant and roles',
+        },
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key created at POST /identity/keys' },
       },
     },
