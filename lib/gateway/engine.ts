@@ -442,6 +442,9 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
       if (deadlineTimer) clearTimeout(deadlineTimer);
       call.cancel?.removeEventListener('abort', leave);
     }
+    // A backend that ends its stream quietly on abort, before any text: as if it had thrown.
+    if (controller.signal.reason instanceof CallerLeft && text === '')
+      throw new CallerGoneError('The caller left before the model produced any text');
     if (finishReason === 'cancelled' && controller.signal.reason instanceof CallerLeft) cancelled = true;
     if (cancelled) decisions.push({ step: 'cancelled', afterOutputTokens: 0 });
     if (controller.signal.reason instanceof DeadlineReached && finishReason === 'cancelled') finishReason = 'length';
