@@ -492,6 +492,50 @@ describe('ModelRouter.stream', () => {
     );
   });
 
+  it('keeps one timer per attempt however many events a stream sends (re-arming moves a deadline)', async () => {
+    const clock = new FakeClock();
+    const a = streamer('a', clock, { deltas: Array.from({ length: 200 }, (_, i) => `${i}`), gapMs: 10 });
+    const router = new ModelRouter({ a: routed(a, { timeoutMs: 1_000 }) }, { clock });
+    const events = await clock.run(drain(router.stream('a', request)), 10);
+    assert.equal(events.length, 201);
+    const timerSleeps = clock.sleeps.filter((ms) => ms !== 10);
+    // 2 s of stream under a 1 s timeout: the first sleep, then one more per second the deadline moved on.
+    assert.ok(timerSleeps.length <= 3, `${timerSleeps.length} timer sleeps for 201 events: ${timerSleeps.join(', ')}`);
+  });
+
+  it('times a stream out one timeout after its last event, however many events came before', async () => {
+    const clock = new FakeClock();
+    let abortedAt: number | undefined;
+    const backend: ModelBackend = {
+      ...streamer('a', clock, { deltas: [] }),
+      async *stream(req: GenerateRequest): AsyncIterable<StreamEvent> {
+        for (let i = 0; i < 50; i += 1) {
+          await clock.sleep(10, req.signal);
+          yield { type: 'delta', text: `${i}` };
+        }
+        await new Promise<never>((_, reject) =>
+          req.signal?.addEventListener(
+            'abort',
+            () => {
+              abortedAt = clock.now();
+              reject(new Error('aborted'));
+            },
+            { once: true },
+          ),
+        );
+      },
+    };
+    const router = new ModelRouter({ a: routed(backend, { timeoutMs: 500, retries: 0 }) }, { clock });
+    const seen: StreamEvent[] = [];
+    await assert.rejects(
+      clock.run(drain(router.stream('a', request), (event) => seen.push(event))),
+      (error: unknown) => error instanceof ModelCallError && /timed out after 500 ms/.test(error.message),
+    );
+    assert.equal(seen.length, 50);
+    assert.equal(abortedAt, 1_000, 'the last delta came at 500 ms: aborted 500 ms later, not 500 ms after the first arm');
+    assert.equal(router.inFlight('a'), 0);
+  });
+
   it('releases the in-flight slot when the consumer stops reading early', async () => {
     const clock = new FakeClock();
     const a = streamer('a', clock, { deltas: ['one', 'two', 'three'] });
