@@ -29,7 +29,12 @@ function harness(options: { blockWhen?: (text: string) => boolean; pii?: boolean
     onRelease: (text) => released.push(text),
     minGapMs: options.minGapMs ?? 0,
     ...(options.pii
-      ? { pii: (text: string) => ({ text: text.replace(/\S+@\S+\.\w+/g, '[EMAIL]'), counts: /@/.test(text) ? { EMAIL: 1 } : {} }) }
+      ? {
+          pii: (text: string) => ({
+            text: text.replace(/\S+@\S+\.\w+/g, '[EMAIL]'),
+            counts: (/@/.test(text) ? { EMAIL: 1 } : {}) as Record<string, number>,
+          }),
+        }
       : {}),
   });
   release.start(
