@@ -220,6 +220,36 @@ async function prepare(
   };
 }
 
+/** A request that passed {@link prepareRequest}: its route, the caller, the validated parameters and envelope fields, Cedar's decision. */
+export interface PreparedRequest {
+  spec: RouteSpec;
+  principal: Principal | undefined;
+  params: unknown;
+  contextReferences: string[];
+  metadata: Record<string, unknown>;
+  policy?: PolicyDecision;
+}
+
+/**
+ * Checks a request exactly as {@link engineHandler} does before it runs a route, for a handler that
+ * answers another way (a streamed reply through a function URL): the method, the credentials (JWT or
+ * API key), the route's permission, the tenant's request budget, Cedar on state-changing routes
+ * (break-glass recorded) and the request envelope or query string.
+ * @throws MethodNotAllowedError for a method none of `specs` serves; UnauthorizedError (401),
+ *   ForbiddenError (403), ThrottledError (429), ValidationError (400 naming each field) and
+ *   UnsupportedMediaTypeError (415) as the engine API answers them.
+ * @example
+ * const prepared = await prepareRequest(event, [chatRoute], engineDeps(), correlationId);
+ */
+export async function prepareRequest(event: APIGatewayProxyEventV2, specs: readonly RouteSpec[], deps: EngineHandlerDeps, correlationId: string): Promise<PreparedRequest> {
+  const unrun = async (): Promise<never> => {
+    throw new Error('prepareRequest only checks the request');
+  };
+  const byMethod = new Map<string, BoundRoute>(specs.map((spec) => [spec.method, route(spec, unrun)]));
+  const { bound, ...rest } = await prepare(event, lowerCaseHeaders(event.headers), byMethod, deps, correlationId);
+  return { spec: bound.spec, ...rest };
+}
+
 /**
  * The Lambda handler for one `/<engine>/<action>`, serving each bound route's method.
  * @example
