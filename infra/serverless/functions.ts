@@ -175,10 +175,12 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
       const name = functionName(engine.name, action);
       if (name in functions) throw new Error(`function ${name} is declared twice`);
       const routes = spec.routes ?? [];
+      // A function URL's route authenticates and is gated like the API's; it keeps no idempotency records (a stream is not replayed).
+      const served = [...routes, ...(spec.url ? [spec.url.route] : [])];
       const needs: Need[] = [
         ...spec.needs,
-        ...(routes.some((route) => route.permission !== 'public') ? PROTECTED_ROUTE : []),
-        ...(routes.some((route) => route.method !== 'GET' && route.permission !== 'public') ? WRITE_ROUTE : []),
+        ...(served.some((route) => route.permission !== 'public') ? PROTECTED_ROUTE : []),
+        ...(served.some((route) => route.method !== 'GET' && route.permission !== 'public') ? WRITE_ROUTE : []),
         ...(routes.some((route) => route.method === 'POST' && route.permission !== 'public') ? POST_ROUTE : []),
       ];
       const environment: Record<string, unknown> = {};
@@ -224,6 +226,8 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
         ...(spec.memorySize ? { memorySize: spec.memorySize } : {}),
         ...(spec.timeout ? { timeout: spec.timeout } : {}),
         ...(Object.keys(environment).length > 0 ? { environment } : {}),
+        // osls: an AWS::Lambda::Url (AuthType NONE, public invoke permissions) and its URL in the stack outputs.
+        ...(spec.url ? { url: { invokeMode: spec.url.streaming ? 'RESPONSE_STREAM' : 'BUFFERED' } } : {}),
         events,
       };
     }

@@ -172,6 +172,18 @@ export interface ScheduleTrigger {
   param: string;
 }
 
+/**
+ * A Lambda function URL serving one route outside the HTTP API, with AuthType NONE: the handler
+ * authenticates as the engine API does (lib/api/stream-handler.ts). For replies the HTTP API cannot
+ * give, such as one streamed as it is written (API Gateway buffers a Lambda reply).
+ */
+export interface UrlTrigger {
+  /** The route it serves: its permission, parameters and Cedar path (a route the HTTP API may also serve, answered another way). */
+  route: RouteSpec;
+  /** Stream the reply as the handler writes it (`InvokeMode: RESPONSE_STREAM`, a handler wrapped by `awslambda.streamifyResponse`); default buffered. */
+  streaming?: boolean;
+}
+
 /** One action of an engine: one Lambda function, one trigger kind. */
 export interface ActionSpec {
   description: string;
@@ -182,6 +194,8 @@ export interface ActionSpec {
   schedule?: ScheduleTrigger;
   /** Invoked by a state machine task (no trigger of its own). */
   task?: true;
+  /** Served by its own function URL (see {@link UrlTrigger}). */
+  url?: UrlTrigger;
   /** What it may touch besides logs and traces. Protected routes add credentials and rate-limit reads; POST routes add idempotency records. */
   needs: readonly Need[];
   memorySize?: number;
@@ -220,8 +234,9 @@ export function defineEngine(manifest: EngineManifest): EngineManifest {
   for (const [action, spec] of Object.entries(manifest.actions)) {
     const where = `${manifest.name}/${action}`;
     if (!ACTION_NAME_PATTERN.test(action)) throw new Error(`${where}: action names are kebab-case, at most 64 characters (the handler's file name)`);
-    const triggers = [spec.routes?.length ? 'routes' : undefined, spec.queue && 'queue', spec.rule && 'rule', spec.schedule && 'schedule', spec.task && 'task'].filter(Boolean);
-    if (triggers.length !== 1) throw new Error(`${where}: give exactly one trigger kind (routes, queue, rule, schedule or task), not ${triggers.join(' + ') || 'none'}`);
+    const triggers = [spec.routes?.length ? 'routes' : undefined, spec.queue && 'queue', spec.rule && 'rule', spec.schedule && 'schedule', spec.task && 'task', spec.url && 'url'].filter(Boolean);
+    if (triggers.length !== 1) throw new Error(`${where}: give exactly one trigger kind (routes, queue, rule, schedule, task or url), not ${triggers.join(' + ') || 'none'}`);
+    if (spec.url && spec.url.route.engine !== manifest.name) throw new Error(`${where}: its URL serves route ${spec.url.route.method} ${spec.url.route.path} of engine '${spec.url.route.engine}'`);
     const paths = new Set(spec.routes?.map((route) => route.path));
     if (paths.size > 1) throw new Error(`${where}: one function serves one path; got ${[...paths].join(', ')}`);
     for (const route of spec.routes ?? []) {

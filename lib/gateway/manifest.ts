@@ -84,6 +84,15 @@ export const gatewayEngine = defineEngine({
       timeout: 29,
       needs: pipeline,
     },
+    'chat-stream': {
+      description:
+        'POST to its function URL (RESPONSE_STREAM): /gateway/chat answered with server-sent events while the model writes; a client that disconnects stops the call, the partial reply logged and charged',
+      url: { route: chatRoute, streaming: true },
+      memorySize: 1024,
+      // A function URL is not held to API Gateway's 29 s: a long reply streams for minutes.
+      timeout: 300,
+      needs: pipeline,
+    },
     conversations: {
       description:
         "POST /gateway/conversations: a dual-model exchange, every turn through the pipeline; GET: a conversation's log verified against the ledger",

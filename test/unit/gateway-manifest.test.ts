@@ -25,7 +25,7 @@ describe('the gateway manifest', () => {
   it('lets exactly the model-calling functions invoke exactly the stage’s endpoints', () => {
     for (const action of Object.keys(gatewayEngine.actions)) {
       const invoke = statements(action).filter((statement) => statement.Action.some((name) => name.startsWith('sagemaker:')));
-      if (['chat', 'conversations', 'documents'].includes(action)) {
+      if (['chat', 'chat-stream', 'conversations', 'documents'].includes(action)) {
         assert.equal(invoke.length, 1, action);
         assert.deepEqual(invoke[0]?.Action, ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream']);
         assert.deepEqual(JSON.stringify(invoke[0]?.Resource).match(/endpoint\/[a-z0-9-]+/g), [
@@ -51,6 +51,15 @@ describe('the gateway manifest', () => {
         assert.ok(keys && keys.every((key) => allowed.test(key)), `${action}: ${JSON.stringify(statement)}`);
       }
     }
+  });
+
+  it('serves the streamed chat from a function URL in RESPONSE_STREAM mode, authenticated and gated as POST /gateway/chat', () => {
+    const fn = config.functions[functionName('gateway', 'chat-stream')] as { url?: unknown; events: unknown[] };
+    assert.deepEqual(fn.url, { invokeMode: 'RESPONSE_STREAM' });
+    assert.deepEqual(fn.events, [], 'not on the HTTP API');
+    const granted = JSON.stringify(statements('chat-stream'));
+    for (const key of ['*#apikey', '*#ratelimit', '*#governance#policies']) assert.ok(granted.includes(key), key);
+    assert.ok(!granted.includes('Idempotency'), 'a stream is not replayed: no idempotency records');
   });
 
   it('runs the budget sweep and the retention on their schedules', () => {
