@@ -68,7 +68,13 @@ export type Need =
    * sagemaker:InvokeEndpoint and InvokeEndpointWithResponseStream on exactly the stage's configured
    * endpoints, and secretsmanager:GetSecretValue on exactly its models' API-key secrets.
    */
-  | { kind: 'invoke-models' };
+  | { kind: 'invoke-models' }
+  /**
+   * lambda:InvokeFunction on exactly the stage's functions that serve protected routes (the MCP
+   * endpoint runs a tool call through the route's own function); their name prefix
+   * (`<service>-<stage>-`) in `ROUTE_FUNCTION_PREFIX`.
+   */
+  | { kind: 'invoke-routes' };
 
 /** AWS services the Execution engine's executors act on. */
 export type ActuatedService = 'lambda' | 'sagemaker' | 'events';
@@ -106,6 +112,8 @@ export const need = {
   actuate: (services: ActuatedService[]): Need => ({ kind: 'actuate', services }),
   /** Invoking the stage's configured models (their SageMaker endpoints, their API-key secrets), and nothing else. */
   invokeModels: (): Need => ({ kind: 'invoke-models' }),
+  /** Invoking the functions of the stage's protected routes (each as its HTTP request would), and nothing else. */
+  invokeRoutes: (): Need => ({ kind: 'invoke-routes' }),
 };
 
 /** The calls each executor makes, by service: the `actuate` need grants exactly these. */
