@@ -27,7 +27,9 @@ module.exports = async ({ resolveVariable }) => {
   const stages = parseModelsFile(JSON.parse(readFileSync(require('node:path').join(__dirname, '..', 'gateway', 'models.json'), 'utf8')));
   const stageModels = stages[stage] ?? stages.default ?? [];
   const models = { endpoints: sageMakerEndpoints(stageModels), apiKeySecrets: apiKeySecrets(stageModels) };
-  const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix, stateMachinePrefix, models });
+  // Functions are named <service>-<stage>-<function> (the MCP endpoint invokes the routes' functions by name).
+  const functionNamePrefix = `${service}-${stage}-`;
+  const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix, stateMachinePrefix, models, functionNamePrefix });
   if (standInHandler) for (const fn of Object.values(config.functions)) fn.handler = standInHandler;
   return config;
 };

@@ -109,6 +109,8 @@ export function statementOf(need: Need, secretNamePrefix?: string, stateMachineP
       };
     case 'invoke-models':
       throw new Error("an 'invoke-models' need becomes statements through modelStatements (it depends on the stage's models)");
+    case 'invoke-routes':
+      throw new Error("an 'invoke-routes' need becomes a statement through routeInvokeStatement (it depends on every engine's routes)");
     case 'actuate':
       // The stage's account and region only: the executors' scope check refuses the rest before calling.
       return {
@@ -154,6 +156,34 @@ export function modelStatements(models: StageModelAccess | undefined): Statement
   return statements;
 }
 
+/** `<service>-<stage>-`: what the stage's function names start with (needed by `invoke-routes` needs). */
+function functionPrefix(functionNamePrefix: string | undefined): string {
+  if (functionNamePrefix === undefined || !/^[A-Za-z0-9_-]+-$/.test(functionNamePrefix)) {
+    throw new Error(`an 'invoke-routes' need needs GenerateOptions.functionNamePrefix ('<service>-<stage>-'), got ${JSON.stringify(functionNamePrefix)}`);
+  }
+  return functionNamePrefix;
+}
+
+/**
+ * The statement of an `invoke-routes` need: lambda:InvokeFunction on exactly the functions that
+ * serve protected routes, by name (`<service>-<stage>-<function>`), the functions that invoke
+ * routes themselves left out (no tool call reaches the MCP endpoint again).
+ * @throws Error when the stage's function-name prefix was not given.
+ */
+export function routeInvokeStatement(engines: readonly EngineManifest[], functionNamePrefix: string | undefined): Statement {
+  const prefix = functionPrefix(functionNamePrefix);
+  const names = engines.flatMap((engine) =>
+    Object.entries(engine.actions)
+      .filter(([, spec]) => (spec.routes ?? []).some((route) => route.permission !== 'public') && !spec.needs.some((need) => need.kind === 'invoke-routes'))
+      .map(([action]) => functionName(engine.name, action)),
+  );
+  return {
+    Effect: 'Allow',
+    Action: ['lambda:InvokeFunction'],
+    Resource: names.map((name) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${prefix}${name}` })),
+  };
+}
+
 /** Stage values the generated configuration needs. */
 export interface GenerateOptions {
   /** Resolves a stage parameter (`params:` in serverless.yml), e.g. a schedule expression. */
@@ -164,6 +194,8 @@ export interface GenerateOptions {
   stateMachinePrefix?: string;
   /** The stage's models (needed by `invoke-models` needs). */
   models?: StageModelAccess;
+  /** `<service>-<stage>-`: what the stage's function names start with (needed by `invoke-routes` needs). */
+  functionNamePrefix?: string;
 }
 
 /** The Serverless `functions:` map and the `resources:` (roles) of every engine action. */
@@ -193,6 +225,7 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
         }
         if (need.kind === 'start-executions') environment[stateMachines[need.machine].env] = stateMachineArn(options.stateMachinePrefix, need.machine, 'stateMachine');
         if (need.kind === 'actuate') environment.EXECUTION_ACCOUNT_ID = { Ref: 'AWS::AccountId' };
+        if (need.kind === 'invoke-routes') environment.ROUTE_FUNCTION_PREFIX = functionPrefix(options.functionNamePrefix);
       }
       const events: Cfn[] = [
         ...routes.map((route) => ({ httpApi: { method: route.method, path: route.path } })),
@@ -206,7 +239,13 @@ export function serverlessConfig(engines: readonly EngineManifest[], options: Ge
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(`${normalizedName(name)}LogGroup`) },
         { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
         ...(spec.queue ? [{ Effect: 'Allow' as const, Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: arnOf(spec.queue.queue) }] : []),
-        ...needs.flatMap((need) => (need.kind === 'invoke-models' ? modelStatements(options.models) : [statementOf(need, options.secretNamePrefix, options.stateMachinePrefix)])),
+        ...needs.flatMap((need) =>
+          need.kind === 'invoke-models'
+            ? modelStatements(options.models)
+            : need.kind === 'invoke-routes'
+              ? [routeInvokeStatement(engines, options.functionNamePrefix)]
+              : [statementOf(need, options.secretNamePrefix, options.stateMachinePrefix)],
+        ),
       ];
       roles[roleLogicalId(name)] = {
         Type: 'AWS::IAM::Role',
