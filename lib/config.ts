@@ -39,6 +39,12 @@ const configSchema = z.object({
   EXECUTION_WEBHOOK_ALLOWLIST: z.string().default(''),
   /** Name prefix of the tenants' webhook signing-key secrets: `<service>/<stage>/execution-webhook-keys/`. */
   EXECUTION_WEBHOOK_KEY_PREFIX: optionalText,
+  /** `<service>-<stage>-`: the names of the stage's functions start with it (the MCP endpoint invokes the routes' functions). */
+  ROUTE_FUNCTION_PREFIX: optionalText,
+  /** Origins (`scheme://host[:port]`) that may call the MCP endpoint from a browser, comma-separated (stage parameter `mcpAllowedOrigins`); the API's own always may. */
+  MCP_ALLOWED_ORIGINS: z.string().default(''),
+  /** Scopes MCP clients are told to ask the issuer for (protected-resource metadata), space- or comma-separated. */
+  MCP_SCOPES: z.string().default('openid'),
   /** The demo service's fault switch, JSON `{ latencyMs, errorRate }` (lib/demo/service.ts); unset: healthy. */
   DEMO_SERVICE_FAULT: optionalText,
 });
