@@ -21,6 +21,21 @@
  * released when the call failed before producing anything. Committed never exceeds the budget, so
  * neither does spent, whatever the concurrency, as long as a call's usage stays within its
  * reservation (the backend stops at `maxTokens`).
+ *
+ * The hard cap. Reservations are worst cases, so spending rarely lands exactly on a limit: the
+ * tenant is paused when what is *spent* (settled, not merely reserved) leaves too little room,
+ * which happens in one of two ways ({@link capReached}, {@link spendingBlocks}):
+ * - the room left under a limit falls below its **pause floor** (`pauseBelowTokens`,
+ *   `pauseBelowCostUsd`; default 1% of the limit, at least one token or picodollar, so spending
+ *   exactly the limit always pauses): checked when a settlement, a sweep's charge or a budget
+ *   change moves spending;
+ * - a request is refused because spending alone leaves it no room (the reservations of running
+ *   calls aside): spending only grows in a window, so neither it nor its retries could run before
+ *   the window ends. A request larger than the whole budget does not pause (it never fits).
+ * Exactly one writer claims a window's pause, and the route layer publishes it (the
+ * `gateway.tenant.paused` event and its ledger entry). Every later reservation is refused as
+ * paused until the window ends, or an admin raises the limit that paused it above what was spent
+ * and its floor.
  */
 import type { z } from 'zod';
 import { budgetWindowSchema } from '../../events/gateway.ts';
@@ -49,6 +64,10 @@ export interface Budget {
   tokens: number;
   costPicoUsd: bigint;
   window: BudgetWindow;
+  /** Pause floor of the token limit: less room than this left by spending pauses the tenant; default {@link pauseFloor}'s. */
+  pauseBelowTokens?: number;
+  /** Pause floor of the cost limit, in picodollars; default {@link pauseFloor}'s. */
+  pauseBelowCostPicoUsd?: bigint;
 }
 
 /** A budget as stored: who set it and when, and its version (each write increments it). */
@@ -229,21 +248,58 @@ export function windowsBetween(kind: BudgetWindow, from: Date, to: Date): Window
 }
 
 /**
- * A budget from `PUT /gateway/budgets`'s body (`costUsd` a USD number), in exact units.
- * @throws ValidationError naming `costUsd` when it has more than 12 decimals (finer than a picodollar), or `tokens` when it is not a count.
+ * A budget from `PUT /gateway/budgets`'s body (`costUsd` and `pauseBelowCostUsd` USD numbers), in exact units.
+ * @throws ValidationError naming `costUsd` (or `pauseBelowCostUsd`) when it has more than 12 decimals (finer than a
+ *   picodollar), `tokens` when it is not a count, or a pause floor larger than its limit.
  */
-export function budgetFromInput(input: { tokens: number; costUsd: number; window: BudgetWindow }): Budget {
+export function budgetFromInput(input: {
+  tokens: number;
+  costUsd: number;
+  window: BudgetWindow;
+  pauseBelowTokens?: number | undefined;
+  pauseBelowCostUsd?: number | undefined;
+}): Budget {
   if (!Number.isSafeInteger(input.tokens) || input.tokens < 0)
     throw new ValidationError([{ path: 'tokens', message: 'must be a non-negative integer' }]);
   const costPicoUsd = scaledDecimal(input.costUsd, USD_DECIMALS);
   if (costPicoUsd === undefined)
     throw new ValidationError([{ path: 'costUsd', message: `must be a non-negative USD amount with at most ${USD_DECIMALS} decimals` }]);
-  return { tokens: input.tokens, costPicoUsd, window: budgetWindowSchema.parse(input.window) };
+  const budget: Budget = { tokens: input.tokens, costPicoUsd, window: budgetWindowSchema.parse(input.window) };
+  if (input.pauseBelowTokens !== undefined) {
+    const floor = input.pauseBelowTokens;
+    if (!Number.isSafeInteger(floor) || floor < 1 || floor > Math.max(1, input.tokens))
+      throw new ValidationError([{ path: 'pauseBelowTokens', message: `must be an integer from 1 to the tokens limit (${input.tokens})` }]);
+    budget.pauseBelowTokens = floor;
+  }
+  if (input.pauseBelowCostUsd !== undefined) {
+    const floor = scaledDecimal(input.pauseBelowCostUsd, USD_DECIMALS);
+    if (floor === undefined || floor < 1n || floor > (costPicoUsd > 1n ? costPicoUsd : 1n))
+      throw new ValidationError([
+        {
+          path: 'pauseBelowCostUsd',
+          message: `must be a positive USD amount with at most ${USD_DECIMALS} decimals, at most the costUsd limit (${formatUsd(costPicoUsd)})`,
+        },
+      ]);
+    budget.pauseBelowCostPicoUsd = floor;
+  }
+  return budget;
 }
 
-/** A budget as `PUT /gateway/budgets` takes it and `GET /gateway/usage` shows it. */
-export function budgetView(budget: Budget): { tokens: number; costUsd: number; window: BudgetWindow } {
-  return { tokens: budget.tokens, costUsd: usdNumber(budget.costPicoUsd), window: budget.window };
+/** A budget as `PUT /gateway/budgets` takes it and `GET /gateway/usage` shows it (pause floors only when set). */
+export function budgetView(budget: Budget): {
+  tokens: number;
+  costUsd: number;
+  window: BudgetWindow;
+  pauseBelowTokens?: number;
+  pauseBelowCostUsd?: number;
+} {
+  return {
+    tokens: budget.tokens,
+    costUsd: usdNumber(budget.costPicoUsd),
+    window: budget.window,
+    ...(budget.pauseBelowTokens === undefined ? {} : { pauseBelowTokens: budget.pauseBelowTokens }),
+    ...(budget.pauseBelowCostPicoUsd === undefined ? {} : { pauseBelowCostUsd: usdNumber(budget.pauseBelowCostPicoUsd) }),
+  };
 }
 
 /**
@@ -262,11 +318,62 @@ export function exceededBudget(budget: Budget, committed: Amount, request: Amoun
   return undefined;
 }
 
-/** The limit `spent` has reached (the hard cap: the tenant is paused), tokens checked first, or undefined. */
+/** The default pause floor, as a share of each limit: 1%. */
+export const DEFAULT_PAUSE_FLOOR_SHARE = 0.01;
+
+/**
+ * The pause floor of each limit: the budget's `pauseBelowTokens` / `pauseBelowCostPicoUsd`, or by
+ * default 1% of the limit rounded up, and at least one token or picodollar (so spending the whole
+ * limit always pauses, and a zero budget is paused from the start).
+ * @example pauseFloor({ tokens: 20_000, costPicoUsd: 150n, window: 'day' }) // { tokens: 200, costPicoUsd: 2n }
+ */
+export function pauseFloor(budget: Budget): Amount {
+  return {
+    tokens: budget.pauseBelowTokens ?? Math.max(1, Math.ceil(budget.tokens / 100)),
+    costPicoUsd: budget.pauseBelowCostPicoUsd ?? (budget.costPicoUsd > 100n ? (budget.costPicoUsd + 99n) / 100n : 1n),
+  };
+}
+
+/**
+ * The most that may be spent with the tenant still running: each limit minus its pause floor
+ * (what the store's conditional write checks spent against; negative for a zero budget).
+ */
+export function spendingBounds(budget: Budget): Amount {
+  const floor = pauseFloor(budget);
+  return { tokens: budget.tokens - floor.tokens, costPicoUsd: budget.costPicoUsd - floor.costPicoUsd };
+}
+
+/**
+ * The limit whose room, left by `spent`, is below its pause floor (the hard cap: the tenant is
+ * paused), tokens checked first; undefined while both limits have room.
+ */
 export function capReached(budget: Budget, spent: Amount): BudgetName | undefined {
-  if (spent.tokens >= budget.tokens) return 'tokens';
-  if (spent.costPicoUsd >= budget.costPicoUsd) return 'costUsd';
+  const bounds = spendingBounds(budget);
+  if (spent.tokens > bounds.tokens) return 'tokens';
+  if (spent.costPicoUsd > bounds.costPicoUsd) return 'costUsd';
   return undefined;
+}
+
+/**
+ * The limit in which spending alone leaves no room for `request` (what running calls reserve
+ * aside), tokens checked first: refusing it reaches the hard cap. Undefined when spending leaves
+ * room, and for a request larger than the whole budget (it never fits; that pauses nothing).
+ */
+export function spendingBlocks(budget: Budget, spent: Amount, request: Amount): BudgetName | undefined {
+  if (exceededBudget(budget, { tokens: 0, costPicoUsd: 0n }, request)) return undefined;
+  return exceededBudget(budget, spent, request);
+}
+
+/**
+ * Whether `budget`, set while the window is paused, lifts the pause: spending leaves room above its
+ * floors, and the limit that paused the tenant was raised above the limit it paused at (set again
+ * unchanged, or with only a floor lowered, the budget keeps the pause). A pause recorded without its
+ * exact limit is lifted by room alone.
+ */
+export function liftsPause(budget: Budget, spent: Amount, pause: { budget: BudgetName; limitUnits?: bigint }): boolean {
+  if (capReached(budget, spent) !== undefined) return false;
+  if (pause.limitUnits === undefined) return true;
+  return (pause.budget === 'tokens' ? BigInt(budget.tokens) : budget.costPicoUsd) > pause.limitUnits;
 }
 
 /** How one settlement moves a window's counters. */
@@ -312,24 +419,57 @@ export function windowName(window: WindowSpan): string {
 }
 
 /**
+ * Why a reservation was refused:
+ * - `paused`: the tenant is paused in this window (its hard cap was reached earlier);
+ * - `spent`: spending alone leaves no room for the request, which pauses the tenant now;
+ * - `reserved`: the reservations of running calls fill the room (retry when they settle);
+ * - `too-large`: the request's worst case is larger than the whole budget.
+ */
+export type RefusalReason = 'paused' | 'spent' | 'reserved' | 'too-large';
+
+/**
  * A request could not reserve its worst case within the tenant's budget (429 with `Retry-After`).
- * The message names the budget (`tokens` or `costUsd`) and the window; `paused` when the hard cap
- * was reached earlier in the window.
+ * The message names the budget (`tokens` or `costUsd`) and the window, and states what was spent,
+ * what was committed (spent plus reserved by running calls), what the request needs, and whether
+ * the tenant is paused.
  */
 export class BudgetExceededError extends ThrottledError {
   readonly tenant: string;
   readonly budget: BudgetName;
   readonly window: WindowSpan;
+  /** The tenant is paused (it was, or this refusal reached the hard cap). */
   readonly paused: boolean;
+  readonly reason: RefusalReason;
+  /** Spent in the window when the request was refused. */
+  readonly spent: Amount;
+  /** Spent plus reserved by running calls. */
+  readonly committed: Amount;
+  /** The request's worst case: input plus `maxTokens`, and its cost. */
+  readonly needed: Amount;
+  /** Set by the store on the one refusal that claimed the window's pause: the route layer publishes it. */
+  crossing?: CapCrossing;
   constructor(
     message: string,
-    details: { tenant: string; budget: BudgetName; window: WindowSpan; paused: boolean; retryAfterSeconds: number },
+    details: {
+      tenant: string;
+      budget: BudgetName;
+      window: WindowSpan;
+      reason: RefusalReason;
+      spent: Amount;
+      committed: Amount;
+      needed: Amount;
+      retryAfterSeconds: number;
+    },
   ) {
     super(message, details.retryAfterSeconds);
     this.tenant = details.tenant;
     this.budget = details.budget;
     this.window = details.window;
-    this.paused = details.paused;
+    this.reason = details.reason;
+    this.paused = details.reason === 'paused' || details.reason === 'spent';
+    this.spent = details.spent;
+    this.committed = details.committed;
+    this.needed = details.needed;
   }
 }
 
@@ -338,14 +478,18 @@ export interface RefusalState {
   /** Spent plus reserved. */
   committed: Amount;
   spent: Amount;
+  /** The limit of the window's pause, when one was claimed (the counter's flag). */
+  paused?: BudgetName | undefined;
 }
 
 /**
- * The error for a reservation of `request` that did not fit. When spending reached a limit (the
- * hard cap: the tenant is paused until the window ends or the budget is raised) it names that
- * limit; otherwise the limit the request would pass given what is committed. Always names the
- * window and what the request needs. `undefined` when, by `state`, it would fit (the counter moved
- * on between the refused write and the read: the caller retries).
+ * The error for a reservation of `request` that did not fit, by `state`, with its reason (see
+ * {@link RefusalReason}; checked in that order): paused when the window's pause was claimed or
+ * spending is within a pause floor of a limit; else larger than the whole budget; else blocked by
+ * spending alone (this pauses the tenant: the store claims the pause); else blocked by running
+ * calls' reservations. `undefined` when, by `state`, it fits (the counter moved on between the
+ * refused write and the read: the caller retries). `Retry-After`: 2 s when running calls hold the
+ * room, else the end of the window.
  */
 export function refusal(
   tenant: string,
@@ -355,25 +499,72 @@ export function refusal(
   state: RefusalState,
   now: Date,
 ): BudgetExceededError | undefined {
-  const cap = capReached(budget, state.spent);
+  const units = (name: BudgetName, amount: Amount) => (name === 'tokens' ? BigInt(amount.tokens) : amount.costPicoUsd);
+  const tooLarge = exceededBudget(budget, { tokens: 0, costPicoUsd: 0n }, request);
+  const make = (name: BudgetName, reason: RefusalReason, message: string) =>
+    new BudgetExceededError(message, {
+      tenant,
+      budget: name,
+      window,
+      reason,
+      spent: state.spent,
+      committed: state.committed,
+      needed: request,
+      retryAfterSeconds: budgetRetryAfterSeconds(window, now, reason !== 'reserved'),
+    });
+  /** The figures of one limit, in words. */
+  const figures = (name: BudgetName) => {
+    const limit = units(name, { tokens: budget.tokens, costPicoUsd: budget.costPicoUsd });
+    const spent = units(name, state.spent);
+    const committed = units(name, state.committed);
+    return {
+      limit: inUnit(name, limit),
+      spent: inUnit(name, spent),
+      committed: inUnit(name, committed),
+      reserved: inUnit(name, committed - spent),
+      left: inUnit(name, limit - spent),
+      needed: inUnit(name, units(name, request)),
+    };
+  };
+  const resume = `model calls resume when the window ends (${window.end.toISOString()}) or an admin raises the budget`;
+
+  const floorCap = capReached(budget, state.spent);
+  const cap = state.paused ?? floorCap;
   if (cap) {
-    const limit = cap === 'tokens' ? budget.tokens : budget.costPicoUsd;
-    const spent = cap === 'tokens' ? state.spent.tokens : state.spent.costPicoUsd;
-    return new BudgetExceededError(
-      `Tenant ${tenant} is paused: its ${cap} budget for the ${windowName(window)} is spent (${inUnit(cap, spent)} of ${inUnit(cap, limit)}); model calls resume when the window ends (${window.end.toISOString()}) or an admin raises the budget`,
-      { tenant, budget: cap, window, paused: true, retryAfterSeconds: budgetRetryAfterSeconds(window, now, true) },
+    const f = figures(cap);
+    const floor = inUnit(cap, units(cap, pauseFloor(budget)));
+    const why = cap === floorCap ? `, ${f.left} left, below the pause floor of ${floor}` : '';
+    const whole = tooLarge === cap ? ', more than the whole budget' : '';
+    return make(
+      cap,
+      'paused',
+      `Tenant ${tenant} is paused: its ${cap} budget for the ${windowName(window)} reached its hard cap (${f.spent} of ${f.limit} spent${why}; ${f.committed} committed with running calls); this request needs up to ${f.needed}${whole}; ${resume}`,
+    );
+  }
+  if (tooLarge) {
+    const f = figures(tooLarge);
+    return make(
+      tooLarge,
+      'too-large',
+      `Tenant ${tenant}'s ${tooLarge} budget for the ${windowName(window)} cannot cover this request: it needs up to ${f.needed} (input plus maxTokens), more than the whole budget of ${f.limit} (${f.spent} spent, ${f.committed} committed with running calls); lower maxTokens or shorten the input`,
+    );
+  }
+  const bySpending = spendingBlocks(budget, state.spent, request);
+  if (bySpending) {
+    const f = figures(bySpending);
+    return make(
+      bySpending,
+      'spent',
+      `Tenant ${tenant}'s ${bySpending} budget for the ${windowName(window)} cannot cover this request: ${f.spent} of ${f.limit} spent leave ${f.left}, and the request needs up to ${f.needed} (input plus maxTokens; ${f.committed} committed with running calls). This reaches the hard cap: the tenant is paused, and ${resume}`,
     );
   }
   const name = exceededBudget(budget, state.committed, request);
   if (!name) return undefined;
-  const limit = name === 'tokens' ? budget.tokens : budget.costPicoUsd;
-  const committed = name === 'tokens' ? state.committed.tokens : state.committed.costPicoUsd;
-  const needed = name === 'tokens' ? request.tokens : request.costPicoUsd;
-  const bySpending = exceededBudget(budget, state.spent, request) === name;
-  const whole = needed > limit ? ' (more than the whole budget)' : '';
-  return new BudgetExceededError(
-    `Tenant ${tenant}'s ${name} budget for the ${windowName(window)} cannot cover this request: ${inUnit(name, committed)} of ${inUnit(name, limit)} committed (spent or reserved by running calls), and the request needs up to ${inUnit(name, needed)}${whole} (input plus maxTokens)`,
-    { tenant, budget: name, window, paused: false, retryAfterSeconds: budgetRetryAfterSeconds(window, now, bySpending) },
+  const f = figures(name);
+  return make(
+    name,
+    'reserved',
+    `Tenant ${tenant}'s ${name} budget for the ${windowName(window)} cannot cover this request now: ${f.committed} of ${f.limit} committed (${f.spent} spent, ${f.reserved} reserved by running calls), and the request needs up to ${f.needed} (input plus maxTokens); retry when running calls settle`,
   );
 }
 
@@ -439,7 +630,7 @@ export interface ReserveRequest {
   leaseSeconds?: number;
 }
 
-/** The hard cap reached: the tenant is paused for the rest of the window. What `gateway.tenant.paused` reports. */
+/** The hard cap reached: the tenant is paused for the rest of the window (or until the budget is raised). What `gateway.tenant.paused` reports. */
 export interface CapCrossing {
   tenant: string;
   budget: BudgetName;
@@ -448,7 +639,7 @@ export interface CapCrossing {
   limit: number;
   /** Spent in the window when the cap was reached, in the budget's unit. */
   spent: number;
-  /** The request whose settlement (or expiry) reached it. */
+  /** The request whose settlement (or expiry, or refusal) reached it; `budget-v<n>` for a budget change. */
   requestId: string;
   pausedAt: string;
 }
@@ -481,7 +672,7 @@ export interface BudgetUsage {
   requests: number;
   /** Reservations charged at their worst case by the sweep (calls that never settled), and what they were charged. */
   expired: { count: number } & Amount;
-  /** The limit spending reached in the window under the current budget: the tenant is paused (calls refused). */
+  /** The limit that paused the tenant in the window (calls refused): the window's claimed pause, or spending within a pause floor under the current budget. */
   capReached?: BudgetName;
   /** The window's pause as claimed by the settlement that reached the cap, and whether its event was recorded. */
   pause?: { budget: BudgetName; at: string; requestId: string; recorded: boolean };
@@ -535,9 +726,10 @@ export interface SweepReport {
  */
 export interface BudgetStore {
   /**
-   * Sets a tenant's budget. `resumed` when it lifted a pause of the current window (the new limits
-   * are above what was spent); `paused` when the new limits are at or below what was spent (the
-   * route layer publishes it as a settlement's).
+   * Sets a tenant's budget (its pause floors included: one left out is back to the default).
+   * `resumed` when it lifted a pause of the current window ({@link liftsPause}); `paused` when
+   * what was spent leaves less room than a floor of the new budget (the route layer publishes it
+   * as a settlement's).
    */
   putBudget(
     tenant: string,
@@ -549,7 +741,9 @@ export interface BudgetStore {
   budget(tenant: string): Promise<TenantBudget | undefined>;
   /**
    * Reserves a call's worst case, atomically, in the tenant's current window.
-   * @throws BudgetExceededError (429) naming the budget and the window when it does not fit, or when the tenant is paused.
+   * @throws BudgetExceededError (429) naming the budget and the window when it does not fit, or when
+   *   the tenant is paused; the one refusal that claimed the window's pause (spending alone left the
+   *   request no room) carries it as `crossing`, for the route layer to publish.
    */
   reserve(request: ReserveRequest, now?: Date): Promise<Reservation>;
   /**

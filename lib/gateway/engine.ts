@@ -25,7 +25,8 @@
  *    categories; moderate → flagged in the decisions.
  * 10. **PII in the output** per `piiOutput`.
  * 11. **Settlement** of the reservation to the counted usage (released when nothing was produced); a
- *    settlement that reaches the hard cap pauses the tenant (event + ledger entry).
+ *    settlement that reaches the hard cap (lib/gateway/budgets.ts), or a refusal that does (spending
+ *    alone left the request no room), pauses the tenant (event + ledger entry).
  * 12. **Records**: a billing entry (exact tokens and cost) and the turn (hashes, counts, decisions) in
  *    the ledger, the conversation log (content per `piiLog`) in S3, usage metrics.
  */
@@ -37,7 +38,16 @@ import { type BusEvent, busEvent } from '../events/publisher.ts';
 import { type ArbitrationConfigInput, arbitrationConfigSchema, runArbitrated } from './arbitration.ts';
 import type { ChatMessage, FinishReason, GenerateRequest, StreamEvent, Usage } from './backend.ts';
 import type { InflightLimiter, InflightSlot } from './backpressure.ts';
-import { type Amount, type BudgetStore, type CapCrossing, type Reservation, type TokenPrices, tokenPrices, usdNumber } from './budgets.ts';
+import {
+  type Amount,
+  BudgetExceededError,
+  type BudgetStore,
+  type CapCrossing,
+  type Reservation,
+  type TokenPrices,
+  tokenPrices,
+  usdNumber,
+} from './budgets.ts';
 import { type FitContextResult, fitContext } from './context.ts';
 import { runExchange } from './conversation.ts';
 import {
@@ -353,13 +363,13 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
   const sent = fitted.messages;
   const maxTokens = fitted.maxTokens;
   const reservedInput = fitted.inputTokens;
-  const reservation: Reservation = await deps.budgets.reserve({
-    tenant: caller.tenant,
-    requestId: call.requestId,
-    prices: dearestPrices(chain),
-    inputTokens: reservedInput,
-    maxTokens,
-  });
+  const reservation: Reservation = await deps.budgets
+    .reserve({ tenant: caller.tenant, requestId: call.requestId, prices: dearestPrices(chain), inputTokens: reservedInput, maxTokens })
+    .catch(async (error: unknown) => {
+      // The refusal that reached the hard cap (spending alone left the request no room) publishes the pause.
+      if (error instanceof BudgetExceededError && error.crossing) await deps.pauses(error.crossing, caller.actor, caller.correlationId);
+      throw error;
+    });
   let slot: InflightSlot | undefined;
   const started = deps.now().getTime();
   let text = '';

@@ -22,6 +22,7 @@ import {
   DEFAULT_LEASE_SECONDS,
   DEFAULT_USAGE_WINDOW,
   holdId,
+  liftsPause,
   type Reservation,
   ReservationSettledError,
   type ReserveRequest,
@@ -204,7 +205,7 @@ interface MemoryCounter {
   outputTokens: number;
   requests: number;
   holds: Set<string>;
-  pause?: { budget: BudgetName; at: string; requestId: string; recorded: boolean };
+  pause?: { budget: BudgetName; at: string; requestId: string; recorded: boolean; limitUnits: bigint };
 }
 
 const add = (a: Amount, b: Amount): Amount => ({ tokens: a.tokens + b.tokens, costPicoUsd: a.costPicoUsd + b.costPicoUsd });
@@ -212,8 +213,8 @@ const ZERO: Amount = { tokens: 0, costPicoUsd: 0n };
 
 /**
  * {@link BudgetStore} in memory with the DynamoDB store's semantics (lib/adapters/aws/gateway-budgets.ts):
- * reservations checked against committed, settlement moving committed to spent, the one settlement
- * reaching the cap reporting the pause. Each method's check and write happen in one synchronous step,
+ * reservations checked against committed, settlement moving committed to spent, the one settlement,
+ * refusal or budget change reaching the hard cap reporting the pause. Each method's check and write happen in one synchronous step,
  * as one conditional write does. The sweep of expired reservations is not modelled (`sweepExpired` reports nothing).
  */
 export class MemoryBudgetStore implements BudgetStore {
@@ -231,7 +232,42 @@ export class MemoryBudgetStore implements BudgetStore {
     return counter;
   }
 
-  async putBudget(tenant: string, budget: Budget, actor: string, now = new Date()): Promise<{ budget: TenantBudget; resumed: boolean }> {
+  /** Claims the window's pause for `name` (or the cap `budget` shows reached) unless one was claimed: the crossing to publish. */
+  #claimPause(
+    tenant: string,
+    window: WindowSpan,
+    counter: MemoryCounter,
+    budget: Budget,
+    requestId: string,
+    now: Date,
+    name = capReached(budget, counter.spent),
+  ): CapCrossing | undefined {
+    if (!name || counter.pause || budget.window !== window.kind) return undefined;
+    const pausedAt = now.toISOString();
+    counter.pause = {
+      budget: name,
+      at: pausedAt,
+      requestId,
+      recorded: false,
+      limitUnits: name === 'tokens' ? BigInt(budget.tokens) : budget.costPicoUsd,
+    };
+    return {
+      tenant,
+      budget: name,
+      window,
+      limit: name === 'tokens' ? budget.tokens : usdNumber(budget.costPicoUsd),
+      spent: name === 'tokens' ? counter.spent.tokens : usdNumber(counter.spent.costPicoUsd),
+      requestId,
+      pausedAt,
+    };
+  }
+
+  async putBudget(
+    tenant: string,
+    budget: Budget,
+    actor: string,
+    now = new Date(),
+  ): Promise<{ budget: TenantBudget; resumed: boolean; paused?: CapCrossing }> {
     const previous = this.#budgets.get(tenant);
     const stored: TenantBudget = {
       ...budget,
@@ -241,8 +277,11 @@ export class MemoryBudgetStore implements BudgetStore {
       updatedBy: actor,
     };
     this.#budgets.set(tenant, stored);
-    const counter = this.#counter(tenant, windowOf(budget.window, now));
-    const resumed = counter.pause !== undefined && capReached(budget, counter.spent) === undefined;
+    const window = windowOf(budget.window, now);
+    const counter = this.#counter(tenant, window);
+    const paused = this.#claimPause(tenant, window, counter, budget, `budget-v${stored.version}`, now);
+    if (paused) return { budget: stored, resumed: false, paused };
+    const resumed = counter.pause !== undefined && liftsPause(budget, counter.spent, counter.pause);
     if (resumed) counter.pause = undefined;
     return { budget: stored, resumed };
   }
@@ -260,8 +299,21 @@ export class MemoryBudgetStore implements BudgetStore {
     const base = { tenant: request.tenant, requestId: request.requestId, window, amount, prices: request.prices, expiresAt };
     if (!budget) return { ...base, id: '' };
     const counter = this.#counter(request.tenant, window);
-    const refused = refusal(request.tenant, budget, window, amount, { committed: counter.committed, spent: counter.spent }, now);
-    if (refused) throw refused;
+    const refused = refusal(
+      request.tenant,
+      budget,
+      window,
+      amount,
+      { committed: counter.committed, spent: counter.spent, paused: counter.pause?.budget },
+      now,
+    );
+    if (refused) {
+      if (refused.paused) {
+        const crossing = this.#claimPause(request.tenant, window, counter, budget, request.requestId, now, refused.budget);
+        if (crossing) refused.crossing = crossing;
+      }
+      throw refused;
+    }
     this.#nonce += 1;
     const id = holdId({ ...amount, expiresAtMs: expiresAt.getTime(), nonce: this.#nonce.toString(36) });
     counter.committed = add(counter.committed, amount);
@@ -287,21 +339,9 @@ export class MemoryBudgetStore implements BudgetStore {
     counter.outputTokens += usage.outputTokens;
     counter.requests += 1;
     const budget = this.#budgets.get(reservation.tenant);
-    let paused: CapCrossing | undefined;
-    const cap = budget && budget.window === reservation.window.kind ? capReached(budget, counter.spent) : undefined;
-    if (budget && cap && !counter.pause) {
-      const pausedAt = now.toISOString();
-      counter.pause = { budget: cap, at: pausedAt, requestId: reservation.requestId, recorded: false };
-      paused = {
-        tenant: reservation.tenant,
-        budget: cap,
-        window: reservation.window,
-        limit: cap === 'tokens' ? budget.tokens : usdNumber(budget.costPicoUsd),
-        spent: cap === 'tokens' ? counter.spent.tokens : usdNumber(counter.spent.costPicoUsd),
-        requestId: reservation.requestId,
-        pausedAt,
-      };
-    }
+    const paused = budget
+      ? this.#claimPause(reservation.tenant, reservation.window, counter, budget, reservation.requestId, now)
+      : undefined;
     return { window: reservation.window, charged: actual, spent: counter.spent, overrun, late: false, ...(paused ? { paused } : {}) };
   }
 
@@ -318,7 +358,7 @@ export class MemoryBudgetStore implements BudgetStore {
     const window = windowOf(budget?.window ?? DEFAULT_USAGE_WINDOW, now);
     const counter = this.#counter(tenant, window);
     const reserved = add(counter.committed, { tokens: -counter.spent.tokens, costPicoUsd: -counter.spent.costPicoUsd });
-    const cap = budget && budget.window === window.kind ? capReached(budget, counter.spent) : undefined;
+    const cap = budget && budget.window === window.kind ? (counter.pause?.budget ?? capReached(budget, counter.spent)) : undefined;
     return {
       tenant,
       window,
@@ -329,7 +369,16 @@ export class MemoryBudgetStore implements BudgetStore {
       requests: counter.requests,
       expired: { count: 0, ...ZERO },
       ...(cap ? { capReached: cap } : {}),
-      ...(counter.pause ? { pause: counter.pause } : {}),
+      ...(counter.pause
+        ? {
+            pause: {
+              budget: counter.pause.budget,
+              at: counter.pause.at,
+              requestId: counter.pause.requestId,
+              recorded: counter.pause.recorded,
+            },
+          }
+        : {}),
       ...(budget ? { budget } : {}),
     };
   }

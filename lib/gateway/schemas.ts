@@ -287,6 +287,10 @@ export const budgetInputSchema = z.strictObject({
   tokens: z.number().int().min(0).max(MAX_TOKEN_COUNT),
   costUsd: z.number().min(0).max(MAX_USD),
   window: budgetWindowSchema,
+  /** Pause floor of the token limit: the tenant is paused when spending leaves less room than this (default 1% of `tokens`, at least 1). */
+  pauseBelowTokens: z.number().int().min(1).max(MAX_TOKEN_COUNT).optional(),
+  /** Pause floor of the cost limit, in USD (default 1% of `costUsd`, at least 10⁻¹²). */
+  pauseBelowCostUsd: z.number().positive().max(MAX_USD).optional(),
 });
 /** A budget setting. */
 export type BudgetInput = z.infer<typeof budgetInputSchema>;

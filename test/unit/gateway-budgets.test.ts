@@ -9,17 +9,22 @@ import {
   BudgetExceededError,
   budgetFromInput,
   budgetRetryAfterSeconds,
+  budgetView,
   capReached,
   exceededBudget,
   formatUsd,
   holdId,
   IN_FLIGHT_RETRY_AFTER_SECONDS,
+  liftsPause,
   parseHoldId,
   parseUsd,
+  pauseFloor,
   refusal,
   reservationBounds,
   scaledDecimal,
   settlement,
+  spendingBlocks,
+  spendingBounds,
   tokenPrices,
   usageView,
   usdNumber,
@@ -27,6 +32,7 @@ import {
   windowsBetween,
   worstCase,
 } from '../../lib/gateway/budgets.ts';
+import { MemoryBudgetStore } from '../../lib/gateway/memory-store.ts';
 
 const amountArb = fc.record({ tokens: fc.integer({ min: 0, max: 10_000_000 }), costPicoUsd: fc.bigInt({ min: 0n, max: 10n ** 18n }) });
 
@@ -190,6 +196,30 @@ describe('budget windows (UTC)', () => {
 });
 
 describe('budget input', () => {
+  it('takes pause floors (tokens, USD exact) and shows only those set', () => {
+    const budget = budgetFromInput({ tokens: 50_000, costUsd: 2, window: 'day', pauseBelowTokens: 4096, pauseBelowCostUsd: 0.05 });
+    assert.deepEqual([budget.pauseBelowTokens, budget.pauseBelowCostPicoUsd], [4096, 50_000_000_000n]);
+    assert.deepEqual(budgetView(budget), { tokens: 50_000, costUsd: 2, window: 'day', pauseBelowTokens: 4096, pauseBelowCostUsd: 0.05 });
+    assert.deepEqual(budgetView(budgetFromInput({ tokens: 10, costUsd: 1, window: 'hour' })), { tokens: 10, costUsd: 1, window: 'hour' });
+  });
+
+  it('refuses a pause floor above its limit or below one unit, naming the field', () => {
+    const field = (input: Parameters<typeof budgetFromInput>[0]) => {
+      try {
+        budgetFromInput(input);
+      } catch (error) {
+        return error instanceof ValidationError ? error.issues[0]?.path : String(error);
+      }
+      return 'accepted';
+    };
+    assert.equal(field({ tokens: 100, costUsd: 1, window: 'day', pauseBelowTokens: 101 }), 'pauseBelowTokens');
+    assert.equal(field({ tokens: 100, costUsd: 1, window: 'day', pauseBelowTokens: 0 }), 'pauseBelowTokens');
+    assert.equal(field({ tokens: 100, costUsd: 1, window: 'day', pauseBelowCostUsd: 1.5 }), 'pauseBelowCostUsd');
+    assert.equal(field({ tokens: 100, costUsd: 1, window: 'day', pauseBelowCostUsd: 1e-13 }), 'pauseBelowCostUsd');
+    assert.equal(field({ tokens: 100, costUsd: 1, window: 'day', pauseBelowTokens: 100, pauseBelowCostUsd: 1 }), 'accepted');
+    assert.equal(field({ tokens: 0, costUsd: 0, window: 'day', pauseBelowTokens: 1 }), 'accepted', 'a zero budget is paused anyway');
+  });
+
   it('keeps the cost exact and names the field it cannot take', () => {
     assert.deepEqual(budgetFromInput({ tokens: 50_000, costUsd: 2.35, window: 'day' }), {
       tokens: 50_000,
@@ -232,10 +262,40 @@ describe('reservation decisions', () => {
     );
   });
 
-  it('reaches the cap when spent reaches a limit', () => {
-    assert.equal(capReached(budget, { tokens: 999, costPicoUsd: 4_999_999n }), undefined);
+  it('puts the pause floor at 1% of each limit by default, rounded up, at least one unit', () => {
+    assert.deepEqual(pauseFloor(budget), { tokens: 10, costPicoUsd: 50_000n });
+    assert.deepEqual(pauseFloor({ tokens: 20_001, costPicoUsd: 101n, window: 'day' }), { tokens: 201, costPicoUsd: 2n });
+    assert.deepEqual(pauseFloor({ tokens: 7, costPicoUsd: 0n, window: 'day' }), { tokens: 1, costPicoUsd: 1n });
+    assert.deepEqual(pauseFloor({ ...budget, pauseBelowTokens: 300, pauseBelowCostPicoUsd: 7n }), { tokens: 300, costPicoUsd: 7n });
+    assert.deepEqual(spendingBounds(budget), { tokens: 990, costPicoUsd: 4_950_000n });
+  });
+
+  it('reaches the cap when spending leaves less room than the floor, not only at the exact limit', () => {
+    assert.equal(capReached(budget, { tokens: 990, costPicoUsd: 4_950_000n }), undefined, 'exactly the floor left: running');
+    assert.equal(capReached(budget, { tokens: 991, costPicoUsd: 0n }), 'tokens');
     assert.equal(capReached(budget, { tokens: 1000, costPicoUsd: 0n }), 'tokens');
-    assert.equal(capReached(budget, { tokens: 0, costPicoUsd: 5_000_000n }), 'costUsd');
+    assert.equal(capReached(budget, { tokens: 0, costPicoUsd: 4_950_001n }), 'costUsd');
+    assert.equal(capReached({ ...budget, pauseBelowTokens: 300 }, { tokens: 701, costPicoUsd: 0n }), 'tokens');
+    assert.equal(capReached({ tokens: 0, costPicoUsd: 0n, window: 'day' }, { tokens: 0, costPicoUsd: 0n }), 'tokens', 'a zero budget');
+  });
+
+  it('says when spending alone blocks a request, but never for a request larger than the whole budget', () => {
+    const spent = { tokens: 800, costPicoUsd: 0n };
+    assert.equal(spendingBlocks(budget, spent, { tokens: 200, costPicoUsd: 0n }), undefined, 'fits exactly');
+    assert.equal(spendingBlocks(budget, spent, { tokens: 201, costPicoUsd: 0n }), 'tokens');
+    assert.equal(spendingBlocks(budget, spent, { tokens: 1, costPicoUsd: 5_000_001n }), undefined, 'larger than the whole cost budget');
+    assert.equal(spendingBlocks(budget, { tokens: 0, costPicoUsd: 4_000_000n }, { tokens: 1, costPicoUsd: 1_000_001n }), 'costUsd');
+  });
+
+  it('lifts a pause only when the limit that paused is raised and spending leaves room above the floors', () => {
+    const spent = { tokens: 995, costPicoUsd: 0n };
+    const pause = { budget: 'tokens' as const, limitUnits: 1000n };
+    assert.equal(liftsPause({ ...budget, tokens: 2000 }, spent, pause), true);
+    assert.equal(liftsPause({ ...budget, tokens: 1004 }, spent, pause), false, 'raised, but less room than the new floor (11)');
+    assert.equal(liftsPause({ ...budget, pauseBelowTokens: 1 }, spent, pause), false, 'only the floor lowered');
+    assert.equal(liftsPause(budget, { tokens: 600, costPicoUsd: 0n }, pause), false, 'set again unchanged after a refusal paused it');
+    assert.equal(liftsPause({ ...budget, costPicoUsd: 10_000_000n }, spent, pause), false, 'the other limit raised');
+    assert.equal(liftsPause({ ...budget, tokens: 2000 }, spent, { budget: 'tokens' }), true, 'no exact limit recorded: room decides');
   });
 
   it('settles by moving committed by actual − reserved and spent by actual, flagging an overrun', () => {
@@ -302,35 +362,31 @@ describe('refusals', () => {
   const budget: Budget = { tokens: 1000, costPicoUsd: parseUsd('0.5'), window: 'day' };
   const now = new Date('2026-03-07T18:00:00Z');
   const window = windowOf('day', now);
+  const tokens = (n: number): Amount => ({ tokens: n, costPicoUsd: 0n });
+  const end = 'model calls resume when the window ends (2026-03-08T00:00:00.000Z) or an admin raises the budget';
 
-  it('names the tokens budget and the window, with a short Retry-After while running calls hold the room', () => {
-    const error = refusal(
-      'acme',
-      budget,
-      window,
-      { tokens: 300, costPicoUsd: 0n },
-      { committed: { tokens: 800, costPicoUsd: 0n }, spent: { tokens: 100, costPicoUsd: 0n } },
-      now,
-    );
+  it('names the budget and the window, with committed, spent, reserved and needed, and a short Retry-After while running calls hold the room', () => {
+    const error = refusal('acme', budget, window, tokens(300), { committed: tokens(800), spent: tokens(100) }, now);
     assert.ok(error instanceof BudgetExceededError);
     assert.equal(error.name, 'BudgetExceededError');
-    assert.deepEqual([error.budget, error.paused, error.retryAfterSeconds], ['tokens', false, IN_FLIGHT_RETRY_AFTER_SECONDS]);
+    assert.deepEqual(
+      [error.budget, error.reason, error.paused, error.retryAfterSeconds],
+      ['tokens', 'reserved', false, IN_FLIGHT_RETRY_AFTER_SECONDS],
+    );
+    assert.deepEqual([error.spent, error.committed, error.needed], [tokens(100), tokens(800), tokens(300)]);
     assert.equal(
       error.message,
-      "Tenant acme's tokens budget for the day 2026-03-07 (UTC) cannot cover this request: 800 tokens of 1,000 tokens committed (spent or reserved by running calls), and the request needs up to 300 tokens (input plus maxTokens)",
+      "Tenant acme's tokens budget for the day 2026-03-07 (UTC) cannot cover this request now: 800 tokens of 1,000 tokens committed (100 tokens spent, 700 tokens reserved by running calls), and the request needs up to 300 tokens (input plus maxTokens); retry when running calls settle",
     );
   });
 
-  it('asks to wait until the window ends when spending alone leaves no room', () => {
-    const error = refusal(
-      'acme',
-      budget,
-      window,
-      { tokens: 300, costPicoUsd: 0n },
-      { committed: { tokens: 800, costPicoUsd: 0n }, spent: { tokens: 800, costPicoUsd: 0n } },
-      now,
+  it('pauses the tenant when spending alone leaves no room, and asks to wait until the window ends', () => {
+    const error = refusal('acme', budget, window, tokens(300), { committed: tokens(850), spent: tokens(800) }, now);
+    assert.deepEqual([error?.reason, error?.paused, error?.retryAfterSeconds], ['spent', true, 6 * 3600]);
+    assert.equal(
+      error?.message,
+      `Tenant acme's tokens budget for the day 2026-03-07 (UTC) cannot cover this request: 800 tokens of 1,000 tokens spent leave 200 tokens, and the request needs up to 300 tokens (input plus maxTokens; 850 tokens committed with running calls). This reaches the hard cap: the tenant is paused, and ${end}`,
     );
-    assert.equal(error?.retryAfterSeconds, 6 * 3600);
     assert.equal(budgetRetryAfterSeconds(window, new Date(window.end.getTime() - 10), true), 1, 'never less than a second');
   });
 
@@ -346,33 +402,181 @@ describe('refusals', () => {
     assert.equal(error?.budget, 'costUsd');
     assert.match(
       error?.message ?? '',
-      /costUsd budget for the day 2026-03-07 \(UTC\) cannot cover this request: 0.4 USD of 0.5 USD committed .* needs up to 0.2 USD/,
+      /costUsd budget for the day 2026-03-07 \(UTC\) cannot cover this request now: 0.4 USD of 0.5 USD committed \(0 USD spent, 0.4 USD reserved by running calls\), and the request needs up to 0.2 USD/,
     );
   });
 
-  it('says the tenant is paused once spending reached a limit, and when it resumes', () => {
+  it('says the tenant is paused once spending is within the pause floor, with the floor, and when it resumes', () => {
     const error = refusal(
       'acme',
       budget,
       window,
       { tokens: 1, costPicoUsd: 0n },
-      { committed: { tokens: 10, costPicoUsd: parseUsd('0.5') }, spent: { tokens: 10, costPicoUsd: parseUsd('0.5') } },
+      { committed: { tokens: 10, costPicoUsd: parseUsd('0.499') }, spent: { tokens: 10, costPicoUsd: parseUsd('0.497') } },
       now,
     );
-    assert.deepEqual([error?.budget, error?.paused], ['costUsd', true]);
-    assert.match(
-      error?.message ?? '',
-      /Tenant acme is paused: its costUsd budget for the day 2026-03-07 \(UTC\) is spent \(0.5 USD of 0.5 USD\); .* \(2026-03-08T00:00:00.000Z\)/,
+    assert.deepEqual([error?.budget, error?.reason, error?.paused], ['costUsd', 'paused', true]);
+    assert.equal(
+      error?.message,
+      `Tenant acme is paused: its costUsd budget for the day 2026-03-07 (UTC) reached its hard cap (0.497 USD of 0.5 USD spent, 0.003 USD left, below the pause floor of 0.005 USD; 0.499 USD committed with running calls); this request needs up to 0 USD; ${end}`,
     );
   });
 
-  it('says when the request is larger than the whole budget, and refuses nothing that fits', () => {
-    const zero = { tokens: 0, costPicoUsd: 0n };
+  it('says a tenant is paused when the window’s pause was claimed, even with room left and a request that would fit', () => {
+    const error = refusal('acme', budget, window, tokens(5), { committed: tokens(400), spent: tokens(400), paused: 'tokens' }, now);
+    assert.deepEqual([error?.reason, error?.paused, error?.retryAfterSeconds], ['paused', true, 6 * 3600]);
     assert.match(
-      refusal('acme', budget, window, { tokens: 1001, costPicoUsd: 0n }, { committed: zero, spent: zero }, now)?.message ?? '',
-      /more than the whole budget/,
+      error?.message ?? '',
+      /^Tenant acme is paused: .* \(400 tokens of 1,000 tokens spent; 400 tokens committed with running calls\)/,
     );
-    assert.equal(refusal('acme', budget, window, { tokens: 1000, costPicoUsd: 0n }, { committed: zero, spent: zero }, now), undefined);
+  });
+
+  it('states what was spent and committed when the request is larger than the whole budget, and pauses nothing', () => {
+    const error = refusal('acme', budget, window, tokens(1001), { committed: tokens(650), spent: tokens(400) }, now);
+    assert.deepEqual([error?.budget, error?.reason, error?.paused], ['tokens', 'too-large', false]);
+    assert.equal(
+      error?.message,
+      "Tenant acme's tokens budget for the day 2026-03-07 (UTC) cannot cover this request: it needs up to 1,001 tokens (input plus maxTokens), more than the whole budget of 1,000 tokens (400 tokens spent, 650 tokens committed with running calls); lower maxTokens or shorten the input",
+    );
+    const zero = tokens(0);
+    assert.equal(refusal('acme', budget, window, tokens(1000), { committed: zero, spent: zero }, now), undefined, 'the whole budget fits');
+  });
+
+  it('says paused, not “cannot cover”, to a paused tenant whose request is also larger than the whole budget', () => {
+    for (const state of [
+      { committed: tokens(650), spent: tokens(400), paused: 'tokens' as const },
+      { committed: tokens(995), spent: tokens(995) },
+    ]) {
+      const error = refusal('acme', budget, window, tokens(1001), state, now);
+      assert.deepEqual([error?.reason, error?.paused], ['paused', true]);
+      assert.match(error?.message ?? '', /^Tenant acme is paused: .* this request needs up to 1,001 tokens, more than the whole budget;/);
+    }
+  });
+
+  it('refuses exactly when the store’s conditional write does (committed within bounds, spent within floors, no pause)', () => {
+    fc.assert(
+      fc.property(amountArb, amountArb, amountArb, amountArb, fc.boolean(), (limits, spent, reserved, request, flagged) => {
+        const budgetUnderTest: Budget = { ...limits, window: 'hour' };
+        const committed = { tokens: spent.tokens + reserved.tokens, costPicoUsd: spent.costPicoUsd + reserved.costPicoUsd };
+        const bounds = reservationBounds(budgetUnderTest, request);
+        const spendable = spendingBounds(budgetUnderTest);
+        const writes =
+          committed.tokens <= bounds.tokens &&
+          committed.costPicoUsd <= bounds.costPicoUsd &&
+          spent.tokens <= spendable.tokens &&
+          spent.costPicoUsd <= spendable.costPicoUsd &&
+          !flagged;
+        const refused = refusal(
+          't',
+          budgetUnderTest,
+          windowOf('hour', now),
+          request,
+          { committed, spent, ...(flagged ? { paused: 'tokens' } : {}) },
+          now,
+        );
+        return writes === (refused === undefined);
+      }),
+    );
+  });
+});
+
+describe('the hard cap in the memory store (the DynamoDB store’s semantics)', () => {
+  const prices = tokenPrices({ name: 'm', priceInputPer1k: 0.001, priceOutputPer1k: 0.002 });
+  const at = new Date('2026-03-07T18:00:00Z');
+
+  it('claims the pause once, only when justified, and refuses every reservation as paused after it, through any sequence', async () => {
+    let runs = 0;
+    let paused = 0;
+    const op = fc.oneof(
+      {
+        arbitrary: fc.record({
+          kind: fc.constant('reserve' as const),
+          input: fc.integer({ min: 1, max: 300 }),
+          max: fc.integer({ min: 0, max: 400 }),
+        }),
+        weight: 3,
+      },
+      {
+        arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(), percent: fc.integer({ min: 0, max: 100 }) }),
+        weight: 3,
+      },
+      { arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }), weight: 1 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 20, maxLength: 120, size: 'max' }),
+        fc.integer({ min: 1, max: 3000 }),
+        async (ops, limit) => {
+          const store = new MemoryBudgetStore();
+          const budget: Budget = { tokens: limit, costPicoUsd: parseUsd(1000), window: 'day' };
+          await store.putBudget('t', budget, 'admin', at);
+          const held: Awaited<ReturnType<typeof store.reserve>>[] = [];
+          let claims = 0;
+          let n = 0;
+          runs += 1;
+          for (const o of ops) {
+            n += 1;
+            if (o.kind === 'reserve') {
+              const before = await store.usage('t', at);
+              try {
+                held.push(await store.reserve({ tenant: 't', requestId: `r${n}`, prices, inputTokens: o.input, maxTokens: o.max }, at));
+                assert.equal(claims, 0, 'nothing reserves once paused');
+              } catch (error) {
+                assert.ok(error instanceof BudgetExceededError);
+                if (claims > 0) assert.equal(error.reason, 'paused');
+                if (error.crossing) {
+                  claims += 1;
+                  // Justified: spending alone left this request (within the whole budget) no room.
+                  assert.equal(error.reason, 'spent');
+                  assert.ok(before.spent.tokens + o.input + o.max > limit && o.input + o.max <= limit);
+                }
+              }
+            } else if (held.length > 0) {
+              const [reservation] = held.splice(o.pick % held.length, 1);
+              if (!reservation) continue;
+              if (o.kind === 'release') await store.release(reservation);
+              else {
+                const usage = { inputTokens: Math.floor((o.percent * reservation.amount.tokens) / 100), outputTokens: 0 };
+                const outcome = await store.settle(reservation, usage, at);
+                if (outcome.paused) {
+                  claims += 1;
+                  assert.ok(outcome.spent.tokens > spendingBounds(budget).tokens, 'a settlement pauses only past the floor');
+                }
+              }
+            }
+            const usage = await store.usage('t', at);
+            assert.ok(claims <= 1, `${claims} pause claims`);
+            assert.ok(usage.spent.tokens <= limit, `spent ${usage.spent.tokens} of ${limit}`);
+            assert.equal(usage.capReached !== undefined, claims === 1 || capReached(budget, usage.spent) !== undefined);
+          }
+          if (claims > 0) paused += 1;
+        },
+      ),
+      { numRuns: 200 },
+    );
+    assert.ok(paused >= runs / 10, `the sequences reached the cap in ${paused} of ${runs} runs`);
+  });
+
+  it('pauses on the refusal spending alone causes, lifts the pause on a raise only, and pauses when lowered', async () => {
+    const store = new MemoryBudgetStore();
+    await store.putBudget('t', { tokens: 1000, costPicoUsd: parseUsd(10), window: 'day' }, 'admin', at);
+    const first = await store.reserve({ tenant: 't', requestId: 'a', prices, inputTokens: 300, maxTokens: 400 }, at);
+    assert.equal((await store.settle(first, { inputTokens: 300, outputTokens: 350 }, at)).paused, undefined, '350 tokens left');
+    const refused = await store
+      .reserve({ tenant: 't', requestId: 'b', prices, inputTokens: 100, maxTokens: 300 }, at)
+      .catch((error: unknown) => error);
+    assert.ok(refused instanceof BudgetExceededError);
+    assert.deepEqual(
+      [refused.reason, refused.crossing?.requestId, refused.crossing?.spent, refused.crossing?.limit],
+      ['spent', 'b', 650, 1000],
+    );
+    const small = await store.reserve({ tenant: 't', requestId: 'c', prices, inputTokens: 5, maxTokens: 5 }, at).catch((e: unknown) => e);
+    assert.ok(small instanceof BudgetExceededError && small.reason === 'paused' && small.crossing === undefined, String(small));
+    assert.equal((await store.putBudget('t', { tokens: 1000, costPicoUsd: parseUsd(10), window: 'day' }, 'admin', at)).resumed, false);
+    assert.equal((await store.putBudget('t', { tokens: 1200, costPicoUsd: parseUsd(10), window: 'day' }, 'admin', at)).resumed, true);
+    assert.equal((await store.usage('t', at)).capReached, undefined);
+    const lowered = await store.putBudget('t', { tokens: 655, costPicoUsd: parseUsd(10), window: 'day' }, 'admin', at);
+    assert.deepEqual([lowered.paused?.requestId, lowered.paused?.spent], ['budget-v4', 650], '5 tokens left, under the floor of 7');
   });
 });
 

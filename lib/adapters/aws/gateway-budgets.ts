@@ -11,11 +11,12 @@
  *                                    amounts and lease end (`r.<expiresAtMs>.<tokens>.<cost>.<nonce>`)
  *   expiredHolds                     reservations the sweep charged, until a late settlement corrects them
  *   pausedAt, pausedBudget, …        the hard cap's flag: claimed by exactly one writer per window
+ *                                    (pauseLimitUnits: the limit it paused at, exactly, to tell a raise)
  *
  * Every reservation, settlement and release is ONE conditional UpdateItem on the counter item, with
  * no transaction: a reservation adds its worst case to committed and its id to `holds` on condition
  * that committed ≤ limit − request (DynamoDB conditions cannot add: the bound is computed here) and
- * that spent is below each limit; a settlement moves committed by actual − reserved and spent by
+ * that spent leaves each limit's pause floor and no pause is claimed; a settlement moves committed by actual − reserved and spent by
  * actual, on condition that its id is still in `holds` (so it counts once). Concurrent writers are
  * serialised by DynamoDB on the item, so committed never passes the budget.
  *
@@ -24,6 +25,11 @@
  * `expiredHolds`; a settlement that arrives after that (a call that outlived its lease) corrects the
  * charge down to the actual usage. Charging rather than releasing keeps the invariant: the call may
  * well have run and been billed, and a late settlement can only lower the counters.
+ *
+ * The hard cap (lib/gateway/budgets.ts): a settlement or a sweep's charge that leaves less room than
+ * a pause floor claims the window's pause; so does a reservation refused because spending alone
+ * leaves it no room (the refusal carries the crossing for the route layer to publish). A budget
+ * change that raises the limit that paused the tenant, leaving room above its floor, lifts the pause.
  *
  * SDK failures map through lib/adapters/aws/errors.ts.
  */
@@ -48,6 +54,7 @@ import {
   DEFAULT_USAGE_WINDOW,
   type ExpiredCharge,
   holdId,
+  liftsPause,
   parseHoldId,
   type Reservation,
   ReservationSettledError,
@@ -57,6 +64,7 @@ import {
   type SettleOutcome,
   type SweepReport,
   settlement,
+  spendingBounds,
   type TenantBudget,
   usdNumber,
   type WindowSpan,
@@ -91,10 +99,22 @@ const storedBudgetSchema = z.object({
   tokens: integerSchema.transform(Number),
   costPicoUsd: integerSchema.transform(BigInt),
   window: budgetWindowSchema,
+  pauseBelowTokens: integerSchema.transform(Number).optional(),
+  pauseBelowCost: integerSchema.transform(BigInt).optional(),
   version: z.number().int().min(1),
   updatedAt: z.string(),
   updatedBy: z.string(),
 });
+
+/** A stored budget in the port's shape. */
+function tenantBudget(item: unknown): TenantBudget {
+  const { pauseBelowTokens, pauseBelowCost, ...stored } = storedBudgetSchema.parse(item);
+  return {
+    ...stored,
+    ...(pauseBelowTokens === undefined ? {} : { pauseBelowTokens }),
+    ...(pauseBelowCost === undefined ? {} : { pauseBelowCostPicoUsd: pauseBelowCost }),
+  };
+}
 
 const big = (value: unknown): bigint =>
   typeof value === 'bigint' ? value : typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : 0n;
@@ -112,7 +132,16 @@ interface CounterState {
   expired: { count: number } & Amount;
   holds: string[];
   expiredHolds: string[];
-  pause?: { budget: BudgetName; at: string; requestId: string; limit: number; spent: number; recorded: boolean };
+  pause?: {
+    budget: BudgetName;
+    at: string;
+    requestId: string;
+    limit: number;
+    /** The limit it paused at, in tokens or picodollars (absent on pauses claimed before it was recorded). */
+    limitUnits?: bigint;
+    spent: number;
+    recorded: boolean;
+  };
 }
 
 function counterState(item: Item | undefined): CounterState {
@@ -133,8 +162,9 @@ function counterState(item: Item | undefined): CounterState {
             budget: pausedBudget,
             at: i.pausedAt,
             requestId: String(i.pauseRequestId ?? ''),
-            limit: int(i.pauseLimit),
-            spent: int(i.pauseSpent),
+            limit: typeof i.pauseLimit === 'number' ? i.pauseLimit : int(i.pauseLimit),
+            ...(i.pauseLimitUnits === undefined ? {} : { limitUnits: big(i.pauseLimitUnits) }),
+            spent: typeof i.pauseSpent === 'number' ? i.pauseSpent : int(i.pauseSpent),
             recorded: typeof i.pauseRecordedAt === 'string',
           },
         }
@@ -168,7 +198,7 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
 
   const readBudget = async (tenant: string): Promise<TenantBudget | undefined> => {
     const output = await send(new GetCommand({ TableName: table, Key: budgetKey(tenant), ConsistentRead: true }));
-    return output.Item ? storedBudgetSchema.parse(output.Item) : undefined;
+    return output.Item ? tenantBudget(output.Item) : undefined;
   };
 
   const readCounter = async (tenant: string, window: WindowSpan): Promise<CounterState> => {
@@ -177,8 +207,9 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
   };
 
   /**
-   * Claims the window's pause when `state` shows `budget` (the tenant's budget now) reached: a
-   * conditional write only the first claimant wins, so exactly one writer reports the crossing.
+   * Claims the window's pause when `state` shows `budget` (the tenant's budget now) reached, or for
+   * `refused` (the limit in which spending alone left a refused request no room): a conditional
+   * write only the first claimant wins, so exactly one writer reports the crossing.
    */
   const claimPause = async (
     tenant: string,
@@ -187,11 +218,13 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
     requestId: string,
     now: Date,
     budget: Budget | undefined,
+    refused?: BudgetName,
   ): Promise<CapCrossing | undefined> => {
     if (state.pause || !budget || budget.window !== window.kind) return undefined;
-    const name = capReached(budget, state.spent);
+    const name = refused ?? capReached(budget, state.spent);
     if (!name) return undefined;
     const limit = name === 'tokens' ? budget.tokens : usdNumber(budget.costPicoUsd);
+    const limitUnits = name === 'tokens' ? BigInt(budget.tokens) : budget.costPicoUsd;
     const spent = name === 'tokens' ? state.spent.tokens : usdNumber(state.spent.costPicoUsd);
     const pausedAt = now.toISOString();
     try {
@@ -200,9 +233,16 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
           TableName: table,
           Key: counterKey(tenant, window),
           UpdateExpression:
-            'SET pausedAt = :at, pausedBudget = :budget, pauseRequestId = :request, pauseLimit = :limit, pauseSpent = :spent',
+            'SET pausedAt = :at, pausedBudget = :budget, pauseRequestId = :request, pauseLimit = :limit, pauseLimitUnits = :units, pauseSpent = :spent',
           ConditionExpression: 'attribute_not_exists(pausedAt)',
-          ExpressionAttributeValues: { ':at': pausedAt, ':budget': name, ':request': requestId, ':limit': limit, ':spent': spent },
+          ExpressionAttributeValues: {
+            ':at': pausedAt,
+            ':budget': name,
+            ':request': requestId,
+            ':limit': limit,
+            ':units': limitUnits,
+            ':spent': spent,
+          },
         }),
       );
     } catch (error) {
@@ -243,12 +283,27 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
 
   return {
     async putBudget(tenant, budget: Budget, actor, now = new Date()) {
+      // A budget replaces the previous one whole: a floor it does not name goes back to the default.
+      const floors: string[] = [];
+      const removed: string[] = [];
+      const floorValues: Record<string, unknown> = {};
+      if (budget.pauseBelowTokens === undefined) removed.push('pauseBelowTokens');
+      else {
+        floors.push('pauseBelowTokens = :floorTokens');
+        floorValues[':floorTokens'] = budget.pauseBelowTokens;
+      }
+      if (budget.pauseBelowCostPicoUsd === undefined) removed.push('pauseBelowCost');
+      else {
+        floors.push('pauseBelowCost = :floorCost');
+        floorValues[':floorCost'] = budget.pauseBelowCostPicoUsd;
+      }
       const output = await send(
         new UpdateCommand({
           TableName: table,
           Key: budgetKey(tenant),
           UpdateExpression:
-            'SET tenant = :tenant, tokens = :tokens, costPicoUsd = :cost, #window = :window, updatedAt = :at, updatedBy = :by, gsi1pk = :index, gsi1sk = :tenant ADD version :one',
+            `SET ${['tenant = :tenant, tokens = :tokens, costPicoUsd = :cost, #window = :window, updatedAt = :at, updatedBy = :by, gsi1pk = :index, gsi1sk = :tenant', ...floors].join(', ')} ADD version :one` +
+            (removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''),
           ExpressionAttributeNames: { '#window': 'window' },
           ExpressionAttributeValues: {
             ':tenant': tenant,
@@ -259,11 +314,12 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
             ':by': actor,
             ':index': BUDGETS_INDEX_PK,
             ':one': 1,
+            ...floorValues,
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const stored = storedBudgetSchema.parse(output.Attributes);
+      const stored = tenantBudget(output.Attributes);
       const window = windowOf(budget.window, now);
       const state = await readCounter(tenant, window);
       // A budget lowered to what was spent pauses the tenant now (no settlement would report it: every reservation is refused).
@@ -271,13 +327,13 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
       if (paused) return { budget: stored, resumed: false, paused };
       // A raised budget lifts the window's pause, so a later crossing of the new cap is reported again.
       let resumed = false;
-      if (state.pause && capReached(budget, state.spent) === undefined) {
+      if (state.pause && liftsPause(budget, state.spent, state.pause)) {
         try {
           await send(
             new UpdateCommand({
               TableName: table,
               Key: counterKey(tenant, window),
-              UpdateExpression: 'REMOVE pausedAt, pausedBudget, pauseRequestId, pauseLimit, pauseSpent, pauseRecordedAt',
+              UpdateExpression: 'REMOVE pausedAt, pausedBudget, pauseRequestId, pauseLimit, pauseLimitUnits, pauseSpent, pauseRecordedAt',
               ConditionExpression: 'pausedAt = :seen',
               ExpressionAttributeValues: { ':seen': state.pause.at },
             }),
@@ -301,14 +357,21 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
       const base = { tenant: request.tenant, requestId: request.requestId, window, amount, prices: request.prices, expiresAt };
       // Without a budget nothing is held: the settlement only counts the usage.
       if (!budget) return { ...base, id: '' };
-      const zero: Amount = { tokens: 0, costPicoUsd: 0n };
+      /** The refusal `state` explains, with the pause it reaches claimed; undefined when by `state` the request fits. */
+      const refuse = async (state: CounterState) => {
+        const refused = refusal(request.tenant, budget, window, amount, { ...state, paused: state.pause?.budget }, now);
+        if (refused?.paused && !state.pause) {
+          const crossing = await claimPause(request.tenant, window, state, request.requestId, now, budget, refused.budget);
+          if (crossing) refused.crossing = crossing;
+        }
+        return refused;
+      };
       const bounds = reservationBounds(budget, amount);
       if (bounds.tokens < 0 || bounds.costPicoUsd < 0n) {
-        throw (
-          refusal(request.tenant, budget, window, amount, { committed: zero, spent: zero }, now) ??
-          new RangeError('unreachable: a request larger than its budget')
-        );
+        // Larger than the whole budget: never fits; the refusal states what the window holds (and a pause).
+        throw (await refuse(await readCounter(request.tenant, window))) ?? new RangeError('unreachable: a request larger than its budget');
       }
+      const spendable = spendingBounds(budget);
       const id = holdId({ ...amount, expiresAtMs: expiresAt.getTime(), nonce: nonce() });
       for (let attempt = 1; ; attempt += 1) {
         try {
@@ -320,7 +383,8 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
                 'ADD committedTokens :tokens, committedCost :cost, holds :hold SET expiresAt = if_not_exists(expiresAt, :ttl)',
               ConditionExpression:
                 '(attribute_not_exists(committedTokens) OR committedTokens <= :maxTokens) AND (attribute_not_exists(committedCost) OR committedCost <= :maxCost)' +
-                ' AND (attribute_not_exists(spentTokens) OR spentTokens < :tokenLimit) AND (attribute_not_exists(spentCost) OR spentCost < :costLimit)',
+                ' AND (attribute_not_exists(spentTokens) OR spentTokens <= :spendTokens) AND (attribute_not_exists(spentCost) OR spentCost <= :spendCost)' +
+                ' AND attribute_not_exists(pausedAt)',
               ExpressionAttributeValues: {
                 ':tokens': amount.tokens,
                 ':cost': amount.costPicoUsd,
@@ -328,8 +392,8 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
                 ':ttl': counterTtl(window),
                 ':maxTokens': bounds.tokens,
                 ':maxCost': bounds.costPicoUsd,
-                ':tokenLimit': budget.tokens,
-                ':costLimit': budget.costPicoUsd,
+                ':spendTokens': spendable.tokens,
+                ':spendCost': spendable.costPicoUsd,
               },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
@@ -339,8 +403,7 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
           if (!(error instanceof ConditionFailedError)) throw error;
           // The item as the failed condition saw it names the limit; read it when the service did not return it.
           const seen = itemOfFailedCondition(error);
-          const state = seen ? counterState(seen) : await readCounter(request.tenant, window);
-          const refused = refusal(request.tenant, budget, window, amount, { committed: state.committed, spent: state.spent }, now);
+          const refused = await refuse(seen ? counterState(seen) : await readCounter(request.tenant, window));
           if (refused) throw refused;
           if (attempt >= RESERVE_ATTEMPTS)
             throw new ConflictError(`The budget counter of ${request.tenant} kept changing under the reservation; retry`);
@@ -504,7 +567,9 @@ export function dynamoBudgetStore(client: DynamoDBDocumentClient, table: string)
           ? { pause: { budget: state.pause.budget, at: state.pause.at, requestId: state.pause.requestId, recorded: state.pause.recorded } }
           : {}),
         ...(budget ? { budget } : {}),
-        ...(budget && capReached(budget, state.spent) ? { capReached: capReached(budget, state.spent) } : {}),
+        ...(budget && (state.pause || capReached(budget, state.spent))
+          ? { capReached: state.pause?.budget ?? capReached(budget, state.spent) }
+          : {}),
       };
     },
 
