@@ -15,11 +15,12 @@ import { startFauxqs } from 'fauxqs';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb.ts';
 import { EventBridgeService, type RuleTarget } from './eventbridge/bus.ts';
 import { AwsServiceError, dispatchJson, sendAwsError } from './http/aws-json.ts';
+import { FunctionUrls } from './function-url.ts';
 import { HttpApi, type HttpRoute } from './http-api.ts';
 import { JWKS_PATH, jwks, LOCAL_ISSUER, loadOrCreateIdpKey } from './idp.ts';
 import { LambdaControlPlane } from './lambda/control-api.ts';
 import { handleInvoke } from './lambda/invoke-api.ts';
-import { type FunctionOutput, LambdaRuntime, resolveHandler, type InvokeResult } from './lambda/runtime.ts';
+import { type FunctionOutput, LambdaRuntime, parseFunctionRef, resolveHandler, type InvokeResult } from './lambda/runtime.ts';
 import { SqsPoller, type SqsMapping } from './sqs-poller.ts';
 import { StepFunctionsService, type TaskInvoker } from './stepfunctions/service.ts';
 import { SageMakerService } from './sagemaker/control-plane.ts';
@@ -81,6 +82,8 @@ export interface LocalCloud {
     /** Secrets by logical id → ARN. */
     secrets: Record<string, string>;
     routes: string[];
+    /** Function URLs by the `AWS::Lambda::Url`'s logical id (the stack output's name) → URL, on the gateway port. */
+    functionUrls: Record<string, string>;
   };
   /** PIDs by service: `dynamodb` (DynamoDB Local's java, the current one after a supervised restart) and `cloud` (this process, which runs everything else). */
   pids: Record<string, number>;
@@ -194,7 +197,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     const resolver = new IntrinsicResolver({ region, accountId, stackName });
     const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${accountId}:${resource}`;
-    const resources: LocalCloud['resources'] = { tables: {}, queues: {}, buckets: {}, buses: {}, functions: {}, stateMachines: {}, secrets: {}, routes: [] };
+    const resources: LocalCloud['resources'] = { tables: {}, queues: {}, buckets: {}, buses: {}, functions: {}, stateMachines: {}, secrets: {}, routes: [], functionUrls: {} };
     const secretsManager = new SecretsManagerService({ dataDir: path.join(options.dataDir, 'secretsmanager'), region, accountId });
 
     // Names and ARNs first: they depend only on properties, so everything else can refer to them.
@@ -360,6 +363,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       resources.functions[id] = name;
     }
 
+    // Function URLs, on the gateway port under /lambda-url/<function>/ (infra/local/function-url.ts).
+    const functionUrls = new FunctionUrls({ baseUrl: gatewayUrl, accountId, invoker: runtime, log });
+    for (const [id, raw] of resourcesOfType(template, 'AWS::Lambda::Url')) {
+      const p = resolver.resolve(raw) as Record<string, unknown>;
+      const target = String(p.TargetFunctionArn ?? '');
+      const url = functionUrls.add(parseFunctionRef(target).name, p.InvokeMode === 'RESPONSE_STREAM' ? 'RESPONSE_STREAM' : 'BUFFERED', target);
+      resolver.physical.set(id, { ref: target, attributes: { FunctionUrl: url, FunctionArn: target } });
+      resources.functionUrls[id] = url;
+    }
+
     const invokeOrThrow = async (nameOrArn: string, payload: unknown) => {
       const result = await runtime.invoke(nameOrArn, payload);
       if (!result.ok) throw functionError(result);
@@ -489,6 +502,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const gateway = createServer((req: IncomingMessage, res: ServerResponse) => {
       void (async () => {
         try {
+          if (await functionUrls.handle(req, res)) return;
           if (await dispatchJson(req, res, 'AWSEvents', eventsOps)) return;
           if (await dispatchJson(req, res, 'AWSStepFunctions', sfnOps)) return;
           if (await dispatchJson(req, res, 'secretsmanager', secretsOps)) return;

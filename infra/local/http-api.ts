@@ -29,10 +29,11 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
  */
 const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
 
-type ReadBody = { body: Buffer } | { tooLarge: true };
+/** A request body read to its end, or too large to take. */
+export type ReadBody = { body: Buffer } | { tooLarge: true };
 
 /** Reads a request body up to {@link MAX_BODY_BYTES}; a larger one is drained as above and reported. */
-function readBody(req: IncomingMessage): Promise<ReadBody> {
+export function readBody(req: IncomingMessage): Promise<ReadBody> {
   const declared = Number(req.headers['content-length']);
   if (declared > MAX_BODY_BYTES + MAX_DRAINED_BYTES) return Promise.resolve({ tooLarge: true });
   return new Promise((resolve, reject) => {
@@ -79,6 +80,72 @@ function compile(route: HttpRoute): CompiledRoute {
     })
     .join('/');
   return { ...route, method, pattern: new RegExp(`^${source}$`), params, specificity: specificity * 10 + (method === 'ANY' ? 0 : 1) };
+}
+
+/** Where a payload v2.0 event came in: the route (or `$default`), the API (or function URL) id, the path the function sees. */
+export interface EventSource {
+  routeKey: string;
+  apiId: string;
+  accountId: string;
+  requestId: string;
+  /** The path as the function sees it (a function URL's, without the local prefix). */
+  rawPath: string;
+  pathParameters?: Record<string, string>;
+}
+
+/**
+ * A request as API Gateway's HTTP API payload v2.0 event (which Lambda function URLs also send):
+ * headers lower-cased and joined, cookies apart, the query string parsed, a text body as is and any
+ * other base64-encoded.
+ */
+export function payloadV2Event(req: IncomingMessage, raw: Buffer, source: EventSource) {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const method = (req.method ?? 'GET').toUpperCase();
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (name === 'cookie') cookies.push(...String(value).split(/;\s*/));
+    else headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const textual = /^(application\/(json|x-www-form-urlencoded|xml)|text\/)/.test(headers['content-type'] ?? 'application/json');
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: source.routeKey,
+    rawPath: source.rawPath,
+    rawQueryString: url.search.slice(1),
+    cookies: cookies.length > 0 ? cookies : undefined,
+    headers,
+    queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+    pathParameters: source.pathParameters && Object.keys(source.pathParameters).length > 0 ? source.pathParameters : undefined,
+    requestContext: {
+      accountId: source.accountId,
+      apiId: source.apiId,
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: (headers.host ?? '127').split('.')[0],
+      http: { method, path: source.rawPath, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: source.requestId,
+      routeKey: source.routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: raw.length > 0 ? (textual ? raw.toString('utf8') : raw.toString('base64')) : undefined,
+    isBase64Encoded: raw.length > 0 && !textual,
+  };
+}
+
+/** A function's buffered reply as payload v2 reads it: an object with `statusCode` is the whole reply; anything else is a 200 JSON body. */
+export function payloadV2Reply(payload: unknown): { statusCode: number; headers: Record<string, string>; body: string | Buffer; cookies?: string[] } {
+  if (payload !== null && typeof payload === 'object' && 'statusCode' in payload) {
+    const reply = payload as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean; cookies?: string[] };
+    const body = reply.body === undefined ? '' : reply.isBase64Encoded ? Buffer.from(reply.body, 'base64') : reply.body;
+    return { statusCode: reply.statusCode, headers: { ...(reply.headers ?? {}) }, body, ...(reply.cookies?.length ? { cookies: reply.cookies } : {}) };
+  }
+  return { statusCode: 200, headers: {}, body: typeof payload === 'string' ? payload : JSON.stringify(payload) };
 }
 
 /** Options of {@link HttpApi}. */
@@ -142,58 +209,22 @@ export class HttpApi {
       send(404, JSON.stringify({ message: 'Not Found' }));
       return;
     }
-    const raw = read.body;
-    const headers: Record<string, string> = {};
-    const cookies: string[] = [];
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue;
-      if (name === 'cookie') cookies.push(...String(value).split(/;\s*/));
-      else headers[name] = Array.isArray(value) ? value.join(',') : value;
-    }
-    const query: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
-    const textual = /^(application\/(json|x-www-form-urlencoded|xml)|text\/)/.test(headers['content-type'] ?? 'application/json');
-    const now = new Date();
-    const event = {
-      version: '2.0',
+    const event = payloadV2Event(req, read.body, {
       routeKey: matched.route.routeKey,
+      apiId: this.options.apiId,
+      accountId: this.options.accountId,
+      requestId,
       rawPath: url.pathname,
-      rawQueryString: url.search.slice(1),
-      cookies: cookies.length > 0 ? cookies : undefined,
-      headers,
-      queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
-      pathParameters: Object.keys(matched.pathParameters).length > 0 ? matched.pathParameters : undefined,
-      requestContext: {
-        accountId: this.options.accountId,
-        apiId: this.options.apiId,
-        domainName: headers.host ?? '127.0.0.1',
-        domainPrefix: (headers.host ?? '127').split('.')[0],
-        http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-        requestId,
-        routeKey: matched.route.routeKey,
-        stage: '$default',
-        time: now.toUTCString(),
-        timeEpoch: now.getTime(),
-      },
-      body: raw.length > 0 ? (textual ? raw.toString('utf8') : raw.toString('base64')) : undefined,
-      isBase64Encoded: raw.length > 0 && !textual,
-    };
+      pathParameters: matched.pathParameters,
+    });
     const result = await this.options.invoke(matched.route.functionName, event);
     if (!result.ok) {
       this.options.log(`${matched.route.functionName}: ${result.error.errorType}: ${result.error.errorMessage}`);
       send(500, JSON.stringify({ message: 'Internal Server Error' }));
       return;
     }
-    const payload = result.payload;
-    // Payload v2 inference: an object with statusCode is a full reply; anything else is a 200 JSON body.
-    if (payload !== null && typeof payload === 'object' && 'statusCode' in payload) {
-      const reply = payload as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean; cookies?: string[] };
-      const body = reply.body === undefined ? '' : reply.isBase64Encoded ? Buffer.from(reply.body, 'base64') : reply.body;
-      const replyHeaders: Record<string, string> = { ...(reply.headers ?? {}) };
-      if (reply.cookies?.length) res.setHeader('set-cookie', reply.cookies);
-      send(reply.statusCode, body as string, replyHeaders);
-      return;
-    }
-    send(200, typeof payload === 'string' ? payload : JSON.stringify(payload));
+    const reply = payloadV2Reply(result.payload);
+    if (reply.cookies) res.setHeader('set-cookie', reply.cookies);
+    send(reply.statusCode, reply.body as string, reply.headers);
   }
 }

@@ -24,6 +24,7 @@ try {
     `  EventBridge         ${cloud.env.AWS_ENDPOINT_URL_EVENTBRIDGE}   buses: ${Object.values(cloud.resources.buses).map((arn) => arn.split('/').pop()).join(', ')}`,
     `  Step Functions      ${cloud.env.AWS_ENDPOINT_URL_SFN}   ${Object.values(cloud.resources.stateMachines).map((arn) => arn.split(':').pop()).join(', ')}`,
     `  Lambda (Invoke)     ${cloud.env.AWS_ENDPOINT_URL_LAMBDA}   ${Object.values(cloud.resources.functions).length} functions`,
+    ...Object.entries(cloud.resources.functionUrls).map(([id, url]) => `  Function URL        ${url}   ${id.replace(/LambdaFunctionUrl$/, '')}`),
     `  SageMaker runtime   ${cloud.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}   endpoints: echo, standin-a, standin-b, standin-tgi, standin-embed (stand-ins, not models)`,
     `  Stand-ins over HTTP ${cloud.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}/v1 (OpenAI-compatible), ${cloud.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME}/api (Ollama)`,
     `  Secrets Manager     ${cloud.env.AWS_ENDPOINT_URL_SECRETS_MANAGER}   ${Object.keys(cloud.resources.secrets).length} secrets`,

@@ -1,7 +1,9 @@
 /**
  * The local Lambda service: functions from the template run in worker threads (one execution
  * environment per concurrent invocation, reused while warm), each with the environment it is
- * deployed with plus the local endpoints. Timeouts end the environment, as Lambda does.
+ * deployed with plus the local endpoints. Timeouts end the environment, as Lambda does. Streamed
+ * invocations ({@link LambdaRuntime.invokeStreaming}) pass what a handler wrapped by
+ * `awslambda.streamifyResponse` writes on as it is written, and tell the handler when its caller left.
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
@@ -53,6 +55,19 @@ export function parseFunctionRef(ref: string): { name: string; qualifier?: strin
   return qualifier === undefined ? { name } : { name, qualifier };
 }
 
+/**
+ * Where a streamed invocation's bytes go, as the handler writes them: each chunk with the stream's
+ * content type (`application/vnd.awslambda.http-integration-response` once `HttpResponseStream.from`
+ * was used: the JSON prelude and 8 null bytes come first), then the end of the stream.
+ */
+export interface ResponseStreamSink {
+  write(chunk: Buffer, contentType: string): void;
+  end(contentType: string): void;
+}
+
+/** Messages an environment sends besides an invocation's result. */
+type WorkerNotice = { type: 'init' } | { type: 'chunk'; id: string; contentType: string; data: Uint8Array } | { type: 'end'; id: string; contentType: string };
+
 /** Raised when a function name or ARN names no deployed function. */
 export class FunctionNotFoundError extends Error {
   override name = 'ResourceNotFoundException';
@@ -64,7 +79,7 @@ interface Environment {
   /** Settles when the handler module is loaded (or failed to load, or the worker died): Lambda's init phase. */
   initialized: Promise<void>;
   /** The invocation in hand; `timer` is its timeout, armed once the init allowance is over. */
-  pending?: { id: string; resolve: (result: InvokeResult) => void; timer?: NodeJS.Timeout };
+  pending?: { id: string; resolve: (result: InvokeResult) => void; timer?: NodeJS.Timeout; sink?: ResponseStreamSink };
 }
 
 const WORKER_FILE = new URL('./worker.ts', import.meta.url);
@@ -195,9 +210,14 @@ export class LambdaRuntime {
     }
     let initDone = () => {};
     const environment: Environment = { worker, busy: false, initialized: new Promise<void>((resolve) => (initDone = resolve)) };
-    worker.on('message', (message: ({ id: string } & InvokeResult) | { type: 'init' }) => {
+    worker.on('message', (message: ({ id: string } & InvokeResult) | WorkerNotice) => {
       if ('type' in message) {
-        initDone();
+        if (message.type === 'init') initDone();
+        else if (environment.pending?.id === message.id) {
+          const sink = environment.pending.sink;
+          if (message.type === 'chunk') sink?.write(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength), message.contentType);
+          else sink?.end(message.contentType);
+        }
         return;
       }
       const pending = environment.pending;
@@ -260,6 +280,21 @@ export class LambdaRuntime {
    * @throws FunctionNotFoundError
    */
   async invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+    return this.invokeWith(nameOrArn, event, undefined);
+  }
+
+  /**
+   * Invokes a function for a streamed reply (as a function URL in RESPONSE_STREAM mode does): a
+   * handler wrapped by `awslambda.streamifyResponse` writes to `sink` as it goes; any other handler's
+   * result comes back as the payload, as from {@link invoke}. When `signal` aborts (the caller left),
+   * the handler's stream is destroyed, so the handler sees it; the invocation runs on to its end.
+   * @throws FunctionNotFoundError
+   */
+  async invokeStreaming(nameOrArn: string, event: unknown, sink: ResponseStreamSink, signal?: AbortSignal): Promise<InvokeResult> {
+    return this.invokeWith(nameOrArn, event, { sink, ...(signal ? { signal } : {}) });
+  }
+
+  private async invokeWith(nameOrArn: string, event: unknown, stream: { sink: ResponseStreamSink; signal?: AbortSignal } | undefined): Promise<InvokeResult> {
     const definition = this.find(nameOrArn);
     const name = functionNameOf(definition);
     const running = this.inFlight.get(name) ?? 0;
@@ -270,7 +305,7 @@ export class LambdaRuntime {
     }
     this.inFlight.set(name, running + 1);
     try {
-      return await this.run(definition, event);
+      return await this.run(definition, event, stream);
     } finally {
       const left = (this.inFlight.get(name) ?? 1) - 1;
       if (left > 0) this.inFlight.set(name, left);
@@ -278,13 +313,21 @@ export class LambdaRuntime {
     }
   }
 
-  private async run(definition: FunctionDefinition, event: unknown): Promise<InvokeResult> {
+  private async run(definition: FunctionDefinition, event: unknown, stream?: { sink: ResponseStreamSink; signal?: AbortSignal }): Promise<InvokeResult> {
     const environment = await this.acquire(definition);
     const id = randomUUID();
     const timeoutMs = definition.timeoutSeconds * 1000;
     return new Promise<InvokeResult>((resolve) => {
-      const pending: NonNullable<Environment['pending']> = { id, resolve };
+      const pending: NonNullable<Environment['pending']> = { id, resolve, ...(stream ? { sink: stream.sink } : {}) };
       environment.pending = pending;
+      const signal = stream?.signal;
+      if (signal) {
+        const abort = () => {
+          if (environment.pending === pending) environment.worker.postMessage({ type: 'abort', id });
+        };
+        if (signal.aborted) abort();
+        else signal.addEventListener('abort', abort, { once: true });
+      }
       void this.afterInit(environment).then(() => {
         // Ended during init (terminated, crashed): discard has answered already.
         if (environment.pending !== pending) return;
@@ -294,7 +337,9 @@ export class LambdaRuntime {
           resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${definition.timeoutSeconds.toFixed(2)} seconds`, trace: [] } });
           void environment.worker.terminate();
         }, timeoutMs);
-        this.post(environment, definition, id, event, timeoutMs);
+        this.post(environment, definition, id, event, timeoutMs, stream !== undefined);
+        // Aborted while the environment was starting: tell the handler as soon as it runs.
+        if (signal?.aborted && environment.pending === pending) environment.worker.postMessage({ type: 'abort', id });
       });
     });
   }
@@ -306,10 +351,11 @@ export class LambdaRuntime {
     clearTimeout(timer);
   }
 
-  private post(environment: Environment, definition: FunctionDefinition, id: string, event: unknown, timeoutMs: number): void {
+  private post(environment: Environment, definition: FunctionDefinition, id: string, event: unknown, timeoutMs: number, stream: boolean): void {
     environment.worker.postMessage({
       id,
       event,
+      stream,
       context: {
         functionName: functionNameOf(definition),
         functionVersion: definition.version ?? '$LATEST',
