@@ -78,7 +78,9 @@ function operation(spec: RouteSpec): Record<string, unknown> {
               : [],
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: jsonSchema(requestEnvelopeSchema(spec.parameters), 'input') } },
+            content: spec.rawRequestContentType
+              ? { [spec.rawRequestContentType]: { schema: jsonSchema(spec.parameters, 'input') } }
+              : { 'application/json': { schema: jsonSchema(requestEnvelopeSchema(spec.parameters), 'input') } },
           },
         }
       : { parameters: queryParameters(spec.parameters) }),

@@ -24,6 +24,8 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, R extends z.ZodType 
   result: R;
   /** Replies that are not the JSON envelope (e.g. `application/x-ndjson`). */
   rawContentType?: string;
+  /** A request body that is not the envelope but `parameters` itself, in this media type (the MCP endpoint's JSON-RPC messages). */
+  rawRequestContentType?: string;
 }
 
 /**

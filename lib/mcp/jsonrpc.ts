@@ -112,8 +112,9 @@ function checkMessage(value: unknown, options: FramingOptions): { message: JsonR
     if (typeof value.method !== 'string') return invalid('"method" must be a string');
     if ('params' in value && !(isObject(value.params) || Array.isArray(value.params)))
       return invalid('"params" must be an object or an array');
-    if (mcp && 'params' in value && Array.isArray(value.params)) return invalid('MCP params are an object');
+    // A notification is never answered, not even with an error: MCP's object-only params bind requests.
     if (!hasId) return { message: value as unknown as JsonRpcNotification };
+    if (mcp && 'params' in value && Array.isArray(value.params)) return invalid('MCP params are an object');
     if (value.id === null && mcp) return invalid('an MCP request id must be a string or an integer, not null');
     if (value.id !== null && !validId(value.id, mcp))
       return invalid(mcp ? '"id" must be a string or an integer' : '"id" must be a string, a number or null');

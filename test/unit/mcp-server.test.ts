@@ -1,0 +1,504 @@
+/**
+ * The MCP endpoint in process: the real handler (lib/mcp/http.ts) in front of real engine handlers
+ * (lib/api/engine-handler.ts) of a test engine, called through an in-process route invoker; real
+ * JWT verification against a local key set, the real ledger code on the in-memory audit stores.
+ * Ports faked: API keys, the Cedar gate (a table of denials). Every reply is checked against the
+ * official MCP JSON Schemas of the revision in use.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createLocalJWKSet } from 'jose';
+import { z } from 'zod';
+import { jwks, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey, signLocalToken } from '../../infra/local/idp.ts';
+import { engineHandler, type RoutePolicyGate, route } from '../../lib/api/engine-handler.ts';
+import { defineRoute } from '../../lib/api/route.ts';
+import { canonicalHash } from '../../lib/audit/digest.ts';
+import { MemoryLedgerStore, MemoryPayloadStore, MemoryStreamRegistry } from '../../lib/audit/memory-store.ts';
+import type { ApiKeyStore, StoredApiKey } from '../../lib/auth/api-keys.ts';
+import { JwtVerifier } from '../../lib/auth/jwt.ts';
+import type { Role } from '../../lib/auth/roles.ts';
+import { defineEngine, need } from '../../lib/engines/manifest.ts';
+import { ledgerCallRecorder, MCP_CALLS_STREAM, RouteFailedError, type RouteInvoker } from '../../lib/mcp/calls.ts';
+import { mcpHandler, protectedResourceHandler } from '../../lib/mcp/http.ts';
+import type { McpServerDeps } from '../../lib/mcp/server.ts';
+import { routeTools } from '../../lib/mcp/tools.ts';
+import { conformancePath } from '../helpers/conformance.ts';
+import { type McpRevision, validateMcp } from '../helpers/mcp-schema.ts';
+
+class MemoryKeys implements ApiKeyStore {
+  async create(_key: StoredApiKey) {}
+  async get() {
+    return undefined;
+  }
+  async list() {
+    return [];
+  }
+  async revoke(): Promise<StoredApiKey> {
+    throw new Error('no keys');
+  }
+}
+
+const context = { functionName: 'mcp', awsRequestId: 'req', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
+
+const createThing = defineRoute({
+  engine: 'lab',
+  action: 'things',
+  method: 'POST',
+  permission: 'lab:write',
+  summary: 'Create a thing',
+  parameters: z.object({ name: z.string().min(1).max(20), size: z.number().int().min(1) }),
+  result: z.object({ thingId: z.string(), name: z.string(), size: z.number() }),
+});
+const readThing = defineRoute({
+  ...createThing,
+  method: 'GET',
+  permission: 'lab:read',
+  summary: 'Read a thing',
+  parameters: z.object({ thingId: z.string(), limit: z.coerce.number().int().optional() }),
+});
+const deleteThing = defineRoute({
+  ...createThing,
+  method: 'DELETE',
+  permission: 'lab:configure',
+  summary: 'Delete a thing',
+  parameters: z.object({ thingId: z.string() }),
+});
+const propose = defineRoute({
+  engine: 'lab',
+  action: 'proposals',
+  method: 'POST',
+  permission: 'lab:write',
+  summary: 'Propose something risky',
+  parameters: z.object({ what: z.string() }),
+  result: z.object({ proposalId: z.string(), approvalId: z.string(), status: z.string() }),
+});
+const boom = defineRoute({
+  engine: 'lab',
+  action: 'boom',
+  method: 'POST',
+  permission: 'lab:write',
+  summary: 'Fail',
+  parameters: z.object({}),
+  result: z.object({}),
+});
+const labEngine = defineEngine({
+  name: 'lab',
+  description: 'test engine',
+  actions: {
+    things: { description: 'things', routes: [createThing, readThing, deleteThing], needs: [need.publish()] },
+    proposals: { description: 'proposals', routes: [propose], needs: [] },
+    boom: { description: 'boom', routes: [boom], needs: [] },
+  },
+});
+
+/** Denials of the fake Cedar gate: `<tenant> <METHOD> <path>`. */
+const denied = new Set<string>();
+const gate: RoutePolicyGate = {
+  check: async (principal, method, routePath) => ({
+    decision: denied.has(`${principal.tenant} ${method} ${routePath}`) ? 'deny' : 'allow',
+    policies: denied.has(`${principal.tenant} ${method} ${routePath}`) ? ['forbid-test'] : ['permit-test'],
+    errors: [],
+    version: 1,
+    breakGlass: false,
+  }),
+  breakGlassUsed: async () => {},
+};
+
+const ledger = new MemoryLedgerStore();
+const recordDeps = { ledger, payloads: new MemoryPayloadStore(), registry: new MemoryStreamRegistry() };
+const invoked: string[] = [];
+let handlers: Record<string, (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>> = {};
+const invoker: RouteInvoker = {
+  async invoke(functionName, event) {
+    invoked.push(`${functionName} ${event.requestContext.http.method}`);
+    const handler = handlers[functionName];
+    if (!handler) throw new RouteFailedError(`no function ${functionName}`);
+    const result = await handler(event, context);
+    return { statusCode: result.statusCode ?? 200, headers: (result.headers ?? {}) as Record<string, string>, body: result.body ?? '' };
+  },
+};
+
+let key: Awaited<ReturnType<typeof loadOrCreateIdpKey>>;
+let handler: ReturnType<typeof mcpHandler>;
+
+before(async () => {
+  key = await loadOrCreateIdpKey(await mkdtemp(path.join(os.tmpdir(), 'mcp-server-')));
+  const jwt = new JwtVerifier({
+    issuer: LOCAL_ISSUER,
+    audience: LOCAL_AUDIENCE,
+    keys: createLocalJWKSet(jwks(key)),
+    tenantClaim: 'tenant',
+    rolesClaim: 'roles',
+  });
+  const auth = () => ({ jwt, apiKeys: new MemoryKeys() });
+  const engineDeps = { auth, version: 'test', policyGate: () => gate };
+  handlers = {
+    labThings: engineHandler(
+      engineDeps,
+      route(createThing, async (params, ctx) => ({
+        result: { thingId: `thing-${ctx.tenant}`, ...params },
+        ledger: { tenant: ctx.tenant, stream: 'lab', seq: 3 },
+      })),
+      route(readThing, async (params) => {
+        if (params.thingId !== 'known')
+          return Promise.reject(
+            Object.assign(new (await import('../../lib/errors.ts')).NotFoundError(`Thing ${params.thingId} not found`)),
+          );
+        return { result: { thingId: 'known', name: 'a', size: params.limit ?? 1 } };
+      }),
+      route(deleteThing, async (params) => ({ result: { thingId: params.thingId, name: 'gone', size: 0 } })),
+    ),
+    labProposals: engineHandler(
+      engineDeps,
+      route(propose, async () => ({
+        status: 'pending',
+        statusCode: 202,
+        result: { proposalId: 'p-1', approvalId: 'approval-p-1', status: 'pending' },
+      })),
+    ),
+    labBoom: engineHandler(
+      engineDeps,
+      route(boom, async () => {
+        throw new Error('secret detail from deep inside');
+      }),
+    ),
+  };
+  const server: McpServerDeps = {
+    tools: routeTools([labEngine]),
+    invoker,
+    recorder: ledgerCallRecorder(recordDeps),
+    policyGate: gate,
+    serverInfo: { name: 'autonomy-test', version: '0.0.0' },
+    now: () => new Date(),
+  };
+  handler = mcpHandler({ auth, server: () => server, allowedOrigins: ['https://console.example.com'] });
+});
+
+async function token(tenant: string, roles: Role[]): Promise<string> {
+  return signLocalToken(key, { tenant, roles });
+}
+
+function mcpEvent(body: string | undefined, headers: Record<string, string> = {}, method = 'POST'): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: `${method} /mcp`,
+    rawPath: '/mcp',
+    rawQueryString: '',
+    headers: { host: 'api.example.com', 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    requestContext: {
+      accountId: '1',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      requestId: 'r-1',
+      stage: '$default',
+      http: { method, path: '/mcp', sourceIp: '10.0.0.1', userAgent: 'test' },
+    },
+    body,
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+}
+
+async function post(
+  message: unknown,
+  options: { tenant?: string; roles?: Role[]; headers?: Record<string, string>; raw?: string } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON-RPC replies
+): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+  const authorization = `Bearer ${await token(options.tenant ?? 'acme', options.roles ?? ['operator'])}`;
+  const result = await handler(
+    mcpEvent(options.raw ?? JSON.stringify(message), { authorization, 'mcp-protocol-version': '2025-11-25', ...options.headers }),
+    context,
+  );
+  const text = result.body ?? '';
+  return {
+    status: result.statusCode ?? 0,
+    headers: (result.headers ?? {}) as Record<string, string>,
+    body: text ? JSON.parse(text) : undefined,
+  };
+}
+
+let nextId = 1;
+const request = (method: string, params?: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id: nextId++,
+  method,
+  ...(params ? { params } : {}),
+});
+
+/**
+ * The reply fits the official schema of the revision: a result response of `resultType`, or an
+ * error response. An error whose request id could not be read carries `id: null`, as JSON-RPC 2.0
+ * requires (and the SDK sends); MCP's schemas type an id as a string or an integer (2025-11-25
+ * lets it be left out, 2025-06-18 cannot express the case), so that one member is checked against
+ * JSON-RPC and the rest against the schema.
+ */
+function assertFits(revision: McpRevision, reply: unknown, resultType?: string): void {
+  const isError = typeof reply === 'object' && reply !== null && 'error' in reply;
+  let body = reply;
+  if (isError && (reply as { id?: unknown }).id === null) {
+    const { id: _null, ...rest } = reply as Record<string, unknown>;
+    body = revision === '2025-06-18' ? { ...rest, id: 'unreadable' } : rest;
+  }
+  const envelope =
+    revision === '2025-06-18' ? (isError ? 'JSONRPCError' : 'JSONRPCResponse') : isError ? 'JSONRPCErrorResponse' : 'JSONRPCResultResponse';
+  assert.deepEqual(validateMcp(revision, envelope, body), [], `${revision}: ${JSON.stringify(body).slice(0, 300)}`);
+  if (resultType && !isError)
+    assert.deepEqual(validateMcp(revision, resultType, (body as { result: unknown }).result), [], `${revision} ${resultType}`);
+}
+
+describe('MCP endpoint: lifecycle', () => {
+  for (const revision of ['2025-06-18', '2025-11-25'] as const) {
+    it(`negotiates ${revision} in initialize and answers with its InitializeResult`, async () => {
+      const reply = await post(
+        request('initialize', { protocolVersion: revision, capabilities: {}, clientInfo: { name: 'test', version: '1' } }),
+        { headers: { 'mcp-protocol-version': revision } },
+      );
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body.result.protocolVersion, revision);
+      assert.deepEqual(reply.body.result.capabilities, { tools: { listChanged: false } });
+      assert.equal(reply.headers['mcp-session-id'], undefined, 'stateless: no session');
+      assertFits(revision, reply.body, 'InitializeResult');
+    });
+  }
+  it('answers a client asking for another revision with the newest it speaks', async () => {
+    const reply = await post(
+      request('initialize', { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'old', version: '1' } }),
+    );
+    assert.equal(reply.body.result.protocolVersion, '2025-11-25');
+  });
+  it('refuses an MCP-Protocol-Version header it does not speak with 400', async () => {
+    const reply = await post(request('ping'), { headers: { 'mcp-protocol-version': '2025-03-26' } });
+    assert.equal(reply.status, 400);
+    assert.deepEqual(reply.body.error.data.supported, ['2025-11-25', '2025-06-18']);
+  });
+  it('answers ping, and a notification with 202 and no body', async () => {
+    const ping = await post(request('ping'));
+    assert.deepEqual(ping.body.result, {});
+    assertFits('2025-11-25', ping.body);
+    const notified = await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    assert.equal(notified.status, 202);
+    assert.equal(notified.body, undefined);
+  });
+});
+
+describe('MCP endpoint: tools', () => {
+  it('lists what the roles allow: a viewer reads, an operator also writes, a configure tool needs more', async () => {
+    const names = async (roles: Role[], tenant = 'acme') =>
+      ((await post(request('tools/list'), { roles, tenant })).body.result.tools as Array<{ name: string }>).map((tool) => tool.name).sort();
+    assert.deepEqual(await names(['viewer']), ['lab_things_get']);
+    assert.deepEqual(await names(['operator']), [
+      'lab_boom_create',
+      'lab_proposals_create',
+      'lab_things_create',
+      'lab_things_delete',
+      'lab_things_get',
+    ]);
+    denied.add('locked DELETE /lab/things');
+    assert.deepEqual(
+      await names(['operator'], 'locked'),
+      ['lab_boom_create', 'lab_proposals_create', 'lab_things_create', 'lab_things_get'],
+      'Cedar denies the delete',
+    );
+    const listed = await post(request('tools/list'), { roles: ['operator'] });
+    for (const revision of ['2025-06-18', '2025-11-25'] as const) assertFits(revision, listed.body, 'ListToolsResult');
+  });
+
+  it('runs a call through the route, returns its result and records it with the hashes of arguments and result', async () => {
+    const args = { name: 'widget', size: 3 };
+    const reply = await post(request('tools/call', { name: 'lab_things_create', arguments: args }), {
+      tenant: 'rec',
+      headers: { 'x-correlation-id': 'corr-rec-1' },
+    });
+    assert.equal(reply.status, 200);
+    const result = reply.body.result;
+    assert.equal(result.isError, undefined);
+    assert.deepEqual(result.structuredContent, { thingId: 'thing-rec', name: 'widget', size: 3 });
+    assert.deepEqual(JSON.parse(result.content[0].text), { thingId: 'thing-rec', name: 'widget', size: 3 });
+    assert.deepEqual(result._meta['autonomy/ledger'], { tenant: 'rec', stream: 'lab', seq: 3 });
+    for (const revision of ['2025-06-18', '2025-11-25'] as const) assertFits(revision, reply.body, 'CallToolResult');
+    const entries = await ledger.read('rec', MCP_CALLS_STREAM, 0, 10);
+    assert.equal(entries.length, 1);
+    assert.deepEqual(result._meta['autonomy/record'], { tenant: 'rec', stream: MCP_CALLS_STREAM, seq: 0 });
+    const payload = (await recordDeps.payloads.get('rec', entries[0]?.payloadHash ?? '')) as Record<string, unknown>;
+    const { _meta: _ignored, ...hashed } = result;
+    assert.equal(payload.tool, 'lab_things_create');
+    assert.equal(payload.argumentsSha256, canonicalHash(args));
+    assert.equal(payload.resultSha256, canonicalHash(hashed));
+    assert.equal(payload.outcome, 'success');
+    assert.equal(payload.correlationId, 'corr-rec-1');
+    assert.deepEqual(payload.caller, { tenant: 'rec', subject: 'local:rec', via: 'jwt' });
+    assert.equal(entries[0]?.actor, 'local:rec');
+  });
+
+  it('sends GET arguments as the query string, and a 404 comes back as isError with its message', async () => {
+    const found = await post(request('tools/call', { name: 'lab_things_get', arguments: { thingId: 'known', limit: 7 } }));
+    assert.equal(found.body.result.structuredContent.size, 7);
+    const missing = await post(request('tools/call', { name: 'lab_things_get', arguments: { thingId: 'nope' } }));
+    assert.equal(missing.body.result.isError, true);
+    assert.match(missing.body.result.content[0].text, /^NotFoundError \(404\): Thing nope not found/);
+  });
+
+  it('turns a 202 into a pending result naming the approval id, not an error', async () => {
+    const reply = await post(request('tools/call', { name: 'lab_proposals_create', arguments: { what: 'restart' } }));
+    const result = reply.body.result;
+    assert.equal(result.isError, undefined);
+    assert.match(result.content[0].text, /^Pending approval: approval id approval-p-1 \(proposal p-1\)/);
+    assert.equal(result._meta['autonomy/status'], 'pending');
+    assert.equal(result.structuredContent.approvalId, 'approval-p-1');
+  });
+
+  it('refuses what the role does not allow as a tool error (the route answers 403), recorded as an error', async () => {
+    const reply = await post(request('tools/call', { name: 'lab_things_create', arguments: { name: 'x', size: 1 } }), {
+      roles: ['viewer'],
+      tenant: 'viewer-t',
+    });
+    assert.equal(reply.body.result.isError, true);
+    assert.match(reply.body.result.content[0].text, /^ForbiddenError \(403\): This needs the 'lab:write' permission/);
+    const [entry] = await ledger.read('viewer-t', MCP_CALLS_STREAM, 0, 10);
+    assert.ok(entry);
+    const payload = (await recordDeps.payloads.get('viewer-t', entry.payloadHash)) as Record<string, unknown>;
+    assert.deepEqual([payload.outcome, payload.statusCode], ['error', 403]);
+  });
+
+  it('names each bad argument of a 400 as arguments.<field>', async () => {
+    const reply = await post(request('tools/call', { name: 'lab_things_create', arguments: { name: '', size: 'big' } }));
+    assert.equal(reply.body.result.isError, true);
+    const text = reply.body.result.content[0].text as string;
+    assert.match(text, /^ValidationError \(400\)/);
+    assert.match(text, /- arguments\.name: /);
+    assert.match(text, /- arguments\.size: /);
+  });
+
+  it('answers a route that crashed with isError, the correlation id and nothing of the error', async () => {
+    const reply = await post(request('tools/call', { name: 'lab_boom_create', arguments: {} }));
+    assert.equal(reply.body.result.isError, true);
+    assert.doesNotMatch(JSON.stringify(reply.body), /secret detail|at .*\.ts/);
+    assert.match(reply.body.result.content[0].text, /InternalError \(500\)/);
+  });
+
+  it('answers an unknown tool with the JSON-RPC error -32602', async () => {
+    const reply = await post(request('tools/call', { name: 'nope_get', arguments: {} }));
+    assert.equal(reply.body.error.code, -32602);
+    assert.equal(reply.body.error.message, 'Unknown tool: nope_get');
+    assertFits('2025-11-25', reply.body);
+  });
+
+  it('answers an unknown method with -32601', async () => {
+    const reply = await post(request('resources/list'));
+    assert.equal(reply.body.error.code, -32601);
+  });
+});
+
+describe('MCP endpoint: HTTP', () => {
+  it('answers no credentials with 401 and a WWW-Authenticate pointing at the protected-resource metadata', async () => {
+    const result = await handler(mcpEvent(JSON.stringify(request('ping'))), context);
+    assert.equal(result.statusCode, 401);
+    const headers = result.headers as Record<string, string>;
+    assert.equal(headers['www-authenticate'], 'Bearer resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"');
+    assert.equal(JSON.parse(result.body ?? '{}').error, 'UnauthorizedError');
+    const bad = await handler(mcpEvent(JSON.stringify(request('ping')), { authorization: 'Bearer not-a-jwt' }), context);
+    assert.equal(bad.statusCode, 401);
+    assert.match((bad.headers as Record<string, string>)['www-authenticate'] ?? '', /error="invalid_token"$/);
+  });
+
+  it('serves the protected-resource metadata for the base URL reached', async () => {
+    const metadata = protectedResourceHandler({ issuer: 'https://issuer.example.com', scopes: ['openid'] });
+    const result = await metadata({ ...mcpEvent(undefined, {}, 'GET'), rawPath: '/.well-known/oauth-protected-resource' }, context);
+    const body = JSON.parse(result.body ?? '{}');
+    assert.deepEqual(
+      {
+        resource: body.resource,
+        authorization_servers: body.authorization_servers,
+        bearer_methods_supported: body.bearer_methods_supported,
+        scopes_supported: body.scopes_supported,
+      },
+      {
+        resource: 'https://api.example.com/mcp',
+        authorization_servers: ['https://issuer.example.com'],
+        bearer_methods_supported: ['header'],
+        scopes_supported: ['openid'],
+      },
+    );
+  });
+
+  it('refuses a foreign Origin with 403 and accepts its own and the allowlisted', async () => {
+    assert.equal((await post(request('ping'), { headers: { origin: 'https://evil.example.net' } })).status, 403);
+    assert.equal((await post(request('ping'), { headers: { origin: 'https://api.example.com' } })).status, 200);
+    assert.equal((await post(request('ping'), { headers: { origin: 'https://console.example.com' } })).status, 200);
+  });
+
+  it('answers GET and DELETE with 405 and Allow: POST (stateless), after authentication', async () => {
+    const authorization = `Bearer ${await token('acme', ['viewer'])}`;
+    for (const method of ['GET', 'DELETE']) {
+      const result = await handler(mcpEvent(undefined, { authorization, accept: 'text/event-stream' }, method), context);
+      assert.equal(result.statusCode, 405, method);
+      assert.equal((result.headers as Record<string, string>).allow, 'POST');
+      assert.equal((await handler(mcpEvent(undefined, {}, method), context)).statusCode, 401, `${method} without credentials`);
+    }
+  });
+
+  it('refuses a body that is not JSON (415), an Accept without JSON (406)', async () => {
+    assert.equal((await post(request('ping'), { headers: { 'content-type': 'text/plain' } })).status, 415);
+    assert.equal((await post(request('ping'), { headers: { accept: 'text/html' } })).status, 406);
+    assert.equal((await post(request('ping'), { headers: { accept: '*/*' } })).status, 200);
+  });
+});
+
+describe('MCP endpoint: the JSON-RPC specification examples', () => {
+  const spec = JSON.parse(readFileSync(conformancePath('jsonrpc-mcp', 'jsonrpc2_spec_examples.json'), 'utf8')) as {
+    cases: Array<{ name: string; request: string; response: string | null; response_parsed?: unknown }>;
+  };
+  /**
+   * What MCP changes about the examples: batches are refused as a whole with one -32600 (MCP
+   * 2025-06-18 removed them), the example server's methods (subtract, sum, get_data) do not exist
+   * (-32601), and positional params are not MCP (params are an object).
+   */
+  function expected(example: (typeof spec.cases)[number]): { status: number; body: unknown } {
+    const trimmed = example.request.trim();
+    if (trimmed.startsWith('[')) {
+      try {
+        JSON.parse(trimmed);
+      } catch {
+        return { status: 400, body: { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } } };
+      }
+      return { status: 400, body: { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } } };
+    }
+    if (example.response === null) return { status: 202, body: undefined };
+    const reply = example.response_parsed as { id: unknown; error?: { code: number } };
+    if (reply.error) return { status: reply.error.code === -32601 ? 200 : 400, body: reply };
+    const message = JSON.parse(trimmed) as { id: unknown; params?: unknown };
+    // A positional-params call is an invalid MCP request; a named one reaches the SDK, which knows no `subtract`.
+    if (Array.isArray(message.params))
+      return { status: 400, body: { jsonrpc: '2.0', id: message.id, error: { code: -32600, message: 'Invalid Request' } } };
+    return { status: 200, body: { jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'Method not found' } } };
+  }
+
+  for (const example of spec.cases) {
+    it(`answers "${example.name}" as JSON-RPC, within MCP`, async () => {
+      const reply = await post(undefined, { raw: example.request });
+      const want = expected(example);
+      assert.equal(reply.status, want.status, JSON.stringify(reply.body));
+      const withoutData =
+        reply.body === undefined
+          ? undefined
+          : JSON.parse(JSON.stringify(reply.body), (name, value) => (name === 'data' ? undefined : value));
+      assert.deepEqual(withoutData, want.body);
+      if (reply.body !== undefined) assertFits('2025-11-25', reply.body);
+    });
+  }
+});
+
+describe('MCP endpoint: invalid params', () => {
+  it('answers tools/call without a tool name, or with arguments that are not an object, with -32602', async () => {
+    for (const params of [{}, { name: 'lab_things_get', arguments: 'thingId=known' }, { name: 7 }]) {
+      const reply = await post(request('tools/call', params));
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body.error?.code, -32602, JSON.stringify(reply.body));
+      assert.doesNotMatch(reply.body.error.message, /ZodError|at .*\.js/);
+    }
+  });
+});
