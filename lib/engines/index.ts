@@ -8,9 +8,10 @@ import { executionEngine } from '../execution/manifest.ts';
 import { gatewayEngine } from '../gateway/manifest.ts';
 import { governanceEngine } from '../governance/manifest.ts';
 import { identityEngine } from '../identity/manifest.ts';
+import { mcpEngine } from '../mcp/manifest.ts';
 import { observationEngine } from '../observation/manifest.ts';
 import { platformEngine } from '../platform/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
 
-export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, gatewayEngine, auditEngine, demoEngine];
+export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, gatewayEngine, auditEngine, mcpEngine, demoEngine];

@@ -15,11 +15,20 @@ export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 export const jsonRpcMessageSchema = z
   .object({
     jsonrpc: z.literal('2.0'),
-    id: z.union([z.string(), z.number().int()]).optional().describe('Absent on notifications'),
+    id: z
+      .union([z.string().max(256), z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)])
+      .optional()
+      .describe('Absent on notifications'),
     method: z.string().max(256).optional().describe('initialize, ping, tools/list, tools/call, notifications/…'),
-    params: z.record(z.string(), z.unknown()).optional(),
-    result: z.record(z.string(), z.unknown()).optional().describe('A reply of the client to a request of the server'),
-    error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }).optional(),
+    params: z.record(z.string().max(256), z.unknown()).optional(),
+    result: z.record(z.string().max(256), z.unknown()).optional().describe('A reply of the client to a request of the server'),
+    error: z
+      .object({
+        code: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+        message: z.string().max(2000),
+        data: z.unknown().optional(),
+      })
+      .optional(),
   })
   .describe('One JSON-RPC 2.0 message');
 
@@ -72,13 +81,13 @@ export const protectedResourceRoute = defineRoute({
   summary:
     'OAuth 2.0 protected-resource metadata (RFC 9728) of the MCP endpoint: the resource, its authorization server, bearer methods and scopes',
   parameters: z.object({}),
-  result: z
-    .object({
-      resource: z.string(),
-      authorization_servers: z.array(z.string()).optional(),
-      bearer_methods_supported: z.array(z.string()),
-      scopes_supported: z.array(z.string()),
-    })
-    .passthrough(),
+  result: z.object({
+    resource: z.string().max(2048),
+    authorization_servers: z.array(z.string().max(2048)).max(8).optional(),
+    bearer_methods_supported: z.array(z.string().max(32)).max(4),
+    scopes_supported: z.array(z.string().max(256)).max(64),
+    resource_name: z.string().max(256),
+    resource_documentation: z.string().max(2048),
+  }),
   rawContentType: 'application/json',
 });

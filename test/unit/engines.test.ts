@@ -25,6 +25,7 @@ const config = serverlessConfig(engines, {
   secretNamePrefix: 'autonomy/test/',
   stateMachinePrefix: 'autonomy-test-',
   models,
+  functionNamePrefix: 'autonomy-test-',
 });
 type Fn = { handler: string; role: string; environment?: Record<string, unknown>; events: Array<Record<string, unknown>> };
 type Statement = { Action: string[]; Resource: unknown; Condition?: Record<string, Record<string, string[]>> };
@@ -219,6 +220,25 @@ describe('engine manifests', () => {
     );
     assert.throws(() => statementOf(need.startGate(), undefined, 'autonomy-test'), /stateMachinePrefix/);
     assert.throws(() => statementOf(need.startGate(), undefined, 'autonomy/test/'), /stateMachinePrefix/);
+  });
+
+  it('let only the MCP endpoint invoke functions, exactly those of protected routes (itself not), with their prefix in ROUTE_FUNCTION_PREFIX', () => {
+    const invokers = Object.keys(config.functions).filter((name) =>
+      statements(name).some((statement) => statement.Action.includes('lambda:InvokeFunction')),
+    );
+    assert.deepEqual(invokers, ['mcpServer']);
+    const granted = statements('mcpServer').find((statement) => statement.Action.includes('lambda:InvokeFunction'));
+    const names = (granted?.Resource as Array<{ 'Fn::Sub': string }>).map((resource) => resource['Fn::Sub'].split(':function:')[1]);
+    const expected = engines.flatMap((engine) =>
+      Object.entries(engine.actions)
+        .filter(([, spec]) => (spec.routes ?? []).some((route) => route.permission !== 'public') && engine.name !== 'mcp')
+        .map(([action]) => `autonomy-test-${functionName(engine.name, action)}`),
+    );
+    assert.deepEqual(names, expected);
+    assert.ok(
+      names.includes('autonomy-test-governanceProposals') && !names.some((name) => name.includes('mcp') || name.includes('platformHealth')),
+    );
+    assert.equal((config.functions.mcpServer as Fn).environment?.ROUTE_FUNCTION_PREFIX, 'autonomy-test-');
   });
 
   it('turn needs into statements on exactly the named resource', () => {

@@ -9,6 +9,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { config } from '../../config.ts';
 import { engines } from '../../engines/index.ts';
+import { deployedTo } from '../../engines/manifest.ts';
 import { DependencyError } from '../../errors.ts';
 import { ledgerCallRecorder, RouteFailedError, type RouteInvoker, type RouteReply } from '../../mcp/calls.ts';
 import type { McpHandlerDeps } from '../../mcp/http.ts';
@@ -61,7 +62,8 @@ export function mcpServerDeps(): McpServerDeps {
   if (!cfg.ROUTE_FUNCTION_PREFIX)
     throw new Error('Invalid function environment: ROUTE_FUNCTION_PREFIX is not set (lib/mcp/manifest.ts, need.invokeRoutes)');
   server = {
-    tools: routeTools(engines),
+    // The engines of this stage only: the demo engine's functions exist on local and dev alone.
+    tools: routeTools(engines.filter((engine) => deployedTo(engine, cfg.STAGE))),
     invoker: lambdaRouteInvoker(cfg.ROUTE_FUNCTION_PREFIX),
     recorder: ledgerCallRecorder(recordDeps()),
     policyGate: engineDeps().policyGate?.(),
