@@ -44,7 +44,7 @@ export type ActuationId = `${string}:${string}`;
 
 /**
  * Every governed actuation, in engine order (Reflex, Execution, Evolution, Versioning, Promotion,
- * Replication, Migration, Encapsulation, Compression, Closure, Observation, Audit). Governance
+ * Replication, Migration, Encapsulation, Compression, Closure, Capsules, Observation, Audit). Governance
  * itself has none: its routes decide, they do not actuate.
  */
 export const actuations: readonly Actuation[] = [
@@ -236,6 +236,17 @@ export const actuations: readonly Actuation[] = [
     reversible: true,
     dryRun: true,
     description: "Archives a component's data and ledger checkpoints to S3 (restorable)",
+  },
+  // Capsules (issue 12): a reviewed capsule version published to the stage's marketplace.
+  {
+    engine: 'capsules',
+    action: 'publish',
+    operation: 'interface-exposure',
+    // Once other tenants install a published version it cannot be taken back from them, only deprecated.
+    reversible: false,
+    dryRun: false,
+    description:
+      "Publishes a capsule version that passed the automated review to the stage's marketplace: an immutable semver version every tenant may install",
   },
   // Observation and Audit: they never change a target; listed so policy can still name them.
   {
