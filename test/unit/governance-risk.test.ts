@@ -510,7 +510,7 @@ describe('governance actuation catalog', () => {
     }
   });
 
-  it('covers every class that actuates, and classes the actions of issues 10-14 as the seed says', () => {
+  it('covers every class that actuates, and classes the actions of issues 10-14 as the seed says (and capsule publication, issue 12)', () => {
     const expected: [string, OperationClass, boolean][] = [
       ['reflex:restart', 'repair', true],
       ['reflex:scale-out', 'scaling', true],
@@ -532,6 +532,7 @@ describe('governance actuation catalog', () => {
       ['compression:delete-context', 'optimisation', false],
       ['closure:terminate', 'termination', false],
       ['closure:archive', 'optimisation', true],
+      ['capsules:publish', 'interface-exposure', false],
       ['observation:configure', 'observation', true],
       ['audit:record', 'audit', true],
     ];
