@@ -80,3 +80,27 @@ export const actionNameSchema = z.string().regex(ACTION_NAME_PATTERN, 'action na
 export const MAX_ACTOR_LENGTH = 256;
 /** Who did something: a credential's subject, as the ledger, events and approvals record it. */
 export const actorSchema = z.string().min(1).max(MAX_ACTOR_LENGTH);
+
+/**
+ * A capsule's name: kebab-case like an action name (lower-case words of letters and digits joined
+ * by single dashes, starting with a letter), at most 64 characters. It names the capsule in the
+ * marketplace, its Cedar principal (`Autonomy::Capsule::"<name>"`) and its policy layer.
+ */
+export const CAPSULE_NAME_PATTERN = ACTION_NAME_PATTERN;
+/** A capsule name (see {@link CAPSULE_NAME_PATTERN}). */
+export const capsuleNameSchema = z
+  .string()
+  .max(64)
+  .regex(CAPSULE_NAME_PATTERN, 'capsule names are kebab-case (a-z, 0-9, single dashes), starting with a letter, at most 64 characters');
+
+/**
+ * A semantic version (SemVer 2.0.0, the regular expression semver.org gives): `1.4.0`,
+ * `2.0.0-rc.1+build.5`; no leading `v`, no leading zeros. At most 64 characters.
+ */
+export const SEMVER_PATTERN =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+/** A semantic version (see {@link SEMVER_PATTERN}). */
+export const semverSchema = z
+  .string()
+  .max(64)
+  .regex(SEMVER_PATTERN, 'must be a semantic version such as 1.4.0 or 2.0.0-rc.1 (SemVer 2.0.0)');

@@ -1,0 +1,189 @@
+/**
+ * Events of the Capsules engine (`autonomy.capsules`): the governed lifecycle of a capsule, each
+ * step saved with the state it reports (an outbox), recorded in the ledger of the tenant it
+ * concerns (stream `events.capsules`) and published after it, so each is published at least once
+ * (events/delivery.ts). An author's tenant records its keys, each automated review (passed or
+ * refused, with the reason), the submission, the reviewers' outcome (published or rejected) and
+ * deprecations; an installing tenant records its installs and uninstalls. The bundle never reaches
+ * the bus: its SHA-256 does.
+ */
+import { z } from 'zod';
+import { defineEvent, detailSchema, isoTimestampSchema, MAX_TEXT_LENGTH, sha256HexSchema } from './common.ts';
+import { actorSchema, capsuleNameSchema, semverSchema, tenantSchema } from './ids.ts';
+
+/** An author's key id: the SHA-256 (hex) of its public key's DER (SubjectPublicKeyInfo). */
+const keyIdSchema = sha256HexSchema;
+/** A governance proposal id (lib/governance/proposals.ts). */
+const proposalIdSchema = z.string().min(1).max(64);
+/** A submission's id. */
+const submissionIdSchema = z.string().min(1).max(64);
+
+/** The automated review's checks, in the order they run (lib/capsules/review.ts). */
+export const reviewCheckNames = ['size', 'signature', 'bundle', 'manifest', 'rights', 'version'] as const;
+
+/** One check of an automated review: passed, failed (with why), or skipped after an earlier failure. */
+export const reviewCheckSchema = z.strictObject({
+  check: z.enum(reviewCheckNames),
+  outcome: z.enum(['passed', 'failed', 'skipped']),
+  detail: z.string().max(MAX_TEXT_LENGTH),
+});
+/** One check of a review. */
+export type ReviewCheck = z.infer<typeof reviewCheckSchema>;
+
+/** `capsules.author-key.changed` v1: an admin registered or revoked an author's Ed25519 public key. */
+export const authorKeyChanged = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.author-key.changed',
+  version: '1',
+  description:
+    "An admin registered or revoked an author's Ed25519 public key in the tenant (PUT /capsules/authors): the author's subject, the key id (SHA-256 of the public key), who changed it.",
+  schema: detailSchema('1', {
+    subject: actorSchema,
+    keyId: keyIdSchema,
+    change: z.enum(['registered', 'revoked']),
+    changedBy: actorSchema,
+    changedAt: isoTimestampSchema,
+  }),
+});
+
+/**
+ * `capsules.review.completed` v1: the automated review of a submitted bundle, passed or refused.
+ * A refused bundle is stored nowhere and published nowhere: this record and the reply are all that
+ * is left of it.
+ */
+export const reviewCompleted = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.review.completed',
+  version: '1',
+  description:
+    'The automated review of a submitted capsule bundle: each check (size, signature, bundle, manifest, rights, version) and the outcome; a refusal gives the failing check, the reply status and the exact reason, and nothing is stored or published.',
+  schema: detailSchema('1', {
+    submissionId: submissionIdSchema,
+    outcome: z.enum(['passed', 'refused']),
+    /** The manifest's name and version when the review got that far. */
+    name: capsuleNameSchema.nullable(),
+    capsuleVersion: semverSchema.nullable(),
+    /** SHA-256 of the bundle's bytes when they could be decoded. */
+    bundleSha256: sha256HexSchema.nullable(),
+    bundleBytes: z.number().int().min(0).max(1e9),
+    author: actorSchema,
+    keyId: keyIdSchema.nullable(),
+    checks: z.array(reviewCheckSchema).max(reviewCheckNames.length),
+    /** The failing check's reason (refused), else null. */
+    reason: z.string().max(MAX_TEXT_LENGTH).nullable(),
+    /** The HTTP status the submission was refused with (400, 403, 409, 413), else null. */
+    status: z.number().int().min(400).max(499).nullable(),
+    reviewedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.version.submitted` v1: a version passed the automated review and waits for a reviewer's approval. */
+export const versionSubmitted = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.version.submitted',
+  version: '1',
+  description:
+    "A capsule version passed the automated review, its bundle stored by content hash: it waits at the governance gate (proposal capsules:publish, an approval by the tenant's reviewers).",
+  schema: detailSchema('1', {
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    bundleSha256: sha256HexSchema,
+    author: actorSchema,
+    keyId: keyIdSchema,
+    proposalId: proposalIdSchema,
+    approvalId: z.string().min(1).max(80).nullable(),
+    submittedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.version.published` v1: reviewers approved a version; it is in the marketplace, immutable. */
+export const versionPublished = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.version.published',
+  version: '1',
+  description:
+    "A capsule version was approved through the governance gate and published to the stage's marketplace: immutable from now on, installable by every tenant.",
+  schema: detailSchema('1', {
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    bundleSha256: sha256HexSchema,
+    author: actorSchema,
+    proposalId: proposalIdSchema,
+    publishedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.version.rejected` v1: the gate ended without an approval (rejected, timed out, refused or withdrawn). */
+export const versionRejected = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.version.rejected',
+  version: '1',
+  description:
+    'A submitted capsule version was not published: its proposal was rejected by reviewers, timed out, or refused; the version number may be submitted again.',
+  schema: detailSchema('1', {
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    bundleSha256: sha256HexSchema,
+    proposalId: proposalIdSchema,
+    proposalStatus: z.enum(['rejected', 'timed-out', 'refused']),
+    reasons: z.array(z.string().max(MAX_TEXT_LENGTH)).max(50),
+    rejectedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.version.deprecated` v1: the owner deprecated a published version; installs keep it, new installs are refused. */
+export const versionDeprecated = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.version.deprecated',
+  version: '1',
+  description:
+    'The owning tenant deprecated a published capsule version: tenants that installed it keep it, new installs of it are refused.',
+  schema: detailSchema('1', {
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    reason: z.string().min(1).max(MAX_TEXT_LENGTH),
+    deprecatedBy: actorSchema,
+    deprecatedAt: isoTimestampSchema,
+  }),
+});
+
+/** A capsule's budget per run, as installed. */
+const budgetSchema = z.strictObject({ tokens: z.number().int().min(0).max(1e12), costUsd: z.number().min(0).max(1e9) });
+
+/** `capsules.capsule.installed` v1: a tenant installed a published version: its guardrails in force, its budget recorded. */
+export const capsuleInstalled = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.capsule.installed',
+  version: '1',
+  description:
+    "A tenant installed (or moved to) a published capsule version: its guardrails became the capsule's layer of the tenant's Cedar policy set (the version that applied them), and its per-run budget was recorded.",
+  schema: detailSchema('1', {
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    previousVersion: semverSchema.nullable(),
+    bundleSha256: sha256HexSchema,
+    /** The tenant that published the capsule. */
+    ownerTenant: tenantSchema,
+    /** The tenant's policy set version that holds the capsule's layer. */
+    policyVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    budget: budgetSchema,
+    installedBy: actorSchema,
+    installedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.capsule.uninstalled` v1: a tenant removed a capsule: its layer left the tenant's policy set. */
+export const capsuleUninstalled = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.capsule.uninstalled',
+  version: '1',
+  description:
+    "A tenant uninstalled a capsule: its guardrails' layer left the tenant's Cedar policy set (the version without it) and its budget is no longer reserved.",
+  schema: detailSchema('1', {
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    policyVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    uninstalledBy: actorSchema,
+    uninstalledAt: isoTimestampSchema,
+  }),
+});
