@@ -1,6 +1,7 @@
 /**
  * /governance/policies: the tenant's Cedar policy set (GET), and a new version of it (PUT by
- * admins: validated against the stage's schema, stored, made current, its hash in the ledger).
+ * admins: validated against the stage's schema, stored, made current, its hash in the ledger). A
+ * document without `capsules` keeps the installed capsules' layers of the current version.
  */
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
 import { governanceOutbox, governanceStore, policyEngine, policyVersions } from '../../lib/adapters/aws/governance-deps.ts';
@@ -19,10 +20,20 @@ export const handler = engineHandler(
   }),
   route(putPoliciesRoute, async (params, ctx) => {
     const actor = ctx.principal?.subject ?? 'unknown';
+    // Installed capsules' layers are written by install and uninstall: a document that leaves them out keeps them.
+    const current =
+      params.policies.capsules === undefined
+        ? await currentPolicies(ctx.tenant, { store: governanceStore(), policies: versions, schema: policyEngine().schema })
+        : undefined;
+    const policies = current?.layers.capsules === undefined ? params.policies : { ...params.policies, capsules: current.layers.capsules };
     const outcome = await publishPolicies(
       ctx.tenant,
-      params.policies,
-      { actor, breakGlass: ctx.policy?.breakGlass ?? false },
+      policies,
+      {
+        actor,
+        breakGlass: ctx.policy?.breakGlass ?? false,
+        ...(current?.layers.capsules === undefined ? {} : { basedOn: current.policyVersion }),
+      },
       { store: governanceStore(), outbox: governanceOutbox(), policies: versions, schema: policyEngine().schema, now: ctx.now() },
     );
     ctx.log(

@@ -109,21 +109,30 @@ export function checkPolicies(layers: PolicyLayers, schema: CedarSchema): string
  * with a `governance.policy.published` event (hash, policy ids, actor, break-glass) recorded in
  * the ledger.
  *
+ * `by.basedOn`: the version the new document was derived from (a read-modify-write such as a
+ * capsule's install): the publish is refused unless that version is still current, so no change
+ * made meanwhile is lost.
+ *
  * @throws ValidationError (400) quoting Cedar's messages.
- * @throws ConflictError (409) when another version was made current meanwhile (publish again on top of it).
+ * @throws ConflictError (409) when another version was made current meanwhile (publish again on top of it), or `by.basedOn` is no longer current.
  * @example
  * const outcome = await publishPolicies('acme', { team: '@id("no-prod-restarts") forbid (…);' }, { actor: 'root', breakGlass: false }, deps);
  */
 export async function publishPolicies(
   tenant: string,
   layers: PolicyLayers,
-  by: { actor: string; breakGlass: boolean },
+  by: { actor: string; breakGlass: boolean; basedOn?: number },
   deps: PublishDeps,
 ): Promise<PublishOutcome> {
   const policyIds = checkPolicies(layers, deps.schema);
   const hash = policyDocumentHash(layers);
   const at = deps.now.toISOString();
   const current = await deps.store.settings(tenant);
+  const moved = (version: number) =>
+    new ConflictError(
+      `Policy set v${version} of ${tenant} was published meanwhile (this change was made on v${by.basedOn}); read it (GET /governance/policies) and publish again`,
+    );
+  if (by.basedOn !== undefined && current.policyVersion !== by.basedOn) throw moved(current.policyVersion);
   let policyVersion = current.policyVersion + 1;
   for (let attempt = 1; ; attempt += 1, policyVersion += 1) {
     try {
@@ -136,6 +145,7 @@ export async function publishPolicies(
   const { before } = await updateSettings(
     tenant,
     (settings) => {
+      if (by.basedOn !== undefined && settings.policyVersion !== by.basedOn) throw moved(settings.policyVersion);
       if (settings.policyVersion >= policyVersion)
         throw new ConflictError(
           `Policy set v${settings.policyVersion} of ${tenant} was published meanwhile; read it (GET /governance/policies) and publish again`,

@@ -371,3 +371,65 @@ describe('the ledger stream', () => {
     assert.equal(input.stream, GOVERNANCE_EVENTS_STREAM);
   });
 });
+
+describe('installed capsules as policy layers', () => {
+  const CAPSULE_GUARD =
+    '@id("no-config")\nforbid (principal == Autonomy::Capsule::"incident-summary", action == Autonomy::Action::"PUT /observation/config", resource);\n';
+  const route = (kind: 'capsule' | 'user', id: string) => ({
+    principal: { kind, id, tenant: 'acme', roles: ['operator'] },
+    tenant: 'acme',
+    method: 'PUT' as const,
+    path: '/observation/config',
+  });
+
+  it("names a capsule's policies capsule/<name>/<id> and lets them narrow that capsule only", async () => {
+    const { deps } = memoryDeps();
+    const layers: PolicyLayers = { team: FORBID_RESTARTS, capsules: { 'incident-summary': CAPSULE_GUARD } };
+    const outcome = await publishPolicies('acme', layers, { actor: 'root', breakGlass: false }, deps);
+    assert.deepEqual(outcome.policyIds.slice(-2), ['team/no-restarts', 'capsule/incident-summary/no-config']);
+    const capsule = engine.evaluateRoute(layers, 1, route('capsule', 'incident-summary'));
+    assert.deepEqual([capsule.decision, capsule.policies], ['deny', ['capsule/incident-summary/no-config']]);
+    assert.equal(engine.evaluateRoute(layers, 1, route('capsule', 'other-capsule')).decision, 'allow');
+    assert.equal(engine.evaluateRoute(layers, 1, route('user', 'alice')).decision, 'allow');
+  });
+
+  it("reports a capsule layer's Cedar errors under body.parameters.policies.capsule/<name>", async () => {
+    const { deps, versions } = memoryDeps();
+    const error = await publishPolicies(
+      'acme',
+      { capsules: { 'incident-summary': 'forbid (principal, action == Autonomy::Action::"PUT /nowhere", resource);' } },
+      { actor: 'root', breakGlass: false },
+      deps,
+    ).then(
+      () => assert.fail('published'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof ValidationError);
+    assert.equal(error.issues[0]?.path, 'body.parameters.policies.capsule/incident-summary');
+    assert.equal(versions.size, 0);
+  });
+
+  it('refuses a publish based on a version that is no longer current, storing nothing', async () => {
+    const { deps, versions, settings } = memoryDeps();
+    await publishPolicies('acme', { team: '' }, { actor: 'root', breakGlass: false }, deps);
+    const stale = await publishPolicies(
+      'acme',
+      { capsules: { a: '' } },
+      { actor: 'system:capsules', breakGlass: false, basedOn: 0 },
+      deps,
+    ).then(
+      () => assert.fail('published'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(stale instanceof ConflictError);
+    assert.match(stale.message, /v1 of acme was published meanwhile \(this change was made on v0\)/);
+    assert.deepEqual([versions.size, settings.get('acme')?.policyVersion], [1, 1]);
+    const current = await publishPolicies(
+      'acme',
+      { capsules: { a: '' } },
+      { actor: 'system:capsules', breakGlass: false, basedOn: 1 },
+      deps,
+    );
+    assert.equal(current.policyVersion, 2);
+  });
+});
