@@ -1,6 +1,7 @@
 /**
  * /gateway/chat: one request through the gateway's pipeline (POST; JSON, or server-sent events with
- * `stream: true`, buffered behind API Gateway) and the cancellation of a running one (DELETE).
+ * `stream: true`, buffered behind API Gateway; functions/gateway/chat-stream.ts streams them live from
+ * its function URL) and the cancellation of a running one (DELETE).
  */
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
 import { gatewayDeps, gatewayEmbed, gatewayRequests } from '../../lib/adapters/aws/gateway-deps.ts';

@@ -42,7 +42,7 @@ export const chatRoute = defineRoute({
   method: 'POST',
   permission: 'gateway:write',
   summary:
-    "Chat with a model through the gateway: template, PII, context fitting, budget reservation, model call with fallback, safety filter, settlement, logging. 400 names an unknown model, template or missing variable; 429 names the budget (or the model's in-flight mark, with Retry-After); 503 with Retry-After when no model of the chain answered. With stream: true the reply is text/event-stream (delta events, then a done event holding this result); behind API Gateway it arrives buffered",
+    "Chat with a model through the gateway: template, PII, context fitting, budget reservation, model call with fallback, safety filter, settlement, logging. 400 names an unknown model, template or missing variable; 429 names the budget (or the model's in-flight mark, with Retry-After); 503 with Retry-After when no model of the chain answered. With stream: true the reply is text/event-stream (delta events, then a done event holding this result); behind API Gateway it arrives buffered (the gateway's chat-stream function URL streams it as the model writes)",
   parameters: chatInputSchema,
   result: chatResultSchema,
 });

@@ -4,9 +4,11 @@
  * the JSON reply carries as `result`. Each event is `event: <name>` and one `data:` line of JSON (JSON
  * text never holds a raw newline, so one line always suffices), ended by a blank line.
  *
- * Behind API Gateway's HTTP API a Lambda reply is buffered: the caller receives every event at once
- * when the request ends, in this format. Where Lambda response streaming is deployed the same events
- * can go out as they come.
+ * Behind API Gateway's HTTP API a Lambda reply is buffered: the caller of `POST /gateway/chat` with
+ * `stream: true` receives every event at once when the request ends. The gateway's streamed chat
+ * (functions/gateway/chat-stream.ts, a function URL in RESPONSE_STREAM mode) sends the same events as
+ * they are released, with a `request` event (`{ requestId, conversationId }`) before the first delta
+ * and an `error` event (the engine API's error body) if the request fails after the stream began.
  */
 
 /** The media type of a streamed reply. */
