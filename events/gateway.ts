@@ -71,7 +71,7 @@ export const templateChanged = defineEvent({
     previousHash: sha256HexSchema.nullable(),
     /** A built-in template of the same name exists (the tenant's overrides it; after a deletion it applies again). */
     builtIn: z.boolean(),
-    changedBy: actorSchema,
+    actor: actorSchema,
     changedAt: isoTimestampSchema,
   }),
 });

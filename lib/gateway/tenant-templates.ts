@@ -195,7 +195,7 @@ function changedEvent(
     hash,
     previousHash: previous?.hash ?? null,
     builtIn: BUILT_IN_TEMPLATES.has(name),
-    changedBy: actor,
+    actor,
     changedAt: at,
   });
 }

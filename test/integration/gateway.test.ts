@@ -432,3 +432,133 @@ describe('gateway retrieval and arbitration', () => {
     assert.ok(billing.body.result.entries >= 2, 'each candidate call billed');
   });
 });
+
+describe('gateway templates', () => {
+  it("defines a tenant's template (operator), chat renders it over the built-in, each change is in the ledger by hash, and a delete brings the built-in back", async () => {
+    const tenant = freshTenant('gw-tpl');
+    const put = (roles: Array<'operator' | 'admin' | 'viewer'>, parameters: Record<string, unknown>) =>
+      api('PUT', '/gateway/templates', { tenant, roles, body: { parameters } });
+    const definition = {
+      name: 'base_system',
+      description: 'The acme system prompt',
+      messages: [{ role: 'system', content: 'You are the {{team}} assistant of acme. Marker tpl-{{marker}}.' }],
+      defaults: { team: 'platform' },
+    };
+    assert.equal((await put(['viewer'], { ...definition, defaults: {} })).status, 403, 'a viewer cannot change templates');
+    const malformed = await put(['operator'], {
+      ...definition,
+      messages: [{ role: 'system', content: 'Broken {{ team name }}' }],
+      defaults: {},
+    });
+    assert.equal(malformed.status, 400, JSON.stringify(malformed.body));
+    assert.deepEqual(
+      (malformed.body.issues as Array<{ path: string }>).map((issue) => issue.path),
+      ['body.parameters.messages.0.content'],
+    );
+    const listedBefore = await api('GET', '/gateway/templates', { tenant, roles: ['viewer'] });
+    assert.deepEqual(
+      (listedBefore.body.result.templates as Array<{ source: string }>).map((view) => view.source),
+      ['built-in', 'built-in', 'built-in'],
+      'the malformed one was not stored',
+    );
+
+    const defined = await put(['operator'], definition);
+    assert.equal(defined.status, 200, JSON.stringify(defined.body));
+    assert.deepEqual(
+      { ...defined.body.result, hash: '' },
+      {
+        name: 'base_system',
+        change: 'defined',
+        version: 1,
+        previousVersion: 0,
+        hash: '',
+        builtIn: true,
+        variables: [
+          { name: 'team', required: false },
+          { name: 'marker', required: true },
+        ],
+      },
+    );
+    const hash = defined.body.result.hash as string;
+    const read = await api('GET', '/gateway/templates?name=base_system', { tenant, roles: ['viewer'] });
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.deepEqual(
+      read.body.result.templates.map((view: { source: string; version: number; hash: string; messages: unknown }) => [
+        view.source,
+        view.version,
+        view.hash,
+        view.messages,
+      ]),
+      [['tenant', 1, hash, definition.messages]],
+    );
+
+    const reply = await chat(tenant, {
+      model: 'standin-a',
+      messages: user('Who are you?'),
+      template: 'base_system',
+      variables: { marker: 'x41' },
+      maxTokens: 16,
+    });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const view = await api('GET', `/gateway/conversations?conversationId=${reply.body.result.conversationId}`, {
+      tenant,
+      roles: ['viewer'],
+    });
+    assert.equal(view.body.result.log.turns[0].messages[0].content, 'You are the platform assistant of acme. Marker tpl-x41.');
+    // Another tenant still gets the built-in, which has no `marker`.
+    const other = await chat(freshTenant('gw-tpl'), {
+      model: 'standin-a',
+      messages: user('Who are you?'),
+      template: 'base_system',
+      variables: { marker: 'x41' },
+      maxTokens: 16,
+    });
+    assert.equal(other.status, 400, JSON.stringify(other.body));
+    assert.deepEqual(
+      (other.body.issues as Array<{ path: string }>).map((issue) => issue.path),
+      ['body.parameters.variables.marker'],
+    );
+
+    const stale = await put(['operator'], { ...definition, description: 'edited', ifVersion: 0 });
+    assert.equal(stale.status, 409, JSON.stringify(stale.body));
+    const removed = await api('DELETE', '/gateway/templates?name=base_system', { tenant, roles: ['admin'] });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.deepEqual(removed.body.result, { name: 'base_system', deleted: true, version: 2, previousVersion: 1, builtIn: true });
+    assert.equal(
+      (await api('GET', '/gateway/templates?name=base_system', { tenant, roles: ['viewer'] })).body.result.templates[0].source,
+      'built-in',
+    );
+    assert.equal((await api('DELETE', '/gateway/templates?name=base_system', { tenant, roles: ['operator'] })).status, 404);
+
+    type ExportLine = { type: string; entry?: { actor: string }; payload?: { detailType?: string; detail?: Record<string, unknown> } };
+    const changes = await eventually('both changes in the ledger', async () => {
+      const exported = await api('GET', '/audit/export?stream=events.gateway', { tenant, roles: ['viewer'] });
+      const lines = (typeof exported.body === 'string' ? exported.body : '')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as ExportLine);
+      const found = lines.filter((line) => line.type === 'entry' && line.payload?.detailType === 'gateway.template.changed');
+      return found.length >= 2 ? { found, text: JSON.stringify(lines) } : undefined;
+    });
+    assert.deepEqual(
+      changes.found.map((line) => [
+        line.payload?.detail?.change,
+        line.payload?.detail?.templateVersion,
+        line.payload?.detail?.hash,
+        line.payload?.detail?.previousHash,
+      ]),
+      [
+        ['defined', 1, hash, null],
+        ['deleted', 2, null, hash],
+      ],
+      'one entry per change (the bus copy deduplicated), each with the hashes',
+    );
+    assert.ok(
+      changes.found.every((line) => line.entry?.actor !== undefined && !line.entry.actor.startsWith('system:')),
+      'the person who changed it',
+    );
+    assert.ok(!changes.text.includes('assistant of acme'), 'the text is not in the ledger');
+    const verified = await api('GET', '/audit/verify?stream=events.gateway', { tenant, roles: ['viewer'] });
+    assert.equal(verified.body.result.intact, true, JSON.stringify(verified.body));
+  });
+});

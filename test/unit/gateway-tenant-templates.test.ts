@@ -99,7 +99,7 @@ describe('defining a tenant template', () => {
       hash: outcome.hash,
       previousHash: null,
       builtIn: false,
-      changedBy: 'alice',
+      actor: 'alice',
       changedAt: '2026-12-01T09:30:00.000Z',
     });
     assert.ok(!JSON.stringify(event).includes('You review incidents'), 'the text never reaches the bus');
