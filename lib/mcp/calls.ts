@@ -24,6 +24,8 @@ export const MCP_CALLS_STREAM = 'mcp.calls';
 /** The `_meta` keys a tool result carries (the `autonomy/` prefix keeps them apart from MCP's). */
 export const RESULT_META = {
   status: 'autonomy/status',
+  /** The route's HTTP status, as an HTTP client would have seen it. */
+  httpStatus: 'autonomy/httpStatus',
   correlationId: 'autonomy/correlationId',
   ledger: 'autonomy/ledger',
   record: 'autonomy/record',
@@ -221,7 +223,7 @@ export interface CallConclusion {
 export function toolResult(tool: RouteTool, reply: RouteReply, correlationId: string): CallConclusion {
   const headers = Object.fromEntries(Object.entries(reply.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
   const body = parseJson(reply.body ?? '');
-  const meta = { [RESULT_META.correlationId]: correlationId };
+  const meta = { [RESULT_META.correlationId]: correlationId, [RESULT_META.httpStatus]: reply.statusCode };
   if (reply.statusCode >= 400) {
     return {
       result: {
@@ -270,7 +272,7 @@ export function failedResult(correlationId: string, retryAfterSeconds?: number):
     result: {
       content: [{ type: 'text', text: `The route failed without a reply (correlation id ${correlationId}). ${retry}` }],
       isError: true,
-      _meta: { [RESULT_META.correlationId]: correlationId, [RESULT_META.status]: 'error' },
+      _meta: { [RESULT_META.correlationId]: correlationId, [RESULT_META.status]: 'error', [RESULT_META.httpStatus]: retryAfterSeconds === undefined ? 500 : 503 },
     },
     outcome: 'error',
     statusCode: retryAfterSeconds === undefined ? 500 : 503,

@@ -15,6 +15,7 @@ import { exportSPKI, generateKeyPair, importJWK, type JWTPayload, SignJWT, Unsec
 import { allRoutes } from '../../lib/api/routes.ts';
 import type { RouteSpec } from '../../lib/api/route.ts';
 import type { Role } from '../../lib/auth/roles.ts';
+import { toolName } from '../../lib/mcp/tools.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey } from '../../infra/local/idp.ts';
 import { api, eventually, freshTenant, tokenFor } from '../helpers/local-cloud.ts';
 import { leakedCredentials } from '../helpers/log-scan.ts';
@@ -273,6 +274,13 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'POST /gateway/conversations': () => ({ path: '/gateway/conversations', body: { parameters: { modelA: 'standin-a', modelB: 'standin-b', promptA: 'hello', promptB: 'reply', exchanges: 1, maxTokens: 8 } } }),
   'GET /gateway/conversations': (b) => ({ path: `/gateway/conversations?conversationId=${b.conversationId}` }),
   'POST /gateway/documents': () => ({ path: '/gateway/documents', body: { parameters: { documents: [{ id: 'a-doc', text: 'A tenant of its own.' }] } } }),
+  // A tool call naming B's proposal: the route answers in A's tenant (404); every tool is tried below.
+  'POST /mcp': (b) => ({
+    path: '/mcp',
+    body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'governance_proposals_get', arguments: { proposalId: b.proposalId, tenant: b.tenant } } },
+  }),
+  'GET /mcp': () => ({ path: '/mcp' }),
+  'DELETE /mcp': () => ({ path: '/mcp' }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
@@ -304,10 +312,48 @@ describe("tenant A's credentials against tenant B's data", () => {
         // Every step of the reply, the route's and any an engine added, ran in the caller's tenant.
         const steps: Array<{ tenant: string; engine: string }> = reply.status < 300 && Array.isArray(reply.body?.provenance) ? reply.body.provenance : [];
         for (const step of steps.filter((each) => each.tenant !== attacker)) problems.push(`${routeKey(spec)}: ${step.engine} step ran as ${step.tenant}`);
-      } else if (![400, 403, 404].includes(reply.status)) problems.push(`${routeKey(spec)}: unexpected ${reply.status} ${text.slice(0, 160)}`);
+        // A stateless MCP endpoint answers GET and DELETE with 405 whoever asks.
+      } else if (![400, 403, 404].includes(reply.status) && !(spec.path === '/mcp' && reply.status === 405)) {
+        problems.push(`${routeKey(spec)}: unexpected ${reply.status} ${text.slice(0, 160)}`);
+      }
     }
     assert.deepEqual(problems, []);
     assert.deepEqual(await victimView(victim), before_, "B's series, ledger, keys, approval and retention are as they were");
+  });
+
+  it("never answers A's MCP tool calls with B's data, nor lets them touch it: every tool with its route's cross-tenant arguments", async () => {
+    const attacker = freshTenant('sec-a');
+    const forbidden = [victim.tenant, victim.keyId, victim.approvalId, victim.exportId, victim.recordHash, ...Object.values(markers)];
+    const problems: string[] = [];
+    let calls = 0;
+    for (const spec of protectedRoutes.filter((each) => each.engine !== 'mcp')) {
+      const request = crossTenantRequests[routeKey(spec)]?.(victim);
+      if (!request) continue;
+      const args = (request.body as { parameters?: Record<string, unknown> } | undefined)?.parameters ?? Object.fromEntries(new URL(request.path, 'http://x').searchParams);
+      const name = toolName(spec);
+      const reply = await as(attacker, ['admin'], 'POST', '/mcp', { jsonrpc: '2.0', id: ++calls, method: 'tools/call', params: { name, arguments: args } }, { 'x-tenant-id': victim.tenant });
+      const result = reply.body?.result;
+      if (reply.status !== 200 || !result) {
+        problems.push(`${name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 160)}`);
+        continue;
+      }
+      // The route's own status, as the HTTP test above judges it.
+      const status = result._meta?.['autonomy/httpStatus'] as number;
+      const text = JSON.stringify(result);
+      if (status >= 500) problems.push(`${name}: ${status}`);
+      else if (status < 300 || status === 409) {
+        const seen = forbidden.filter((value) => text.includes(value));
+        if (seen.length > 0) problems.push(`${name}: ${status} carries B's ${seen.join(', ')}`);
+      } else if (![400, 403, 404].includes(status)) problems.push(`${name}: unexpected ${status} ${text.slice(0, 160)}`);
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(calls >= 50, `${calls} tools tried`);
+    assert.deepEqual(await victimView(victim), before_, "B's data is as it was after A's tool calls");
+    // Every call was recorded in A's ledger, none in B's.
+    const ours = await as(attacker, ['viewer'], 'GET', '/audit/verify?stream=mcp.calls');
+    assert.deepEqual([ours.body.result.intact, ours.body.result.entries], [true, calls]);
+    const theirs = await as(victim.tenant, ['viewer'], 'GET', '/audit/verify?stream=mcp.calls');
+    assert.equal(theirs.body.result.entries ?? 0, 0);
   });
 
   it("refuses ids that name B's data outright with 404", async () => {
