@@ -206,6 +206,17 @@ export const decisionSchema = z.discriminatedUnion('step', [
     reason: shortText,
   }),
   z.strictObject({ step: z.literal('cancelled'), afterOutputTokens: z.number().int().min(0).max(MAX_TOKEN_COUNT) }),
+  z.strictObject({
+    step: z.literal('embedding'),
+    /** What the texts were embedded for: the retrieval query, or arbitration's candidates. */
+    purpose: z.enum(['retrieval', 'arbitration']),
+    /** The embedding model that answered. */
+    model: modelNameSchema,
+    texts: z.number().int().min(0).max(1e6),
+    /** Input tokens charged, by the embedding model's tokenizer (an embedding has no output tokens). */
+    inputTokens: z.number().int().min(0).max(MAX_TOKEN_COUNT),
+    costUsd: z.number().min(0).max(MAX_USD),
+  }),
 ]);
 /** One decision of the gateway. */
 export type Decision = z.infer<typeof decisionSchema>;
