@@ -36,6 +36,7 @@ for (const script of [
   'bench/arbitration.ts',
   'bench/tokenizer.ts',
   'bench/gateway-overhead.ts',
+  'bench/mcp-overhead.ts',
 ]) {
   console.log(`\n${script}`);
   spawnSync(process.execPath, [script], { stdio: 'inherit' });
