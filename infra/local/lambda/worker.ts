@@ -98,8 +98,11 @@ const HttpResponseStream = {
 };
 
 if (process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA !== '1' && process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA !== 'true') {
+  // Kept beside what is there already, as the runtime does (Powertools' invoke store adds itself to the same global).
+  const existing = (globalThis as { awslambda?: object }).awslambda;
   Object.assign(globalThis, {
     awslambda: {
+      ...existing,
       streamifyResponse: (handler: Handler) => Object.assign(handler, { [HANDLER_STREAMING]: STREAM_RESPONSE }),
       HttpResponseStream,
     },

@@ -35,9 +35,11 @@ interface AwsLambdaGlobal {
 /** How the runtime recognises a streaming handler (what `awslambda.streamifyResponse` sets). */
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 
+/** The runtime's `awslambda`, when it has the streaming helpers (other libraries create the global too: Powertools' invoke store). */
 function awsLambdaGlobal(): AwsLambdaGlobal | undefined {
   // Read as our own typing: @types/aws-lambda declares the global too, with looser metadata.
-  return (globalThis as unknown as { awslambda?: AwsLambdaGlobal }).awslambda;
+  const runtime = (globalThis as unknown as { awslambda?: Partial<AwsLambdaGlobal> }).awslambda;
+  return typeof runtime?.streamifyResponse === 'function' && runtime.HttpResponseStream ? (runtime as AwsLambdaGlobal) : undefined;
 }
 
 /**
