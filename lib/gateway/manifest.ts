@@ -115,9 +115,9 @@ export const gatewayEngine = defineEngine({
       ],
     },
     budgets: {
-      description: "PUT /gateway/budgets: the tenant's token and cost budget per window (admin); raising it lifts a pause",
+      description: "PUT /gateway/budgets: the tenant's token and cost budget per window (admin); raising it lifts a pause, lowering it under what was spent pauses",
       routes: [putBudgetRoute],
-      needs: [need.table('state', ['GetItem', 'UpdateItem'], [BUDGET, USAGE])],
+      needs: [need.table('state', ['GetItem', 'UpdateItem'], [BUDGET, USAGE]), ...pausing],
     },
     usage: {
       description: "GET /gateway/usage: the tenant's spending in its window against its budget",
