@@ -13,8 +13,9 @@
  * (SHA-256 of its public key's DER), `bundleSha256` the bytes the author meant to sign, so a bundle
  * changed after signing is told apart from a signature that is simply wrong.
  *
- * {@link verifyBundle} is the only way to obtain a {@link VerifiedBundle}: code that must only run
- * signed content (the sandbox) takes that type.
+ * {@link verifyBundle} is the only way to obtain a {@link VerifiedCapsule}: code that must only run
+ * signed content takes that type (the sandbox's own `VerifiedBundle`, lib/capsules/sandbox/, is
+ * sealed from one).
  */
 import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -177,10 +178,9 @@ declare const verified: unique symbol;
 
 /**
  * A bundle whose signature verified over its exact bytes with the named author's registered key,
- * whose bytes are canonical and whose manifest is valid. Only {@link verifyBundle} makes one; the
- * sandbox runs code from nothing else.
+ * whose bytes are canonical and whose manifest is valid. Only {@link verifyBundle} makes one.
  */
-export type VerifiedBundle = Readonly<{
+export type VerifiedCapsule = Readonly<{
   bytes: Uint8Array;
   sha256: string;
   content: BundleContent;
@@ -247,7 +247,7 @@ export function checkSignature(bytes: Uint8Array, signature: BundleSignature | u
  * const bundle = verifyBundle(bytes, signature, { author: 'alice', keyId, publicKey: pem });
  * runInSandbox(bundle, …);
  */
-export function verifyBundle(bytes: Uint8Array, signature: BundleSignature | undefined, key: SigningKey | undefined): VerifiedBundle {
+export function verifyBundle(bytes: Uint8Array, signature: BundleSignature | undefined, key: SigningKey | undefined): VerifiedCapsule {
   if (bytes.length > MAX_BUNDLE_BYTES)
     throw new BundleRefusedError('size', 413, [
       { path: BUNDLE_FIELD, message: `the bundle is ${bytes.length} bytes; at most ${MAX_BUNDLE_BYTES}` },
@@ -255,5 +255,5 @@ export function verifyBundle(bytes: Uint8Array, signature: BundleSignature | und
   const { author, keyId } = checkSignature(bytes, signature, key);
   const content = decodeBundle(bytes);
   const manifest = parseManifest(content);
-  return { bytes, sha256: sha256Of(bytes), content, manifest, author, keyId } as VerifiedBundle;
+  return { bytes, sha256: sha256Of(bytes), content, manifest, author, keyId } as VerifiedCapsule;
 }

@@ -35,7 +35,7 @@ import {
   parseManifest,
   type SigningKey,
   sha256Of,
-  type VerifiedBundle,
+  type VerifiedCapsule,
   verifyBundle,
 } from './bundle.ts';
 import { type BundleSignature, type CapsuleManifest, MAX_BUNDLE_BYTES, type VersionStatus } from './schemas.ts';
@@ -81,7 +81,7 @@ export interface ReviewContext {
 /** A passed review: the verified bundle and each check. */
 export interface ReviewPassed {
   outcome: 'passed';
-  bundle: VerifiedBundle;
+  bundle: VerifiedCapsule;
   checks: ReviewCheck[];
   /** A new name (the submitting tenant claims it), or one the tenant owns already. */
   newName: boolean;
