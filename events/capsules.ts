@@ -124,7 +124,8 @@ export const versionRejected = defineEvent({
     name: capsuleNameSchema,
     capsuleVersion: semverSchema,
     bundleSha256: sha256HexSchema,
-    proposalId: proposalIdSchema,
+    /** Null when the proposal itself was refused before it was made (a kill switch, the tenant's policies). */
+    proposalId: proposalIdSchema.nullable(),
     proposalStatus: z.enum(['rejected', 'timed-out', 'refused']),
     reasons: z.array(z.string().max(MAX_TEXT_LENGTH)).max(50),
     rejectedAt: isoTimestampSchema,
