@@ -272,7 +272,11 @@ export function failedResult(correlationId: string, retryAfterSeconds?: number):
     result: {
       content: [{ type: 'text', text: `The route failed without a reply (correlation id ${correlationId}). ${retry}` }],
       isError: true,
-      _meta: { [RESULT_META.correlationId]: correlationId, [RESULT_META.status]: 'error', [RESULT_META.httpStatus]: retryAfterSeconds === undefined ? 500 : 503 },
+      _meta: {
+        [RESULT_META.correlationId]: correlationId,
+        [RESULT_META.status]: 'error',
+        [RESULT_META.httpStatus]: retryAfterSeconds === undefined ? 500 : 503,
+      },
     },
     outcome: 'error',
     statusCode: retryAfterSeconds === undefined ? 500 : 503,

@@ -7,12 +7,13 @@
  * 2. Credentials, as on every engine route (bearer JWT or API key): without them 401 with
  *    `WWW-Authenticate: Bearer resource_metadata="<base>/.well-known/oauth-protected-resource"`,
  *    so an MCP client can discover where to sign in (RFC 9728).
- * 3. `POST` only: a stateless server offers no SSE stream (`GET`) and no session to end (`DELETE`): 405.
- * 4. The MCP-Protocol-Version header, when given, names a revision this server speaks (else 400).
- * 5. JSON-RPC framing (lib/mcp/jsonrpc.ts): parse errors, invalid messages and batches get their
+ * 3. The `mcp:read` permission (every role holds it; a credential without a role does not).
+ * 4. `POST` only: a stateless server offers no SSE stream (`GET`) and no session to end (`DELETE`): 405.
+ * 5. The MCP-Protocol-Version header, when given, names a revision this server speaks (else 400).
+ * 6. JSON-RPC framing (lib/mcp/jsonrpc.ts): parse errors, invalid messages and batches get their
  *    JSON-RPC error with HTTP 400 before the SDK sees anything.
- * 6. The rate limit counts every request but `tools/call`, which the route it runs counts.
- * 7. The message goes to a fresh SDK server and transport (lib/mcp/server.ts); their reply is returned.
+ * 7. The rate limit counts every request but `tools/call`, which the route it runs counts.
+ * 8. The message goes to a fresh SDK server and transport (lib/mcp/server.ts); their reply is returned.
  */
 import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -24,13 +25,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { RateLimiter } from '../api/rate-limit.ts';
 import { type Authenticators, authenticate } from '../auth/authenticate.ts';
 import type { Principal } from '../auth/principal.ts';
-import { UnauthorizedError } from '../errors.ts';
+import { rolesAllow } from '../auth/roles.ts';
+import { ForbiddenError, UnauthorizedError } from '../errors.ts';
 import { countReplies, errorReply, lowerCaseHeaders, MAX_BODY_BYTES, reply } from '../http/handler.ts';
 import { isJsonMediaType } from '../http/media-type.ts';
 import { logger, metrics, tracer } from '../observability.ts';
 import type { CallOrigin } from './calls.ts';
 import { frameJsonRpc, JSONRPC_ERROR, type JsonRpcErrorResponse, type JsonRpcId, jsonRpcError } from './jsonrpc.ts';
-import { MCP_PATH, PROTECTED_RESOURCE_PATH } from './routes.ts';
+import { MCP_PATH, MCP_PERMISSION, PROTECTED_RESOURCE_PATH } from './routes.ts';
 import { invalidParams, type McpServerDeps, mcpServer, SUPPORTED_REVISIONS } from './server.ts';
 
 /** Server errors of the MCP transport (JSON-RPC's implementation-defined range), as the SDK uses it. */
@@ -135,6 +137,13 @@ async function serve(
       answer.headers = { ...answer.headers, 'www-authenticate': bearerChallenge(baseUrl, sent) };
     }
     return answer;
+  }
+  // Every role reads; a credential with no role of the product's is refused here as on every route.
+  if (!rolesAllow(principal.roles, MCP_PERMISSION)) {
+    return errorReply(
+      new ForbiddenError(`This needs the '${MCP_PERMISSION}' permission, which roles [${principal.roles.join(', ')}] do not grant`),
+      correlationId,
+    );
   }
   const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
   if (method !== 'POST') {

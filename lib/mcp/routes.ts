@@ -10,6 +10,8 @@ import { defineRoute } from '../api/route.ts';
 export const MCP_PATH = '/mcp';
 /** Where the protected-resource metadata is served (RFC 9728 §3, at the host's root). */
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
+/** What calling the MCP endpoint needs: every role reads; what a caller may do is each tool's route's permission. */
+export const MCP_PERMISSION = 'mcp:read';
 
 /** A JSON-RPC 2.0 message as MCP sends it (one per request: MCP 2025-06-18 and later have no batches). */
 export const jsonRpcMessageSchema = z
@@ -38,7 +40,7 @@ export const mcpRoute = defineRoute({
   action: 'server',
   path: MCP_PATH,
   method: 'POST',
-  permission: 'mcp:read',
+  permission: MCP_PERMISSION,
   summary:
     'The MCP endpoint (Streamable HTTP, stateless, JSON replies; revisions 2025-06-18 and 2025-11-25): initialize, ping, tools/list (your tools), tools/call (a route, as over HTTP)',
   parameters: jsonRpcMessageSchema,
@@ -53,7 +55,7 @@ export const mcpStreamRoute = defineRoute({
   action: 'server',
   path: MCP_PATH,
   method: 'GET',
-  permission: 'mcp:read',
+  permission: MCP_PERMISSION,
   summary: 'Answers 405: a stateless MCP server offers no SSE stream',
   parameters: z.object({}),
   result: z.object({}),
@@ -65,7 +67,7 @@ export const mcpSessionRoute = defineRoute({
   action: 'server',
   path: MCP_PATH,
   method: 'DELETE',
-  permission: 'mcp:read',
+  permission: MCP_PERMISSION,
   summary: 'Answers 405: a stateless MCP server has no session to end',
   parameters: z.object({}),
   result: z.object({}),

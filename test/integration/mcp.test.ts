@@ -238,4 +238,42 @@ describe('MCP server with a raw JSON-RPC client', () => {
     assert.equal(stream.status, 405);
     assert.equal(stream.headers.get('allow'), 'POST');
   });
+
+  it("adds less than 200 ms to a call on the local cloud (the seeds' target), measured against the same route over HTTP", async (t) => {
+    const tenant = freshTenant('mcp');
+    const token = await tokenFor({ tenant, roles: ['viewer'] });
+    const headers = { authorization: `Bearer ${token}` };
+    const direct = async () => {
+      const started = performance.now();
+      const reply = await fetch(`${cloud.apiUrl}/audit/verify?stream=timing`, { headers });
+      assert.equal(reply.status, 200);
+      await reply.text();
+      return performance.now() - started;
+    };
+    let id = 100;
+    const viaMcp = async () => {
+      const started = performance.now();
+      const reply = await rpc(
+        { jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name: 'audit_verify_get', arguments: { stream: 'timing' } } },
+        headers,
+      );
+      assert.equal(reply.body.result.isError, undefined);
+      return performance.now() - started;
+    };
+    // Warm both paths' functions, then alternate.
+    await direct();
+    await viaMcp();
+    const directs: number[] = [];
+    const mcps: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      directs.push(await direct());
+      mcps.push(await viaMcp());
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+    const added = median(mcps) - median(directs);
+    t.diagnostic(
+      `local cloud, 15 calls each: direct HTTP median ${median(directs).toFixed(1)} ms, through MCP ${median(mcps).toFixed(1)} ms, added ${added.toFixed(1)} ms`,
+    );
+    assert.ok(added < 200, `MCP adds ${added.toFixed(1)} ms`);
+  });
 });

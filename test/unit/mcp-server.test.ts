@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { createLocalJWKSet } from 'jose';
 import { z } from 'zod';
 import { jwks, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey, signLocalToken } from '../../infra/local/idp.ts';
@@ -405,6 +406,12 @@ describe('MCP endpoint: HTTP', () => {
     assert.match((bad.headers as Record<string, string>)['www-authenticate'] ?? '', /error="invalid_token"$/);
   });
 
+  it('refuses a credential with no role of the product with 403, as every route does', async () => {
+    const reply = await post(request('ping'), { roles: [] });
+    assert.equal(reply.status, 403);
+    assert.equal(reply.body.error, 'ForbiddenError');
+  });
+
   it('serves the protected-resource metadata for the base URL reached', async () => {
     const metadata = protectedResourceHandler({ issuer: 'https://issuer.example.com', scopes: ['openid'] });
     const result = await metadata({ ...mcpEvent(undefined, {}, 'GET'), rawPath: '/.well-known/oauth-protected-resource' }, context);
@@ -500,5 +507,62 @@ describe('MCP endpoint: invalid params', () => {
       assert.equal(reply.body.error?.code, -32602, JSON.stringify(reply.body));
       assert.doesNotMatch(reply.body.error.message, /ZodError|at .*\.js/);
     }
+  });
+});
+
+describe('MCP endpoint: fuzz', () => {
+  const methods = ['initialize', 'ping', 'tools/list', 'tools/call', 'notifications/initialized', 'resources/list', '', 'x'.repeat(300)];
+  const hostile = fc.oneof(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.constantFrom(null, -1, 1.5, 2 ** 53, '', '\u0000', '\ud800', [], {}, { __proto__: { polluted: true } }),
+  );
+  const message = fc.record(
+    {
+      jsonrpc: fc.oneof(fc.constant('2.0'), hostile),
+      id: fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), hostile),
+      method: fc.oneof(fc.constantFrom(...methods), hostile),
+      params: fc.oneof(
+        fc.record(
+          { name: fc.oneof(fc.constantFrom('lab_things_create', 'lab_things_get', 'nope'), hostile), arguments: hostile },
+          { requiredKeys: [] },
+        ),
+        fc.record(
+          { protocolVersion: fc.oneof(fc.constantFrom('2025-06-18', '2025-11-25'), hostile), capabilities: hostile, clientInfo: hostile },
+          { requiredKeys: [] },
+        ),
+        hostile,
+      ),
+    },
+    { requiredKeys: [] },
+  );
+  const body = fc.oneof(
+    message.map((value) => JSON.stringify(value)),
+    fc.array(message, { maxLength: 3 }).map((value) => JSON.stringify(value)),
+    fc.string({ maxLength: 200 }),
+  );
+
+  it('never answers 5xx, answers every refusal with a JSON-RPC error and never with a stack or an internal message', async () => {
+    const authorization = `Bearer ${await token('fuzz', ['operator'])}`;
+    await fc.assert(
+      fc.asyncProperty(body, async (raw) => {
+        const result = await handler(mcpEvent(raw, { authorization }), context);
+        const status = result.statusCode ?? 0;
+        const text = result.body ?? '';
+        assert.ok(status < 500, `${status} for ${raw.slice(0, 200)}: ${text.slice(0, 200)}`);
+        assert.doesNotMatch(text, /\bat \S+\.(ts|js):\d+|ZodError|TypeError|secret detail/, raw.slice(0, 200));
+        if (status === 202) {
+          assert.equal(text, '');
+          return;
+        }
+        const reply = JSON.parse(text) as { jsonrpc?: string; id?: unknown; error?: { code: unknown; message: unknown }; result?: unknown };
+        assert.equal(reply.jsonrpc, '2.0');
+        assert.ok('result' in reply !== 'error' in reply, text.slice(0, 200));
+        if (reply.error) {
+          assert.ok(Number.isInteger(reply.error.code) && typeof reply.error.message === 'string', text.slice(0, 200));
+          if (status !== 200) assert.ok(status >= 400, `${status}`);
+        } else assert.equal(status, 200);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
