@@ -145,4 +145,44 @@ const tiktokenRanksPacked = {
   },
 };
 
-module.exports = [zodEnglishOnly, cedarWasmInline, tiktokenRanksPacked];
+/**
+ * QuickJS for the capsule sandbox (lib/capsules/sandbox.ts): lib/capsules/sandbox/quickjs-wasm.ts
+ * reads `@jitl/quickjs-wasmfile-release-sync`'s `.wasm` from node_modules, which a bundle does not
+ * have. This plugin replaces that module with one exporting the same `loadQuickJSWasm` over the
+ * bytes embedded gzipped (0.5 MB of wasm, about 0.2 MB gzipped), with esbuild's `binary` loader (so
+ * the bytes stay out of the source map), gunzipped when the sandbox first compiles them. A loader
+ * module that no longer exports `loadQuickJSWasm` over that file fails the build.
+ */
+const QUICKJS_LOADER = /[\\/]lib[\\/]capsules[\\/]sandbox[\\/]quickjs-wasm\.ts$/;
+const QUICKJS_WASM_SPECIFIER = '@jitl/quickjs-wasmfile-release-sync/wasm';
+const QUICKJS_WASM_MODULE = 'autonomy:quickjs-wasm-gzip';
+const quickjsWasmInline = {
+  name: 'quickjs-wasm-inline',
+  setup(build) {
+    build.onLoad({ filter: QUICKJS_LOADER }, async (args) => {
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      if (!/export async function loadQuickJSWasm\(\)/.test(source) || !source.includes(`'${QUICKJS_WASM_SPECIFIER}'`)) {
+        return {
+          errors: [{ text: `quickjs-wasm-inline: ${args.path} no longer exports loadQuickJSWasm() over ${QUICKJS_WASM_SPECIFIER}; update infra/esbuild/plugins.cjs` }],
+        };
+      }
+      const contents = [
+        "import { gunzipSync } from 'node:zlib';",
+        `import gzipped from ${JSON.stringify(QUICKJS_WASM_MODULE)};`,
+        `export const QUICKJS_WASM_SPECIFIER = ${JSON.stringify(QUICKJS_WASM_SPECIFIER)};`,
+        'export async function loadQuickJSWasm() { return gunzipSync(gzipped); }',
+      ].join('\n');
+      return { contents, loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+    build.onResolve({ filter: new RegExp(`^${QUICKJS_WASM_MODULE}$`) }, (args) => ({
+      path: require.resolve(QUICKJS_WASM_SPECIFIER, { paths: [args.resolveDir] }),
+      namespace: 'quickjs-wasm-gzip',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'quickjs-wasm-gzip' }, async (args) => {
+      if (!gzippedWasm.has(args.path)) gzippedWasm.set(args.path, zlib.gzipSync(await fs.promises.readFile(args.path), { level: 9 }));
+      return { contents: gzippedWasm.get(args.path), loader: 'binary' };
+    });
+  },
+};
+
+module.exports = [zodEnglishOnly, cedarWasmInline, tiktokenRanksPacked, quickjsWasmInline];
