@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
-import { gatewayDeps, gatewayEmbed } from '../../lib/adapters/aws/gateway-deps.ts';
+import { gatewayDeps } from '../../lib/adapters/aws/gateway-deps.ts';
 import { streamedRoute } from '../../lib/api/stream-handler.ts';
 import { type ChatCaller, chat } from '../../lib/gateway/engine.ts';
 import { chatRoute } from '../../lib/gateway/routes.ts';
@@ -32,7 +32,6 @@ export const handler = streamedRoute(engineDeps(), chatRoute, async (params, ctx
     announced = true;
   };
   const { result } = await chat({ ...params, requestId, conversationId, stream: true }, caller, gatewayDeps(), {
-    embed: gatewayEmbed,
     signal: ctx.signal,
     onDelta: (text) => {
       announce();

@@ -4,7 +4,7 @@
  * its function URL) and the cancellation of a running one (DELETE).
  */
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
-import { gatewayDeps, gatewayEmbed, gatewayRequests } from '../../lib/adapters/aws/gateway-deps.ts';
+import { gatewayDeps, gatewayRequests } from '../../lib/adapters/aws/gateway-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { type ChatCaller, chat } from '../../lib/gateway/engine.ts';
 import { cancelChatRoute, chatRoute } from '../../lib/gateway/routes.ts';
@@ -23,7 +23,7 @@ export const handler = engineHandler(
       correlationId: ctx.correlationId,
       ...(Number.isFinite(remaining) ? { deadline: new Date(Date.now() + Math.max(1_000, remaining - SETTLE_MARGIN_MS)) } : {}),
     };
-    const { result, deltas } = await chat(params, caller, gatewayDeps(), { embed: gatewayEmbed });
+    const { result, deltas } = await chat(params, caller, gatewayDeps());
     ctx.log(
       `${result.requestId}: ${result.model} ${result.finishReason}, ${result.usage.inputTokens}+${result.usage.outputTokens} tokens, ${result.costUsd} USD`,
     );

@@ -220,10 +220,16 @@ export async function recordTurn(ledger: GatewayLedger, tenant: string, conversa
   return { ...turn, ledger: { stream: entry.stream, seq: entry.seq } };
 }
 
-/** What a billing entry records: one request's exact usage and cost. */
+/** What a billing entry records: one model call's exact usage and cost. */
 export interface BillingRecord {
   requestId: string;
-  conversationId: string;
+  /** The conversation the call served; absent for a call outside any (a document ingest's embeddings). */
+  conversationId?: string;
+  /** `embed` for an embedding call (output tokens 0); absent: a generation. */
+  operation?: 'embed';
+  /** What an embedding call was for (`documents`, `retrieval`, `arbitration`), and how many texts it embedded. */
+  purpose?: string;
+  texts?: number;
   model: string;
   tokenizer: string;
   inputTokens: number;
@@ -238,7 +244,7 @@ export interface BillingRecord {
 }
 
 /**
- * Appends one billing entry ({@link BILLING_STREAM}) for a request that called a model.
+ * Appends one billing entry ({@link BILLING_STREAM}) for one model call (a generation or an embedding).
  * @throws ChainConflictError, ValidationError as {@link recordTurn}.
  */
 export function recordBilling(

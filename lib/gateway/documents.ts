@@ -52,6 +52,12 @@ export const documentsResultSchema = z.strictObject({
   /** The embedding model of the index, or null (BM25 only). */
   embedModel: z.string().max(128).nullable(),
   version: z.number().int().min(1).max(1e12),
+  /** The embedding calls this ingest made: each reserved, settled and billed (`gateway.billing`). */
+  embedding: z.strictObject({
+    calls: z.number().int().min(0).max(1e6),
+    inputTokens: z.number().int().min(0).max(1e12),
+    costUsd: z.number().min(0).max(1e9),
+  }),
 });
 
 /** The index format tag. */

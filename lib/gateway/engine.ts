@@ -29,6 +29,9 @@
  *    alone left the request no room), pauses the tenant (event + ledger entry).
  * 12. **Records**: a billing entry (exact tokens and cost) and the turn (hashes, counts, decisions) in
  *    the ledger, the conversation log (content per `piiLog`) in S3, usage metrics.
+ *
+ * Embedding calls (a retrieval query, arbitration's candidates) are budgeted and billed as model calls
+ * are (lib/gateway/embedding-calls.ts), and a reply's usage and cost include them.
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -62,6 +65,7 @@ import {
   withTurn,
 } from './conversation-log.ts';
 import { type DocumentStore, retrieveInto } from './documents.ts';
+import { EmbeddingCalls, type RoutedEmbed } from './embedding-calls.ts';
 import { type ModelConfig, modelInfo } from './models.ts';
 import { redactPii } from './pii.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from './ports.ts';
@@ -141,6 +145,11 @@ export interface ChatDeps {
   documents?: DocumentStore;
   /** The tenant's templates; built-ins only when absent. */
   templates?: (tenant: string) => TemplateLookup | undefined;
+  /**
+   * Embedding calls through the router (`ModelRouter.embed`), each reserved, settled and billed
+   * (lib/gateway/embedding-calls.ts); without it, arbitration is refused and retrieval ranks by BM25 alone.
+   */
+  embed?: RoutedEmbed;
   metrics?: (call: CallMetrics) => void;
   now: () => Date;
   newId?: () => string;
@@ -545,9 +554,6 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
   return { text, deltas, model: answered, models, finishReason, usage, costPicoUsd: charged.costPicoUsd, sent, decisions, latencyMs };
 }
 
-/** Embeds texts with a model (its router's `embed`), for arbitration. */
-export type EmbedWith = (model: string, texts: string[], signal?: AbortSignal) => Promise<number[][]>;
-
 /**
  * The safety decision of one output: the verdict (lib/gateway/safety.ts `safetyVerdict`: block
  * severe, flag moderate) and every category the classifiers found. A filter that fails withholds the
@@ -626,9 +632,8 @@ function filterMessages(
   return { messages: filtered, counts };
 }
 
-/** Everything {@link chat} takes beyond the route's parameters: arbitration's embedder and settings, a streamed reply's sink. */
+/** Everything {@link chat} takes beyond the route's parameters: arbitration settings, a streamed reply's sink. */
 export interface ChatOptions {
-  embed?: EmbedWith;
   /** Arbitration settings (lib/gateway/arbitration.ts); defaults when absent. */
   arbitration?: ArbitrationConfigInput;
   /**
@@ -660,7 +665,7 @@ export interface ChatOptions {
 export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps, options: ChatOptions = {}): Promise<ChatOutcome> {
   const model = chatModel(deps.models, input.model);
   const arbitrated = input.arbitrate?.models.map((name, index) => chatModel(deps.models, name, `arbitrate.models.${index}`));
-  if (arbitrated && !options.embed)
+  if (arbitrated && !deps.embed)
     throw new ValidationError([
       { path: 'body.parameters.arbitrate', message: 'arbitration needs an embedding model, and this stage has none' },
     ]);
@@ -690,6 +695,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
     const { log } = await deps.conversations.begin(caller.tenant, conversationId, requestId, now, leaseUntil(caller, now));
     let committed = false;
     let release: OutputRelease | undefined;
+    const embeddings = new EmbeddingCalls({ requestId, conversationId }, caller, deps);
     try {
       let messages = templated.messages.filter((message) => TEMPLATE_ROLES.has(message.role));
       if (settings.piiInput !== 'off') {
@@ -709,10 +715,10 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
           quota: input.retrieval.quota,
           budgetTokens: Math.min(settings.contextTokens, ...chain.map((each) => each.contextTokens)),
           count: (text) => Math.max(...counters.map((counter) => counter.count(text))),
-          ...(options.embed ? { embed: options.embed } : {}),
+          ...(deps.embed ? { embed: embeddings.embedder('retrieval') } : {}),
         });
         messages = retrieved.messages;
-        decisions.push(retrieved.decision);
+        decisions.push(retrieved.decision, ...embeddings.decisions('retrieval'));
       }
       const recentOutputTokens = log.turns.slice(-8).map((turn) => turn.usage.outputTokens);
       const base = {
@@ -737,7 +743,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
       let costPicoUsd: bigint;
       let scores: ChatResult['scores'];
       if (arbitrated) {
-        const arbitration = await arbitrate(arbitrated as [ModelConfig, ModelConfig], base, caller, deps, options, input.debug);
+        const arbitration = await arbitrate(arbitrated as [ModelConfig, ModelConfig], base, caller, deps, options, input.debug, embeddings);
         call = arbitration.chosen;
         usage = arbitration.usage;
         costPicoUsd = arbitration.costPicoUsd;
@@ -749,6 +755,8 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
         costPicoUsd = call.costPicoUsd;
         decisions.push(...call.decisions);
       }
+      // The turn's usage and cost are every call's: the model calls' and the embeddings'.
+      ({ usage, costPicoUsd } = embeddings.addTo(usage, costPicoUsd));
       let released: ReleaseOutcome | undefined;
       if (release) {
         if (arbitrated) release.delta(call.text);
@@ -851,19 +859,23 @@ async function arbitrate(
   deps: ChatDeps,
   options: ChatOptions,
   debug: boolean,
+  embeddings: EmbeddingCalls,
 ): Promise<ArbitratedTurn> {
-  const embed = options.embed;
+  const embed = embeddings.embedder('arbitration');
   if (!embed) throw new ValidationError([{ path: 'body.parameters.arbitrate', message: 'arbitration needs an embedding model' }]);
   const outcomes: CallOutcome[] = [];
+  const running = new Set<Promise<CallOutcome>>();
   let calls = 0;
   const chatCall = async (messages: ChatMessage[], name: string, signal?: AbortSignal) => {
     calls += 1;
     const model = chatModel(deps.models, name, 'arbitrate.models');
-    const outcome = await callModel(
+    const pending = callModel(
       { ...base, messages, model, requestId: `${base.requestId}.${calls}`, ...(signal ? { signal } : {}) },
       caller,
       deps,
     );
+    running.add(pending);
+    const outcome = await pending.finally(() => running.delete(pending));
     outcomes.push(outcome);
     return {
       text: outcome.text,
@@ -892,6 +904,9 @@ async function arbitrate(
     },
     options.arbitration ?? {},
   );
+  // Calls the arbitration stopped waiting for (aborted at its deadline) end now: what they spent is the turn's too.
+  await Promise.allSettled([...running]);
+  await embeddings.settled();
   const chosenText = candidates[decision.chosen].text;
   const chosen = outcomes.find((outcome) => outcome.model === decision.model && outcome.text === chosenText);
   if (!chosen)
@@ -927,6 +942,7 @@ async function arbitrate(
       critique: decision.critique !== undefined,
       reason: decision.explanation.slice(0, 500),
     },
+    ...embeddings.decisions('arbitration'),
   ];
   const scores: ChatResult['scores'] = debug
     ? {

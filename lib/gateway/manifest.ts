@@ -8,7 +8,7 @@
  * #gateway#documents (the retrieval index's current version), #gateway#templates (the tenant's prompt
  * templates and their revision); system#gateway#inflight (in-flight slots
  * per model). Objects: <tenant>/conversations/<id>.json, <tenant>/gateway/documents/index-<version>.json.
- * Ledger streams: gateway.conversations (one entry per turn), gateway.billing (one per model call),
+ * Ledger streams: gateway.conversations (one entry per turn), gateway.billing (one per model or embedding call),
  * events.gateway (gateway.tenant.paused, gateway.template.changed).
  */
 import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
@@ -42,6 +42,16 @@ const PAYLOADS = '*/audit/payloads/*';
 
 /** Pausing a tenant at its hard cap: the event through the stage outbox (ledger entry, bus), the pause marked recorded. */
 const pausing: Need[] = [...outboxNeeds, need.table('state', ['UpdateItem'], [USAGE])];
+
+/** Budgeting and billing a model call (lib/gateway/embedding-calls.ts for embeddings): reserve and settle, a billing entry, a pause. */
+const metering: Need[] = [
+  need.table('state', ['GetItem'], [BUDGET]),
+  need.table('state', ['GetItem', 'UpdateItem'], [USAGE]),
+  need.table('ledger', ['PutItem', 'Query']),
+  need.table('state', ['PutItem'], ['*#audit#streams']),
+  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], [PAYLOADS]),
+  ...pausing,
+];
 
 /** One request through the pipeline (lib/gateway/engine.ts `chat`). */
 const pipeline: Need[] = [
@@ -112,10 +122,13 @@ export const gatewayEngine = defineEngine({
         need.objects('artifacts', ['GetObject', 'PutObject', 'PutObjectTagging', 'DeleteObject'], [INDEXES]),
         need.listObjects('artifacts'),
         need.invokeModels(),
+        // Each embedding call reserved and settled against the budget, and billed in the ledger.
+        ...metering,
       ],
     },
     budgets: {
-      description: "PUT /gateway/budgets: the tenant's token and cost budget per window (admin); raising it lifts a pause, lowering it under what was spent pauses",
+      description:
+        "PUT /gateway/budgets: the tenant's token and cost budget per window (admin); raising it lifts a pause, lowering it under what was spent pauses",
       routes: [putBudgetRoute],
       needs: [need.table('state', ['GetItem', 'UpdateItem'], [BUDGET, USAGE]), ...pausing],
     },

@@ -121,6 +121,7 @@ export function gatewayTestDeps(options: { backends?: Record<string, ModelBacken
   const deps: ChatDeps = {
     models: new Map(localModels.map((model) => [model.name, model])),
     stream: (model, request) => router.stream(model, request),
+    embed: (model, texts, signal) => router.embed(model, texts, signal),
     ...stores,
     safety: (text, signal) => classifySafety(text, [], signal),
     pii: piiCounts,

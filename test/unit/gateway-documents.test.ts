@@ -115,7 +115,6 @@ describe('gateway documents', () => {
       },
       caller('t-rag'),
       deps,
-      { embed },
     );
     const retrieval = result.decisions.find((decision) => decision.step === 'retrieval');
     assert.ok(retrieval && retrieval.step === 'retrieval' && retrieval.chunks >= 1, JSON.stringify(result.decisions));

@@ -279,7 +279,7 @@ describe('the chat pipeline', () => {
   });
 
   it('arbitrates between two models, each call billed, with the scores on debug', async () => {
-    const { deps, embed, stores } = gatewayTestDeps();
+    const { deps, stores } = gatewayTestDeps();
     const { result } = await chat(
       ask('Why does the cache miss rate rise after each deploy of the web tier?', {
         arbitrate: { models: ['standin-a', 'standin-b'] },
@@ -287,7 +287,6 @@ describe('the chat pipeline', () => {
       }),
       caller('t-arb'),
       deps,
-      { embed },
     );
     const decision = result.decisions.find((each) => each.step === 'arbitration');
     assert.ok(decision && decision.step === 'arbitration', JSON.stringify(result.decisions));

@@ -83,7 +83,8 @@ describe('defining a tenant template', () => {
       ],
     });
     const stored = await store.get('acme', 'incident_review');
-    assert.equal(stored?.hash, templateHash(stored.template));
+    assert.ok(stored);
+    assert.equal(stored.hash, templateHash(stored.template));
     assert.equal(outcome.hash, stored?.hash);
     assert.equal(outbox.recorded.length, 1, 'recorded in the ledger');
     assert.deepEqual(outbox.delivered, outbox.recorded, 'then published');

@@ -118,6 +118,7 @@ export function gatewayDeps(): ChatDeps {
     deps = {
       models: models.byName,
       stream: (model, request) => models.router.stream(model, request),
+      embed: (model, texts, signal) => models.router.embed(model, texts, signal),
       budgets: gatewayBudgets(),
       inflight: dynamoInflightLimiter(dynamoClient(), cfg.STATE_TABLE),
       settings: gatewaySettings(),
@@ -133,11 +134,4 @@ export function gatewayDeps(): ChatDeps {
     };
   }
   return { ...deps, now: () => new Date() };
-}
-
-/** Embeddings through the stage's router, for arbitration. */
-export function gatewayEmbed(model: string, texts: string[], signal?: AbortSignal): Promise<number[][]> {
-  return gatewayModels(config().STAGE)
-    .router.embed(model, texts, signal)
-    .then((result) => result.vectors);
 }
