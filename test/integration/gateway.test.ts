@@ -400,10 +400,19 @@ describe('gateway retrieval and arbitration', () => {
       },
     });
     assert.equal(ingested.status, 200, JSON.stringify(ingested.body));
+    const { embedding, ...rest } = ingested.body.result;
     assert.deepEqual(
-      { ...ingested.body.result, chunks: 2 },
+      { ...rest, chunks: 2 },
       { documents: 2, chunks: 2, totalDocuments: 2, totalChunks: 2, embedModel: 'standin-embed', version: 1 },
     );
+    // The ingest's embedding call was reserved, settled and billed: the tenant's usage and ledger say so.
+    assert.equal(embedding.calls, 1);
+    assert.ok(embedding.inputTokens > 10, JSON.stringify(embedding));
+    assert.ok(Math.abs(embedding.costUsd - (embedding.inputTokens * 0.00002) / 1000) < 1e-15, JSON.stringify(embedding));
+    const spent = (await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] })).body.result;
+    assert.deepEqual([spent.tokens, spent.costUsd], [embedding.inputTokens, embedding.costUsd]);
+    const billed = await api('GET', '/audit/verify?stream=gateway.billing', { tenant, roles: ['viewer'] });
+    assert.equal(billed.body.result.entries, 1, 'one billing entry for the embedding call');
     const reply = await chat(tenant, {
       model: 'standin-a',
       messages: user('How do I restart the payment service?'),
@@ -413,6 +422,15 @@ describe('gateway retrieval and arbitration', () => {
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     const retrieval = reply.body.result.decisions.find((decision: { step: string }) => decision.step === 'retrieval');
     assert.deepEqual({ ...retrieval, tokens: 0 }, { step: 'retrieval', chunks: 1, tokens: 0, scoring: 'hybrid', sources: ['runbook'] });
+    const queryEmbedding = reply.body.result.decisions.find((decision: { step: string }) => decision.step === 'embedding');
+    assert.equal(queryEmbedding?.purpose, 'retrieval', JSON.stringify(reply.body.result.decisions));
+    const after = (await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] })).body.result;
+    assert.equal(
+      after.tokens,
+      embedding.inputTokens + reply.body.result.usage.inputTokens + reply.body.result.usage.outputTokens,
+      "the reply's usage includes its query embedding",
+    );
+    assert.equal((await api('GET', '/audit/verify?stream=gateway.billing', { tenant, roles: ['viewer'] })).body.result.entries, 3);
   });
 
   it('arbitrates between two models when asked, with the scores on debug', async () => {
