@@ -161,7 +161,7 @@ async function pipeline(variant: Variant, timings?: Timings) {
   const calls = new Map<string, { calls: number; tokens: number }>();
   const deps: ChatDeps = {
     models: new Map(models.map((model) => [model.name, model])),
-    stream: (model, request) => router.stream(model, request),
+    stream: (model, request, options) => router.stream(model, request, options),
     budgets,
     inflight: new MemoryInflightLimiter(),
     settings,
@@ -243,9 +243,9 @@ function instrument(deps: ChatDeps, timings: Timings): ChatDeps {
       if (phase === 'output') phase = 'log';
       return timed(timings, label, deps.pii)(text, mode);
     },
-    stream: (model, request) => {
+    stream: (model, request, options) => {
       const start = performance.now();
-      const stream = deps.stream(model, request);
+      const stream = deps.stream(model, request, options);
       add(timings, 'router + model stream', performance.now() - start);
       return {
         get model() {

@@ -13,10 +13,12 @@
  * 5. **Context fitting** (lib/gateway/context.ts) to min(the smallest context window of the model's
  *    chain, the tenant's limit): the oldest turns dropped first, what was dropped recorded.
  * 6. **Budget**: the worst case (input + granted `maxTokens`, at the dearest prices of the chain)
- *    reserved atomically (429 naming the budget); then one in-flight slot of the model (429 with
- *    Retry-After past its mark).
+ *    reserved atomically (429 naming the budget).
  * 7. **Model call** through the router (lib/gateway/resilience.ts): timeouts, retries, circuit
- *    breakers, fallback along the chain, each hop a decision. Streamed; between chunks the loop
+ *    breakers, fallback along the chain, each hop a decision. Each model is admitted before it is
+ *    tried: one of its in-flight slots taken (shared by every container), a model at its mark skipped
+ *    as busy, 429 with Retry-After when the whole chain is; the model that serves holds its slot until
+ *    its stream ends. Streamed; between chunks the loop
  *    checks the request's cancellation flag (and the function's deadline) and aborts the call.
  * 8. **Counting**: usage is counted by the gateway's tokenizer of the model that answered (input as
  *    sent, output as received); output past the granted `maxTokens` is cut, so a call never spends
@@ -69,7 +71,7 @@ import { EmbeddingCalls, type RoutedEmbed } from './embedding-calls.ts';
 import { type ModelConfig, modelInfo } from './models.ts';
 import { redactPii } from './pii.ts';
 import type { ConversationStore, GatewayLedger, RequestRegistry, SettingsStore } from './ports.ts';
-import type { Hop } from './resilience.ts';
+import type { Admission, Hop, StreamOptions } from './resilience.ts';
 import { fallbackDecisions } from './resilience.ts';
 import { type SafetyResult, safetyVerdict, severities } from './safety.ts';
 import type {
@@ -94,8 +96,11 @@ export interface ModelStream extends AsyncIterable<StreamEvent> {
   readonly hops: Hop[];
 }
 
-/** Starts a streamed call of `model` along its fallback chain (lib/gateway/resilience.ts `ModelRouter.stream`). */
-export type StreamModel = (model: string, request: GenerateRequest) => ModelStream;
+/**
+ * Starts a streamed call of `model` along its fallback chain (lib/gateway/resilience.ts
+ * `ModelRouter.stream`), admitting each model through `options.admit` before trying it.
+ */
+export type StreamModel = (model: string, request: GenerateRequest, options?: StreamOptions) => ModelStream;
 
 /** The output safety filter: the built-in rules and any external classifier, merged (lib/gateway/safety.ts `classifySafety`). */
 export type SafetyFilter = (text: string, signal?: AbortSignal) => Promise<SafetyResult>;
@@ -289,6 +294,22 @@ function rechunk(text: string, pieces: number): string[] {
   return chunks;
 }
 
+/**
+ * One of `name`'s in-flight slots, for the router to hold while it tries that model (and, when it
+ * answers, until its stream ends).
+ * @throws BackpressureError (429) when the model is at its mark: the router then skips it as busy.
+ */
+async function admitTo(deps: Pick<ChatDeps, 'inflight' | 'models'>, name: string): Promise<Admission> {
+  const mark = deps.models.get(name)?.maxInFlight;
+  if (mark === undefined) throw new RangeError(`no model named ${name}`);
+  const slot: InflightSlot = await deps.inflight.acquire(name, mark);
+  return {
+    release: async () => {
+      await deps.inflight.release(slot).catch(() => false);
+    },
+  };
+}
+
 /** What one model call through the pipeline produced (before safety and PII on the output). */
 export interface CallOutcome {
   text: string;
@@ -325,12 +346,12 @@ export interface CallRequest {
 }
 
 /**
- * One model call with its budget: fit, reserve, take a slot, stream (checking cancellation and the
- * deadline), count, settle, bill. The building block of {@link chat}, of each arbitration candidate
+ * One model call with its budget: fit, reserve, stream (each model of the chain admitted through its
+ * in-flight slot; checking cancellation and the deadline), count, settle, bill. The building block of {@link chat}, of each arbitration candidate
  * and of each turn of a dual exchange.
  *
  * @throws ValidationError when nothing fits the context; BudgetExceededError (429) when the budget
- *   cannot cover the worst case; BackpressureError (429) past the model's mark; ModelUnavailableError
+ *   cannot cover the worst case; ModelBusyError (429) when every model of the chain is at its mark; ModelUnavailableError
  *   (503) when no model of the chain answered; ConflictError when the request id was cancelled before it ran.
  */
 export async function callModel(call: CallRequest, caller: ChatCaller, deps: ChatDeps): Promise<CallOutcome> {
@@ -379,7 +400,6 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
       if (error instanceof BudgetExceededError && error.crossing) await deps.pauses(error.crossing, caller.actor, caller.correlationId);
       throw error;
     });
-  let slot: InflightSlot | undefined;
   const started = deps.now().getTime();
   let text = '';
   const deltas: string[] = [];
@@ -388,15 +408,18 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
   let produced = false;
   let midStreamFailure: unknown;
   try {
-    slot = await deps.inflight.acquire(call.model.name, call.model.maxInFlight);
     const controller = new AbortController();
     const signal = call.signal ? AbortSignal.any([call.signal, controller.signal]) : controller.signal;
-    stream = deps.stream(call.model.name, {
-      messages: sent,
-      maxTokens,
-      ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
-      signal,
-    });
+    stream = deps.stream(
+      call.model.name,
+      {
+        messages: sent,
+        maxTokens,
+        ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
+        signal,
+      },
+      { admit: (name) => admitTo(deps, name) },
+    );
     const pollMs = deps.cancelPollMs ?? 250;
     let lastPoll = started;
     let cancelled = false;
@@ -479,8 +502,6 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
       outcome: 'failed',
     });
     throw error;
-  } finally {
-    if (slot) await deps.inflight.release(slot).catch(() => false);
   }
   const answered = stream.model ?? call.model.name;
   const answeringModel = deps.models.get(answered) ?? call.model;

@@ -286,6 +286,24 @@ export interface RoutedEmbeddings {
   hops: Hop[];
 }
 
+/** A hold on one model's in-flight slot, taken before the router tries that model. */
+export interface Admission {
+  /** Gives the slot back (called once, when the model's turn in the chain ends). */
+  release(): Promise<void>;
+}
+
+/**
+ * Admits a call to `model` before the router tries it: takes one of its in-flight slots in a count
+ * shared by every container (lib/gateway/backpressure.ts `InflightLimiter`).
+ * @throws ThrottledError (a BackpressureError) when the model is at its mark: the router skips it as busy.
+ */
+export type Admit = (model: string) => Promise<Admission>;
+
+/** Options of {@link ModelRouter.stream}. */
+export interface StreamOptions {
+  admit?: Admit;
+}
+
 /**
  * A routed stream: iterate it for the events (deltas, then one `done`); `hops` fills as models are
  * tried and `model` names the one streaming once it has sent its first event.
@@ -465,15 +483,25 @@ export class ModelRouter {
   /**
    * Streams with `name`: falls back along the chain until a model sends its first event; after
    * that, the stream is that model's. The caller's abort ends it with `done` / `cancelled` (the
-   * deltas before stay delivered); a failure after text throws (the caller keeps the text).
-   * @throws (while iterating) as {@link ModelRouter.generate}; ModelCallError for a failure after the first delta.
+   * deltas before stay delivered); a failure after text throws (the caller keeps the text). With
+   * `admit`, each model is admitted before it is tried (its in-flight slot taken) and skipped as busy
+   * when refused; the slot is given back when the model's turn ends: at once when it fails, at the
+   * end of its stream when it answers. So the model that serves holds the slot, not the one asked for.
+   * @throws (while iterating) as {@link ModelRouter.generate}; ModelCallError for a failure after the
+   *   first delta; ModelBusyError (429) when every model was busy or refused admission.
    */
-  stream(name: string, request: GenerateRequest): RoutedStream {
+  stream(name: string, request: GenerateRequest, options: StreamOptions = {}): RoutedStream {
     const hops: Hop[] = [];
     let answering: string | undefined;
-    const events = this.#streamChain(name, request, hops, (model) => {
-      answering = model;
-    });
+    const events = this.#streamChain(
+      name,
+      request,
+      hops,
+      (model) => {
+        answering = model;
+      },
+      options.admit,
+    );
     return {
       hops,
       get model() {
@@ -529,11 +557,12 @@ export class ModelRouter {
     return failure;
   }
 
-  /** The error when no model of the chain answered. */
-  #exhausted(name: string, hops: Hop[], last: unknown): Error {
+  /** The error when no model of the chain answered; `busyRetryAfter`: the waits admissions that refused asked for. */
+  #exhausted(name: string, hops: Hop[], last: unknown, busyRetryAfter: readonly number[] = []): Error {
     const summary = hops.map((hop) => `${hop.model}: ${hop.reason}`).join('; ');
     if (hops.every((hop) => hop.outcome === 'skipped' && hop.reason.startsWith('busy'))) {
-      return new ModelBusyError(`every model for ${name} is busy: ${summary}`, hops, 1);
+      const retryAfter = busyRetryAfter.length > 0 ? Math.max(1, Math.min(...busyRetryAfter)) : 1;
+      return new ModelBusyError(`every model for ${name} is busy: ${summary}`, hops, retryAfter);
     }
     const waits = hops.flatMap((hop) => (hop.outcome === 'skipped' ? [this.#breakers.get(hop.model)?.retryInMs() ?? 0] : []));
     const retryAfter =
@@ -630,9 +659,11 @@ export class ModelRouter {
     request: GenerateRequest,
     hops: Hop[],
     answering: (model: string) => void,
+    admit: Admit | undefined,
   ): AsyncGenerator<StreamEvent> {
     const signal = request.signal;
     let last: unknown;
+    const busyRetryAfter: number[] = [];
     for (const hopName of this.#chain(name)) {
       const model = this.#model(hopName);
       const started = this.#clock.now();
@@ -641,129 +672,152 @@ export class ModelRouter {
         hops.push({ model: hopName, outcome: 'skipped', reason: skip, attempts: 0, elapsedMs: 0 });
         continue;
       }
-      const breaker = this.#breakers.get(hopName);
-      let failure: ModelCallError | undefined;
-      let attempts = 0;
-      for (let attemptNumber = 1; attemptNumber <= model.retries + 1; attemptNumber += 1) {
-        if (attemptNumber > 1) {
-          try {
-            await this.#clock.sleep(backoffDelay(attemptNumber - 1, this.#backoff, this.#random), signal);
-          } catch {
-            hops.push({
-              model: hopName,
-              outcome: 'cancelled',
-              reason: 'cancelled by the caller',
-              attempts,
-              elapsedMs: this.#clock.now() - started,
-            });
-            throw new CallCancelledError(hopName);
-          }
-        }
-        if (breaker && !breaker.tryAcquire()) break;
-        attempts = attemptNumber;
-        const attempt = new Attempt(this.#clock, model.timeoutMs, signal);
-        this.#enter(hopName);
-        let iterator: AsyncIterator<StreamEvent> | undefined;
-        let delivered = false;
-        let settled = false;
+      let admission: Admission | undefined;
+      if (admit) {
         try {
-          attempt.arm();
-          iterator = model.backend.stream({ ...request, signal: attempt.controller.signal })[Symbol.asyncIterator]();
-          const aborted = whenAborted(attempt.controller.signal);
-          for (;;) {
-            const next = (iterator as AsyncIterator<StreamEvent>).next();
-            next.catch(() => {});
-            const step = await Promise.race([next, aborted]);
-            if (step.done) throw new ModelCallError(`${hopName}: the stream ended without a done event`, hopName, 502, true);
-            const event = step.value;
+          admission = await admit(hopName);
+        } catch (error) {
+          if (!(error instanceof ThrottledError)) throw error;
+          // At its mark in the shared count (other containers' calls included): skipped, as a busy model is.
+          busyRetryAfter.push(error.retryAfterSeconds);
+          hops.push({
+            model: hopName,
+            outcome: 'skipped',
+            reason: `busy: ${shorten(error.message, 240)}`,
+            attempts: 0,
+            elapsedMs: this.#clock.now() - started,
+          });
+          continue;
+        }
+      }
+      try {
+        const breaker = this.#breakers.get(hopName);
+        let failure: ModelCallError | undefined;
+        let attempts = 0;
+        for (let attemptNumber = 1; attemptNumber <= model.retries + 1; attemptNumber += 1) {
+          if (attemptNumber > 1) {
+            try {
+              await this.#clock.sleep(backoffDelay(attemptNumber - 1, this.#backoff, this.#random), signal);
+            } catch {
+              hops.push({
+                model: hopName,
+                outcome: 'cancelled',
+                reason: 'cancelled by the caller',
+                attempts,
+                elapsedMs: this.#clock.now() - started,
+              });
+              throw new CallCancelledError(hopName);
+            }
+          }
+          if (breaker && !breaker.tryAcquire()) break;
+          attempts = attemptNumber;
+          const attempt = new Attempt(this.#clock, model.timeoutMs, signal);
+          this.#enter(hopName);
+          let iterator: AsyncIterator<StreamEvent> | undefined;
+          let delivered = false;
+          let settled = false;
+          try {
             attempt.arm();
-            if (event.type === 'done' && event.finishReason === 'cancelled' && !attempt.callerAborted) {
-              // The backend saw our timer's abort, not the caller's.
-              throw new AttemptTimeout('timed out');
-            }
-            if (!delivered) {
-              answering(hopName);
-              delivered = true;
-            }
-            if (event.type === 'done') {
-              settled = true;
-              if (event.finishReason === 'cancelled') {
-                breaker?.neutral();
-                hops.push({
-                  model: hopName,
-                  outcome: 'cancelled',
-                  reason: 'cancelled by the caller',
-                  attempts,
-                  elapsedMs: this.#clock.now() - started,
-                });
-              } else {
-                breaker?.success();
-                hops.push({
-                  model: hopName,
-                  outcome: 'answered',
-                  reason: attempts === 1 ? 'answered' : `answered on attempt ${attempts}`,
-                  attempts,
-                  elapsedMs: this.#clock.now() - started,
-                });
+            iterator = model.backend.stream({ ...request, signal: attempt.controller.signal })[Symbol.asyncIterator]();
+            const aborted = whenAborted(attempt.controller.signal);
+            for (;;) {
+              const next = (iterator as AsyncIterator<StreamEvent>).next();
+              next.catch(() => {});
+              const step = await Promise.race([next, aborted]);
+              if (step.done) throw new ModelCallError(`${hopName}: the stream ended without a done event`, hopName, 502, true);
+              const event = step.value;
+              attempt.arm();
+              if (event.type === 'done' && event.finishReason === 'cancelled' && !attempt.callerAborted) {
+                // The backend saw our timer's abort, not the caller's.
+                throw new AttemptTimeout('timed out');
+              }
+              if (!delivered) {
+                answering(hopName);
+                delivered = true;
+              }
+              if (event.type === 'done') {
+                settled = true;
+                if (event.finishReason === 'cancelled') {
+                  breaker?.neutral();
+                  hops.push({
+                    model: hopName,
+                    outcome: 'cancelled',
+                    reason: 'cancelled by the caller',
+                    attempts,
+                    elapsedMs: this.#clock.now() - started,
+                  });
+                } else {
+                  breaker?.success();
+                  hops.push({
+                    model: hopName,
+                    outcome: 'answered',
+                    reason: attempts === 1 ? 'answered' : `answered on attempt ${attempts}`,
+                    attempts,
+                    elapsedMs: this.#clock.now() - started,
+                  });
+                }
+                yield event;
+                return;
               }
               yield event;
-              return;
             }
-            yield event;
-          }
-        } catch (error) {
-          settled = true;
-          const classified = this.#failed(hopName, attempt, error);
-          if (classified instanceof CallCancelledError) {
-            hops.push({
-              model: hopName,
-              outcome: 'cancelled',
-              reason: 'cancelled by the caller',
-              attempts,
-              elapsedMs: this.#clock.now() - started,
-            });
+          } catch (error) {
+            settled = true;
+            const classified = this.#failed(hopName, attempt, error);
+            if (classified instanceof CallCancelledError) {
+              hops.push({
+                model: hopName,
+                outcome: 'cancelled',
+                reason: 'cancelled by the caller',
+                attempts,
+                elapsedMs: this.#clock.now() - started,
+              });
+              if (delivered) {
+                yield { type: 'done', finishReason: 'cancelled' };
+                return;
+              }
+              throw classified;
+            }
             if (delivered) {
-              yield { type: 'done', finishReason: 'cancelled' };
-              return;
+              hops.push({
+                model: hopName,
+                outcome: 'failed',
+                reason: `failed mid-stream: ${shorten(classified.message, 240)}`,
+                attempts,
+                status: classified.status,
+                elapsedMs: this.#clock.now() - started,
+              });
+              throw classified;
             }
-            throw classified;
+            failure = classified;
+            if (!classified.retryable) break;
+          } finally {
+            // The consumer stopped early (break/return): stop the backend and free the probe slot.
+            if (!settled) breaker?.neutral();
+            attempt.controller.abort();
+            attempt.dispose();
+            this.#leave(hopName);
+            void iterator?.return?.()?.catch(() => {});
           }
-          if (delivered) {
-            hops.push({
-              model: hopName,
-              outcome: 'failed',
-              reason: `failed mid-stream: ${shorten(classified.message, 240)}`,
-              attempts,
-              status: classified.status,
-              elapsedMs: this.#clock.now() - started,
-            });
-            throw classified;
-          }
-          failure = classified;
-          if (!classified.retryable) break;
-        } finally {
-          // The consumer stopped early (break/return): stop the backend and free the probe slot.
-          if (!settled) breaker?.neutral();
-          attempt.controller.abort();
-          attempt.dispose();
-          this.#leave(hopName);
-          void iterator?.return?.()?.catch(() => {});
         }
+        last = failure;
+        if (!failure) {
+          hops.push({ model: hopName, outcome: 'skipped', reason: 'circuit open', attempts, elapsedMs: this.#clock.now() - started });
+          continue;
+        }
+        hops.push({
+          model: hopName,
+          outcome: 'failed',
+          reason: failedReason(failure, attempts),
+          attempts,
+          status: failure.status,
+          elapsedMs: this.#clock.now() - started,
+        });
+      } finally {
+        // The slot is held while this model is tried and, when it answers, until its stream ends.
+        await admission?.release().catch(() => undefined);
       }
-      last = failure;
-      if (!failure) {
-        hops.push({ model: hopName, outcome: 'skipped', reason: 'circuit open', attempts, elapsedMs: this.#clock.now() - started });
-        continue;
-      }
-      hops.push({
-        model: hopName,
-        outcome: 'failed',
-        reason: failedReason(failure, attempts),
-        attempts,
-        status: failure.status,
-        elapsedMs: this.#clock.now() - started,
-      });
     }
-    throw this.#exhausted(name, hops, last);
+    throw this.#exhausted(name, hops, last, busyRetryAfter);
   }
 }

@@ -120,7 +120,7 @@ export function gatewayTestDeps(options: { backends?: Record<string, ModelBacken
   const pauses: Array<Parameters<ChatDeps['pauses']>[0]> = [];
   const deps: ChatDeps = {
     models: new Map(localModels.map((model) => [model.name, model])),
-    stream: (model, request) => router.stream(model, request),
+    stream: (model, request, options) => router.stream(model, request, options),
     embed: (model, texts, signal) => router.embed(model, texts, signal),
     ...stores,
     safety: (text, signal) => classifySafety(text, [], signal),

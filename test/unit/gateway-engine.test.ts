@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../../lib/errors.ts';
-import { BackpressureError } from '../../lib/gateway/backpressure.ts';
+import type { ModelBackend } from '../../lib/gateway/backend.ts';
+import type { InflightLimiter } from '../../lib/gateway/backpressure.ts';
 import { BudgetExceededError, budgetFromInput } from '../../lib/gateway/budgets.ts';
 import { BILLING_STREAM, CONVERSATIONS_STREAM } from '../../lib/gateway/conversation-log.ts';
 import {
@@ -18,6 +19,8 @@ import {
   leaseUntil,
   viewConversation,
 } from '../../lib/gateway/engine.ts';
+import { modelInfo } from '../../lib/gateway/models.ts';
+import { ModelBusyError } from '../../lib/gateway/resilience.ts';
 import type { ChatInput } from '../../lib/gateway/schemas.ts';
 import { tokenizer } from '../../lib/gateway/tokenizer.ts';
 import { caller, failingBackend, gatewayTestDeps, localModels } from '../helpers/gateway.ts';
@@ -180,14 +183,53 @@ describe('the chat pipeline', () => {
     if (usage.capReached) assert.equal(pauses.length, 1, 'one pause event for the window');
   });
 
-  it('refuses with 429 past the model’s in-flight mark', async () => {
+  it('falls back past the model’s in-flight mark, and refuses with 429 (Retry-After) only when the whole chain is at its mark', async () => {
     const { deps, stores } = gatewayTestDeps();
-    const mark = modelNamed('standin-a').maxInFlight;
-    for (let i = 0; i < mark; i++) await stores.inflight.acquire('standin-a', mark);
-    const error = await chat(ask('hello'), caller(), deps).catch((thrown: unknown) => thrown);
-    assert.ok(error instanceof BackpressureError, String(error));
+    const hold = async (name: string) => {
+      const mark = modelNamed(name).maxInFlight;
+      for (let i = 0; i < mark; i++) await stores.inflight.acquire(name, mark);
+    };
+    await hold('standin-a');
+    const { result } = await chat(ask('hello'), caller(), deps);
+    assert.equal(result.model, 'standin-b', 'the next model of the chain served');
+    const fallback = result.decisions.find((decision) => decision.step === 'fallback');
+    assert.match(fallback?.step === 'fallback' ? fallback.reason : '', /^busy: Model standin-a has 32 requests in flight/);
+    await hold('standin-b');
+    await hold('standin-tgi');
+    const error = await chat(ask('hello again'), caller(), deps).catch((thrown: unknown) => thrown);
+    assert.ok(error instanceof ModelBusyError, String(error));
     assert.ok(error.retryAfterSeconds >= 1);
+    assert.match(error.message, /every model for standin-a is busy/);
     assert.equal((await stores.budgets.usage('acme')).reserved.tokens, 0, 'the reservation was released');
+  });
+
+  it('holds an in-flight slot of the model that serves, not of the one that failed, while it streams', async () => {
+    const seen: Array<Record<string, number>> = [];
+    let limiter: InflightLimiter | undefined;
+    const b = modelNamed('standin-b');
+    const probe: ModelBackend = {
+      info: modelInfo(b),
+      generate: async () => ({ text: 'unused', finishReason: 'stop' }),
+      async *stream() {
+        for (const text of ['Drain ', 'the ', 'queue.']) {
+          const inFlight: Record<string, number> = {};
+          for (const name of ['standin-a', 'standin-b']) inFlight[name] = (await limiter?.inFlight(name)) ?? -1;
+          seen.push(inFlight);
+          yield { type: 'delta' as const, text };
+        }
+        yield { type: 'done' as const, finishReason: 'stop' as const };
+      },
+    };
+    const { deps, stores } = gatewayTestDeps({ backends: { 'standin-a': failingBackend(modelNamed('standin-a')), 'standin-b': probe } });
+    limiter = stores.inflight;
+    const { result } = await chat(ask('How do I restart the payment service?'), caller(), deps);
+    assert.equal(result.model, 'standin-b');
+    assert.deepEqual(seen, [
+      { 'standin-a': 0, 'standin-b': 1 },
+      { 'standin-a': 0, 'standin-b': 1 },
+      { 'standin-a': 0, 'standin-b': 1 },
+    ]);
+    assert.deepEqual([await stores.inflight.inFlight('standin-a'), await stores.inflight.inFlight('standin-b')], [0, 0], 'both free after');
   });
 
   it('blocks severe output with a refusal naming the categories, and flags moderate output', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GenerateRequest, GenerateResult, ModelBackend, StreamEvent } from '../../lib/gateway/backend.ts';
 import { ModelCallError } from '../../lib/gateway/backend.ts';
+import { MemoryInflightLimiter } from '../../lib/gateway/memory-store.ts';
 import {
   CallCancelledError,
   CircuitBreaker,
@@ -534,6 +535,70 @@ describe('ModelRouter.stream', () => {
     assert.equal(seen.length, 50);
     assert.equal(abortedAt, 1_000, 'the last delta came at 500 ms: aborted 500 ms later, not 500 ms after the first arm');
     assert.equal(router.inFlight('a'), 0);
+  });
+
+  it('admits each model before trying it: the one that serves holds its slot until its stream ends, the failed one gave its back', async () => {
+    const clock = new FakeClock();
+    const limiter = new MemoryInflightLimiter();
+    const admit = async (model: string) => {
+      const slot = await limiter.acquire(model, 1);
+      return { release: async () => void (await limiter.release(slot)) };
+    };
+    const a = streamer('a', clock, { before: invalid('a'), deltas: [] });
+    const b = streamer('b', clock, { deltas: ['x', 'y'] });
+    const router = new ModelRouter({ a: routed(a, { fallbacks: ['b'] }), b: routed(b) }, { clock });
+    const held: Array<[number, number]> = [];
+    const stream = router.stream('a', request, { admit });
+    await clock.run(
+      (async () => {
+        for await (const _event of stream) held.push([await limiter.inFlight('a'), await limiter.inFlight('b')]);
+      })(),
+    );
+    assert.equal(stream.model, 'b');
+    assert.deepEqual(
+      held,
+      [
+        [0, 1],
+        [0, 1],
+        [0, 1],
+      ],
+      'while b streams (two deltas, done), b holds a slot and a holds none',
+    );
+    assert.deepEqual([await limiter.inFlight('a'), await limiter.inFlight('b')], [0, 0], 'both given back at the end');
+  });
+
+  it('skips a model refused admission as busy, and answers 429 with the shortest Retry-After when the whole chain is', async () => {
+    const clock = new FakeClock();
+    const limiter = new MemoryInflightLimiter();
+    const admit = async (model: string) => {
+      const slot = await limiter.acquire(model, 1);
+      return { release: async () => void (await limiter.release(slot)) };
+    };
+    const a = streamer('a', clock, { deltas: ['never'] });
+    const b = streamer('b', clock, { deltas: ['from b'] });
+    const router = new ModelRouter({ a: routed(a, { fallbacks: ['b'] }), b: routed(b) }, { clock });
+    const taken = await limiter.acquire('a', 1);
+    const stream = router.stream('a', request, { admit });
+    const events = await clock.run(drain(stream));
+    assert.deepEqual(events[0], { type: 'delta', text: 'from b' });
+    assert.equal(a.calls(), 0, 'a was never called');
+    assert.deepEqual(
+      stream.hops.map((hop) => [hop.model, hop.outcome]),
+      [
+        ['a', 'skipped'],
+        ['b', 'answered'],
+      ],
+    );
+    assert.match(stream.hops[0]?.reason ?? '', /^busy: Model a has 1 requests in flight, its mark is 1/);
+    assert.match(fallbackDecisions(stream.hops)[0]?.reason ?? '', /^busy/);
+    await limiter.acquire('b', 1);
+    const busy = router.stream('a', request, { admit });
+    await assert.rejects(
+      clock.run(drain(busy)),
+      (error: unknown) =>
+        error instanceof ModelBusyError && error.retryAfterSeconds === 1 && /every model for a is busy/.test(error.message),
+    );
+    assert.equal(await limiter.release(taken), true);
   });
 
   it('releases the in-flight slot when the consumer stops reading early', async () => {

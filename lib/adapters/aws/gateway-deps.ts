@@ -117,7 +117,7 @@ export function gatewayDeps(): ChatDeps {
     const models = gatewayModels(cfg.STAGE);
     deps = {
       models: models.byName,
-      stream: (model, request) => models.router.stream(model, request),
+      stream: (model, request, options) => models.router.stream(model, request, options),
       embed: (model, texts, signal) => models.router.embed(model, texts, signal),
       budgets: gatewayBudgets(),
       inflight: dynamoInflightLimiter(dynamoClient(), cfg.STATE_TABLE),
