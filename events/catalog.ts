@@ -5,6 +5,16 @@
  */
 import type { z } from 'zod';
 import { checkpointSigned, findingRaised } from './audit.ts';
+import {
+  authorKeyChanged,
+  capsuleInstalled,
+  capsuleUninstalled,
+  reviewCompleted,
+  versionDeprecated,
+  versionPublished,
+  versionRejected,
+  versionSubmitted,
+} from './capsules.ts';
 import type { EventDefinition } from './common.ts';
 import { runCompleted } from './execution.ts';
 import { templateChanged, tenantPaused } from './gateway.ts';
@@ -52,6 +62,14 @@ export const eventCatalog = [
   checkpointSigned,
   tenantPaused,
   templateChanged,
+  authorKeyChanged,
+  reviewCompleted,
+  versionSubmitted,
+  versionPublished,
+  versionRejected,
+  versionDeprecated,
+  capsuleInstalled,
+  capsuleUninstalled,
 ] as const;
 
 /** A catalog entry. */

@@ -35,6 +35,14 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'execution.run.completed',
   'gateway.tenant.paused',
   'gateway.template.changed',
+  'capsules.author-key.changed',
+  'capsules.review.completed',
+  'capsules.version.submitted',
+  'capsules.version.published',
+  'capsules.version.rejected',
+  'capsules.version.deprecated',
+  'capsules.capsule.installed',
+  'capsules.capsule.uninstalled',
 ]);
 
 /**

@@ -188,6 +188,8 @@ export type VerifiedCapsule = Readonly<{
   /** The author whose key verified it, and that key's id. */
   author: string;
   keyId: string;
+  /** The signature that verified. */
+  signature: BundleSignature;
 }> & { readonly [verified]: true };
 
 /** The author's key the signature must verify with. */
@@ -255,5 +257,6 @@ export function verifyBundle(bytes: Uint8Array, signature: BundleSignature | und
   const { author, keyId } = checkSignature(bytes, signature, key);
   const content = decodeBundle(bytes);
   const manifest = parseManifest(content);
-  return { bytes, sha256: sha256Of(bytes), content, manifest, author, keyId } as VerifiedCapsule;
+  // checkSignature refused a missing signature.
+  return { bytes, sha256: sha256Of(bytes), content, manifest, author, keyId, signature } as VerifiedCapsule;
 }

@@ -252,6 +252,8 @@ export const capsuleVersionSchema = z.object({
   ownerTenant: tenantSchema,
   author: actorSchema,
   keyId: sha256HexSchema,
+  /** The author's Ed25519 signature over the bundle's bytes (base64): installs verify it again. */
+  signature: z.string().max(128),
   description: z.string().max(2000),
   bundleSha256: sha256HexSchema,
   bundleBytes: z.number().int().min(0).max(MAX_BUNDLE_BYTES),

@@ -3,6 +3,7 @@
  * (infra/serverless/), the OpenAPI document and the route tests read.
  */
 import { auditEngine } from '../audit/manifest.ts';
+import { capsulesEngine } from '../capsules/manifest.ts';
 import { demoEngine } from '../demo/manifest.ts';
 import { executionEngine } from '../execution/manifest.ts';
 import { gatewayEngine } from '../gateway/manifest.ts';
@@ -14,4 +15,16 @@ import { platformEngine } from '../platform/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
 
-export const engines: readonly EngineManifest[] = [platformEngine, identityEngine, governanceEngine, observationEngine, reflexEngine, executionEngine, gatewayEngine, auditEngine, mcpEngine, demoEngine];
+export const engines: readonly EngineManifest[] = [
+  platformEngine,
+  identityEngine,
+  governanceEngine,
+  observationEngine,
+  reflexEngine,
+  executionEngine,
+  gatewayEngine,
+  auditEngine,
+  mcpEngine,
+  capsulesEngine,
+  demoEngine,
+];

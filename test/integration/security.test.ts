@@ -17,6 +17,7 @@ import type { RouteSpec } from '../../lib/api/route.ts';
 import type { Role } from '../../lib/auth/roles.ts';
 import { toolName } from '../../lib/mcp/tools.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey } from '../../infra/local/idp.ts';
+import { authorKeyPair, sampleManifest, signedBundle } from '../helpers/capsules.ts';
 import { api, eventually, freshTenant, tokenFor } from '../helpers/local-cloud.ts';
 import { leakedCredentials } from '../helpers/log-scan.ts';
 
@@ -118,6 +119,9 @@ interface VictimData {
   /** B's gateway conversation and the request that wrote it. */
   conversationId: string;
   chatRequestId: string;
+  /** B's capsule, submitted and waiting for B's reviewers, and its author's key. */
+  capsuleName: string;
+  capsuleKeyId: string;
 }
 
 /** Calls as `tenant` with `roles`, remembering the token (it must not reach the logs). */
@@ -162,6 +166,18 @@ async function createVictim(): Promise<VictimData> {
     parameters: { model: 'standin-a', messages: [{ role: 'user', content: `Keep ${markers.payload} in mind for the review` }], maxTokens: 32 },
   });
   assert.equal(chatted.status, 200, JSON.stringify(chatted.body));
+  // A capsule of B's, signed by B's registered author and waiting for B's reviewers.
+  const capsuleName = `sec-capsule-${run}`;
+  const author = authorKeyPair();
+  const registered = await as(tenant, ['admin'], 'PUT', '/capsules/authors', { parameters: { subject: 'sec-author', publicKey: author.publicKey } });
+  assert.equal(registered.status, 200, JSON.stringify(registered.body));
+  const { bytes, signature } = signedBundle(author, sampleManifest({ name: capsuleName, description: markers.label, guardrails: undefined }));
+  const submitted = await api('POST', '/capsules/submissions', {
+    auth: 'none',
+    headers: { authorization: `Bearer ${remember(await tokenFor({ tenant, subject: 'sec-author', roles: ['operator'] }))}` },
+    body: { parameters: { bundle: Buffer.from(bytes).toString('base64'), signature } },
+  });
+  assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
   return {
     tenant,
     series,
@@ -173,6 +189,8 @@ async function createVictim(): Promise<VictimData> {
     recordHash: recorded.body.result.hash,
     conversationId: chatted.body.result.conversationId,
     chatRequestId: chatted.body.result.requestId,
+    capsuleName,
+    capsuleKeyId: author.keyId,
   };
 }
 
@@ -190,7 +208,15 @@ async function victimView(b: VictimData) {
   const usage = await read('/gateway/usage');
   const gatewaySettings = await read('/gateway/settings');
   const conversation = await read(`/gateway/conversations?conversationId=${b.conversationId}`);
+  const capsule = await read(`/capsules/catalog?name=${b.capsuleName}&version=1.0.0`);
+  const authors = await read('/capsules/authors');
+  const installs = await read('/capsules/installs');
   return {
+    capsules: {
+      version: capsule?.version && { status: capsule.version.status, revision: capsule.version.revision, bundleSha256: capsule.version.bundleSha256 },
+      authors: authors?.keys?.map((key: { keyId: string; status: string }) => `${key.keyId}:${key.status}`),
+      installs: installs?.installs?.length,
+    },
     gateway: {
       usage: { tokens: usage?.tokens, costUsd: usage?.costUsd, requests: usage?.requests, budget: usage?.budget },
       settings: gatewaySettings,
@@ -281,6 +307,19 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   }),
   'GET /mcp': () => ({ path: '/mcp' }),
   'DELETE /mcp': () => ({ path: '/mcp' }),
+  'GET /capsules/authors': () => ({ path: '/capsules/authors?subject=sec-author' }),
+  // Revoking B's author's key from A: A has no such author.
+  'PUT /capsules/authors': (b) => ({ path: '/capsules/authors', body: { parameters: { subject: 'sec-author', revokeKeyId: b.capsuleKeyId } } }),
+  // A version of B's capsule from A, signed with B's key id but no registered key of A's: refused.
+  'POST /capsules/submissions': (b) => {
+    const { bytes, signature } = signedBundle(authorKeyPair(), sampleManifest({ name: b.capsuleName, version: '9.9.9', guardrails: undefined }));
+    return { path: '/capsules/submissions', body: { parameters: { bundle: Buffer.from(bytes).toString('base64'), signature: { ...signature, keyId: b.capsuleKeyId } } } };
+  },
+  'GET /capsules/catalog': (b) => ({ path: `/capsules/catalog?name=${b.capsuleName}&version=1.0.0` }),
+  'POST /capsules/installs': (b) => ({ path: '/capsules/installs', body: { parameters: { name: b.capsuleName, version: '1.0.0' } } }),
+  'DELETE /capsules/installs': (b) => ({ path: `/capsules/installs?name=${b.capsuleName}` }),
+  'GET /capsules/installs': (b) => ({ path: `/capsules/installs?tenant=${b.tenant}` }),
+  'PUT /capsules/deprecations': (b) => ({ path: '/capsules/deprecations', body: { parameters: { name: b.capsuleName, version: '1.0.0', reason: 'attack' } } }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
@@ -297,7 +336,7 @@ describe("tenant A's credentials against tenant B's data", () => {
 
   it("never answers with B's data, never touches it: 404/403, or A's own (empty) view", async () => {
     const attacker = freshTenant('sec-a');
-    const forbidden = [victim.tenant, victim.keyId, victim.approvalId, victim.exportId, victim.recordHash, ...Object.values(markers)];
+    const forbidden = [victim.tenant, victim.keyId, victim.approvalId, victim.exportId, victim.recordHash, victim.capsuleName, victim.capsuleKeyId, ...Object.values(markers)];
     const problems: string[] = [];
     for (const spec of protectedRoutes) {
       const request = crossTenantRequests[routeKey(spec)]?.(victim);
@@ -372,6 +411,12 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['GET', `/execution/runs?executionId=exec-${victim.proposalId}`],
       ['GET', `/gateway/conversations?conversationId=${victim.conversationId}`],
       ['DELETE', `/gateway/chat?requestId=${victim.chatRequestId}`],
+      // B's capsule is in review: invisible, uninstallable, not A's to deprecate or revoke.
+      ['GET', `/capsules/catalog?name=${victim.capsuleName}`],
+      ['GET', `/capsules/catalog?name=${victim.capsuleName}&version=1.0.0`],
+      ['POST', '/capsules/installs', { parameters: { name: victim.capsuleName, version: '1.0.0' } }],
+      ['PUT', '/capsules/deprecations', { parameters: { name: victim.capsuleName, version: '1.0.0', reason: 'not mine' } }],
+      ['PUT', '/capsules/authors', { parameters: { subject: 'sec-author', revokeKeyId: victim.capsuleKeyId } }],
     ];
     for (const [method, path, body] of cases) {
       const reply = await as(attacker, ['admin'], method, path, body);

@@ -163,7 +163,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, capsule submissions) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -175,7 +175,7 @@ describe('engine manifests', () => {
         (statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('governance-gate'),
       ),
     );
-    const proposers = ['governanceProposals', 'reflexIncidents', 'reflexIncident', 'reflexLoopDiagnose', 'reflexLoopRecord'];
+    const proposers = ['governanceProposals', 'reflexIncidents', 'reflexIncident', 'reflexLoopDiagnose', 'reflexLoopRecord', 'capsulesSubmissions'];
     assert.deepEqual(starters, proposers);
     const start = statements('governanceProposals').find((statement) => statement.Action.includes('states:StartExecution'));
     assert.deepEqual(start?.Resource, [machine, executions]);

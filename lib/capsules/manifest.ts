@@ -1,0 +1,109 @@
+/**
+ * The Capsules engine: signed, reviewed, installable agent jobs with a governed lifecycle
+ * (lib/capsules/marketplace.ts). State-table items by partition-key prefix: <tenant>#capsules#authors
+ * (authors' Ed25519 keys), #capsules#proposals (the version each publish proposal publishes),
+ * #capsules#refusals (refused submissions' review records), #capsules#installs (the tenant's
+ * installs); the marketplace, shared by every tenant: system#capsules#names (each name, its owner and
+ * its versions' statuses) and system#capsules#versions (each version, immutable once published).
+ * Objects: <owner tenant>/capsules/bundles/<sha256>.json (the bundles' exact bytes). Ledger stream
+ * events.capsules of the tenant each step concerns. Submitting proposes `capsules:publish` in process
+ * (what governance's proposals function reads and writes); installing publishes the tenant's
+ * policy set in process (what governance's policies function does).
+ */
+import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
+import {
+  catalogRoute,
+  deprecateRoute,
+  getAuthorsRoute,
+  installRoute,
+  listInstallsRoute,
+  putAuthorRoute,
+  submitRoute,
+  uninstallRoute,
+} from './routes.ts';
+
+const AUTHORS = '*#capsules#authors';
+const PROPOSALS = '*#capsules#proposals';
+const REFUSALS = '*#capsules#refusals';
+const INSTALLS = '*#capsules#installs';
+const NAMES = 'system#capsules#names';
+const VERSIONS = 'system#capsules#versions';
+const BUNDLES = '*/capsules/bundles/*';
+
+/** Writing a version and its name in one transaction with the outbox (and the proposal it waits for). */
+const writeVersions: Need[] = [need.table('state', ['GetItem', 'PutItem'], [NAMES, VERSIONS]), ...outboxNeeds];
+
+/** `propose()` in process: what governance's proposals function needs (lib/governance/manifest.ts). */
+const propose: Need[] = [
+  need.table('state', ['GetItem'], ['*#governance', '*#governance#policies']),
+  need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], ['*#proposal', '*#governance#outcomes']),
+  // The blast radius: the target's dependents in the Reflex registry (a capsule has none).
+  need.table('state', ['GetItem', 'Query'], ['*#reflex#components']),
+  need.startGate(),
+];
+
+export const capsulesEngine = defineEngine({
+  name: 'capsules',
+  description:
+    'Capsules: signed, reviewed, installable agent jobs, each published through the governance gate and installed with its guardrails',
+  actions: {
+    authors: {
+      description: "Reads the tenant's author keys and registers or revokes one (admin)",
+      routes: [getAuthorsRoute, putAuthorRoute],
+      needs: [need.table('state', ['Query', 'PutItem'], [AUTHORS]), ...outboxNeeds],
+    },
+    submissions: {
+      description:
+        'Takes a signed bundle: the automated review, the bundle stored by content hash, the version in review and its capsules:publish proposal; a refusal is recorded and stores nothing',
+      routes: [submitRoute],
+      memorySize: 1024,
+      timeout: 29,
+      needs: [
+        need.table('state', ['Query'], [AUTHORS]),
+        need.table('state', ['PutItem'], [PROPOSALS, REFUSALS]),
+        ...writeVersions,
+        need.objects('artifacts', ['PutObject'], [BUNDLES]),
+        ...propose,
+      ],
+    },
+    catalog: {
+      description: 'Searches the marketplace, lists a capsule’s versions, reads one version with its review record',
+      routes: [catalogRoute],
+      needs: [need.table('state', ['GetItem', 'Query'], [NAMES, VERSIONS])],
+    },
+    installs: {
+      description:
+        "Installs a published version (its guardrails as the capsule's layer of the tenant's policy set, its budget recorded), uninstalls, lists the tenant's installs",
+      routes: [installRoute, uninstallRoute, listInstallsRoute],
+      memorySize: 1024,
+      timeout: 29,
+      needs: [
+        need.table('state', ['GetItem'], [VERSIONS]),
+        need.table('state', ['Query'], [AUTHORS]),
+        need.objects('artifacts', ['GetObject'], [BUNDLES]),
+        // Without ListBucket, S3 answers 403 instead of 404 for a bundle that is gone.
+        need.listObjects('artifacts', [BUNDLES]),
+        need.table('state', ['GetItem', 'Query', 'PutItem'], [INSTALLS]),
+        // Publishing the tenant's policy set (governance's publishPolicies in process).
+        need.table('state', ['GetItem', 'PutItem'], ['*#governance', '*#governance#policies']),
+        ...outboxNeeds,
+      ],
+    },
+    deprecations: {
+      description: 'Deprecates a published version of one of the tenant’s capsules (admin)',
+      routes: [deprecateRoute],
+      needs: writeVersions,
+    },
+    publish: {
+      description:
+        'On governance.proposal.settled: publishes the capsule version a capsules:publish proposal approved (reporting it executed), or rejects it with the proposal’s reasons',
+      rule: { pattern: { source: ['autonomy.governance'], 'detail-type': ['governance.proposal.settled'] } },
+      needs: [
+        need.table('state', ['GetItem'], [PROPOSALS]),
+        // Reporting the outcome: the proposal and the action's outcome history.
+        need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], ['*#proposal', '*#governance#outcomes']),
+        ...writeVersions,
+      ],
+    },
+  },
+});

@@ -1,0 +1,111 @@
+/** Routes of the Capsules engine: author keys, submissions, the marketplace catalog, installs, deprecations. */
+import { z } from 'zod';
+import { defineRoute } from '../api/route.ts';
+import {
+  authorKeyViewSchema,
+  capsuleSummarySchema,
+  capsuleVersionSchema,
+  catalogInputSchema,
+  deprecateInputSchema,
+  getAuthorsInputSchema,
+  installInputSchema,
+  installSchema,
+  putAuthorInputSchema,
+  submitInputSchema,
+  uninstallInputSchema,
+} from './schemas.ts';
+
+/** PUT /capsules/authors (admin): register or revoke an author's Ed25519 key. */
+export const putAuthorRoute = defineRoute({
+  engine: 'capsules',
+  action: 'authors',
+  method: 'PUT',
+  permission: 'capsules:admin',
+  summary:
+    "Register an author's Ed25519 public key (PEM, SPKI; its id is the SHA-256 of its DER) or revoke one (revokeKeyId). Only the tenant's admins bind keys to authors; registering an active key again changes nothing, a revoked key is never registered again. Recorded in the ledger (capsules.author-key.changed)",
+  parameters: putAuthorInputSchema,
+  result: authorKeyViewSchema,
+});
+
+/** GET /capsules/authors: the tenant's author keys. */
+export const getAuthorsRoute = defineRoute({
+  engine: 'capsules',
+  action: 'authors',
+  method: 'GET',
+  permission: 'capsules:read',
+  summary: "The tenant's registered author keys (of one subject with `subject`): key id, public key, status",
+  parameters: getAuthorsInputSchema,
+  result: z.strictObject({ keys: z.array(authorKeyViewSchema).max(1000) }),
+});
+
+/** POST /capsules/submissions: submit a signed bundle for review and publication. */
+export const submitRoute = defineRoute({
+  engine: 'capsules',
+  action: 'submissions',
+  method: 'POST',
+  permission: 'capsules:write',
+  summary:
+    "Submit a capsule bundle signed with the caller's registered Ed25519 key. The automated review checks size, the signature over the exact bytes, the bundle's canonical form, the manifest (templates, guardrails, input schema, tools, models), the author's rights on every tool and the version; a refusal stores and publishes nothing and answers with the exact reason: 400 naming the field (missing or wrong signature, content changed after signing, malformed manifest), 403 (tools beyond the author's rights, another tenant's name), 409 (the version exists), 413 (oversize). A bundle that passes waits for a reviewer's approval (202, a capsules:publish proposal with its approval id) and is published when approved",
+  parameters: submitInputSchema,
+  result: capsuleVersionSchema,
+});
+
+/** GET /capsules/catalog: search and read the marketplace. */
+export const catalogRoute = defineRoute({
+  engine: 'capsules',
+  action: 'catalog',
+  method: 'GET',
+  permission: 'capsules:read',
+  summary:
+    'Search published capsules (q: words in the name or description), list one capsule’s versions (name), or read one version with its review record (name and version). Versions in review or rejected are shown to their owner only',
+  parameters: catalogInputSchema,
+  result: z.strictObject({ capsules: z.array(capsuleSummarySchema).max(100), version: capsuleVersionSchema.optional() }),
+});
+
+/** POST /capsules/installs (admin): install a published version in the tenant. */
+export const installRoute = defineRoute({
+  engine: 'capsules',
+  action: 'installs',
+  method: 'POST',
+  permission: 'capsules:admin',
+  summary:
+    "Install a published capsule version in the tenant (or move to it): its bundle verified again, its guardrails made the capsule's layer of the tenant's Cedar policy set (a new policy version), its per-run budget recorded; recorded in the ledger (capsules.capsule.installed). 404 when no such version is published, 409 when it is deprecated or installed already",
+  parameters: installInputSchema,
+  result: installSchema,
+});
+
+/** DELETE /capsules/installs?name= (admin): uninstall. */
+export const uninstallRoute = defineRoute({
+  engine: 'capsules',
+  action: 'installs',
+  method: 'DELETE',
+  permission: 'capsules:admin',
+  summary:
+    "Uninstall a capsule: its layer leaves the tenant's policy set (a new policy version), its budget is released; recorded in the ledger. 404 when it is not installed",
+  parameters: uninstallInputSchema,
+  result: installSchema,
+});
+
+/** GET /capsules/installs: the tenant's installs. */
+export const listInstallsRoute = defineRoute({
+  engine: 'capsules',
+  action: 'installs',
+  method: 'GET',
+  permission: 'capsules:read',
+  summary:
+    "The tenant's installed (and uninstalled) capsules: version, bundle hash, tools, budget, the policy version holding their guardrails",
+  parameters: z.strictObject({}),
+  result: z.strictObject({ installs: z.array(installSchema).max(1000) }),
+});
+
+/** PUT /capsules/deprecations (admin): deprecate a published version of the tenant's own capsule. */
+export const deprecateRoute = defineRoute({
+  engine: 'capsules',
+  action: 'deprecations',
+  method: 'PUT',
+  permission: 'capsules:admin',
+  summary:
+    "Deprecate a published version of one of the tenant's capsules, with a reason: tenants that installed it keep it, new installs are refused (409). 404 when the tenant owns no such version",
+  parameters: deprecateInputSchema,
+  result: capsuleVersionSchema,
+});
