@@ -26,6 +26,8 @@
  * signature covers. A tool that is not granted, or `Math.random` without `random`, ends the run with
  * `capability` even if the code catches the exception it gets.
  */
+
+import vm from 'node:vm';
 import releaseSyncExport from '@jitl/quickjs-wasmfile-release-sync';
 import {
   type EmscriptenModuleLoaderOptions,
@@ -155,6 +157,22 @@ export interface Sandbox {
   call(entry: string, input?: unknown): Promise<SandboxResult>;
   /** Aborts outstanding tool calls and drops the instance. */
   close(): void;
+}
+
+/** How long past the deadline the watchdog waits for the interrupt handler to stop the code cleanly. */
+const WATCHDOG_GRACE_MS = 25;
+
+/**
+ * One `node:vm` context and script for every sandbox of the process: `slice()` calls the function
+ * the running instance put there. Slices never overlap (each is synchronous), so one is enough.
+ */
+const watchdog = (() => {
+  const context = vm.createContext({ slice: undefined as (() => unknown) | undefined });
+  return { context, script: new vm.Script('slice()', { filename: 'capsule-sandbox-watchdog.js' }) };
+})();
+
+function isScriptTimeout(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
 }
 
 /** Deepest JSON accepted across the boundary (input, tool results, output). */
@@ -455,30 +473,36 @@ class SandboxInstance implements Sandbox {
     const context = runtime.newContext();
     this.context = context;
 
-    const setup = context.evalCode(PRELUDE_SOURCE, 'sandbox-prelude.js', { type: 'global', strict: true });
-    if (setup.error) return { error: this.describe(setup.error, 'internal', 'the sandbox prelude failed: ') };
-    const hostCall = context.newFunction('hostCall', (name, args) => this.hostCall(name, args));
-    const hostDeny = context.newFunction('hostDeny', (capability) => this.hostDeny(capability));
-    const settings: PreludeSettings = {
-      tools: [...this.options.tools],
-      clock: this.options.capabilities.includes('clock'),
-      frozenNow: this.options.frozenNow,
-      randomSeed: this.options.capabilities.includes('random') ? seedWords(this.options.randomSeed) : null,
-    };
-    const api = context.callFunction(setup.value, context.undefined, hostCall, hostDeny, context.newString(JSON.stringify(settings)));
-    if (api.error) return { error: this.describe(api.error, 'internal', 'the sandbox prelude failed: ') };
-
-    const loaded = context.evalCode(this.bundle.code, `capsule-${this.bundle.codeHash.slice(0, 12)}.js`, { type: 'module', strict: true });
-    if (loaded.error) return { error: this.describe(loaded.error, 'load', 'the module did not load: ') };
-    const namespace = await this.settle(loaded.value, 'load', 'the module did not load: ');
+    const loaded = this.guarded((): { error: SandboxError } | { api: QuickJSHandle; module: QuickJSHandle } => {
+      const setup = context.evalCode(PRELUDE_SOURCE, 'sandbox-prelude.js', { type: 'global', strict: true });
+      if (setup.error) return { error: this.describe(setup.error, 'internal', 'the sandbox prelude failed: ') };
+      const hostCall = context.newFunction('hostCall', (name, args) => this.hostCall(name, args));
+      const hostDeny = context.newFunction('hostDeny', (capability) => this.hostDeny(capability));
+      const settings: PreludeSettings = {
+        tools: [...this.options.tools],
+        clock: this.options.capabilities.includes('clock'),
+        frozenNow: this.options.frozenNow,
+        randomSeed: this.options.capabilities.includes('random') ? seedWords(this.options.randomSeed) : null,
+      };
+      const api = context.callFunction(setup.value, context.undefined, hostCall, hostDeny, context.newString(JSON.stringify(settings)));
+      if (api.error) return { error: this.describe(api.error, 'internal', 'the sandbox prelude failed: ') };
+      const module = context.evalCode(this.bundle.code, `capsule-${this.bundle.codeHash.slice(0, 12)}.js`, {
+        type: 'module',
+        strict: true,
+      });
+      if (module.error) return { error: this.describe(module.error, 'load', 'the module did not load: ') };
+      return { api: api.value, module: module.value };
+    });
+    if ('error' in loaded) return loaded;
+    const namespace = await this.settle(loaded.module, 'load', 'the module did not load: ');
     if ('error' in namespace) return namespace;
     return {
-      api: {
-        capsule: context.getProp(api.value, 'capsule'),
-        encode: context.getProp(api.value, 'encode'),
-        decode: context.getProp(api.value, 'decode'),
+      api: this.guarded(() => ({
+        capsule: context.getProp(loaded.api, 'capsule'),
+        encode: context.getProp(loaded.api, 'encode'),
+        decode: context.getProp(loaded.api, 'decode'),
         namespace: namespace.value,
-      },
+      })),
     };
   }
 
@@ -488,21 +512,26 @@ class SandboxInstance implements Sandbox {
     inputJson: string | undefined,
   ): Promise<{ output: JsonValue } | { error: SandboxError }> {
     const context = this.context as QuickJSContext;
-    const fn = context.getProp(api.namespace, entry);
-    if (context.typeof(fn) !== 'function') return { error: { kind: 'load', message: `the module exports no function named ${entry}` } };
-    let argument = context.undefined;
-    if (inputJson !== undefined) {
-      const input = context.callFunction(api.decode, context.undefined, context.newString(inputJson));
-      if (input.error) return { error: this.describe(input.error, 'input', 'the input could not be passed in: ') };
-      argument = input.value;
-    }
-    const returned = context.callFunction(fn, context.undefined, argument, api.capsule);
-    if (returned.error) return { error: this.describe(returned.error, 'guest', 'the code threw ') };
+    const returned = this.guarded((): Driven => {
+      const fn = context.getProp(api.namespace, entry);
+      if (context.typeof(fn) !== 'function') return { error: { kind: 'load', message: `the module exports no function named ${entry}` } };
+      let argument = context.undefined;
+      if (inputJson !== undefined) {
+        const input = context.callFunction(api.decode, context.undefined, context.newString(inputJson));
+        if (input.error) return { error: this.describe(input.error, 'input', 'the input could not be passed in: ') };
+        argument = input.value;
+      }
+      const called = context.callFunction(fn, context.undefined, argument, api.capsule);
+      return called.error ? { error: this.describe(called.error, 'guest', 'the code threw ') } : { value: called.value };
+    });
+    if ('error' in returned) return returned;
     const result = await this.settle(returned.value, 'guest', 'the code threw ');
     if ('error' in result) return result;
-    const encoded = context.callFunction(api.encode, context.undefined, result.value);
-    if (encoded.error) return { error: this.describe(encoded.error, 'output', 'the output is not JSON data: ') };
-    return this.readOutput(encoded.value);
+    return this.guarded((): { output: JsonValue } | { error: SandboxError } => {
+      const encoded = context.callFunction(api.encode, context.undefined, result.value);
+      if (encoded.error) return { error: this.describe(encoded.error, 'output', 'the output is not JSON data: ') };
+      return this.readOutput(encoded.value);
+    });
   }
 
   /** Runs guest jobs and hands over tool results until `handle` (a promise or a plain value) settles. */
@@ -510,35 +539,64 @@ class SandboxInstance implements Sandbox {
     const runtime = this.runtime as QuickJSRuntime;
     const context = this.context as QuickJSContext;
     for (;;) {
-      const jobs = runtime.executePendingJobs();
-      if (jobs.error) return { error: this.describe(jobs.error, kind, prefix) };
-      if (this.stop) return { error: this.stop };
-      const state = context.getPromiseState(handle);
-      if (state.type === 'fulfilled') return { value: state.value };
-      if (state.type === 'rejected') return { error: this.describe(state.error, kind, prefix) };
-      if (this.settled.length === 0) {
-        if (this.inflight === 0) {
-          return {
-            error: { kind, message: `${prefix}nothing: its promise is pending with no tool call outstanding, so it can never settle` },
-          };
+      const step = this.guarded((): Driven | 'wait' => {
+        for (const { deferred, json, error } of this.settled.splice(0)) {
+          this.outstanding.delete(deferred);
+          const value =
+            json !== undefined ? context.newString(json) : context.newError({ name: 'ToolError', message: error ?? 'the tool failed' });
+          if (json !== undefined) deferred.resolve(value);
+          else deferred.reject(value);
+          value.dispose();
+          deferred.dispose();
         }
-        if (!(await this.nextSettlement())) {
-          this.stop ??= {
-            kind: 'timeout',
-            message: `the run took longer than ${this.options.limits.timeoutMs} ms (waiting on ${this.inflight} tool call(s))`,
-          };
-          return { error: this.stop };
-        }
+        const jobs = runtime.executePendingJobs();
+        if (jobs.error) return { error: this.describe(jobs.error, kind, prefix) };
+        if (this.stop) return { error: this.stop };
+        const state = context.getPromiseState(handle);
+        if (state.type === 'fulfilled') return { value: state.value };
+        if (state.type === 'rejected') return { error: this.describe(state.error, kind, prefix) };
+        return 'wait';
+      });
+      if (step !== 'wait') return step;
+      if (this.settled.length > 0) continue;
+      if (this.inflight === 0) {
+        return {
+          error: { kind, message: `${prefix}nothing: its promise is pending with no tool call outstanding, so it can never settle` },
+        };
       }
-      for (const { deferred, json, error } of this.settled.splice(0)) {
-        this.outstanding.delete(deferred);
-        const value =
-          json !== undefined ? context.newString(json) : context.newError({ name: 'ToolError', message: error ?? 'the tool failed' });
-        if (json !== undefined) deferred.resolve(value);
-        else deferred.reject(value);
-        value.dispose();
-        deferred.dispose();
+      if (!(await this.nextSettlement())) {
+        this.stop ??= {
+          kind: 'timeout',
+          message: `the run took longer than ${this.options.limits.timeoutMs} ms (waiting on ${this.inflight} tool call(s))`,
+        };
+        return { error: this.stop };
       }
+    }
+  }
+
+  /**
+   * Runs one synchronous slice of guest work under the hard wall clock. The interrupt handler stops
+   * bytecode at the deadline, but a built-in's native loop never polls it
+   * (`Array.prototype.indexOf.call({ length: 2 ** 53 - 1 }, 0)` runs for days): the slice runs
+   * inside a `node:vm` script with a timeout, whose watchdog thread terminates the execution, wasm
+   * included, a little after the deadline. The instance is then unusable and is dropped
+   * (`stop` is set, so it is never touched again).
+   */
+  private guarded<T>(slice: () => T): T {
+    const remaining = Math.max(1, Math.ceil(this.deadline - performance.now()) + WATCHDOG_GRACE_MS);
+    watchdog.context.slice = slice;
+    try {
+      return watchdog.script.runInContext(watchdog.context, { timeout: remaining }) as T;
+    } catch (error) {
+      if (isScriptTimeout(error)) {
+        this.stop ??= {
+          kind: 'timeout',
+          message: `the run took longer than ${this.options.limits.timeoutMs} ms (stopped inside a built-in)`,
+        };
+      }
+      throw error;
+    } finally {
+      watchdog.context.slice = undefined;
     }
   }
 
@@ -671,6 +729,15 @@ class SandboxInstance implements Sandbox {
       }
       if (name === undefined && message === undefined) return { kind, message: `${prefix}a non-Error ${type}` };
       return { kind, message: `${prefix}${name ?? 'Error'}: ${clip(message ?? '')}` };
+    }
+    if (type === 'object') {
+      // QuickJS throws null when it cannot even allocate the error for an out-of-memory condition; a
+      // deliberate `throw null` is reported the same way (it cannot be told apart).
+      this.stop = {
+        kind: 'memory',
+        message: `the code threw null, as QuickJS does when no memory is left for the error itself: the memory limit (${memoryBytes} bytes) was most likely reached`,
+      };
+      return this.stop;
     }
     const value: unknown = type === 'undefined' ? undefined : safeDump(context, handle);
     return { kind, message: `${prefix}a non-Error value: ${clip(type === 'string' ? JSON.stringify(value) : String(value))}` };
