@@ -170,16 +170,25 @@ export interface Retrieval {
 }
 
 /**
- * The top `k` chunks of the tenant's index for the last user message, within `quota` × `budgetTokens`
+ * The top `k` chunks of the tenant's index for the last user message (or `query`), within `quota` × `budgetTokens`
  * (counted by `count`, the reading model's), put into `messages`. Hybrid when the index has vectors and
  * the query could be embedded with its model; BM25 alone otherwise.
  */
 export async function retrieveInto(
   messages: readonly ChatMessage[],
   index: DocumentIndex | undefined,
-  options: { k: number; quota: number; budgetTokens: number; count: TextTokenCounter; embed?: Embedder; signal?: AbortSignal },
+  options: {
+    k: number;
+    quota: number;
+    budgetTokens: number;
+    count: TextTokenCounter;
+    embed?: Embedder;
+    signal?: AbortSignal;
+    /** What to search for, as it may leave the gateway (PII handled); default: the last user message. */
+    query?: string;
+  },
 ): Promise<Retrieval> {
-  const query = [...messages].reverse().find((message) => message.role === 'user')?.content ?? '';
+  const query = options.query ?? [...messages].reverse().find((message) => message.role === 'user')?.content ?? '';
   const none = (scoring: 'hybrid' | 'bm25'): Retrieval => ({
     messages: [...messages],
     decision: { step: 'retrieval', chunks: 0, tokens: 0, scoring, sources: [] },

@@ -53,7 +53,7 @@ import {
   tokenPrices,
   usdNumber,
 } from './budgets.ts';
-import { type FitContextResult, fitContext } from './context.ts';
+import { type FitContextInput, type FitContextResult, fitContext } from './context.ts';
 import { runExchange } from './conversation.ts';
 import {
   CONVERSATIONS_STREAM,
@@ -310,6 +310,70 @@ async function admitTo(deps: Pick<ChatDeps, 'inflight' | 'models'>, name: string
   };
 }
 
+/** PII handling of one text in the request's input mode: the new text and the entities found by type. */
+export type Redactor = (text: string) => { text: string; counts: Record<string, number> };
+
+/**
+ * A {@link Redactor} over `pii` in `mode` that handles each distinct text once: a request's calls
+ * (arbitration's candidates, the retrieval query) share what was already redacted.
+ */
+export function memoRedactor(pii: PiiFilter, mode: 'redact' | 'mask' | 'hash' | 'tag'): Redactor {
+  const done = new Map<string, { text: string; counts: Record<string, number> }>();
+  return (text) => {
+    let result = done.get(text);
+    if (!result) {
+      result = pii(text, mode);
+      done.set(text, result);
+    }
+    return result;
+  };
+}
+
+/**
+ * Fits the input to its budget and handles its PII, redacting only what is sent: fit the request as
+ * given (lib/gateway/context.ts), redact the messages kept (whole, before any cut, so a cut cannot split
+ * an entity and hide it), then fit the redacted messages again, since redaction changes token counts
+ * (a hash can be longer than what it replaces). The second fit can only drop more turns or cut the
+ * last message further; its drops are reported with the request's own indexes. Fitting counts the text
+ * as given, so a history whose PII shrinks when redacted may lose a turn a fit after redaction would have
+ * kept: the input never exceeds its budget either way. `piiCounts`: the entities of the messages sent.
+ *
+ * @throws ValidationError as `fitContext` when nothing fits.
+ * @example const { fitted } = fitAndRedact({ messages, count, contextTokens: 8192, maxTokens: 256 }, memoRedactor(piiCounts, 'redact'));
+ */
+export function fitAndRedact(
+  input: FitContextInput,
+  redact: Redactor | undefined,
+): { fitted: FitContextResult; piiCounts?: Record<string, number> } {
+  const first = fitContext(input);
+  if (!redact) return { fitted: first };
+  const droppedFirst = new Set(first.dropped.map((each) => each.index));
+  const kept = input.messages.flatMap((_, index) => (droppedFirst.has(index) ? [] : [index]));
+  const handled = kept.map((index) => {
+    const message = input.messages[index] as ChatMessage;
+    return { message, result: redact(message.content) };
+  });
+  const second = fitContext({
+    ...input,
+    messages: handled.map(({ message, result }) => ({ role: message.role, content: result.text })),
+  });
+  const original = (index: number) => kept[index] ?? index;
+  const droppedSecond = new Set(second.dropped.map((each) => each.index));
+  const piiCounts: Record<string, number> = {};
+  handled.forEach(({ result }, index) => {
+    if (!droppedSecond.has(index)) addCounts(piiCounts, result.counts);
+  });
+  const { truncated, ...rest } = second;
+  const fitted: FitContextResult = {
+    ...rest,
+    dropped: [...first.dropped, ...second.dropped.map((each) => ({ ...each, index: original(each.index) }))].sort(
+      (a, b) => a.index - b.index,
+    ),
+    ...(truncated ? { truncated: { ...truncated, index: original(truncated.index) } } : {}),
+  };
+  return { fitted, piiCounts };
+}
+
 /** What one model call through the pipeline produced (before safety and PII on the output). */
 export interface CallOutcome {
   text: string;
@@ -321,8 +385,10 @@ export interface CallOutcome {
   finishReason: FinishReason;
   usage: Usage;
   costPicoUsd: bigint;
-  /** Messages as sent to the model (after fitting). */
+  /** Messages as sent to the model (after fitting, and PII handled per `piiInput`). */
   sent: ChatMessage[];
+  /** With `redact`: the PII entities handled in `sent`, by type (so the log need not look for them again). */
+  sentPii?: Record<string, number>;
   decisions: Decision[];
   latencyMs: number;
 }
@@ -338,6 +404,8 @@ export interface CallRequest {
   settings: GatewaySettings;
   /** Output tokens of the conversation's recent replies (the forecast). */
   recentOutputTokens: number[];
+  /** PII handling of the input (`settings.piiInput`), applied to what is sent only; absent when it is off. */
+  redact?: Redactor;
   signal?: AbortSignal;
   /** Aborts when the caller is gone (a streamed reply's client disconnected): the call stops, keeping what was produced (`cancelled`). */
   cancel?: AbortSignal;
@@ -362,14 +430,21 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
   const requested = Math.min(call.maxTokens ?? call.model.maxOutputTokens, ...chain.map((model) => model.maxOutputTokens));
   // Fit for the smallest window of the chain with the most generous count of its tokenizers, so any hop fits.
   const countAll = (messages: readonly ChatMessage[]) => Math.max(...chainTokenizers.map((each) => each.countChat(messages)));
-  const fitted: FitContextResult = fitContext({
-    messages: call.messages,
-    count: countAll,
-    contextTokens: Math.min(...chain.map((model) => model.contextTokens)),
-    limitTokens: call.settings.contextTokens,
-    maxTokens: requested,
-    recentOutputTokens: call.recentOutputTokens,
-  });
+  const { fitted, piiCounts: inputPii } = fitAndRedact(
+    {
+      messages: call.messages,
+      count: countAll,
+      contextTokens: Math.min(...chain.map((model) => model.contextTokens)),
+      limitTokens: call.settings.contextTokens,
+      maxTokens: requested,
+      recentOutputTokens: call.recentOutputTokens,
+    },
+    call.redact,
+  );
+  if (inputPii && call.settings.piiInput !== 'off') {
+    const decision = piiDecision('input', call.settings.piiInput, inputPii);
+    if (decision) decisions.push(decision);
+  }
   if (fitted.dropped.length > 0 || fitted.truncated || fitted.summarised) {
     const droppedTokens = fitted.dropped.reduce((sum, each) => sum + each.tokens, 0);
     const detail = [
@@ -572,7 +647,19 @@ export async function callModel(call: CallRequest, caller: ChatCaller, deps: Cha
     latencyMs,
     outcome: finishReason === 'cancelled' ? 'cancelled' : 'answered',
   });
-  return { text, deltas, model: answered, models, finishReason, usage, costPicoUsd: charged.costPicoUsd, sent, decisions, latencyMs };
+  return {
+    text,
+    deltas,
+    model: answered,
+    models,
+    finishReason,
+    usage,
+    costPicoUsd: charged.costPicoUsd,
+    sent,
+    decisions,
+    latencyMs,
+    ...(inputPii ? { sentPii: inputPii } : {}),
+  };
 }
 
 /**
@@ -623,6 +710,12 @@ async function arbitrationSafety(
   };
 }
 
+/** The content of the last user message (what retrieval searches for), or ''. */
+function lastUserContent(messages: readonly ChatMessage[]): string {
+  for (let index = messages.length - 1; index >= 0; index--) if (messages[index]?.role === 'user') return messages[index]?.content ?? '';
+  return '';
+}
+
 /** The counts of a PII pass as a decision, or undefined when it found nothing. */
 function piiDecision(
   where: 'input' | 'output' | 'log',
@@ -636,21 +729,6 @@ function piiDecision(
 /** Adds `more` into `into` (entity counts by type). */
 function addCounts(into: Record<string, number>, more: Record<string, number>): void {
   for (const [type, count] of Object.entries(more)) into[type] = (into[type] ?? 0) + count;
-}
-
-/** The messages with PII handled in `mode`, and the counts found. */
-function filterMessages(
-  pii: PiiFilter,
-  messages: readonly ChatMessage[],
-  mode: 'redact' | 'mask' | 'hash' | 'tag',
-): { messages: ChatMessage[]; counts: Record<string, number> } {
-  const counts: Record<string, number> = {};
-  const filtered = messages.map((message) => {
-    const result = pii(message.content, mode);
-    addCounts(counts, result.counts);
-    return { role: message.role, content: result.text };
-  });
-  return { messages: filtered, counts };
 }
 
 /** Everything {@link chat} takes beyond the route's parameters: arbitration settings, a streamed reply's sink. */
@@ -719,12 +797,8 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
     const embeddings = new EmbeddingCalls({ requestId, conversationId }, caller, deps);
     try {
       let messages = templated.messages.filter((message) => TEMPLATE_ROLES.has(message.role));
-      if (settings.piiInput !== 'off') {
-        const filtered = filterMessages(deps.pii, messages, settings.piiInput);
-        messages = filtered.messages;
-        const decision = piiDecision('input', settings.piiInput, filtered.counts);
-        if (decision) decisions.push(decision);
-      }
+      // PII in the input is handled when each call is fitted, on what it sends (lib/gateway/engine.ts `fitAndRedact`).
+      const redact = settings.piiInput === 'off' ? undefined : memoRedactor(deps.pii, settings.piiInput);
       if (input.retrieval) {
         if (!deps.documents)
           throw new ValidationError([{ path: 'body.parameters.retrieval', message: 'retrieval is not available on this stage' }]);
@@ -737,6 +811,8 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
           budgetTokens: Math.min(settings.contextTokens, ...chain.map((each) => each.contextTokens)),
           count: (text) => Math.max(...counters.map((counter) => counter.count(text))),
           ...(deps.embed ? { embed: embeddings.embedder('retrieval') } : {}),
+          // The query leaves the gateway (to the embedding model): with its PII handled as the input's.
+          ...(redact ? { query: redact(lastUserContent(messages)).text } : {}),
         });
         messages = retrieved.messages;
         decisions.push(retrieved.decision, ...embeddings.decisions('retrieval'));
@@ -748,6 +824,7 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
         conversationId,
         settings,
         recentOutputTokens,
+        ...(redact ? { redact } : {}),
         ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}),
         ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
         ...(options.signal ? { cancel: options.signal } : {}),
@@ -792,14 +869,16 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
             .map((each) => each.category)
             .join(', ')}.`
         : (released?.text ?? call.text);
+      // The output's own pass, when the log's mode is the same, is what the log keeps of the reply.
+      let outputPass: { text: string; counts: Record<string, number> } | undefined;
       if (released) {
         // Handled segment by segment as it was released.
         const decision = settings.piiOutput === 'off' ? undefined : piiDecision('output', settings.piiOutput, released.piiCounts);
         if (decision) decisions.push(decision);
       } else if (!blocked && settings.piiOutput !== 'off') {
-        const filtered = deps.pii(text, settings.piiOutput);
-        text = filtered.text;
-        const decision = piiDecision('output', settings.piiOutput, filtered.counts);
+        outputPass = deps.pii(text, settings.piiOutput);
+        text = outputPass.text;
+        const decision = piiDecision('output', settings.piiOutput, outputPass.counts);
         if (decision) decisions.push(decision);
       }
       const finishReason: ReplyFinishReason = blocked ? 'blocked' : call.finishReason;
@@ -807,11 +886,19 @@ export async function chat(input: ChatInput, caller: ChatCaller, deps: ChatDeps,
       const answerTok = await tokenizer(deps.models.get(call.model)?.tokenizer ?? model.tokenizer);
       const logMode = settings.piiLog;
       const logCounts: Record<string, number> = {};
-      const logged = [...call.sent, { role: 'assistant' as const, content: call.text }].map((message) => {
+      // Sent messages already handled in the log's mode (piiInput = piiLog) are logged as sent, not scanned again;
+      // their entities are those the input pass found.
+      const sentAsLogged = call.sentPii !== undefined && settings.piiInput === logMode;
+      if (sentAsLogged && call.sentPii) addCounts(logCounts, call.sentPii);
+      const logged = call.sent.map((message) => {
+        if (sentAsLogged) return loggedMessage(message.role, message.content, answerTok.count(message.content));
         const filtered = deps.pii(message.content, logMode);
         addCounts(logCounts, filtered.counts);
         return loggedMessage(message.role, filtered.text, answerTok.count(message.content));
       });
+      const answer = outputPass && settings.piiOutput === logMode ? outputPass : deps.pii(call.text, logMode);
+      addCounts(logCounts, answer.counts);
+      logged.push(loggedMessage('assistant', answer.text, answerTok.count(call.text)));
       const logDecision = piiDecision('log', logMode, logCounts);
       if (logDecision) decisions.push(logDecision);
       const bounded = decisions.slice(0, 64);
