@@ -119,6 +119,8 @@ interface VictimData {
   /** B's gateway conversation and the request that wrote it. */
   conversationId: string;
   chatRequestId: string;
+  /** B's own prompt template (its text holds a marker). */
+  templateName: string;
   /** B's capsule, submitted and waiting for B's reviewers, and its author's key. */
   capsuleName: string;
   capsuleKeyId: string;
@@ -166,6 +168,11 @@ async function createVictim(): Promise<VictimData> {
     parameters: { model: 'standin-a', messages: [{ role: 'user', content: `Keep ${markers.payload} in mind for the review` }], maxTokens: 32 },
   });
   assert.equal(chatted.status, 200, JSON.stringify(chatted.body));
+  const templateName = 'sec_template';
+  const template = await as(tenant, ['operator'], 'PUT', '/gateway/templates', {
+    parameters: { name: templateName, messages: [{ role: 'system', content: `Mention ${markers.payload} to {{who}}` }] },
+  });
+  assert.equal(template.status, 200, JSON.stringify(template.body));
   // A capsule of B's, signed by B's registered author and waiting for B's reviewers.
   const capsuleName = `sec-capsule-${run}`;
   const author = authorKeyPair();
@@ -189,6 +196,7 @@ async function createVictim(): Promise<VictimData> {
     recordHash: recorded.body.result.hash,
     conversationId: chatted.body.result.conversationId,
     chatRequestId: chatted.body.result.requestId,
+    templateName,
     capsuleName,
     capsuleKeyId: author.keyId,
   };
@@ -208,6 +216,7 @@ async function victimView(b: VictimData) {
   const usage = await read('/gateway/usage');
   const gatewaySettings = await read('/gateway/settings');
   const conversation = await read(`/gateway/conversations?conversationId=${b.conversationId}`);
+  const templates = await read('/gateway/templates');
   const capsule = await read(`/capsules/catalog?name=${b.capsuleName}&version=1.0.0`);
   const authors = await read('/capsules/authors');
   const installs = await read('/capsules/installs');
@@ -221,6 +230,7 @@ async function victimView(b: VictimData) {
       usage: { tokens: usage?.tokens, costUsd: usage?.costUsd, requests: usage?.requests, budget: usage?.budget },
       settings: gatewaySettings,
       conversation: { turns: conversation?.log?.turns?.length, intact: conversation?.verification?.intact },
+      templates: templates?.templates?.map((view: { name: string; source: string; version: number; hash: string }) => `${view.source}:${view.name}:v${view.version}:${view.hash}`),
     },
     proposal: proposal?.proposals?.map((entry: { proposalId: string; status: string }) => `${entry.proposalId}:${entry.status}`),
     governance: { config: governance?.config, autonomyLevel: governance?.autonomyLevel, policyVersion: governance?.policyVersion, killSwitch: killSwitch?.tenant ?? null },
@@ -300,6 +310,10 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'POST /gateway/conversations': () => ({ path: '/gateway/conversations', body: { parameters: { modelA: 'standin-a', modelB: 'standin-b', promptA: 'hello', promptB: 'reply', exchanges: 1, maxTokens: 8 } } }),
   'GET /gateway/conversations': (b) => ({ path: `/gateway/conversations?conversationId=${b.conversationId}` }),
   'POST /gateway/documents': () => ({ path: '/gateway/documents', body: { parameters: { documents: [{ id: 'a-doc', text: 'A tenant of its own.' }] } } }),
+  // A's own template of the same name as B's: defined, read and deleted in A's tenant only.
+  'PUT /gateway/templates': (b) => ({ path: '/gateway/templates', body: { parameters: { name: b.templateName, messages: [{ role: 'system', content: 'A tenant of its own.' }] } } }),
+  'GET /gateway/templates': (b) => ({ path: `/gateway/templates?name=${b.templateName}&tenant=${b.tenant}` }),
+  'DELETE /gateway/templates': (b) => ({ path: `/gateway/templates?name=${b.templateName}` }),
   // A tool call naming B's proposal: the route answers in A's tenant (404); every tool is tried below.
   'POST /mcp': (b) => ({
     path: '/mcp',
@@ -411,6 +425,8 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['GET', `/execution/runs?executionId=exec-${victim.proposalId}`],
       ['GET', `/gateway/conversations?conversationId=${victim.conversationId}`],
       ['DELETE', `/gateway/chat?requestId=${victim.chatRequestId}`],
+      ['GET', `/gateway/templates?name=${victim.templateName}`],
+      ['DELETE', `/gateway/templates?name=${victim.templateName}`],
       // B's capsule is in review: invisible, uninstallable, not A's to deprecate or revoke.
       ['GET', `/capsules/catalog?name=${victim.capsuleName}`],
       ['GET', `/capsules/catalog?name=${victim.capsuleName}&version=1.0.0`],
