@@ -473,73 +473,91 @@ class SandboxInstance implements Sandbox {
     const context = runtime.newContext();
     this.context = context;
 
-    const loaded = this.guarded((): { error: SandboxError } | { api: QuickJSHandle; module: QuickJSHandle } => {
-      const setup = context.evalCode(PRELUDE_SOURCE, 'sandbox-prelude.js', { type: 'global', strict: true });
-      if (setup.error) return { error: this.describe(setup.error, 'internal', 'the sandbox prelude failed: ') };
-      const hostCall = context.newFunction('hostCall', (name, args) => this.hostCall(name, args));
-      const hostDeny = context.newFunction('hostDeny', (capability) => this.hostDeny(capability));
-      const settings: PreludeSettings = {
-        tools: [...this.options.tools],
-        clock: this.options.capabilities.includes('clock'),
-        frozenNow: this.options.frozenNow,
-        randomSeed: this.options.capabilities.includes('random') ? seedWords(this.options.randomSeed) : null,
-      };
-      const api = context.callFunction(setup.value, context.undefined, hostCall, hostDeny, context.newString(JSON.stringify(settings)));
-      if (api.error) return { error: this.describe(api.error, 'internal', 'the sandbox prelude failed: ') };
-      const module = context.evalCode(this.bundle.code, `capsule-${this.bundle.codeHash.slice(0, 12)}.js`, {
-        type: 'module',
-        strict: true,
-      });
-      if (module.error) return { error: this.describe(module.error, 'load', 'the module did not load: ') };
-      return { api: api.value, module: module.value };
-    });
-    if ('error' in loaded) return loaded;
-    const namespace = await this.settle(loaded.module, 'load', 'the module did not load: ');
-    if ('error' in namespace) return namespace;
-    return {
-      api: this.guarded(() => ({
-        capsule: context.getProp(loaded.api, 'capsule'),
-        encode: context.getProp(loaded.api, 'encode'),
-        decode: context.getProp(loaded.api, 'decode'),
-        namespace: namespace.value,
-      })),
-    };
+    let prelude: QuickJSHandle | undefined;
+    return this.drive(
+      (): Driven => {
+        const setup = context.evalCode(PRELUDE_SOURCE, 'sandbox-prelude.js', { type: 'global', strict: true });
+        if (setup.error) return { error: this.describe(setup.error, 'internal', 'the sandbox prelude failed: ') };
+        const hostCall = context.newFunction('hostCall', (name, args) => this.hostCall(name, args));
+        const hostDeny = context.newFunction('hostDeny', (capability) => this.hostDeny(capability));
+        const settings: PreludeSettings = {
+          tools: [...this.options.tools],
+          clock: this.options.capabilities.includes('clock'),
+          frozenNow: this.options.frozenNow,
+          randomSeed: this.options.capabilities.includes('random') ? seedWords(this.options.randomSeed) : null,
+        };
+        const api = context.callFunction(setup.value, context.undefined, hostCall, hostDeny, context.newString(JSON.stringify(settings)));
+        if (api.error) return { error: this.describe(api.error, 'internal', 'the sandbox prelude failed: ') };
+        prelude = api.value;
+        const module = context.evalCode(this.bundle.code, `capsule-${this.bundle.codeHash.slice(0, 12)}.js`, {
+          type: 'module',
+          strict: true,
+        });
+        return module.error ? { error: this.describe(module.error, 'load', 'the module did not load: ') } : { value: module.value };
+      },
+      'load',
+      'the module did not load: ',
+      (namespace) => {
+        const api = prelude as QuickJSHandle;
+        return {
+          api: {
+            capsule: context.getProp(api, 'capsule'),
+            encode: context.getProp(api, 'encode'),
+            decode: context.getProp(api, 'decode'),
+            namespace,
+          },
+        };
+      },
+    );
   }
 
-  private async invoke(
-    api: GuestApi,
-    entry: string,
-    inputJson: string | undefined,
-  ): Promise<{ output: JsonValue } | { error: SandboxError }> {
+  private invoke(api: GuestApi, entry: string, inputJson: string | undefined): Promise<{ output: JsonValue } | { error: SandboxError }> {
     const context = this.context as QuickJSContext;
-    const returned = this.guarded((): Driven => {
-      const fn = context.getProp(api.namespace, entry);
-      if (context.typeof(fn) !== 'function') return { error: { kind: 'load', message: `the module exports no function named ${entry}` } };
-      let argument = context.undefined;
-      if (inputJson !== undefined) {
-        const input = context.callFunction(api.decode, context.undefined, context.newString(inputJson));
-        if (input.error) return { error: this.describe(input.error, 'input', 'the input could not be passed in: ') };
-        argument = input.value;
-      }
-      const called = context.callFunction(fn, context.undefined, argument, api.capsule);
-      return called.error ? { error: this.describe(called.error, 'guest', 'the code threw ') } : { value: called.value };
-    });
-    if ('error' in returned) return returned;
-    const result = await this.settle(returned.value, 'guest', 'the code threw ');
-    if ('error' in result) return result;
-    return this.guarded((): { output: JsonValue } | { error: SandboxError } => {
-      const encoded = context.callFunction(api.encode, context.undefined, result.value);
-      if (encoded.error) return { error: this.describe(encoded.error, 'output', 'the output is not JSON data: ') };
-      return this.readOutput(encoded.value);
-    });
+    return this.drive(
+      (): Driven => {
+        const fn = context.getProp(api.namespace, entry);
+        if (context.typeof(fn) !== 'function') return { error: { kind: 'load', message: `the module exports no function named ${entry}` } };
+        let argument = context.undefined;
+        if (inputJson !== undefined) {
+          const input = context.callFunction(api.decode, context.undefined, context.newString(inputJson));
+          if (input.error) return { error: this.describe(input.error, 'input', 'the input could not be passed in: ') };
+          argument = input.value;
+        }
+        const called = context.callFunction(fn, context.undefined, argument, api.capsule);
+        return called.error ? { error: this.describe(called.error, 'guest', 'the code threw ') } : { value: called.value };
+      },
+      'guest',
+      'the code threw ',
+      (value) => {
+        const encoded = context.callFunction(api.encode, context.undefined, value);
+        if (encoded.error) return { error: this.describe(encoded.error, 'output', 'the output is not JSON data: ') };
+        return this.readOutput(encoded.value);
+      },
+    );
   }
 
-  /** Runs guest jobs and hands over tool results until `handle` (a promise or a plain value) settles. */
-  private async settle(handle: QuickJSHandle, kind: SandboxErrorKind, prefix: string): Promise<Driven> {
+  /**
+   * Drives one piece of guest work to its end: `begin` starts it (a module's evaluation, an entry's
+   * call) and gives a value or a promise; guest jobs run and tool results are handed in until that
+   * settles; `end` turns the settled value into the result. Each stretch between two waits on a
+   * tool is one synchronous slice under the watchdog, so a call that awaits no tool is one slice.
+   */
+  private async drive<T extends object>(
+    begin: () => Driven,
+    kind: SandboxErrorKind,
+    prefix: string,
+    end: (value: QuickJSHandle) => T | { error: SandboxError },
+  ): Promise<T | { error: SandboxError }> {
     const runtime = this.runtime as QuickJSRuntime;
     const context = this.context as QuickJSContext;
+    let handle: QuickJSHandle | undefined;
     for (;;) {
-      const step = this.guarded((): Driven | 'wait' => {
+      const step = this.guarded((): { done: T | { error: SandboxError } } | 'wait' => {
+        if (handle === undefined) {
+          const started = begin();
+          if ('error' in started) return { done: started };
+          handle = started.value;
+        }
         for (const { deferred, json, error } of this.settled.splice(0)) {
           this.outstanding.delete(deferred);
           const value =
@@ -550,14 +568,14 @@ class SandboxInstance implements Sandbox {
           deferred.dispose();
         }
         const jobs = runtime.executePendingJobs();
-        if (jobs.error) return { error: this.describe(jobs.error, kind, prefix) };
-        if (this.stop) return { error: this.stop };
+        if (jobs.error) return { done: { error: this.describe(jobs.error, kind, prefix) } };
+        if (this.stop) return { done: { error: this.stop } };
         const state = context.getPromiseState(handle);
-        if (state.type === 'fulfilled') return { value: state.value };
-        if (state.type === 'rejected') return { error: this.describe(state.error, kind, prefix) };
+        if (state.type === 'fulfilled') return { done: end(state.value) };
+        if (state.type === 'rejected') return { done: { error: this.describe(state.error, kind, prefix) } };
         return 'wait';
       });
-      if (step !== 'wait') return step;
+      if (step !== 'wait') return step.done;
       if (this.settled.length > 0) continue;
       if (this.inflight === 0) {
         return {
@@ -778,10 +796,11 @@ class SandboxInstance implements Sandbox {
     let memoryBytes = 0;
     if (readMemory && this.runtime && this.context) {
       try {
-        const used: unknown = this.context.dump(this.runtime.computeMemoryUsage());
-        if (typeof used === 'object' && used !== null && 'memory_used_size' in used && typeof used.memory_used_size === 'number') {
-          memoryBytes = used.memory_used_size;
-        }
+        const usage = this.runtime.computeMemoryUsage();
+        const used = this.context.getProp(usage, 'memory_used_size');
+        if (this.context.typeof(used) === 'number') memoryBytes = this.context.getNumber(used);
+        used.dispose();
+        usage.dispose();
       } catch {
         memoryBytes = 0;
       }

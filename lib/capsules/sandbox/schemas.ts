@@ -57,8 +57,9 @@ export const MAX_STACK_BYTES = 256 * KIB;
 /**
  * The limits of one run. Defaults fit a capsule's small tool function; every limit has a hard cap.
  * `fuel` counts QuickJS interrupt-handler calls: the interpreter calls it about every 10,000
- * bytecode steps (calls and backward jumps count), so one unit is roughly 10,000 steps, about
- * 0.3-0.5 ms of busy interpretation on a Lambda-sized core.
+ * bytecode steps (calls and backward jumps count), so one unit is roughly 10,000 steps: 0.05-0.7 ms
+ * of busy interpretation on the bench machine, depending on the code (bench/capsule-sandbox.ts).
+ * Work inside a built-in (a native loop) does not count; the wall clock bounds it.
  */
 export const sandboxLimitsSchema = z
   .object({
