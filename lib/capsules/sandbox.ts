@@ -230,6 +230,11 @@ export function prepareSandbox(): Promise<WebAssembly.Module> {
 export async function runSandboxed(request: SandboxRequest): Promise<SandboxResult> {
   const started = performance.now();
   parseEntry(request.entry);
+  if (request.capabilities.includes('read:inputs')) {
+    // Refused before an instance is made for nothing (the call checks it again, as every call does).
+    const checked = checkJson(request.input === undefined ? null : request.input, parseOptions(request).limits.maxInputBytes, 'the input');
+    if ('problem' in checked) return { ok: false, error: { kind: 'input', message: checked.problem } };
+  }
   const opened = await openSandbox(request);
   if (!opened.ok) return opened;
   try {
@@ -447,6 +452,7 @@ class SandboxInstance implements Sandbox {
       if (this.inflight > 0) {
         this.abort.abort();
         this.abort = new AbortController();
+        this.inflight = 0;
       }
     }
   }
@@ -683,8 +689,9 @@ class SandboxInstance implements Sandbox {
     const host = this.options.host as SandboxHost;
     const signal = this.abort.signal;
     const deliver = (settlement: Omit<Settlement, 'deferred'>) => {
-      this.inflight -= 1;
+      // A call aborted with the guest call that made it is no longer counted (see callNow).
       if (signal.aborted) return;
+      this.inflight -= 1;
       this.settled.push({ deferred, ...settlement });
       this.wake?.();
     };
@@ -738,7 +745,7 @@ class SandboxInstance implements Sandbox {
         this.stop = { kind: 'memory', message: `the code reached the memory limit (${memoryBytes} bytes): ${message}` };
         return this.stop;
       }
-      if (message === 'stack overflow') {
+      if (message === 'stack overflow' && (name === 'InternalError' || name === 'SyntaxError')) {
         this.stop = {
           kind: 'stack',
           message: `the code reached the stack limit (${stackBytes} bytes): ${name ?? 'Error'}: stack overflow`,

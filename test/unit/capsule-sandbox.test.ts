@@ -202,6 +202,35 @@ describe('runSandboxed: what a capsule may do', () => {
   });
 });
 
+describe('openSandbox: several calls', () => {
+  it('ends tool calls a call left running, so the next call is not held by them', async () => {
+    let signals = 0;
+    const opened = await openSandbox({
+      bundle: bundleOf(
+        'export function start(_input, capsule) { capsule.callTool("hang", {}); return "started"; } export async function wait() { await new Promise(() => {}); }',
+        ['call:tool:hang'],
+      ),
+      capabilities: ['call:tool:hang'],
+      host: {
+        callTool: (_name, _args, { signal }) => {
+          signal.addEventListener('abort', () => {
+            signals += 1;
+          });
+          return new Promise(() => {});
+        },
+      },
+      limits: { timeoutMs: 5_000 },
+    });
+    assert.ok(opened.ok);
+    assert.equal(expectOutput(await opened.sandbox.call('start')), 'started');
+    assert.equal(signals, 1, "the left-over tool call's signal was aborted");
+    const started = performance.now();
+    expectError(await opened.sandbox.call('wait'), 'guest', /can never settle/);
+    assert.ok(performance.now() - started < 2_000, 'reported at once, not at the deadline');
+    opened.sandbox.close();
+  });
+});
+
 describe('runSandboxed: activation and grants', () => {
   it('refuses a bundle the signature verifier did not seal (a look-alike or a copy)', async () => {
     const sealed = bundleOf('export function f() { return 1; }');
