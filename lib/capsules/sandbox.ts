@@ -667,7 +667,8 @@ class SandboxInstance implements Sandbox {
       return deferred.handle;
     };
     if (this.stop) return refuse('InternalError', 'the run is ending');
-    const name = context.typeof(nameHandle) === 'string' ? context.getString(nameHandle) : '';
+    // Lengths are read before any copy: a guest string can be as large as its memory limit.
+    const name = this.boundedString(nameHandle, MAX_QUOTED) ?? '';
     if (!this.options.tools.has(name)) {
       const granted = [...this.options.tools].join(', ') || 'none';
       this.stop = {
@@ -680,8 +681,11 @@ class SandboxInstance implements Sandbox {
       this.stop = { kind: 'tool-calls', message: `the code made more than ${this.options.limits.maxToolCalls} tool calls` };
       return refuse('RangeError', this.stop.message);
     }
-    const argsJson = context.typeof(argsHandle) === 'string' ? context.getString(argsHandle) : 'null';
-    const checked = checkJson(safeParse(argsJson), this.options.limits.maxInputBytes, `the arguments of tool ${quote(name)}`);
+    const { maxInputBytes } = this.options.limits;
+    const argsJson = this.boundedString(argsHandle, maxInputBytes);
+    if (argsJson === undefined)
+      return refuse('TypeError', `the arguments of tool ${quote(name)} are larger than ${maxInputBytes} bytes as JSON`);
+    const checked = checkJson(safeParse(argsJson), maxInputBytes, `the arguments of tool ${quote(name)}`);
     if ('problem' in checked) return refuse('TypeError', checked.problem);
     this.toolCalls += 1;
     this.inflight += 1;
@@ -705,6 +709,16 @@ class SandboxInstance implements Sandbox {
         (error: unknown) => deliver({ error: error instanceof SandboxToolError ? error.message : `tool ${quote(name)} failed` }),
       );
     return deferred.handle;
+  }
+
+  /** A guest string copied out if it has at most `maxLength` UTF-16 units; `undefined` if longer or not a string. */
+  private boundedString(handle: QuickJSHandle, maxLength: number): string | undefined {
+    const context = this.context as QuickJSContext;
+    if (context.typeof(handle) !== 'string') return undefined;
+    const length = context.getProp(handle, 'length');
+    const tooLong = context.getNumber(length) > maxLength;
+    length.dispose();
+    return tooLong ? undefined : context.getString(handle);
   }
 
   /** A denied capability the guest touched (`Math.random` without `random`): the run ends with `capability`. */

@@ -154,6 +154,15 @@ describe('runSandboxed: what a capsule may do', () => {
       'guest',
       /__proto__ key/,
     );
+    expectError(
+      await run('return await capsule.callTool("echo", "x".repeat(5_000));', {
+        capabilities: ['call:tool:echo'],
+        host,
+        limits: { maxInputBytes: 1_000 },
+      }),
+      'guest',
+      /larger than 1000 bytes/,
+    );
     assert.equal(called, 0);
   });
 
