@@ -22,6 +22,14 @@
  * wasm, slower) is needed. The CPU budget (`fuel`) counts only guest execution; the wall-clock
  * budget (`timeoutMs`) counts everything, tool waits included, and aborts outstanding tool calls.
  *
+ * Two clocks: the interrupt handler, which QuickJS polls about every 10,000 bytecode steps, spends
+ * `fuel` and stops bytecode at the deadline; and a `node:vm` watchdog around each synchronous slice
+ * of guest work, which terminates native work that never polls (a built-in looping over a huge
+ * array-like) shortly after the deadline. Either way the instance is dropped.
+ *
+ * {@link runSandboxed} is one run in one instance; {@link openSandbox} keeps an instance open for
+ * several calls of one capsule run (module state persists, each call has its own budget).
+ *
  * Capabilities (see `capabilitySchema`): the run's grants must be declared by the manifest the
  * signature covers. A tool that is not granted, or `Math.random` without `random`, ends the run with
  * `capability` even if the code catches the exception it gets.
@@ -104,7 +112,10 @@ export interface SandboxOptions {
   bundle: VerifiedBundle;
   /** What the runs grant: a subset of what the bundle's manifest declares. */
   capabilities: readonly Capability[];
-  /** Limits; each defaults as `sandboxLimitsSchema` says. Fuel and time are per call (the module's load has its own). */
+  /**
+   * Limits; each defaults as `sandboxLimitsSchema` says. {@link runSandboxed} spends one fuel, time and
+   * tool-call budget on the whole run (load and call); an open {@link Sandbox} gives each call its own.
+   */
   limits?: SandboxLimitsInput;
   /** Needed when a `call:tool:<name>` is granted. */
   host?: SandboxHost;
@@ -235,13 +246,11 @@ export async function runSandboxed(request: SandboxRequest): Promise<SandboxResu
     const checked = checkJson(request.input === undefined ? null : request.input, parseOptions(request).limits.maxInputBytes, 'the input');
     if ('problem' in checked) return { ok: false, error: { kind: 'input', message: checked.problem } };
   }
-  const opened = await openSandbox(request);
+  const opened = await openInstance(request, started);
   if (!opened.ok) return opened;
   try {
-    const result = await opened.sandbox.call(request.entry, request.input);
-    const loadFuel = opened.usage.fuelOrInterrupts;
-    const usage = result.usage && { ...result.usage, fuelOrInterrupts: result.usage.fuelOrInterrupts + loadFuel, wallMs: elapsed(started) };
-    return result.ok ? { ...result, usage: usage as SandboxUsage } : usage ? { ...result, usage } : result;
+    // One budget for the whole run: the call goes on with what the module's load left.
+    return await opened.sandbox.call(request.entry, request.input, { sameBudget: true });
   } finally {
     opened.sandbox.close();
   }
@@ -253,10 +262,16 @@ export async function runSandboxed(request: SandboxRequest): Promise<SandboxResu
  * fuel and time budget).
  * @throws {ValidationError} as {@link runSandboxed}.
  */
-export async function openSandbox(
+export function openSandbox(
   options: SandboxOptions,
 ): Promise<{ ok: true; sandbox: Sandbox; usage: SandboxUsage } | { ok: false; error: SandboxError; usage?: SandboxUsage }> {
-  const started = performance.now();
+  return openInstance(options, performance.now());
+}
+
+async function openInstance(
+  options: SandboxOptions,
+  started: number,
+): Promise<{ ok: true; sandbox: SandboxInstance; usage: SandboxUsage } | { ok: false; error: SandboxError; usage?: SandboxUsage }> {
   const parsed = parseOptions(options);
   if (!isVerifiedBundle(options.bundle)) {
     return {
@@ -381,6 +396,7 @@ class SandboxInstance implements Sandbox {
   private context: QuickJSContext | undefined;
   private api: GuestApi | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private loadStarted = 0;
   private closed = false;
 
   constructor(bundle: VerifiedBundle, options: ParsedOptions) {
@@ -390,6 +406,7 @@ class SandboxInstance implements Sandbox {
 
   /** Creates the instance, runs the prelude and evaluates the module. */
   async load(started: number): Promise<{ usage: SandboxUsage } | { error: SandboxError; usage?: SandboxUsage }> {
+    this.loadStarted = started;
     this.begin(started);
     try {
       const loaded = await this.instantiate();
@@ -403,9 +420,10 @@ class SandboxInstance implements Sandbox {
     }
   }
 
-  call(entry: string, input?: unknown): Promise<SandboxResult> {
+  /** `sameBudget`: go on with the deadline, fuel and tool calls the load left (one budget for a whole run). */
+  call(entry: string, input?: unknown, options: { sameBudget?: boolean } = {}): Promise<SandboxResult> {
     const name = parseEntry(entry);
-    const next = this.queue.then(() => this.callNow(name, input));
+    const next = this.queue.then(() => this.callNow(name, input, options.sameBudget === true));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -427,8 +445,8 @@ class SandboxInstance implements Sandbox {
     this.toolCalls = 0;
   }
 
-  private async callNow(entry: string, input: unknown): Promise<SandboxResult> {
-    const started = performance.now();
+  private async callNow(entry: string, input: unknown, sameBudget: boolean): Promise<SandboxResult> {
+    const started = sameBudget ? this.loadStarted : performance.now();
     if (this.closed || !this.api) return { ok: false, error: { kind: 'internal', message: 'the sandbox is closed' } };
     if (this.stop) return { ok: false, error: this.stop };
     const readInputs = this.options.capabilities.includes('read:inputs');
@@ -438,7 +456,7 @@ class SandboxInstance implements Sandbox {
       if ('problem' in checked) return { ok: false, error: { kind: 'input', message: checked.problem } };
       inputJson = checked.json;
     }
-    this.begin(started);
+    if (!sameBudget) this.begin(started);
     try {
       const outcome = await this.invoke(this.api, entry, readInputs ? inputJson : undefined);
       const usage = this.usage(started, !this.stop);

@@ -240,6 +240,28 @@ describe('openSandbox: several calls', () => {
   });
 });
 
+describe('budgets', () => {
+  it('runSandboxed spends one fuel budget on load and call; an open sandbox gives each call its own', async () => {
+    const loop = 'for (let i = 0; i < 3000000; i += 1) {}';
+    const probe = await runSandboxed({
+      bundle: bundleOf(`export function f() { ${loop} return 1; }`),
+      entry: 'f',
+      capabilities: [],
+      limits: { fuel: 100_000 },
+    });
+    assert.ok(probe.ok && probe.usage.fuelOrInterrupts > 10, JSON.stringify(probe));
+    const oneLoop = probe.ok ? probe.usage.fuelOrInterrupts : 0;
+    const limits = { fuel: Math.ceil(oneLoop * 1.5) };
+    const twoLoops = bundleOf(`${loop}\nexport function f() { ${loop} return 1; }`);
+    expectError(await runSandboxed({ bundle: twoLoops, entry: 'f', capabilities: [], limits }), 'fuel');
+    const opened = await openSandbox({ bundle: twoLoops, capabilities: [], limits });
+    assert.ok(opened.ok);
+    assert.equal(expectOutput(await opened.sandbox.call('f')), 1);
+    assert.equal(expectOutput(await opened.sandbox.call('f')), 1);
+    opened.sandbox.close();
+  });
+});
+
 describe('runSandboxed: activation and grants', () => {
   it('refuses a bundle the signature verifier did not seal (a look-alike or a copy)', async () => {
     const sealed = bundleOf('export function f() { return 1; }');

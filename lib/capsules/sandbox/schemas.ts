@@ -77,9 +77,12 @@ export const sandboxLimitsSchema = z
       .min(32 * KIB)
       .max(MAX_STACK_BYTES)
       .default(MAX_STACK_BYTES),
-    /** Interrupt-handler calls allowed over the whole run (CPU spent in guest code, not waiting on tools). */
+    /** Interrupt-handler calls allowed over a run, or one call of an open sandbox (CPU in guest code, not waiting on tools). */
     fuel: z.number().int().min(1).max(1_000_000).default(2_500),
-    /** Wall-clock budget of the whole run, tool calls included, from the start of the instance. */
+    /**
+     * Wall-clock budget of a run from its start (instance, load, call, tool waits), or of one call of an open sandbox.
+     * Bytecode stops at it (the interrupt handler); native work in a built-in stops within 25 ms of it (a watchdog).
+     */
     timeoutMs: z.number().int().min(1).max(900_000).default(3_000),
     /** Largest output, as UTF-8 JSON. */
     maxOutputBytes: z
@@ -95,7 +98,7 @@ export const sandboxLimitsSchema = z
       .min(16)
       .max(6 * MIB)
       .default(MIB),
-    /** Tool calls allowed in one run. */
+    /** Tool calls allowed in a run, or in one call of an open sandbox. */
     maxToolCalls: z.number().int().min(0).max(1_000).default(32),
   })
   .strict();
