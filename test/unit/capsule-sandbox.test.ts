@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -569,6 +570,10 @@ describe('the sandbox bundled with esbuild as serverless.yml does', () => {
       logLevel: 'silent',
     });
     assert.deepEqual((await readdir(dir)).sort(), ['sandbox.mjs', 'sandbox.mjs.map']);
+    for (let folder = dir; ; folder = path.dirname(folder)) {
+      assert.equal(existsSync(path.join(folder, 'node_modules')), false, `no node_modules in ${folder} or above`);
+      if (path.dirname(folder) === folder) break;
+    }
     const map = JSON.parse(await readFile(`${outfile}.map`, 'utf8')) as { sourcesContent: string[] };
     assert.ok(Math.max(...map.sourcesContent.map((source) => source.length)) < 200_000, 'the wasm stays out of the source map');
     const script = `
