@@ -163,7 +163,11 @@ const quickjsWasmInline = {
       const source = await fs.promises.readFile(args.path, 'utf8');
       if (!/export async function loadQuickJSWasm\(\)/.test(source) || !source.includes(`'${QUICKJS_WASM_SPECIFIER}'`)) {
         return {
-          errors: [{ text: `quickjs-wasm-inline: ${args.path} no longer exports loadQuickJSWasm() over ${QUICKJS_WASM_SPECIFIER}; update infra/esbuild/plugins.cjs` }],
+          errors: [
+            {
+              text: `quickjs-wasm-inline: ${args.path} no longer exports loadQuickJSWasm() over ${QUICKJS_WASM_SPECIFIER}; update infra/esbuild/plugins.cjs`,
+            },
+          ],
         };
       }
       const contents = [
