@@ -330,13 +330,15 @@ export function memoRedactor(pii: PiiFilter, mode: 'redact' | 'mask' | 'hash' | 
 }
 
 /**
- * Fits the input to its budget and handles its PII, redacting only what is sent: fit the request as
- * given (lib/gateway/context.ts), redact the messages kept (whole, before any cut, so a cut cannot split
- * an entity and hide it), then fit the redacted messages again, since redaction changes token counts
- * (a hash can be longer than what it replaces). The second fit can only drop more turns or cut the
- * last message further; its drops are reported with the request's own indexes. Fitting counts the text
- * as given, so a history whose PII shrinks when redacted may lose a turn a fit after redaction would have
- * kept: the input never exceeds its budget either way. `piiCounts`: the entities of the messages sent.
+ * Fits the input to its budget and handles its PII, redacting only what is sent:
+ * 1. fit the request as given (lib/gateway/context.ts);
+ * 2. redact the messages kept (whole, before any cut, so a cut cannot split an entity and hide it);
+ * 3. fit the redacted messages again, since redaction changes token counts (a hash can be longer than
+ *    what it replaces): this can only drop more turns or cut the last message further;
+ * 4. when redaction shrank the input, take back the newest dropped turns (redacted) that now fit, as a
+ *    fit after redaction would have kept them, then fit once more to confirm.
+ * Drops are reported with the request's own indexes. Only the messages kept, and at most one dropped
+ * turn tried in step 4, are ever redacted. `piiCounts`: the entities of the messages sent.
  *
  * @throws ValidationError as `fitContext` when nothing fits.
  * @example const { fitted } = fitAndRedact({ messages, count, contextTokens: 8192, maxTokens: 256 }, memoRedactor(piiCounts, 'redact'));
@@ -347,31 +349,69 @@ export function fitAndRedact(
 ): { fitted: FitContextResult; piiCounts?: Record<string, number> } {
   const first = fitContext(input);
   if (!redact) return { fitted: first };
+  const results = new Map<number, ReturnType<Redactor>>();
+  const handle = (index: number) => {
+    let result = results.get(index);
+    if (!result) {
+      result = redact((input.messages[index] as ChatMessage).content);
+      results.set(index, result);
+    }
+    return result;
+  };
+  const redacted = (index: number): ChatMessage => ({ role: (input.messages[index] as ChatMessage).role, content: handle(index).text });
+  const fitIndexes = (indexes: readonly number[]) => fitContext({ ...input, messages: indexes.map(redacted) });
   const droppedFirst = new Set(first.dropped.map((each) => each.index));
-  const kept = input.messages.flatMap((_, index) => (droppedFirst.has(index) ? [] : [index]));
-  const handled = kept.map((index) => {
-    const message = input.messages[index] as ChatMessage;
-    return { message, result: redact(message.content) };
-  });
-  const second = fitContext({
-    ...input,
-    messages: handled.map(({ message, result }) => ({ role: message.role, content: result.text })),
-  });
+  let kept = input.messages.flatMap((_, index) => (droppedFirst.has(index) ? [] : [index]));
+  let second = fitIndexes(kept);
+  if (first.dropped.length > 0 && second.dropped.length === 0 && !second.truncated) {
+    // Room left under the same target the fit drops to: take back whole turns, newest first, while they fit.
+    let room = second.budgetTokens - second.forecastOutput - second.inputTokens;
+    const base = input.count([]);
+    const added: number[] = [];
+    for (const turn of droppedTurns(input.messages, [...droppedFirst]).reverse()) {
+      const cost = turn.reduce((sum, index) => sum + Math.max(0, input.count([redacted(index)]) - base), 0);
+      if (cost > room) break;
+      room -= cost;
+      added.push(...turn);
+    }
+    if (added.length > 0) {
+      kept = [...kept, ...added].sort((a, b) => a - b);
+      second = fitIndexes(kept);
+    }
+  }
+  const keptSet = new Set(kept);
   const original = (index: number) => kept[index] ?? index;
   const droppedSecond = new Set(second.dropped.map((each) => each.index));
   const piiCounts: Record<string, number> = {};
-  handled.forEach(({ result }, index) => {
-    if (!droppedSecond.has(index)) addCounts(piiCounts, result.counts);
+  kept.forEach((index, position) => {
+    if (!droppedSecond.has(position)) addCounts(piiCounts, handle(index).counts);
   });
   const { truncated, ...rest } = second;
   const fitted: FitContextResult = {
     ...rest,
-    dropped: [...first.dropped, ...second.dropped.map((each) => ({ ...each, index: original(each.index) }))].sort(
-      (a, b) => a.index - b.index,
-    ),
+    dropped: [
+      ...first.dropped.filter((each) => !keptSet.has(each.index)),
+      ...second.dropped.map((each) => ({ ...each, index: original(each.index) })),
+    ].sort((a, b) => a.index - b.index),
     ...(truncated ? { truncated: { ...truncated, index: original(truncated.index) } } : {}),
   };
   return { fitted, piiCounts };
+}
+
+/** The dropped indexes grouped into turns as fitting drops them (a user message and what follows it), oldest first. */
+function droppedTurns(messages: readonly ChatMessage[], dropped: readonly number[]): number[][] {
+  const turns: number[][] = [];
+  let current: number[] | undefined;
+  let previous = -2;
+  for (const index of [...dropped].sort((a, b) => a - b)) {
+    if (messages[index]?.role === 'user' || current === undefined || index !== previous + 1) {
+      current = [];
+      turns.push(current);
+    }
+    current.push(index);
+    previous = index;
+  }
+  return turns;
 }
 
 /** What one model call through the pipeline produced (before safety and PII on the output). */

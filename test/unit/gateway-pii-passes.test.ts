@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChatMessage } from '../../lib/gateway/backend.ts';
+import { fitContext } from '../../lib/gateway/context.ts';
 import { ingestDocuments } from '../../lib/gateway/documents.ts';
 import { chat, fitAndRedact, memoRedactor, type PiiFilter, piiCounts, type Redactor } from '../../lib/gateway/engine.ts';
 import type { ChatInput, GatewaySettings } from '../../lib/gateway/schemas.ts';
@@ -50,10 +51,12 @@ describe('fitAndRedact', () => {
     );
     const dropped = new Set(fitted.dropped.map((each) => each.index));
     assert.ok(dropped.size >= 10, `${dropped.size} dropped`);
+    const sentOriginals = messages.filter((_, index) => !dropped.has(index)).map((message) => message.content);
+    const newestDropped = Math.max(...dropped);
+    // Each sent message redacted once; of the dropped, only the newest turn, tried for the room redaction freed.
     assert.deepEqual(
-      spy.seen,
-      messages.filter((_, index) => !dropped.has(index)).map((message) => message.content),
-      'each kept message redacted once; no dropped one',
+      [...spy.seen].sort(),
+      [...sentOriginals, ...[newestDropped - 1, newestDropped].map((index) => messages[index]?.content ?? '')].sort(),
     );
     assert.ok(
       fitted.messages.every((message) => !/@example\./.test(message.content)),
@@ -61,6 +64,18 @@ describe('fitAndRedact', () => {
     );
     assert.deepEqual(counts, { EMAIL: fitted.messages.filter((message) => message.content.includes('[EMAIL]')).length });
     assert.ok(fitted.inputTokens + fitted.maxTokens <= 512);
+    const everythingFirst = fitContext({
+      messages: messages.map((message) => ({ role: message.role, content: piiCounts(message.content, 'redact').text })),
+      count: (list) => tok.countChat(list),
+      contextTokens: 8192,
+      limitTokens: 512,
+      maxTokens: 64,
+    });
+    assert.deepEqual(fitted.messages, everythingFirst.messages, 'what redacting the whole history first would have sent');
+    assert.deepEqual(
+      fitted.dropped.map((each) => each.index),
+      everythingFirst.dropped.map((each) => each.index),
+    );
     assert.equal(tok.countChat(fitted.messages), fitted.inputTokens);
   });
 
@@ -73,7 +88,8 @@ describe('fitAndRedact', () => {
     // A redactor whose replacement is much longer than an address (as a long hash or tag can be).
     const growing: Redactor = (text) => {
       const found = text.match(/\S+@example\.\w+/g) ?? [];
-      return { text: text.replace(/\S+@example\.\w+/g, `[EMAIL ${'x'.repeat(400)}]`), counts: found.length ? { EMAIL: found.length } : {} };
+      const counts: Record<string, number> = found.length ? { EMAIL: found.length } : {};
+      return { text: text.replace(/\S+@example\.\w+/g, `[EMAIL ${'x'.repeat(400)}]`), counts };
     };
     const { fitted } = fitAndRedact({ messages, ...fit }, growing);
     assert.ok(fitted.dropped.length > plain.dropped.length, `${fitted.dropped.length} vs ${plain.dropped.length} dropped`);
@@ -135,9 +151,11 @@ describe('PII passes in the pipeline', () => {
     assert.ok(context?.step === 'context' && context.droppedMessages >= 10, JSON.stringify(result.decisions));
     const log = await stores.conversations.get('t-pii', result.conversationId);
     const loggedSent = (log?.turns[0]?.messages ?? []).slice(0, -1);
-    // Each sent message scanned once (the input pass), the reply once (the output pass, reused by the log).
-    assert.equal(scanned.length, loggedSent.length + 1, `${scanned.length} scans for ${loggedSent.length} sent messages`);
-    for (const index of context.dropped)
+    // Each sent message scanned once (the input pass), the newest dropped turn once (tried for room), the reply once
+    // (the output pass, reused by the log); no older dropped message.
+    const newest = Math.max(...context.dropped);
+    assert.equal(scanned.length, loggedSent.length + 2 + 1, `${scanned.length} scans for ${loggedSent.length} sent messages`);
+    for (const index of context.dropped.filter((each) => each < newest - 1))
       assert.ok(!scanned.includes(messages[index]?.content ?? ''), `dropped message ${index} was scanned`);
     assert.ok(loggedSent.every((message) => message.content !== null && !/@example\./.test(message.content)));
     const input_ = result.decisions.find((decision) => decision.step === 'pii' && decision.where === 'input');
