@@ -67,35 +67,6 @@ async function streamChat(
 }
 
 describe('the streamed chat (function URL, RESPONSE_STREAM)', () => {
-  it('sends the deltas as the model writes them: the first long before the reply ends', async () => {
-    const tenant = freshTenant('gws');
-    const token = await tokenFor({ tenant, roles: ['operator'] });
-    const { status, headers, events } = await streamChat(
-      { model: 'standin-a', messages: user('[[standin: tokens=200 interval=20]] why do queues grow when consumers stall'), maxTokens: 400 },
-      { token },
-    );
-    assert.equal(status, 200);
-    assert.match(headers.get('content-type') ?? '', /^text\/event-stream/);
-    assert.equal(events[0]?.event, 'request');
-    const done = events.at(-1);
-    assert.equal(done?.event, 'done', events.map((event) => event.event).join(','));
-    const deltas = events.filter((event) => event.event === 'delta');
-    const result = JSON.parse(done?.data ?? '{}');
-    assert.equal(deltas.map((event) => JSON.parse(event.data).text).join(''), result.text, 'the deltas make the reply');
-    assert.equal(result.finishReason, 'stop');
-    assert.equal(result.usage.outputTokens > 100, true, JSON.stringify(result.usage));
-    assert.deepEqual(JSON.parse(events[0]?.data ?? '{}'), { requestId: result.requestId, conversationId: result.conversationId });
-    // 200 words 20 ms apart take 4 s: the first delta must come seconds before the end, the rest spread between.
-    const first = deltas[0]?.at ?? Number.POSITIVE_INFINITY;
-    const last = deltas.at(-1)?.at ?? 0;
-    const arrivals = new Set(deltas.map((event) => Math.round(event.at / 100)));
-    assert.ok((done?.at ?? 0) - first >= 2_000, `first delta at ${Math.round(first)} ms, done at ${Math.round(done?.at ?? 0)} ms`);
-    assert.ok(last - first >= 2_000, `deltas spread over ${Math.round(last - first)} ms`);
-    assert.ok(arrivals.size >= 10, `deltas arrived in ${arrivals.size} distinct 100 ms slots`);
-    const usage = await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] });
-    assert.equal(usage.body.result.tokens, result.usage.inputTokens + result.usage.outputTokens);
-  });
-
   it('answers as the engine API does before streaming: 401 without credentials, 403 without gateway:write, 400 naming the field', async () => {
     const anonymous = await streamChat({ model: 'standin-a', messages: user('hello') });
     assert.equal(anonymous.status, 401);
@@ -120,7 +91,39 @@ describe('the streamed chat (function URL, RESPONSE_STREAM)', () => {
     );
   });
 
-  it('stops the call when the client disconnects: the partial reply is logged (cancelled) and only what was produced is charged', async () => {
+  it('sends the deltas as the model writes them: the first long before the reply ends', async (t) => {
+    const tenant = freshTenant('gws');
+    const token = await tokenFor({ tenant, roles: ['operator'] });
+    const { status, headers, events } = await streamChat(
+      { model: 'standin-a', messages: user('[[standin: tokens=200 interval=20]] why do queues grow when consumers stall'), maxTokens: 400 },
+      { token },
+    );
+    assert.equal(status, 200);
+    assert.match(headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(events[0]?.event, 'request');
+    const done = events.at(-1);
+    assert.equal(done?.event, 'done', events.map((event) => event.event).join(','));
+    const deltas = events.filter((event) => event.event === 'delta');
+    const result = JSON.parse(done?.data ?? '{}');
+    assert.equal(deltas.map((event) => JSON.parse(event.data).text).join(''), result.text, 'the deltas make the reply');
+    assert.equal(result.finishReason, 'stop');
+    assert.equal(result.usage.outputTokens > 100, true, JSON.stringify(result.usage));
+    assert.deepEqual(JSON.parse(events[0]?.data ?? '{}'), { requestId: result.requestId, conversationId: result.conversationId });
+    // 200 words 20 ms apart take 4 s: the first delta must come seconds before the end, the rest spread between.
+    const first = deltas[0]?.at ?? Number.POSITIVE_INFINITY;
+    const last = deltas.at(-1)?.at ?? 0;
+    const arrivals = new Set(deltas.map((event) => Math.round(event.at / 100)));
+    assert.ok((done?.at ?? 0) - first >= 2_000, `first delta at ${Math.round(first)} ms, done at ${Math.round(done?.at ?? 0)} ms`);
+    assert.ok(last - first >= 2_000, `deltas spread over ${Math.round(last - first)} ms`);
+    assert.ok(arrivals.size >= 10, `deltas arrived in ${arrivals.size} distinct 100 ms slots`);
+    t.diagnostic(
+      `first delta ${Math.round(first)} ms, last delta ${Math.round(last)} ms, done ${Math.round(done?.at ?? 0)} ms after the request; ${deltas.length} delta events, ${result.usage.outputTokens} output tokens`,
+    );
+    const usage = await api('GET', '/gateway/usage', { tenant, roles: ['viewer'] });
+    assert.equal(usage.body.result.tokens, result.usage.inputTokens + result.usage.outputTokens);
+  });
+
+  it('stops the call when the client disconnects: the partial reply is logged (cancelled) and only what was produced is charged', async (t) => {
     const tenant = freshTenant('gws');
     const token = await tokenFor({ tenant, roles: ['operator'] });
     const received = await streamChat(
@@ -158,5 +161,8 @@ describe('the streamed chat (function URL, RESPONSE_STREAM)', () => {
       'charged what was produced, nothing reserved left',
     );
     assert.equal(usage.body.result.reserved.tokens, 0);
+    t.diagnostic(
+      `left after ${received.events.filter((event) => event.event === 'delta').length} deltas (${text.length} characters); logged and charged ${turn.usage.outputTokens} output tokens of the 3000 asked, ${usage.body.result.tokens} tokens in all`,
+    );
   });
 });
