@@ -208,8 +208,8 @@ export const authorKeyViewSchema = z.object({
   publicKey: z.string().max(1000),
   status: z.enum(['active', 'revoked']),
   registeredBy: actorSchema,
-  registeredAt: z.iso.datetime(),
-  revokedAt: z.iso.datetime().optional(),
+  registeredAt: z.iso.datetime().max(64),
+  revokedAt: z.iso.datetime().max(64).optional(),
 });
 /** A registered author key. */
 export type AuthorKey = z.infer<typeof authorKeyViewSchema>;
@@ -239,7 +239,7 @@ export const reviewRecordSchema = z.object({
   submissionId: z.string().max(64),
   outcome: z.enum(['passed', 'refused']),
   checks: z.array(reviewCheckSchema).max(8),
-  reviewedAt: z.iso.datetime(),
+  reviewedAt: z.iso.datetime().max(64),
 });
 /** A review record. */
 export type ReviewRecord = z.infer<typeof reviewRecordSchema>;
@@ -268,9 +268,9 @@ export const capsuleVersionSchema = z.object({
   approvalId: z.string().max(80).optional(),
   /** Why it was rejected or deprecated. */
   reasons: z.array(z.string().max(2000)).max(50),
-  submittedAt: z.iso.datetime(),
-  publishedAt: z.iso.datetime().optional(),
-  deprecatedAt: z.iso.datetime().optional(),
+  submittedAt: z.iso.datetime().max(64),
+  publishedAt: z.iso.datetime().max(64).optional(),
+  deprecatedAt: z.iso.datetime().max(64).optional(),
   /** The record's own version, for conditional writes. */
   revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
@@ -313,8 +313,8 @@ export const installSchema = z.object({
   policyVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   status: z.enum(['installed', 'uninstalled']),
   installedBy: actorSchema,
-  installedAt: z.iso.datetime(),
-  uninstalledAt: z.iso.datetime().optional(),
+  installedAt: z.iso.datetime().max(64),
+  uninstalledAt: z.iso.datetime().max(64).optional(),
   revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
 /** An install. */
