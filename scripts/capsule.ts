@@ -14,9 +14,10 @@
  *
  * Exit codes: 0 done, 1 refused (the reason printed), 2 usage.
  */
+
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BundleRefusedError, encodeBundle, keyIdOf, parseManifest, signBundle, verifyBundle } from '../lib/capsules/bundle.ts';
 import { bundleBytes } from '../lib/capsules/marketplace.ts';
@@ -88,7 +89,9 @@ if (command === 'keygen') {
     const signature = signBundle(bytes, createPrivateKey(readFileSync(values.key)));
     const out = values.out ?? `${checked.name}-${checked.version}.submission.json`;
     writeFileSync(out, `${JSON.stringify({ bundle: Buffer.from(bytes).toString('base64'), signature }, null, 2)}\n`);
-    console.log(`${checked.name} ${checked.version}: ${bytes.length} bytes, SHA-256 ${signature.bundleSha256}, signed with key ${signature.keyId}`);
+    console.log(
+      `${checked.name} ${checked.version}: ${bytes.length} bytes, SHA-256 ${signature.bundleSha256}, signed with key ${signature.keyId}`,
+    );
     console.log(`wrote ${out}: POST it as the parameters of /capsules/submissions`);
   } catch (error) {
     refused(error);
@@ -100,7 +103,11 @@ if (command === 'keygen') {
   if (typeof submission.bundle !== 'string' || !signature.success) usage(`${target} is not a submission ({ bundle, signature })`);
   const publicKey = readFileSync(values.pub, 'utf8');
   try {
-    const bundle = verifyBundle(bundleBytes(submission.bundle), signature.data, { author: values.pub, keyId: keyIdOf(publicKey), publicKey });
+    const bundle = verifyBundle(bundleBytes(submission.bundle), signature.data, {
+      author: values.pub,
+      keyId: keyIdOf(publicKey),
+      publicKey,
+    });
     console.log(`verified: ${bundle.manifest.name} ${bundle.manifest.version}, ${bundle.bytes.length} bytes, SHA-256 ${bundle.sha256}`);
   } catch (error) {
     refused(error);
