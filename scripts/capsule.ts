@@ -19,7 +19,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BundleRefusedError, encodeBundle, keyIdOf, parseManifest, signBundle, verifyBundle } from '../lib/capsules/bundle.ts';
+import { type BundleContent, BundleRefusedError, encodeBundle, keyIdOf, parseManifest, signBundle, verifyBundle } from '../lib/capsules/bundle.ts';
 import { bundleBytes } from '../lib/capsules/marketplace.ts';
 import { BUNDLE_FORMAT, bundleSignatureSchema, MAX_BUNDLE_FILES } from '../lib/capsules/schemas.ts';
 
@@ -82,7 +82,7 @@ if (command === 'keygen') {
   } catch (error) {
     usage(`${path.join(target, 'capsule.json')}: ${(error as Error).message}`);
   }
-  const content = { format: BUNDLE_FORMAT, manifest, files: bundleFiles(target) };
+  const content: BundleContent = { format: BUNDLE_FORMAT, manifest, files: bundleFiles(target) };
   try {
     const checked = parseManifest(content);
     const bytes = encodeBundle(content);
