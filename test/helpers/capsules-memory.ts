@@ -33,7 +33,9 @@ export function memoryCapsuleStore(outbox: MemoryOutbox): MemoryCapsuleStore {
     refusals,
     installsOf,
     async authorKeys(tenant, subject) {
-      return [...keys.values()].filter((key) => key.tenant === tenant && (subject === undefined || key.subject === subject)).map((item) => clone(item));
+      return [...keys.values()]
+        .filter((key) => key.tenant === tenant && (subject === undefined || key.subject === subject))
+        .map((item) => clone(item));
     },
     async putAuthorKey(key, expected, events) {
       const id = `${key.tenant}/${key.subject}/${key.keyId}`;
