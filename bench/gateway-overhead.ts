@@ -8,7 +8,8 @@
  * (infra/gateway/models.json: standin-a, whose chain falls back to standin-b and standin-tgi, so
  * fitting counts with cl100k_base, o200k_base and the `approx` rule) behind the real router
  * (lib/gateway/resilience.ts: timeout timer, breaker, in-flight count); the template; PII redaction
- * of the input, the output and the log (the tenant's settings: `redact` everywhere); context fitting
+ * of the input, the output and the log (the tenant's settings: `redact` everywhere, so the input is
+ * redacted on the messages sent and the log reuses the input's and the output's passes); context fitting
  * with the exact tokenizers; the budget reserved and settled and an in-flight slot taken on the
  * in-memory stores (lib/gateway/memory-store.ts, the DynamoDB stores' semantics); the built-in safety
  * rules; usage counted, a billing entry and the turn recorded through the audit engine's `record` on

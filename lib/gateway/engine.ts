@@ -362,6 +362,14 @@ export function fitAndRedact(
   const fitIndexes = (indexes: readonly number[]) => fitContext({ ...input, messages: indexes.map(redacted) });
   const droppedFirst = new Set(first.dropped.map((each) => each.index));
   let kept = input.messages.flatMap((_, index) => (droppedFirst.has(index) ? [] : [index]));
+  const counts = (indexes: readonly number[]) => {
+    const found: Record<string, number> = {};
+    for (const index of indexes) addCounts(found, handle(index).counts);
+    return found;
+  };
+  // Nothing to redact in what is sent: the first fit stands.
+  if (kept.every((index) => handle(index).text === (input.messages[index] as ChatMessage).content))
+    return { fitted: first, piiCounts: counts(kept) };
   let second = fitIndexes(kept);
   if (first.dropped.length > 0 && second.dropped.length === 0 && !second.truncated) {
     // Room left under the same target the fit drops to: take back whole turns, newest first, while they fit.
@@ -382,10 +390,7 @@ export function fitAndRedact(
   const keptSet = new Set(kept);
   const original = (index: number) => kept[index] ?? index;
   const droppedSecond = new Set(second.dropped.map((each) => each.index));
-  const piiCounts: Record<string, number> = {};
-  kept.forEach((index, position) => {
-    if (!droppedSecond.has(position)) addCounts(piiCounts, handle(index).counts);
-  });
+  const piiCounts = counts(kept.filter((_, position) => !droppedSecond.has(position)));
   const { truncated, ...rest } = second;
   const fitted: FitContextResult = {
     ...rest,
