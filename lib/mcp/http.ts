@@ -117,7 +117,6 @@ async function fromResponse(response: Response, correlationId: string): Promise<
 
 async function serve(
   event: APIGatewayProxyEventV2,
-  context: Context,
   deps: McpHandlerDeps,
   correlationId: string,
 ): Promise<APIGatewayProxyStructuredResultV2> {
@@ -219,7 +218,6 @@ async function serve(
     return await fromResponse(response, correlationId);
   } finally {
     await server.close();
-    void context;
   }
 }
 
@@ -230,12 +228,12 @@ async function serve(
 export function mcpHandler(
   deps: McpHandlerDeps,
 ): middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context> {
-  const base = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const headers = lowerCaseHeaders(event.headers);
     const correlationId = headers['x-correlation-id'] ?? event.requestContext?.requestId ?? randomUUID();
     logger.appendKeys({ correlationId });
     try {
-      return await serve(event, context, deps, correlationId);
+      return await serve(event, deps, correlationId);
     } catch (error) {
       logger.error('MCP request failed', { error: error as Error, correlationId });
       return transportError(500, 'Internal error; quote the correlation id when reporting it', correlationId, null, { correlationId });
