@@ -43,7 +43,7 @@ async function measure(run: () => unknown): Promise<{ median: number; p95: numbe
 }
 
 const padding = 'x'.repeat(MAX_BUNDLE_BYTES - 4096);
-const shapes = [
+const shapes: Array<{ label: string; files: Record<string, string> }> = [
   { label: 'example bundle', files: { 'tools/summary.js': SUMMARY_MODULE } },
   {
     label: 'padded to the limit',
