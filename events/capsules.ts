@@ -188,3 +188,73 @@ export const capsuleUninstalled = defineEvent({
     uninstalledAt: isoTimestampSchema,
   }),
 });
+
+/** A capsule run's id. */
+const runIdSchema = z.string().regex(/^run-[0-9a-f]{32}$/, 'run-<32 hex>');
+/** What a run spent so far: tokens and USD (gateway calls), tool calls. */
+const runUsageSchema = z.strictObject({
+  tokens: z.number().int().min(0).max(1e12),
+  costUsd: z.number().min(0).max(1e9),
+  toolCalls: z.number().int().min(0).max(1e6),
+});
+
+/** `capsules.run.started` v1: a tenant started a run of an installed capsule (its input checked against the capsule's schema). */
+export const runStarted = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.run.started',
+  version: '1',
+  description:
+    "A run of an installed capsule started: an ephemeral session of its code (or one gateway chat with its persona) that may call only the capsule's declared tools, within its per-run budget. The input is recorded by its SHA-256.",
+  schema: detailSchema('1', {
+    runId: runIdSchema,
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    bundleSha256: sha256HexSchema,
+    inputSha256: sha256HexSchema,
+    budget: budgetSchema,
+    startedBy: actorSchema,
+    startedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.run.tool-called` v1: one tool call of a run, through the MCP path, as the run's principal. */
+export const runToolCalled = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.run.tool-called',
+  version: '1',
+  description:
+    "One tool call of a capsule run: the tool, its arguments' and result's SHA-256, how it ended (success, pending approval, error, or refused before it was made: undeclared or over budget) and the run's usage after it.",
+  schema: detailSchema('1', {
+    runId: runIdSchema,
+    name: capsuleNameSchema,
+    step: z.number().int().min(1).max(1e6),
+    tool: z.string().min(1).max(64),
+    outcome: z.enum(['success', 'pending', 'error', 'refused']),
+    argumentsSha256: sha256HexSchema,
+    resultSha256: sha256HexSchema.nullable(),
+    /** The route's HTTP status (0: refused or failed without a reply). */
+    statusCode: z.number().int().min(0).max(599),
+    reason: z.string().max(MAX_TEXT_LENGTH).nullable(),
+    usage: runUsageSchema,
+    calledAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.run.ended` v1: a capsule run ended: completed, failed, stopped over budget, or waiting for an approval. */
+export const runEnded = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.run.ended',
+  version: '1',
+  description:
+    "A capsule run ended with its outcome (completed, failed, over-budget, pending-approval, refused), its summary's SHA-256, its usage and the reason when it did not complete; the outcome counts in the capsule's record.",
+  schema: detailSchema('1', {
+    runId: runIdSchema,
+    name: capsuleNameSchema,
+    capsuleVersion: semverSchema,
+    outcome: z.enum(['completed', 'failed', 'over-budget', 'pending-approval', 'refused']),
+    summarySha256: sha256HexSchema.nullable(),
+    usage: runUsageSchema,
+    reason: z.string().max(MAX_TEXT_LENGTH).nullable(),
+    endedAt: isoTimestampSchema,
+  }),
+});

@@ -70,6 +70,9 @@ export const eventCatalog = [
   versionDeprecated,
   capsuleInstalled,
   capsuleUninstalled,
+  runStarted,
+  runToolCalled,
+  runEnded,
 ] as const;
 
 /** A catalog entry. */
