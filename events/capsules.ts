@@ -217,10 +217,10 @@ export const runStarted = defineEvent({
   }),
 });
 
-/** `capsules.run.tool-called` v1: one tool call of a run, through the MCP path, as the run's principal. */
+/** `capsules.run-tool.called` v1: one tool call of a run, through the MCP path, as the run's principal. */
 export const runToolCalled = defineEvent({
   source: 'autonomy.capsules',
-  detailType: 'capsules.run.tool-called',
+  detailType: 'capsules.run-tool.called',
   version: '1',
   description:
     "One tool call of a capsule run: the tool, its arguments' and result's SHA-256, how it ended (success, pending approval, error, or refused before it was made: undeclared or over budget) and the run's usage after it.",
