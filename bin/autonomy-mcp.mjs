@@ -92,9 +92,14 @@ function sseMessages(text) {
   return messages;
 }
 
-/** A JSON-RPC response object (has `jsonrpc` and a `result` or an `error`). */
+/** A JSON-RPC 2.0 message object (the API's own error envelope, `{ error, message }`, is not one). */
+function isMessage(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && value.jsonrpc === '2.0';
+}
+
+/** A JSON-RPC response object (a message with a `result` or an `error`). */
 function isResponse(value) {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && ('result' in value || 'error' in value);
+  return isMessage(value) && ('result' in value || 'error' in value);
 }
 
 /** Why an HTTP reply failed, in words a person reading the client's error can act on. */
@@ -128,6 +133,7 @@ function createBridge({ endpoint, key, token, write, fetchImpl = fetch }) {
   const credentials = key ? { 'x-api-key': key } : { authorization: `Bearer ${token}` };
   let protocolVersion = DEFAULT_PROTOCOL_VERSION;
   let sessionId;
+  let initializing = Promise.resolve();
 
   async function forward(message) {
     const id = requestId(message);
@@ -191,7 +197,8 @@ function createBridge({ endpoint, key, token, write, fetchImpl = fetch }) {
         });
       }
     }
-    for (const reply of replies) {
+    // Only JSON-RPC goes to stdout.
+    for (const reply of replies.filter(isMessage)) {
       if (reply?.result && typeof reply.result.protocolVersion === 'string' && message?.method === 'initialize') {
         protocolVersion = reply.result.protocolVersion;
       }
@@ -210,7 +217,15 @@ function createBridge({ endpoint, key, token, write, fetchImpl = fetch }) {
         return;
       }
       try {
-        await forward(message);
+        if (message?.method === 'initialize') {
+          const work = forward(message);
+          initializing = work.catch(() => {});
+          await work;
+        } else {
+          // Later messages wait for a pending initialize: they carry the version it negotiates.
+          await initializing;
+          await forward(message);
+        }
       } catch (error) {
         log(`unexpected: ${error?.message ?? String(error)}`);
         const id = requestId(message);
