@@ -2,7 +2,9 @@
  * The MCP server of one request, on the official SDK's low-level `Server`: `initialize` negotiates
  * one of {@link SUPPORTED_REVISIONS}, `tools/list` shows the caller's tools (its roles, then the
  * tenant's Cedar policies on state-changing routes), `tools/call` runs the route as the HTTP API
- * would (lib/mcp/calls.ts) and records the call in the ledger, `ping` answers. Stateless: a server
+ * would (lib/mcp/calls.ts) and records the call in the ledger, `resources/*` read `GET` routes the
+ * same way (lib/mcp/resources.ts), `prompts/*` are the gateway's templates (lib/mcp/prompts.ts),
+ * `ping` answers. Stateless: a server
  * is built per request (lib/mcp/http.ts), so nothing of one caller is ever seen by the next.
  *
  * Tool errors are tool results with `isError`; protocol errors are JSON-RPC errors (an unknown tool
@@ -14,11 +16,21 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  GetPromptRequestSchema,
+  type GetPromptResult,
   InitializeRequestSchema,
   type InitializeResult,
+  ListPromptsRequestSchema,
+  type ListPromptsResult,
+  ListResourcesRequestSchema,
+  type ListResourcesResult,
+  ListResourceTemplatesRequestSchema,
+  type ListResourceTemplatesResult,
   ListToolsRequestSchema,
   type ListToolsResult,
   PingRequestSchema,
+  ReadResourceRequestSchema,
+  type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { RoutePolicyGate } from '../api/engine-handler.ts';
@@ -36,6 +48,18 @@ import {
   routeEvent,
   toolResult,
 } from './calls.ts';
+import { getPrompt, listPrompts, PromptArgumentsError, templatesTool } from './prompts.ts';
+import {
+  listedResources,
+  listedTemplates,
+  RESOURCE_NOT_FOUND,
+  RESOURCE_SPECS,
+  ResourceReadError,
+  type ResourceSpec,
+  readableSpecs,
+  readResource,
+  resolveResource,
+} from './resources.ts';
 import { type RouteTool, toolPolicyGated, toolsForRoles } from './tools.ts';
 
 /** The MCP revisions this server speaks, newest first: both have the initialize handshake and no batches. */
@@ -59,6 +83,8 @@ export interface McpServerDeps {
   /** The tenant's Cedar policies, to leave out of `tools/list` the state-changing tools they deny; absent: roles only. */
   policyGate?: RoutePolicyGate;
   serverInfo: { name: string; version: string };
+  /** The resources served (lib/mcp/resources.ts); default {@link RESOURCE_SPECS}. */
+  resources?: readonly ResourceSpec[];
   /** One validator for every server of the container (the SDK builds an Ajv per server otherwise). */
   jsonSchemaValidator?: jsonSchemaValidator;
   now: () => Date;
@@ -73,6 +99,11 @@ const REQUEST_SCHEMAS = new Map<
   ['ping', PingRequestSchema],
   ['tools/list', ListToolsRequestSchema],
   ['tools/call', CallToolRequestSchema],
+  ['resources/list', ListResourcesRequestSchema],
+  ['resources/templates/list', ListResourceTemplatesRequestSchema],
+  ['resources/read', ReadResourceRequestSchema],
+  ['prompts/list', ListPromptsRequestSchema],
+  ['prompts/get', GetPromptRequestSchema],
 ]);
 
 /**
@@ -97,7 +128,8 @@ export const SERVER_INSTRUCTIONS =
   'Autonomy Plane engine actions as tools, one per API route (name: <engine>_<action>_<get|create|update|delete>). ' +
   'Each call runs with your credentials under the same roles, Cedar policies, approvals, kill switch, rate limit and budgets as the HTTP API, and is recorded in your ledger (stream mcp.calls). ' +
   'A state-changing call that needs a person returns a pending result with the approval id: do not repeat it, wait for the decision. ' +
-  'Errors come back as tool results with isError and the reason; a 400 names each bad argument.';
+  'Errors come back as tool results with isError and the reason; a 400 names each bad argument. ' +
+  'Resources (autonomy://…) read the ledger, approvals, series and incidents; prompts are the gateway’s templates.';
 
 /**
  * The tools `origin.principal` may see: its roles allow the route's permission and, for
@@ -147,6 +179,18 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * The JSON-RPC error of a resource read its route refused: 400 is `-32602` with the route's
+ * issues, 403 and 404 `-32002 Resource not found` (another tenant's thing is not found either),
+ * anything else the transport's `-32000` with the route's message and status.
+ */
+export function readError(error: ResourceReadError, uri: string): ProtocolError {
+  if (error.statusCode === 400) return new ProtocolError(ErrorCode.InvalidParams, error.message, { uri, issues: error.issues });
+  if (error.statusCode === 403 || error.statusCode === 404)
+    return new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${error.message}`, { uri });
+  return new ProtocolError(-32000, error.message, { uri, httpStatus: error.statusCode });
+}
+
 function internalError(correlationId: string): ProtocolError {
   return new ProtocolError(ErrorCode.InternalError, 'Internal error', { correlationId });
 }
@@ -194,7 +238,11 @@ export async function callTool(
  * await server.connect(transport);
  */
 export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersion?: string): Server {
-  const capabilities = { tools: { listChanged: false } };
+  const capabilities = {
+    tools: { listChanged: false },
+    resources: { listChanged: false, subscribe: false },
+    prompts: { listChanged: false },
+  };
   const server = new Server(deps.serverInfo, {
     capabilities,
     instructions: SERVER_INSTRUCTIONS,
@@ -237,6 +285,52 @@ export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersi
         { ...origin, ...(key !== undefined ? { idempotencyKey: key } : {}) },
         protocolVersion,
       );
+    })(),
+  );
+  const toolsByName: ReadonlyMap<string, RouteTool> = byName;
+  const readable = () => readableSpecs(deps.resources ?? RESOURCE_SPECS, toolsByName, origin.principal.roles);
+  server.setRequestHandler(ListResourcesRequestSchema, (_request) =>
+    guarded(async (): Promise<ListResourcesResult> => ({ resources: listedResources(readable()) }))(),
+  );
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (_request) =>
+    guarded(async (): Promise<ListResourceTemplatesResult> => ({ resourceTemplates: listedTemplates(readable()) }))(),
+  );
+  server.setRequestHandler(ReadResourceRequestSchema, (request) =>
+    guarded(async (): Promise<ReadResourceResult> => {
+      const { uri } = request.params;
+      const resolved = resolveResource(readable(), uri);
+      if (!resolved) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri.slice(0, 300)}`, { uri: uri.slice(0, 300) });
+      try {
+        return await readResource(deps.invoker, resolved, uri, origin);
+      } catch (error) {
+        if (error instanceof ResourceReadError) throw readError(error, uri);
+        throw error;
+      }
+    })(),
+  );
+  server.setRequestHandler(ListPromptsRequestSchema, (_request) =>
+    guarded(
+      async (): Promise<ListPromptsResult> => ({
+        prompts: await listPrompts(deps.invoker, templatesTool(toolsByName, origin.principal.roles), origin),
+      }),
+    )(),
+  );
+  server.setRequestHandler(GetPromptRequestSchema, (request) =>
+    guarded(async (): Promise<GetPromptResult> => {
+      try {
+        return await getPrompt(
+          deps.invoker,
+          templatesTool(toolsByName, origin.principal.roles),
+          origin,
+          request.params.name,
+          request.params.arguments ?? {},
+        );
+      } catch (error) {
+        if (error instanceof PromptArgumentsError)
+          throw new ProtocolError(ErrorCode.InvalidParams, error.message, { issues: error.issues });
+        if (error instanceof ResourceReadError) throw readError(error, `prompt:${request.params.name}`);
+        throw error;
+      }
     })(),
   );
   return server;

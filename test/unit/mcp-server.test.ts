@@ -24,8 +24,12 @@ import type { ApiKeyStore, StoredApiKey } from '../../lib/auth/api-keys.ts';
 import { JwtVerifier } from '../../lib/auth/jwt.ts';
 import type { Role } from '../../lib/auth/roles.ts';
 import { defineEngine, need } from '../../lib/engines/manifest.ts';
+import { NotFoundError } from '../../lib/errors.ts';
+import { getTemplatesInputSchema, getTemplatesResultSchema } from '../../lib/gateway/schemas.ts';
+import { BUILT_IN_TEMPLATES, type PromptTemplate, templateVariables } from '../../lib/gateway/templates.ts';
 import { ledgerCallRecorder, MCP_CALLS_STREAM, RouteFailedError, type RouteInvoker } from '../../lib/mcp/calls.ts';
 import { mcpHandler, protectedResourceHandler } from '../../lib/mcp/http.ts';
+import type { ResourceSpec } from '../../lib/mcp/resources.ts';
 import type { McpServerDeps } from '../../lib/mcp/server.ts';
 import { routeTools } from '../../lib/mcp/tools.ts';
 import { conformancePath } from '../helpers/conformance.ts';
@@ -206,11 +210,11 @@ function mcpEvent(body: string | undefined, headers: Record<string, string> = {}
 
 async function post(
   message: unknown,
-  options: { tenant?: string; roles?: Role[]; headers?: Record<string, string>; raw?: string } = {},
+  options: { tenant?: string; roles?: Role[]; headers?: Record<string, string>; raw?: string; target?: typeof handler } = {},
   // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON-RPC replies
 ): Promise<{ status: number; headers: Record<string, string>; body: any }> {
   const authorization = `Bearer ${await token(options.tenant ?? 'acme', options.roles ?? ['operator'])}`;
-  const result = await handler(
+  const result = await (options.target ?? handler)(
     mcpEvent(options.raw ?? JSON.stringify(message), { authorization, 'mcp-protocol-version': '2025-11-25', ...options.headers }),
     context,
   );
@@ -260,7 +264,11 @@ describe('MCP endpoint: lifecycle', () => {
       );
       assert.equal(reply.status, 200);
       assert.equal(reply.body.result.protocolVersion, revision);
-      assert.deepEqual(reply.body.result.capabilities, { tools: { listChanged: false } });
+      assert.deepEqual(reply.body.result.capabilities, {
+        tools: { listChanged: false },
+        resources: { listChanged: false, subscribe: false },
+        prompts: { listChanged: false },
+      });
       assert.equal(reply.headers['mcp-session-id'], undefined, 'stateless: no session');
       assertFits(revision, reply.body, 'InitializeResult');
     });
@@ -389,8 +397,246 @@ describe('MCP endpoint: tools', () => {
   });
 
   it('answers an unknown method with -32601', async () => {
-    const reply = await post(request('resources/list'));
+    const reply = await post(request('completion/complete'));
     assert.equal(reply.body.error.code, -32601);
+  });
+});
+
+describe('MCP endpoint: resources and prompts', () => {
+  /** A GET route only admins read, to see a resource left out of a viewer's list. */
+  const secrets = defineRoute({
+    engine: 'lab',
+    action: 'secrets',
+    method: 'GET',
+    permission: 'lab:admin',
+    summary: 'Read the secrets',
+    parameters: z.object({}),
+    result: z.object({ secret: z.string() }),
+  });
+  /** GET /gateway/templates with the gateway's own schemas: the built-ins and, for tenant acme, its own `incident_brief`. */
+  const templates = defineRoute({
+    engine: 'gateway',
+    action: 'templates',
+    method: 'GET',
+    permission: 'gateway:read',
+    summary: 'Templates',
+    parameters: getTemplatesInputSchema,
+    result: getTemplatesResultSchema,
+  });
+  const tenantTemplate: PromptTemplate = {
+    name: 'incident_brief',
+    description: 'Brief an on-call engineer',
+    messages: [
+      { role: 'system', content: 'You brief {{audience}} on incidents.' },
+      { role: 'user', content: 'Summarise incident {{incident}} in {{length}} lines.' },
+    ],
+    defaults: { length: '3' },
+  };
+  const view = (template: PromptTemplate, source: 'tenant' | 'built-in', withMessages: boolean) => ({
+    name: template.name,
+    source,
+    description: template.description ?? '',
+    version: source === 'tenant' ? 1 : 0,
+    hash: canonicalHash(template),
+    variables: templateVariables(template),
+    inForce: true,
+    ...(withMessages ? { messages: template.messages, defaults: template.defaults ?? {} } : {}),
+  });
+  const labResources: ResourceSpec[] = [
+    {
+      uri: 'autonomy://lab/things/known',
+      name: 'known-thing',
+      title: 'The known thing',
+      description: 'The thing every tenant knows',
+      mimeType: 'application/json',
+      tool: 'lab_things_get',
+      args: () => ({ thingId: 'known' }),
+    },
+    {
+      uri: 'autonomy://lab/secrets',
+      name: 'secrets',
+      title: 'Secrets',
+      description: 'Admins only',
+      mimeType: 'application/json',
+      tool: 'lab_secrets_get',
+      args: () => ({}),
+    },
+    {
+      uri: 'autonomy://lab/things/{thingId}/sized/{limit}',
+      name: 'thing',
+      title: 'A thing',
+      description: 'One thing, sized',
+      mimeType: 'application/json',
+      tool: 'lab_things_get',
+      args: ({ thingId, limit }) => ({ thingId, limit }),
+    },
+  ];
+  let target: typeof handler;
+
+  before(async () => {
+    const jwt = new JwtVerifier({
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+      keys: createLocalJWKSet(jwks(key)),
+      tenantClaim: 'tenant',
+      rolesClaim: 'roles',
+    });
+    const auth = () => ({ jwt, apiKeys: new MemoryKeys() });
+    const engineDeps = { auth, version: 'test', policyGate: () => gate };
+    handlers.labSecrets = engineHandler(
+      engineDeps,
+      route(secrets, async () => ({ result: { secret: 's3cret' } })),
+    );
+    handlers.gatewayTemplates = engineHandler(
+      engineDeps,
+      route(templates, async (params, ctx) => {
+        const own = ctx.tenant === 'acme' ? [tenantTemplate] : [];
+        const all = [
+          ...own.map((t) => ({ t, source: 'tenant' as const })),
+          ...[...BUILT_IN_TEMPLATES.values()].map((t) => ({ t, source: 'built-in' as const })),
+        ];
+        if (params.name === undefined) return { result: { templates: all.map(({ t, source }) => view(t, source, false)) } };
+        const found = all.find(({ t }) => t.name === params.name);
+        if (!found) throw new NotFoundError(`Template ${params.name} not found`);
+        return { result: { templates: [view(found.t, found.source, true)] } };
+      }),
+    );
+    const engine = defineEngine({
+      name: 'lab',
+      description: 'test engine',
+      actions: {
+        things: { description: 'things', routes: [readThing], needs: [] },
+        secrets: { description: 'secrets', routes: [secrets], needs: [] },
+      },
+    });
+    const gatewayEngine = defineEngine({
+      name: 'gateway',
+      description: 'test gateway',
+      actions: { templates: { description: 'templates', routes: [templates], needs: [] } },
+    });
+    const server: McpServerDeps = {
+      tools: routeTools([engine, gatewayEngine]),
+      invoker,
+      recorder: ledgerCallRecorder(recordDeps),
+      policyGate: gate,
+      resources: labResources,
+      serverInfo: { name: 'autonomy-test', version: '0.0.0' },
+      now: () => new Date(),
+    };
+    target = mcpHandler({ auth, server: () => server, allowedOrigins: [] });
+  });
+
+  it('lists the fixed resources and the templates the roles may read', async () => {
+    const viewer = await post(request('resources/list'), { roles: ['viewer'], target });
+    assert.deepEqual(
+      viewer.body.result.resources.map((resource: { uri: string }) => resource.uri),
+      ['autonomy://lab/things/known'],
+      'a viewer does not see the admin-only resource',
+    );
+    const admin = await post(request('resources/list'), { roles: ['admin'], target });
+    assert.deepEqual(
+      admin.body.result.resources.map((resource: { uri: string }) => resource.uri),
+      ['autonomy://lab/things/known', 'autonomy://lab/secrets'],
+    );
+    const listedTemplates = await post(request('resources/templates/list'), { roles: ['viewer'], target });
+    assert.deepEqual(listedTemplates.body.result.resourceTemplates, [
+      {
+        uriTemplate: 'autonomy://lab/things/{thingId}/sized/{limit}',
+        name: 'thing',
+        title: 'A thing',
+        description: 'One thing, sized',
+        mimeType: 'application/json',
+      },
+    ]);
+    for (const revision of ['2025-06-18', '2025-11-25'] as const) {
+      assertFits(revision, admin.body, 'ListResourcesResult');
+      assertFits(revision, listedTemplates.body, 'ListResourceTemplatesResult');
+    }
+  });
+
+  it('reads a resource through its GET route with the caller’s credentials, template variables as the query', async () => {
+    const before = invoked.length;
+    const fixed = await post(request('resources/read', { uri: 'autonomy://lab/things/known' }), { target });
+    assert.deepEqual(fixed.body.result.contents, [
+      { uri: 'autonomy://lab/things/known', mimeType: 'application/json', text: JSON.stringify({ thingId: 'known', name: 'a', size: 1 }) },
+    ]);
+    const templated = await post(request('resources/read', { uri: 'autonomy://lab/things/known/sized/9' }), { target });
+    assert.equal(JSON.parse(templated.body.result.contents[0].text).size, 9);
+    assert.deepEqual(invoked.slice(before), ['labThings GET', 'labThings GET']);
+    for (const revision of ['2025-06-18', '2025-11-25'] as const) assertFits(revision, templated.body, 'ReadResourceResult');
+  });
+
+  it('answers an unknown URI, a resource the roles may not read and a route’s 404 with -32002, a 400 with -32602 naming the field', async () => {
+    const unknown = await post(request('resources/read', { uri: 'autonomy://lab/nothing' }), { target });
+    assert.equal(unknown.body.error.code, -32002);
+    const hidden = await post(request('resources/read', { uri: 'autonomy://lab/secrets' }), { roles: ['viewer'], target });
+    assert.equal(hidden.body.error.code, -32002);
+    const admin = await post(request('resources/read', { uri: 'autonomy://lab/secrets' }), { roles: ['admin'], target });
+    assert.deepEqual(JSON.parse(admin.body.result.contents[0].text), { secret: 's3cret' });
+    const missing = await post(request('resources/read', { uri: 'autonomy://lab/things/nope/sized/1' }), { target });
+    assert.equal(missing.body.error.code, -32002);
+    assert.match(missing.body.error.message, /Thing nope not found/);
+    const bad = await post(request('resources/read', { uri: 'autonomy://lab/things/known/sized/big' }), { target });
+    assert.equal(bad.body.error.code, -32602);
+    assert.match(bad.body.error.message, /query\.limit/);
+    const noUri = await post(request('resources/read', {}), { target });
+    assert.equal(noUri.body.error.code, -32602);
+    assert.match(noUri.body.error.message, /params\.uri/);
+    for (const reply of [unknown, hidden, missing, bad, noUri]) assertFits('2025-11-25', reply.body);
+  });
+
+  it('lists the templates in force as prompts, their variables as arguments, the tenant’s among the built-ins', async () => {
+    const acme = await post(request('prompts/list'), { tenant: 'acme', roles: ['viewer'], target });
+    const prompts = acme.body.result.prompts as Array<{ name: string; arguments: Array<{ name: string; required: boolean }> }>;
+    assert.deepEqual(
+      prompts.map((prompt) => prompt.name),
+      ['incident_brief', ...[...BUILT_IN_TEMPLATES.keys()]].sort(),
+    );
+    assert.deepEqual(
+      prompts.find((prompt) => prompt.name === 'incident_brief')?.arguments.map((a) => [a.name, a.required]),
+      [
+        ['audience', true],
+        ['incident', true],
+        ['length', false],
+      ],
+    );
+    const other = await post(request('prompts/list'), { tenant: 'other', target });
+    assert.deepEqual(
+      other.body.result.prompts.map((prompt: { name: string }) => prompt.name),
+      [...BUILT_IN_TEMPLATES.keys()].sort(),
+    );
+    for (const revision of ['2025-06-18', '2025-11-25'] as const) assertFits(revision, acme.body, 'ListPromptsResult');
+  });
+
+  it('renders a prompt with its arguments (system as user), and names a missing or unused argument with -32602', async () => {
+    const got = await post(request('prompts/get', { name: 'incident_brief', arguments: { audience: 'the on-call', incident: 'inc-7' } }), {
+      tenant: 'acme',
+      target,
+    });
+    assert.deepEqual(got.body.result.messages, [
+      { role: 'user', content: { type: 'text', text: 'You brief the on-call on incidents.' } },
+      { role: 'user', content: { type: 'text', text: 'Summarise incident inc-7 in 3 lines.' } },
+    ]);
+    for (const revision of ['2025-06-18', '2025-11-25'] as const) assertFits(revision, got.body, 'GetPromptResult');
+    const missing = await post(request('prompts/get', { name: 'incident_brief', arguments: { audience: 'x' } }), {
+      tenant: 'acme',
+      target,
+    });
+    assert.equal(missing.body.error.code, -32602);
+    assert.match(missing.body.error.message, /arguments\.incident: required by template "incident_brief"/);
+    assert.deepEqual(
+      missing.body.error.data.issues.map((issue: { path: string }) => issue.path),
+      ['arguments.incident'],
+    );
+    const unused = await post(
+      request('prompts/get', { name: 'incident_brief', arguments: { audience: 'x', incident: 'y', tone: 'dry' } }),
+      { tenant: 'acme', target },
+    );
+    assert.match(unused.body.error.message, /arguments\.tone: not used/);
+    const elsewhere = await post(request('prompts/get', { name: 'incident_brief', arguments: {} }), { tenant: 'other', target });
+    assert.equal(elsewhere.body.error.code, -32602);
+    assert.match(elsewhere.body.error.message, /name: unknown prompt "incident_brief"/);
+    for (const reply of [missing, unused, elsewhere]) assertFits('2025-11-25', reply.body);
   });
 });
 
