@@ -3,7 +3,8 @@
  * MCP SDK (its Web-standard `Request`/`Response` transport, stateless, JSON replies) adapted to API
  * Gateway payload v2 events. Per request, in this order:
  *
- * 1. `Origin`: absent, the API's own, or in the stage's allowlist; any other is 403 (DNS rebinding).
+ * 1. `Host` in the allowlist when one is set, and `Origin` absent, the API's own, or in the
+ *    stage's allowlist; any other is 403 (DNS rebinding).
  * 2. Credentials, as on every engine route (bearer JWT or API key): without them 401 with
  *    `WWW-Authenticate: Bearer resource_metadata="<base>/.well-known/oauth-protected-resource"`,
  *    so an MCP client can discover where to sign in (RFC 9728).
@@ -47,6 +48,12 @@ export interface McpHandlerDeps {
   rateLimiter?: () => RateLimiter | undefined;
   /** Origins (`scheme://host[:port]`) allowed besides the API's own; requests without `Origin` are allowed. */
   allowedOrigins: readonly string[];
+  /**
+   * `Host` values (`host[:port]`) served; any other is 403 before anything else. Behind API Gateway
+   * the Host is always the API's own domain, so the stage leaves it unset; a server on a loopback
+   * address sets it, since a DNS-rebinding page sends its own Host and a matching Origin.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** The API's base URL as the caller reached it: scheme, host and, off the default stage, the stage path. */
@@ -122,6 +129,10 @@ async function serve(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const headers = lowerCaseHeaders(event.headers);
   const baseUrl = baseUrlOf(event);
+  if (deps.allowedHosts && !deps.allowedHosts.includes((headers.host ?? '').toLowerCase())) {
+    logger.warn('MCP request for a foreign host refused', { host: headers.host?.slice(0, 200) });
+    return transportError(403, `Forbidden: Host ${headers.host?.slice(0, 200)} is not served here`, correlationId);
+  }
   if (!originAllowed(headers.origin, baseUrl, deps.allowedOrigins)) {
     logger.warn('MCP request from a foreign origin refused', { origin: headers.origin?.slice(0, 200) });
     return transportError(403, `Forbidden: Origin ${headers.origin?.slice(0, 200)} is not allowed`, correlationId);

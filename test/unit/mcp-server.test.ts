@@ -130,6 +130,8 @@ const invoker: RouteInvoker = {
 
 let key: Awaited<ReturnType<typeof loadOrCreateIdpKey>>;
 let handler: ReturnType<typeof mcpHandler>;
+/** The same server bound to a loopback Host, as a local server is against DNS rebinding. */
+let hostBound: ReturnType<typeof mcpHandler>;
 
 before(async () => {
   key = await loadOrCreateIdpKey(await mkdtemp(path.join(os.tmpdir(), 'mcp-server-')));
@@ -182,6 +184,7 @@ before(async () => {
     now: () => new Date(),
   };
   handler = mcpHandler({ auth, server: () => server, allowedOrigins: ['https://console.example.com'] });
+  hostBound = mcpHandler({ auth, server: () => server, allowedOrigins: [], allowedHosts: ['127.0.0.1:8080'] });
 });
 
 async function token(tenant: string, roles: Role[]): Promise<string> {
@@ -682,6 +685,20 @@ describe('MCP endpoint: HTTP', () => {
     assert.equal((await post(request('ping'), { headers: { origin: 'https://evil.example.net' } })).status, 403);
     assert.equal((await post(request('ping'), { headers: { origin: 'https://api.example.com' } })).status, 200);
     assert.equal((await post(request('ping'), { headers: { origin: 'https://console.example.com' } })).status, 200);
+  });
+
+  it('refuses a Host outside the allowlist with 403 even with a matching Origin (DNS rebinding), before authentication', async () => {
+    const rebound = await post(request('ping'), {
+      target: hostBound,
+      headers: { host: 'evil.example.com', origin: 'http://evil.example.com' },
+    });
+    assert.equal(rebound.status, 403);
+    assert.match(rebound.body.error.message, /Host evil\.example\.com is not served here/);
+    const unauthenticated = await hostBound(mcpEvent(JSON.stringify(request('ping')), { host: 'evil.example.com' }), context);
+    assert.equal(unauthenticated.statusCode, 403);
+    const own = await post(request('ping'), { target: hostBound, headers: { host: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' } });
+    assert.equal(own.status, 200);
+    assert.deepEqual(own.body.result, {});
   });
 
   it('answers GET and DELETE with 405 and Allow: POST (stateless), after authentication', async () => {
