@@ -29,8 +29,12 @@ import {
   ListToolsRequestSchema,
   type ListToolsResult,
   PingRequestSchema,
+  type Prompt,
   ReadResourceRequestSchema,
   type ReadResourceResult,
+  type Resource,
+  type ServerCapabilities,
+  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { RoutePolicyGate } from '../api/engine-handler.ts';
@@ -75,6 +79,20 @@ export function negotiateRevision(requested: string): McpRevision {
   return (SUPPORTED_REVISIONS as readonly string[]).includes(requested) ? (requested as McpRevision) : SUPPORTED_REVISIONS[0];
 }
 
+/**
+ * Test-only fixtures added to a server: what the conformance profile (scripts/mcp-conformance-profile.ts)
+ * serves besides the routes (content the routes cannot produce: images, audio, embedded resources,
+ * binary resources; logging and completion). A stage never sets them (lib/adapters/aws/mcp-deps.ts).
+ */
+export interface McpFixtures {
+  capabilities: ServerCapabilities;
+  tools?: ReadonlyArray<{ tool: Tool; call(args: Record<string, unknown>): Promise<CallToolResult> }>;
+  resources?: ReadonlyArray<{ resource: Resource; read(uri: string): Promise<ReadResourceResult> }>;
+  prompts?: ReadonlyArray<{ prompt: Prompt; get(args: Record<string, string>): Promise<GetPromptResult> }>;
+  /** More request handlers (e.g. `logging/setLevel`), registered after the server's own. */
+  register?(server: Server): void;
+}
+
 /** What the server of a request needs; built once per container but for the call's origin. */
 export interface McpServerDeps {
   tools: readonly RouteTool[];
@@ -85,6 +103,8 @@ export interface McpServerDeps {
   serverInfo: { name: string; version: string };
   /** The resources served (lib/mcp/resources.ts); default {@link RESOURCE_SPECS}. */
   resources?: readonly ResourceSpec[];
+  /** Test-only: see {@link McpFixtures}. */
+  fixtures?: McpFixtures;
   /** One validator for every server of the container (the SDK builds an Ajv per server otherwise). */
   jsonSchemaValidator?: jsonSchemaValidator;
   now: () => Date;
@@ -238,7 +258,9 @@ export async function callTool(
  * await server.connect(transport);
  */
 export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersion?: string): Server {
-  const capabilities = {
+  const fixtures = deps.fixtures;
+  const capabilities: ServerCapabilities = {
+    ...fixtures?.capabilities,
     tools: { listChanged: false },
     resources: { listChanged: false, subscribe: false },
     prompts: { listChanged: false },
@@ -269,11 +291,17 @@ export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersi
     }),
   );
   server.setRequestHandler(ListToolsRequestSchema, (_request) =>
-    guarded(async (): Promise<ListToolsResult> => ({ tools: (await visibleTools(deps, origin.principal)).map(listed) }))(),
+    guarded(
+      async (): Promise<ListToolsResult> => ({
+        tools: [...(await visibleTools(deps, origin.principal)).map(listed), ...(fixtures?.tools ?? []).map((fixture) => fixture.tool)],
+      }),
+    )(),
   );
   const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
   server.setRequestHandler(CallToolRequestSchema, (request) =>
     guarded(async (): Promise<CallToolResult> => {
+      const fixture = fixtures?.tools?.find((candidate) => candidate.tool.name === request.params.name);
+      if (fixture) return fixture.call(request.params.arguments ?? {});
       const tool = byName.get(request.params.name);
       if (!tool) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
       const meta = request.params._meta as Record<string, unknown> | undefined;
@@ -290,7 +318,11 @@ export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersi
   const toolsByName: ReadonlyMap<string, RouteTool> = byName;
   const readable = () => readableSpecs(deps.resources ?? RESOURCE_SPECS, toolsByName, origin.principal.roles);
   server.setRequestHandler(ListResourcesRequestSchema, (_request) =>
-    guarded(async (): Promise<ListResourcesResult> => ({ resources: listedResources(readable()) }))(),
+    guarded(
+      async (): Promise<ListResourcesResult> => ({
+        resources: [...listedResources(readable()), ...(fixtures?.resources ?? []).map((fixture) => fixture.resource)],
+      }),
+    )(),
   );
   server.setRequestHandler(ListResourceTemplatesRequestSchema, (_request) =>
     guarded(async (): Promise<ListResourceTemplatesResult> => ({ resourceTemplates: listedTemplates(readable()) }))(),
@@ -298,6 +330,8 @@ export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersi
   server.setRequestHandler(ReadResourceRequestSchema, (request) =>
     guarded(async (): Promise<ReadResourceResult> => {
       const { uri } = request.params;
+      const fixture = fixtures?.resources?.find((candidate) => candidate.resource.uri === uri);
+      if (fixture) return fixture.read(uri);
       const resolved = resolveResource(readable(), uri);
       if (!resolved) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: ${uri.slice(0, 300)}`, { uri: uri.slice(0, 300) });
       try {
@@ -311,12 +345,17 @@ export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersi
   server.setRequestHandler(ListPromptsRequestSchema, (_request) =>
     guarded(
       async (): Promise<ListPromptsResult> => ({
-        prompts: await listPrompts(deps.invoker, templatesTool(toolsByName, origin.principal.roles), origin),
+        prompts: [
+          ...(await listPrompts(deps.invoker, templatesTool(toolsByName, origin.principal.roles), origin)),
+          ...(fixtures?.prompts ?? []).map((fixture) => fixture.prompt),
+        ],
       }),
     )(),
   );
   server.setRequestHandler(GetPromptRequestSchema, (request) =>
     guarded(async (): Promise<GetPromptResult> => {
+      const fixture = fixtures?.prompts?.find((candidate) => candidate.prompt.name === request.params.name);
+      if (fixture) return fixture.get(request.params.arguments ?? {});
       try {
         return await getPrompt(
           deps.invoker,
@@ -333,5 +372,6 @@ export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersi
       }
     })(),
   );
+  fixtures?.register?.(server);
   return server;
 }
