@@ -25,6 +25,7 @@ import { createServer, type Server as HttpServer, type IncomingMessage } from 'n
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type CallToolResult, CreateMessageResultSchema, ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createLocalJWKSet } from 'jose';
 import { z } from 'zod';
@@ -42,7 +43,7 @@ import { type PromptTemplate, templateVariables } from '../lib/gateway/templates
 import { ledgerCallRecorder, RouteFailedError, type RouteInvoker } from '../lib/mcp/calls.ts';
 import { mcpHandler } from '../lib/mcp/http.ts';
 import type { ResourceSpec } from '../lib/mcp/resources.ts';
-import type { McpFixtures, McpServerDeps } from '../lib/mcp/server.ts';
+import type { FixtureExtra, McpFixtures, McpServerDeps } from '../lib/mcp/server.ts';
 import { type RouteTool, routeTools } from '../lib/mcp/tools.ts';
 
 /** The tenant the profile's calls run as. */
@@ -217,6 +218,75 @@ const FIXTURES: McpFixtures = {
         ],
       }),
     },
+    // These need the server to speak to the client during the call: notifications on a streamed
+    // reply (logging, progress) or a request the client answers (sampling, elicitation). The
+    // stateless endpoint replies with one JSON body, so what they send is not delivered.
+    {
+      tool: {
+        name: 'test_tool_with_logging',
+        description: 'Tests tool that emits log messages during execution',
+        inputSchema: { type: 'object', properties: {} },
+      },
+      call: async (_args, extra) => {
+        for (const data of ['Tool execution started', 'Tool processing data', 'Tool execution completed'])
+          await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data } });
+        return { content: [{ type: 'text', text: 'Tool with logging executed successfully' }] };
+      },
+    },
+    {
+      tool: {
+        name: 'test_tool_with_progress',
+        description: 'Tests tool that reports progress notifications',
+        inputSchema: { type: 'object', properties: {} },
+      },
+      call: async (_args, extra) => {
+        const progressToken = extra._meta?.progressToken ?? 0;
+        for (const progress of [0, 50, 100])
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken, progress, total: 100, message: `Completed step ${progress} of 100` },
+          });
+        return { content: [{ type: 'text', text: String(progressToken) }] };
+      },
+    },
+    ...(['test_sampling', 'test_elicitation', 'test_elicitation_sep1034_defaults', 'test_elicitation_sep1330_enums'] as const).map(
+      (name) => ({
+        tool: {
+          name,
+          description: `Asks the client (${name.startsWith('test_sampling') ? 'sampling/createMessage' : 'elicitation/create'}) during the call`,
+          inputSchema: { type: 'object' as const, properties: {} },
+        },
+        call: async (args: Record<string, unknown>, extra: FixtureExtra): Promise<CallToolResult> => {
+          try {
+            const asked =
+              name === 'test_sampling'
+                ? await extra.sendRequest(
+                    {
+                      method: 'sampling/createMessage',
+                      params: { messages: [{ role: 'user', content: { type: 'text', text: String(args.prompt ?? '') } }], maxTokens: 100 },
+                    },
+                    CreateMessageResultSchema,
+                    { timeout: 300 },
+                  )
+                : await extra.sendRequest(
+                    {
+                      method: 'elicitation/create',
+                      params: {
+                        mode: 'form',
+                        message: String(args.message ?? 'Please answer'),
+                        requestedSchema: { type: 'object', properties: { response: { type: 'string' } }, required: [] },
+                      },
+                    },
+                    ElicitResultSchema,
+                    { timeout: 300 },
+                  );
+            return { content: [{ type: 'text', text: `Client answered: ${JSON.stringify(asked)}` }] };
+          } catch (error) {
+            return { content: [{ type: 'text', text: `Could not ask the client: ${(error as Error).message}` }], isError: true };
+          }
+        },
+      }),
+    ),
   ],
   resources: [
     {

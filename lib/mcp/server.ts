@@ -12,6 +12,7 @@
  * with the correlation id and never the error's message.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -34,6 +35,8 @@ import {
   type ReadResourceResult,
   type Resource,
   type ServerCapabilities,
+  type ServerNotification,
+  type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
@@ -86,12 +89,19 @@ export function negotiateRevision(requested: string): McpRevision {
  */
 export interface McpFixtures {
   capabilities: ServerCapabilities;
-  tools?: ReadonlyArray<{ tool: Tool; call(args: Record<string, unknown>): Promise<CallToolResult> }>;
+  tools?: ReadonlyArray<{
+    tool: Tool;
+    /** `extra`: the SDK's per-request context (notifications and requests to the client, `_meta`). */
+    call(args: Record<string, unknown>, extra: FixtureExtra): Promise<CallToolResult>;
+  }>;
   resources?: ReadonlyArray<{ resource: Resource; read(uri: string): Promise<ReadResourceResult> }>;
   prompts?: ReadonlyArray<{ prompt: Prompt; get(args: Record<string, string>): Promise<GetPromptResult> }>;
   /** More request handlers (e.g. `logging/setLevel`), registered after the server's own. */
   register?(server: Server): void;
 }
+
+/** The SDK's per-request context of a fixture tool call. */
+export type FixtureExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** What the server of a request needs; built once per container but for the call's origin. */
 export interface McpServerDeps {
@@ -298,10 +308,10 @@ export function mcpServer(deps: McpServerDeps, origin: CallOrigin, protocolVersi
     )(),
   );
   const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
-  server.setRequestHandler(CallToolRequestSchema, (request) =>
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
     guarded(async (): Promise<CallToolResult> => {
       const fixture = fixtures?.tools?.find((candidate) => candidate.tool.name === request.params.name);
-      if (fixture) return fixture.call(request.params.arguments ?? {});
+      if (fixture) return fixture.call(request.params.arguments ?? {}, extra);
       const tool = byName.get(request.params.name);
       if (!tool) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
       const meta = request.params._meta as Record<string, unknown> | undefined;
