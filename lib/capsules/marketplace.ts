@@ -661,7 +661,7 @@ export async function uninstallCapsule(
   deps: InstallDeps,
 ): Promise<{ install: Install; ledger?: LedgerRef }> {
   const existing = await deps.store.install(tenant, name);
-  if (!existing || existing.status !== 'installed') throw new NotFoundError(`Capsule ${name} is not installed in tenant ${tenant}`);
+  if (existing?.status !== 'installed') throw new NotFoundError(`Capsule ${name} is not installed in tenant ${tenant}`);
   const actor = actorOf(principal);
   const policyVersion = await applyLayer(tenant, name, undefined, actor, deps);
   const at = deps.now.toISOString();

@@ -228,7 +228,8 @@ describe('engine manifests', () => {
     );
     assert.deepEqual(invokers, ['mcpServer']);
     const granted = statements('mcpServer').find((statement) => statement.Action.includes('lambda:InvokeFunction'));
-    const names = (granted?.Resource as Array<{ 'Fn::Sub': string }>).map((resource) => resource['Fn::Sub'].split(':function:')[1]);
+    assert.ok(granted, 'the MCP endpoint has an InvokeFunction statement');
+    const names = (granted.Resource as Array<{ 'Fn::Sub': string }>).map((resource) => resource['Fn::Sub'].split(':function:')[1]);
     const expected = engines.flatMap((engine) =>
       Object.entries(engine.actions)
         .filter(([, spec]) => (spec.routes ?? []).some((route) => route.permission !== 'public') && engine.name !== 'mcp')

@@ -48,7 +48,10 @@ describe('the gateway manifest', () => {
           continue;
         if (JSON.stringify(statement.Resource).includes('/index/gsi1')) continue;
         const keys = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-        assert.ok(keys && keys.every((key) => allowed.test(key)), `${action}: ${JSON.stringify(statement)}`);
+        assert.ok(
+          keys?.every((key) => allowed.test(key)),
+          `${action}: ${JSON.stringify(statement)}`,
+        );
       }
     }
   });
