@@ -2,7 +2,8 @@
  * The MCP server on the local cloud, through the HTTP API: the SDK's own Client over its
  * StreamableHTTPClientTransport and a raw fetch JSON-RPC client. Tools by role, calls that act and
  * are recorded in the ledger (read back from DynamoDB and S3 as an auditor would), a governance
- * proposal that waits for people, refusals as tool errors, the 401 challenge and the Origin check.
+ * proposal that waits for people, refusals as tool errors, resources and prompts read through their
+ * routes, the 401 challenge and the Origin check.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import { S3PayloadStore } from '../../lib/adapters/aws/audit-objects.ts';
 import { canonicalHash } from '../../lib/audit/digest.ts';
 import { verifyStream } from '../../lib/audit/verify.ts';
 import type { Role } from '../../lib/auth/roles.ts';
+import { BUILT_IN_TEMPLATES, renderTemplate, templateVariables } from '../../lib/gateway/templates.ts';
 import { MCP_CALLS_STREAM } from '../../lib/mcp/calls.ts';
 import { api, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 import { validateMcp } from '../helpers/mcp-schema.ts';
@@ -171,6 +173,66 @@ describe('MCP server with the SDK client', () => {
     assert.equal(result.isError, true);
     assert.match((result.content as Array<{ text: string }>)[0]?.text ?? '', /- arguments\.stream: /);
     await assert.rejects(client.callTool({ name: 'no_such_tool_get', arguments: {} }), /Unknown tool: no_such_tool_get/);
+  });
+});
+
+describe('MCP resources and prompts', () => {
+  it('reads a ledger stream’s newest entries and the pending approvals through their routes, as the caller', async () => {
+    const tenant = freshTenant('mcp');
+    const client = await sdkClient(tenant, ['operator']);
+    for (const n of [1, 2]) {
+      const recorded = await client.callTool({ name: 'audit_record_create', arguments: { stream: 'mcp-resources', payload: { n } } });
+      assert.equal(recorded.isError, undefined, JSON.stringify(recorded));
+    }
+    const listed = (await client.listResources()).resources.map((resource) => resource.uri);
+    assert.ok(listed.includes('autonomy://governance/approvals/pending'), listed.join(', '));
+    const templates = (await client.listResourceTemplates()).resourceTemplates.map((template) => template.uriTemplate);
+    assert.ok(templates.includes('autonomy://ledger/{stream}'), templates.join(', '));
+    const read = await client.readResource({ uri: 'autonomy://ledger/mcp-resources' });
+    const [content] = read.contents;
+    assert.equal(content?.mimeType, 'application/x-ndjson');
+    const lines = String((content as { text: string }).text)
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; entry?: { seq: number }; payload?: unknown });
+    assert.equal(lines[0]?.type, 'header');
+    assert.deepEqual(
+      lines.slice(1).map((line) => [line.entry?.seq, line.payload]),
+      [
+        [0, { n: 1 }],
+        [1, { n: 2 }],
+      ],
+    );
+    const approvals = await client.readResource({ uri: 'autonomy://governance/approvals/pending' });
+    assert.equal(approvals.contents[0]?.mimeType, 'application/json');
+    assert.equal(typeof JSON.parse(String((approvals.contents[0] as { text: string }).text)), 'object');
+    await assert.rejects(client.readResource({ uri: 'autonomy://nothing/here' }), (error: { code?: number }) => error.code === -32002);
+  });
+
+  it('lists the gateway’s templates as prompts and renders one, a missing argument a -32602 naming it', async () => {
+    const tenant = freshTenant('mcp');
+    const client = await sdkClient(tenant, ['viewer']);
+    const prompts = (await client.listPrompts()).prompts;
+    for (const name of BUILT_IN_TEMPLATES.keys())
+      assert.ok(
+        prompts.some((prompt) => prompt.name === name),
+        name,
+      );
+    const template = BUILT_IN_TEMPLATES.get('developer_mode');
+    assert.ok(template);
+    const required = templateVariables(template).filter((variable) => variable.required);
+    assert.ok(required.length > 0);
+    const args = Object.fromEntries(required.map((variable) => [variable.name, `value-of-${variable.name}`]));
+    const got = await client.getPrompt({ name: 'developer_mode', arguments: args });
+    assert.deepEqual(
+      got.messages.map((message) => (message.content as { text: string }).text),
+      renderTemplate(template, args).messages.map((message) => message.content),
+    );
+    const [first] = required;
+    const { [first?.name ?? '']: _missing, ...partial } = args;
+    await assert.rejects(
+      client.getPrompt({ name: 'developer_mode', arguments: partial }),
+      (error: { code?: number; message?: string }) => error.code === -32602 && String(error.message).includes(`arguments.${first?.name}`),
+    );
   });
 });
 
