@@ -84,6 +84,24 @@ describe('autonomy-mcp stdio bridge on the local cloud', () => {
       new StreamableHTTPClientTransport(new URL(endpoint), { requestInit: { headers: { 'x-api-key': viewer.apiKey } } }),
     );
     assert.deepEqual(tools, (await direct.listTools()).tools);
+    // What the bridge adds to a call: alternating calls of the same read tool, medians logged.
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+    const timings = { bridged: [] as number[], direct: [] as number[] };
+    for (let i = 0; i < 15; i++) {
+      for (const [name, via] of [
+        ['bridged', client],
+        ['direct', direct],
+      ] as const) {
+        const started = performance.now();
+        const result = await via.callTool({ name: 'audit_verify_get', arguments: { stream: 'timing' } });
+        timings[name].push(performance.now() - started);
+        assert.equal(result.isError, undefined, JSON.stringify(result));
+      }
+    }
+    const [viaBridge, viaHttp] = [median(timings.bridged), median(timings.direct)];
+    console.log(
+      `[mcp-stdio] audit_verify_get medians over 15 alternating calls: bridged ${viaBridge.toFixed(1)} ms, direct HTTP ${viaHttp.toFixed(1)} ms, added ${(viaBridge - viaHttp).toFixed(1)} ms`,
+    );
     // An operator's key sees the write tools too.
     const operator = bridged([], { AUTONOMY_API_KEY: (await mintKey(tenant, ['operator'])).apiKey });
     await operator.client.connect(operator.transport);
