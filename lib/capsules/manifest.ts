@@ -5,6 +5,8 @@
  * #capsules#refusals (refused submissions' review records), #capsules#installs (the tenant's
  * installs); the marketplace, shared by every tenant: system#capsules#names (each name, its owner and
  * its versions' statuses) and system#capsules#versions (each version, immutable once published).
+ * Runs: <tenant>#capsules#runs (each run and its steps), system#capsules#records (each capsule's
+ * run outcome counts).
  * Objects: <owner tenant>/capsules/bundles/<sha256>.json (the bundles' exact bytes). Ledger stream
  * events.capsules of the tenant each step concerns. Submitting proposes `capsules:publish` in process
  * (what governance's proposals function reads and writes); installing publishes the tenant's
@@ -17,7 +19,9 @@ import {
   getAuthorsRoute,
   installRoute,
   listInstallsRoute,
+  listRunsRoute,
   putAuthorRoute,
+  startRunRoute,
   submitRoute,
   uninstallRoute,
 } from './routes.ts';
@@ -29,6 +33,8 @@ const INSTALLS = '*#capsules#installs';
 const NAMES = 'system#capsules#names';
 const VERSIONS = 'system#capsules#versions';
 const BUNDLES = '*/capsules/bundles/*';
+const RUNS = '*#capsules#runs';
+const RECORDS = 'system#capsules#records';
 
 /** Writing a version and its name in one transaction with the outbox (and the proposal it waits for). */
 const writeVersions: Need[] = [need.table('state', ['GetItem', 'PutItem'], [NAMES, VERSIONS]), ...outboxNeeds];
@@ -86,6 +92,32 @@ export const capsulesEngine = defineEngine({
         need.table('state', ['GetItem', 'Query', 'PutItem'], [INSTALLS]),
         // Publishing the tenant's policy set (governance's publishPolicies in process).
         need.table('state', ['GetItem', 'PutItem'], ['*#governance', '*#governance#policies']),
+        ...outboxNeeds,
+      ],
+    },
+    runs: {
+      description:
+        "Runs an installed capsule to its end: its code in the sandbox (or one gateway chat) calling only its declared tools through the MCP tools/call path with a key minted for the run, within its guardrails and per-run budget; lists the tenant's runs",
+      routes: [startRunRoute, listRunsRoute],
+      memorySize: 1024,
+      // A run waits for its tools (a gateway chat may take seconds); the API answers within 29 s.
+      timeout: 29,
+      needs: [
+        need.table('state', ['GetItem', 'Query', 'PutItem'], [RUNS]),
+        need.table('state', ['GetItem', 'UpdateItem'], [RECORDS]),
+        need.table('state', ['GetItem'], [INSTALLS, VERSIONS]),
+        need.table('state', ['Query'], [AUTHORS]),
+        need.objects('artifacts', ['GetObject'], [BUNDLES]),
+        need.listObjects('artifacts', [BUNDLES]),
+        // The run's own API key, minted at its start and revoked at its end.
+        need.table('state', ['PutItem', 'GetItem', 'UpdateItem'], ['*#apikey']),
+        // The guardrails: the tenant's settings and policy set, read in process.
+        need.table('state', ['GetItem'], ['*#governance', '*#governance#policies']),
+        // Each tool call through the MCP path: the route's function invoked, the call in the ledger.
+        need.invokeRoutes(),
+        need.table('ledger', ['PutItem', 'Query']),
+        need.table('state', ['PutItem'], ['*#audit#streams']),
+        need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
         ...outboxNeeds,
       ],
     },

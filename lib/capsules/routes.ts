@@ -1,6 +1,7 @@
-/** Routes of the Capsules engine: author keys, submissions, the marketplace catalog, installs, deprecations. */
+/** Routes of the Capsules engine: author keys, submissions, the marketplace catalog, installs, deprecations, runs. */
 import { z } from 'zod';
 import { defineRoute } from '../api/route.ts';
+import { capsuleRunSchema, getRunsInputSchema, runRecordSchema, startRunInputSchema } from './runs.ts';
 import {
   authorKeyViewSchema,
   capsuleSummarySchema,
@@ -108,4 +109,28 @@ export const deprecateRoute = defineRoute({
     "Deprecate a published version of one of the tenant's capsules, with a reason: tenants that installed it keep it, new installs are refused (409). 404 when the tenant owns no such version",
   parameters: deprecateInputSchema,
   result: capsuleVersionSchema,
+});
+
+/** POST /capsules/runs: run an installed capsule to its end. */
+export const startRunRoute = defineRoute({
+  engine: 'capsules',
+  action: 'runs',
+  method: 'POST',
+  permission: 'capsules:write',
+  summary:
+    "Run an installed capsule with an input its input schema accepts (400 naming the field; 404 when the tenant has not installed it): its code runs in the sandbox (or, without code, one gateway chat with its persona and first template), calling only the capsule's declared tools through the MCP tools/call path with a key minted for the run (the caller's roles), each call first checked against the capsule's guardrails as Autonomy::Capsule::\"<name>\", within its per-run budget of tokens and USD. Ends completed (summary, usage), failed, over-budget, refused (an undeclared or forbidden tool) or pending-approval (a tool call waits for people: the approval id). Each step is an event and a ledger entry (capsules.run.started, capsules.run-tool.called, capsules.run.ended); the outcome counts in the capsule's record",
+  parameters: startRunInputSchema,
+  result: capsuleRunSchema,
+});
+
+/** GET /capsules/runs: the tenant's runs, or one. */
+export const listRunsRoute = defineRoute({
+  engine: 'capsules',
+  action: 'runs',
+  method: 'GET',
+  permission: 'capsules:read',
+  summary:
+    "The tenant's capsule runs, newest first (of one capsule with `name`), or one run with `runId` (404 when the tenant has none such): outcome, summary, usage against its budget, each tool call; `record` gives the capsule's outcome counts and success rate when `name` is given",
+  parameters: getRunsInputSchema,
+  result: z.strictObject({ runs: z.array(capsuleRunSchema).max(100), record: runRecordSchema.optional() }),
 });

@@ -108,6 +108,8 @@ export function routeTools(engines: readonly EngineManifest[]): RouteTool[] {
   const seen = new Map<string, string>();
   for (const engine of engines) {
     for (const [action, spec] of Object.entries(engine.actions)) {
+      // A function that invokes routes itself (capsule runs) is no tool: no grant lets a tool call reach it.
+      if (spec.needs.some((need) => need.kind === 'invoke-routes')) continue;
       for (const route of spec.routes ?? []) {
         if (!isToolRoute(route)) continue;
         const tool = routeTool(route, functionName(engine.name, action));

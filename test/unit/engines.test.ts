@@ -175,7 +175,14 @@ describe('engine manifests', () => {
         (statement) => statement.Action.includes('states:StartExecution') && JSON.stringify(statement.Resource).includes('governance-gate'),
       ),
     );
-    const proposers = ['governanceProposals', 'reflexIncidents', 'reflexIncident', 'reflexLoopDiagnose', 'reflexLoopRecord', 'capsulesSubmissions'];
+    const proposers = [
+      'governanceProposals',
+      'reflexIncidents',
+      'reflexIncident',
+      'reflexLoopDiagnose',
+      'reflexLoopRecord',
+      'capsulesSubmissions',
+    ];
     assert.deepEqual(starters, proposers);
     const start = statements('governanceProposals').find((statement) => statement.Action.includes('states:StartExecution'));
     assert.deepEqual(start?.Resource, [machine, executions]);
@@ -222,22 +229,34 @@ describe('engine manifests', () => {
     assert.throws(() => statementOf(need.startGate(), undefined, 'autonomy/test/'), /stateMachinePrefix/);
   });
 
-  it('let only the MCP endpoint invoke functions, exactly those of protected routes (itself not), with their prefix in ROUTE_FUNCTION_PREFIX', () => {
+  it('let only the MCP endpoint and capsule runs (whose tool calls are the MCP path) invoke functions, exactly those of protected routes (the MCP endpoint not), with their prefix in ROUTE_FUNCTION_PREFIX', () => {
     const invokers = Object.keys(config.functions).filter((name) =>
       statements(name).some((statement) => statement.Action.includes('lambda:InvokeFunction')),
     );
-    assert.deepEqual(invokers, ['mcpServer']);
+    assert.deepEqual(invokers.sort(), ['capsulesRuns', 'mcpServer']);
+    assert.deepEqual(
+      statements('capsulesRuns').find((statement) => statement.Action.includes('lambda:InvokeFunction')),
+      statements('mcpServer').find((statement) => statement.Action.includes('lambda:InvokeFunction')),
+    );
+    assert.equal((config.functions.capsulesRuns as Fn).environment?.ROUTE_FUNCTION_PREFIX, 'autonomy-test-');
     const granted = statements('mcpServer').find((statement) => statement.Action.includes('lambda:InvokeFunction'));
     assert.ok(granted, 'the MCP endpoint has an InvokeFunction statement');
     const names = (granted.Resource as Array<{ 'Fn::Sub': string }>).map((resource) => resource['Fn::Sub'].split(':function:')[1]);
     const expected = engines.flatMap((engine) =>
       Object.entries(engine.actions)
-        .filter(([, spec]) => (spec.routes ?? []).some((route) => route.permission !== 'public') && engine.name !== 'mcp')
+        .filter(
+          ([action, spec]) =>
+            (spec.routes ?? []).some((route) => route.permission !== 'public') &&
+            engine.name !== 'mcp' &&
+            // Functions that invoke routes themselves are never invoked: capsule runs are not a tool.
+            !(engine.name === 'capsules' && action === 'runs'),
+        )
         .map(([action]) => `autonomy-test-${functionName(engine.name, action)}`),
     );
     assert.deepEqual(names, expected);
     assert.ok(
-      names.includes('autonomy-test-governanceProposals') && !names.some((name) => name.includes('mcp') || name.includes('platformHealth')),
+      names.includes('autonomy-test-governanceProposals') &&
+        !names.some((name) => name.includes('mcp') || name.includes('platformHealth') || name.includes('capsulesRuns')),
     );
     assert.equal((config.functions.mcpServer as Fn).environment?.ROUTE_FUNCTION_PREFIX, 'autonomy-test-');
   });
