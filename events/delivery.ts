@@ -43,6 +43,9 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'capsules.version.deprecated',
   'capsules.capsule.installed',
   'capsules.capsule.uninstalled',
+  'capsules.run.started',
+  'capsules.run-tool.called',
+  'capsules.run.ended',
 ]);
 
 /**
