@@ -40,6 +40,8 @@ import { mcpServerDeps } from './mcp-deps.ts';
 
 const runsPk = (tenant: string) => `${tenant}#capsules#runs`;
 const RECORDS_PK = 'system#capsules#records';
+/** How long a run's code may take, tool calls included. */
+export const RUN_TIMEOUT_MS = 20_000;
 
 /** {@link RunStore} on the state table. */
 export function dynamoRunStore(client: DynamoDBDocumentClient, table: string): RunStore & { record(name: string): Promise<RunRecord> } {
@@ -228,6 +230,8 @@ export async function runDeps(caller: Principal, now: Date): Promise<RunDeps & {
     tools,
     guardrails: runGuardrails(),
     clock: () => new Date(),
+    // The run's wall clock, tool waits included: within the function's 29 s, leaving time to record the end.
+    sandboxLimits: { timeoutMs: RUN_TIMEOUT_MS },
     close: () => tools.close(),
   };
 }
