@@ -28,13 +28,14 @@ import {
 } from '../../capsules/runs.ts';
 import { config } from '../../config.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.ts';
+import type { OutboxPort } from '../../governance/proposals.ts';
 import { RESULT_META } from '../../mcp/calls.ts';
 import { callTool } from '../../mcp/server.ts';
 import { bundleObjects, capsuleStore } from './capsule-deps.ts';
 import { dynamoClient } from './clients.ts';
 import { stageAuthenticators } from './engine-deps.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
-import { governanceStore, policyEngine, policyVersions } from './governance-deps.ts';
+import { governanceOutbox, governanceStore, policyEngine, policyVersions } from './governance-deps.ts';
 import { outboxEntries, outboxPut } from './governance-store.ts';
 import { mcpServerDeps } from './mcp-deps.ts';
 
@@ -44,7 +45,11 @@ const RECORDS_PK = 'system#capsules#records';
 export const RUN_TIMEOUT_MS = 20_000;
 
 /** {@link RunStore} on the state table. */
-export function dynamoRunStore(client: DynamoDBDocumentClient, table: string): RunStore & { record(name: string): Promise<RunRecord> } {
+export function dynamoRunStore(
+  client: DynamoDBDocumentClient,
+  table: string,
+  outbox: OutboxPort,
+): RunStore & { record(name: string): Promise<RunRecord> } {
   const send = mappedSend(client, 'DynamoDB');
   return {
     async putRun(run, expectedRevision, events) {
@@ -71,6 +76,9 @@ export function dynamoRunStore(client: DynamoDBDocumentClient, table: string): R
         if (error instanceof ConditionFailedError) throw new ConflictError(`Run ${run.runId} was changed concurrently`);
         throw error;
       }
+      // In the ledger now, then on the bus; the outbox sweep delivers what this could not.
+      for (const entry of entries) await outbox.record(entry);
+      await outbox.deliver(entries);
     },
     async run(tenant, runId) {
       const output = await send(new GetCommand({ TableName: table, Key: { pk: runsPk(tenant), sk: runId }, ConsistentRead: true }));
@@ -125,7 +133,7 @@ let store: ReturnType<typeof dynamoRunStore> | undefined;
 
 /** The runs on the stage's state table. */
 export function runStore(): ReturnType<typeof dynamoRunStore> {
-  store ??= dynamoRunStore(dynamoClient(), config().STATE_TABLE);
+  store ??= dynamoRunStore(dynamoClient(), config().STATE_TABLE, governanceOutbox());
   return store;
 }
 
