@@ -334,6 +334,9 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'DELETE /capsules/installs': (b) => ({ path: `/capsules/installs?name=${b.capsuleName}` }),
   'GET /capsules/installs': (b) => ({ path: `/capsules/installs?tenant=${b.tenant}` }),
   'PUT /capsules/deprecations': (b) => ({ path: '/capsules/deprecations', body: { parameters: { name: b.capsuleName, version: '1.0.0', reason: 'attack' } } }),
+  // Running B's capsule from A: A has not installed it.
+  'POST /capsules/runs': (b) => ({ path: '/capsules/runs', body: { parameters: { name: b.capsuleName, input: { incident_id: 'attack' } } } }),
+  'GET /capsules/runs': (b) => ({ path: `/capsules/runs?name=${b.capsuleName}` }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
