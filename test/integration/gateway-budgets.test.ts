@@ -105,7 +105,9 @@ async function race(tenant: string, prices: ReturnType<typeof tokenPrices>, coun
         } catch (error) {
           if (!(error instanceof BudgetExceededError)) throw error;
           if (error.crossing) {
-            assert.equal(error.reason, 'spent', error.message);
+            // Claimed by a refusal: spending alone left it no room, or a settlement left spending within a
+            // pause floor and this refusal read the counter before that settlement claimed the pause.
+            assert.ok(error.reason === 'spent' || error.reason === 'paused', error.message);
             result.crossings.push({ crossing: error.crossing, by: 'refusal' });
           }
           if (error.reason !== 'reserved') {
