@@ -182,16 +182,25 @@ function runGuardrails(): RunGuardrails {
 }
 
 /**
- * The tool caller of one run: a key minted for it with the caller's roles, each call through the MCP
- * path with that key; `close()` revokes the key.
+ * The tool caller of one run: a key minted for it with the caller's roles on its first tool call (a
+ * run refused before any call, e.g. a capsule not installed, writes no key), each call through the
+ * MCP path with that key; `close()` revokes the key if one was minted.
  */
-async function runToolCaller(caller: Principal, runLabel: string, now: Date): Promise<RunToolCaller & { close(): Promise<void> }> {
+function runToolCaller(caller: Principal, runLabel: string, now: Date): RunToolCaller & { close(): Promise<void> } {
   const keys = stageAuthenticators().apiKeys;
-  const { apiKey, stored } = mintApiKey({ tenant: caller.tenant, name: runLabel, roles: caller.roles, createdBy: caller.subject, now });
-  await keys.create(stored);
-  const principal: Principal = { tenant: caller.tenant, subject: `api-key:${stored.keyId}`, roles: caller.roles, via: 'api-key' };
+  let minted: Promise<{ apiKey: string; keyId: string; principal: Principal }> | undefined;
+  const key = () => {
+    minted ??= (async () => {
+      const { apiKey, stored } = mintApiKey({ tenant: caller.tenant, name: runLabel, roles: caller.roles, createdBy: caller.subject, now });
+      await keys.create(stored);
+      const principal: Principal = { tenant: caller.tenant, subject: `api-key:${stored.keyId}`, roles: caller.roles, via: 'api-key' };
+      return { apiKey, keyId: stored.keyId, principal };
+    })();
+    return minted;
+  };
   return {
     async call(tool, args, context) {
+      const { apiKey, principal } = await key();
       const deps = mcpServerDeps();
       const spec = deps.tools.find((candidate) => candidate.name === tool);
       if (!spec) throw new ForbiddenError(`No tool ${tool} on this stage`);
@@ -224,14 +233,16 @@ async function runToolCaller(caller: Principal, runLabel: string, now: Date): Pr
       };
     },
     async close() {
-      await keys.revoke(caller.tenant, stored.keyId, new Date().toISOString());
+      if (!minted) return;
+      const { keyId } = await minted;
+      await keys.revoke(caller.tenant, keyId, new Date().toISOString());
     },
   };
 }
 
 /** What one run started by `caller` needs; call `close()` when it ended. */
 export async function runDeps(caller: Principal, now: Date): Promise<RunDeps & { close(): Promise<void> }> {
-  const tools = await runToolCaller(caller, `capsule-run:${now.toISOString()}`, now);
+  const tools = runToolCaller(caller, `capsule-run:${now.toISOString()}`, now);
   return {
     store: runStore(),
     capsules: runCapsules(),
