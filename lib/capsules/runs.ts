@@ -35,7 +35,7 @@ export const MAX_SUMMARY_CHARS = 8000;
 export const MAX_RUN_STEPS = 200;
 
 /** A run's id: `run-` and 32 hex digits. */
-export const runIdSchema = z.string().regex(/^run-[0-9a-f]{32}$/, 'a run id (run-<32 hex digits>)');
+export const runIdSchema = z.string().max(36).regex(/^run-[0-9a-f]{32}$/, 'a run id (run-<32 hex digits>)');
 
 /** `POST /capsules/runs`: run an installed capsule with an input its input schema accepts. */
 export const startRunInputSchema = z.strictObject({
@@ -117,7 +117,7 @@ export const runRecordSchema = z.object({
   completed: z.number().int().min(0),
   /** completed / runs (0 before the first run). */
   successRate: z.number().min(0).max(1),
-  byOutcome: z.record(z.string(), z.number().int().min(0)),
+  byOutcome: z.record(z.string().max(32), z.number().int().min(0)),
 });
 /** A capsule's run record. */
 export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -64,6 +64,10 @@ const allowed: Allowance[] = [
   },
   { where: 'POST /observation/ingest parameters point', reason: 'parsed by metricPointSchema (walked here as "metric point")' },
   { where: 'POST /audit/record parameters payload{key}', reason: ALLOWED_PAYLOAD },
+  {
+    where: 'POST /capsules/runs parameters input{*}',
+    reason: "a capsule's input: at most 64 KiB of JSON (refined), then checked against the capsule's own input schema",
+  },
   { where: 'POST /audit/record parameters payload{*}', reason: ALLOWED_PAYLOAD },
   { where: 'event governance.approval.requested action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
   { where: 'GET /governance/approvals result approvals[].action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
