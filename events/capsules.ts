@@ -190,7 +190,10 @@ export const capsuleUninstalled = defineEvent({
 });
 
 /** A capsule run's id. */
-const runIdSchema = z.string().max(36).regex(/^run-[0-9a-f]{32}$/, 'run-<32 hex>');
+const runIdSchema = z
+  .string()
+  .max(36)
+  .regex(/^run-[0-9a-f]{32}$/, 'run-<32 hex>');
 /** What a run spent so far: tokens and USD (gateway calls), tool calls. */
 const runUsageSchema = z.strictObject({
   tokens: z.number().int().min(0).max(1e12),

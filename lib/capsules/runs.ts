@@ -35,7 +35,10 @@ export const MAX_SUMMARY_CHARS = 8000;
 export const MAX_RUN_STEPS = 200;
 
 /** A run's id: `run-` and 32 hex digits. */
-export const runIdSchema = z.string().max(36).regex(/^run-[0-9a-f]{32}$/, 'a run id (run-<32 hex digits>)');
+export const runIdSchema = z
+  .string()
+  .max(36)
+  .regex(/^run-[0-9a-f]{32}$/, 'a run id (run-<32 hex digits>)');
 
 /** `POST /capsules/runs`: run an installed capsule with an input its input schema accepts. */
 export const startRunInputSchema = z.strictObject({
