@@ -34,7 +34,6 @@ import { engineHandler, route } from '../lib/api/engine-handler.ts';
 import { defineRoute } from '../lib/api/route.ts';
 import { canonicalHash } from '../lib/audit/digest.ts';
 import { MemoryLedgerStore, MemoryPayloadStore, MemoryStreamRegistry } from '../lib/audit/memory-store.ts';
-import type { ApiKeyStore, StoredApiKey } from '../lib/auth/api-keys.ts';
 import { JwtVerifier } from '../lib/auth/jwt.ts';
 import { defineEngine } from '../lib/engines/manifest.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
@@ -45,6 +44,7 @@ import { mcpHandler } from '../lib/mcp/http.ts';
 import type { ResourceSpec } from '../lib/mcp/resources.ts';
 import type { FixtureExtra, McpFixtures, McpServerDeps } from '../lib/mcp/server.ts';
 import { type RouteTool, routeTools } from '../lib/mcp/tools.ts';
+import { MemoryKeys } from '../test/helpers/api-keys.ts';
 
 /** The tenant the profile's calls run as. */
 export const CONFORMANCE_TENANT = 'conformance';
@@ -347,19 +347,6 @@ const FIXTURES: McpFixtures = {
   },
 };
 
-class NoApiKeys implements ApiKeyStore {
-  async create(_key: StoredApiKey) {}
-  async get() {
-    return undefined;
-  }
-  async list() {
-    return [];
-  }
-  async revoke(): Promise<StoredApiKey> {
-    throw new Error('no API keys in the conformance profile');
-  }
-}
-
 const lambdaContext = { functionName: 'mcp', awsRequestId: 'conformance', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 
 function templateView(template: PromptTemplate, withMessages: boolean) {
@@ -402,7 +389,7 @@ export async function startConformanceProfile(port = 0): Promise<ConformanceProf
     tenantClaim: 'tenant',
     rolesClaim: 'roles',
   });
-  const auth = () => ({ jwt, apiKeys: new NoApiKeys() });
+  const auth = () => ({ jwt, apiKeys: new MemoryKeys() });
   const engineDeps = { auth, version: 'conformance' };
   const handlers: Record<string, ReturnType<typeof engineHandler>> = {
     conformanceSimpleText: engineHandler(

@@ -14,29 +14,11 @@ import type { RateLimiter } from '../../lib/api/rate-limit.ts';
 import { rateWindow } from '../../lib/api/rate-limit.ts';
 import { defineRoute } from '../../lib/api/route.ts';
 import { allRoutes } from '../../lib/api/routes.ts';
-import { type ApiKeyStore, mintApiKey, type StoredApiKey, verifyApiKey } from '../../lib/auth/api-keys.ts';
+import { mintApiKey, verifyApiKey } from '../../lib/auth/api-keys.ts';
 import { JwtVerifier } from '../../lib/auth/jwt.ts';
 import { rolesAllow } from '../../lib/auth/roles.ts';
 import { jwks, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey, signLocalToken } from '../../infra/local/idp.ts';
-
-class MemoryKeys implements ApiKeyStore {
-  readonly keys = new Map<string, StoredApiKey>();
-  async create(key: StoredApiKey) {
-    this.keys.set(`${key.tenant}/${key.keyId}`, key);
-  }
-  async get(tenant: string, keyId: string) {
-    return this.keys.get(`${tenant}/${keyId}`);
-  }
-  async list(tenant: string) {
-    return [...this.keys.values()].filter((key) => key.tenant === tenant);
-  }
-  async revoke(tenant: string, keyId: string, revokedAt: string) {
-    const key = this.keys.get(`${tenant}/${keyId}`);
-    if (!key) throw new Error('missing');
-    key.revokedAt = revokedAt;
-    return key;
-  }
-}
+import { MemoryKeys } from '../helpers/api-keys.ts';
 
 const context = { functionName: 'test', awsRequestId: 'req', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
 

@@ -20,7 +20,6 @@ import { engineHandler, type RoutePolicyGate, route } from '../../lib/api/engine
 import { defineRoute } from '../../lib/api/route.ts';
 import { canonicalHash } from '../../lib/audit/digest.ts';
 import { MemoryLedgerStore, MemoryPayloadStore, MemoryStreamRegistry } from '../../lib/audit/memory-store.ts';
-import type { ApiKeyStore, StoredApiKey } from '../../lib/auth/api-keys.ts';
 import { JwtVerifier } from '../../lib/auth/jwt.ts';
 import type { Role } from '../../lib/auth/roles.ts';
 import { defineEngine, need } from '../../lib/engines/manifest.ts';
@@ -32,21 +31,9 @@ import { mcpHandler, protectedResourceHandler } from '../../lib/mcp/http.ts';
 import type { ResourceSpec } from '../../lib/mcp/resources.ts';
 import type { McpServerDeps } from '../../lib/mcp/server.ts';
 import { routeTools } from '../../lib/mcp/tools.ts';
+import { MemoryKeys } from '../helpers/api-keys.ts';
 import { conformancePath } from '../helpers/conformance.ts';
 import { type McpRevision, validateMcp } from '../helpers/mcp-schema.ts';
-
-class MemoryKeys implements ApiKeyStore {
-  async create(_key: StoredApiKey) {}
-  async get() {
-    return undefined;
-  }
-  async list() {
-    return [];
-  }
-  async revoke(): Promise<StoredApiKey> {
-    throw new Error('no keys');
-  }
-}
 
 const context = { functionName: 'mcp', awsRequestId: 'req', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
 
