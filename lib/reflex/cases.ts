@@ -26,7 +26,7 @@
  * {@link CASE_DEFAULTS.minCauseConfidence}, or when the chosen playbook's posterior mean is below
  * {@link CASE_DEFAULTS.minPlaybookMean} on at least {@link CASE_DEFAULTS.minEvidence} outcomes.
  */
-import { createHash } from 'node:crypto';
+import { betaSample, seededRandom } from '../sampling.ts';
 import type { Point } from './rca.ts';
 import { robustScale } from './rca.ts';
 import type { Case, CaseMatch, Playbook, Shape, Signature } from './schemas.ts';
@@ -236,65 +236,8 @@ export function posteriorsFor(
   });
 }
 
-/**
- * A uniform PRNG in [0, 1) seeded by a string (SHA-256 of it seeds xoshiro128**): the same seed,
- * the same sequence, on every platform.
- */
-export function seededRandom(seed: string): () => number {
-  const digest = createHash('sha256').update(seed).digest();
-  let [a, b, c, d] = [digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)] as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  if ((a | b | c | d) === 0) a = 1;
-  return () => {
-    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-    const t = b << 9;
-    c ^= a;
-    d ^= b;
-    b ^= c;
-    a ^= d;
-    c ^= t;
-    d = rotl(d, 11);
-    return result / 2 ** 32;
-  };
-}
-
-const rotl = (value: number, bits: number) => ((value << bits) | (value >>> (32 - bits))) >>> 0;
-
-function normal(random: () => number): number {
-  // Box-Muller; 1 - u keeps the logarithm finite.
-  const u = 1 - random();
-  const v = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-/** A Gamma(shape, 1) draw (Marsaglia and Tsang; boosted for shape < 1). */
-function gamma(shape: number, random: () => number): number {
-  if (shape < 1) return gamma(shape + 1, random) * (1 - random()) ** (1 / shape);
-  const d = shape - 1 / 3;
-  const c = 1 / Math.sqrt(9 * d);
-  for (;;) {
-    let x: number;
-    let v: number;
-    do {
-      x = normal(random);
-      v = 1 + c * x;
-    } while (v <= 0);
-    v = v * v * v;
-    const u = 1 - random();
-    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
-  }
-}
-
-/** A Beta(alpha, beta) draw. */
-export function betaSample(alpha: number, beta: number, random: () => number): number {
-  const x = gamma(alpha, random);
-  const y = gamma(beta, random);
-  return x + y === 0 ? 0.5 : x / (x + y);
-}
+/** The seeded PRNG and Beta draws moved to lib/sampling.ts (Evolution samples with them too); re-exported for Reflex's callers. */
+export { betaSample, seededRandom } from '../sampling.ts';
 
 /** What {@link choosePlaybook} takes. */
 export interface ChoiceInput {
