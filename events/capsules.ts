@@ -261,3 +261,96 @@ export const runEnded = defineEvent({
     endedAt: isoTimestampSchema,
   }),
 });
+
+/** A KAMACHIQ plan's id. */
+const planIdSchema = z
+  .string()
+  .max(37)
+  .regex(/^plan-[0-9a-f]{32}$/, 'plan-<32 hex>');
+/** A node's id within its plan. */
+const planNodeIdSchema = z
+  .string()
+  .max(32)
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a node id');
+/** How a node of a plan ended: its run's outcome, or skipped (never started). */
+const planNodeOutcomeSchema = z.enum(['completed', 'failed', 'over-budget', 'pending-approval', 'refused', 'skipped']);
+
+/** `capsules.plan.started` v1: a tenant started a KAMACHIQ plan: a goal, a DAG of capsule runs, a plan budget. */
+export const planStarted = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.plan.started',
+  version: '1',
+  description:
+    'A KAMACHIQ plan started (POST /capsules/plans): its goal, each node (installed capsule, the nodes it depends on, its run budget, its layer) and the plan budget; its layers run one after the other, the nodes of a layer in parallel.',
+  schema: detailSchema('1', {
+    planId: planIdSchema,
+    goal: z.string().max(MAX_TEXT_LENGTH),
+    budget: budgetSchema,
+    nodes: z
+      .array(
+        z.strictObject({
+          id: planNodeIdSchema,
+          capsule: capsuleNameSchema,
+          dependsOn: z.array(planNodeIdSchema).max(20),
+          budget: budgetSchema,
+          layer: z.number().int().min(0).max(20),
+          inputSha256: sha256HexSchema,
+        }),
+      )
+      .min(1)
+      .max(20),
+    startedBy: actorSchema,
+    startedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.plan-node.ended` v1: one node of a plan ended: its run's outcome, or skipped and why. */
+export const planNodeEnded = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.plan-node.ended',
+  version: '1',
+  description:
+    "A node of a KAMACHIQ plan ended: its capsule run's outcome, run id, usage and duration, or skipped before it started (a dependency did not complete, its run budget did not fit the plan's remaining budget, a kill switch, the plan cancelled) with the reason.",
+  schema: detailSchema('1', {
+    planId: planIdSchema,
+    nodeId: planNodeIdSchema,
+    capsule: capsuleNameSchema,
+    runId: runIdSchema.nullable(),
+    outcome: planNodeOutcomeSchema,
+    usage: runUsageSchema,
+    durationMs: z.number().int().min(0).max(1e9).nullable(),
+    reason: z.string().max(MAX_TEXT_LENGTH).nullable(),
+    endedAt: isoTimestampSchema,
+  }),
+});
+
+/** `capsules.plan.completed` v1: a plan's final summary. */
+export const planCompleted = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.plan.completed',
+  version: '1',
+  description:
+    "A KAMACHIQ plan ended with its summary: completed (every run completed), failed (naming what did not), halted (a kill switch), cancelled or rejected; each node's outcome, cost and duration, and what the plan spent of its budget.",
+  schema: detailSchema('1', {
+    planId: planIdSchema,
+    outcome: z.enum(['completed', 'failed', 'halted', 'cancelled', 'rejected']),
+    reason: z.string().max(MAX_TEXT_LENGTH),
+    budget: budgetSchema,
+    usage: runUsageSchema,
+    nodes: z
+      .array(
+        z.strictObject({
+          id: planNodeIdSchema,
+          capsule: capsuleNameSchema,
+          outcome: planNodeOutcomeSchema.or(z.literal('pending')),
+          runId: runIdSchema.nullable(),
+          tokens: z.number().int().min(0).max(1e12),
+          costUsd: z.number().min(0).max(1e9),
+          durationMs: z.number().int().min(0).max(1e9).nullable(),
+          reason: z.string().max(MAX_TEXT_LENGTH).nullable(),
+        }),
+      )
+      .max(20),
+    completedAt: isoTimestampSchema,
+  }),
+});

@@ -9,6 +9,9 @@ import {
   authorKeyChanged,
   capsuleInstalled,
   capsuleUninstalled,
+  planCompleted,
+  planNodeEnded,
+  planStarted,
   reviewCompleted,
   runEnded,
   runStarted,
@@ -76,6 +79,9 @@ export const eventCatalog = [
   runStarted,
   runToolCalled,
   runEnded,
+  planStarted,
+  planNodeEnded,
+  planCompleted,
 ] as const;
 
 /** A catalog entry. */

@@ -46,6 +46,9 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'capsules.run.started',
   'capsules.run-tool.called',
   'capsules.run.ended',
+  'capsules.plan.started',
+  'capsules.plan-node.ended',
+  'capsules.plan.completed',
 ]);
 
 /**
