@@ -309,9 +309,10 @@ function violationsOfNode(schema: JsonSchema, value: unknown, path: JsonPath): V
     }
   }
   if ((kind === 'integer' || kind === 'number') && typeof value === 'number') {
-    const step = kind === 'integer' ? 1 : Math.max(1e-9, Math.abs(schema.minimum ?? 0) * 1e-6);
-    if (schema.minimum !== undefined && schema.minimum > Number.MIN_SAFE_INTEGER) add('minimum', schema.minimum - step);
-    if (schema.maximum !== undefined && schema.maximum < Number.MAX_SAFE_INTEGER) add('maximum', schema.maximum + step);
+    // A step relative to the bound it breaks: 1e9 + 1e-9 is 1e9 again in binary floating point.
+    const step = (bound: number) => (kind === 'integer' ? 1 : Math.max(1e-9, Math.abs(bound) * 1e-6));
+    if (schema.minimum !== undefined && schema.minimum > Number.MIN_SAFE_INTEGER) add('minimum', schema.minimum - step(schema.minimum));
+    if (schema.maximum !== undefined && schema.maximum < Number.MAX_SAFE_INTEGER) add('maximum', schema.maximum + step(schema.maximum));
     if (schema.exclusiveMinimum !== undefined) add('exclusiveMinimum', schema.exclusiveMinimum);
     if (schema.exclusiveMaximum !== undefined) add('exclusiveMaximum', schema.exclusiveMaximum);
     if (kind === 'integer') add('integer', Math.max(schema.minimum ?? 0, 0) + 0.5);
