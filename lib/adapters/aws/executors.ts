@@ -42,7 +42,7 @@ export type LambdaConcurrencyParameters = z.infer<typeof lambdaConcurrencyParame
 
 /**
  * Lambda reserved concurrency: throttle (`concurrency` ≥ 1), quarantine (0, the default for
- * `reflex:quarantine`); undo restores the reservation found, or removes it when there was none.
+ * `reflex:quarantine`), scale (`replication:scale`: the concurrency is the function's capacity); undo restores the reservation found, or removes it when there was none.
  */
 export function lambdaConcurrencyExecutor(client: LambdaClient): Executor<LambdaConcurrencyParameters> {
   const send = mappedSend(client, 'Lambda');
@@ -57,7 +57,7 @@ export function lambdaConcurrencyExecutor(client: LambdaClient): Executor<Lambda
   return {
     kind: 'lambda-concurrency',
     description: 'Sets a Lambda function’s reserved concurrency (PutFunctionConcurrency): throttle, or 0 to quarantine',
-    actions: ['reflex:throttle', 'reflex:quarantine', 'execution:run-playbook'],
+    actions: ['reflex:throttle', 'reflex:quarantine', 'replication:scale', 'execution:run-playbook'],
     scope: "Unqualified Lambda functions in the stage's account and region",
     parameters(action: ActuationId, raw) {
       const withDefault = action === 'reflex:quarantine' ? { concurrency: 0, ...raw } : raw;
