@@ -40,6 +40,7 @@ import {
 import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
 import { incidentDiagnosed, loopCompleted, playbookChosen, recoveryVerified } from './reflex.ts';
+import { decisionMade } from './replication.ts';
 
 /** Every catalogued event, one entry per (source, detail-type). */
 export const eventCatalog = [
@@ -64,6 +65,7 @@ export const eventCatalog = [
   playbookChosen,
   recoveryVerified,
   loopCompleted,
+  decisionMade,
   findingRaised,
   checkpointSigned,
   tenantPaused,
