@@ -5,6 +5,7 @@
 import { auditEngine } from '../audit/manifest.ts';
 import { capsulesEngine } from '../capsules/manifest.ts';
 import { demoEngine } from '../demo/manifest.ts';
+import { evolutionEngine } from '../evolution/manifest.ts';
 import { executionEngine } from '../execution/manifest.ts';
 import { gatewayEngine } from '../gateway/manifest.ts';
 import { governanceEngine } from '../governance/manifest.ts';
@@ -22,6 +23,7 @@ export const engines: readonly EngineManifest[] = [
   observationEngine,
   reflexEngine,
   executionEngine,
+  evolutionEngine,
   gatewayEngine,
   auditEngine,
   mcpEngine,
