@@ -63,7 +63,7 @@ export const predictiveConfigSchema = z.strictObject({
 
 /** The executor that sets the count: Lambda reserved concurrency, or a SageMaker variant's instance count. */
 export const replicationBindingSchema = z.discriminatedUnion('kind', [
-  lambdaConcurrencyBindingSchema.extend({ parameters: z.record(z.string().min(1).max(128), z.unknown()).max(0).default({}) }),
+  lambdaConcurrencyBindingSchema.extend({ parameters: z.strictObject({}).default({}) }),
   sageMakerEndpointBindingSchema.extend({
     parameters: z.strictObject({ variantName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/).max(63) }),
   }),
