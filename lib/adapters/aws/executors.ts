@@ -128,7 +128,7 @@ export function lambdaAliasExecutor(client: LambdaClient): Executor<LambdaAliasP
   return {
     kind: 'lambda-alias',
     description: 'Sets a Lambda alias’s version and routing weights (UpdateAlias): roll back, shift traffic',
-    actions: ['reflex:roll-back', 'reflex:fail-over', 'promotion:promote', 'promotion:roll-back', 'execution:run-playbook'],
+    actions: ['reflex:roll-back', 'reflex:fail-over', 'promotion:promote', 'promotion:roll-back', 'execution:run-playbook', 'migration:migrate'],
     scope: "Lambda aliases of functions in the stage's account and region",
     parameters(action, raw) {
       const parsed = parseParameters(lambdaAliasParametersSchema, raw);
@@ -220,7 +220,7 @@ export function sageMakerEndpointExecutor(client: SageMakerClient, options: { po
   return {
     kind: 'sagemaker-endpoint',
     description: 'Sets a SageMaker endpoint’s variant weights and instance counts (UpdateEndpointWeightsAndCapacities)',
-    actions: ['reflex:scale-out', 'reflex:fail-over', 'reflex:roll-back', 'replication:scale', 'promotion:promote', 'promotion:roll-back', 'execution:run-playbook'],
+    actions: ['reflex:scale-out', 'reflex:fail-over', 'reflex:roll-back', 'replication:scale', 'promotion:promote', 'promotion:roll-back', 'execution:run-playbook', 'migration:migrate'],
     scope: "SageMaker endpoints in the stage's account and region",
     parameters(_action, raw) {
       const parsed = parseParameters(sageMakerParametersSchema, raw);
