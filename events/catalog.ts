@@ -37,6 +37,7 @@ import {
   proposalEvaluated,
   proposalSettled,
 } from './governance.ts';
+import { evolutionDecisionMade } from './evolution.ts';
 import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
 import { incidentDiagnosed, loopCompleted, playbookChosen, recoveryVerified } from './reflex.ts';
@@ -65,6 +66,7 @@ export const eventCatalog = [
   playbookChosen,
   recoveryVerified,
   loopCompleted,
+  evolutionDecisionMade,
   decisionMade,
   findingRaised,
   checkpointSigned,

@@ -32,6 +32,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'reflex.playbook.chosen',
   'reflex.recovery.verified',
   'reflex.loop.completed',
+  'evolution.decision.made',
   'replication.decision.made',
   'execution.run.completed',
   'gateway.tenant.paused',

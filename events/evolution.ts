@@ -22,4 +22,4 @@ export const evolutionDecisionMade = defineEvent({
   schema: detailSchema('1', decisionSchema.omit({ tenant: true }).shape),
 });
 /** The detail of `evolution.decision.made`. */
-export type DecisionMade = z.infer<typeof evolutionDecisionMade.schema>;
+export type EvolutionDecisionMade = z.infer<typeof evolutionDecisionMade.schema>;
