@@ -22,6 +22,7 @@ import {
   versionSubmitted,
 } from './capsules.ts';
 import type { EventDefinition } from './common.ts';
+import { evolutionDecisionMade } from './evolution.ts';
 import { runCompleted } from './execution.ts';
 import { templateChanged, tenantPaused } from './gateway.ts';
 import {
@@ -37,7 +38,6 @@ import {
   proposalEvaluated,
   proposalSettled,
 } from './governance.ts';
-import { evolutionDecisionMade } from './evolution.ts';
 import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
 import { incidentDiagnosed, loopCompleted, playbookChosen, recoveryVerified } from './reflex.ts';
