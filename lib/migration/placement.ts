@@ -66,6 +66,8 @@ export function poolRefusal(pool: Pool, w: Workload): string | undefined {
   if (needs.accelerators > pool.accelerators) return `accelerators: needs ${needs.accelerators}, an instance has ${pool.accelerators}`;
   if (needs.accelerators > 0 && needs.acceleratorType && pool.acceleratorType !== needs.acceleratorType)
     return `accelerator type: needs ${needs.acceleratorType}, ${pool.id} has ${pool.acceleratorType ?? 'none'}`;
+  if (w.traffic && !(pool.id in (w.traffic.kind === 'lambda-alias' ? w.traffic.versions : w.traffic.variants)))
+    return `traffic: no ${w.traffic.kind === 'lambda-alias' ? 'version' : 'variant'} of ${w.id} runs in ${pool.id}`;
   if (needs.vcpu > pool.vcpu + EPS) return `vCPU: needs ${needs.vcpu}, an instance has ${pool.vcpu}`;
   if (needs.memoryGiB > pool.memoryGiB + EPS) return `memory: needs ${needs.memoryGiB} GiB, an instance has ${pool.memoryGiB}`;
   return undefined;
