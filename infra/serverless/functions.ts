@@ -5,7 +5,7 @@
  * Cedar policies, the break-glass event) and POST routes need (idempotency records) are written
  * here once.
  */
-import { ACTUATION_CALLS, dataResources, functionName, type EngineManifest, type Need, type StateMachineName, stateMachines } from '../../lib/engines/manifest.ts';
+import { ACTUATION_CALLS, dataResources, functionName, type EngineManifest, type Need, type StateMachineName, startsCapsuleRuns, stateMachines } from '../../lib/engines/manifest.ts';
 
 type Cfn = Record<string, unknown>;
 type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown; Condition?: Cfn };
@@ -174,7 +174,7 @@ export function routeInvokeStatement(engines: readonly EngineManifest[], functio
   const prefix = functionPrefix(functionNamePrefix);
   const names = engines.flatMap((engine) =>
     Object.entries(engine.actions)
-      .filter(([, spec]) => (spec.routes ?? []).some((route) => route.permission !== 'public') && !spec.needs.some((need) => need.kind === 'invoke-routes'))
+      .filter(([, spec]) => (spec.routes ?? []).some((route) => route.permission !== 'public') && !startsCapsuleRuns(spec))
       .map(([action]) => functionName(engine.name, action)),
   );
   return {

@@ -6,22 +6,26 @@
  * installs); the marketplace, shared by every tenant: system#capsules#names (each name, its owner and
  * its versions' statuses) and system#capsules#versions (each version, immutable once published).
  * Runs: <tenant>#capsules#runs (each run and its steps), system#capsules#records (each capsule's
- * run outcome counts).
+ * run outcome counts). KAMACHIQ plans: <tenant>#capsules#plans (each plan, its nodes and a
+ * cancellation as items of their own), run by statemachines/capsule-plan.asl.json.
  * Objects: <owner tenant>/capsules/bundles/<sha256>.json (the bundles' exact bytes). Ledger stream
  * events.capsules of the tenant each step concerns. Submitting proposes `capsules:publish` in process
  * (what governance's proposals function reads and writes); installing publishes the tenant's
  * policy set in process (what governance's policies function does).
  */
-import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
+import { CAPSULE_PLAN_STATE_MACHINE, defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
 import {
+  cancelPlanRoute,
   catalogRoute,
   deprecateRoute,
   getAuthorsRoute,
+  getPlansRoute,
   installRoute,
   listInstallsRoute,
   listRunsRoute,
   putAuthorRoute,
   startRunRoute,
+  submitPlanRoute,
   submitRoute,
   uninstallRoute,
 } from './routes.ts';
@@ -35,6 +39,29 @@ const VERSIONS = 'system#capsules#versions';
 const BUNDLES = '*/capsules/bundles/*';
 const RUNS = '*#capsules#runs';
 const RECORDS = 'system#capsules#records';
+const PLANS = '*#capsules#plans';
+
+/** One capsule run in process (what the runs function needs to run one). */
+const runNeeds: Need[] = [
+  need.table('state', ['GetItem', 'Query', 'PutItem'], [RUNS]),
+  need.table('state', ['GetItem', 'UpdateItem'], [RECORDS]),
+  need.table('state', ['GetItem'], [INSTALLS, VERSIONS]),
+  need.table('state', ['Query'], [AUTHORS]),
+  need.objects('artifacts', ['GetObject'], [BUNDLES]),
+  need.listObjects('artifacts', [BUNDLES]),
+  // The run's own API key, minted at its start and revoked at its end.
+  need.table('state', ['PutItem', 'GetItem', 'UpdateItem'], ['*#apikey']),
+  // The guardrails: the tenant's settings and policy set, read in process.
+  need.table('state', ['GetItem'], ['*#governance', '*#governance#policies']),
+  // Each tool call through the MCP path: the route's function invoked, the call in the ledger.
+  need.invokeRoutes(),
+  need.table('ledger', ['PutItem', 'Query']),
+  need.table('state', ['PutItem'], ['*#audit#streams']),
+  need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
+  ...outboxNeeds,
+];
+/** A plan's items read and written with their outbox entries. */
+const planItems: Need[] = [need.table('state', ['GetItem', 'Query', 'PutItem'], [PLANS]), ...outboxNeeds];
 
 /** Writing a version and its name in one transaction with the outbox (and the proposal it waits for). */
 const writeVersions: Need[] = [need.table('state', ['GetItem', 'PutItem'], [NAMES, VERSIONS]), ...outboxNeeds];
@@ -102,24 +129,33 @@ export const capsulesEngine = defineEngine({
       memorySize: 1024,
       // A run waits for its tools (a gateway chat may take seconds); the API answers within 29 s.
       timeout: 29,
-      needs: [
-        need.table('state', ['GetItem', 'Query', 'PutItem'], [RUNS]),
-        need.table('state', ['GetItem', 'UpdateItem'], [RECORDS]),
-        need.table('state', ['GetItem'], [INSTALLS, VERSIONS]),
-        need.table('state', ['Query'], [AUTHORS]),
-        need.objects('artifacts', ['GetObject'], [BUNDLES]),
-        need.listObjects('artifacts', [BUNDLES]),
-        // The run's own API key, minted at its start and revoked at its end.
-        need.table('state', ['PutItem', 'GetItem', 'UpdateItem'], ['*#apikey']),
-        // The guardrails: the tenant's settings and policy set, read in process.
-        need.table('state', ['GetItem'], ['*#governance', '*#governance#policies']),
-        // Each tool call through the MCP path: the route's function invoked, the call in the ledger.
-        need.invokeRoutes(),
-        need.table('ledger', ['PutItem', 'Query']),
-        need.table('state', ['PutItem'], ['*#audit#streams']),
-        need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/audit/payloads/*']),
-        ...outboxNeeds,
-      ],
+      needs: runNeeds,
+    },
+    plans: {
+      description:
+        "Starts a KAMACHIQ plan (a goal, a DAG of capsule runs, a plan budget; validated, a refusal stores nothing) as an execution of the capsule-plan state machine; lists the tenant's plans, reads one, cancels one",
+      routes: [submitPlanRoute, getPlansRoute, cancelPlanRoute],
+      needs: [need.table('state', ['Query'], [INSTALLS]), ...planItems, need.startExecutions(CAPSULE_PLAN_STATE_MACHINE)],
+    },
+    'plan-level': {
+      description:
+        "KAMACHIQ plan, before each layer: the kill switches and a cancellation stop the plan; the layer's nodes admitted within the plan's remaining budget, the others skipped with why",
+      task: true,
+      needs: [...planItems, need.table('state', ['GetItem'], ['*#governance'])],
+    },
+    'plan-node': {
+      description:
+        "KAMACHIQ plan, one node (a Map iteration): one capsule run as POST /capsules/runs makes it, on the node's run budget, its input filled from its dependencies' summaries",
+      task: true,
+      memorySize: 1024,
+      timeout: 60,
+      needs: [...planItems, ...runNeeds],
+    },
+    'plan-finish': {
+      description:
+        "KAMACHIQ plan, last: the summary (each node's outcome, cost, duration, what was skipped and why) with capsules.plan.completed",
+      task: true,
+      needs: planItems,
     },
     deprecations: {
       description: 'Deprecates a published version of one of the tenant’s capsules (admin)',

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { capsuleNameSchema, tenantSchema } from '../../events/ids.ts';
+import { roleSchema } from '../auth/roles.ts';
 import type { FieldIssue } from '../errors.ts';
 import type { RunUsage } from './runs.ts';
 import type { Install } from './schemas.ts';
@@ -139,7 +140,7 @@ export const planSchema = z.object({
   usage: usageSchema,
   startedBy: z.string().max(256),
   /** The starter's roles: each node's run acts with them (a key minted per run). */
-  roles: z.array(z.string().max(64)).max(20),
+  roles: z.array(roleSchema).max(20),
   startedAt: z.iso.datetime().max(64),
   endedAt: z.iso.datetime().max(64).nullable(),
   executionArn: z.string().max(2048).nullable(),

@@ -1,6 +1,7 @@
-/** Routes of the Capsules engine: author keys, submissions, the marketplace catalog, installs, deprecations, runs. */
+/** Routes of the Capsules engine: author keys, submissions, the marketplace catalog, installs, deprecations, runs, plans. */
 import { z } from 'zod';
 import { defineRoute } from '../api/route.ts';
+import { cancelPlanInputSchema, getPlansInputSchema, planViewSchema, submitPlanInputSchema } from './plans.ts';
 import { capsuleRunSchema, getRunsInputSchema, runRecordSchema, startRunInputSchema } from './runs.ts';
 import {
   authorKeyViewSchema,
@@ -133,4 +134,40 @@ export const listRunsRoute = defineRoute({
     "The tenant's capsule runs, newest first (of one capsule with `name`), or one run with `runId` (404 when the tenant has none such): outcome, summary, usage against its budget, each tool call; `record` gives the capsule's outcome counts and success rate when `name` is given",
   parameters: getRunsInputSchema,
   result: z.strictObject({ runs: z.array(capsuleRunSchema).max(100), record: runRecordSchema.optional() }),
+});
+
+/** POST /capsules/plans: submit and start a KAMACHIQ plan. */
+export const submitPlanRoute = defineRoute({
+  engine: 'capsules',
+  action: 'plans',
+  method: 'POST',
+  permission: 'capsules:write',
+  summary:
+    "Start a KAMACHIQ plan: a goal, a DAG of runs of installed capsules (nodes with dependsOn; a string input may hold {{nodes.<id>.summary}}, the summary of a node it depends on) and a plan budget of tokens and USD. Refused with 400 naming the field, storing nothing: a cycle (named), an unknown dependency, a capsule not installed, a run budget beyond the capsule's or the plan's. Its layers run one after another, each layer's nodes in parallel, each node one capsule run (as POST /capsules/runs, with the caller's roles) on its run budget; before each layer the kill switches and a cancellation are checked, and a node whose run budget no longer fits what is left of the plan budget is skipped. Ends with a summary; the plan, each node and the summary are in the ledger (capsules.plan.started, capsules.plan-node.ended, capsules.plan.completed)",
+  parameters: submitPlanInputSchema,
+  result: planViewSchema,
+});
+
+/** GET /capsules/plans: the tenant's plans, or one. */
+export const getPlansRoute = defineRoute({
+  engine: 'capsules',
+  action: 'plans',
+  method: 'GET',
+  permission: 'capsules:read',
+  summary:
+    "The tenant's KAMACHIQ plans, newest first, or one with `planId` (404 when the tenant has none such): status, layers, each node's state, run id, usage, duration and reason, and what the plan spent",
+  parameters: getPlansInputSchema,
+  result: z.strictObject({ plans: z.array(planViewSchema).max(100) }),
+});
+
+/** DELETE /capsules/plans?planId=: cancel a plan. */
+export const cancelPlanRoute = defineRoute({
+  engine: 'capsules',
+  action: 'plans',
+  method: 'DELETE',
+  permission: 'capsules:write',
+  summary:
+    'Cancel a running KAMACHIQ plan: no node starts after this (runs under way finish) and the plan ends cancelled with its summary. 404 when the tenant has no such plan, 409 when it has ended',
+  parameters: cancelPlanInputSchema,
+  result: planViewSchema,
 });

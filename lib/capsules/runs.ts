@@ -259,6 +259,7 @@ type Stop = { outcome: 'over-budget' | 'pending-approval' | 'refused'; reason: s
  * Runs an installed capsule for `tenant` as `actor`, to its end, and returns the run.
  * @throws ValidationError naming `input.<field>` when the input does not fit the capsule's input schema.
  * @throws NotFoundError when the tenant has not installed the capsule.
+ * `options.budget` lowers the run's budget below the capsule's per-run budget (a KAMACHIQ plan's node).
  * @example const run = await startRun('acme', 'ops@acme.example', { name: 'incident-summary', input: { incident_id: 'i-1' } }, deps);
  */
 export async function startRun(
@@ -266,6 +267,7 @@ export async function startRun(
   actor: string,
   params: z.input<typeof startRunInputSchema>,
   deps: RunDeps,
+  options: { budget?: { tokens: number; costUsd: number } } = {},
 ): Promise<CapsuleRun> {
   const { name, input } = startRunInputSchema.parse(params);
   const install = await deps.capsules.install(tenant, name);
@@ -278,7 +280,11 @@ export async function startRun(
     throw new ForbiddenError(`Capsule ${name} brings no code and does not request ${GATEWAY_CHAT_TOOL}: it has nothing to run`);
 
   const runId = deps.newRunId?.() ?? `run-${randomBytes(16).toString('hex')}`;
-  const budget = { tokens: install.budget.tokens, costUsd: install.budget.costUsd };
+  // A plan's node may run on less than the capsule's per-run budget, never on more.
+  const budget = {
+    tokens: Math.min(install.budget.tokens, options.budget?.tokens ?? install.budget.tokens),
+    costUsd: Math.min(install.budget.costUsd, options.budget?.costUsd ?? install.budget.costUsd),
+  };
   let run: CapsuleRun = {
     runId,
     tenant,

@@ -134,6 +134,8 @@ export const ACTUATION_CALLS: Readonly<Record<ActuatedService, { actions: readon
 export const GATE_STATE_MACHINE = 'governance-gate';
 /** The self-repair loop's state machine (statemachines/self-repair.asl.json), named as the gate is. */
 export const SELF_REPAIR_STATE_MACHINE = 'self-repair';
+/** KAMACHIQ plans' state machine (statemachines/capsule-plan.asl.json), named as the gate is. */
+export const CAPSULE_PLAN_STATE_MACHINE = 'capsule-plan';
 
 /**
  * The stage's state machines that functions start, by their name after `<service>-<stage>-`
@@ -142,9 +144,19 @@ export const SELF_REPAIR_STATE_MACHINE = 'self-repair';
 export const stateMachines = {
   [GATE_STATE_MACHINE]: { env: 'GATE_STATE_MACHINE_ARN' },
   [SELF_REPAIR_STATE_MACHINE]: { env: 'SELF_REPAIR_STATE_MACHINE_ARN' },
+  [CAPSULE_PLAN_STATE_MACHINE]: { env: 'CAPSULE_PLAN_STATE_MACHINE_ARN' },
 } as const;
 /** A state machine's name after `<service>-<stage>-`. */
 export type StateMachineName = keyof typeof stateMachines;
+
+/**
+ * Whether an action starts capsule runs: it invokes routes itself (capsule runs) or starts KAMACHIQ
+ * plans (whose nodes are runs). Such an action is no MCP tool and in no invoke grant, so a capsule
+ * cannot start runs.
+ */
+export function startsCapsuleRuns(spec: Pick<ActionSpec, 'needs'>): boolean {
+  return spec.needs.some((need) => need.kind === 'invoke-routes' || (need.kind === 'start-executions' && need.machine === CAPSULE_PLAN_STATE_MACHINE));
+}
 
 /**
  * What the stage outbox (lib/adapters/aws/stage-outbox.ts) needs: outbox items written with the state

@@ -13,7 +13,7 @@ import { policyGated } from '../api/engine-handler.ts';
 import { jsonSchema } from '../api/openapi.ts';
 import type { RouteMethod, RouteSpec } from '../api/route.ts';
 import { type Role, rolesAllow } from '../auth/roles.ts';
-import { type EngineManifest, functionName } from '../engines/manifest.ts';
+import { type EngineManifest, functionName, startsCapsuleRuns } from '../engines/manifest.ts';
 
 /** Tool names: at most 64 characters of `[a-z0-9_]` (what MCP clients and model APIs all accept). */
 export const TOOL_NAME_PATTERN = /^[a-z0-9_]{1,64}$/;
@@ -108,8 +108,8 @@ export function routeTools(engines: readonly EngineManifest[]): RouteTool[] {
   const seen = new Map<string, string>();
   for (const engine of engines) {
     for (const [action, spec] of Object.entries(engine.actions)) {
-      // A function that invokes routes itself (capsule runs) is no tool: no grant lets a tool call reach it.
-      if (spec.needs.some((need) => need.kind === 'invoke-routes')) continue;
+      // A function that starts capsule runs (invokes routes itself, or starts plans) is no tool: no grant lets a tool call reach it.
+      if (startsCapsuleRuns(spec)) continue;
       for (const route of spec.routes ?? []) {
         if (!isToolRoute(route)) continue;
         const tool = routeTool(route, functionName(engine.name, action));

@@ -229,11 +229,11 @@ describe('engine manifests', () => {
     assert.throws(() => statementOf(need.startGate(), undefined, 'autonomy/test/'), /stateMachinePrefix/);
   });
 
-  it('let only the MCP endpoint and capsule runs (whose tool calls are the MCP path) invoke functions, exactly those of protected routes (the MCP endpoint not), with their prefix in ROUTE_FUNCTION_PREFIX', () => {
+  it('let only the MCP endpoint and capsule runs (whose tool calls are the MCP path: runs and plans’ nodes) invoke functions, exactly those of protected routes (the MCP endpoint not), with their prefix in ROUTE_FUNCTION_PREFIX', () => {
     const invokers = Object.keys(config.functions).filter((name) =>
       statements(name).some((statement) => statement.Action.includes('lambda:InvokeFunction')),
     );
-    assert.deepEqual(invokers.sort(), ['capsulesRuns', 'mcpServer']);
+    assert.deepEqual(invokers.sort(), ['capsulesPlanNode', 'capsulesRuns', 'mcpServer']);
     assert.deepEqual(
       statements('capsulesRuns').find((statement) => statement.Action.includes('lambda:InvokeFunction')),
       statements('mcpServer').find((statement) => statement.Action.includes('lambda:InvokeFunction')),
@@ -248,15 +248,15 @@ describe('engine manifests', () => {
           ([action, spec]) =>
             (spec.routes ?? []).some((route) => route.permission !== 'public') &&
             engine.name !== 'mcp' &&
-            // Functions that invoke routes themselves are never invoked: capsule runs are not a tool.
-            !(engine.name === 'capsules' && action === 'runs'),
+            // Functions that start capsule runs are never invoked: capsule runs and plans are not tools.
+            !(engine.name === 'capsules' && (action === 'runs' || action === 'plans')),
         )
         .map(([action]) => `autonomy-test-${functionName(engine.name, action)}`),
     );
     assert.deepEqual(names, expected);
     assert.ok(
       names.includes('autonomy-test-governanceProposals') &&
-        !names.some((name) => name.includes('mcp') || name.includes('platformHealth') || name.includes('capsulesRuns')),
+        !names.some((name) => name.includes('mcp') || name.includes('platformHealth') || name.includes('capsulesRuns') || name.includes('capsulesPlans')),
     );
     assert.equal((config.functions.mcpServer as Fn).environment?.ROUTE_FUNCTION_PREFIX, 'autonomy-test-');
   });

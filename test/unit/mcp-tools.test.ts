@@ -10,9 +10,9 @@ import { compiles2020, validateMcp } from '../helpers/mcp-schema.ts';
 const tools = routeTools(engines);
 
 describe('MCP tools from the route registry', () => {
-  it('make one tool of every protected engine route, and none of public or MCP routes or capsule runs (which call tools themselves)', () => {
+  it('make one tool of every protected engine route, and none of public or MCP routes or capsule runs and plans (which call tools themselves)', () => {
     const expected = allRoutes
-      .filter((spec) => isToolRoute(spec) && spec.path !== '/capsules/runs')
+      .filter((spec) => isToolRoute(spec) && spec.path !== '/capsules/runs' && spec.path !== '/capsules/plans')
       .map((spec) => `${spec.method} ${spec.path}`);
     assert.deepEqual(
       tools.map((tool) => tool.title),
@@ -20,7 +20,7 @@ describe('MCP tools from the route registry', () => {
     );
     assert.ok(tools.length >= 50, `${tools.length} tools`);
     assert.ok(allRoutes.filter((spec) => spec.permission === 'public').every((spec) => !tools.some((tool) => tool.route === spec)));
-    assert.ok(!tools.some((tool) => tool.name.startsWith('capsules_runs_')));
+    assert.ok(!tools.some((tool) => tool.name.startsWith('capsules_runs_') || tool.name.startsWith('capsules_plans_')));
   });
 
   it('name every tool uniquely with at most 64 characters of [a-z0-9_]', () => {

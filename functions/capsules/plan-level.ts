@@ -1,0 +1,9 @@
+/** KAMACHIQ plan task, before each layer: the kill switches and a cancellation, then the layer's nodes admitted within the plan budget. */
+import { z } from 'zod';
+import { tenantSchema } from '../../events/ids.ts';
+import { levelDeps } from '../../lib/adapters/aws/capsule-plan-deps.ts';
+import { levelStep } from '../../lib/capsules/plan-steps.ts';
+import { planIdSchema } from '../../lib/capsules/plans.ts';
+import { taskHandler } from '../../lib/triggers/task.ts';
+
+export const handler = taskHandler(z.object({ tenant: tenantSchema, planId: planIdSchema }), (ref) => levelStep(ref, levelDeps()));
