@@ -40,6 +40,7 @@ import {
 } from './governance.ts';
 import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
+import { canaryJudged, promotionEnded, promotionStarted, trafficShifted } from './promotion.ts';
 import { incidentDiagnosed, loopCompleted, playbookChosen, recoveryVerified } from './reflex.ts';
 import { decisionMade } from './replication.ts';
 
@@ -86,6 +87,10 @@ export const eventCatalog = [
   planStarted,
   planNodeEnded,
   planCompleted,
+  promotionStarted,
+  trafficShifted,
+  canaryJudged,
+  promotionEnded,
 ] as const;
 
 /** A catalog entry. */

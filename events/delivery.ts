@@ -51,6 +51,10 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'capsules.plan.started',
   'capsules.plan-node.ended',
   'capsules.plan.completed',
+  'promotion.canary.started',
+  'promotion.traffic.shifted',
+  'promotion.canary.judged',
+  'promotion.canary.ended',
 ]);
 
 /**

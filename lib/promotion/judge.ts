@@ -22,50 +22,26 @@
  * `passThreshold` → `pass`; score ≥ `marginalThreshold` → `marginal` (pause for a person);
  * else `fail` (roll back). Defaults follow Kayenta's usual thresholds: pass 95, marginal 75.
  */
-import { z } from 'zod';
+import {
+  type JudgeConfig,
+  type JudgeConfigInput,
+  judgeConfigSchema,
+  type MetricDirection,
+  type MetricRuleInput,
+  metricRuleSchema,
+} from './report-schemas.ts';
 import { hodgesLehmann, mad, mannWhitneyU, median, quantile, removeOutliers } from './stats.ts';
 
-/** Which change of a metric hurts. */
-export const metricDirectionSchema = z.enum(['increase-is-bad', 'decrease-is-bad', 'either']);
-/** A metric direction. */
-export type MetricDirection = z.infer<typeof metricDirectionSchema>;
-
-/** How one metric is judged. */
-export const metricRuleSchema = z.object({
-  /** The metric's name (the series name under the canary's and the baseline's component). */
-  name: z.string().min(1).max(128),
-  direction: metricDirectionSchema.default('increase-is-bad'),
-  /** A critical metric that fails fails the whole judgement, whatever the score. */
-  critical: z.boolean().default(false),
-  weight: z.number().positive().max(1000).default(1),
-  /** The allowed effect in units of the baseline's robust spread (see the module doc); 0 = any significant change in the bad direction fails. */
-  allowedEffect: z.number().min(0).max(100).default(1),
-});
-/** A metric rule (input form: defaults may be omitted). */
-export type MetricRuleInput = z.input<typeof metricRuleSchema>;
-/** A metric rule. */
-export type MetricRule = z.infer<typeof metricRuleSchema>;
-
-/** The judge's settings. */
-export const judgeConfigSchema = z
-  .object({
-    /** Confidence level of the test and of the interval. */
-    confidenceLevel: z.number().min(0.5).max(0.999).default(0.95),
-    passThreshold: z.number().min(0).max(100).default(95),
-    marginalThreshold: z.number().min(0).max(100).default(75),
-    /** Tukey's k for outlier removal. */
-    outlierK: z.number().min(0.5).max(10).default(1.5),
-    /** Values each side needs after outlier removal. */
-    minSamples: z.number().int().min(3).max(1000).default(5),
-  })
-  .refine((config) => config.marginalThreshold <= config.passThreshold, {
-    message: 'marginalThreshold must not exceed passThreshold',
-    path: ['marginalThreshold'],
-  });
-/** The judge's settings (input form). */
-export type JudgeConfigInput = z.input<typeof judgeConfigSchema>;
-/** The judge's settings. */
-export type JudgeConfig = z.infer<typeof judgeConfigSchema>;
+export {
+  type JudgeConfig,
+  type JudgeConfigInput,
+  judgeConfigSchema,
+  type MetricDirection,
+  type MetricRule,
+  type MetricRuleInput,
+  metricDirectionSchema,
+  metricRuleSchema,
+} from './report-schemas.ts';
 
 /** Observed values of one metric on both sides. */
 export interface MetricSamples {
