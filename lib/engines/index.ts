@@ -14,6 +14,7 @@ import { mcpEngine } from '../mcp/manifest.ts';
 import { observationEngine } from '../observation/manifest.ts';
 import { platformEngine } from '../platform/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
+import { replicationEngine } from '../replication/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
 
 export const engines: readonly EngineManifest[] = [
@@ -23,6 +24,7 @@ export const engines: readonly EngineManifest[] = [
   observationEngine,
   reflexEngine,
   executionEngine,
+  replicationEngine,
   evolutionEngine,
   gatewayEngine,
   auditEngine,

@@ -47,7 +47,12 @@ export const DEFAULT_TOLERANCE = 0.1;
  * the larger of 100% and 4 replicas per 15 s.
  */
 export const DEFAULT_BEHAVIOR: Behavior = {
-  scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }], tolerance: DEFAULT_TOLERANCE },
+  scaleDown: {
+    stabilizationWindowSeconds: 300,
+    selectPolicy: 'Max',
+    policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
+    tolerance: DEFAULT_TOLERANCE,
+  },
   scaleUp: {
     stabilizationWindowSeconds: 0,
     selectPolicy: 'Max',
@@ -101,14 +106,19 @@ export type MetricRecommendation =
   | { name: string; replicas: number; ratio: number; adjustedRatio?: number; reason: string }
   | { name: string; error: string };
 
-const within = (ratio: number, rules: Pick<Behavior, 'scaleUp' | 'scaleDown'>) => 1 - rules.scaleDown.tolerance <= ratio && ratio <= 1 + rules.scaleUp.tolerance;
+const within = (ratio: number, rules: Pick<Behavior, 'scaleUp' | 'scaleDown'>) =>
+  1 - rules.scaleDown.tolerance <= ratio && ratio <= 1 + rules.scaleUp.tolerance;
 const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
 /**
  * The replica count one metric asks for (replica_calculator.go).
  * @example replicasForMetric(1, { name: 'cpu', kind: 'average', target: 100, value: 200 }, DEFAULT_BEHAVIOR) // { replicas: 2, ratio: 2, … }
  */
-export function replicasForMetric(current: number, metric: MetricObservation, behavior: Pick<Behavior, 'scaleUp' | 'scaleDown'> = DEFAULT_BEHAVIOR): MetricRecommendation {
+export function replicasForMetric(
+  current: number,
+  metric: MetricObservation,
+  behavior: Pick<Behavior, 'scaleUp' | 'scaleDown'> = DEFAULT_BEHAVIOR,
+): MetricRecommendation {
   const { name, target } = metric;
   if (!(target > 0) || !Number.isFinite(target)) return { name, error: 'the target must be a positive number' };
   if (metric.kind === 'total') {
@@ -123,7 +133,9 @@ export function replicasForMetric(current: number, metric: MetricObservation, be
     if (within(ratio, behavior)) return { name, replicas: current, ratio, reason: 'within tolerance' };
     return { name, replicas: Math.ceil(ratio * current), ratio, reason: 'ceil(current × value / target)' };
   }
-  const ready = metric.replicas.filter((sample) => sample.ready !== false && sample.value !== undefined).map((sample) => sample.value as number);
+  const ready = metric.replicas
+    .filter((sample) => sample.ready !== false && sample.value !== undefined)
+    .map((sample) => sample.value as number);
   const unready = metric.replicas.filter((sample) => sample.ready === false).length;
   const missing = metric.replicas.filter((sample) => sample.ready !== false && sample.value === undefined).length;
   if (ready.length === 0) return { name, error: 'no ready replica reported the metric' };
@@ -134,28 +146,49 @@ export function replicasForMetric(current: number, metric: MetricObservation, be
     return { name, replicas: Math.ceil(ratio * ready.length), ratio, reason: 'ceil(ready replicas × average / target)' };
   }
   // Missing: 100% of the target on a scale down, 0% on a scale up; not ready: 0% on a scale up.
-  const adjusted = [...ready, ...Array<number>(missing).fill(ratio < 1 ? target : 0), ...(scaleUpWithUnready ? Array<number>(unready).fill(0) : [])];
+  const adjusted = [
+    ...ready,
+    ...Array<number>(missing).fill(ratio < 1 ? target : 0),
+    ...(scaleUpWithUnready ? Array<number>(unready).fill(0) : []),
+  ];
   const adjustedRatio = mean(adjusted) / target;
   if (within(adjustedRatio, behavior) || (ratio < 1 && adjustedRatio > 1) || (ratio > 1 && adjustedRatio < 1)) {
-    return { name, replicas: current, ratio, adjustedRatio, reason: 'missing or unready replicas: within tolerance or the direction reverses' };
+    return {
+      name,
+      replicas: current,
+      ratio,
+      adjustedRatio,
+      reason: 'missing or unready replicas: within tolerance or the direction reverses',
+    };
   }
   const replicas = Math.ceil(adjustedRatio * adjusted.length);
   if ((adjustedRatio < 1 && replicas > current) || (adjustedRatio > 1 && replicas < current)) {
     return { name, replicas: current, ratio, adjustedRatio, reason: 'missing or unready replicas: the count would move against the ratio' };
   }
-  return { name, replicas, ratio, adjustedRatio, reason: `recomputed with ${missing} missing and ${scaleUpWithUnready ? unready : 0} unready replicas` };
+  return {
+    name,
+    replicas,
+    ratio,
+    adjustedRatio,
+    reason: `recomputed with ${missing} missing and ${scaleUpWithUnready ? unready : 0} unready replicas`,
+  };
 }
 
 /**
  * The count several metrics ask for: the largest; when one cannot be computed, a scale down is
  * skipped (the current count stands) but a scale up goes ahead. `undefined` when none can be computed.
  */
-export function replicasForMetrics(current: number, metrics: readonly MetricObservation[], behavior: Pick<Behavior, 'scaleUp' | 'scaleDown'> = DEFAULT_BEHAVIOR): { replicas: number | undefined; perMetric: MetricRecommendation[]; reason: string } {
+export function replicasForMetrics(
+  current: number,
+  metrics: readonly MetricObservation[],
+  behavior: Pick<Behavior, 'scaleUp' | 'scaleDown'> = DEFAULT_BEHAVIOR,
+): { replicas: number | undefined; perMetric: MetricRecommendation[]; reason: string } {
   const perMetric = metrics.map((metric) => replicasForMetric(current, metric, behavior));
   const valid = perMetric.filter((entry): entry is Extract<MetricRecommendation, { replicas: number }> => 'replicas' in entry);
   if (valid.length === 0) return { replicas: undefined, perMetric, reason: 'no metric could be computed' };
   const best = valid.reduce((a, b) => (b.replicas > a.replicas ? b : a));
-  if (valid.length < perMetric.length && best.replicas < current) return { replicas: current, perMetric, reason: 'a metric is missing and the others suggest a scale down: skipped' };
+  if (valid.length < perMetric.length && best.replicas < current)
+    return { replicas: current, perMetric, reason: 'a metric is missing and the others suggest a scale down: skipped' };
   return { replicas: best.replicas, perMetric, reason: `${best.name}: ${best.reason}` };
 }
 
@@ -195,8 +228,16 @@ const changeSince = (events: readonly ScaleEvent[], now: number, periodSeconds: 
   events.filter((event) => event.at > now - periodSeconds * 1000).reduce((sum, event) => sum + Math.abs(event.change), 0);
 
 function periodStart(current: number, events: readonly ScaleEvent[], now: number, periodSeconds: number): number {
-  const added = changeSince(events.filter((event) => event.change > 0), now, periodSeconds);
-  const removed = changeSince(events.filter((event) => event.change < 0), now, periodSeconds);
+  const added = changeSince(
+    events.filter((event) => event.change > 0),
+    now,
+    periodSeconds,
+  );
+  const removed = changeSince(
+    events.filter((event) => event.change < 0),
+    now,
+    periodSeconds,
+  );
   return current - added + removed;
 }
 
@@ -229,7 +270,14 @@ export function scaleDownLimit(current: number, events: readonly ScaleEvent[], r
 }
 
 /** The desired count within the rate policies and min/max (`convertDesiredReplicasWithBehaviorRate`), and what bounded it. */
-export function limitRate(current: number, desired: number, bounds: { min: number; max: number }, behavior: Behavior, events: readonly ScaleEvent[], now: number): { replicas: number; limitedBy?: 'scale-up policy' | 'scale-down policy' | 'max' | 'min' } {
+export function limitRate(
+  current: number,
+  desired: number,
+  bounds: { min: number; max: number },
+  behavior: Behavior,
+  events: readonly ScaleEvent[],
+  now: number,
+): { replicas: number; limitedBy?: 'scale-up policy' | 'scale-down policy' | 'max' | 'min' } {
   if (desired > current) {
     const limit = Math.max(current, scaleUpLimit(current, events, behavior.scaleUp, now));
     const allowed = Math.min(bounds.max, limit);
@@ -287,7 +335,9 @@ export interface HpaDecision {
 export function evaluate(input: HpaInput): HpaDecision {
   const { current, min, max, behavior, now } = input;
   const keepFor = Math.max(behavior.scaleUp.stabilizationWindowSeconds, behavior.scaleDown.stabilizationWindowSeconds) * 1000;
-  const longest = Math.max(0, ...behavior.scaleUp.policies.map((p) => p.periodSeconds), ...behavior.scaleDown.policies.map((p) => p.periodSeconds)) * 1000;
+  const longest =
+    Math.max(0, ...behavior.scaleUp.policies.map((p) => p.periodSeconds), ...behavior.scaleDown.policies.map((p) => p.periodSeconds)) *
+    1000;
   const recent = input.recommendations.filter((entry) => entry.at > now - keepFor);
   const base = { current, perMetric: [] as MetricRecommendation[] };
   const finish = (decision: Omit<HpaDecision, 'recommendations' | 'events'>, recommendations: Recommendation[]): HpaDecision => {
@@ -295,12 +345,34 @@ export function evaluate(input: HpaInput): HpaDecision {
     if (decision.desired !== current) events.push({ at: now, change: decision.desired - current });
     return { ...decision, recommendations, events };
   };
-  if (current === 0 && min > 0) return finish({ ...base, recommended: 0, stabilized: 0, desired: 0, reason: 'current count is 0: scaling inactive until it is set again' }, recent);
-  if (current > max) return finish({ ...base, recommended: max, stabilized: max, desired: max, limitedBy: 'max', reason: `current ${current} above max ${max}` }, recent);
-  if (current < min) return finish({ ...base, recommended: min, stabilized: min, desired: min, limitedBy: 'min', reason: `current ${current} below min ${min}` }, recent);
+  if (current === 0 && min > 0)
+    return finish(
+      { ...base, recommended: 0, stabilized: 0, desired: 0, reason: 'current count is 0: scaling inactive until it is set again' },
+      recent,
+    );
+  if (current > max)
+    return finish(
+      { ...base, recommended: max, stabilized: max, desired: max, limitedBy: 'max', reason: `current ${current} above max ${max}` },
+      recent,
+    );
+  if (current < min)
+    return finish(
+      { ...base, recommended: min, stabilized: min, desired: min, limitedBy: 'min', reason: `current ${current} below min ${min}` },
+      recent,
+    );
   const fromMetrics = replicasForMetrics(current, input.metrics, behavior);
   if (fromMetrics.replicas === undefined && input.floor === undefined) {
-    return finish({ ...base, perMetric: fromMetrics.perMetric, recommended: current, stabilized: current, desired: current, reason: fromMetrics.reason }, recent);
+    return finish(
+      {
+        ...base,
+        perMetric: fromMetrics.perMetric,
+        recommended: current,
+        stabilized: current,
+        desired: current,
+        reason: fromMetrics.reason,
+      },
+      recent,
+    );
   }
   const metricCount = fromMetrics.replicas ?? current;
   const recommended = input.floor !== undefined && input.floor > metricCount ? input.floor : metricCount;
@@ -308,7 +380,15 @@ export function evaluate(input: HpaInput): HpaDecision {
   const stabilized = stabilize(current, recommended, recent, behavior, now);
   const limited = limitRate(current, stabilized, { min, max }, behavior, input.events, now);
   return finish(
-    { current, perMetric: fromMetrics.perMetric, recommended, stabilized, desired: limited.replicas, ...(limited.limitedBy ? { limitedBy: limited.limitedBy } : {}), reason },
+    {
+      current,
+      perMetric: fromMetrics.perMetric,
+      recommended,
+      stabilized,
+      desired: limited.replicas,
+      ...(limited.limitedBy ? { limitedBy: limited.limitedBy } : {}),
+      reason,
+    },
     [...recent, { at: now, replicas: recommended }],
   );
 }

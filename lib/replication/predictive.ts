@@ -6,8 +6,9 @@
  * pre-scales ahead by a lead time, the count being the larger of the reactive and the predictive one.
  * Pure.
  */
-import { type ForecastModelName, type ForecastReport, forecastPoints } from '../observation/series-forecast.ts';
+
 import type { RecentPoint } from '../observation/ports.ts';
+import { type ForecastModelName, type ForecastReport, forecastPoints } from '../observation/series-forecast.ts';
 
 /** Predictive settings of a component. */
 export interface PredictiveSettings {
@@ -37,7 +38,11 @@ export interface CapacityPoint {
  * The capacity per period: `ceil(max(0, load) × (1 + buffer%) / targetPerReplica)`, within min/max.
  * @example capacityPlan([{ time: 't', value: 430 }], { targetPerReplica: 50, bufferPercent: 10 }, { min: 1, max: 20 }) // [{ time: 't', load: 430, capacity: 10 }]
  */
-export function capacityPlan(forecasts: readonly { time: string; value: number }[], settings: Pick<PredictiveSettings, 'targetPerReplica' | 'bufferPercent'>, bounds: { min: number; max: number }): CapacityPoint[] {
+export function capacityPlan(
+  forecasts: readonly { time: string; value: number }[],
+  settings: Pick<PredictiveSettings, 'targetPerReplica' | 'bufferPercent'>,
+  bounds: { min: number; max: number },
+): CapacityPoint[] {
   return forecasts.map(({ time, value }) => {
     const needed = Math.ceil((Math.max(0, value) * (1 + settings.bufferPercent / 100)) / settings.targetPerReplica - 1e-9);
     return { time, load: value, capacity: Math.min(bounds.max, Math.max(bounds.min, needed)) };
@@ -48,7 +53,11 @@ export function capacityPlan(forecasts: readonly { time: string; value: number }
  * Forecasts the load series with the Observation engine's ETS models and plans capacity.
  * @throws ValidationError when no model fits the points (too few, or the model's constraints).
  */
-export function forecastCapacity(points: readonly RecentPoint[], settings: PredictiveSettings, bounds: { min: number; max: number }): { report: ForecastReport; plan: CapacityPoint[] } {
+export function forecastCapacity(
+  points: readonly RecentPoint[],
+  settings: PredictiveSettings,
+  bounds: { min: number; max: number },
+): { report: ForecastReport; plan: CapacityPoint[] } {
   const report = forecastPoints(points, {
     horizon: settings.horizon,
     model: settings.model,
@@ -120,14 +129,20 @@ export function compareForecasts(
       actualLoad,
       predictiveCapacity: point.capacity,
       reactiveCapacity: before?.replicas ?? null,
-      neededCapacity: actualLoad === null ? null : Math.ceil((Math.max(0, actualLoad) * (1 + settings.bufferPercent / 100)) / settings.targetPerReplica - 1e-9),
+      neededCapacity:
+        actualLoad === null
+          ? null
+          : Math.ceil((Math.max(0, actualLoad) * (1 + settings.bufferPercent / 100)) / settings.targetPerReplica - 1e-9),
     });
   }
-  const errors = periods.filter((p) => p.actualLoad !== null && p.actualLoad > 0).map((p) => Math.abs(p.forecastLoad - (p.actualLoad as number)) / (p.actualLoad as number));
+  const errors = periods
+    .filter((p) => p.actualLoad !== null && p.actualLoad > 0)
+    .map((p) => Math.abs(p.forecastLoad - (p.actualLoad as number)) / (p.actualLoad as number));
   return {
     periods,
     mape: errors.length === 0 ? null : errors.reduce((a, b) => a + b, 0) / errors.length,
     predictiveShort: periods.filter((p) => p.neededCapacity !== null && p.predictiveCapacity < p.neededCapacity).length,
-    reactiveShort: periods.filter((p) => p.neededCapacity !== null && p.reactiveCapacity !== null && p.reactiveCapacity < p.neededCapacity).length,
+    reactiveShort: periods.filter((p) => p.neededCapacity !== null && p.reactiveCapacity !== null && p.reactiveCapacity < p.neededCapacity)
+      .length,
   };
 }

@@ -50,16 +50,24 @@ export function n1Count(needed: number, zoneCount: number): number | undefined {
  * the N+1 count, never above `max` (a count capped by `max` stays a violation, named).
  * @example checkRedundancy({ desired: 4, needed: 4, zones: ['a', 'b', 'c'], max: 10, mode: 'raise' }).replicas // 6
  */
-export function checkRedundancy(input: { desired: number; needed: number; zones: readonly string[]; max: number; mode: 'raise' | 'flag' }): RedundancyVerdict {
+export function checkRedundancy(input: {
+  desired: number;
+  needed: number;
+  zones: readonly string[];
+  max: number;
+  mode: 'raise' | 'flag';
+}): RedundancyVerdict {
   const { desired, needed, zones, max, mode } = input;
   const verdict = (replicas: number, reason: string): RedundancyVerdict => {
     const afterZoneLoss = survivingReplicas(replicas, zones.length);
     return { ok: afterZoneLoss >= needed, replicas, spread: spreadOver(replicas, zones), afterZoneLoss, reason };
   };
   if (zones.length < 2) return verdict(desired, `one zone (${zones[0] ?? 'none'}): no count survives its loss`);
-  if (survivingReplicas(desired, zones.length) >= needed) return verdict(desired, `losing any one of ${zones.length} zones leaves at least ${needed}`);
+  if (survivingReplicas(desired, zones.length) >= needed)
+    return verdict(desired, `losing any one of ${zones.length} zones leaves at least ${needed}`);
   const wanted = n1Count(needed, zones.length) as number;
   if (mode === 'flag') return verdict(desired, `N+1 needs ${wanted} across ${zones.length} zones for ${needed}; flagged, not raised`);
-  if (wanted > max) return verdict(Math.max(desired, max), `N+1 needs ${wanted} across ${zones.length} zones for ${needed}, above max ${max}`);
+  if (wanted > max)
+    return verdict(Math.max(desired, max), `N+1 needs ${wanted} across ${zones.length} zones for ${needed}, above max ${max}`);
   return verdict(Math.max(desired, wanted), `raised to ${wanted} so that losing any one of ${zones.length} zones leaves ${needed}`);
 }

@@ -40,7 +40,10 @@ export const scalingRulesSchema = z.strictObject({
 
 /** A metric the component scales on: `average` per replica, or a `total` divided by the per-replica target. */
 export const metricConfigSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'metric names are 1-64 of A-Z a-z 0-9 _ . : / -').max(64),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'metric names are 1-64 of A-Z a-z 0-9 _ . : / -')
+    .max(64),
   kind: z.enum(['average', 'total']).default('average'),
   /** The desired value (per replica). */
   target: positive,
@@ -65,7 +68,12 @@ export const predictiveConfigSchema = z.strictObject({
 export const replicationBindingSchema = z.discriminatedUnion('kind', [
   lambdaConcurrencyBindingSchema.extend({ parameters: z.strictObject({}).default({}) }),
   sageMakerEndpointBindingSchema.extend({
-    parameters: z.strictObject({ variantName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/).max(63) }),
+    parameters: z.strictObject({
+      variantName: z
+        .string()
+        .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/)
+        .max(63),
+    }),
   }),
 ]);
 /** A replication binding. */
@@ -81,7 +89,15 @@ export const componentConfigSchema = z
     metrics: z.array(metricConfigSchema).max(MAX_METRICS).default([]),
     behavior: z.strictObject({ scaleUp: scalingRulesSchema.optional(), scaleDown: scalingRulesSchema.optional() }).default({}),
     /** Availability zones the replicas spread over; two or more turn the N+1 check on. */
-    zones: z.array(z.string().regex(/^[a-z0-9-]{1,32}$/, 'zone names are 1-32 of a-z 0-9 -').max(32)).max(6).default([]),
+    zones: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9-]{1,32}$/, 'zone names are 1-32 of a-z 0-9 -')
+          .max(32),
+      )
+      .max(6)
+      .default([]),
     /** `raise` the count to survive a zone's loss, or only `flag` the violation. */
     redundancy: z.enum(['raise', 'flag']).default('raise'),
     predictive: predictiveConfigSchema.optional(),
@@ -89,7 +105,10 @@ export const componentConfigSchema = z
     executor: replicationBindingSchema.optional(),
   })
   .refine((config) => config.min <= config.max, { path: ['min'], message: 'min must not exceed max' })
-  .refine((config) => new Set(config.metrics.map((metric) => metric.name)).size === config.metrics.length, { path: ['metrics'], message: 'each metric name once' });
+  .refine((config) => new Set(config.metrics.map((metric) => metric.name)).size === config.metrics.length, {
+    path: ['metrics'],
+    message: 'each metric name once',
+  });
 /** A component's configuration (defaults applied). */
 export type ComponentConfig = z.infer<typeof componentConfigSchema>;
 
@@ -102,7 +121,13 @@ export const evaluateInputSchema = z.strictObject({
   /** The count now; absent, read through the executor. */
   current: count.optional(),
   metrics: z
-    .array(z.strictObject({ name: z.string().min(1).max(64), value: boundedNumberSchema.optional(), replicas: z.array(replicaSampleSchema).max(MAX_REPLICAS).optional() }))
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(64),
+        value: boundedNumberSchema.optional(),
+        replicas: z.array(replicaSampleSchema).max(MAX_REPLICAS).optional(),
+      }),
+    )
     .max(MAX_METRICS)
     .default([]),
   /** Compute and record the decision without proposing it. */
@@ -113,6 +138,16 @@ export type EvaluateInput = z.input<typeof evaluateInputSchema>;
 
 /** What became of a decision. */
 export const decisionStatusSchema = z.enum(['no-change', 'recorded', 'pending', 'executed', 'failed', 'rejected', 'refused']);
+
+/** What one metric recommended (the HPA's count and ratio), or why it could not. */
+export const perMetricSchema = z.object({
+  name: z.string().max(64),
+  replicas: z.number().int().min(0).max(1e9).optional(),
+  ratio: boundedNumberSchema.optional(),
+  adjustedRatio: boundedNumberSchema.optional(),
+  reason: z.string().max(200).optional(),
+  error: z.string().max(200).optional(),
+});
 
 /** One scaling decision, as recorded and shown. */
 export const decisionSchema = z.object({
@@ -130,8 +165,10 @@ export const decisionSchema = z.object({
   predictive: count.nullable(),
   desired: count,
   limitedBy: z.string().max(64).optional(),
-  redundancy: z.object({ ok: z.boolean(), afterZoneLoss: count, spread: z.record(z.string().max(32), count), reason: z.string().max(500) }).nullable(),
-  perMetric: z.array(z.record(z.string().max(32), z.unknown())).max(MAX_METRICS),
+  redundancy: z
+    .object({ ok: z.boolean(), afterZoneLoss: count, spread: z.record(z.string().max(32), count), reason: z.string().max(500) })
+    .nullable(),
+  perMetric: z.array(perMetricSchema).max(MAX_METRICS),
   reason: z.string().max(1000),
   status: decisionStatusSchema,
   proposalId: z.string().max(64).optional(),
@@ -151,11 +188,18 @@ export const replicationRecordSchema = z.object({
   tenant: tenantSchema,
   component: componentIdSchema,
   config: componentConfigSchema,
-  recommendations: z.array(z.object({ at: z.number(), replicas: count })).max(2000),
-  events: z.array(z.object({ at: z.number(), change: z.number().int() })).max(2000),
+  recommendations: z.array(z.object({ at: z.number().min(0).max(1e15), replicas: count })).max(2000),
+  events: z.array(z.object({ at: z.number().min(0).max(1e15), change: z.number().int().min(-MAX_REPLICAS).max(MAX_REPLICAS) })).max(2000),
   decisions: z.array(decisionSchema).max(MAX_DECISIONS),
   /** The newest forecast's capacity plan. */
-  forecast: z.object({ at: isoTimestampSchema, model: z.string().max(16), intervalMs: z.number(), plan: z.array(capacityPointSchema).max(168) }).nullable(),
+  forecast: z
+    .object({
+      at: isoTimestampSchema,
+      model: z.string().max(16),
+      intervalMs: z.number().min(1).max(1e12),
+      plan: z.array(capacityPointSchema).max(168),
+    })
+    .nullable(),
   /** What the forecast said of each period when the period was next (for the forecast-only report). */
   recorded: z.array(capacityPointSchema).max(MAX_RECORDED_FORECASTS),
   updatedAt: isoTimestampSchema,
@@ -164,3 +208,24 @@ export const replicationRecordSchema = z.object({
 });
 /** A component's replication record. */
 export type ReplicationRecord = z.infer<typeof replicationRecordSchema>;
+
+const nullableCount = count.nullable();
+
+/** The forecast-only report: each past period's forecast and actual load, predictive and reactive capacity. */
+export const forecastOnlyReportSchema = z.object({
+  periods: z
+    .array(
+      z.object({
+        time: isoTimestampSchema,
+        forecastLoad: boundedNumberSchema,
+        actualLoad: boundedNumberSchema.nullable(),
+        predictiveCapacity: count,
+        reactiveCapacity: nullableCount,
+        neededCapacity: z.number().int().min(0).max(1e12).nullable(),
+      }),
+    )
+    .max(MAX_RECORDED_FORECASTS),
+  mape: z.number().min(0).max(1e12).nullable(),
+  predictiveShort: z.number().int().min(0).max(MAX_RECORDED_FORECASTS),
+  reactiveShort: z.number().int().min(0).max(MAX_RECORDED_FORECASTS),
+});

@@ -139,6 +139,7 @@ describe('engine manifests', () => {
       'executionRuns',
       'executionWebhookKey',
       'reflexLoopExecute',
+      'replicationEvaluate',
     ]);
     const expected: Record<string, { names: string; actions: string[] }> = {
       audit: {
@@ -163,7 +164,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, capsule submissions) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Replication's evaluations, capsule submissions) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -181,6 +182,7 @@ describe('engine manifests', () => {
       'reflexIncident',
       'reflexLoopDiagnose',
       'reflexLoopRecord',
+      'replicationEvaluate',
       'capsulesSubmissions',
     ];
     assert.deepEqual(starters, proposers);
