@@ -13,7 +13,8 @@
  *    (least relevant to the goal first), and holds the critical items only.
  * 4. The `keepRecentTurns` most recent turns are kept whole, newest first, while they fit.
  * 5. Everything else is cut into sentences and ranked against the goal (BM25 and embedding cosine
- *    fused, lib/compression/relevance.ts). Older turns holding more than `summariseAboveTokens` are
+ *    fused, lib/compression/relevance.ts); a sentence's score mixes its own relevance with its item's
+ *    (`itemWeight`), so a sentence is read in its item's context. Older turns holding more than `summariseAboveTokens` are
  *    **summarised**: their sentences' scores mix goal relevance with TextRank centrality
  *    (`centralityWeight`), and what is chosen becomes one summary item; below the threshold each older
  *    turn is one unit, kept or dropped whole. Units are taken in **maximal marginal relevance** order
@@ -140,7 +141,20 @@ export function compress(input: CompressInput, settings: CompressionSettings, co
       units.push({ id: `${entry.index}:${sentence}`, entry, sentence, text, tokens: count(text) + 1, history: isHistory });
     });
   }
-  const { scores, vectors } = relevance(input.goal, units, { bm25: settings.bm25Weight, vector: settings.vectorWeight });
+  const weights = { bm25: settings.bm25Weight, vector: settings.vectorWeight };
+  const { scores, vectors } = relevance(input.goal, units, weights);
+  if (settings.itemWeight > 0) {
+    const itemScores = relevance(
+      input.goal,
+      rest.map((entry) => ({ id: `${entry.index}`, text: entry.item.text })),
+      weights,
+    ).scores;
+    for (const unit of units) {
+      if (unit.sentence === -1) continue;
+      const own = scores.get(unit.id) ?? 0;
+      scores.set(unit.id, (1 - settings.itemWeight) * own + settings.itemWeight * (itemScores.get(`${unit.entry.index}`) ?? 0));
+    }
+  }
   if (summariseHistory) {
     const historyUnits = units.filter((unit) => unit.history);
     const ranks = textRank(historyUnits.map((unit) => unit.text));

@@ -35,6 +35,8 @@ export const compressionSettingsSchema = z.strictObject({
   /** Weights of the BM25 and embedding rankings in the fusion. */
   bm25Weight: z.number().min(0).max(4),
   vectorWeight: z.number().min(0).max(4),
+  /** Weight of a sentence's item's relevance in the sentence's score (the rest is the sentence's own): a sentence is read in its item's context. */
+  itemWeight: z.number().min(0).max(1),
   /** Estimated Jaccard similarity from which items are near-duplicates. */
   duplicateThreshold: z.number().min(0.5).max(1),
   /** Older turns are summarised sentence by sentence (TextRank) when they hold more tokens than this; below, each is kept or dropped whole. */
@@ -57,6 +59,7 @@ export const DEFAULT_COMPRESSION_SETTINGS: CompressionSettings = {
   relevanceWeight: 0.7,
   bm25Weight: 1,
   vectorWeight: 1,
+  itemWeight: 0.5,
   duplicateThreshold: 0.8,
   summariseAboveTokens: 1024,
   centralityWeight: 0.3,
