@@ -20,6 +20,7 @@
 import { parseArgs } from 'node:util';
 import { CreateAliasCommand, PublishVersionCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { lambdaAliasExecutor } from '../lib/adapters/aws/executors.ts';
+import type { ExecutorRegistry } from '../lib/execution/executor.ts';
 import { defaultSettings } from '../lib/governance/settings.ts';
 import { illustrativeCatalogue } from '../lib/migration/catalogue.ts';
 import { bestFitDecreasing, firstFitDecreasing, optimalPlacement, type Placement } from '../lib/migration/placement.ts';
@@ -133,7 +134,7 @@ try {
   const pools = [lambdaPool('lambda/big', 0.6), lambdaPool('lambda/small', 0.12)];
   const fast = new Map<string, number[]>();
   const deps: RunnerDeps = {
-    executors: { 'lambda-alias': lambdaAliasExecutor(aws.lambda) },
+    executors: { 'lambda-alias': lambdaAliasExecutor(aws.lambda) } as ExecutorRegistry,
     stage: { accountId: LOCAL_ACCOUNT, region: LOCAL_REGION, webhookAllowList: [] },
     governance: {
       settings: async (tenant) => defaultSettings(tenant),

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateAliasCommand, GetAliasCommand, PublishVersionCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { lambdaAliasExecutor } from '../../lib/adapters/aws/executors.ts';
 import { LockedError, ValidationError } from '../../lib/errors.ts';
+import type { ExecutorRegistry } from '../../lib/execution/executor.ts';
 import { defaultSettings } from '../../lib/governance/settings.ts';
 import { bestFitDecreasing } from '../../lib/migration/placement.ts';
 import { buildSteps, dependencyOrder, undoOrder } from '../../lib/migration/plan.ts';
@@ -130,7 +131,7 @@ describe('running a plan through the lambda-alias executor', () => {
       await aws.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
     }
     deps = {
-      executors: { 'lambda-alias': lambdaAliasExecutor(aws.lambda) },
+      executors: { 'lambda-alias': lambdaAliasExecutor(aws.lambda) } as ExecutorRegistry,
       stage: { accountId: LOCAL_ACCOUNT, region: LOCAL_REGION, webhookAllowList: [] },
       governance,
       latency: { newest: async (_tenant, series, count) => (latency.get(series) ?? []).slice(0, count) },
