@@ -38,7 +38,9 @@ async function filesUnder(dir: string, pattern: RegExp): Promise<string[]> {
  * projection packages instead (`AUTONOMY_ENGINES`). Function code itself does not shape it.
  */
 async function configHash(root: string, stage: string): Promise<string> {
-  const hash = createHash('sha256').update(stage);
+  const hash = createHash('sha256')
+    .update(stage)
+    .update(TEMPLATE_ONLY_STAGES.has(stage) ? 'template-only' : 'bundles');
   const projection = process.env.AUTONOMY_ENGINES;
   const inputs = [
     path.join(root, 'serverless.yml'),
@@ -56,6 +58,18 @@ async function configHash(root: string, stage: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Stages packaged for their template only: the local cloud runs every function from its source, so
+ * bundling and zipping ~90 functions for it (about half of `npm test`'s start-up) buys nothing. Their
+ * functions point at one empty placeholder artifact instead (`AUTONOMY_TEMPLATE_ONLY`, read by
+ * infra/serverless/engines.cjs); the template is otherwise the one `sls package` writes. Stages that
+ * deploy (dev, prod, …) always get their bundles.
+ */
+const TEMPLATE_ONLY_STAGES = new Set(['local']);
+
+/** The smallest valid zip archive: an end-of-central-directory record and nothing else. */
+const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)]);
+
 /** Packaging takes ~15 s here; past this it is stuck, and a stuck CI run helps no one. */
 const PACKAGE_TIMEOUT_MS = 300_000;
 
@@ -71,7 +85,9 @@ let packagingQueue: Promise<unknown> = Promise.resolve();
  */
 export function packageStacks(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<FlatTemplate> {
   const run = packagingQueue.then(() =>
-    withDirectoryLock(path.join(root, '.local', 'package.lock'), async () => flattenStacks(await packageOnce(root, stage, outDir, log), siblingTemplateLoader(outDir))),
+    withDirectoryLock(path.join(root, '.local', 'package.lock'), async () =>
+      flattenStacks(await packageOnce(root, stage, outDir, log), siblingTemplateLoader(outDir)),
+    ),
   );
   packagingQueue = run.catch(() => undefined);
   return run;
@@ -81,7 +97,12 @@ export function packageStacks(root: string, stage: string, outDir: string, log: 
  * {@link packageStacks}' template alone: everything the stage deploys, nested stacks inlined, as one template.
  * @throws as {@link packageStacks}.
  */
-export async function packageTemplate(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<CfnTemplate> {
+export async function packageTemplate(
+  root: string,
+  stage: string,
+  outDir: string,
+  log: (line: string) => void = () => {},
+): Promise<CfnTemplate> {
   return (await packageStacks(root, stage, outDir, log)).template;
 }
 
@@ -97,7 +118,10 @@ async function withDirectoryLock<T>(lockDir: string, work: () => Promise<T>): Pr
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const age = await stat(lockDir).then((info) => Date.now() - info.mtimeMs, () => 0);
+      const age = await stat(lockDir).then(
+        (info) => Date.now() - info.mtimeMs,
+        () => 0,
+      );
       if (age > PACKAGE_TIMEOUT_MS + 30_000) await rm(lockDir, { recursive: true, force: true });
       else await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -117,7 +141,15 @@ async function packageOnce(root: string, stage: string, outDir: string, log: (li
     return JSON.parse(await readFile(templatePath, 'utf8')) as CfnTemplate;
   }
   await mkdir(outDir, { recursive: true });
-  log(`packaging the service for stage ${stage} (sls package)…`);
+  const templateOnly = TEMPLATE_ONLY_STAGES.has(stage);
+  const placeholder = path.join(root, '.local', 'template-only.zip');
+  if (templateOnly) {
+    await writeFile(placeholder, EMPTY_ZIP);
+    // serverless-esbuild moves its (here empty) output folder whether or not it built anything: the
+    // folder must exist (`outputWorkFolder` in serverless.yml).
+    await mkdir(path.join(root, '.esbuild', stage, '.serverless'), { recursive: true });
+  }
+  log(`packaging the service for stage ${stage} (sls package${templateOnly ? ', template only: the functions run from source' : ''})…`);
   const sls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [sls, 'package', '--stage', stage, '--package', outDir], {
@@ -128,13 +160,18 @@ async function packageOnce(root: string, stage: string, outDir: string, log: (li
         AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
         SLS_TELEMETRY_DISABLED: '1',
         SLS_NOTIFICATIONS_MODE: 'off',
+        ...(templateOnly ? { AUTONOMY_TEMPLATE_ONLY: placeholder } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), PACKAGE_TIMEOUT_MS);
     let text = '';
-    child.stdout.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -186,14 +223,16 @@ export class IntrinsicResolver {
   }
 
   private sub(text: string, vars: Record<string, unknown>): string {
-    return text.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
-      if (name in vars) return String(this.resolve(vars[name]));
-      if (name.includes('.')) {
-        const [logical, ...attr] = name.split('.');
-        return this.getAtt(logical ?? '', attr.join('.'));
-      }
-      return this.ref(name);
-    }).replace(/\$\{!/g, '${');
+    return text
+      .replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+        if (name in vars) return String(this.resolve(vars[name]));
+        if (name.includes('.')) {
+          const [logical, ...attr] = name.split('.');
+          return this.getAtt(logical ?? '', attr.join('.'));
+        }
+        return this.ref(name);
+      })
+      .replace(/\$\{!/g, '${');
   }
 
   /** Resolves every intrinsic inside `value`; plain values pass through. */

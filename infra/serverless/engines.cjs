@@ -31,5 +31,14 @@ module.exports = async ({ resolveVariable }) => {
   const functionNamePrefix = `${service}-${stage}-`;
   const config = serverlessConfig(engines, { param: (name) => params[name], secretNamePrefix, stateMachinePrefix, models, functionNamePrefix });
   if (standInHandler) for (const fn of Object.values(config.functions)) fn.handler = standInHandler;
+  // A stage packaged for its template only (infra/local/template.ts: the local cloud runs the source):
+  // no bundles, every function pointing at one placeholder artifact.
+  const placeholder = process.env.AUTONOMY_TEMPLATE_ONLY;
+  if (placeholder) {
+    for (const fn of Object.values(config.functions)) {
+      fn.skipEsbuild = true;
+      fn.package = { ...fn.package, artifact: placeholder };
+    }
+  }
   return config;
 };
