@@ -136,6 +136,8 @@ export const GATE_STATE_MACHINE = 'governance-gate';
 export const SELF_REPAIR_STATE_MACHINE = 'self-repair';
 /** KAMACHIQ plans' state machine (statemachines/capsule-plan.asl.json), named as the gate is. */
 export const CAPSULE_PLAN_STATE_MACHINE = 'capsule-plan';
+/** A promotion's state machine (statemachines/promotion.asl.json), named as the gate is. */
+export const PROMOTION_STATE_MACHINE = 'promotion';
 
 /**
  * The stage's state machines that functions start, by their name after `<service>-<stage>-`
@@ -145,6 +147,7 @@ export const stateMachines = {
   [GATE_STATE_MACHINE]: { env: 'GATE_STATE_MACHINE_ARN' },
   [SELF_REPAIR_STATE_MACHINE]: { env: 'SELF_REPAIR_STATE_MACHINE_ARN' },
   [CAPSULE_PLAN_STATE_MACHINE]: { env: 'CAPSULE_PLAN_STATE_MACHINE_ARN' },
+  [PROMOTION_STATE_MACHINE]: { env: 'PROMOTION_STATE_MACHINE_ARN' },
 } as const;
 /** A state machine's name after `<service>-<stage>-`. */
 export type StateMachineName = keyof typeof stateMachines;
