@@ -43,6 +43,7 @@ import { heartbeatEmitted } from './platform.ts';
 import { canaryJudged, promotionEnded, promotionStarted, trafficShifted } from './promotion.ts';
 import { incidentDiagnosed, loopCompleted, playbookChosen, recoveryVerified } from './reflex.ts';
 import { decisionMade } from './replication.ts';
+import { versionTagged, versionUpdated } from './versioning.ts';
 
 /** Every catalogued event, one entry per (source, detail-type). */
 export const eventCatalog = [
@@ -91,6 +92,8 @@ export const eventCatalog = [
   trafficShifted,
   canaryJudged,
   promotionEnded,
+  versionTagged,
+  versionUpdated,
 ] as const;
 
 /** A catalog entry. */

@@ -55,6 +55,8 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'promotion.traffic.shifted',
   'promotion.canary.judged',
   'promotion.canary.ended',
+  'versioning.version.tagged',
+  'versioning.version.updated',
 ]);
 
 /**
