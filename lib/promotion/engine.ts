@@ -46,8 +46,11 @@ import {
 
 /** Who shifts traffic and judges, as the ledger names it. */
 export const PROMOTION_ACTOR = 'system:promotion';
-/** Seconds between looks at a pending approval, by default. */
-export const DEFAULT_APPROVAL_POLL_SECONDS = 5;
+/**
+ * Seconds between looks at a pending approval at first; the gap then grows to a tenth of the time
+ * waited (at most 5 minutes), so a day's wait costs a few hundred looks.
+ */
+export const DEFAULT_APPROVAL_POLL_SECONDS = 1;
 
 /** A promotion as the API shows it. */
 export type PromotionView = Omit<Promotion, 'version'>;

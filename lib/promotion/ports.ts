@@ -70,6 +70,6 @@ export interface PromotionDeps {
   versions?: VersionGate;
   now: () => Date;
   newId: () => string;
-  /** Seconds between looks at a pending approval (default 5). */
+  /** Seconds between the first looks at a pending approval (default 1; the gap grows with the wait). */
   approvalPollSeconds?: number;
 }
