@@ -59,7 +59,7 @@ export const DEFAULT_COMPRESSION_SETTINGS: CompressionSettings = {
   relevanceWeight: 0.7,
   bm25Weight: 1,
   vectorWeight: 1,
-  itemWeight: 0.5,
+  itemWeight: 0.7,
   duplicateThreshold: 0.8,
   summariseAboveTokens: 1024,
   centralityWeight: 0.3,
@@ -129,7 +129,9 @@ export const compressionResultSchema = z.object({
   saved: z.number(),
   dropped: z.array(droppedItemSchema).max(256),
   /** The critical items that meeting the budget would drop, and by how many tokens the context is over without dropping them. */
-  needsApproval: z.object({ items: z.array(itemRefSchema.extend({ tokens: z.number().int().min(0) })).max(256), tokensOver: z.number().int().min(0) }).optional(),
+  needsApproval: z
+    .object({ items: z.array(itemRefSchema.extend({ tokens: z.number().int().min(0) })).max(256), tokensOver: z.number().int().min(0) })
+    .optional(),
 });
 /** What a compression returns. */
 export type CompressionResult = z.infer<typeof compressionResultSchema>;
