@@ -56,7 +56,11 @@ describe('HPA algorithm details', () => {
 
   it('divides a total by the per-replica target (an external metric with an AverageValue target)', () => {
     assert.equal(replicasOf(replicasForMetric(2, { name: 'rps', kind: 'total', target: 50, value: 430 })), 9);
-    assert.equal(replicasOf(replicasForMetric(9, { name: 'rps', kind: 'total', target: 50, value: 430 })), 9, 'ratio 430/450 within tolerance');
+    assert.equal(
+      replicasOf(replicasForMetric(9, { name: 'rps', kind: 'total', target: 50, value: 430 })),
+      9,
+      'ratio 430/450 within tolerance',
+    );
   });
 
   it(`counts replicas missing a metric as 100% of the target on a scale down (${TASK_PAGE})`, () => {
@@ -82,17 +86,31 @@ describe('HPA algorithm details', () => {
     // pods are consuming 0% of the desired metric"
     // Two ready at 130 and one not ready: alone the ready ones ask for ceil(1.3 × 2) = 3; with the unready
     // one at 0% the average is 86.7, the direction reverses, so nothing changes.
-    const result = replicasForMetric(3, { name: 'cpu', kind: 'average', target: 100, replicas: [{ value: 130 }, { value: 130 }, { ready: false }] });
+    const result = replicasForMetric(3, {
+      name: 'cpu',
+      kind: 'average',
+      target: 100,
+      replicas: [{ value: 130 }, { value: 130 }, { ready: false }],
+    });
     assert.equal(replicasOf(result), 3);
     const ready = replicasForMetric(2, { name: 'cpu', kind: 'average', target: 100, replicas: [{ value: 130 }, { value: 130 }] });
     assert.equal(replicasOf(ready), 3, 'the same two without the unready one scale up');
-    const reversed = replicasForMetric(4, { name: 'cpu', kind: 'average', target: 100, replicas: [{ value: 150 }, { ready: false }, { ready: false }, { ready: false }] });
+    const reversed = replicasForMetric(4, {
+      name: 'cpu',
+      kind: 'average',
+      target: 100,
+      replicas: [{ value: 150 }, { ready: false }, { ready: false }, { ready: false }],
+    });
     assert.equal(replicasOf(reversed), 4, '150/4 = 37.5: the direction reverses, no change');
   });
 
   it(`takes the largest of several metrics (${TASK_PAGE})`, () => {
     // "this calculation is done for each metric, and then the largest of the desired replica counts is chosen"
-    const result = replicasForMetrics(4, [cpu(50), { name: 'memory', kind: 'average', target: 100, value: 300 }, { name: 'rps', kind: 'total', target: 10, value: 70 }]);
+    const result = replicasForMetrics(4, [
+      cpu(50),
+      { name: 'memory', kind: 'average', target: 100, value: 300 },
+      { name: 'rps', kind: 'total', target: 10, value: 70 },
+    ]);
     assert.equal(result.replicas, 12);
   });
 
@@ -116,12 +134,20 @@ describe('HPA stabilisation window', () => {
       { at: now - 60_000, replicas: 6 },
     ];
     assert.equal(stabilize(10, 3, history, DEFAULT_BEHAVIOR, now), 8, 'the 10 is older than 300 s');
-    assert.equal(stabilize(10, 3, history, withDefaults({ scaleDown: { stabilizationWindowSeconds: 60 } }), now), 3, '60 s window: nothing within it');
+    assert.equal(
+      stabilize(10, 3, history, withDefaults({ scaleDown: { stabilizationWindowSeconds: 60 } }), now),
+      3,
+      '60 s window: nothing within it',
+    );
   });
 
   it('scales up at once with the default 0 s scale-up window', () => {
     assert.equal(stabilize(2, 9, [{ at: 0, replicas: 2 }], DEFAULT_BEHAVIOR, 1000), 9);
-    assert.equal(stabilize(2, 9, [{ at: 900, replicas: 4 }], withDefaults({ scaleUp: { stabilizationWindowSeconds: 60 } }), 1000), 4, 'the lowest within the up window');
+    assert.equal(
+      stabilize(2, 9, [{ at: 900, replicas: 4 }], withDefaults({ scaleUp: { stabilizationWindowSeconds: 60 } }), 1000),
+      4,
+      'the lowest within the up window',
+    );
   });
 
   it('a falling metric over five minutes scales down gradually, then to the floor once the window has passed', () => {
@@ -129,7 +155,16 @@ describe('HPA stabilisation window', () => {
     const seen: number[] = [];
     for (let minute = 0; minute <= 8; minute += 1) {
       const value = minute === 0 ? 100 : 20; // drops to 20% of target at minute 1
-      const decision = evaluate({ current: state.current, min: 1, max: 20, metrics: [cpu(value)], behavior: DEFAULT_BEHAVIOR, recommendations: state.recommendations, events: state.events, now: minute * 60_000 });
+      const decision = evaluate({
+        current: state.current,
+        min: 1,
+        max: 20,
+        metrics: [cpu(value)],
+        behavior: DEFAULT_BEHAVIOR,
+        recommendations: state.recommendations,
+        events: state.events,
+        now: minute * 60_000,
+      });
       state = { recommendations: decision.recommendations, events: decision.events, current: decision.desired };
       seen.push(decision.desired);
     }
@@ -161,7 +196,16 @@ describe('HPA scaling policies', () => {
     const steps: number[] = [];
     for (let minute = 0; current > 10 && minute < 60; minute += 1) {
       // 80 replicas at 12.5 of a 100 target ask for 10; the target keeps asking for 10 replicas' worth.
-      const decision = evaluate({ current, min: 1, max: 100, metrics: [{ name: 'rps', kind: 'total', target: 100, value: 1000 }], behavior: both, recommendations, events, now: minute * 61_000 });
+      const decision = evaluate({
+        current,
+        min: 1,
+        max: 100,
+        metrics: [{ name: 'rps', kind: 'total', target: 100, value: 1000 }],
+        behavior: both,
+        recommendations,
+        events,
+        now: minute * 61_000,
+      });
       steps.push(current - decision.desired);
       current = decision.desired;
       events = decision.events;
@@ -169,7 +213,10 @@ describe('HPA scaling policies', () => {
     }
     assert.equal(steps[0], 8);
     assert.equal(steps[1], 8, '72 × 0.9 = 64.8 → 64: 8 removed (7.2 rounded up)');
-    assert.ok(steps.slice(-3).every((step) => step <= 4), `below 40 the Pods policy removes 4 at a time: ${steps.join(',')}`);
+    assert.ok(
+      steps.slice(-3).every((step) => step <= 4),
+      `below 40 the Pods policy removes 4 at a time: ${steps.join(',')}`,
+    );
     assert.equal(current, 10);
   });
 
@@ -180,7 +227,11 @@ describe('HPA scaling policies', () => {
     // 5 removed 30 s ago: the period started at 50, so 45 is still the floor.
     assert.equal(scaleDownLimit(45, [{ at: -30_000, change: -5 }], behavior.scaleDown, 0), 45);
     assert.equal(limitRate(45, 10, { min: 1, max: 100 }, behavior, [{ at: -30_000, change: -5 }], 0).replicas, 45);
-    assert.equal(limitRate(45, 10, { min: 1, max: 100 }, behavior, [{ at: -61_000, change: -5 }], 0).replicas, 40, 'a minute later: 45 × 0.9 = 40.5 → 40');
+    assert.equal(
+      limitRate(45, 10, { min: 1, max: 100 }, behavior, [{ at: -61_000, change: -5 }], 0).replicas,
+      40,
+      'a minute later: 45 × 0.9 = 40.5 → 40',
+    );
   });
 
   it(`removes no more than 5 pods a minute with Percent 10 and Pods 5 and selectPolicy Min (${CONCEPT_PAGE}#example-limit-scale-down-rate)`, () => {
@@ -200,30 +251,88 @@ describe('HPA scaling policies', () => {
 
   it(`does not scale down with selectPolicy Disabled (${CONCEPT_PAGE}#example-disable-scale-down)`, () => {
     const behavior = withDefaults({ scaleDown: { selectPolicy: 'Disabled' } });
-    const decision = evaluate({ current: 8, min: 1, max: 10, metrics: [cpu(10)], behavior: { ...behavior, scaleDown: { ...behavior.scaleDown, stabilizationWindowSeconds: 0 } }, recommendations: [], events: [], now: 0 });
+    const decision = evaluate({
+      current: 8,
+      min: 1,
+      max: 10,
+      metrics: [cpu(10)],
+      behavior: { ...behavior, scaleDown: { ...behavior.scaleDown, stabilizationWindowSeconds: 0 } },
+      recommendations: [],
+      events: [],
+      now: 0,
+    });
     assert.equal(decision.desired, 8);
     assert.equal(decision.limitedBy, 'scale-down policy');
   });
 
   it(`scales up by at most max(100%, 4 pods) per 15 s by default (${CONCEPT_PAGE}#default-behavior)`, () => {
     // "There are 2 policies where 4 pods or a 100% of the currently running replicas may at most be added every 15 seconds"
-    assert.equal(evaluate({ current: 1, min: 1, max: 100, metrics: [cpu(5000)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 }).desired, 5, '1 + 4 pods beats 100%');
-    assert.equal(evaluate({ current: 10, min: 1, max: 100, metrics: [cpu(5000)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 }).desired, 20, '100% beats 4 pods');
-    const after = evaluate({ current: 20, min: 1, max: 100, metrics: [cpu(5000)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [{ at: -5_000, change: 10 }], now: 0 });
+    assert.equal(
+      evaluate({ current: 1, min: 1, max: 100, metrics: [cpu(5000)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 })
+        .desired,
+      5,
+      '1 + 4 pods beats 100%',
+    );
+    assert.equal(
+      evaluate({ current: 10, min: 1, max: 100, metrics: [cpu(5000)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 })
+        .desired,
+      20,
+      '100% beats 4 pods',
+    );
+    const after = evaluate({
+      current: 20,
+      min: 1,
+      max: 100,
+      metrics: [cpu(5000)],
+      behavior: DEFAULT_BEHAVIOR,
+      recommendations: [],
+      events: [{ at: -5_000, change: 10 }],
+      now: 0,
+    });
     assert.equal(after.desired, 20, 'within the same 15 s period the start was 10: at most 20');
   });
 
   it('keeps within min and max, and brings a count outside them back at once', () => {
-    assert.equal(evaluate({ current: 5, min: 2, max: 6, metrics: [cpu(1000)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 }).desired, 6);
-    assert.equal(evaluate({ current: 9, min: 2, max: 6, metrics: [cpu(100)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 }).desired, 6);
-    assert.equal(evaluate({ current: 1, min: 2, max: 6, metrics: [cpu(100)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 }).desired, 2);
-    const down = evaluate({ current: 4, min: 3, max: 6, metrics: [cpu(10)], behavior: withDefaults({ scaleDown: { stabilizationWindowSeconds: 0 } }), recommendations: [], events: [], now: 0 });
+    assert.equal(
+      evaluate({ current: 5, min: 2, max: 6, metrics: [cpu(1000)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 })
+        .desired,
+      6,
+    );
+    assert.equal(
+      evaluate({ current: 9, min: 2, max: 6, metrics: [cpu(100)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 })
+        .desired,
+      6,
+    );
+    assert.equal(
+      evaluate({ current: 1, min: 2, max: 6, metrics: [cpu(100)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 0 })
+        .desired,
+      2,
+    );
+    const down = evaluate({
+      current: 4,
+      min: 3,
+      max: 6,
+      metrics: [cpu(10)],
+      behavior: withDefaults({ scaleDown: { stabilizationWindowSeconds: 0 } }),
+      recommendations: [],
+      events: [],
+      now: 0,
+    });
     assert.equal(down.desired, 3);
     assert.equal(down.limitedBy, 'min');
   });
 
   it('records the recommendation and, when the count changes, a scale event', () => {
-    const decision = evaluate({ current: 2, min: 1, max: 10, metrics: [cpu(200)], behavior: DEFAULT_BEHAVIOR, recommendations: [], events: [], now: 5 });
+    const decision = evaluate({
+      current: 2,
+      min: 1,
+      max: 10,
+      metrics: [cpu(200)],
+      behavior: DEFAULT_BEHAVIOR,
+      recommendations: [],
+      events: [],
+      now: 5,
+    });
     assert.deepEqual(decision.recommendations, [{ at: 5, replicas: 4 }]);
     assert.deepEqual(decision.events, [{ at: 5, change: 2 }]);
   });

@@ -10,7 +10,10 @@ import { checkRedundancy, n1Count, spreadOver, survivingReplicas } from '../../l
 
 const HOUR = 3_600_000;
 // Four days of hourly load with a daily cycle between 100 and 500 requests per second.
-const daily: RecentPoint[] = Array.from({ length: 96 }, (_, i) => [Date.UTC(2026, 0, 1) + i * HOUR, 300 + 200 * Math.sin((2 * Math.PI * i) / 24)]);
+const daily: RecentPoint[] = Array.from({ length: 96 }, (_, i) => [
+  Date.UTC(2026, 0, 1) + i * HOUR,
+  300 + 200 * Math.sin((2 * Math.PI * i) / 24),
+]);
 
 describe('predictive capacity', () => {
   it('needs ceil(load × (1 + buffer) / per-replica target) per period, within min and max', () => {
@@ -24,11 +27,27 @@ describe('predictive capacity', () => {
       { targetPerReplica: 50, bufferPercent: 10 },
       { min: 2, max: 20 },
     );
-    assert.deepEqual(plan.map((p) => p.capacity), [10, 2, 20, 2]);
+    assert.deepEqual(
+      plan.map((p) => p.capacity),
+      [10, 2, 20, 2],
+    );
   });
 
   it("forecasts a daily cycle with the Observation engine's Holt-Winters model and follows it", () => {
-    const { report, plan } = forecastCapacity(daily, { mode: 'forecast-only', series: 'rps', targetPerReplica: 50, bufferPercent: 0, leadSeconds: 600, horizon: 24, model: 'AAA', seasonLength: 24 }, { min: 1, max: 50 });
+    const { report, plan } = forecastCapacity(
+      daily,
+      {
+        mode: 'forecast-only',
+        series: 'rps',
+        targetPerReplica: 50,
+        bufferPercent: 0,
+        leadSeconds: 600,
+        horizon: 24,
+        model: 'AAA',
+        seasonLength: 24,
+      },
+      { min: 1, max: 50 },
+    );
     assert.equal(report.model, 'AAA');
     const peak = plan.reduce((a, b) => (b.capacity > a.capacity ? b : a));
     const trough = plan.reduce((a, b) => (b.capacity < a.capacity ? b : a));
@@ -62,12 +81,25 @@ describe('predictive capacity', () => {
       [1.5 * HOUR, 240],
       [1.9 * HOUR, 260],
     ];
-    const report = compareForecasts(recorded, actual, [{ at: 0, replicas: 2 }, { at: 1.2 * HOUR, replicas: 3 }], { targetPerReplica: 50, bufferPercent: 0 }, HOUR, 2.5 * HOUR);
+    const report = compareForecasts(
+      recorded,
+      actual,
+      [
+        { at: 0, replicas: 2 },
+        { at: 1.2 * HOUR, replicas: 3 },
+      ],
+      { targetPerReplica: 50, bufferPercent: 0 },
+      HOUR,
+      2.5 * HOUR,
+    );
     assert.equal(report.periods.length, 2, 'the future period is not compared');
-    assert.deepEqual(report.periods.map((p) => [p.actualLoad, p.neededCapacity, p.reactiveCapacity]), [
-      [100, 2, 2],
-      [250, 5, 3],
-    ]);
+    assert.deepEqual(
+      report.periods.map((p) => [p.actualLoad, p.neededCapacity, p.reactiveCapacity]),
+      [
+        [100, 2, 2],
+        [250, 5, 3],
+      ],
+    );
     assert.equal(report.mape, (0 + 50 / 250) / 2);
     assert.equal(report.predictiveShort, 1);
     assert.equal(report.reactiveShort, 1);
