@@ -22,6 +22,7 @@ import {
   versionSubmitted,
 } from './capsules.ts';
 import type { EventDefinition } from './common.ts';
+import { compressionConfigChanged, contextCompressed } from './compression.ts';
 import { evolutionDecisionMade } from './evolution.ts';
 import { runCompleted } from './execution.ts';
 import { templateChanged, tenantPaused } from './gateway.ts';
@@ -94,6 +95,8 @@ export const eventCatalog = [
   promotionEnded,
   versionTagged,
   versionUpdated,
+  contextCompressed,
+  compressionConfigChanged,
 ] as const;
 
 /** A catalog entry. */

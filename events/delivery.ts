@@ -57,6 +57,8 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'promotion.canary.ended',
   'versioning.version.tagged',
   'versioning.version.updated',
+  'compression.context.compressed',
+  'compression.config.changed',
 ]);
 
 /**
