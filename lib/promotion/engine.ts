@@ -37,6 +37,7 @@ import type { StepReport } from './report-schemas.ts';
 import {
   type AbortInput,
   type MetricsInput,
+  originalTrafficSchema,
   type Promotion,
   type PromotionInput,
   promotionViewSchema,
@@ -120,7 +121,7 @@ export async function startPromotion(
   // executor accepts; its `before` is the traffic a roll-back restores.
   const probe = shiftChange(input.target, input.steps[0] ?? 100, { functionVersion: '1' });
   const plan = await executor.dryRun(requestOf(tenant, { component: input.component, target: input.target }, probe, executor));
-  const original = plan.before;
+  const original = originalTrafficSchema.parse(plan.before);
   if (input.target.kind === 'lambda-alias' && original.functionVersion === input.target.canaryVersion) {
     throw new ValidationError([
       { path: 'body.target.canaryVersion', message: `version ${input.target.canaryVersion} already serves the alias; nothing to promote` },

@@ -123,7 +123,17 @@ export const promotionNextSchema = z.enum(['approval', 'shift', 'judge', 'pause'
 export type PromotionNext = z.infer<typeof promotionNextSchema>;
 
 /** What the traffic looked like before the promotion (what a roll-back restores). */
-export const originalTrafficSchema = z.record(z.string().min(1).max(128), z.unknown());
+export const originalTrafficSchema = z.object({
+  /** A Lambda alias: its version and additional version weights. */
+  functionVersion: z.string().max(16).optional(),
+  additionalVersionWeights: z.record(z.string().max(16), z.number().min(0).max(1)).optional(),
+  /** A SageMaker endpoint: each variant's weight and instance count. */
+  variants: z
+    .record(z.string().max(63), z.object({ weight: z.number().min(0).max(1000), instanceCount: z.number().int().min(0).max(1000) }))
+    .optional(),
+});
+/** The traffic before a promotion. */
+export type OriginalTraffic = z.infer<typeof originalTrafficSchema>;
 
 /** A promotion as stored and shown. */
 export const promotionSchema = z.object({
