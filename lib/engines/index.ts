@@ -13,6 +13,7 @@ import { identityEngine } from '../identity/manifest.ts';
 import { mcpEngine } from '../mcp/manifest.ts';
 import { observationEngine } from '../observation/manifest.ts';
 import { platformEngine } from '../platform/manifest.ts';
+import { promotionEngine } from '../promotion/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
 import { replicationEngine } from '../replication/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
@@ -26,6 +27,7 @@ export const engines: readonly EngineManifest[] = [
   executionEngine,
   replicationEngine,
   evolutionEngine,
+  promotionEngine,
   gatewayEngine,
   auditEngine,
   mcpEngine,

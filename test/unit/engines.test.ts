@@ -184,6 +184,8 @@ describe('engine manifests', () => {
       'reflexLoopRecord',
       'replicationEvaluate',
       'evolutionDecide',
+      'promotionPromotions',
+      'promotionAdvance',
       'capsulesSubmissions',
     ];
     assert.deepEqual(starters, proposers);
