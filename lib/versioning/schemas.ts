@@ -38,7 +38,10 @@ export const artifactIdSchema = z
 export const semverSchema = z
   .string()
   .max(64)
-  .regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/, 'a semver version such as 1.4.0 (no build metadata)');
+  .regex(
+    /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/,
+    'a semver version such as 1.4.0 (no build metadata)',
+  );
 
 /** The semver part a version bumped (`initial` for an artifact's first version). */
 export const bumpSchema = z.enum(['major', 'minor', 'patch', 'initial']);
@@ -74,7 +77,10 @@ export const versionChangeSchema = z.object({
 export type VersionChange = z.infer<typeof versionChangeSchema>;
 
 /** A golden example's failure: which example, and what the validator said (ajv's first errors). */
-export const goldenFailureSchema = z.object({ index: z.number().int().min(0).max(MAX_GOLDEN), errors: z.array(z.string().max(300)).max(5) });
+export const goldenFailureSchema = z.object({
+  index: z.number().int().min(0).max(MAX_GOLDEN),
+  errors: z.array(z.string().max(300)).max(5),
+});
 
 /** A version's regression gate: its golden set checked at tag time, and/or a test-suite result recorded later. */
 export const gateSchema = z.object({
@@ -206,7 +212,9 @@ export const compatibilitySchema = z.object({
   artifact: artifactIdSchema,
   versions: z.array(semverSchema).max(MAX_LISTED_VERSIONS),
   /** One row per consumer version: the producer versions it accepts. */
-  consumers: z.array(z.object({ consumer: semverSchema, accepts: z.array(semverSchema).max(MAX_LISTED_VERSIONS) })).max(MAX_LISTED_VERSIONS),
+  consumers: z
+    .array(z.object({ consumer: semverSchema, accepts: z.array(semverSchema).max(MAX_LISTED_VERSIONS) }))
+    .max(MAX_LISTED_VERSIONS),
   /** `matrix[i][j]`: consumer `versions[i]` accepts producer `versions[j]`. */
   matrix: z.array(z.array(z.boolean()).max(MAX_LISTED_VERSIONS)).max(MAX_LISTED_VERSIONS),
 });
