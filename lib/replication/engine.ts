@@ -265,22 +265,46 @@ async function execute(
   }
 }
 
-/** Finishes the newest decision when it was left at the gate. */
-async function settlePending(record: ReplicationRecord, deps: ReplicationDeps): Promise<Decision[]> {
-  const last = record.decisions.at(-1);
-  if (last?.status !== 'pending' || !last.proposalId) return record.decisions;
-  const proposal = await deps.governance.store.proposal(record.tenant, last.proposalId);
-  if (!proposal) return record.decisions;
+/** The newest decision whose proposal was left at the gate (later decisions are `blocked` behind it), if any. */
+export function waitingDecision(decisions: readonly Decision[]): Decision | undefined {
+  return decisions.findLast((decision) => decision.status === 'pending' && decision.proposalId !== undefined);
+}
+
+/**
+ * Finishes the decision left at the gate once its proposal is decided (runs it when approved).
+ * Returns the decisions and the one still waiting, if its proposal is still pending.
+ */
+async function settlePending(
+  record: ReplicationRecord,
+  deps: ReplicationDeps,
+): Promise<{ decisions: Decision[]; settled: Decision | undefined; waiting: Decision | undefined }> {
+  const pending = waitingDecision(record.decisions);
+  if (!pending?.proposalId) return { decisions: record.decisions, settled: undefined, waiting: undefined };
+  const proposal = await deps.governance.store.proposal(record.tenant, pending.proposalId);
+  if (!proposal) return { decisions: record.decisions, settled: undefined, waiting: undefined };
+  if (proposal.status === 'pending') return { decisions: record.decisions, settled: undefined, waiting: pending };
   const binding = await bindingOf(record.tenant, record.config, deps);
-  const settled = await execute(record.tenant, record, last, proposal, binding, deps);
-  return [...record.decisions.slice(0, -1), settled];
+  const settled = await execute(record.tenant, record, pending, proposal, binding, deps);
+  return {
+    decisions: record.decisions.map((decision) => (decision.decisionId === pending.decisionId ? settled : decision)),
+    settled,
+    waiting: undefined,
+  };
+}
+
+/** The newest {@link MAX_DECISIONS} decisions, never dropping the one still waiting at the gate (it is settled later). */
+function keepNewest(decisions: Decision[]): Decision[] {
+  if (decisions.length <= MAX_DECISIONS) return decisions;
+  const waiting = waitingDecision(decisions);
+  const newest = decisions.slice(-MAX_DECISIONS);
+  return waiting && !newest.includes(waiting) ? [waiting, ...newest.slice(1)] : newest;
 }
 
 /** The outcome of one evaluation. */
 export interface EvaluationOutcome {
   component: string;
   decision: Decision;
-  /** The previous decision, settled when it had waited at the gate. */
+  /** The decision that had waited at the gate, settled by this evaluation (run, or dropped when rejected). */
   settled: Decision | undefined;
 }
 
@@ -304,7 +328,7 @@ export async function evaluateComponent(
   const input = evaluateInputSchema.parse(raw);
   const record = await mustGet(tenant, input.component, deps);
   const { config } = record;
-  const decisions = await settlePending(record, deps);
+  const { decisions, settled, waiting } = await settlePending(record, deps);
   const binding = input.current === undefined || !input.dryRun ? await bindingOf(tenant, config, deps) : undefined;
   const current = input.current ?? (await readCurrent(tenant, config.component, binding as ReplicationBinding, deps));
   const metrics = await observations(tenant, config, input, deps);
@@ -352,8 +376,10 @@ export async function evaluateComponent(
     redundancy = { ok: verdict.ok, afterZoneLoss: verdict.afterZoneLoss, spread: verdict.spread, reason: verdict.reason };
     desired = verdict.replicas;
   }
+  // One change in flight per component: while a proposal waits at the gate, a new one would race it.
+  const blocked = waiting !== undefined && !input.dryRun;
   const events = hpa.events.filter((event) => event.at !== nowMs);
-  if (desired !== current && !input.dryRun) events.push({ at: nowMs, change: desired - current });
+  if (desired !== current && !input.dryRun && !blocked) events.push({ at: nowMs, change: desired - current });
   const forecastOnly = settings?.mode === 'forecast-only' && predictive !== null ? `; forecast-only: would pre-scale to ${predictive}` : '';
   let decision: Decision = {
     decisionId: deps.newId(),
@@ -372,7 +398,13 @@ export async function evaluateComponent(
       0,
       1000,
     ),
-    status: desired === current ? 'no-change' : input.dryRun ? 'recorded' : 'pending',
+    status: blocked ? 'blocked' : desired === current ? 'no-change' : input.dryRun ? 'recorded' : 'pending',
+    ...(blocked
+      ? {
+          blockedBy: waiting.proposalId,
+          detail: `proposal ${waiting.proposalId} (${waiting.current} → ${waiting.desired}, decision ${waiting.decisionId}) still waits at the gate${waiting.route ? ` (${waiting.route})` : ''}: nothing is proposed until it is approved or rejected`,
+        }
+      : {}),
     decisionMs: Date.now() - started,
     totalMs: 0,
   };
@@ -401,9 +433,12 @@ export async function evaluateComponent(
         replicationProposer(tenant),
         { ...deps.governance, now, newId: deps.newId },
       );
-      decision = { ...decision, proposalId: proposal.proposalId };
+      decision = { ...decision, proposalId: proposal.proposalId, route: proposal.route };
+      // Only the gate's L3 validation is worth waiting for; people answer later (the next evaluation settles it).
       const decided =
-        proposal.status === 'pending' ? await awaitDecision(tenant, proposal.proposalId, deps.gateWaitMs ?? 20_000, deps) : proposal;
+        proposal.status === 'pending' && proposal.route === 'l3-validation'
+          ? await awaitDecision(tenant, proposal.proposalId, deps.gateWaitMs ?? 20_000, deps)
+          : proposal;
       decision = await execute(tenant, record, decision, decided ?? proposal, binding as ReplicationBinding, deps);
     } catch (error) {
       if (!(error instanceof LockedError || error instanceof ForbiddenError)) throw error;
@@ -415,18 +450,19 @@ export async function evaluateComponent(
     ...record,
     recommendations: input.dryRun ? record.recommendations : hpa.recommendations,
     events: decision.status === 'executed' || decision.status === 'pending' ? events : events.filter((event) => event.at !== nowMs),
-    decisions: [...decisions, decision].slice(-MAX_DECISIONS),
+    decisions: keepNewest([...decisions, decision]),
     forecast,
     recorded,
     updatedAt: now.toISOString(),
     updatedBy: trigger.slice(0, 256),
     version: record.version + 1,
   };
-  const entries = await deps.store.put(next, record.version, [decisionEvent(tenant, config.component, decision)]);
+  const decided = [...(settled ? [settled] : []), decision].map((entry) => decisionEvent(tenant, config.component, entry));
+  const entries = await deps.store.put(next, record.version, decided);
   const first = entries[0];
   if (first) await deps.outbox.record(first);
   await deps.outbox.deliver(entries);
-  return { component: config.component, decision, settled: decisions.at(-1) };
+  return { component: config.component, decision, settled };
 }
 
 /**
@@ -460,18 +496,45 @@ export interface ReplicationStatus {
   forecast: ReplicationRecord['forecast'];
   /** Forecast vs actual load, predictive vs reactive capacity, for the periods that have passed. */
   report: ForecastOnlyReport | null;
+  /** The decision whose proposal waits at the gate: while it does, evaluations are `blocked` and propose nothing. */
+  waiting: WaitingProposal | null;
   updatedAt: string;
+}
+
+/** A proposal left at the gate, as the status shows it. */
+export interface WaitingProposal {
+  decisionId: string;
+  proposalId: string;
+  since: string;
+  from: number;
+  to: number;
+  /** The proposal's state now (`pending`, or decided since: the next evaluation runs or drops it); null when it cannot be read. */
+  proposalStatus: string | null;
+  route: string | null;
+  /** Evaluations recorded `blocked` behind it. */
+  blockedEvaluations: number;
+  message: string;
+}
+
+/** What a waiting proposal means for the next evaluation, in words. */
+function waitingMessage(waiting: Decision, proposal: Proposal | undefined): string {
+  const what = `proposal ${waiting.proposalId} (scale ${waiting.current} → ${waiting.desired})`;
+  if (!proposal) return `${what} cannot be read; the next evaluation leaves it and decides afresh`;
+  if (proposal.status === 'pending')
+    return `${what} waits at the gate (${proposal.route}): evaluations are recorded as blocked and propose nothing until it is approved or rejected (GET /governance/approvals)`;
+  return `${what} is ${proposal.status}: the next evaluation ${proposal.status === 'approved' ? 'runs it' : 'records that'} before it decides again`;
 }
 
 /**
  * A component's status: the newest decision's counts, the recommendations in the stabilisation
- * window, the decisions, the forecast and (predictive on) the forecast-only report.
+ * window, the decisions, the forecast, (predictive on) the forecast-only report, and the proposal
+ * waiting at the gate, if any, with what it means for the next evaluation.
  * @throws NotFoundError (404) when the component has no configuration.
  */
 export async function replicationStatus(
   tenant: string,
   component: string,
-  deps: Pick<ReplicationDeps, 'store' | 'series' | 'now'>,
+  deps: Pick<ReplicationDeps, 'store' | 'series' | 'now'> & { proposals: Pick<ReplicationDeps['governance']['store'], 'proposal'> },
 ): Promise<ReplicationStatus> {
   const record = await mustGet(tenant, component, deps);
   const nowMs = deps.now().getTime();
@@ -487,6 +550,22 @@ export async function replicationStatus(
     }));
     report = compareForecasts(record.recorded, actual, reactive, settings, record.forecast.intervalMs, nowMs);
   }
+  const pending = waitingDecision(record.decisions);
+  let waiting: WaitingProposal | null = null;
+  if (pending?.proposalId) {
+    const proposal = await deps.proposals.proposal(tenant, pending.proposalId);
+    waiting = {
+      decisionId: pending.decisionId,
+      proposalId: pending.proposalId,
+      since: pending.at,
+      from: pending.current,
+      to: pending.desired,
+      proposalStatus: proposal?.status ?? null,
+      route: proposal?.route ?? pending.route ?? null,
+      blockedEvaluations: record.decisions.filter((decision) => decision.blockedBy === pending.proposalId).length,
+      message: waitingMessage(pending, proposal),
+    };
+  }
   return {
     component,
     config: record.config,
@@ -498,6 +577,7 @@ export async function replicationStatus(
     decisions: record.decisions,
     forecast: record.forecast,
     report,
+    waiting,
     updatedAt: record.updatedAt,
   };
 }

@@ -47,7 +47,7 @@ export const replicationEngine = defineEngine({
     status: {
       description: "A component's counts, stabilisation window, decisions and forecasts",
       routes: [statusRoute],
-      needs: [need.table('state', ['GetItem'], [RECORDS, '*#series'])],
+      needs: [need.table('state', ['GetItem'], [RECORDS, '*#series', '*#proposal'])],
     },
   },
 });

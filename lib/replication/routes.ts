@@ -45,7 +45,7 @@ export const statusRoute = defineRoute({
   method: 'GET',
   permission: 'replication:read',
   summary:
-    "A component's counts, the recommendations in its scale-down stabilisation window, its decisions, its forecast and the forecast-only report (forecast vs actual load, predictive vs reactive capacity)",
+    "A component's counts, the recommendations in its scale-down stabilisation window, its decisions, its forecast, the forecast-only report (forecast vs actual load, predictive vs reactive capacity), and `waiting`: the proposal left at the gate, behind which evaluations are recorded `blocked` and propose nothing",
   parameters: z.object({ component: componentIdSchema }),
   result: z.object({
     component: componentIdSchema,
@@ -56,6 +56,20 @@ export const statusRoute = defineRoute({
     decisions: z.array(decisionSchema).max(50),
     forecast: replicationRecordSchema.shape.forecast,
     report: forecastOnlyReportSchema.nullable(),
+    /** The proposal left at the gate: while it is pending, evaluations are recorded `blocked` and propose nothing. */
+    waiting: z
+      .object({
+        decisionId: z.string().max(64),
+        proposalId: z.string().max(64),
+        since: z.string().max(64),
+        from: z.number().int().min(0).max(1000),
+        to: z.number().int().min(0).max(1000),
+        proposalStatus: z.string().max(32).nullable(),
+        route: z.string().max(32).nullable(),
+        blockedEvaluations: z.number().int().min(0).max(1000),
+        message: z.string().max(500),
+      })
+      .nullable(),
     updatedAt: z.string().max(64),
   }),
 });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { boundedNumberSchema, isoTimestampSchema } from '../../events/common.ts';
 import { seriesNameSchema, tenantSchema } from '../../events/ids.ts';
 import { lambdaConcurrencyBindingSchema, sageMakerEndpointBindingSchema } from '../execution/bindings.ts';
+import { findActuation } from '../governance/actuations.ts';
 import { environmentSchema } from '../governance/model.ts';
 import { forecastModelNames } from '../observation/series-forecast.ts';
 import { componentIdSchema } from '../reflex/schemas.ts';
@@ -17,8 +18,19 @@ export const MAX_METRICS = 10;
 export const MAX_DECISIONS = 20;
 /** Recorded forecast periods kept for the forecast-only report. */
 export const MAX_RECORDED_FORECASTS = 168;
-/** The largest replica count the engine sets (Lambda concurrency, SageMaker instances). */
+/** The largest replica count the engine reads and records (Lambda accepts reserved concurrency up to 1000, SageMaker 1000 instances a variant). */
 export const MAX_REPLICAS = 1000;
+
+const scaleBound = findActuation('replication', 'scale')?.bounds?.replicas;
+/**
+ * The counts a `replication:scale` proposal may set: the actuation catalogue's bound
+ * (lib/governance/actuations.ts), which L3 validation enforces. A component's `min` and `max` are
+ * held to it, so the engine never decides a count its own proposal would be rejected for; raising
+ * the catalogue's bound raises these with it.
+ */
+export const SCALE_MIN = scaleBound?.min ?? 1;
+/** The largest count a `replication:scale` proposal may set (see {@link SCALE_MIN}). */
+export const SCALE_MAX = scaleBound?.max ?? 50;
 
 const count = z.number().int().min(0).max(MAX_REPLICAS);
 const positive = z.number().positive().max(1e12);
@@ -84,8 +96,10 @@ export const componentConfigSchema = z
   .strictObject({
     component: componentIdSchema,
     environment: environmentSchema.default('prod'),
-    min: count.default(1),
-    max: count.min(1),
+    /** At least the catalogue's lower bound (1: Lambda concurrency 0 is a quarantine, not a scale). */
+    min: z.number().int().min(SCALE_MIN).max(SCALE_MAX).default(SCALE_MIN),
+    /** At most the catalogue's upper bound for `replication:scale` (50): beyond it L3 validation rejects the proposal. */
+    max: z.number().int().min(SCALE_MIN).max(SCALE_MAX),
     metrics: z.array(metricConfigSchema).max(MAX_METRICS).default([]),
     behavior: z.strictObject({ scaleUp: scalingRulesSchema.optional(), scaleDown: scalingRulesSchema.optional() }).default({}),
     /** Availability zones the replicas spread over; two or more turn the N+1 check on. */
@@ -136,8 +150,11 @@ export const evaluateInputSchema = z.strictObject({
 /** An evaluation request. */
 export type EvaluateInput = z.input<typeof evaluateInputSchema>;
 
-/** What became of a decision. */
-export const decisionStatusSchema = z.enum(['no-change', 'recorded', 'pending', 'executed', 'failed', 'rejected', 'refused']);
+/**
+ * What became of a decision: `pending` its proposal waits at the gate; `blocked` an earlier
+ * decision's proposal still waits there, so this one proposed nothing (one change in flight per component).
+ */
+export const decisionStatusSchema = z.enum(['no-change', 'recorded', 'pending', 'blocked', 'executed', 'failed', 'rejected', 'refused']);
 
 /** What one metric recommended (the HPA's count and ratio), or why it could not. */
 export const perMetricSchema = z.object({
@@ -172,6 +189,10 @@ export const decisionSchema = z.object({
   reason: z.string().max(1000),
   status: decisionStatusSchema,
   proposalId: z.string().max(64).optional(),
+  /** The gate's route for the proposal. */
+  route: z.enum(['autonomous', 'l3-validation', 'human-approval']).optional(),
+  /** A `blocked` decision: the proposal still waiting at the gate. */
+  blockedBy: z.string().max(64).optional(),
   executionId: z.string().max(80).optional(),
   detail: z.string().max(2000).optional(),
   /** Milliseconds from the request to the decision (before any proposal), and to its end. */

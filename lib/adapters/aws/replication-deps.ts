@@ -12,7 +12,7 @@ import { type ReplicationRecord, replicationRecordSchema } from '../../replicati
 import { dynamoClient } from './clients.ts';
 import { mappedSend } from './errors.ts';
 import { executionDeps } from './execution-deps.ts';
-import { governanceOutbox, proposalDeps } from './governance-deps.ts';
+import { governanceOutbox, governanceStore, proposalDeps } from './governance-deps.ts';
 import { writeWithOutbox } from './governance-store.ts';
 import { registryStore } from './reflex-deps.ts';
 import { dynamoSeriesStore } from './series-store.ts';
@@ -50,6 +50,11 @@ export function seriesPoints(): SeriesPoints {
     series = { recent: async (tenant, name) => (await seriesStore.get(tenant, name))?.recent };
   }
   return series;
+}
+
+/** Governance's proposals, read only (the status shows the one left at the gate). */
+export function proposalsOf(): Pick<ReplicationDeps['governance']['store'], 'proposal'> {
+  return governanceStore();
 }
 
 /** Everything an evaluation needs, at the clock's time. */
