@@ -6,18 +6,20 @@ import { saturateNumbers } from '../../events/common.ts';
 import { ValidationError } from '../errors.ts';
 import type { DetectorUpdate, ObservedPoint } from './detector-contract.ts';
 import { type EwmaState, ewmaDetector } from './ewma.ts';
+import { type KnnState, knnDetector } from './knn.ts';
 import { type RobustState, robustDetector } from './robust.ts';
 import type { DetectorName } from './schemas.ts';
 import { type SeasonalState, seasonalDetector } from './seasonal.ts';
 
 /** The state of any registered detector, discriminated by `detector`. */
-export type SeriesState = RobustState | SeasonalState | EwmaState;
+export type SeriesState = RobustState | SeasonalState | EwmaState | KnnState;
 
 /** The registered detectors by name. */
 export const detectors = {
   robust: robustDetector,
   seasonal: seasonalDetector,
   ewma: ewmaDetector,
+  knn: knnDetector,
 } as const;
 
 /**
@@ -63,6 +65,8 @@ export function initSeriesState(name: string, config: Record<string, unknown> = 
       return seasonalDetector.init(config);
     case 'ewma':
       return ewmaDetector.init(config);
+    case 'knn':
+      return knnDetector.init(config);
     default:
       throw new UnknownDetectorError(name);
   }
@@ -90,6 +94,8 @@ function detectorUpdate(state: SeriesState, point: ObservedPoint): DetectorUpdat
       return seasonalDetector.update(state, point);
     case 'ewma':
       return ewmaDetector.update(state, point);
+    case 'knn':
+      return knnDetector.update(state, point);
     default:
       throw new UnknownDetectorError(String((state as { detector: unknown }).detector));
   }

@@ -189,8 +189,35 @@ export const ewmaConfigSchema = z.object({
 /** Configuration of the `ewma` detector. */
 export type EwmaConfig = z.infer<typeof ewmaConfigSchema>;
 
+/**
+ * Configuration of the `knn` (conformal k-nearest-neighbour) detector. The state holds `window` values
+ * and `calibration` scores, so both are bounded; the window must hold at least `k` candidate vectors
+ * outside the scored vector's exclusion zone (`dim + ceil(dim / 2) + k − 1` values).
+ */
+export const knnConfigSchema = z
+  .object({
+    /** Values per vector (the shape compared). */
+    dim: z.number().int().min(1).max(64).default(8),
+    /** Neighbours averaged into the non-conformity. */
+    k: z.number().int().min(1).max(32).default(3),
+    /** Values kept to find neighbours in. */
+    window: z.number().int().min(8).max(512).default(96),
+    /** Past non-conformities the score is judged against. */
+    calibration: z.number().int().min(8).max(512).default(32),
+    /** Accepted points before the first score (the window and calibration set must fill first anyway). */
+    warmup: z.number().int().min(3).max(100000).default(60),
+    threshold: z.number().positive().max(1000).default(4),
+    minScale: z.number().min(0).max(MAX_ABS_VALUE).default(0),
+  })
+  .refine((config) => config.window >= config.dim + Math.ceil(config.dim / 2) + config.k - 1, {
+    message: 'window must hold at least dim + ceil(dim / 2) + k - 1 values',
+    path: ['window'],
+  });
+/** Configuration of the `knn` detector. */
+export type KnnConfig = z.infer<typeof knnConfigSchema>;
+
 /** The detector names a series may select. */
-export const detectorNameSchema = z.enum(['robust', 'seasonal', 'ewma']);
+export const detectorNameSchema = z.enum(['robust', 'seasonal', 'ewma', 'knn']);
 /** A detector name. */
 export type DetectorName = z.infer<typeof detectorNameSchema>;
 

@@ -60,9 +60,9 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Values in arrival order from a robust state's ring buffer. */
+/** Values in arrival order from a `robust` or `knn` state's ring buffer. */
 function ringValues(state: SeriesState): number[] | null {
-  if (state.detector !== 'robust') return null;
+  if (state.detector !== 'robust' && state.detector !== 'knn') return null;
   return [...state.ring.slice(state.head), ...state.ring.slice(0, state.head)];
 }
 
@@ -73,6 +73,7 @@ function isWarmingUp(state: SeriesState): boolean {
     case 'seasonal':
       return state.warmup !== null;
     case 'ewma':
+    case 'knn':
       return state.n < state.config.warmup;
   }
 }

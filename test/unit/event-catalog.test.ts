@@ -139,7 +139,7 @@ describe('event catalog', () => {
 describe('catalog mirrors of engine types', () => {
   it('accepts the evidence every detector produces, scored, warming up or skipped', () => {
     const start = Date.parse('2026-11-25T00:00:00Z');
-    const configs = { robust: {}, ewma: {}, seasonal: { seasonLength: 4, intervalMs: 60_000 } };
+    const configs = { robust: {}, ewma: {}, knn: {}, seasonal: { seasonLength: 4, intervalMs: 60_000 } };
     for (const [name, config] of Object.entries(configs)) {
       let state = initSeriesState(name, config);
       const evidences: Evidence[] = [];
