@@ -39,6 +39,7 @@ import {
   proposalEvaluated,
   proposalSettled,
 } from './governance.ts';
+import { planCreated, runCompleted as migrationRunCompleted, stepCompleted } from './migration.ts';
 import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
 import { canaryJudged, promotionEnded, promotionStarted, trafficShifted } from './promotion.ts';
@@ -97,6 +98,9 @@ export const eventCatalog = [
   versionUpdated,
   contextCompressed,
   compressionConfigChanged,
+  planCreated,
+  stepCompleted,
+  migrationRunCompleted,
 ] as const;
 
 /** A catalog entry. */

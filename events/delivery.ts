@@ -59,6 +59,9 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'versioning.version.updated',
   'compression.context.compressed',
   'compression.config.changed',
+  'migration.plan.created',
+  'migration.step.completed',
+  'migration.run.completed',
 ]);
 
 /**

@@ -109,8 +109,8 @@ async function latencyIssues(
   return over.length > 0 ? [`${what}: ${series} at ${over.map((v) => Math.round(v)).join(', ')} ms, over the ${boundMs} ms bound`] : [];
 }
 
-/** The pre-checks of a step: capacity against the catalogue now, dependencies within their bounds. */
-async function preCheckIssues(tenant: string, step: PlanStep, deps: RunnerDeps): Promise<string[]> {
+/** The pre-checks of a step: capacity against the catalogue now, dependencies within their bounds (no points: a failed check). */
+export async function preCheckIssues(tenant: string, step: PlanStep, deps: RunnerDeps): Promise<string[]> {
   const issues: string[] = [];
   for (const check of step.preChecks) {
     if (check.kind === 'capacity') {
@@ -148,6 +148,12 @@ function requestOf(tenant: string, planId: string, step: PlanStep, deps: Pick<Ru
   return { executor, request };
 }
 
+/** Options of {@link runStep}. */
+export interface RunStepOptions {
+  /** Run the latency post-check in the step (default true); the state machine runs it as its own task ({@link latencyPostCheck}). */
+  latency?: boolean;
+}
+
 /**
  * Runs one step: kill switches, pre-checks, executor (dry run, execute, read-back), post-checks.
  * A failed check or executor error is a `failed` record (whatever acted is in `before`/`after`, for
@@ -155,7 +161,13 @@ function requestOf(tenant: string, planId: string, step: PlanStep, deps: Pick<Ru
  * @throws LockedError while a kill switch is on (nothing acted).
  * @example await runStep('acme', plan.planId, plan.steps[0], deps)
  */
-export async function runStep(tenant: string, planId: string, step: PlanStep, deps: RunnerDeps): Promise<StepRecord> {
+export async function runStep(
+  tenant: string,
+  planId: string,
+  step: PlanStep,
+  deps: RunnerDeps,
+  options: RunStepOptions = {},
+): Promise<StepRecord> {
   const startedAt = deps.now().toISOString();
   await assertUnlocked(tenant, deps);
   const done = (status: StepRecord['status'], reasons: string[], extra: Partial<StepRecord> = {}): StepRecord => ({
@@ -193,7 +205,7 @@ export async function runStep(tenant: string, planId: string, step: PlanStep, de
     acted = true;
     const observed = await executor.readBack(request, result);
     const health = mismatches(result.after, observed).map((line) => `post-check health: ${line}`);
-    const latency = health.length === 0 ? await postLatency(tenant, step, deps) : [];
+    const latency = health.length === 0 && options.latency !== false ? await latencyPostCheck(tenant, step, deps) : [];
     const reasons = [...health, ...latency];
     return done(reasons.length === 0 ? 'succeeded' : 'failed', reasons, {
       before: result.before,
@@ -211,7 +223,8 @@ export async function runStep(tenant: string, planId: string, step: PlanStep, de
   }
 }
 
-async function postLatency(tenant: string, step: PlanStep, deps: RunnerDeps): Promise<string[]> {
+/** The latency post-checks of a step: the newest points of each series within its bound (no points: a failed check). */
+export async function latencyPostCheck(tenant: string, step: PlanStep, deps: Pick<RunnerDeps, 'latency'>): Promise<string[]> {
   const issues: string[] = [];
   for (const check of step.postChecks)
     if (check.kind === 'latency') issues.push(...(await latencyIssues(tenant, check.series, check.boundMs, deps, 'post-check latency')));

@@ -5,8 +5,9 @@
  * steps share one shape. Every value is bounded (test/unit/schema-bounds.test.ts).
  */
 import { z } from 'zod';
-import { seriesNameSchema } from '../../events/ids.ts';
-import { LAMBDA_ALIAS_ARN, SAGEMAKER_ENDPOINT_ARN } from '../execution/bindings.ts';
+import { seriesNameSchema, tenantSchema } from '../../events/ids.ts';
+import { bindingSchema, LAMBDA_ALIAS_ARN, SAGEMAKER_ENDPOINT_ARN } from '../execution/bindings.ts';
+import { environmentSchema } from '../governance/model.ts';
 
 /** Most pools in a tenant's catalogue. */
 export const MAX_POOLS = 200;
@@ -192,3 +193,242 @@ export const DEFAULT_WEIGHTS: Weights = { move: 0.05, zonePair: 0.1 };
 export const algorithms = ['ffd', 'bfd', 'optimal'] as const;
 /** A placement algorithm. */
 export type Algorithm = (typeof algorithms)[number];
+
+/** Most steps in one plan (four per workload that moves): one plan record stays well inside an item. */
+export const MAX_STEPS = 200;
+/** Most workloads the exact solver places in a plan request (it is exponential). */
+export const MAX_OPTIMAL_WORKLOADS = 12;
+
+/** A plan's or run's id (a UUID). */
+export const migrationIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, 'an id of letters, digits and dashes')
+  .max(64);
+
+const text = (max: number) => z.string().max(max);
+const isoSchema = z.iso.datetime().max(64);
+
+/** POST /migration/plans: the workloads to place on the tenant's pools, and how. */
+export const planInputSchema = z
+  .strictObject({
+    workloads: z
+      .array(workloadSchema)
+      .min(1)
+      .max(MAX_WORKLOADS)
+      .superRefine((workloads, ctx) => {
+        const seen = new Set<string>();
+        workloads.forEach((w, index) => {
+          if (seen.has(w.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate workload id '${w.id}'` });
+          seen.add(w.id);
+        });
+      }),
+    algorithm: z.enum(algorithms).default('bfd'),
+    weights: weightsSchema.optional(),
+    /** Share of traffic the canary shift sends to the target. */
+    canaryWeight: z.number().min(0.01).max(0.5).default(0.1),
+    /** Seconds between a traffic shift and its latency post-check (the newest points should be the new pool's). */
+    postCheckDelaySeconds: z.number().int().min(0).max(600).default(0),
+    environment: environmentSchema.default('prod'),
+    reason: z.string().min(1).max(1000).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.algorithm === 'optimal' && input.workloads.length > MAX_OPTIMAL_WORKLOADS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['algorithm'],
+        message: `the exact solver places at most ${MAX_OPTIMAL_WORKLOADS} workloads; use bfd or ffd`,
+      });
+  });
+/** A plan request. */
+export type PlanInput = z.infer<typeof planInputSchema>;
+
+const preCheckSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('capacity'),
+    pool: placementIdSchema,
+    instance: z.number().int().min(0).max(1000),
+    vcpu: z.number().min(0).max(1e6),
+    memoryGiB: z.number().min(0).max(1e7),
+    accelerators: z.number().int().min(0).max(1e4),
+  }),
+  z.strictObject({
+    kind: z.literal('dependency'),
+    workload: placementIdSchema,
+    series: seriesNameSchema,
+    boundMs: z.number().min(1).max(600_000),
+  }),
+]);
+const postCheckSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('health') }),
+  z.strictObject({ kind: z.literal('latency'), series: seriesNameSchema, boundMs: z.number().min(1).max(600_000) }),
+]);
+
+/** One stored plan step (lib/migration/plan.ts `PlanStep`). */
+export const planStepSchema = z.strictObject({
+  index: z.number().int().min(0).max(MAX_STEPS),
+  workload: placementIdSchema,
+  kind: z.enum(['provision', 'shift-traffic', 'drain', 'release']),
+  from: placementIdSchema,
+  to: placementIdSchema,
+  description: text(500),
+  binding: bindingSchema.optional(),
+  preChecks: z.array(preCheckSchema).max(25),
+  postChecks: z.array(postCheckSchema).max(5),
+  undo: text(200),
+});
+
+const objectiveSchema = z.strictObject({
+  cost: z.number(),
+  risk: z.number(),
+  total: z.number(),
+  instances: z.number().int().min(0),
+  moves: z.number().int().min(0),
+  zonePairs: z.number().int().min(0),
+});
+
+/** A tenant's pool catalogue as stored. */
+export const catalogueRecordSchema = z.object({
+  tenant: tenantSchema,
+  pools: z.array(poolSchema).max(MAX_POOLS),
+  updatedAt: isoSchema,
+  updatedBy: text(256),
+  version: z.number().int().min(0),
+});
+/** A stored pool catalogue. */
+export type CatalogueRecord = z.infer<typeof catalogueRecordSchema>;
+
+/** A stored plan: the placement, its ordered steps, the hash the governance proposal approves. */
+export const planRecordSchema = z.object({
+  tenant: tenantSchema,
+  planId: migrationIdSchema,
+  /** SHA-256 of the plan's canonical JSON (id, algorithm, slots, steps, delay): what the proposal approves. */
+  planHash: z.string().regex(/^[0-9a-f]{64}$/),
+  algorithm: z.enum(algorithms),
+  environment: environmentSchema,
+  canaryWeight: z.number(),
+  postCheckDelaySeconds: z.number().int().min(0).max(600),
+  objective: objectiveSchema,
+  slots: z.record(placementIdSchema, z.strictObject({ pool: placementIdSchema, instance: z.number().int().min(0) })),
+  steps: z.array(planStepSchema).max(MAX_STEPS),
+  proposalId: text(64).optional(),
+  route: text(32).optional(),
+  /** The run holding the plan (one at a time). */
+  activeRunId: migrationIdSchema.optional(),
+  createdAt: isoSchema,
+  createdBy: text(256),
+  version: z.number().int().min(0),
+});
+/** A stored plan. */
+export type PlanRecord = z.infer<typeof planRecordSchema>;
+
+/** What became of a run. `pending`: before its first step (pre-checks, the gate); `running`: stepping. */
+export const runStatuses = [
+  'pending',
+  'running',
+  'succeeded',
+  'rolled-back',
+  'halted',
+  'pre-check-failed',
+  'rejected',
+  'refused',
+  'timed-out',
+  'cancelled',
+  'failed',
+] as const;
+/** A run's status. */
+export type RunStatus = (typeof runStatuses)[number];
+/** Zod schema of a run's status. */
+export const runStatusSchema = z.enum(runStatuses);
+/** The statuses a run ends in. */
+export type RunOutcome = Exclude<RunStatus, 'pending' | 'running'>;
+
+const stateSchema = z.record(z.string().max(128), z.unknown());
+/** One step's record (lib/migration/runner.ts `StepRecord`). */
+export const stepRecordSchema = z.strictObject({
+  index: z.number().int().min(0).max(MAX_STEPS),
+  status: z.enum(['succeeded', 'failed']),
+  before: stateSchema.optional(),
+  after: stateSchema.optional(),
+  observed: stateSchema.optional(),
+  changes: z.array(text(1000)).max(20),
+  reasons: z.array(text(1000)).max(20),
+  startedAt: isoSchema,
+  finishedAt: isoSchema,
+  undo: z.strictObject({ status: z.enum(['succeeded', 'failed']), reasons: z.array(text(1000)).max(20), at: isoSchema }).optional(),
+});
+
+/** A rollback's account: which steps were undone, and whether a kill switch was on meanwhile. */
+export const rollbackSchema = z.strictObject({
+  /** True when a kill switch was on while undoing (undo toward the state before is allowed; recorded as such). */
+  underKillSwitch: z.boolean(),
+  /** 'rollback under kill switch' when it was, else 'rollback'. */
+  note: z.enum(['rollback', 'rollback under kill switch']),
+  trigger: text(1000),
+  steps: z
+    .array(
+      z.strictObject({ index: z.number().int().min(0), status: z.enum(['succeeded', 'failed']), reasons: z.array(text(1000)).max(20) }),
+    )
+    .max(MAX_STEPS),
+  succeeded: z.boolean(),
+  at: isoSchema,
+});
+/** A rollback's account. */
+export type Rollback = z.infer<typeof rollbackSchema>;
+
+/** A stored run: one execution of a plan through the migration state machine. */
+export const runRecordSchema = z.object({
+  tenant: tenantSchema,
+  runId: migrationIdSchema,
+  planId: migrationIdSchema,
+  planHash: z.string().regex(/^[0-9a-f]{64}$/),
+  proposalId: text(64),
+  status: runStatusSchema,
+  reason: text(1000),
+  executionArn: text(2048).optional(),
+  records: z.array(stepRecordSchema).max(MAX_STEPS),
+  rollback: rollbackSchema.optional(),
+  requestedBy: text(256),
+  timeline: z.strictObject({
+    requested: isoSchema,
+    started: isoSchema.optional(),
+    approved: isoSchema.optional(),
+    finished: isoSchema.optional(),
+  }),
+  /** Milliseconds from the first step to the end (the migration itself, without the wait for approval). */
+  migrationMs: z.number().min(0).optional(),
+  version: z.number().int().min(0),
+});
+/** A stored run. */
+export type RunRecord = z.infer<typeof runRecordSchema>;
+
+/** Where the migration state machine goes next (`$.run.state.next`). */
+export const loopSteps = ['precheck', 'gate', 'check', 'execute', 'postcheck', 'record', 'rollback', 'end'] as const;
+
+/** The state the migration machine carries between tasks: ids only (records live in the state table). */
+export const loopStateSchema = z.object({
+  tenant: tenantSchema,
+  runId: migrationIdSchema,
+  planId: migrationIdSchema,
+  proposalId: text(64),
+  /** The step to run next. */
+  index: z.number().int().min(0).max(MAX_STEPS),
+  steps: z.number().int().min(0).max(MAX_STEPS),
+  next: z.enum(loopSteps),
+  /** Set once the run's end is decided. */
+  outcome: z.enum(runStatuses).optional(),
+  reason: text(1000),
+  gateTimeoutSeconds: z.number().int().min(1).max(1_000_000),
+  waitSeconds: z.number().int().min(0).max(600),
+});
+/** The migration machine's state. */
+export type LoopState = z.infer<typeof loopStateSchema>;
+
+/** GET /migration/status: everything, or one plan or run. */
+export const statusInputSchema = z.strictObject({
+  planId: migrationIdSchema.optional(),
+  runId: migrationIdSchema.optional(),
+});
+/** POST /migration/runs. */
+export const runInputSchema = z.strictObject({ planId: migrationIdSchema });
+/** DELETE /migration/runs. */
+export const cancelInputSchema = z.strictObject({ runId: migrationIdSchema });
