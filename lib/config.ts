@@ -37,6 +37,8 @@ const configSchema = z.object({
   CAPSULE_PLAN_STATE_MACHINE_ARN: optionalText,
   /** A promotion's state machine (functions that start promotions: lib/promotion/manifest.ts). */
   PROMOTION_STATE_MACHINE_ARN: optionalText,
+  /** A migration run's state machine (functions that start runs: lib/migration/manifest.ts). */
+  MIGRATION_STATE_MACHINE_ARN: optionalText,
   /** The stage's account (functions with an `actuate` need: the executors act in it only). */
   EXECUTION_ACCOUNT_ID: optionalText.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional()),
   /** URL prefixes webhooks may call, comma-separated (stage parameter `executionWebhookAllowlist`); none when empty. */

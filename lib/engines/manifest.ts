@@ -138,6 +138,8 @@ export const SELF_REPAIR_STATE_MACHINE = 'self-repair';
 export const CAPSULE_PLAN_STATE_MACHINE = 'capsule-plan';
 /** A promotion's state machine (statemachines/promotion.asl.json), named as the gate is. */
 export const PROMOTION_STATE_MACHINE = 'promotion';
+/** A migration run's state machine (statemachines/migration.asl.json, Loop 4), named as the gate is. */
+export const MIGRATION_STATE_MACHINE = 'migration';
 
 /**
  * The stage's state machines that functions start, by their name after `<service>-<stage>-`
@@ -148,6 +150,7 @@ export const stateMachines = {
   [SELF_REPAIR_STATE_MACHINE]: { env: 'SELF_REPAIR_STATE_MACHINE_ARN' },
   [CAPSULE_PLAN_STATE_MACHINE]: { env: 'CAPSULE_PLAN_STATE_MACHINE_ARN' },
   [PROMOTION_STATE_MACHINE]: { env: 'PROMOTION_STATE_MACHINE_ARN' },
+  [MIGRATION_STATE_MACHINE]: { env: 'MIGRATION_STATE_MACHINE_ARN' },
 } as const;
 /** A state machine's name after `<service>-<stage>-`. */
 export type StateMachineName = keyof typeof stateMachines;
