@@ -34,11 +34,15 @@ export const contextCompressed = defineEvent({
         z.strictObject({
           id: itemId,
           hash: sha256HexSchema,
-          from: z.array(z.strictObject({ id: itemId, hash: sha256HexSchema, how: z.enum(['kept', 'summarised', 'deduplicated', 'digested']) })).max(512),
+          from: z
+            .array(z.strictObject({ id: itemId, hash: sha256HexSchema, how: z.enum(['kept', 'summarised', 'deduplicated', 'digested']) }))
+            .max(512),
         }),
       )
       .max(512),
-    dropped: z.array(z.strictObject({ id: itemId, hash: sha256HexSchema, reason: z.enum(['budget', 'duplicate']), digested: z.boolean() })).max(256),
+    dropped: z
+      .array(z.strictObject({ id: itemId, hash: sha256HexSchema, reason: z.enum(['budget', 'duplicate']), digested: z.boolean() }))
+      .max(256),
     /** Critical items meeting the budget would drop (needs-approval). */
     wouldDrop: z.array(z.strictObject({ id: itemId, hash: sha256HexSchema })).max(256),
     proposalId: z.string().min(1).max(80).nullable(),

@@ -96,7 +96,13 @@ export function compress(input: CompressInput, settings: CompressionSettings, co
   const budget = input.budgetTokens;
   const entries: Entry[] = input.items.map((item, index) => {
     const hash = itemHash(item);
-    return { item, index, hash, tokens: count(item.text), critical: isCritical(item, settings.criticalLabels) && !input.approvedDrops?.has(hash) };
+    return {
+      item,
+      index,
+      hash,
+      tokens: count(item.text),
+      critical: isCritical(item, settings.criticalLabels) && !input.approvedDrops?.has(hash),
+    };
   });
   const tokensIn = entries.reduce((sum, entry) => sum + entry.tokens, 0);
   const byId = new Map(entries.map((entry) => [entry.item.id, entry]));
@@ -284,7 +290,11 @@ export function compress(input: CompressInput, settings: CompressionSettings, co
     );
   }
   const dropped = entries
-    .filter((entry) => !inOutput.has(entry) && !(duplicateOf.has(entry.item.id) && inOutput.has(byId.get(duplicateOf.get(entry.item.id) as string) as Entry)))
+    .filter(
+      (entry) =>
+        !inOutput.has(entry) &&
+        !(duplicateOf.has(entry.item.id) && inOutput.has(byId.get(duplicateOf.get(entry.item.id) as string) as Entry)),
+    )
     .map((entry) => ({
       ...ref(entry),
       tokens: entry.tokens,
@@ -329,12 +339,21 @@ function needsApproval(
     hash: textHash(entry.item.text),
     from: [
       { id: entry.item.id, hash: entry.hash, how: 'kept' as const },
-      ...entries.filter((other) => duplicateOf.get(other.item.id) === entry.item.id).map((other) => ({ id: other.item.id, hash: other.hash, how: 'deduplicated' as const })),
+      ...entries
+        .filter((other) => duplicateOf.get(other.item.id) === entry.item.id)
+        .map((other) => ({ id: other.item.id, hash: other.hash, how: 'deduplicated' as const })),
     ],
   }));
   const dropped = entries
     .filter((entry) => !criticalIds.has(entry.item.id) && !criticalIds.has(duplicateOf.get(entry.item.id) ?? ''))
-    .map((entry) => ({ id: entry.item.id, hash: entry.hash, tokens: entry.tokens, reason: duplicateOf.has(entry.item.id) ? ('duplicate' as const) : ('budget' as const), critical: false, digested: false }));
+    .map((entry) => ({
+      id: entry.item.id,
+      hash: entry.hash,
+      tokens: entry.tokens,
+      reason: duplicateOf.has(entry.item.id) ? ('duplicate' as const) : ('budget' as const),
+      critical: false,
+      digested: false,
+    }));
   const result = finish('needs-approval', outputs, dropped, tokensIn, budget);
   return {
     ...result,
@@ -345,7 +364,13 @@ function needsApproval(
   };
 }
 
-function finish(status: CompressionResult['status'], items: OutputItem[], dropped: CompressionResult['dropped'], tokensIn: number, budget: number): CompressionResult {
+function finish(
+  status: CompressionResult['status'],
+  items: OutputItem[],
+  dropped: CompressionResult['dropped'],
+  tokensIn: number,
+  budget: number,
+): CompressionResult {
   const tokensOut = items.reduce((sum, item) => sum + item.tokens, 0);
   const ratio = tokensIn === 0 ? 0 : tokensOut / tokensIn;
   return { status, items, tokensIn, tokensOut, budgetTokens: budget, withinBudget: tokensOut <= budget, ratio, saved: 1 - ratio, dropped };

@@ -50,7 +50,11 @@ function isNumber(word: string): boolean {
 }
 
 function tokens(sentence: string): Token[] {
-  return [...sentence.matchAll(WORD)].map((match) => ({ text: match[0].replace(/[.’']+$/u, ''), start: match.index, end: match.index + match[0].length }));
+  return [...sentence.matchAll(WORD)].map((match) => ({
+    text: match[0].replace(/[.’']+$/u, ''),
+    start: match.index,
+    end: match.index + match[0].length,
+  }));
 }
 
 /**
@@ -82,14 +86,24 @@ export function entities(sentence: string, capitalisedElsewhere: ReadonlySet<str
       if (isCapitalised(next)) {
         last = probe;
         probe++;
-      } else if (CONNECTORS.has(next.toLowerCase()) && probe + 1 < words.length && isCapitalised((words[probe + 1] as Token).text) && joined(probe + 1)) probe++;
+      } else if (
+        CONNECTORS.has(next.toLowerCase()) &&
+        probe + 1 < words.length &&
+        isCapitalised((words[probe + 1] as Token).text) &&
+        joined(probe + 1)
+      )
+        probe++;
       else break;
     }
     const single = last === at;
     const acronym = /^\p{Lu}{2,}$/u.test(word);
     const sentenceStart = at === 0;
     if (!sentenceStart || !single || acronym || capitalisedElsewhere.has(word)) {
-      mentions.push({ text: sentence.slice((words[at] as Token).start, (words[last] as Token).end).replace(/[.’']+$/u, ''), first: at, last });
+      mentions.push({
+        text: sentence.slice((words[at] as Token).start, (words[last] as Token).end).replace(/[.’']+$/u, ''),
+        first: at,
+        last,
+      });
     }
     at = last + 1;
   }

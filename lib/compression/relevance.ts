@@ -27,7 +27,11 @@ export interface FusionWeights {
  * found, i.e. no shared term and a non-positive cosine). Vectors are returned for MMR.
  * @example relevance('who ruled Normandy', units, { bm25: 1, vector: 1 });
  */
-export function relevance(goal: string, units: readonly Unit[], weights: FusionWeights): { scores: Map<string, number>; vectors: Map<string, number[]> } {
+export function relevance(
+  goal: string,
+  units: readonly Unit[],
+  weights: FusionWeights,
+): { scores: Map<string, number>; vectors: Map<string, number[]> } {
   const index = new Bm25Index();
   const vectors = new Map<string, number[]>();
   for (const unit of units) {
@@ -60,7 +64,12 @@ export function relevance(goal: string, units: readonly Unit[], weights: FusionW
  * the units it took, O(taken × n) cosines.
  * @example for (const id of mmr(ids, scores, vectors, 0.7)) { if (full) break; take(id); }
  */
-export function* mmr(ids: readonly string[], scores: ReadonlyMap<string, number>, vectors: ReadonlyMap<string, readonly number[]>, lambda: number): Generator<string> {
+export function* mmr(
+  ids: readonly string[],
+  scores: ReadonlyMap<string, number>,
+  vectors: ReadonlyMap<string, readonly number[]>,
+  lambda: number,
+): Generator<string> {
   const remaining = [...ids];
   const maxSim = new Map<string, number>(ids.map((id) => [id, 0]));
   while (remaining.length > 0) {
@@ -87,6 +96,11 @@ export function* mmr(ids: readonly string[], scores: ReadonlyMap<string, number>
 }
 
 /** All of `ids` in maximal marginal relevance order (see {@link mmr}). */
-export function mmrOrder(ids: readonly string[], scores: ReadonlyMap<string, number>, vectors: ReadonlyMap<string, readonly number[]>, lambda: number): string[] {
+export function mmrOrder(
+  ids: readonly string[],
+  scores: ReadonlyMap<string, number>,
+  vectors: ReadonlyMap<string, readonly number[]>,
+  lambda: number,
+): string[] {
   return [...mmr(ids, scores, vectors, lambda)];
 }

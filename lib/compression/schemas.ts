@@ -85,7 +85,10 @@ export const compressRequestSchema = z.strictObject({
 /** A request to compress a context. */
 export type CompressRequest = z.infer<typeof compressRequestSchema>;
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const sha256 = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .max(64);
 
 /** How an input item reached an output item. */
 export const lineageHowSchema = z.enum(['kept', 'summarised', 'deduplicated', 'digested']);
@@ -124,9 +127,9 @@ export const compressionResultSchema = z.object({
   budgetTokens: z.number().int().min(0),
   withinBudget: z.boolean(),
   /** tokensOut / tokensIn. */
-  ratio: z.number().min(0),
+  ratio: z.number().min(0).max(1e6),
   /** 1 − ratio: the share of tokens saved. */
-  saved: z.number(),
+  saved: z.number().min(-1e6).max(1),
   dropped: z.array(droppedItemSchema).max(256),
   /** The critical items that meeting the budget would drop, and by how many tokens the context is over without dropping them. */
   needsApproval: z

@@ -4,6 +4,7 @@
  */
 import { auditEngine } from '../audit/manifest.ts';
 import { capsulesEngine } from '../capsules/manifest.ts';
+import { compressionEngine } from '../compression/manifest.ts';
 import { demoEngine } from '../demo/manifest.ts';
 import { evolutionEngine } from '../evolution/manifest.ts';
 import { executionEngine } from '../execution/manifest.ts';
@@ -32,5 +33,6 @@ export const engines: readonly EngineManifest[] = [
   auditEngine,
   mcpEngine,
   capsulesEngine,
+  compressionEngine,
   demoEngine,
 ];

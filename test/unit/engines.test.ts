@@ -164,7 +164,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions, Replication's evaluations, capsule submissions) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions, Replication's evaluations, capsule submissions, compressions that would drop critical context) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -187,6 +187,7 @@ describe('engine manifests', () => {
       'promotionPromotions',
       'promotionAdvance',
       'capsulesSubmissions',
+      'compressionCompress',
     ];
     assert.deepEqual(starters, proposers);
     const start = statements('governanceProposals').find((statement) => statement.Action.includes('states:StartExecution'));
@@ -261,7 +262,10 @@ describe('engine manifests', () => {
     assert.deepEqual(names, expected);
     assert.ok(
       names.includes('autonomy-test-governanceProposals') &&
-        !names.some((name) => name.includes('mcp') || name.includes('platformHealth') || name.includes('capsulesRuns') || name.includes('capsulesPlans')),
+        !names.some(
+          (name) =>
+            name.includes('mcp') || name.includes('platformHealth') || name.includes('capsulesRuns') || name.includes('capsulesPlans'),
+        ),
     );
     assert.equal((config.functions.mcpServer as Fn).environment?.ROUTE_FUNCTION_PREFIX, 'autonomy-test-');
   });
