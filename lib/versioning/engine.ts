@@ -21,6 +21,7 @@ import { checkGolden, GoldenSchemaError } from './golden.ts';
 import type { VersioningDeps } from './ports.ts';
 import {
   type Approval,
+  type ArtifactKind,
   type Compatibility,
   type GateInput,
   INLINE_BODY_BYTES,
@@ -303,7 +304,7 @@ export async function listVersions(
   tenant: string,
   artifact: string,
   deps: Pick<VersioningDeps, 'store'>,
-): Promise<{ artifact: string; kind: string; latest: string; versions: VersionView[] }> {
+): Promise<{ artifact: string; kind: ArtifactKind; latest: string; versions: VersionView[] }> {
   const head = await deps.store.head(tenant, artifact);
   if (!head) throw new NotFoundError(`${artifact} has no versions`);
   const records = await deps.store.versions(tenant, artifact, MAX_LISTED_VERSIONS);

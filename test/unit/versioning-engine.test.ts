@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { ConflictError, ValidationError } from '../../lib/errors.ts';
-import type { BusEvent } from '../../lib/events/publisher.ts';
 import type { PolicyDecision } from '../../lib/governance/model.ts';
 import { artifactBump, diffArtifact } from '../../lib/versioning/artifact-diff.ts';
 import {
@@ -20,8 +19,8 @@ import {
   versioningProposalId,
 } from '../../lib/versioning/engine.ts';
 import { checkGolden } from '../../lib/versioning/golden.ts';
-import type { ArtifactHead, VersioningDeps, VersioningStore } from '../../lib/versioning/ports.ts';
-import { INLINE_BODY_BYTES, type VersionRecord } from '../../lib/versioning/schemas.ts';
+import type { VersioningDeps } from '../../lib/versioning/ports.ts';
+import { INLINE_BODY_BYTES } from '../../lib/versioning/schemas.ts';
 import {
   fixedPolicy,
   type MemoryGovernanceStore,
@@ -31,6 +30,7 @@ import {
   recordingGate,
   staticGraph,
 } from '../helpers/governance-memory.ts';
+import { memoryVersioningStore } from '../helpers/versioning-memory.ts';
 
 describe('deriveVersion', () => {
   it('bumps the latest by the changes, or starts at 1.0.0', () => {
@@ -170,55 +170,6 @@ describe('checkGolden', () => {
     assert.deepEqual({ passed: g.passed, total: g.total, index: g.failures[0]?.index }, { passed: false, total: 2, index: 1 });
   });
 });
-
-/** An in-memory VersioningStore with the adapter's contracts (conditional writes, outbox with the write). */
-function memoryVersioningStore(
-  outbox: MemoryOutbox,
-): VersioningStore & { records: Map<string, VersionRecord>; objects: Map<string, string> } {
-  const heads = new Map<string, ArtifactHead>();
-  const records = new Map<string, VersionRecord>();
-  const objects = new Map<string, string>();
-  const key = (tenant: string, artifact: string, version: string) => `${tenant}/${artifact}@${version}`;
-  return {
-    records,
-    objects,
-    async head(tenant, artifact) {
-      return structuredClone(heads.get(`${tenant}/${artifact}`));
-    },
-    async version(tenant, artifact, version) {
-      return structuredClone(records.get(key(tenant, artifact, version)));
-    },
-    async versions(tenant, artifact, limit) {
-      return [...records.values()]
-        .filter((r) => r.tenant === tenant && r.artifact === artifact)
-        .sort((a, b) => a.seq - b.seq)
-        .slice(-limit)
-        .map(({ body: _b, golden: _g, ...r }) => structuredClone(r));
-    },
-    async body(record) {
-      return record.bodyRef.at === 'inline' ? structuredClone(record.body) : JSON.parse(objects.get(record.bodyRef.key) ?? 'null');
-    },
-    async putBody(tenant, hash, json) {
-      const k = `${tenant}/versioning/bodies/${hash}.json`;
-      objects.set(k, json);
-      return k;
-    },
-    async tag(record, expectedSeq, events: BusEvent[]) {
-      const headKey = `${record.tenant}/${record.artifact}`;
-      if (heads.get(headKey)?.seq !== expectedSeq || records.has(key(record.tenant, record.artifact, record.version)))
-        throw new ConflictError(`${record.artifact} was tagged concurrently`);
-      heads.set(headKey, { artifact: record.artifact, kind: record.kind, latest: record.version, seq: record.seq });
-      records.set(key(record.tenant, record.artifact, record.version), structuredClone(record));
-      return outbox.save(record.tenant, events);
-    },
-    async update(record, expectedRev, events: BusEvent[]) {
-      const k = key(record.tenant, record.artifact, record.version);
-      if (records.get(k)?.rev !== expectedRev) throw new ConflictError(`${record.artifact}@${record.version} changed concurrently`);
-      records.set(k, structuredClone(record));
-      return outbox.save(record.tenant, events);
-    },
-  };
-}
 
 describe('tagVersion, recordGate and promotable', () => {
   const ALLOW: PolicyDecision = { decision: 'allow', policies: ['base-operator'], errors: [], version: 0, breakGlass: false };
