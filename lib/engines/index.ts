@@ -17,6 +17,7 @@ import { platformEngine } from '../platform/manifest.ts';
 import { promotionEngine } from '../promotion/manifest.ts';
 import { reflexEngine } from '../reflex/manifest.ts';
 import { replicationEngine } from '../replication/manifest.ts';
+import { versioningEngine } from '../versioning/manifest.ts';
 import type { EngineManifest } from './manifest.ts';
 
 export const engines: readonly EngineManifest[] = [
@@ -28,6 +29,7 @@ export const engines: readonly EngineManifest[] = [
   executionEngine,
   replicationEngine,
   evolutionEngine,
+  versioningEngine,
   promotionEngine,
   gatewayEngine,
   auditEngine,
