@@ -65,6 +65,14 @@ const allowed: Allowance[] = [
   { where: 'POST /observation/ingest parameters point', reason: 'parsed by metricPointSchema (walked here as "metric point")' },
   { where: 'POST /audit/record parameters payload{key}', reason: ALLOWED_PAYLOAD },
   {
+    where: 'POST /versioning/versions parameters body',
+    reason: "a versioned artifact's body: at most 512 KiB of JSON (refined), then checked by its kind (a JSON Schema, a gateway prompt template, a JSON object)",
+  },
+  {
+    where: 'POST /versioning/versions parameters golden[]',
+    reason: "golden examples for a schema artifact: any JSON its schema may accept; at most 100 and 64 KiB of JSON (refined)",
+  },
+  {
     where: 'POST /capsules/runs parameters input{*}',
     reason: "a capsule's input: at most 64 KiB of JSON (refined), then checked against the capsule's own input schema",
   },
