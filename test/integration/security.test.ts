@@ -109,6 +109,8 @@ const markers = {
 /** Tenant B's data, created before the cross-tenant calls; every id a route takes. */
 /** B's Evolution service (A may declare one of the same name in its own tenant). */
 const EVOLUTION_SERVICE = 'sec/b-service';
+/** B's versioned artifact (A may tag one of the same name in its own tenant). */
+const VERSIONING_ARTIFACT = 'sec/b-artifact';
 
 interface VictimData {
   tenant: string;
@@ -197,6 +199,15 @@ async function createVictim(): Promise<VictimData> {
     parameters: { service: EVOLUTION_SERVICE, observations: [{ arm: 'b-arm', success: true, latencyMs: 120 }] },
   });
   assert.equal(observed.status, 200, JSON.stringify(observed.body));
+  // B's versioned artifact: one version (its description holds a marker) with a recorded suite result.
+  const tagged = await as(tenant, ['operator'], 'POST', '/versioning/versions', {
+    parameters: { artifact: VERSIONING_ARTIFACT, kind: 'schema', body: { type: 'object', description: markers.label } },
+  });
+  assert.equal(tagged.status, 200, JSON.stringify(tagged.body));
+  const gated = await as(tenant, ['operator'], 'POST', '/versioning/gate', {
+    parameters: { artifact: VERSIONING_ARTIFACT, version: '1.0.0', suite: 'b-suite', total: 3, failed: 0 },
+  });
+  assert.equal(gated.status, 200, JSON.stringify(gated.body));
   return {
     tenant,
     series,
@@ -233,7 +244,9 @@ async function victimView(b: VictimData) {
   const authors = await read('/capsules/authors');
   const installs = await read('/capsules/installs');
   const evolution = await read(`/evolution/status?service=${EVOLUTION_SERVICE}`);
+  const versioning = await read(`/versioning/versions?artifact=${VERSIONING_ARTIFACT}`);
   return {
+    versioning: versioning?.versions?.map((v: { version: string; hash: string; gate: { suite?: { suite: string; total: number } } }) => `${v.version}:${v.hash}:${v.gate.suite?.suite}:${v.gate.suite?.total}`),
     evolution: { version: evolution?.configVersion, arms: evolution?.arms?.map((arm: { arm: string; reward: { n: number } }) => `${arm.arm}:${arm.reward.n}`), split: evolution?.split },
     capsules: {
       version: capsule?.version && { status: capsule.version.status, revision: capsule.version.revision, bundleSha256: capsule.version.bundleSha256 },
@@ -357,6 +370,12 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'POST /evolution/observations': () => ({ path: '/evolution/observations', body: { parameters: { service: EVOLUTION_SERVICE, observations: [{ arm: 'b-other', success: false }] } } }),
   'POST /evolution/decide': () => ({ path: '/evolution/decide', body: { parameters: { service: EVOLUTION_SERVICE } } }),
   'GET /evolution/status': (b) => ({ path: `/evolution/status?service=${EVOLUTION_SERVICE}&tenant=${b.tenant}` }),
+  // A's own artifact of the same name as B's: tagged in A's tenant only; B's versions are a 404 to A.
+  'POST /versioning/versions': () => ({ path: '/versioning/versions', body: { parameters: { artifact: VERSIONING_ARTIFACT, kind: 'schema', body: { type: 'string' } } } }),
+  'GET /versioning/versions': () => ({ path: `/versioning/versions?artifact=${VERSIONING_ARTIFACT}` }),
+  'GET /versioning/compatibility': () => ({ path: `/versioning/compatibility?artifact=${VERSIONING_ARTIFACT}` }),
+  'POST /versioning/gate': () => ({ path: '/versioning/gate', body: { parameters: { artifact: VERSIONING_ARTIFACT, version: '1.0.0', suite: 'attack', total: 1, failed: 1 } } }),
+  'GET /versioning/promotable': () => ({ path: `/versioning/promotable?artifact=${VERSIONING_ARTIFACT}&version=1.0.0` }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
