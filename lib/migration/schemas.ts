@@ -415,7 +415,7 @@ export const loopStateSchema = z.object({
   steps: z.number().int().min(0).max(MAX_STEPS),
   next: z.enum(loopSteps),
   /** Set once the run's end is decided. */
-  outcome: z.enum(runStatuses).optional(),
+  outcome: z.enum(runStatuses).exclude(['pending', 'running']).optional(),
   reason: text(1000),
   gateTimeoutSeconds: z.number().int().min(1).max(1_000_000),
   waitSeconds: z.number().int().min(0).max(600),

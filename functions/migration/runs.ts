@@ -1,0 +1,29 @@
+/** /migration/runs: run a stored plan through the migration state machine (POST, 202) and cancel a pending run (DELETE). */
+import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
+import { workflowCallbacks } from '../../lib/adapters/aws/governance-deps.ts';
+import { migrationDeps, runStarter } from '../../lib/adapters/aws/migration-deps.ts';
+import { engineHandler, route } from '../../lib/api/engine-handler.ts';
+import { cancelRun, startRun } from '../../lib/migration/engine.ts';
+import { resumeWith } from '../../lib/migration/loop.ts';
+import { cancelRunRoute, startRunRoute } from '../../lib/migration/routes.ts';
+
+export const handler = engineHandler(
+  engineDeps(),
+  route(startRunRoute, async (params, ctx) => {
+    const run = await startRun(ctx.tenant, params.planId, ctx.principal?.subject ?? 'unknown', {
+      ...migrationDeps(),
+      starter: runStarter(),
+    });
+    ctx.log(`run ${run.runId} of plan ${run.planId} started`);
+    return { result: { run }, statusCode: 202 };
+  }),
+  route(cancelRunRoute, async (params, ctx) => {
+    const callbacks = workflowCallbacks();
+    const run = await cancelRun(ctx.tenant, params.runId, ctx.principal?.subject ?? 'unknown', {
+      ...migrationDeps(),
+      resume: (wait, state) => resumeWith(wait, state, { callbacks }),
+    });
+    ctx.log(`run ${run.runId} cancelled`);
+    return { result: { run } };
+  }),
+);

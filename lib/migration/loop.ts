@@ -1,0 +1,409 @@
+/**
+ * Loop 4 (Migration → Execution → Observation → Migration) as the steps of the migration state
+ * machine (statemachines/migration.asl.json), one task each, carrying ids only ({@link LoopState}):
+ *
+ *   plan (load the run and its plan, check the hash) → pre-check (kill switches; every provision
+ *   step's capacity against the catalogue now) → gate (waits on a task token for the plan's
+ *   governance proposal, `migration:migrate` on `migration/<planId>`; resumed at once when decided,
+ *   else by `governance.proposal.settled`) → for each step: check (kill switches, the run not
+ *   cancelled, the proposal approved for this plan and hash) → execute (pre-checks, the L3
+ *   executor's dry run, execute, read-back) → post-check (latency on Observation's series) →
+ *   record (`migration.step.completed`) → … → finish (`migration.run.completed`, the proposal's
+ *   outcome). A failed step, a kill switch turned on mid-run or a task that failed after its retries
+ *   → rollback (undo in reverse, each read back) → finish.
+ *
+ * Rollback runs under a kill switch too: it puts back the state each step's dry run read, the
+ * known-good direction (the Execution engine's own undo route refuses with 423 instead, as nothing
+ * asked for it). Such a rollback is recorded as `rollback under kill switch` in the run and in the
+ * ledger (the run's completed event).
+ */
+import { ConflictError, LockedError, NotFoundError } from '../errors.ts';
+import { busEvent } from '../events/publisher.ts';
+import { GateClosedError, type WorkflowCallbacks } from '../governance/approvals.ts';
+import type { OutboxPort, ProposalDeps } from '../governance/proposals.ts';
+import { reportOutcome } from '../governance/proposals.ts';
+import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
+import { commit, finishRecords, type GateWait, type MigrationStore } from './engine.ts';
+import type { PlanStep } from './plan.ts';
+import { assertApproved, latencyPostCheck, preCheckIssues, type RunnerDeps, rollBack, runStep, type StepRecord } from './runner.ts';
+import type { LoopState, PlanRecord, RunOutcome, RunRecord } from './schemas.ts';
+
+/** Who reports the proposal's outcome. */
+export const MIGRATION_ACTOR = 'engine:migration';
+/** Seconds a run waits at the gate beyond the gate's own approval and escalation timeouts. */
+export const GATE_MARGIN_SECONDS = 300;
+
+/** What the machine's steps need. */
+export interface LoopDeps {
+  store: MigrationStore;
+  outbox: OutboxPort;
+  runner: RunnerDeps;
+  governance: Pick<ProposalDeps, 'store' | 'outbox'>;
+  callbacks: WorkflowCallbacks;
+  now: () => Date;
+}
+
+const clip = (text: string) => text.slice(0, 1000);
+const ended = (state: LoopState, outcome: RunOutcome, reason: string): LoopState => ({
+  ...state,
+  next: 'end',
+  outcome,
+  reason: clip(reason),
+  waitSeconds: 0,
+});
+
+async function mustRun(state: Pick<LoopState, 'tenant' | 'runId'>, deps: Pick<LoopDeps, 'store'>): Promise<RunRecord> {
+  const run = await deps.store.run(state.tenant, state.runId);
+  if (!run) throw new NotFoundError(`Run ${state.runId} not found`);
+  return run;
+}
+
+async function mustPlan(tenant: string, planId: string, deps: Pick<LoopDeps, 'store'>): Promise<PlanRecord> {
+  const plan = await deps.store.plan(tenant, planId);
+  if (!plan) throw new NotFoundError(`Plan ${planId} not found`);
+  return plan;
+}
+
+function stepOf(plan: PlanRecord, index: number): PlanStep {
+  const step = plan.steps[index];
+  if (!step) throw new NotFoundError(`Plan ${plan.planId} has no step ${index}`);
+  return step as PlanStep;
+}
+
+/** Why actuation is locked now (the tenant's or the global kill switch), or undefined. */
+async function lockOf(tenant: string, deps: Pick<LoopDeps, 'runner'>): Promise<string | undefined> {
+  const [settings, global] = await Promise.all([deps.runner.governance.settings(tenant), deps.runner.governance.globalKillSwitch()]);
+  try {
+    assertActuationAllowed(settings, global);
+    return undefined;
+  } catch (error) {
+    if (error instanceof LockedError) return error.message;
+    throw error;
+  }
+}
+
+/** Seconds a run waits at the gate: the gate's approval and escalation timeouts and {@link GATE_MARGIN_SECONDS}. */
+export function gateTimeoutOf(config: Pick<GovernanceConfig, 'approvalTimeoutSeconds' | 'escalationTimeoutSeconds'>): number {
+  return config.approvalTimeoutSeconds + config.escalationTimeoutSeconds + GATE_MARGIN_SECONDS;
+}
+
+/** Writes the run (conditional on the version read). */
+async function saveRun(
+  run: RunRecord,
+  deps: Pick<LoopDeps, 'store' | 'outbox'>,
+  events: Parameters<MigrationStore['write']>[2] = [],
+): Promise<RunRecord> {
+  const next = { ...run, version: run.version + 1 };
+  await commit(deps, run.tenant, { run: { next, expectedVersion: run.version } }, events);
+  return next;
+}
+
+/**
+ * Step "plan": loads the run and its plan, checks the plan still matches its hash; a run that
+ * ended (cancelled) ends the machine.
+ */
+export async function planStep(input: { tenant: string; runId: string }, deps: LoopDeps): Promise<LoopState> {
+  const run = await mustRun(input, deps);
+  const plan = await mustPlan(input.tenant, run.planId, deps);
+  const settings = await deps.runner.governance.settings(input.tenant);
+  const state: LoopState = {
+    tenant: input.tenant,
+    runId: run.runId,
+    planId: run.planId,
+    proposalId: run.proposalId,
+    index: run.records.length,
+    steps: plan.steps.length,
+    next: 'precheck',
+    reason: `plan ${plan.planId}: ${plan.steps.length} steps`,
+    gateTimeoutSeconds: gateTimeoutOf(settings.config),
+    waitSeconds: plan.postCheckDelaySeconds,
+  };
+  if (run.status !== 'pending') return ended(state, run.status === 'running' ? 'failed' : run.status, `the run is ${run.status}`);
+  if (plan.planHash !== run.planHash)
+    return ended(state, 'failed', `plan ${plan.planId} changed since the run was started (hash mismatch)`);
+  return state;
+}
+
+/**
+ * Step "pre-check", before asking anyone: the kill switches (nothing acts while one is on) and every
+ * provision step's capacity against the catalogue now.
+ */
+export async function precheckStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
+  const run = await mustRun(state, deps);
+  if (run.status !== 'pending') return ended(state, run.status === 'running' ? 'failed' : run.status, `the run is ${run.status}`);
+  const locked = await lockOf(state.tenant, deps);
+  if (locked) return ended(state, 'halted', `kill switch: ${locked}; nothing acted`);
+  const plan = await mustPlan(state.tenant, state.planId, deps);
+  const issues: string[] = [];
+  for (const step of plan.steps) {
+    if (!step.preChecks.some((check) => check.kind === 'capacity')) continue;
+    const capacity = { ...(step as PlanStep), preChecks: step.preChecks.filter((check) => check.kind === 'capacity') };
+    issues.push(...(await preCheckIssues(state.tenant, capacity, deps.runner)).map((issue) => `step ${step.index}: ${issue}`));
+  }
+  if (issues.length > 0) return ended(state, 'pre-check-failed', `pre-check ${issues.slice(0, 5).join('; ')}`);
+  return { ...state, next: 'gate', reason: clip(`pre-checks passed; waiting for proposal ${state.proposalId}`) };
+}
+
+/** The gate's verdict on the run now: go on, keep waiting, or end. */
+async function decideGate(state: LoopState, deps: LoopDeps): Promise<LoopState | undefined> {
+  const [run, proposal, locked] = await Promise.all([
+    mustRun(state, deps),
+    deps.runner.governance.proposal(state.tenant, state.proposalId),
+    lockOf(state.tenant, deps),
+  ]);
+  if (run.status !== 'pending') return ended(state, run.status === 'running' ? 'failed' : run.status, `the run is ${run.status}`);
+  if (locked) return ended(state, 'halted', `kill switch: ${locked}; nothing acted`);
+  if (!proposal) return ended(state, 'failed', `proposal ${state.proposalId} not found`);
+  const why = proposal.reasons.at(-1) ?? proposal.status;
+  switch (proposal.status) {
+    case 'approved':
+      return { ...state, next: 'check', reason: clip(`proposal ${proposal.proposalId} approved (${proposal.route})`) };
+    case 'pending':
+      return undefined;
+    case 'rejected':
+      return ended(state, 'rejected', `proposal ${proposal.proposalId} was rejected: ${why}`);
+    case 'timed-out':
+      return ended(state, 'timed-out', `no decision on proposal ${proposal.proposalId} before the gate's timeouts`);
+    case 'refused':
+      return ended(state, 'refused', `proposal ${proposal.proposalId} was refused: ${why}`);
+    default:
+      return ended(state, 'failed', `proposal ${proposal.proposalId} is ${proposal.status}: the plan ran already; plan again`);
+  }
+}
+
+async function resume(deps: Pick<LoopDeps, 'callbacks'>, taskToken: string, state: LoopState): Promise<'resumed' | 'gone'> {
+  try {
+    await deps.callbacks.succeed(taskToken, { state });
+    return 'resumed';
+  } catch (error) {
+    if (error instanceof GateClosedError) return 'gone';
+    throw error;
+  }
+}
+
+/**
+ * Step "gate" (`.waitForTaskToken`): keeps the task token under the proposal, then resumes at once
+ * when the proposal is decided already (an L3 validation that finished, a refusal, a kill switch);
+ * otherwise {@link resumeGate} resumes it when governance settles the proposal. The token is kept
+ * before the proposal is read, so a decision landing in between is seen by one side or the other.
+ */
+export async function awaitGate(input: { taskToken: string; state: LoopState }, deps: LoopDeps): Promise<'resumed' | 'waiting' | 'gone'> {
+  const { state } = input;
+  const expiresAt = Math.floor(deps.now().getTime() / 1000) + state.gateTimeoutSeconds + 86_400;
+  await deps.store.putWait({
+    tenant: state.tenant,
+    proposalId: state.proposalId,
+    runId: state.runId,
+    taskToken: input.taskToken,
+    state,
+    expiresAt,
+  });
+  const decided = await decideGate(state, deps);
+  return decided ? resume(deps, input.taskToken, decided) : 'waiting';
+}
+
+/** On `governance.proposal.settled`: resumes the run waiting for that proposal, if one waits. */
+export async function resumeGate(
+  event: { tenant: string; proposalId: string },
+  deps: LoopDeps,
+): Promise<'none' | 'waiting' | 'resumed' | 'gone'> {
+  const wait = await deps.store.wait(event.tenant, event.proposalId);
+  if (!wait) return 'none';
+  const decided = await decideGate(wait.state, deps);
+  return decided ? resume(deps, wait.taskToken, decided) : 'waiting';
+}
+
+/** Resumes a waiting run with `state` (a cancelled run's end). */
+export async function resumeWith(wait: GateWait, state: LoopState, deps: Pick<LoopDeps, 'callbacks'>): Promise<void> {
+  await resume(deps, wait.taskToken, state);
+}
+
+const acted = (run: RunRecord) => run.records.some((record) => record.before !== undefined && record.after !== undefined && !record.undo);
+
+/** Where a run goes when it must stop: rollback when a step acted, else the end. */
+function stopping(state: LoopState, run: RunRecord, outcome: RunOutcome, reason: string): LoopState {
+  return acted(run) ? { ...state, next: 'rollback', outcome, reason: clip(reason) } : ended(state, outcome, reason);
+}
+
+/**
+ * Step "check", before each step: the kill switches, the run not cancelled, the proposal approved
+ * for this plan and hash. The first check marks the run running.
+ */
+export async function checkStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
+  let run = await mustRun(state, deps);
+  if (run.status !== 'pending' && run.status !== 'running') return ended(state, run.status, `the run is ${run.status}`);
+  const locked = await lockOf(state.tenant, deps);
+  if (locked) return stopping(state, run, 'halted', `kill switch before step ${state.index}: ${locked}`);
+  try {
+    await assertApproved(state.tenant, state.proposalId, state.planId, run.planHash, { governance: deps.runner.governance });
+  } catch (error) {
+    if (error instanceof ConflictError || error instanceof NotFoundError) return stopping(state, run, 'failed', error.message);
+    throw error;
+  }
+  if (run.status === 'pending') {
+    const now = deps.now().toISOString();
+    run = await saveRun({ ...run, status: 'running', reason: 'running', timeline: { ...run.timeline, approved: now, started: now } }, deps);
+  }
+  return { ...state, next: 'execute', reason: clip(`step ${state.index}: no kill switch, proposal ${state.proposalId} approved`) };
+}
+
+/** Puts the step's record on the run (replacing an earlier attempt's). */
+function withRecord(run: RunRecord, record: StepRecord): RunRecord {
+  return { ...run, records: [...run.records.filter((r) => r.index !== record.index), record].sort((a, b) => a.index - b.index) };
+}
+
+/**
+ * Step "execute": the step's pre-checks and the L3 executor (scope, dry run, execute, read-back),
+ * its record saved on the run at once (so a rollback knows what acted). A kill switch turned on
+ * since the check stops the run before this step acts.
+ */
+export async function executeStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
+  const run = await mustRun(state, deps);
+  const existing = run.records.find((record) => record.index === state.index);
+  // A retried task after the record was saved: the step ran; go on from its record.
+  if (existing) return { ...state, next: existing.status === 'succeeded' ? 'postcheck' : 'record' };
+  const plan = await mustPlan(state.tenant, state.planId, deps);
+  let record: StepRecord;
+  try {
+    record = await runStep(state.tenant, state.planId, stepOf(plan, state.index), deps.runner, { latency: false });
+  } catch (error) {
+    if (error instanceof LockedError) return stopping(state, run, 'halted', `kill switch at step ${state.index}: ${error.message}`);
+    throw error;
+  }
+  await saveRun(withRecord(run, record), deps);
+  return {
+    ...state,
+    next: record.status === 'succeeded' ? 'postcheck' : 'record',
+    reason: clip(record.reasons.join('; ') || `step ${state.index} executed`),
+  };
+}
+
+/** Step "post-check": the latency post-checks of the step (Observation's newest points within the bound; no points fail). */
+export async function postcheckStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
+  const run = await mustRun(state, deps);
+  const plan = await mustPlan(state.tenant, state.planId, deps);
+  const record = run.records.find((r) => r.index === state.index);
+  if (!record) throw new NotFoundError(`Run ${state.runId} has no record of step ${state.index}`);
+  const issues = record.status === 'succeeded' ? await latencyPostCheck(state.tenant, stepOf(plan, state.index), deps.runner) : [];
+  if (issues.length > 0) {
+    const failed: StepRecord = {
+      ...record,
+      status: 'failed',
+      reasons: [...record.reasons, ...issues].slice(0, 20),
+      finishedAt: deps.now().toISOString(),
+    };
+    await saveRun(withRecord(run, failed), deps);
+  }
+  return { ...state, next: 'record', reason: clip(issues.join('; ') || `step ${state.index}: post-checks passed`) };
+}
+
+/**
+ * Step "record": `migration.step.completed` for the step (saved with the run), then the next step,
+ * the end, or rollback when it failed.
+ */
+export async function recordStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
+  const run = await mustRun(state, deps);
+  const plan = await mustPlan(state.tenant, state.planId, deps);
+  const record = run.records.find((r) => r.index === state.index);
+  if (!record) throw new NotFoundError(`Run ${state.runId} has no record of step ${state.index}`);
+  const step = stepOf(plan, state.index);
+  const event = busEvent('migration.step.completed', {
+    tenant: state.tenant,
+    runId: state.runId,
+    planId: state.planId,
+    index: step.index,
+    workload: step.workload,
+    kind: step.kind,
+    from: step.from,
+    to: step.to,
+    status: record.status,
+    changes: record.changes,
+    reasons: record.reasons,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+  });
+  await saveRun({ ...run, reason: clip(`step ${state.index} ${record.status}`) }, deps, [event]);
+  if (record.status === 'failed')
+    return stopping(state, run, 'rolled-back', `step ${state.index} (${step.kind} ${step.workload}) failed: ${record.reasons.join('; ')}`);
+  const index = state.index + 1;
+  if (index >= state.steps) return ended({ ...state, index }, 'succeeded', `${state.steps} steps succeeded`);
+  return { ...state, index, next: 'check', reason: clip(`step ${state.index} succeeded`) };
+}
+
+/**
+ * Step "rollback": undoes every step that acted, last first, each read back (lib/migration/runner.ts
+ * rollBack), and records the rollback on the run; a kill switch on meanwhile does not stop it (the
+ * undo goes toward the state before the run) and is recorded as `rollback under kill switch`.
+ * A rollback that could not undo a step ends the run `failed` (people must look).
+ */
+export async function rollbackStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
+  const run = await mustRun(state, deps);
+  if (!acted(run)) return ended(state, state.outcome ?? 'failed', state.reason);
+  if (run.rollback) return ended(state, run.rollback.succeeded ? (state.outcome ?? 'rolled-back') : 'failed', state.reason);
+  const plan = await mustPlan(state.tenant, state.planId, deps);
+  const locked = await lockOf(state.tenant, deps);
+  const undone = await rollBack(state.tenant, state.planId, plan.steps as PlanStep[], run.records, deps.runner);
+  const steps = undone
+    .filter((record) => record.undo && !run.records.find((r) => r.index === record.index)?.undo)
+    .sort((a, b) => b.index - a.index)
+    .map((record) => ({ index: record.index, status: record.undo?.status ?? 'failed', reasons: record.undo?.reasons ?? [] }));
+  const succeeded = steps.every((step) => step.status === 'succeeded');
+  const underKillSwitch = locked !== undefined;
+  await saveRun(
+    {
+      ...run,
+      records: undone,
+      rollback: {
+        underKillSwitch,
+        note: underKillSwitch ? 'rollback under kill switch' : 'rollback',
+        trigger: clip(state.reason),
+        steps,
+        succeeded,
+        at: deps.now().toISOString(),
+      },
+    },
+    deps,
+  );
+  const outcome = succeeded ? (state.outcome ?? 'rolled-back') : 'failed';
+  const why = `${state.reason}; ${underKillSwitch ? 'rollback under kill switch' : 'rolled back'}: ${steps.length} step(s) undone${succeeded ? '' : ', some could not be: people must look'}`;
+  return ended(state, outcome, why);
+}
+
+/**
+ * Step "finish", on every path: the run's final status, the plan released, `migration.run.completed`
+ * (with the rollback), and the proposal's outcome reported to governance (executed, or failed when
+ * a step acted and the run did not succeed). A run ended already (cancelled) stays as it is.
+ * `failure` is the Catch's error when a task failed after its retries.
+ */
+export async function finishStep(
+  input: { state: LoopState; failure?: { Error?: string; Cause?: string } | undefined },
+  deps: LoopDeps,
+): Promise<{ outcome: RunOutcome; reason: string }> {
+  const { state } = input;
+  const run = await mustRun(state, deps);
+  const failed = input.failure
+    ? `a step failed after its retries: ${input.failure.Error ?? 'Error'} ${(input.failure.Cause ?? '').slice(0, 300)}`
+    : undefined;
+  const outcome: RunOutcome = failed && state.outcome === undefined ? 'failed' : (state.outcome ?? 'failed');
+  const reason = failed ? `${failed}; ${state.reason}` : state.reason;
+  const finished = await finishRecords(state.tenant, run, outcome, reason, deps);
+  const final = finished.status as RunOutcome;
+  if (final === 'succeeded' || run.records.length > 0) {
+    try {
+      await reportOutcome(
+        state.tenant,
+        {
+          proposalId: state.proposalId,
+          outcome: final === 'succeeded' ? 'executed' : 'failed',
+          detail: clip(`run ${state.runId}: ${final}: ${finished.reason}`),
+        },
+        MIGRATION_ACTOR,
+        { ...deps.governance, now: deps.now() },
+      );
+    } catch (error) {
+      // A proposal that is no longer approved (reported already) keeps its state.
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+  return { outcome: final, reason: finished.reason };
+}
