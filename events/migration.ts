@@ -23,7 +23,7 @@ export const planCreated = defineEvent({
     "A placement of workloads onto the tenant's pools was planned (algorithm, cost and risk, moves) as ordered steps with pre- and post-checks, and proposed to governance as one migration:migrate on migration/<planId> (none when nothing moves).",
   schema: detailSchema('1', {
     planId: migrationIdSchema,
-    planHash: z.string().regex(/^[0-9a-f]{64}$/),
+    planHash: z.string().regex(/^[0-9a-f]{64}$/).max(64),
     algorithm: z.enum(algorithms),
     environment: z.string().min(1).max(16),
     objective: z.strictObject({
@@ -77,7 +77,7 @@ export const runCompleted = defineEvent({
   schema: detailSchema('1', {
     runId: migrationIdSchema,
     planId: migrationIdSchema,
-    planHash: z.string().regex(/^[0-9a-f]{64}$/),
+    planHash: z.string().regex(/^[0-9a-f]{64}$/).max(64),
     proposalId: z.string().min(1).max(64),
     outcome: z.enum(runStatuses).exclude(['pending', 'running']),
     reason: z.string().max(1000),

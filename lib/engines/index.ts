@@ -12,6 +12,7 @@ import { gatewayEngine } from '../gateway/manifest.ts';
 import { governanceEngine } from '../governance/manifest.ts';
 import { identityEngine } from '../identity/manifest.ts';
 import { mcpEngine } from '../mcp/manifest.ts';
+import { migrationEngine } from '../migration/manifest.ts';
 import { observationEngine } from '../observation/manifest.ts';
 import { platformEngine } from '../platform/manifest.ts';
 import { promotionEngine } from '../promotion/manifest.ts';
@@ -28,6 +29,7 @@ export const engines: readonly EngineManifest[] = [
   reflexEngine,
   executionEngine,
   replicationEngine,
+  migrationEngine,
   evolutionEngine,
   versioningEngine,
   promotionEngine,

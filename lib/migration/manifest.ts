@@ -123,7 +123,8 @@ export const migrationEngine = defineEngine({
     'loop-finish': {
       description: "Migration run, last: the run's end with migration.run.completed and the proposal's outcome",
       task: true,
-      needs: [records, ...propose, ...outboxNeeds],
+      // Reporting the proposal's outcome (governance's reportOutcome): the proposal and the outcome history.
+      needs: [records, need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], ['*#proposal', '*#governance#outcomes']), ...outboxNeeds],
     },
   },
 });

@@ -278,9 +278,9 @@ export const planStepSchema = z.strictObject({
 });
 
 const objectiveSchema = z.strictObject({
-  cost: z.number(),
-  risk: z.number(),
-  total: z.number(),
+  cost: z.number().min(0).max(1e9),
+  risk: z.number().min(0).max(1e9),
+  total: z.number().min(0).max(1e9),
   instances: z.number().int().min(0),
   moves: z.number().int().min(0),
   zonePairs: z.number().int().min(0),
@@ -302,10 +302,10 @@ export const planRecordSchema = z.object({
   tenant: tenantSchema,
   planId: migrationIdSchema,
   /** SHA-256 of the plan's canonical JSON (id, algorithm, slots, steps, delay): what the proposal approves. */
-  planHash: z.string().regex(/^[0-9a-f]{64}$/),
+  planHash: z.string().regex(/^[0-9a-f]{64}$/).max(64),
   algorithm: z.enum(algorithms),
   environment: environmentSchema,
-  canaryWeight: z.number(),
+  canaryWeight: z.number().min(0).max(1),
   postCheckDelaySeconds: z.number().int().min(0).max(600),
   objective: objectiveSchema,
   slots: z.record(placementIdSchema, z.strictObject({ pool: placementIdSchema, instance: z.number().int().min(0) })),
@@ -380,7 +380,7 @@ export const runRecordSchema = z.object({
   tenant: tenantSchema,
   runId: migrationIdSchema,
   planId: migrationIdSchema,
-  planHash: z.string().regex(/^[0-9a-f]{64}$/),
+  planHash: z.string().regex(/^[0-9a-f]{64}$/).max(64),
   proposalId: text(64),
   status: runStatusSchema,
   reason: text(1000),
@@ -395,7 +395,7 @@ export const runRecordSchema = z.object({
     finished: isoSchema.optional(),
   }),
   /** Milliseconds from the first step to the end (the migration itself, without the wait for approval). */
-  migrationMs: z.number().min(0).optional(),
+  migrationMs: z.number().min(0).max(1e10).optional(),
   version: z.number().int().min(0),
 });
 /** A stored run. */

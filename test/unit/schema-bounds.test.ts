@@ -55,8 +55,16 @@ const executionOpen = [
 /** The MCP endpoint's JSON-RPC messages (lib/mcp/routes.ts). */
 const ALLOWED_MCP_MESSAGE =
   "an MCP message: the body is at most 1 MB (lib/http/handler.ts MAX_BODY_BYTES) and each method's params are checked by the MCP SDK's schemas (lib/mcp/server.ts invalidParams)";
+/** Migration plans carry executor bindings and runs the states their executors planned and read back. */
+const migrationOpen = [
+  ...['POST /migration/plans result plan', 'GET /migration/status result plans[]'].map((at) => `${at}.steps[].binding.parameters{*}`),
+  ...['POST /migration/runs result run', 'DELETE /migration/runs result run', 'GET /migration/status result runs[]'].flatMap((at) =>
+    ['before{*}', 'after{*}', 'observed{*}'].map((path) => `${at}.records[].${path}`),
+  ),
+];
 const allowed: Allowance[] = [
   ...executionOpen.map((where) => ({ where, reason: ALLOWED_EXECUTION_STATE })),
+  ...migrationOpen.map((where) => ({ where, reason: ALLOWED_EXECUTION_STATE })),
   {
     where: 'POST /observation/ingest parameters points[]',
     reason:
