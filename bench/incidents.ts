@@ -1,7 +1,7 @@
 /**
  * Incident alerts scored with the Numenta Anomaly Benchmark's standard profile on labelled public
  * corpora (not NAB's own data): the defaults every new series gets, against the per-point alarms.
- *   node bench/incidents.ts [--split held-out|tune|all] [--grid] [--cv]
+ *   node bench/incidents.ts [--split held-out|tune|all] [--grid] [--cv [--family <text>]]
  *
  * Corpora: test/fixtures/observation/<corpus>/ with `timestamp,value,label` files, a SOURCE.md and a
  * split.json (tune / held-out, fixed before any score was computed). Each run of labelled rows is one
@@ -24,6 +24,11 @@
  * did not see; the family's best on the whole tune split is printed beside it. Then each single change
  * to the defaults: its mean difference on the halves, and the difference when it is adopted only on
  * halves where it wins on the other half; and the same for "the best single change on one half".
+ * Then other base detectors and ensembles against the defaults, paired on the same halves: the `knn`
+ * detector (conformal k-nearest-neighbour distance of the recent shape) alone, and "either tracker":
+ * the default `ewma` and its tracker beside a second detector with its own tracker, one incident at
+ * a time (an alert where either opens while neither was open). `--family <text>` runs only the
+ * families whose name contains the text (and the paired tables).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -178,7 +183,46 @@ interface Candidate {
   detector: string;
   config: Record<string, unknown>;
   tracker: Partial<IncidentConfig>;
+  /** A second detector with its own tracker: an alert where either opens while neither was open. */
+  second?: { detector: string; config: Record<string, unknown>; tracker: Partial<IncidentConfig> };
 }
+
+/**
+ * Two detectors, each with its own tracker, as one alert stream: an alert where either tracker opens
+ * an incident while neither had one open (the max of the two likelihoods, one incident at a time).
+ */
+function eitherTrackerAlerts(
+  series: Series,
+  first: ReturnType<typeof detectorRun>,
+  firstSettings: Partial<IncidentConfig>,
+  second: ReturnType<typeof detectorRun>,
+  secondSettings: Partial<IncidentConfig>,
+): boolean[] {
+  let a = initIncidents(firstSettings);
+  let b = initIncidents(secondSettings);
+  return series.points.map((point, i) => {
+    const wasOpen = a.open !== null || b.open !== null;
+    let opened = false;
+    const da = first[i];
+    if (da?.scored) {
+      const update = updateIncidents(a, { ...point, score: da.score });
+      a = update.state;
+      opened ||= update.opened !== undefined;
+    }
+    const db = second[i];
+    if (db?.scored) {
+      const update = updateIncidents(b, { ...point, score: db.score });
+      b = update.state;
+      opened ||= update.opened !== undefined;
+    }
+    return opened && !wasOpen;
+  });
+}
+
+/** Settings of the `knn` detector tried under the tracker (window and calibration bound its state). */
+const KNN_CONFIGS: Record<string, unknown>[] = combinations({ dim: [8, 16], k: [3, 5], window: [96, 192], calibration: [32, 96] });
+/** Tracker settings tried with `knn` (its scores are heavier-tailed than a control chart's). */
+const KNN_TRACKERS = combinations({ minScore: [3, 6, 10, 20], openLevel: [0.5, 0.7] }) as Partial<IncidentConfig>[];
 
 /** Every combination of the values of each axis. */
 function combinations(axes: Record<string, readonly unknown[]>): Record<string, unknown>[] {
@@ -283,6 +327,26 @@ function cvFamilies(): { name: string; candidates: Candidate[] }[] {
       ],
     },
     {
+      name: 'base detector: knn (conformal kNN of the recent shape) × tracker',
+      candidates: KNN_CONFIGS.flatMap((config) =>
+        KNN_TRACKERS.map((tracker) => ({
+          label: `knn ${JSON.stringify(config)} ${JSON.stringify(tracker)}`,
+          detector: 'knn',
+          config,
+          tracker,
+        })),
+      ),
+    },
+    {
+      name: 'either tracker: defaults + knn × its tracker',
+      candidates: KNN_CONFIGS.flatMap((config) =>
+        KNN_TRACKERS.map((tracker) => ({
+          ...ewma(DEFAULT_EWMA, {}, `+ knn ${JSON.stringify(config)} ${JSON.stringify(tracker)}`),
+          second: { detector: 'knn', config, tracker },
+        })),
+      ),
+    },
+    {
       name: 'warm-up: detector warm-up × estimationSamples',
       candidates: combinations({ warmup: [30, 45, 60, 90], estimationSamples: [16, 32, 64, 96] }).map(({ warmup, ...tracker }) =>
         ewma({ ...DEFAULT_EWMA, warmup }, tracker, JSON.stringify({ warmup, ...tracker })),
@@ -321,6 +385,19 @@ function singleChanges(): Candidate[] {
   for (const [key, values] of Object.entries(trackerAxes))
     for (const value of values)
       changes.push({ label: `${key} ${value}`, detector: 'ewma', config: DEFAULT_EWMA, tracker: { [key]: value } });
+  // A second detector beside the defaults (either tracker): knn with its defaults, under a strict tracker.
+  for (const tracker of [
+    { minScore: 10, openLevel: 0.7 },
+    { minScore: 20, openLevel: 0.7 },
+    { minScore: 10, openLevel: 0.8 },
+  ])
+    changes.push({
+      label: `+ knn, tracker ${JSON.stringify(tracker)}`,
+      detector: 'ewma',
+      config: DEFAULT_EWMA,
+      tracker: {},
+      second: { detector: 'knn', config: {}, tracker },
+    });
   return changes;
 }
 
@@ -329,21 +406,34 @@ interface CvSeries extends Series {
 }
 
 /** Leave-half-out cross-validation on the tune split (see the module comment). */
-function crossValidate(): void {
+function crossValidate(familyFilter?: string): void {
   const data: CvSeries[] = CORPORA.flatMap((corpus, c) => loadCorpus(corpus, 'tune').map((series) => ({ ...series, corpus: c })));
   const runs = new Map<string, ReturnType<typeof detectorRun>[]>();
   const scored = new Map<string, NabSeriesScore[]>();
   const scoresOf = (candidate: Candidate): NabSeriesScore[] => {
-    const key = `${candidate.detector} ${JSON.stringify(candidate.config)} ${JSON.stringify(candidate.tracker)}`;
+    const key = `${candidate.detector} ${JSON.stringify(candidate.config)} ${JSON.stringify(candidate.tracker)} ${JSON.stringify(candidate.second ?? null)}`;
     const cached = scored.get(key);
     if (cached) return cached;
-    const runKey = `${candidate.detector} ${JSON.stringify(candidate.config)}`;
-    let run = runs.get(runKey);
-    if (!run) {
-      run = data.map((series) => detectorRun(series, candidate.detector, candidate.config));
-      runs.set(runKey, run);
-    }
-    const scores = data.map((series, i) => nab(series, incidentAlerts(series, run[i] ?? [], candidate.tracker)));
+    const runOf = (detector: string, config: Record<string, unknown>) => {
+      const runKey = `${detector} ${JSON.stringify(config)}`;
+      let run = runs.get(runKey);
+      if (!run) {
+        run = data.map((series) => detectorRun(series, detector, config));
+        runs.set(runKey, run);
+      }
+      return run;
+    };
+    const run = runOf(candidate.detector, candidate.config);
+    const { second } = candidate;
+    const secondRun = second ? runOf(second.detector, second.config) : [];
+    const scores = data.map((series, i) =>
+      nab(
+        series,
+        second
+          ? eitherTrackerAlerts(series, run[i] ?? [], candidate.tracker, secondRun[i] ?? [], second.tracker)
+          : incidentAlerts(series, run[i] ?? [], candidate.tracker),
+      ),
+    );
     scored.set(key, scores);
     return scores;
   };
@@ -379,7 +469,7 @@ function crossValidate(): void {
     `| family | settings | whole tune: ${CORPORA.join(' | ')} | cross-validated: ${CORPORA.join(' | ')} | cross-validated mean |`,
   );
   console.log(`|---|---|${CORPORA.map(() => '---').join('|')}|${CORPORA.map(() => '---').join('|')}|---|`);
-  for (const family of cvFamilies()) {
+  for (const family of cvFamilies().filter((f) => familyFilter === undefined || f.name.includes(familyFilter))) {
     const table = family.candidates.map(scoresOf);
     const pick = (keep: (i: number) => boolean) => {
       let best = 0;
@@ -402,7 +492,7 @@ function crossValidate(): void {
     );
   }
   const defaults = scoresOf({ label: 'defaults', detector: 'ewma', config: DEFAULT_EWMA, tracker: {} });
-  const changes = singleChanges();
+  const changes = singleChanges().filter((change) => familyFilter === undefined || change.label.includes(familyFilter));
   const changeScores = changes.map(scoresOf);
   console.log('\n### Single changes to the defaults (differences of the cross-validation mean; + is better than the defaults)\n');
   console.log('| change | whole tune (mean) | on the halves | adopted where it wins on the other half | halves it wins |');
@@ -451,6 +541,43 @@ function crossValidate(): void {
   console.log(
     `\nThe best single change on one half (or none), judged on the other half: ${greedy / folds.length >= 0 ? '+' : ''}${(greedy / folds.length).toFixed(2)} against the defaults.\n`,
   );
+  // Other base detectors and ensembles: each family's pick on one half against the defaults on the other half.
+  console.log('### Other detectors against the defaults, paired on the same halves (+ is better than the defaults)\n');
+  console.log(`| setup (picked on one half) | cross-validated: ${CORPORA.join(' | ')} | mean | difference | halves it wins |`);
+  console.log(`|---|${CORPORA.map(() => '---').join('|')}|---|---|---|`);
+  for (const family of cvFamilies().filter((f) => f.name.startsWith('base detector: knn') || f.name.startsWith('either tracker'))) {
+    const table = family.candidates.map(scoresOf);
+    let diff = 0;
+    let wins = 0;
+    const per = CORPORA.map(() => 0);
+    folds.forEach((fold, f) => {
+      let best = 0;
+      let bestValue = Number.NEGATIVE_INFINITY;
+      table.forEach((scores, k) => {
+        const value = objective(scores, fold.select).mean;
+        if (value > bestValue) {
+          bestValue = value;
+          best = k;
+        }
+      });
+      const judged = objective(table[best] ?? [], fold.judge);
+      judged.perCorpus.forEach((value, c) => {
+        per[c] = (per[c] ?? 0) + value / folds.length;
+      });
+      const d = judged.mean - (base[f]?.judge ?? 0);
+      diff += d / folds.length;
+      if (d > 0) wins += 1;
+    });
+    console.log(
+      `| ${family.name} (${family.candidates.length}) | ${per.map(fmt).join(' | ')} | ${fmt(per.reduce((a, b) => a + b, 0) / per.length)} | ${diff >= 0 ? '+' : ''}${diff.toFixed(2)} | ${Math.round((100 * wins) / folds.length)} % |`,
+    );
+  }
+  const defaultsPer = CORPORA.map(
+    (_, c) => folds.reduce((sum, fold) => sum + (objective(defaults, fold.judge).perCorpus[c] ?? 0), 0) / folds.length,
+  );
+  console.log(
+    `| the defaults (for reference; chosen on the whole tune split) | ${defaultsPer.map(fmt).join(' | ')} | ${fmt(defaultsPer.reduce((a, b) => a + b, 0) / defaultsPer.length)} | | |\n`,
+  );
 }
 
 const { values } = parseArgs({
@@ -458,13 +585,14 @@ const { values } = parseArgs({
     split: { type: 'string', default: 'held-out' },
     grid: { type: 'boolean', default: false },
     cv: { type: 'boolean', default: false },
+    family: { type: 'string' },
   },
 });
 if (!['tune', 'held-out', 'all'].includes(values.split)) {
-  console.error('usage: node bench/incidents.ts [--split held-out|tune|all] [--grid] [--cv]');
+  console.error('usage: node bench/incidents.ts [--split held-out|tune|all] [--grid] [--cv [--family <text>]]');
   process.exit(2);
 }
 console.log('# Incident alerts on labelled public corpora\n');
 if (values.grid) grid();
-if (values.cv) crossValidate();
+if (values.cv) crossValidate(values.family);
 else for (const split of values.split === 'all' ? (['tune', 'held-out'] as const) : [values.split as Split]) report(split);
