@@ -23,6 +23,7 @@ import {
 } from './capsules.ts';
 import type { EventDefinition } from './common.ts';
 import { compressionConfigChanged, contextCompressed } from './compression.ts';
+import { analysisCompleted, interfaceExposed } from './encapsulation.ts';
 import { evolutionDecisionMade } from './evolution.ts';
 import { runCompleted } from './execution.ts';
 import { templateChanged, tenantPaused } from './gateway.ts';
@@ -39,7 +40,7 @@ import {
   proposalEvaluated,
   proposalSettled,
 } from './governance.ts';
-import { planCreated, runCompleted as migrationRunCompleted, stepCompleted } from './migration.ts';
+import { runCompleted as migrationRunCompleted, planCreated, stepCompleted } from './migration.ts';
 import { anomalyDetected, incidentClosed, incidentOpened, seriesConfigured } from './observation.ts';
 import { heartbeatEmitted } from './platform.ts';
 import { canaryJudged, promotionEnded, promotionStarted, trafficShifted } from './promotion.ts';
@@ -101,6 +102,8 @@ export const eventCatalog = [
   planCreated,
   stepCompleted,
   migrationRunCompleted,
+  analysisCompleted,
+  interfaceExposed,
 ] as const;
 
 /** A catalog entry. */

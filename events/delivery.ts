@@ -62,6 +62,8 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'migration.plan.created',
   'migration.step.completed',
   'migration.run.completed',
+  'encapsulation.analysis.completed',
+  'encapsulation.interface.exposed',
 ]);
 
 /**
