@@ -6,6 +6,7 @@ import { auditEngine } from '../audit/manifest.ts';
 import { capsulesEngine } from '../capsules/manifest.ts';
 import { compressionEngine } from '../compression/manifest.ts';
 import { demoEngine } from '../demo/manifest.ts';
+import { encapsulationEngine } from '../encapsulation/manifest.ts';
 import { evolutionEngine } from '../evolution/manifest.ts';
 import { executionEngine } from '../execution/manifest.ts';
 import { gatewayEngine } from '../gateway/manifest.ts';
@@ -30,6 +31,7 @@ export const engines: readonly EngineManifest[] = [
   executionEngine,
   replicationEngine,
   migrationEngine,
+  encapsulationEngine,
   evolutionEngine,
   versioningEngine,
   promotionEngine,

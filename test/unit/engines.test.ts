@@ -164,7 +164,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions, breaking versions, Replication's evaluations, Migration's plans, capsule submissions, compressions that would drop critical context) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions, breaking versions, Replication's evaluations, Migration's plans, capsule submissions, compressions that would drop critical context, interface exposures) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -184,6 +184,7 @@ describe('engine manifests', () => {
       'reflexLoopRecord',
       'replicationEvaluate',
       'migrationPlans',
+      'encapsulationInterfaces',
       'evolutionDecide',
       'versioningVersions',
       'promotionPromotions',

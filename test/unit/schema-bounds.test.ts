@@ -74,15 +74,31 @@ const allowed: Allowance[] = [
   { where: 'POST /audit/record parameters payload{key}', reason: ALLOWED_PAYLOAD },
   {
     where: 'POST /versioning/versions parameters body',
-    reason: "a versioned artifact's body: at most 512 KiB of JSON (refined), then checked by its kind (a JSON Schema, a gateway prompt template, a JSON object)",
+    reason:
+      "a versioned artifact's body: at most 512 KiB of JSON (refined), then checked by its kind (a JSON Schema, a gateway prompt template, a JSON object)",
   },
   {
     where: 'POST /versioning/versions parameters golden[]',
-    reason: "golden examples for a schema artifact: any JSON its schema may accept; at most 100 and 64 KiB of JSON (refined)",
+    reason: 'golden examples for a schema artifact: any JSON its schema may accept; at most 100 and 64 KiB of JSON (refined)',
   },
   {
     where: 'POST /capsules/runs parameters input{*}',
     reason: "a capsule's input: at most 64 KiB of JSON (refined), then checked against the capsule's own input schema",
+  },
+  ...['samples[].request', 'samples[].response'].map((path) => ({
+    where: `POST /encapsulation/analyse parameters ${path}`,
+    reason: 'an observed payload sample: any JSON by design, at most 512 KiB of JSON for all samples (refined); only its shape is inferred',
+  })),
+  ...['POST /encapsulation/analyse', 'GET /encapsulation/status'].flatMap((route) =>
+    ['modules[].interfaceSchema{*}', 'modules[].openapi{*}', 'golden{*}[]'].map((path) => ({
+      where: `${route} result ${path}`,
+      reason:
+        'generated interface documents and the golden requests kept for them: at most 256 KiB of JSON per document (refined), 20 requests per entry point',
+    })),
+  ),
+  {
+    where: 'POST /encapsulation/interfaces result openapi{*}',
+    reason: 'a generated OpenAPI 3.1 document: at most 256 KiB of JSON (refined)',
   },
   { where: 'POST /audit/record parameters payload{*}', reason: ALLOWED_PAYLOAD },
   { where: 'event governance.approval.requested action.parameters{*}', reason: ALLOWED_GATED_PARAMETERS },
