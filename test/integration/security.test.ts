@@ -108,6 +108,19 @@ const markers = {
 
 /** Tenant B's data, created before the cross-tenant calls; every id a route takes. */
 /** B's Evolution service (A may declare one of the same name in its own tenant). */
+/** B's one Migration pool (A puts its own with the same id: each tenant's catalogue is its own). */
+const MIGRATION_POOL = {
+  id: 'lambda/sec',
+  platform: 'lambda',
+  instanceType: 'lambda-1024',
+  region: 'us-east-1',
+  zone: 'us-east-1a',
+  vcpu: 1,
+  memoryGiB: 2,
+  latencyClasses: ['standard'],
+  pricePerHour: 0.06,
+  maxInstances: 2,
+};
 const EVOLUTION_SERVICE = 'sec/b-service';
 /** B's versioned artifact (A may tag one of the same name in its own tenant). */
 const VERSIONING_ARTIFACT = 'sec/b-artifact';
@@ -129,6 +142,8 @@ interface VictimData {
   /** B's capsule, submitted and waiting for B's reviewers, and its author's key. */
   capsuleName: string;
   capsuleKeyId: string;
+  /** B's migration plan (its pools and one new workload: nothing moves). */
+  migrationPlanId: string;
 }
 
 /** Calls as `tenant` with `roles`, remembering the token (it must not reach the logs). */
@@ -208,6 +223,13 @@ async function createVictim(): Promise<VictimData> {
     parameters: { artifact: VERSIONING_ARTIFACT, version: '1.0.0', suite: 'b-suite', total: 3, failed: 0 },
   });
   assert.equal(gated.status, 200, JSON.stringify(gated.body));
+  // B's Migration pools and a plan.
+  const migrationPools = await as(tenant, ['operator'], 'PUT', '/migration/pools', { parameters: { pools: [MIGRATION_POOL] } });
+  assert.equal(migrationPools.status, 200, JSON.stringify(migrationPools.body));
+  const migrationPlan = await as(tenant, ['operator'], 'POST', '/migration/plans', {
+    parameters: { workloads: [{ id: 'svc/b', needs: { vcpu: 0.5, memoryGiB: 1 } }], reason: markers.reason },
+  });
+  assert.equal(migrationPlan.status, 200, JSON.stringify(migrationPlan.body));
   return {
     tenant,
     series,
@@ -222,6 +244,7 @@ async function createVictim(): Promise<VictimData> {
     templateName,
     capsuleName,
     capsuleKeyId: author.keyId,
+    migrationPlanId: migrationPlan.body.result.plan.planId,
   };
 }
 
@@ -245,7 +268,13 @@ async function victimView(b: VictimData) {
   const installs = await read('/capsules/installs');
   const evolution = await read(`/evolution/status?service=${EVOLUTION_SERVICE}`);
   const versioning = await read(`/versioning/versions?artifact=${VERSIONING_ARTIFACT}`);
+  const migration = await read('/migration/status');
   return {
+    migration: {
+      poolsVersion: migration?.poolsVersion,
+      plans: migration?.plans?.map((plan: { planId: string; planHash: string; version: number }) => `${plan.planId}:${plan.planHash}:${plan.version}`),
+      runs: migration?.runs?.length,
+    },
     versioning: versioning?.versions?.map((v: { version: string; hash: string; gate: { suite?: { suite: string; total: number } } }) => `${v.version}:${v.hash}:${v.gate.suite?.suite}:${v.gate.suite?.total}`),
     evolution: { version: evolution?.configVersion, arms: evolution?.arms?.map((arm: { arm: string; reward: { n: number } }) => `${arm.arm}:${arm.reward.n}`), split: evolution?.split },
     capsules: {
@@ -370,6 +399,12 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'POST /evolution/observations': () => ({ path: '/evolution/observations', body: { parameters: { service: EVOLUTION_SERVICE, observations: [{ arm: 'b-other', success: false }] } } }),
   'POST /evolution/decide': () => ({ path: '/evolution/decide', body: { parameters: { service: EVOLUTION_SERVICE } } }),
   'GET /evolution/status': (b) => ({ path: `/evolution/status?service=${EVOLUTION_SERVICE}&tenant=${b.tenant}` }),
+  // A's own pools and plans answer in A's tenant; B's plan and ids are 404 to A.
+  'PUT /migration/pools': () => ({ path: '/migration/pools', body: { parameters: { pools: [{ ...MIGRATION_POOL, pricePerHour: 0 }] } } }),
+  'POST /migration/plans': () => ({ path: '/migration/plans', body: { parameters: { workloads: [{ id: 'svc/b', needs: { vcpu: 0.5, memoryGiB: 1 } }] } } }),
+  'POST /migration/runs': (b) => ({ path: '/migration/runs', body: { parameters: { planId: b.migrationPlanId } } }),
+  'DELETE /migration/runs': (b) => ({ path: `/migration/runs?runId=${b.migrationPlanId}` }),
+  'GET /migration/status': (b) => ({ path: `/migration/status?planId=${b.migrationPlanId}` }),
   // A's own artifact of the same name as B's: tagged in A's tenant only; B's versions are a 404 to A.
   'POST /versioning/versions': () => ({ path: '/versioning/versions', body: { parameters: { artifact: VERSIONING_ARTIFACT, kind: 'schema', body: { type: 'string' } } } }),
   'GET /versioning/versions': () => ({ path: `/versioning/versions?artifact=${VERSIONING_ARTIFACT}` }),
@@ -476,6 +511,9 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['POST', '/capsules/installs', { parameters: { name: victim.capsuleName, version: '1.0.0' } }],
       ['PUT', '/capsules/deprecations', { parameters: { name: victim.capsuleName, version: '1.0.0', reason: 'not mine' } }],
       ['PUT', '/capsules/authors', { parameters: { subject: 'sec-author', revokeKeyId: victim.capsuleKeyId } }],
+      ['GET', `/migration/status?planId=${victim.migrationPlanId}`],
+      ['POST', '/migration/runs', { parameters: { planId: victim.migrationPlanId } }],
+      ['DELETE', `/migration/runs?runId=${victim.migrationPlanId}`],
     ];
     for (const [method, path, body] of cases) {
       const reply = await as(attacker, ['admin'], method, path, body);
