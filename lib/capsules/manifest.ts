@@ -100,9 +100,11 @@ export const capsulesEngine = defineEngine({
       ],
     },
     catalog: {
-      description: 'Searches the marketplace, lists a capsule’s versions, reads one version with its review record',
+      description:
+        'Searches the marketplace, lists a capsule’s versions, reads one version with its review record; each capsule with its success record',
       routes: [catalogRoute],
-      needs: [need.table('state', ['GetItem', 'Query'], [NAMES, VERSIONS])],
+      // Each capsule's success record (its run outcome counts).
+      needs: [need.table('state', ['GetItem', 'Query'], [NAMES, VERSIONS]), need.table('state', ['GetItem'], [RECORDS])],
     },
     installs: {
       description:

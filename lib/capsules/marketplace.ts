@@ -25,6 +25,7 @@ import { proposerOf } from '../governance/proposer.ts';
 import { BUNDLE_FIELD, BundleRefusedError, keyIdOf, parsePublicKey, sha256Of, type VerifiedCapsule, verifyBundle } from './bundle.ts';
 import type { BundleObjects, CapsuleName, CapsuleStore, StoredAuthorKey } from './ports.ts';
 import { type ReviewOutcome, reviewBundle, type ToolCatalog } from './review.ts';
+import type { RunRecord } from './runs.ts';
 import type { AuthorKey, BundleSignature, CapsuleVersion, Install, ReviewRecord, VersionStatus } from './schemas.ts';
 
 /** What every lifecycle step needs. */
@@ -699,14 +700,30 @@ export function summaryFor(tenant: string, name: CapsuleName) {
 /**
  * `GET /capsules/catalog`: with `name` and `version`, that version with its review record; with
  * `name`, the capsule and its versions; else a search of names and descriptions (every word of `q`).
- * Versions in review or rejected are shown to their owner only.
+ * Versions in review or rejected are shown to their owner only. With `records`, each capsule shows
+ * its success record (runs, completed, success rate, outcomes).
  * @throws NotFoundError when `name` (and `version`) names nothing the tenant may see.
  */
 export async function readCatalog(
   tenant: string,
   query: { name?: string; version?: string; q?: string; limit: number },
   store: Pick<CapsuleStore, 'name' | 'names' | 'version'>,
-): Promise<{ capsules: NonNullable<ReturnType<typeof summaryFor>>[]; version?: CapsuleVersion }> {
+  records?: (name: string) => Promise<RunRecord>,
+): Promise<{ capsules: (CatalogSummary & { record?: RunRecord })[]; version?: CapsuleVersion }> {
+  const found = await readSummaries(tenant, query, store);
+  if (!records) return found;
+  // Each capsule's success record: the outcomes of every run of it, counted as runs end.
+  const capsules = await Promise.all(found.capsules.map(async (summary) => ({ ...summary, record: await records(summary.name) })));
+  return { ...found, capsules };
+}
+
+type CatalogSummary = NonNullable<ReturnType<typeof summaryFor>>;
+
+async function readSummaries(
+  tenant: string,
+  query: { name?: string; version?: string; q?: string; limit: number },
+  store: Pick<CapsuleStore, 'name' | 'names' | 'version'>,
+): Promise<{ capsules: CatalogSummary[]; version?: CapsuleVersion }> {
   if (query.version !== undefined && query.name === undefined)
     throw new ValidationError([{ path: 'query.name', message: 'name a capsule to read one of its versions' }]);
   if (query.name !== undefined) {

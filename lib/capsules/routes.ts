@@ -59,9 +59,12 @@ export const catalogRoute = defineRoute({
   method: 'GET',
   permission: 'capsules:read',
   summary:
-    'Search published capsules (q: words in the name or description), list one capsule’s versions (name), or read one version with its review record (name and version). Versions in review or rejected are shown to their owner only',
+    'Search published capsules (q: words in the name or description), list one capsule’s versions (name), or read one version with its review record (name and version). Each capsule shows its success record (runs, completed, success rate, outcomes of every tenant’s runs). Versions in review or rejected are shown to their owner only',
   parameters: catalogInputSchema,
-  result: z.strictObject({ capsules: z.array(capsuleSummarySchema).max(100), version: capsuleVersionSchema.optional() }),
+  result: z.strictObject({
+    capsules: z.array(capsuleSummarySchema.extend({ record: runRecordSchema.optional() })).max(100),
+    version: capsuleVersionSchema.optional(),
+  }),
 });
 
 /** POST /capsules/installs (admin): install a published version in the tenant. */
