@@ -393,6 +393,13 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   // Running B's capsule from A: A has not installed it.
   'POST /capsules/runs': (b) => ({ path: '/capsules/runs', body: { parameters: { name: b.capsuleName, input: { incident_id: 'attack' } } } }),
   'GET /capsules/runs': (b) => ({ path: `/capsules/runs?name=${b.capsuleName}` }),
+  // A plan of B's capsule from A: A has not installed it (400 naming nodes.0.capsule, nothing stored); B's plans are no plan of A's.
+  'POST /capsules/plans': (b) => ({
+    path: '/capsules/plans',
+    body: { parameters: { goal: 'attack', budget: { tokens: 10, costUsd: 0 }, nodes: [{ id: 'a', capsule: b.capsuleName, input: { incident_id: 'attack' } }] } },
+  }),
+  'GET /capsules/plans': () => ({ path: `/capsules/plans?planId=plan-${'b'.repeat(32)}` }),
+  'DELETE /capsules/plans': () => ({ path: `/capsules/plans?planId=plan-${'b'.repeat(32)}` }),
   // A's own service of the same name as B's: declared, observed, decided and read in A's tenant only (404 before A declares it).
   'PUT /evolution/config': () => ({ path: '/evolution/config', body: { parameters: { service: EVOLUTION_SERVICE, arms: [{ id: 'b-arm', parameters: {} }], current: 'b-arm' } } }),
   'GET /evolution/config': (b) => ({ path: `/evolution/config?service=${EVOLUTION_SERVICE}&tenant=${b.tenant}` }),
@@ -456,8 +463,8 @@ describe("tenant A's credentials against tenant B's data", () => {
     const forbidden = [victim.tenant, victim.keyId, victim.approvalId, victim.exportId, victim.recordHash, ...Object.values(markers)];
     const problems: string[] = [];
     let calls = 0;
-    // Capsule runs call tools themselves and are no tool (lib/mcp/tools.ts).
-    for (const spec of protectedRoutes.filter((each) => each.engine !== 'mcp' && each.path !== '/capsules/runs')) {
+    // Capsule runs and plans start runs that call tools themselves and are no tool (lib/mcp/tools.ts).
+    for (const spec of protectedRoutes.filter((each) => each.engine !== 'mcp' && each.path !== '/capsules/runs' && each.path !== '/capsules/plans')) {
       const request = crossTenantRequests[routeKey(spec)]?.(victim);
       if (!request) continue;
       const args = (request.body as { parameters?: Record<string, unknown> } | undefined)?.parameters ?? Object.fromEntries(new URL(request.path, 'http://x').searchParams);
