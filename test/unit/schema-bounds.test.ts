@@ -85,12 +85,16 @@ const allowed: Allowance[] = [
     where: 'POST /capsules/runs parameters input{*}',
     reason: "a capsule's input: at most 64 KiB of JSON (refined), then checked against the capsule's own input schema",
   },
-  ...['POST /capsules/plans parameters nodes[]', 'POST /capsules/plans result nodes[]', 'GET /capsules/plans result plans[].nodes[]', 'DELETE /capsules/plans result nodes[]'].map(
-    (at) => ({
-      where: `${at}.input{*}`,
-      reason: "a plan node's capsule input: at most 16 KiB of JSON (refined), then checked against the capsule's own input schema when the node runs",
-    }),
-  ),
+  ...[
+    'POST /capsules/plans parameters nodes[]',
+    'POST /capsules/plans result nodes[]',
+    'GET /capsules/plans result plans[].nodes[]',
+    'DELETE /capsules/plans result nodes[]',
+  ].map((at) => ({
+    where: `${at}.input{*}`,
+    reason:
+      "a plan node's capsule input: at most 16 KiB of JSON (refined), then checked against the capsule's own input schema when the node runs",
+  })),
   ...['samples[].request', 'samples[].response'].map((path) => ({
     where: `POST /encapsulation/analyse parameters ${path}`,
     reason: 'an observed payload sample: any JSON by design, at most 512 KiB of JSON for all samples (refined); only its shape is inferred',
