@@ -105,8 +105,10 @@ export const serviceConfigSchema = z
     if (config.weights.success + config.weights.latency + config.weights.cost <= 0)
       ctx.addIssue({ code: 'custom', path: ['weights'], message: 'at least one weight must be positive' });
   });
-/** A service's configuration as given. */
+/** A service's configuration (defaults applied). */
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
+/** A service's configuration as a caller gives it (defaults not yet applied). */
+export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 
 /** A service's configuration as stored, with its write version. */
 export const storedServiceSchema = z.object({

@@ -11,7 +11,7 @@ import {
   sampleNormalGammaMean,
 } from '../../lib/evolution/posteriors.ts';
 import { betaQuantile, studentTQuantile } from '../../lib/evolution/quantiles.ts';
-import { type ArmStats, type ServiceConfig, serviceConfigSchema } from '../../lib/evolution/schemas.ts';
+import { type ArmStats, type ServiceConfig, type ServiceConfigInput, serviceConfigSchema } from '../../lib/evolution/schemas.ts';
 import { cumulativeRegret, preDraw, SCENARIOS, thompsonPolicy, uniformPolicy } from '../../lib/evolution/simulator.ts';
 import { betaSample, gammaSample, seededRandom } from '../../lib/sampling.ts';
 
@@ -26,7 +26,7 @@ const moments = (values: number[]) => {
 const outcomes = (n: number, p: number, latencyMs: number) =>
   Array.from({ length: n }, (_, i) => ({ success: i / n < p, latencyMs: latencyMs + (i % 5) * 10 }));
 
-function config(overrides: Partial<ServiceConfig> & Pick<ServiceConfig, 'arms'>): ServiceConfig {
+function config(overrides: Partial<ServiceConfigInput> & Pick<ServiceConfigInput, 'arms'>): ServiceConfig {
   return serviceConfigSchema.parse({
     service: 'svc/chat',
     current: overrides.arms[0]?.id,
@@ -186,9 +186,9 @@ describe('evolution decide', () => {
       tenant: 'acme',
       config: config({
         arms: [
-          { ...arms[0], components: ['endpoint/a'] },
-          { ...arms[1], components: ['endpoint/a', 'cache/redis'] },
-        ] as ServiceConfig['arms'],
+          { id: 'a', parameters: { batchSize: 8 }, components: ['endpoint/a'] },
+          { id: 'b', parameters: { batchSize: 16 }, components: ['endpoint/a', 'cache/redis'] },
+        ],
         current: 'a',
       }),
       stats,
