@@ -129,7 +129,16 @@ export async function startPromotion(
   }
   shiftChange(input.target, input.steps[0] ?? 100, original);
 
-  const versionCheck = input.artifact && deps.versions ? await deps.versions.check(tenant, input.artifact, input.stage) : undefined;
+  const verdict = input.artifact && deps.versions ? await deps.versions.check(tenant, input.artifact, input.stage) : undefined;
+  if (input.artifact && deps.versions && !verdict) {
+    throw new ValidationError([
+      { path: 'body.artifact', message: `the Versioning engine has no version ${input.artifact.version} of ${input.artifact.name}` },
+    ]);
+  }
+  if (verdict && !verdict.promotable) {
+    throw new ConflictError(`Version ${input.artifact?.version} of ${input.artifact?.name} cannot be promoted: ${verdict.detail}`);
+  }
+  const versionCheck = verdict && { breaking: verdict.breaking, detail: verdict.detail.slice(0, 2000) };
   const promotionId = deps.newId();
   const fromStage = previousStage(input.stage);
   const { proposal } = await propose(
@@ -144,7 +153,6 @@ export async function startPromotion(
           0,
           2000,
         ),
-      ...(versionCheck?.breaking ? { escalate: `breaking version: ${versionCheck.detail}`.slice(0, 300) } : {}),
     },
     proposer,
     deps.governance,

@@ -5,7 +5,8 @@
  * #promotion#samples (posted samples per step); it proposes through governance in process (settings,
  * policies, proposals, outcomes, the gate), reads Observation's series (#series), shifts traffic
  * through the Execution engine's Lambda alias and SageMaker endpoint executors, and records every
- * step in the ledger through the outbox. A promotion runs as statemachines/promotion.asl.json.
+ * step in the ledger through the outbox; it asks the Versioning engine whether a version may be
+ * promoted (#versioning#…). A promotion runs as statemachines/promotion.asl.json.
  */
 import { defineEngine, type Need, need, outboxNeeds, PROMOTION_STATE_MACHINE } from '../engines/manifest.ts';
 import { abortPromotionRoute, postMetricsRoute, promotionStatusRoute, startPromotionRoute } from './routes.ts';
@@ -36,7 +37,13 @@ export const promotionEngine = defineEngine({
       description: "Starts a promotion (dry run, governance proposal, the promotion's state machine) and aborts one (rolls it back)",
       routes: [startPromotionRoute, abortPromotionRoute],
       timeout: 29,
-      needs: [...shift, need.startExecutions(PROMOTION_STATE_MACHINE)],
+      needs: [
+        ...shift,
+        need.startExecutions(PROMOTION_STATE_MACHINE),
+        // The Versioning engine's promotable() in process: the version (its body may be an object), a governance decision recorded on it.
+        need.table('state', ['GetItem', 'Query', 'PutItem'], ['*#versioning#artifacts', '*#versioning#versions']),
+        need.objects('artifacts', ['GetObject'], ['*/versioning/bodies/*']),
+      ],
     },
     status: {
       description: "Lists the tenant's promotions or reads one: stage, step, weights, judge reports, timings",

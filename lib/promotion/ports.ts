@@ -34,16 +34,19 @@ export interface SeriesSamples {
 
 /** The Versioning engine's view of a version about to be promoted. */
 export interface VersionVerdict {
+  /** False while its regression gate has not passed or, being breaking, it has no approval. */
+  promotable: boolean;
   /** True when the version breaks consumers of the version it replaces (a major bump). */
   breaking: boolean;
-  /** One sentence for people (the bump and the breaking changes). */
+  /** One sentence for people (why it may or may not be promoted). */
   detail: string;
 }
 
 /**
- * The Versioning engine's gate on promotion (issue 13): a breaking version cannot be promoted
- * without approval. The versioning adapter implements it; absent, nothing is checked and the
- * promotion records that no version gate was configured.
+ * The Versioning engine's gate on promotion (issue 13): a version whose regression gate has not
+ * passed, or a breaking version without its governance approval, cannot be promoted. Implemented
+ * on lib/versioning's `promotable()` (lib/adapters/aws/promotion-deps.ts); a promotion that names
+ * no artifact is not checked (it records no version verdict).
  */
 export interface VersionGate {
   /** @returns undefined when the artifact or version is unknown to Versioning. */

@@ -446,6 +446,44 @@ describe('promotion engine', () => {
     await assert.rejects(promotionStatus('other-tenant', { promotionId: promotion.promotionId, limit: 20 }, w.deps), NotFoundError);
   });
 
+  it('refuses a version the Versioning engine does not let through (a breaking one without approval), and writes nothing', async () => {
+    await resetAlias();
+    const w = world();
+    const asked: string[] = [];
+    w.deps.versions = {
+      async check(_tenant, artifact) {
+        asked.push(`${artifact.name}@${artifact.version}`);
+        if (artifact.version === '9.9.9') return undefined;
+        return artifact.version === '2.0.0'
+          ? { promotable: false, breaking: true, detail: 'breaking version waits for approval (proposal p-9)' }
+          : { promotable: true, breaking: false, detail: 'may be promoted' };
+      },
+    };
+    const blocked = startPromotion(
+      w.tenant,
+      aliasRequest({ artifact: { name: 'tools/chat.input', version: '2.0.0' } }),
+      w.proposer,
+      w.deps,
+    );
+    await assert.rejects(
+      blocked,
+      (error: Error) => error instanceof ConflictError && /breaking version waits for approval/.test(error.message),
+    );
+    await assert.rejects(
+      startPromotion(w.tenant, aliasRequest({ artifact: { name: 'tools/chat.input', version: '9.9.9' } }), w.proposer, w.deps),
+      ValidationError,
+    );
+    assert.equal(w.promotions.events.length, 0);
+    const { promotion } = await startPromotion(
+      w.tenant,
+      aliasRequest({ artifact: { name: 'tools/chat.input', version: '1.1.0' } }),
+      w.proposer,
+      w.deps,
+    );
+    assert.deepEqual(promotion.versionCheck, { breaking: false, detail: 'may be promoted' });
+    assert.deepEqual(asked, ['tools/chat.input@2.0.0', 'tools/chat.input@9.9.9', 'tools/chat.input@1.1.0']);
+  });
+
   it('refuses a canary version that already serves the alias, and writes nothing', async () => {
     await resetAlias();
     const w = world();

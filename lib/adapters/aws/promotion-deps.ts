@@ -10,11 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../../config.ts';
-import { ConflictError } from '../../errors.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { ExecutorRegistry } from '../../execution/executor.ts';
 import type { MetricSamples } from '../../promotion/judge.ts';
-import type { PostedSamples, PromotionDeps, PromotionStarter, PromotionStore, SeriesSamples } from '../../promotion/ports.ts';
+import type { PostedSamples, PromotionDeps, PromotionStarter, PromotionStore, SeriesSamples, VersionGate } from '../../promotion/ports.ts';
 import { MAX_SAMPLES_PER_SIDE, promotionSchema } from '../../promotion/schemas.ts';
+import { promotable } from '../../versioning/engine.ts';
 import { dynamoClient, lambdaClient, sageMakerClient, sfnClient } from './clients.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
 import { lambdaAliasExecutor, sageMakerEndpointExecutor } from './executors.ts';
@@ -22,6 +23,7 @@ import { proposalDeps } from './governance-deps.ts';
 import { writeWithOutbox } from './governance-store.ts';
 import { dynamoSeriesStore } from './series-store.ts';
 import { stageOutbox } from './stage-outbox.ts';
+import { versioningDeps } from './versioning-deps.ts';
 
 const promotionsPk = (tenant: string) => `${tenant}#promotion`;
 const samplesKey = (tenant: string, promotionId: string, step: number) => ({
@@ -157,6 +159,27 @@ export function sfnPromotionStarter(client: SFNClient, stateMachineArn: string):
   };
 }
 
+/**
+ * The Versioning engine's gate, in process: `promotable()` (regression gate passed; a breaking
+ * version approved, a decision made since recorded on the version first). An unknown version is undefined.
+ */
+export function versioningGate(): VersionGate {
+  return {
+    async check(tenant, artifact) {
+      try {
+        const answer = await promotable(tenant, artifact.name, artifact.version, versioningDeps(new Date()));
+        const detail = answer.promotable
+          ? `${artifact.name} ${artifact.version} may be promoted${answer.breaking ? ' (breaking, approved)' : ''}`
+          : answer.reasons.join('; ');
+        return { promotable: answer.promotable, breaking: answer.breaking, detail };
+      } catch (error) {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
 let store: PromotionStore | undefined;
 let samples: PostedSamples | undefined;
 
@@ -197,6 +220,7 @@ export function promotionDeps(now = new Date()): PromotionDeps {
         ? sfnPromotionStarter(sfnClient(), arn)
         : { start: async () => Promise.reject(new Error('PROMOTION_STATE_MACHINE_ARN is not set (lib/promotion/manifest.ts)')) },
       newId: () => newPromotionId(),
+      versions: versioningGate(),
     };
   }
   return { ...base, governance: proposalDeps(now), now: () => new Date() };
