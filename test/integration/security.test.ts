@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
+import { CreateAliasCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { exportSPKI, generateKeyPair, importJWK, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
 import { allRoutes } from '../../lib/api/routes.ts';
@@ -18,7 +19,7 @@ import type { Role } from '../../lib/auth/roles.ts';
 import { toolName } from '../../lib/mcp/tools.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey } from '../../infra/local/idp.ts';
 import { authorKeyPair, sampleManifest, signedBundle } from '../helpers/capsules.ts';
-import { api, eventually, freshTenant, tokenFor } from '../helpers/local-cloud.ts';
+import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 import { leakedCredentials } from '../helpers/log-scan.ts';
 
 const protectedRoutes = allRoutes.filter((spec) => spec.permission !== 'public');
@@ -144,6 +145,8 @@ interface VictimData {
   capsuleKeyId: string;
   /** B's migration plan (its pools and one new workload: nothing moves). */
   migrationPlanId: string;
+  /** B's promotion to prod, waiting for B's people (so nothing shifts). */
+  promotionId: string;
 }
 
 /** Calls as `tenant` with `roles`, remembering the token (it must not reach the logs). */
@@ -230,6 +233,24 @@ async function createVictim(): Promise<VictimData> {
     parameters: { workloads: [{ id: 'svc/b', needs: { vcpu: 0.5, memoryGiB: 1 } }], reason: markers.reason },
   });
   assert.equal(migrationPlan.status, 200, JSON.stringify(migrationPlan.body));
+  // B's promotion to prod of a version of a stack function (on an alias of its own): it waits for B's people.
+  const promoted = testCloud().resources.functions.PromotionMetricsLambdaFunction ?? '';
+  const lambda = new LambdaClient({});
+  const version = (await lambda.send(new PublishVersionCommand({ FunctionName: promoted }))).Version ?? '1';
+  const alias = `sec-b-${run}`;
+  await lambda.send(new CreateAliasCommand({ FunctionName: promoted, Name: alias, FunctionVersion: version }));
+  lambda.destroy();
+  const promotion = await as(tenant, ['operator'], 'POST', '/promotion/promotions', {
+    parameters: {
+      component: 'sec-b-service',
+      version: '2.0.0',
+      stage: 'prod',
+      target: { kind: 'lambda-alias', resource: `arn:aws:lambda:us-east-1:000000000000:function:${promoted}:${alias}`, canaryVersion: String(Number(version) + 1000) },
+      metrics: [{ name: 'latency' }],
+      reason: markers.reason,
+    },
+  });
+  assert.equal(promotion.status, 202, JSON.stringify(promotion.body));
   return {
     tenant,
     series,
@@ -245,6 +266,7 @@ async function createVictim(): Promise<VictimData> {
     capsuleName,
     capsuleKeyId: author.keyId,
     migrationPlanId: migrationPlan.body.result.plan.planId,
+    promotionId: promotion.body.result.promotionId,
   };
 }
 
@@ -269,7 +291,9 @@ async function victimView(b: VictimData) {
   const evolution = await read(`/evolution/status?service=${EVOLUTION_SERVICE}`);
   const versioning = await read(`/versioning/versions?artifact=${VERSIONING_ARTIFACT}`);
   const migration = await read('/migration/status');
+  const promotion = (await read(`/promotion/status?promotionId=${b.promotionId}`))?.promotions?.[0];
   return {
+    promotion: promotion && { status: promotion.status, step: promotion.step, weights: promotion.weights, abort: promotion.abort ?? null },
     migration: {
       poolsVersion: migration?.poolsVersion,
       plans: migration?.plans?.map((plan: { planId: string; planHash: string; version: number }) => `${plan.planId}:${plan.planHash}:${plan.version}`),
@@ -332,6 +356,14 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /execution/runs': (b) => ({ path: `/execution/runs?executionId=exec-${b.proposalId}` }),
   'POST /execution/undo': (b) => ({ path: '/execution/undo', body: { parameters: { executionId: `exec-${b.proposalId}`, reason: 'attack' } } }),
   'GET /execution/webhook-key': (b) => ({ path: `/execution/webhook-key?tenant=${b.tenant}` }),
+  // A's promotion on a resource outside the stage's account: 400, nothing written; B's promotion is a 404 to A.
+  'POST /promotion/promotions': () => ({
+    path: '/promotion/promotions',
+    body: { parameters: { component: 'sec-b-service', version: '9.9.9', stage: 'staging', target: { kind: 'lambda-alias', resource: 'arn:aws:lambda:us-east-1:111111111111:function:other:live', canaryVersion: '2' }, metrics: [{ name: 'latency' }] } },
+  }),
+  'DELETE /promotion/promotions': (b) => ({ path: `/promotion/promotions?promotionId=${b.promotionId}&reason=attack` }),
+  'GET /promotion/status': (b) => ({ path: `/promotion/status?promotionId=${b.promotionId}&tenant=${b.tenant}` }),
+  'POST /promotion/metrics': (b) => ({ path: '/promotion/metrics', body: { parameters: { promotionId: b.promotionId, step: 0, metrics: { latency: { canary: [1e6], baseline: [0] } } } } }),
   'POST /observation/ingest': (b) => ({ path: '/observation/ingest', body: { parameters: { point: { series: b.series, timestamp: '2026-01-01T05:00:00Z', value: 1e6 } } } }),
   'GET /observation/status': (b) => ({ path: `/observation/status?series=${b.series}` }),
   'GET /observation/forecast': (b) => ({ path: `/observation/forecast?series=${b.series}` }),
@@ -521,6 +553,10 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['GET', `/migration/status?planId=${victim.migrationPlanId}`],
       ['POST', '/migration/runs', { parameters: { planId: victim.migrationPlanId } }],
       ['DELETE', `/migration/runs?runId=${victim.migrationPlanId}`],
+      // B's promotion: unreadable, not A's to abort or feed.
+      ['GET', `/promotion/status?promotionId=${victim.promotionId}`],
+      ['DELETE', `/promotion/promotions?promotionId=${victim.promotionId}&reason=not%20mine`],
+      ['POST', '/promotion/metrics', { parameters: { promotionId: victim.promotionId, step: 0, metrics: { latency: { canary: [1], baseline: [1] } } } }],
     ];
     for (const [method, path, body] of cases) {
       const reply = await as(attacker, ['admin'], method, path, body);
