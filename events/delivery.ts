@@ -64,6 +64,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'migration.run.completed',
   'encapsulation.analysis.completed',
   'encapsulation.interface.exposed',
+  'encapsulation.exposure.failed',
 ]);
 
 /**

@@ -2,7 +2,7 @@
  * Events of the Encapsulation engine (`autonomy.encapsulation`): an analysis of a tenant's components
  * completed (cycles, modules, modularity, the best reusability scores and a hash of the result), and a
  * module's interface exposed (the L3 proposal that validated it and the version the Versioning engine
- * tagged). Saved with the state they report (an outbox), recorded in the tenant's ledger (stream
+ * tagged), or its exposure failed (not approved, or the tag failed). Saved with the state they report (an outbox), recorded in the tenant's ledger (stream
  * `events.encapsulation`) and published after it (events/delivery.ts).
  */
 import { z } from 'zod';
@@ -62,5 +62,26 @@ export const interfaceExposed = defineEvent({
     proposalStatus: z.string().min(1).max(32),
     versionApproval: z.strictObject({ proposalId: z.string().min(1).max(64), status: z.string().min(1).max(32) }).optional(),
     exposedBy: z.string().min(1).max(256),
+  }),
+});
+
+/** `encapsulation.exposure.failed` v1. */
+export const exposureFailed = defineEvent({
+  source: 'autonomy.encapsulation',
+  detailType: 'encapsulation.exposure.failed',
+  version: '1',
+  description:
+    "A module's interface was not exposed: its L3 proposal was not approved (rejected, timed out, refused, failed), so nothing was tagged; or it was approved and tagging the version failed (the exposure waits as `tag-failed` and the next call retries the tag).",
+  schema: detailSchema('1', {
+    analysisId: z.string().min(1).max(64),
+    module: z.string().min(1).max(32),
+    name: componentIdSchema,
+    artifact: artifactIdSchema,
+    hash,
+    status: z.enum(['rejected', 'tag-failed']),
+    proposalId: z.string().min(1).max(64),
+    proposalStatus: z.string().min(1).max(32),
+    reasons: z.array(z.string().max(1000)).max(20),
+    settledBy: z.string().min(1).max(256),
   }),
 });
