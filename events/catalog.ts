@@ -23,7 +23,7 @@ import {
 } from './capsules.ts';
 import type { EventDefinition } from './common.ts';
 import { compressionConfigChanged, contextCompressed } from './compression.ts';
-import { analysisCompleted, interfaceExposed, exposureFailed } from './encapsulation.ts';
+import { analysisCompleted, exposureFailed, interfaceExposed } from './encapsulation.ts';
 import { evolutionDecisionMade } from './evolution.ts';
 import { runCompleted } from './execution.ts';
 import { templateChanged, tenantPaused } from './gateway.ts';
