@@ -1,0 +1,128 @@
+/**
+ * KAMACHIQ plans on the local cloud: a published capsule installed by a tenant, then a two-step plan
+ * (b fed a's summary) run by the capsule-plan state machine to its summary, every step in a
+ * verifying ledger and the catalog's success record; a plan with a cycle refused, writing nothing;
+ * a kill switch stopping a plan before its first layer.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { canonicalHash } from '../../lib/audit/digest.ts';
+import { as, FILES, manifestFor, publishAndInstall } from '../helpers/capsules-local.ts';
+import { ledgerEvents } from '../helpers/ledger-events.ts';
+import { eventually, freshTenant } from '../helpers/local-cloud.ts';
+
+interface NodeView {
+  id: string;
+  state: string;
+  runId: string | null;
+  summary: string | null;
+  reason: string | null;
+  usage: { tokens: number; costUsd: number };
+}
+
+const submit = (tenant: string, plan: unknown) => as(tenant, 'ops', ['operator'], 'POST', '/capsules/plans', { parameters: plan });
+
+/** The plan once it has ended. */
+async function ended(tenant: string, planId: string) {
+  return eventually(
+    `plan ${planId} to end`,
+    async () => {
+      const reply = await as(tenant, 'ops', ['viewer'], 'GET', `/capsules/plans?planId=${planId}`);
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const [plan] = reply.body.result.plans;
+      return plan.endedAt ? (plan as { status: string; reason: string; nodes: NodeView[]; usage: { tokens: number } }) : undefined;
+    },
+    90_000,
+    300,
+  );
+}
+
+describe('KAMACHIQ plans on the local cloud', { timeout: 400_000 }, () => {
+  const owner = freshTenant('plan-a');
+  const installer = freshTenant('plan-b');
+  const name = `incident-summary-${randomUUID().slice(0, 8)}`;
+
+  it('runs a two-step plan (b fed the summary of a) to its summary, every step in a verifying ledger', async () => {
+    await publishAndInstall(owner, installer, manifestFor(name, 'run'), FILES);
+    const started = await submit(installer, {
+      goal: 'Summarise incident inc-1, then summarise the summary',
+      budget: { tokens: 40_000, costUsd: 1 },
+      nodes: [
+        { id: 'a', capsule: name, input: { incident_id: 'inc-1', audience: 'on-call' } },
+        {
+          id: 'b',
+          capsule: name,
+          input: { incident_id: 'from a: {{nodes.a.summary}}' },
+          dependsOn: ['a'],
+          budget: { tokens: 10_000, costUsd: 0.2 },
+        },
+      ],
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const { planId, layers } = started.body.result;
+    assert.deepEqual(layers, [['a'], ['b']]);
+
+    const plan = await ended(installer, planId);
+    assert.equal(plan.status, 'completed', plan.reason);
+    const [a, b] = plan.nodes;
+    assert.ok(a && b);
+    assert.deepEqual([a.state, b.state], ['completed', 'completed'], JSON.stringify(plan.nodes));
+    assert.ok(a.summary && a.summary.length > 0);
+    assert.equal(plan.usage.tokens, a.usage.tokens + b.usage.tokens);
+    // b ran on its own budget, with a's summary in its input.
+    const run = (await as(installer, 'ops', ['viewer'], 'GET', `/capsules/runs?runId=${b.runId}`)).body.result.runs[0];
+    assert.deepEqual(run.budget, { tokens: 10_000, costUsd: 0.2 });
+    assert.equal(run.inputSha256, canonicalHash({ incident_id: `from a: ${a.summary}` }));
+
+    const events = await eventually('the plan events in the ledger', async () => {
+      const found = (await ledgerEvents(installer, 'capsules')).filter((event) => (event.detail as { planId?: string }).planId === planId);
+      return found.length >= 4 ? found : undefined;
+    });
+    assert.deepEqual(
+      events.map((event) => event.detailType),
+      ['capsules.plan.started', 'capsules.plan-node.ended', 'capsules.plan-node.ended', 'capsules.plan.completed'],
+    );
+    const verified = await as(installer, 'auditor', ['viewer'], 'GET', '/audit/verify?stream=events.capsules');
+    assert.equal(verified.body.result.intact, true, JSON.stringify(verified.body.result));
+  });
+
+  it('refuses a plan with a cycle, naming it, and writes nothing', async () => {
+    const before = (await as(installer, 'ops', ['viewer'], 'GET', '/capsules/plans')).body.result.plans.length;
+    const refused = await submit(installer, {
+      goal: 'loop',
+      budget: { tokens: 40_000, costUsd: 1 },
+      nodes: [
+        { id: 'a', capsule: name, input: { incident_id: 'x' }, dependsOn: ['b'] },
+        { id: 'b', capsule: name, input: { incident_id: 'y' }, dependsOn: ['a'] },
+      ],
+    });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.match(JSON.stringify(refused.body), /nodes\.0\.dependsOn/);
+    assert.match(JSON.stringify(refused.body), /cycle: a → b → a/);
+    const after = (await as(installer, 'ops', ['viewer'], 'GET', '/capsules/plans')).body.result.plans.length;
+    assert.equal(after, before);
+  });
+
+  it('stops a plan before its first layer while the kill switch is on', async () => {
+    const halted = freshTenant('plan-c');
+    const installed = await as(halted, 'ops', ['admin'], 'POST', '/capsules/installs', { parameters: { name, version: '1.0.0' } });
+    assert.equal(installed.status, 200, JSON.stringify(installed.body));
+    const switched = await as(halted, 'root', ['admin'], 'PUT', '/governance/killswitch', {
+      parameters: { enabled: true, reason: 'incident review' },
+    });
+    assert.equal(switched.status, 200, JSON.stringify(switched.body));
+    const started = await submit(halted, {
+      goal: 'Summarise incident inc-2',
+      budget: { tokens: 40_000, costUsd: 1 },
+      nodes: [{ id: 'a', capsule: name, input: { incident_id: 'inc-2' } }],
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const plan = await ended(halted, started.body.result.planId);
+    assert.equal(plan.status, 'halted', plan.reason);
+    assert.match(plan.reason, /kill switch/);
+    assert.equal(plan.nodes[0]?.state, 'skipped');
+    assert.equal(plan.nodes[0]?.runId, null);
+    assert.deepEqual((await as(halted, 'ops', ['viewer'], 'GET', '/capsules/runs')).body.result.runs, []);
+  });
+});
