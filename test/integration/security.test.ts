@@ -123,6 +123,8 @@ const MIGRATION_POOL = {
   maxInstances: 2,
 };
 const EVOLUTION_SERVICE = 'sec/b-service';
+/** B's replicated component (A may configure one of the same name in its own tenant). */
+const REPLICATION_COMPONENT = 'sec/b-replicated';
 /** B's versioned artifact (A may tag one of the same name in its own tenant). */
 const VERSIONING_ARTIFACT = 'sec/b-artifact';
 
@@ -208,6 +210,21 @@ async function createVictim(): Promise<VictimData> {
     body: { parameters: { bundle: Buffer.from(bytes).toString('base64'), signature } },
   });
   assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+  // B's replicated component: a configuration and one dry-run decision (nothing proposed, nothing read).
+  const replicationConfig = await as(tenant, ['operator'], 'PUT', '/replication/config', {
+    parameters: {
+      component: REPLICATION_COMPONENT,
+      environment: 'dev',
+      max: 6,
+      metrics: [{ name: 'cpu', target: 60 }],
+      executor: { kind: 'lambda-concurrency', resource: 'arn:aws:lambda:us-east-1:000000000000:function:sec-b-replicated' },
+    },
+  });
+  assert.equal(replicationConfig.status, 200, JSON.stringify(replicationConfig.body));
+  const replicationDecision = await as(tenant, ['operator'], 'POST', '/replication/evaluate', {
+    parameters: { component: REPLICATION_COMPONENT, current: 2, metrics: [{ name: 'cpu', value: 120 }], dryRun: true },
+  });
+  assert.equal(replicationDecision.status, 200, JSON.stringify(replicationDecision.body));
   // B's Evolution service: two arms, a few observations.
   const evolutionConfig = await as(tenant, ['operator'], 'PUT', '/evolution/config', {
     parameters: { service: EVOLUTION_SERVICE, arms: [{ id: 'b-arm', parameters: { batchSize: 4 }, description: markers.label }, { id: 'b-other', parameters: {} }], current: 'b-arm' },
@@ -289,6 +306,7 @@ async function victimView(b: VictimData) {
   const authors = await read('/capsules/authors');
   const installs = await read('/capsules/installs');
   const evolution = await read(`/evolution/status?service=${EVOLUTION_SERVICE}`);
+  const replication = await read(`/replication/status?component=${REPLICATION_COMPONENT}`);
   const versioning = await read(`/versioning/versions?artifact=${VERSIONING_ARTIFACT}`);
   const migration = await read('/migration/status');
   const promotion = (await read(`/promotion/status?promotionId=${b.promotionId}`))?.promotions?.[0];
@@ -300,6 +318,11 @@ async function victimView(b: VictimData) {
       runs: migration?.runs?.length,
     },
     versioning: versioning?.versions?.map((v: { version: string; hash: string; gate: { suite?: { suite: string; total: number } } }) => `${v.version}:${v.hash}:${v.gate.suite?.suite}:${v.gate.suite?.total}`),
+    replication: {
+      max: replication?.config?.max,
+      decisions: replication?.decisions?.map((d: { decisionId: string; status: string; desired: number }) => `${d.decisionId}:${d.status}:${d.desired}`),
+      updatedAt: replication?.updatedAt,
+    },
     evolution: { version: evolution?.configVersion, arms: evolution?.arms?.map((arm: { arm: string; reward: { n: number } }) => `${arm.arm}:${arm.reward.n}`), split: evolution?.split },
     capsules: {
       version: capsule?.version && { status: capsule.version.status, revision: capsule.version.revision, bundleSha256: capsule.version.bundleSha256 },
@@ -438,6 +461,13 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'POST /evolution/observations': () => ({ path: '/evolution/observations', body: { parameters: { service: EVOLUTION_SERVICE, observations: [{ arm: 'b-other', success: false }] } } }),
   'POST /evolution/decide': () => ({ path: '/evolution/decide', body: { parameters: { service: EVOLUTION_SERVICE } } }),
   'GET /evolution/status': (b) => ({ path: `/evolution/status?service=${EVOLUTION_SERVICE}&tenant=${b.tenant}` }),
+  // A's own component of the same name as B's: configured and evaluated (a dry run) in A's tenant only (404 before A configures it).
+  'PUT /replication/config': () => ({
+    path: '/replication/config',
+    body: { parameters: { component: REPLICATION_COMPONENT, max: 2, executor: { kind: 'lambda-concurrency', resource: 'arn:aws:lambda:us-east-1:000000000000:function:sec-a-replicated' } } },
+  }),
+  'POST /replication/evaluate': () => ({ path: '/replication/evaluate', body: { parameters: { component: REPLICATION_COMPONENT, current: 1, dryRun: true } } }),
+  'GET /replication/status': (b) => ({ path: `/replication/status?component=${REPLICATION_COMPONENT}&tenant=${b.tenant}` }),
   // A's own pools and plans answer in A's tenant; B's plan and ids are 404 to A.
   'PUT /migration/pools': () => ({ path: '/migration/pools', body: { parameters: { pools: [{ ...MIGRATION_POOL, pricePerHour: 0 }] } } }),
   'POST /migration/plans': () => ({ path: '/migration/plans', body: { parameters: { workloads: [{ id: 'svc/b', needs: { vcpu: 0.5, memoryGiB: 1 } }] } } }),
@@ -553,6 +583,9 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['GET', `/migration/status?planId=${victim.migrationPlanId}`],
       ['POST', '/migration/runs', { parameters: { planId: victim.migrationPlanId } }],
       ['DELETE', `/migration/runs?runId=${victim.migrationPlanId}`],
+      // B's replicated component: unreadable, not A's to evaluate.
+      ['GET', `/replication/status?component=${REPLICATION_COMPONENT}`],
+      ['POST', '/replication/evaluate', { parameters: { component: REPLICATION_COMPONENT, current: 2, dryRun: true } }],
       // B's promotion: unreadable, not A's to abort or feed.
       ['GET', `/promotion/status?promotionId=${victim.promotionId}`],
       ['DELETE', `/promotion/promotions?promotionId=${victim.promotionId}&reason=not%20mine`],
