@@ -26,7 +26,10 @@ export const versionTagged = defineEvent({
     previousVersion: semverSchema.optional(),
     bump: bumpSchema,
     breaking: z.boolean(),
-    hash: z.string().max(64).regex(/^[0-9a-f]{64}$/),
+    hash: z
+      .string()
+      .max(64)
+      .regex(/^[0-9a-f]{64}$/),
     bytes: count,
     changes: count,
     breakingChanges: count,
@@ -49,7 +52,10 @@ export const versionUpdated = defineEvent({
   schema: detailSchema('1', {
     artifact: artifactIdSchema,
     artifactVersion: semverSchema,
-    hash: z.string().max(64).regex(/^[0-9a-f]{64}$/),
+    hash: z
+      .string()
+      .max(64)
+      .regex(/^[0-9a-f]{64}$/),
     what: z.enum(['gate', 'approval']),
     suite: z.strictObject({ suite: z.string().min(1).max(128), passed: z.boolean(), total: count, failed: count }).optional(),
     approval: approvalSchema.strict().optional(),

@@ -139,7 +139,10 @@ export const versionRecordSchema = z.object({
   changes: z.array(versionChangeSchema).max(MAX_CHANGES),
   changesOmitted: z.number().int().min(0).max(1e9),
   /** SHA-256 (hex) of the body's canonical JSON (RFC 8785). */
-  hash: z.string().max(64).regex(/^[0-9a-f]{64}$/),
+  hash: z
+    .string()
+    .max(64)
+    .regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().min(0).max(MAX_BODY_BYTES),
   body: z.unknown().optional(),
   bodyRef: bodyRefSchema,
