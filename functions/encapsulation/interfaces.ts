@@ -1,4 +1,4 @@
-/** POST /encapsulation/interfaces: expose a module's interface (an L3 proposal, then a Versioning tag). */
+/** POST /encapsulation/interfaces: expose a module's interface (an L3 proposal, then, once approved, a Versioning tag). */
 import { encapsulationDeps } from '../../lib/adapters/aws/encapsulation-deps.ts';
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
@@ -11,10 +11,12 @@ export const handler = engineHandler(
   engineDeps(),
   route(interfacesRoute, async (params, ctx) => {
     if (!ctx.principal) throw new ForbiddenError('Exposing an interface needs an authenticated caller');
-    const exposure = await exposeInterface(ctx.tenant, params, proposerOf(ctx.principal), encapsulationDeps(ctx.now()));
+    // The gate's L3 validation is awaited while the function has time for it (else 202: a later call finishes it).
+    const deps = { ...encapsulationDeps(ctx.now()), gateWaitMs: Math.max(0, Math.min(20_000, ctx.remainingMs() - 6_000)) };
+    const { statusCode, exposure } = await exposeInterface(ctx.tenant, params, proposerOf(ctx.principal), deps);
     ctx.log(
-      `${exposure.artifact} ${exposure.version} (${exposure.bump}${exposure.breaking ? ', breaking' : ''}), proposal ${exposure.proposal.proposalId} ${exposure.proposal.route} ${exposure.proposal.status}`,
+      `${exposure.artifact}: ${exposure.status}${exposure.version ? ` ${exposure.version} (${exposure.bump}${exposure.breaking ? ', breaking' : ''})` : ''}, proposal ${exposure.proposal.proposalId} ${exposure.proposal.route ?? ''} ${exposure.proposal.status}`,
     );
-    return { statusCode: 201, result: exposure };
+    return { statusCode, result: exposure };
   }),
 );

@@ -3,15 +3,17 @@
  * registry and the ledger's correlated trace entries, or an explicit graph; cycles, modules, scores
  * and interfaces, stored as the tenant's latest analysis with `encapsulation.analysis.completed` in
  * the ledger), {@link latestAnalysis}, and {@link exposeInterface}: a module's interface goes through
- * governance (an `encapsulation:expose-interface` proposal, L3 validation at least) and is tagged as
- * a version of a schema artifact by the Versioning engine in process (its schema diff derives the
- * bump; a breaking version is proposed to people), then recorded with `encapsulation.interface.exposed`.
+ * governance (an `encapsulation:expose-interface` proposal, L3 validation at least); only once the
+ * proposal is approved is it tagged as a version of a schema artifact by the Versioning engine in
+ * process (its schema diff derives the bump; a breaking version is proposed to people), recorded with
+ * `encapsulation.interface.exposed`. A proposal not approved, or a failed tag, is recorded with
+ * `encapsulation.exposure.failed`; one still at the gate is finished by the next call.
  */
 import { canonicalJson, sha256Hex } from '../audit/digest.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, DomainError, ForbiddenError, LockedError, NotFoundError, ValidationError } from '../errors.ts';
 import { type BusEvent, busEvent } from '../events/publisher.ts';
 import type { ProposalInput } from '../governance/model.ts';
-import type { OutboxEntry, OutboxPort, ProposalOutcome, Proposer } from '../governance/proposals.ts';
+import type { OutboxEntry, OutboxPort, Proposal, ProposalOutcome, Proposer } from '../governance/proposals.ts';
 import { tagVersion } from '../versioning/engine.ts';
 import type { VersioningDeps } from '../versioning/ports.ts';
 import { MAX_GOLDEN, MAX_GOLDEN_BYTES } from '../versioning/schemas.ts';
@@ -26,8 +28,15 @@ export interface EncapsulationStore {
   latest(tenant: string): Promise<Analysis | undefined>;
   /** Saves an analysis as the tenant's latest, with its events (an outbox). */
   saveAnalysis(tenant: string, analysis: Analysis, events: BusEvent[]): Promise<OutboxEntry[]>;
-  /** Saves an exposure record, with its events. */
-  saveExposure(tenant: string, exposure: Exposure, events: BusEvent[]): Promise<OutboxEntry[]>;
+  /** One stored analysis (exposure tags the interface of the analysis its proposal validated), or undefined. */
+  analysis(tenant: string, analysisId: string): Promise<Analysis | undefined>;
+  /** The artifact's current exposure with its revision, or undefined before the first. */
+  exposure(tenant: string, artifact: string): Promise<{ exposure: Exposure; rev: number } | undefined>;
+  /**
+   * Saves the artifact's current exposure at revision `expectedRev + 1` (1 when absent), with its events.
+   * @throws ConflictError when the stored one is not at `expectedRev` (`undefined`: absent).
+   */
+  putExposure(tenant: string, exposure: Exposure, expectedRev: number | undefined, events: BusEvent[]): Promise<OutboxEntry[]>;
 }
 
 /** What the engine reads and calls. */
@@ -38,13 +47,21 @@ export interface EncapsulationDeps {
   /** The newest `limit` entries of each stream, with their payloads (expired payloads left out). */
   traces(tenant: string, streams: readonly string[], limit: number): Promise<TraceEntry[]>;
   outbox: OutboxPort;
-  /** Governance's proposal path (the proposer is the caller, proposerOf(principal)). */
-  propose(input: ProposalInput, proposer: Proposer): Promise<ProposalOutcome>;
+  /** Governance's proposal path under the given proposal id (the proposer is the caller, proposerOf(principal)). */
+  propose(input: ProposalInput, proposer: Proposer, proposalId: string): Promise<ProposalOutcome>;
+  /** A proposal as governance stores it, or undefined. */
+  proposal(tenant: string, proposalId: string): Promise<Proposal | undefined>;
   /** The Versioning engine, in process. */
   versioning: VersioningDeps;
   now: () => Date;
   newId: () => string;
+  /** How long an exposure waits for the gate's L3 validation before answering `pending` (default 0: no wait). */
+  gateWaitMs?: number;
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Most requests kept per entry point for the golden set. */
 const GOLDEN_PER_ENTRY = 20;
@@ -81,7 +98,8 @@ export async function analyse(tenant: string, input: AnalyseInput, actor: string
   for (const sample of samples) {
     if (sample.request === undefined) continue;
     const key = entryPointKey(sample.component, sample.operation);
-    const list = (golden[key] ??= []);
+    const list = golden[key] ?? [];
+    golden[key] = list;
     if (list.length < GOLDEN_PER_ENTRY) list.push(sample.request);
   }
   const oversized = result.modules.findIndex(
@@ -150,24 +168,221 @@ export function interfaceArtifact(name: string): string {
   return `interfaces/${name.replace(/^[^A-Za-z0-9]+/, '')}`.replace(/[^A-Za-z0-9._:/-]/g, '-').slice(0, 128);
 }
 
+/** How long an exposure whose proposal cannot be found may still be being filed by another call. */
+export const UNFILED_GRACE_MS = 60_000;
+
+/** What an exposure call did: 201 tagged now, 202 still waiting at the gate, 200 settled otherwise (rejected, tag failed). */
+export interface ExposeOutcome {
+  statusCode: 200 | 201 | 202;
+  exposure: Exposure;
+}
+
+/** Proposal states that let the interface be tagged (L3 validation approved it). */
+const APPROVED = new Set(['approved', 'executed']);
+
+/** The module of an analysis by id or name. */
+function moduleOf(analysis: Analysis, module: string) {
+  return analysis.modules.find((m) => m.id === module) ?? analysis.modules.find((m) => m.name === module);
+}
+
+/** The observed requests of a module's entry points (its golden set), bounded as Versioning bounds them. */
+function goldenOf(analysis: Analysis, module: Analysis['modules'][number]): unknown[] {
+  const golden: unknown[] = [];
+  for (const entry of module.entryPoints)
+    for (const request of analysis.golden[entryPointKey(entry.component, entry.operation)] ?? [])
+      if (golden.length < MAX_GOLDEN) golden.push({ [entryPointKey(entry.component, entry.operation)]: request });
+  while (golden.length > 0 && JSON.stringify(golden).length > MAX_GOLDEN_BYTES) golden.pop();
+  return golden;
+}
+
+/** Waits for a proposal to leave `pending` (the gate's L3 validation), at most `waitMs`. */
+async function awaitProposal(tenant: string, proposalId: string, waitMs: number, deps: EncapsulationDeps): Promise<Proposal | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const proposal = await deps.proposal(tenant, proposalId);
+    if ((proposal && proposal.status !== 'pending') || Date.now() >= deadline) return proposal;
+    await (deps.sleep ?? defaultSleep)(deps.pollMs ?? 250);
+  }
+}
+
+/** `encapsulation.exposure.failed` for a rejected exposure or a failed tag. */
+function failedEvent(tenant: string, exposure: Exposure, actor: string): BusEvent {
+  return busEvent('encapsulation.exposure.failed', {
+    tenant,
+    analysisId: exposure.analysisId,
+    module: exposure.module,
+    name: exposure.name,
+    artifact: exposure.artifact,
+    hash: exposure.hash,
+    status: exposure.status as 'rejected' | 'tag-failed',
+    proposalId: exposure.proposal.proposalId,
+    proposalStatus: exposure.proposal.status,
+    reasons: (exposure.reasons ?? []).slice(0, 20),
+    settledBy: actor.slice(0, 256),
+  });
+}
+
+/** Saves the exposure at the next revision with its events and delivers them. */
+async function save(
+  tenant: string,
+  exposure: Exposure,
+  rev: number | undefined,
+  events: BusEvent[],
+  deps: EncapsulationDeps,
+): Promise<number> {
+  await deliver(deps.outbox, await deps.store.putExposure(tenant, exposure, rev, events));
+  return (rev ?? 0) + 1;
+}
+
+/** Settles an exposure that is not approved: recorded as `rejected` (nothing tagged). */
+async function reject(
+  tenant: string,
+  exposure: Exposure,
+  rev: number,
+  reasons: string[],
+  actor: string,
+  deps: EncapsulationDeps,
+): Promise<ExposeOutcome> {
+  const rejected: Exposure = {
+    ...exposure,
+    status: 'rejected',
+    reasons: reasons.slice(0, 20).map((r) => r.slice(0, 1000)),
+    settledAt: deps.now().toISOString(),
+  };
+  await save(tenant, rejected, rev, [failedEvent(tenant, rejected, actor)], deps);
+  return { statusCode: 200, exposure: rejected };
+}
+
 /**
- * Exposes a module's interface from the latest analysis (see the module comment). Every check comes
- * before the first write: the module, the artifact, and whether the interface differs from the
- * artifact's latest version.
- * @throws NotFoundError without an analysis or module; ConflictError when the interface equals the
- * latest version; ForbiddenError / LockedError from governance (nothing of the engine's written).
+ * Tags the interface an approved proposal validated: the module of the exposure's analysis, whose
+ * schema must still hash to what was proposed. When the artifact's latest version already holds it
+ * (a tag whose exposure write was lost), that version is the exposure's. A failed tag is recorded as
+ * `tag-failed` with its reason (and the event), for the next call to retry.
  */
-export async function exposeInterface(tenant: string, input: ExposeInput, proposer: Proposer, deps: EncapsulationDeps): Promise<Exposure> {
+async function tag(tenant: string, exposure: Exposure, rev: number, actor: string, deps: EncapsulationDeps): Promise<ExposeOutcome> {
+  const fail = async (reason: string): Promise<ExposeOutcome> => {
+    const failed: Exposure = { ...exposure, status: 'tag-failed', reasons: [reason.slice(0, 1000)], settledAt: deps.now().toISOString() };
+    await save(tenant, failed, rev, [failedEvent(tenant, failed, actor)], deps);
+    return { statusCode: 200, exposure: failed };
+  };
+  const analysis = await deps.store.analysis(tenant, exposure.analysisId);
+  const module = analysis ? moduleOf(analysis, exposure.module) : undefined;
+  if (!analysis || !module) return fail(`analysis ${exposure.analysisId} or its ${exposure.module} is no longer stored`);
+  if (sha256Hex(canonicalJson(module.interfaceSchema)) !== exposure.hash)
+    return fail(`the interface of ${exposure.module} in analysis ${exposure.analysisId} no longer hashes to the proposed ${exposure.hash}`);
+  let record: Awaited<ReturnType<typeof tagVersion>>['record'] | undefined;
+  try {
+    const head = await deps.versioning.store.head(tenant, exposure.artifact);
+    const latest = head ? await deps.versioning.store.version(tenant, exposure.artifact, head.latest) : undefined;
+    if (latest?.hash === exposure.hash) record = latest;
+    else {
+      const golden = goldenOf(analysis, module);
+      ({ record } = await tagVersion(
+        tenant,
+        {
+          artifact: exposure.artifact,
+          kind: 'schema',
+          body: module.interfaceSchema,
+          ...(golden.length > 0 ? { golden } : {}),
+          note: `Interface of ${module.name}, analysis ${analysis.analysisId}, proposal ${exposure.proposal.proposalId}`.slice(0, 500),
+        },
+        actor,
+        deps.versioning,
+      ));
+    }
+  } catch (error) {
+    // A caller sees a domain error's message (never an internal one's); either way the exposure says so.
+    return fail(`tagging failed: ${error instanceof DomainError ? error.message : 'internal error'}`);
+  }
+  const { reasons: _failedBefore, ...settled } = exposure;
+  const exposed: Exposure = {
+    ...settled,
+    status: 'exposed',
+    version: record.version,
+    bump: record.bump,
+    breaking: record.breaking,
+    ...(record.approval ? { versionApproval: { proposalId: record.approval.proposalId, status: record.approval.status } } : {}),
+    settledAt: deps.now().toISOString(),
+  };
+  const event = busEvent('encapsulation.interface.exposed', {
+    tenant,
+    analysisId: exposed.analysisId,
+    module: exposed.module,
+    name: exposed.name,
+    artifact: exposed.artifact,
+    artifactVersion: record.version,
+    bump: record.bump,
+    breaking: record.breaking,
+    hash: exposed.hash,
+    proposalId: exposed.proposal.proposalId,
+    route: exposed.proposal.route ?? 'l3-validation',
+    proposalStatus: exposed.proposal.status,
+    ...(exposed.versionApproval ? { versionApproval: exposed.versionApproval } : {}),
+    exposedBy: actor.slice(0, 256),
+  });
+  await save(tenant, exposed, rev, [event], deps);
+  return {
+    statusCode: 201,
+    exposure: {
+      ...exposed,
+      openapi: { ...module.openapi, info: { ...(module.openapi.info as Record<string, unknown>), version: record.version } },
+    },
+  };
+}
+
+/**
+ * Finishes an exposure once its proposal is decided: waits for it (at most `gateWaitMs`), tags the
+ * interface when approved, records `rejected` when not, and leaves it `pending` (202) while it waits.
+ */
+async function settle(tenant: string, exposure: Exposure, rev: number, actor: string, deps: EncapsulationDeps): Promise<ExposeOutcome> {
+  const { proposalId } = exposure.proposal;
+  const proposal = await awaitProposal(tenant, proposalId, deps.gateWaitMs ?? 0, deps);
+  if (!proposal) {
+    if (deps.now().getTime() - Date.parse(exposure.proposedAt) < UNFILED_GRACE_MS) return { statusCode: 202, exposure };
+    return reject(tenant, exposure, rev, [`proposal ${proposalId} was never filed; expose again`], actor, deps);
+  }
+  const current: Exposure = { ...exposure, proposal: { proposalId, route: proposal.route, status: proposal.status } };
+  if (proposal.status === 'pending') {
+    const changed = exposure.proposal.route !== proposal.route;
+    if (changed) await save(tenant, current, rev, [], deps);
+    return { statusCode: 202, exposure: current };
+  }
+  if (!APPROVED.has(proposal.status))
+    return reject(tenant, current, rev, proposal.reasons.length > 0 ? proposal.reasons : [`proposal ${proposal.status}`], actor, deps);
+  return tag(tenant, current, rev, actor, deps);
+}
+
+/**
+ * Exposes a module's interface from the latest analysis: an `encapsulation:expose-interface` proposal
+ * (L3 validation at least), then, once it is approved, the interface tagged as a version of a schema
+ * artifact by the Versioning engine. The exposure is saved (`pending`) before the proposal is filed,
+ * so each artifact has one at a time; the call waits for the gate at most `gateWaitMs` and answers
+ * 202 with the proposal while it is still pending. A later call for the same artifact finishes a
+ * `pending` exposure (tags it once approved, records it `rejected` otherwise) or retries a `tag-failed`
+ * one, without filing a new proposal. Nothing is tagged for a proposal that is not approved.
+ * @throws NotFoundError without an analysis or module; ValidationError naming `body.parameters.module`
+ * (no entry point) or `body.parameters.artifact` (not a schema artifact); ConflictError when the
+ * interface equals the latest version or another call exposes the artifact meanwhile;
+ * ForbiddenError / LockedError from governance (the exposure is then recorded `rejected`).
+ */
+export async function exposeInterface(
+  tenant: string,
+  input: ExposeInput,
+  proposer: Proposer,
+  deps: EncapsulationDeps,
+): Promise<ExposeOutcome> {
   const analysis = await latestAnalysis(tenant, deps.store);
-  const module = analysis.modules.find((m) => m.id === input.module) ?? analysis.modules.find((m) => m.name === input.module);
+  const module = moduleOf(analysis, input.module);
   if (!module) throw new NotFoundError(`The latest analysis (${analysis.analysisId}) has no module '${input.module}'`);
+  const artifact = input.artifact ?? interfaceArtifact(module.name);
+  const current = await deps.store.exposure(tenant, artifact);
+  if (current && (current.exposure.status === 'pending' || current.exposure.status === 'tag-failed'))
+    return settle(tenant, current.exposure, current.rev, proposer.id, deps);
   if (module.entryPoints.length === 0)
     throw new ValidationError([
       { path: 'body.parameters.module', message: `module ${module.id} (${module.name}) has no entry point to expose` },
     ]);
-  const artifact = input.artifact ?? interfaceArtifact(module.name);
-  const body = module.interfaceSchema;
-  const hash = sha256Hex(canonicalJson(body));
+  const hash = sha256Hex(canonicalJson(module.interfaceSchema));
   const head = await deps.versioning.store.head(tenant, artifact);
   if (head) {
     if (head.kind !== 'schema')
@@ -176,76 +391,49 @@ export async function exposeInterface(tenant: string, input: ExposeInput, propos
     if (latest?.hash === hash)
       throw new ConflictError(`The interface of ${module.name} equals version ${latest.version} of ${artifact}: nothing to expose`);
   }
-  const golden: unknown[] = [];
-  for (const entry of module.entryPoints)
-    for (const request of analysis.golden[entryPointKey(entry.component, entry.operation)] ?? [])
-      if (golden.length < MAX_GOLDEN) golden.push({ [entryPointKey(entry.component, entry.operation)]: request });
-  while (golden.length > 0 && JSON.stringify(golden).length > MAX_GOLDEN_BYTES) golden.pop();
-
-  const { proposal } = await deps.propose(
-    {
-      engine: 'encapsulation',
-      action: 'expose-interface',
-      target: artifact,
-      environment: input.environment,
-      parameters: { module: module.id, operations: module.entryPoints.length, hash },
-      reason: (
-        input.reason ??
-        `Expose the interface of ${module.name} (${module.entryPoints.length} entry point(s), reusability ${module.reusability.score})`
-      ).slice(0, 2000),
-      evidence: {
-        analysisId: analysis.analysisId,
-        members: module.members.slice(0, 50),
-        reusability: module.reusability,
-        entryPoints: module.entryPoints.slice(0, 50),
-      },
-    },
-    proposer,
-  );
-  const tagged = await tagVersion(
-    tenant,
-    {
-      artifact,
-      kind: 'schema',
-      body,
-      ...(golden.length > 0 ? { golden } : {}),
-      note: `Interface of ${module.name}, analysis ${analysis.analysisId}, proposal ${proposal.proposalId}`.slice(0, 500),
-    },
-    proposer.id,
-    deps.versioning,
-  );
-  const record = tagged.record;
-  const exposure: Exposure = {
+  const proposalId = deps.newId();
+  const pending: Exposure = {
+    status: 'pending',
     analysisId: analysis.analysisId,
     module: module.id,
     name: module.name,
     artifact,
-    version: record.version,
-    bump: record.bump,
-    breaking: record.breaking,
-    hash: record.hash,
-    proposal: { proposalId: proposal.proposalId, route: proposal.route, status: proposal.status },
-    ...(record.approval ? { versionApproval: { proposalId: record.approval.proposalId, status: record.approval.status } } : {}),
-    openapi: { ...module.openapi, info: { ...(module.openapi.info as Record<string, unknown>), version: record.version } },
-    exposedAt: deps.now().toISOString(),
-    exposedBy: proposer.id.slice(0, 256),
+    hash,
+    environment: input.environment,
+    proposal: { proposalId, status: 'pending' },
+    proposedAt: deps.now().toISOString(),
+    proposedBy: proposer.id.slice(0, 256),
   };
-  const event = busEvent('encapsulation.interface.exposed', {
-    tenant,
-    analysisId: exposure.analysisId,
-    module: exposure.module,
-    name: exposure.name,
-    artifact,
-    artifactVersion: exposure.version,
-    bump: exposure.bump,
-    breaking: exposure.breaking,
-    hash: exposure.hash,
-    proposalId: proposal.proposalId,
-    route: proposal.route,
-    proposalStatus: proposal.status,
-    ...(exposure.versionApproval ? { versionApproval: exposure.versionApproval } : {}),
-    exposedBy: exposure.exposedBy,
-  });
-  await deliver(deps.outbox, await deps.store.saveExposure(tenant, exposure, [event]));
-  return exposure;
+  // Saved first: the artifact's exposure names the proposal before it exists, so none is left unowned.
+  const rev = await save(tenant, pending, current?.rev, [], deps);
+  try {
+    await deps.propose(
+      {
+        engine: 'encapsulation',
+        action: 'expose-interface',
+        target: artifact,
+        environment: input.environment,
+        parameters: { module: module.id, operations: module.entryPoints.length, hash },
+        reason: (
+          input.reason ??
+          `Expose the interface of ${module.name} (${module.entryPoints.length} entry point(s), reusability ${module.reusability.score})`
+        ).slice(0, 2000),
+        evidence: {
+          analysisId: analysis.analysisId,
+          members: module.members.slice(0, 50),
+          reusability: module.reusability,
+          entryPoints: module.entryPoints.slice(0, 50),
+        },
+      },
+      proposer,
+      proposalId,
+    );
+  } catch (error) {
+    // Refused by policy or a kill switch: governance stored the proposal refused; so is the exposure.
+    if (error instanceof ForbiddenError || error instanceof LockedError) {
+      await reject(tenant, { ...pending, proposal: { proposalId, status: 'refused' } }, rev, [error.message], proposer.id, deps);
+    }
+    throw error;
+  }
+  return settle(tenant, pending, rev, proposer.id, deps);
 }

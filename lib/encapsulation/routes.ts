@@ -33,7 +33,7 @@ export const interfacesRoute = defineRoute({
   method: 'POST',
   permission: 'encapsulation:write',
   summary:
-    "Expose a module's interface from the latest analysis: an encapsulation:expose-interface proposal (L3 validation at least; 403/423 when policy or a kill switch refuses it), then its interface schema tagged as a new version of a schema artifact by the Versioning engine (the schema diff derives the bump; a breaking change waits for people's approval; the observed requests are its golden set), recorded in the ledger. 404 without an analysis or module, 409 when the interface equals the latest version",
+    "Expose a module's interface from the latest analysis: an encapsulation:expose-interface proposal (L3 validation at least; 403/423 when policy or a kill switch refuses it), waited for up to 20 s; once approved, its interface schema is tagged as a new version of a schema artifact by the Versioning engine (the schema diff derives the bump; a breaking change waits for people's approval; the observed requests are its golden set), recorded in the ledger: 201 `exposed`. 202 `pending` with the proposal id while it waits at the gate (nothing tagged: the same call again finishes it); 200 `rejected` (not approved, nothing tagged) or `tag-failed` (approved, the tag failed with its reason; the same call again retries it), both recorded in the ledger. 404 without an analysis or module, 409 when the interface equals the latest version",
   parameters: exposeInputSchema,
   result: exposureSchema,
 });

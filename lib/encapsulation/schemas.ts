@@ -150,23 +150,40 @@ export const exposeInputSchema = z.strictObject({
 /** An exposure request. */
 export type ExposeInput = z.infer<typeof exposeInputSchema>;
 
-/** What an exposure did. */
+/**
+ * Where an exposure stands: `pending` while its L3 proposal waits at the gate (nothing tagged yet),
+ * `exposed` once approved and tagged, `rejected` when governance did not approve it (never tagged),
+ * `tag-failed` when it was approved but tagging failed (a later call retries the tag).
+ */
+export const exposureStatusSchema = z.enum(['pending', 'exposed', 'rejected', 'tag-failed']);
+/** An exposure's status. */
+export type ExposureStatus = z.infer<typeof exposureStatusSchema>;
+
+/** An exposure of a module's interface: the tenant's current one per artifact (`<tenant>#encapsulation` / `exposure#<artifact>`). */
 export const exposureSchema = z.object({
+  status: exposureStatusSchema,
   analysisId: z.string().max(64),
   module: z.string().max(32),
   name: componentIdSchema,
   artifact: artifactIdSchema,
-  version: semverSchema,
-  bump: bumpSchema,
-  breaking: z.boolean(),
+  /** SHA-256 of the interface schema's canonical JSON: what the proposal validated and what is tagged. */
   hash: z.string().max(64),
-  /** The L3 proposal that validated the exposure. */
-  proposal: z.object({ proposalId: z.string().max(64), route: z.string().max(32), status: z.string().max(32) }),
+  environment: environmentSchema,
+  /** The L3 proposal that validates the exposure (its route is known once filed). */
+  proposal: z.object({ proposalId: z.string().max(64), route: z.string().max(32).optional(), status: z.string().max(32) }),
+  /** Why it was rejected or why tagging failed. */
+  reasons: z.array(z.string().max(1000)).max(20).optional(),
+  /** The tagged version (`exposed` only). */
+  version: semverSchema.optional(),
+  bump: bumpSchema.optional(),
+  breaking: z.boolean().optional(),
   /** A breaking version's approval proposal (the Versioning engine's). */
   versionApproval: z.object({ proposalId: z.string().max(64), status: z.string().max(32) }).optional(),
-  openapi: documentSchema,
-  exposedAt: z.iso.datetime().max(64),
-  exposedBy: z.string().max(256),
+  /** The OpenAPI document at the tagged version (`exposed` replies only; not stored). */
+  openapi: documentSchema.optional(),
+  proposedAt: z.iso.datetime().max(64),
+  proposedBy: z.string().max(256),
+  settledAt: z.iso.datetime().max(64).optional(),
 });
 /** An exposure. */
 export type Exposure = z.infer<typeof exposureSchema>;

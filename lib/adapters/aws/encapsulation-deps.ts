@@ -1,8 +1,8 @@
 /**
  * The Encapsulation engine's ports in a deployed function, built once per container: analyses in the
  * artifacts bucket (`<tenant>/encapsulation/analyses/<id>.json`) with the latest one's pointer on the
- * state table (`<tenant>#encapsulation` / `latest`, written with its events: an outbox), exposures on
- * the state table, the Reflex registry, the ledger's recent entries with their payloads, governance's
+ * state table (`<tenant>#encapsulation` / `latest`, written with its events: an outbox), each artifact's
+ * current exposure on the state table (`exposure#<artifact>`, conditional on its revision), the Reflex registry, the ledger's recent entries with their payloads, governance's
  * proposal path and the Versioning engine.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,7 +11,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { loadPayloads } from '../../audit/engine.ts';
 import { config } from '../../config.ts';
 import type { EncapsulationDeps, EncapsulationStore } from '../../encapsulation/engine.ts';
-import { analysisSchema } from '../../encapsulation/schemas.ts';
+import { analysisSchema, exposureSchema } from '../../encapsulation/schemas.ts';
 import type { TraceEntry } from '../../encapsulation/traces.ts';
 import { DependencyError } from '../../errors.ts';
 import { propose } from '../../governance/proposals.ts';
@@ -44,6 +44,17 @@ export function encapsulationStore(): EncapsulationStore {
       if (text === undefined) throw new DependencyError(`The analysis ${String(item.analysisId)} is missing from the artifacts bucket`);
       return analysisSchema.parse(JSON.parse(text));
     },
+    async analysis(tenant, analysisId) {
+      const text = await getText(s3, bucket, analysisKey(tenant, analysisId));
+      return text === undefined ? undefined : analysisSchema.parse(JSON.parse(text));
+    },
+    async exposure(tenant, artifact) {
+      const item = (
+        await send(new GetCommand({ TableName: table, Key: { pk: pk(tenant), sk: `exposure#${artifact}` }, ConsistentRead: true }))
+      ).Item;
+      if (!item) return undefined;
+      return { exposure: exposureSchema.parse(item.exposure), rev: Number(item.version) };
+    },
     async saveAnalysis(tenant, analysis, events) {
       const key = analysisKey(tenant, analysis.analysisId);
       await s3(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(analysis), ContentType: 'application/json' }));
@@ -60,15 +71,16 @@ export function encapsulationStore(): EncapsulationStore {
         `The latest analysis of ${tenant}`,
       );
     },
-    async saveExposure(tenant, exposure, events) {
+    async putExposure(tenant, exposure, expectedRev, events) {
+      // Kept under `exposure` so its semver `version` does not meet the item's revision.
       return writeWithOutbox(
         send,
         table,
-        { pk: pk(tenant), sk: `exposure#${exposure.artifact}#${exposure.version}`, ...exposure },
-        undefined,
+        { pk: pk(tenant), sk: `exposure#${exposure.artifact}`, version: (expectedRev ?? 0) + 1, exposure },
+        expectedRev,
         tenant,
         events,
-        `The exposure of ${exposure.artifact} ${exposure.version}`,
+        `The exposure of ${exposure.artifact}`,
       );
     },
   };
@@ -102,7 +114,8 @@ export function encapsulationDeps(now: Date): EncapsulationDeps {
       (await registry.registry(tenant)).components.map((c) => ({ id: c.id, kind: c.kind, dependsOn: c.dependsOn })),
     traces: recentTraces,
     outbox: governanceOutbox(),
-    propose: (input, proposer) => propose(input, proposer, proposalDeps(now)),
+    propose: (input, proposer, proposalId) => propose(input, proposer, { ...proposalDeps(now), newId: () => proposalId }),
+    proposal: (tenant, proposalId) => proposalDeps(now).store.proposal(tenant, proposalId),
     versioning: versioningDeps(now),
     now: () => now,
     newId: randomUUID,
