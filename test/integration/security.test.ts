@@ -127,6 +127,8 @@ const EVOLUTION_SERVICE = 'sec/b-service';
 const REPLICATION_COMPONENT = 'sec/b-replicated';
 /** B's versioned artifact (A may tag one of the same name in its own tenant). */
 const VERSIONING_ARTIFACT = 'sec/b-artifact';
+/** B's analysed components: its orders module (A has no analysis, so no module of that name). */
+const ENCAPSULATION_MODULE = 'sec/b-orders';
 
 interface VictimData {
   tenant: string;
@@ -243,6 +245,14 @@ async function createVictim(): Promise<VictimData> {
     parameters: { artifact: VERSIONING_ARTIFACT, version: '1.0.0', suite: 'b-suite', total: 3, failed: 0 },
   });
   assert.equal(gated.status, 200, JSON.stringify(gated.body));
+  // B's Encapsulation analysis: an explicit graph whose orders module was called with a marked payload.
+  const analysed = await as(tenant, ['operator'], 'POST', '/encapsulation/analyse', {
+    parameters: {
+      graph: { components: [{ id: 'sec/b-web', dependsOn: [ENCAPSULATION_MODULE] }, { id: ENCAPSULATION_MODULE }] },
+      samples: [{ component: ENCAPSULATION_MODULE, operation: 'create', request: { note: markers.label } }],
+    },
+  });
+  assert.equal(analysed.status, 200, JSON.stringify(analysed.body));
   // B's Migration pools and a plan.
   const migrationPools = await as(tenant, ['operator'], 'PUT', '/migration/pools', { parameters: { pools: [MIGRATION_POOL] } });
   assert.equal(migrationPools.status, 200, JSON.stringify(migrationPools.body));
@@ -309,8 +319,10 @@ async function victimView(b: VictimData) {
   const replication = await read(`/replication/status?component=${REPLICATION_COMPONENT}`);
   const versioning = await read(`/versioning/versions?artifact=${VERSIONING_ARTIFACT}`);
   const migration = await read('/migration/status');
+  const encapsulation = await read('/encapsulation/status');
   const promotion = (await read(`/promotion/status?promotionId=${b.promotionId}`))?.promotions?.[0];
   return {
+    encapsulation: { analysisId: encapsulation?.analysisId, modules: encapsulation?.modules?.length, golden: encapsulation?.golden },
     promotion: promotion && { status: promotion.status, step: promotion.step, weights: promotion.weights, abort: promotion.abort ?? null },
     migration: {
       poolsVersion: migration?.poolsVersion,
@@ -480,6 +492,10 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /versioning/compatibility': () => ({ path: `/versioning/compatibility?artifact=${VERSIONING_ARTIFACT}` }),
   'POST /versioning/gate': () => ({ path: '/versioning/gate', body: { parameters: { artifact: VERSIONING_ARTIFACT, version: '1.0.0', suite: 'attack', total: 1, failed: 1 } } }),
   'GET /versioning/promotable': () => ({ path: `/versioning/promotable?artifact=${VERSIONING_ARTIFACT}&version=1.0.0` }),
+  // A's own analysis (an explicit graph) answers in A's tenant; B's module is no module of A's (404: no exposure, no proposal).
+  'POST /encapsulation/analyse': () => ({ path: '/encapsulation/analyse', body: { parameters: { graph: { components: [{ id: 'sec/a-only' }] } } } }),
+  'GET /encapsulation/status': (b) => ({ path: `/encapsulation/status?tenant=${b.tenant}` }),
+  'POST /encapsulation/interfaces': () => ({ path: '/encapsulation/interfaces', body: { parameters: { module: ENCAPSULATION_MODULE } } }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
@@ -590,6 +606,9 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['GET', `/promotion/status?promotionId=${victim.promotionId}`],
       ['DELETE', `/promotion/promotions?promotionId=${victim.promotionId}&reason=not%20mine`],
       ['POST', '/promotion/metrics', { parameters: { promotionId: victim.promotionId, step: 0, metrics: { latency: { canary: [1], baseline: [1] } } } }],
+      // B's analysis and its module: unreadable, not A's to expose.
+      ['GET', '/encapsulation/status'],
+      ['POST', '/encapsulation/interfaces', { parameters: { module: ENCAPSULATION_MODULE } }],
     ];
     for (const [method, path, body] of cases) {
       const reply = await as(attacker, ['admin'], method, path, body);
