@@ -494,7 +494,7 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /versioning/promotable': () => ({ path: `/versioning/promotable?artifact=${VERSIONING_ARTIFACT}&version=1.0.0` }),
   // A's own analysis (an explicit graph) answers in A's tenant; B's module is no module of A's (404: no exposure, no proposal).
   'POST /encapsulation/analyse': () => ({ path: '/encapsulation/analyse', body: { parameters: { graph: { components: [{ id: 'sec/a-only' }] } } } }),
-  'GET /encapsulation/status': (b) => ({ path: `/encapsulation/status?tenant=${b.tenant}` }),
+  'GET /encapsulation/status': () => ({ path: '/encapsulation/status' }),
   'POST /encapsulation/interfaces': () => ({ path: '/encapsulation/interfaces', body: { parameters: { module: ENCAPSULATION_MODULE } } }),
 };
 
