@@ -46,7 +46,7 @@ export const encapsulationEngine = defineEngine({
     },
     interfaces: {
       description:
-        "Exposes a module's interface: an L3 proposal, then a version of its schema tagged by the Versioning engine, in the ledger",
+        "Exposes a module's interface: an L3 proposal, waited for; once approved, a version of its schema tagged by the Versioning engine, in the ledger (a pending one finished by the next call)",
       routes: [interfacesRoute],
       timeout: 29,
       needs: [
