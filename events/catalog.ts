@@ -24,7 +24,7 @@ import {
 import type { EventDefinition } from './common.ts';
 import { compressionConfigChanged, contextCompressed } from './compression.ts';
 import { analysisCompleted, exposureFailed, interfaceExposed } from './encapsulation.ts';
-import { evolutionDecisionMade } from './evolution.ts';
+import { evolutionDecisionMade, evolutionLoopStepped } from './evolution.ts';
 import { runCompleted } from './execution.ts';
 import { templateChanged, tenantPaused } from './gateway.ts';
 import {
@@ -72,6 +72,7 @@ export const eventCatalog = [
   recoveryVerified,
   loopCompleted,
   evolutionDecisionMade,
+  evolutionLoopStepped,
   decisionMade,
   findingRaised,
   checkpointSigned,

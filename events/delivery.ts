@@ -33,6 +33,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'reflex.recovery.verified',
   'reflex.loop.completed',
   'evolution.decision.made',
+  'evolution.loop.stepped',
   'replication.decision.made',
   'execution.run.completed',
   'gateway.tenant.paused',

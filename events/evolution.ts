@@ -9,6 +9,7 @@
  * engine cannot drift apart.
  */
 import type { z } from 'zod';
+import { loopSteppedSchema } from '../lib/evolution/loop-schemas.ts';
 import { decisionSchema } from '../lib/evolution/schemas.ts';
 import { defineEvent, detailSchema } from './common.ts';
 
@@ -23,3 +24,15 @@ export const evolutionDecisionMade = defineEvent({
 });
 /** The detail of `evolution.decision.made`. */
 export type EvolutionDecisionMade = z.infer<typeof evolutionDecisionMade.schema>;
+
+/** `evolution.loop.stepped` v1: one step of a run of the improvement loop (Loop 1), tying the engines' records together by id. */
+export const evolutionLoopStepped = defineEvent({
+  source: 'autonomy.evolution',
+  detailType: 'evolution.loop.stepped',
+  version: '1',
+  description:
+    "One step of a run of the improvement loop (Loop 1: observe → Evolution decides → Versioning tags the chosen configuration → Promotion canaries it → Replication after a promotion → recorded): the step, the run's status after it, how long it took, what came of it, and the ids of the Evolution decision, the configuration version and the promotion it involved.",
+  schema: detailSchema('1', loopSteppedSchema.shape),
+});
+/** The detail of `evolution.loop.stepped`. */
+export type EvolutionLoopStepped = z.infer<typeof evolutionLoopStepped.schema>;
