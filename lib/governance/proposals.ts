@@ -356,9 +356,15 @@ export async function propose(input: ProposalInput, proposer: Proposer, deps: Pr
   }
 }
 
-/** Approvals a proposal's gate needs. */
+/**
+ * Approvals a proposal's gate needs: the tenant's `minApprovals` for its risk level, raised (never
+ * lowered) by a proposer's `parameters.minApprovals` (an integer 1-10; the Closure engine asks for its
+ * lifecycle policy's k of n this way).
+ */
 export function quorumOf(proposal: Proposal, settings: TenantSettings): number {
-  return requiredApprovals(settings.config, proposal.assessment.level);
+  const tenant = requiredApprovals(settings.config, proposal.assessment.level);
+  const asked = proposal.parameters.minApprovals;
+  return typeof asked === 'number' && Number.isInteger(asked) && asked >= 1 && asked <= 10 ? Math.max(tenant, asked) : tenant;
 }
 
 /** What an approval shows of its proposal (the gate's request task opens it with this). */
