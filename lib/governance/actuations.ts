@@ -248,6 +248,21 @@ export const actuations: readonly Actuation[] = [
     description:
       "Publishes a capsule version that passed the automated review to the stage's marketplace: an immutable semver version every tenant may install",
   },
+  // Capsules (issue 12, KAMACHIQ mode): a plan of capsule runs, proposed before its first layer
+  // (and before a layer holding a node flagged for review). Routed by risk, so the tenant's
+  // autonomy level decides (level 1: people); the plan's proposer escalates a budget above the
+  // review threshold, or a flagged node, to people at every level (lib/capsules/plans.ts reviewFor).
+  {
+    engine: 'capsules',
+    action: 'plan',
+    operation: 'optimisation',
+    // The runs spend budget and call tools: what they spent cannot be taken back.
+    reversible: false,
+    dryRun: false,
+    bounds: { nodes: { min: 1, max: 20 }, layer: { min: 0, max: 20 } },
+    description:
+      'Runs a KAMACHIQ plan: a DAG of installed capsule runs within a plan budget, layer after layer (a layer flagged for review is proposed again)',
+  },
   // Observation and Audit: they never change a target; listed so policy can still name them.
   {
     engine: 'observation',

@@ -510,7 +510,7 @@ describe('governance actuation catalog', () => {
     }
   });
 
-  it('covers every class that actuates, and classes the actions of issues 10-14 as the seed says (and capsule publication, issue 12)', () => {
+  it('covers every class that actuates, and classes the actions of issues 10-14 as the seed says (and capsule publication and plans, issue 12)', () => {
     const expected: [string, OperationClass, boolean][] = [
       ['reflex:restart', 'repair', true],
       ['reflex:scale-out', 'scaling', true],
@@ -533,6 +533,7 @@ describe('governance actuation catalog', () => {
       ['closure:terminate', 'termination', false],
       ['closure:archive', 'optimisation', true],
       ['capsules:publish', 'interface-exposure', false],
+      ['capsules:plan', 'optimisation', false],
       ['observation:configure', 'observation', true],
       ['audit:record', 'audit', true],
     ];
