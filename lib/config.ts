@@ -39,6 +39,8 @@ const configSchema = z.object({
   PROMOTION_STATE_MACHINE_ARN: optionalText,
   /** A migration run's state machine (functions that start runs: lib/migration/manifest.ts). */
   MIGRATION_STATE_MACHINE_ARN: optionalText,
+  /** The improvement loop's state machine (Loop 1; evolution/loops starts runs). */
+  IMPROVEMENT_LOOP_STATE_MACHINE_ARN: optionalText,
   /** The stage's account (functions with an `actuate` need: the executors act in it only). */
   EXECUTION_ACCOUNT_ID: optionalText.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional()),
   /** URL prefixes webhooks may call, comma-separated (stage parameter `executionWebhookAllowlist`); none when empty. */

@@ -140,6 +140,8 @@ export const CAPSULE_PLAN_STATE_MACHINE = 'capsule-plan';
 export const PROMOTION_STATE_MACHINE = 'promotion';
 /** A migration run's state machine (statemachines/migration.asl.json, Loop 4), named as the gate is. */
 export const MIGRATION_STATE_MACHINE = 'migration';
+/** A run of the improvement loop's state machine (statemachines/improvement-loop.asl.json, Loop 1), named as the gate is. */
+export const IMPROVEMENT_LOOP_STATE_MACHINE = 'improvement-loop';
 
 /**
  * The stage's state machines that functions start, by their name after `<service>-<stage>-`
@@ -151,6 +153,7 @@ export const stateMachines = {
   [CAPSULE_PLAN_STATE_MACHINE]: { env: 'CAPSULE_PLAN_STATE_MACHINE_ARN' },
   [PROMOTION_STATE_MACHINE]: { env: 'PROMOTION_STATE_MACHINE_ARN' },
   [MIGRATION_STATE_MACHINE]: { env: 'MIGRATION_STATE_MACHINE_ARN' },
+  [IMPROVEMENT_LOOP_STATE_MACHINE]: { env: 'IMPROVEMENT_LOOP_STATE_MACHINE_ARN' },
 } as const;
 /** A state machine's name after `<service>-<stage>-`. */
 export type StateMachineName = keyof typeof stateMachines;

@@ -128,7 +128,7 @@ describe('engine manifests', () => {
     assert.equal((config.functions.auditCheckpoint as Fn).environment?.AUDIT_SIGNING_KEY_PREFIX, 'autonomy/test/audit-signing-keys/');
   });
 
-  it("grant the tenants' secrets under the stage's prefix only: signing keys to the signers and the keys route, webhook keys to the runs and the webhook-key route", () => {
+  it("grant the tenants' secrets under the stage's prefix only: signing keys to the signers and the keys route, webhook keys to the runs, the webhook-key route and the improvement loop's replicate step (Replication runs in process)", () => {
     const holders = Object.keys(config.functions).filter((name) =>
       statements(name).some((statement) => statement.Action.some((action) => action.startsWith('secretsmanager:'))),
     );
@@ -136,6 +136,7 @@ describe('engine manifests', () => {
       'auditCheckpoint',
       'auditCheckpointSchedule',
       'auditKeys',
+      'evolutionLoopReplicate',
       'executionRuns',
       'executionWebhookKey',
       'reflexLoopExecute',
@@ -164,7 +165,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions, breaking versions, Replication's evaluations, Migration's plans, capsule submissions, compressions that would drop critical context, interface exposures) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions and the improvement loop's decide, version, promote and replicate steps, breaking versions, Replication's evaluations, Migration's plans, capsule submissions, compressions that would drop critical context, interface exposures) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -186,6 +187,10 @@ describe('engine manifests', () => {
       'migrationPlans',
       'encapsulationInterfaces',
       'evolutionDecide',
+      'evolutionLoopDecide',
+      'evolutionLoopVersion',
+      'evolutionLoopPromote',
+      'evolutionLoopReplicate',
       'versioningVersions',
       'promotionPromotions',
       'promotionAdvance',
