@@ -21,6 +21,7 @@ import {
   versionRejected,
   versionSubmitted,
 } from './capsules.ts';
+import { closurePolicyChanged, closureStepCompleted, terminationCompleted, terminationRequested } from './closure.ts';
 import type { EventDefinition } from './common.ts';
 import { compressionConfigChanged, contextCompressed } from './compression.ts';
 import { analysisCompleted, exposureFailed, interfaceExposed } from './encapsulation.ts';
@@ -106,6 +107,10 @@ export const eventCatalog = [
   analysisCompleted,
   interfaceExposed,
   exposureFailed,
+  terminationRequested,
+  closureStepCompleted,
+  terminationCompleted,
+  closurePolicyChanged,
 ] as const;
 
 /** A catalog entry. */

@@ -66,6 +66,10 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'encapsulation.analysis.completed',
   'encapsulation.interface.exposed',
   'encapsulation.exposure.failed',
+  'closure.termination.requested',
+  'closure.step.completed',
+  'closure.termination.completed',
+  'closure.policy.changed',
 ]);
 
 /**
