@@ -324,6 +324,25 @@ export const planNodeEnded = defineEvent({
   }),
 });
 
+/** `capsules.plan.reviewed` v1: a plan's review gate was decided. */
+export const planReviewed = defineEvent({
+  source: 'autonomy.capsules',
+  detailType: 'capsules.plan.reviewed',
+  version: '1',
+  description:
+    "A KAMACHIQ plan's review gate was decided: its capsules:plan proposal (before the first layer, or before a layer holding a node flagged for review), where governance routed it by risk and the tenant's autonomy level, why people were asked whatever the level (the budget above the threshold, flagged nodes), and the decision: approved (the plan goes on), or rejected, timed out or refused (the plan ends rejected).",
+  schema: detailSchema('1', {
+    planId: planIdSchema,
+    layer: z.number().int().min(0).max(20),
+    proposalId: proposalIdSchema,
+    route: z.enum(['autonomous', 'l3-validation', 'human-approval']),
+    escalated: z.string().max(300).nullable(),
+    decision: z.enum(['approved', 'rejected', 'timed-out', 'refused']),
+    reason: z.string().max(MAX_TEXT_LENGTH),
+    decidedAt: isoTimestampSchema,
+  }),
+});
+
 /** `capsules.plan.completed` v1: a plan's final summary. */
 export const planCompleted = defineEvent({
   source: 'autonomy.capsules',

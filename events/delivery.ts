@@ -50,6 +50,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'capsules.run-tool.called',
   'capsules.run.ended',
   'capsules.plan.started',
+  'capsules.plan.reviewed',
   'capsules.plan-node.ended',
   'capsules.plan.completed',
   'promotion.canary.started',
