@@ -18,7 +18,7 @@ export interface PlanComponent {
   id: string;
   kind: string;
   dependsOn: readonly string[];
-  quarantine?: { kind: string; resource: string; parameters: Record<string, unknown> } | undefined;
+  quarantine?: { kind: string; resource: string; parameters: Record<string, string | number | boolean> } | undefined;
 }
 
 /** An API key the tenant holds: its id and name (keys named `<component>` or `<component>#…` belong to it). */

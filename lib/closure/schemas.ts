@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { actorSchema } from '../../events/ids.ts';
-import { componentIdSchema } from '../reflex/schemas.ts';
+import { bindingValueSchema, componentIdSchema } from '../reflex/schemas.ts';
 
 /** Most components one termination removes (the target and its cascade). */
 export const MAX_CASCADE = 100;
@@ -87,7 +87,11 @@ export const planStepSchema = z.strictObject({
   description: z.string().max(1000),
   /** Quiesce: the executor binding; revoke: the key ids. */
   executor: z
-    .strictObject({ kind: z.string().max(64), resource: z.string().max(2048), parameters: z.record(z.string().max(128), z.unknown()) })
+    .strictObject({
+      kind: z.string().max(64),
+      resource: z.string().max(2048),
+      parameters: z.record(z.string().max(128), bindingValueSchema),
+    })
     .optional(),
   keyIds: z.array(z.string().max(64)).max(100).optional(),
 });

@@ -4,6 +4,7 @@
  */
 import { auditEngine } from '../audit/manifest.ts';
 import { capsulesEngine } from '../capsules/manifest.ts';
+import { closureEngine } from '../closure/manifest.ts';
 import { compressionEngine } from '../compression/manifest.ts';
 import { demoEngine } from '../demo/manifest.ts';
 import { encapsulationEngine } from '../encapsulation/manifest.ts';
@@ -32,6 +33,7 @@ export const engines: readonly EngineManifest[] = [
   replicationEngine,
   migrationEngine,
   encapsulationEngine,
+  closureEngine,
   evolutionEngine,
   versioningEngine,
   promotionEngine,
