@@ -6,8 +6,9 @@
  * installs); the marketplace, shared by every tenant: system#capsules#names (each name, its owner and
  * its versions' statuses) and system#capsules#versions (each version, immutable once published).
  * Runs: <tenant>#capsules#runs (each run and its steps), system#capsules#records (each capsule's
- * run outcome counts). KAMACHIQ plans: <tenant>#capsules#plans (each plan, its nodes and a
- * cancellation as items of their own), run by statemachines/capsule-plan.asl.json.
+ * run outcome counts). KAMACHIQ plans: <tenant>#capsules#plans (each plan, its nodes, a
+ * cancellation and a review gate's task token as items of their own), run by
+ * statemachines/capsule-plan.asl.json; its review gate proposes `capsules:plan` in process.
  * Objects: <owner tenant>/capsules/bundles/<sha256>.json (the bundles' exact bytes). Ledger stream
  * events.capsules of the tenant each step concerns. Submitting proposes `capsules:publish` in process
  * (what governance's proposals function reads and writes); installing publishes the tenant's
@@ -152,6 +153,24 @@ export const capsulesEngine = defineEngine({
       memorySize: 1024,
       timeout: 60,
       needs: [...planItems, ...runNeeds],
+    },
+    'plan-review': {
+      description:
+        "KAMACHIQ plan, before its first layer (and a layer holding a node flagged for review): proposes capsules:plan to governance as the plan's starter, routed by risk and the tenant's autonomy level or escalated to people",
+      task: true,
+      timeout: 29,
+      needs: [...planItems, ...propose, need.table('state', ['GetItem'], ['*#proposal'])],
+    },
+    'plan-gate': {
+      description:
+        "KAMACHIQ plan (waitForTaskToken): waits for the plan's review proposal to be settled, resuming at once when it is decided already",
+      task: true,
+      needs: [...planItems, need.table('state', ['GetItem'], ['*#governance', '*#proposal']), need.taskCallbacks()],
+    },
+    'plan-resume': {
+      description: 'On governance.proposal.settled: resumes the KAMACHIQ plan waiting at the review gate for that proposal',
+      rule: { pattern: { source: ['autonomy.governance'], 'detail-type': ['governance.proposal.settled'] } },
+      needs: [...planItems, need.table('state', ['GetItem'], ['*#governance', '*#proposal']), need.taskCallbacks()],
     },
     'plan-finish': {
       description:

@@ -1,8 +1,11 @@
 /**
  * KAMACHIQ plans as they run: submitted (validated against the tenant's installs; a refusal stores
  * nothing), then statemachines/capsule-plan.asl.json calls {@link levelStep} before each layer (the
- * kill switches and a cancellation checked first; nodes whose dependency did not complete, or whose
- * run budget no longer fits the plan's, skipped with why), {@link nodeStep} for each admitted node in
+ * kill switches and a cancellation checked first; a layer that needs a review gate sent to
+ * {@link reviewStep}, which proposes `capsules:plan` to governance, and {@link awaitReview} /
+ * {@link resumeReview}, which wait on a task token until the proposal is settled; nodes whose
+ * dependency did not complete, or whose run budget no longer fits the plan's, skipped with why),
+ * {@link nodeStep} for each admitted node in
  * parallel (one capsule run through {@link startRun}, its input filled from its dependencies'
  * summaries, on the node's run budget), and {@link finishStep} last (the summary). The plan, each node's
  * end and the summary are saved with their events (an outbox: the tenant's ledger stream
@@ -12,8 +15,12 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { canonicalHash } from '../audit/digest.ts';
 import type { Principal } from '../auth/principal.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, LockedError, NotFoundError, ValidationError } from '../errors.ts';
 import { type BusEvent, busEvent } from '../events/publisher.ts';
+import { GateClosedError, type WorkflowCallbacks } from '../governance/approvals.ts';
+import type { ProposalInput } from '../governance/model.ts';
+import type { Proposal, ProposalOutcome, Proposer } from '../governance/proposals.ts';
+import { proposerOf } from '../governance/proposer.ts';
 import {
   admitLayer,
   type cancelPlanInputSchema,
@@ -21,9 +28,16 @@ import {
   type getPlansInputSchema,
   type Plan,
   type PlanNode,
+  type PlanReview,
   type PlanView,
   planSummary,
   planUsage,
+  type ReviewDecision,
+  reviewFor,
+  reviewOfProposal,
+  reviewProposal,
+  reviewProposalId,
+  reviewVerdict,
   submitPlanInputSchema,
   validatePlan,
 } from './plans.ts';
@@ -45,6 +59,17 @@ export interface PlanStore {
   /** Marks the plan to stop before its next layer (kept apart from the plan, which its steps write). */
   requestCancel(tenant: string, planId: string, by: string, at: string): Promise<void>;
   cancelRequest(tenant: string, planId: string): Promise<{ by: string; at: string } | undefined>;
+  /** Keeps the task token of the plan's review gate step (kept apart from the plan). */
+  putGateWait(tenant: string, planId: string, wait: ReviewWait): Promise<void>;
+  gateWait(tenant: string, planId: string): Promise<ReviewWait | undefined>;
+}
+
+/** A plan waiting at a review gate: the proposal it waits for and the step's task token. */
+export interface ReviewWait {
+  proposalId: string;
+  taskToken: string;
+  /** Epoch seconds after which the record may go (TTL). */
+  expiresAt: number;
 }
 
 /** Starts a plan's execution (the state machine), named after the plan. */
@@ -84,6 +109,7 @@ export async function submitPlan(caller: Principal, params: z.input<typeof submi
     layers: checked.layers,
     layer: 0,
     proposalId: null,
+    reviews: [],
     reason: null,
     usage: { tokens: 0, costUsd: 0, toolCalls: 0 },
     startedBy: caller.subject,
@@ -194,10 +220,11 @@ type Stop = { outcome: 'halted' | 'cancelled' | 'rejected'; reason: string };
 
 /**
  * Before each layer: a cancellation or a kill switch stops the plan (its waiting nodes skipped with
- * why); otherwise the layer's nodes are admitted ({@link admitLayer}) and the rest skipped.
- * @returns `run` with the node ids to start (possibly none: then the next layer), or `finish`.
+ * why); a layer that needs a review gate ({@link reviewFor}) and has no approved one goes to
+ * `review`; otherwise the layer's nodes are admitted ({@link admitLayer}) and the rest skipped.
+ * @returns `run` with the node ids to start (possibly none: then the next layer), `review`, or `finish`.
  */
-export async function levelStep(ref: PlanRef, deps: LevelDeps): Promise<{ next: 'run' | 'finish'; nodes: string[] }> {
+export async function levelStep(ref: PlanRef, deps: LevelDeps): Promise<{ next: 'run' | 'review' | 'finish'; nodes: string[] }> {
   const plan = await deps.store.plan(ref.tenant, ref.planId);
   if (!plan) throw new NotFoundError(`No plan ${ref.planId} in ${ref.tenant}`);
   if (plan.status !== 'running') return { next: 'finish', nodes: [] };
@@ -221,6 +248,7 @@ export async function levelStep(ref: PlanRef, deps: LevelDeps): Promise<{ next: 
     return { next: 'finish', nodes: [] };
   }
   if (plan.layer >= plan.layers.length) return { next: 'finish', nodes: [] };
+  if (reviewFor(plan, nodes, plan.layer)) return { next: 'review', nodes: [] };
   const admission = admitLayer(plan, nodes, plan.layer);
   const byId = new Map(nodes.map((node) => [node.id, node]));
   for (const skipped of admission.skip) {
@@ -335,6 +363,13 @@ export async function finishStep(ref: PlanRef & { failure?: string }, deps: Pick
   if (!plan) throw new NotFoundError(`No plan ${ref.planId} in ${ref.tenant}`);
   const nodes = await deps.store.nodes(ref.tenant, ref.planId);
   if (plan.endedAt) return { ...plan, nodes };
+  if (plan.status === 'reviewing') {
+    // The machine stopped waiting at the gate (its timeout, or a failed gate step): no decision came.
+    const reason = `no decision on review proposal ${plan.proposalId ?? 'unknown'} while the plan waited at its gate${ref.failure ? ` (${ref.failure})` : ''}`;
+    const decided = decide(plan, 'timed-out', reason, deps.clock().toISOString());
+    await deps.store.putPlan(decided.plan, plan.revision, decided.events);
+    return finish(decided.plan, nodes, { outcome: 'rejected', reason }, deps.store, deps.clock);
+  }
   const stop =
     plan.status === 'halted' || plan.status === 'cancelled' || plan.status === 'rejected'
       ? { outcome: plan.status, reason: plan.reason ?? plan.status }
@@ -342,4 +377,182 @@ export async function finishStep(ref: PlanRef & { failure?: string }, deps: Pick
         ? { outcome: 'failed' as const, reason: `a step failed after its retries: ${ref.failure}`.slice(0, 2000) }
         : undefined;
   return finish(plan, nodes, stop, deps.store, deps.clock);
+}
+
+/** What the review gate's steps need: governance's `propose` and proposals in process, the task callbacks. */
+export interface ReviewDeps {
+  store: PlanStore;
+  /** Proposes with the given proposal id. @throws ConflictError when a proposal of that id exists. */
+  propose(input: ProposalInput, proposer: Proposer, proposalId: string): Promise<ProposalOutcome>;
+  proposal(tenant: string, proposalId: string): Promise<Proposal | undefined>;
+  /** Seconds the plan may wait at the gate (governance's two timeouts and a margin). */
+  gateTimeoutSeconds(tenant: string): Promise<number>;
+  callbacks: WorkflowCallbacks;
+  clock: () => Date;
+}
+
+/** The plan with its latest review decided (and the plan running again, or rejected), and the decision's event. */
+function decide(plan: Plan, decision: Exclude<ReviewDecision, 'pending'>, reason: string, at: string): { plan: Plan; events: BusEvent[] } {
+  const reviews = plan.reviews.map((review, index) =>
+    index === plan.reviews.length - 1 ? { ...review, decision, reason: reason.slice(0, 2000), decidedAt: at } : review,
+  );
+  const review = reviews.at(-1);
+  const next: Plan = {
+    ...plan,
+    reviews,
+    status: decision === 'approved' ? 'running' : 'rejected',
+    reason: decision === 'approved' ? plan.reason : reason.slice(0, 2000),
+    revision: plan.revision + 1,
+  };
+  return { plan: next, events: review ? [reviewedEvent(next, review)] : [] };
+}
+
+function reviewedEvent(plan: Plan, review: PlanReview): BusEvent {
+  return busEvent('capsules.plan.reviewed', {
+    tenant: plan.tenant,
+    planId: plan.planId,
+    layer: review.layer,
+    proposalId: review.proposalId,
+    route: review.route,
+    escalated: review.escalated,
+    decision: review.decision === 'pending' ? 'timed-out' : review.decision,
+    reason: review.reason,
+    decidedAt: review.decidedAt ?? new Date().toISOString(),
+  });
+}
+
+/** Where the machine goes after the gate: on to the layer, or to the summary. */
+export type ReviewNext = { next: 'level' | 'finish' };
+/** Where the machine goes after a review step, with how long the gate may wait. */
+export type ReviewStepResult = { next: 'gate' | 'level' | 'finish'; gateTimeoutSeconds: number };
+
+const afterDecision = (plan: Plan): ReviewNext => ({ next: plan.status === 'running' ? 'level' : 'finish' });
+
+/**
+ * Before a layer that needs a review gate: proposes `capsules:plan` ({@link reviewProposal}) as the
+ * plan's starter, one proposal per plan and layer (a retried step finds it). Governance routes it by
+ * risk and the tenant's autonomy level, or to people when the proposal escalates (the budget above
+ * the threshold, a flagged node). Approved at once: the plan goes on (`level`); waiting: the plan is
+ * `reviewing` and goes to the `gate`; refused by policy or the constitution: the plan ends
+ * `rejected`; a kill switch: `halted`. Each decision is saved with `capsules.plan.reviewed`.
+ */
+export async function reviewStep(ref: PlanRef, deps: ReviewDeps): Promise<ReviewStepResult> {
+  const plan = await deps.store.plan(ref.tenant, ref.planId);
+  if (!plan) throw new NotFoundError(`No plan ${ref.planId} in ${ref.tenant}`);
+  const gateTimeoutSeconds = await deps.gateTimeoutSeconds(ref.tenant);
+  const pending = plan.reviews.at(-1);
+  if (plan.status === 'reviewing' && pending?.decision === 'pending') return { next: 'gate', gateTimeoutSeconds };
+  if (plan.status !== 'running') return { next: 'finish', gateTimeoutSeconds };
+  const nodes = await deps.store.nodes(ref.tenant, ref.planId);
+  const need = reviewFor(plan, nodes, plan.layer);
+  if (!need) return { next: 'level', gateTimeoutSeconds };
+  const proposalId = reviewProposalId(plan.planId, need.layer);
+  const caller: Principal = { tenant: plan.tenant, subject: plan.startedBy, roles: plan.roles, via: 'jwt' };
+  const at = deps.clock().toISOString();
+  let proposal: Proposal | undefined;
+  let refusal: { outcome: 'halted' | 'rejected'; reason: string } | undefined;
+  try {
+    proposal = (await deps.propose(reviewProposal(plan, nodes, need), proposerOf(caller), proposalId)).proposal;
+  } catch (error) {
+    if (error instanceof ConflictError) proposal = await deps.proposal(plan.tenant, proposalId);
+    else if (error instanceof LockedError) refusal = { outcome: 'halted', reason: error.message };
+    else if (error instanceof ForbiddenError || error instanceof ValidationError)
+      refusal = { outcome: 'rejected', reason: `the review proposal was refused: ${error.message}` };
+    else throw error;
+  }
+  const review: PlanReview = {
+    layer: need.layer,
+    proposalId,
+    route: proposal?.route ?? 'human-approval',
+    escalated: need.escalate ?? null,
+    decision: 'pending',
+    reason: (proposal?.reasons.at(-1) ?? refusal?.reason ?? 'proposed').slice(0, 2000),
+    decidedAt: null,
+  };
+  const proposed: Plan = { ...plan, proposalId, reviews: [...plan.reviews, review], status: 'reviewing' };
+  if (refusal) {
+    const decided = decide(proposed, 'refused', refusal.reason, at);
+    await deps.store.putPlan({ ...decided.plan, status: refusal.outcome }, plan.revision, decided.events);
+    return { next: 'finish', gateTimeoutSeconds };
+  }
+  const verdict = reviewVerdict(proposal);
+  if (!verdict) {
+    await deps.store.putPlan({ ...proposed, revision: plan.revision + 1 }, plan.revision, []);
+    return { next: 'gate', gateTimeoutSeconds };
+  }
+  const decided = decide(proposed, verdict.decision, verdict.reason, at);
+  await deps.store.putPlan(decided.plan, plan.revision, decided.events);
+  return { ...afterDecision(decided.plan), gateTimeoutSeconds };
+}
+
+/**
+ * Settles the plan's pending review from its proposal, once: undefined while the proposal waits.
+ * A plan that is not reviewing any more (the other side decided first) goes where its status says.
+ */
+async function decideReview(tenant: string, planId: string, deps: ReviewDeps): Promise<ReviewNext | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    const plan = await deps.store.plan(tenant, planId);
+    if (!plan) throw new NotFoundError(`No plan ${planId} in ${tenant}`);
+    const pending = plan.reviews.at(-1);
+    if (plan.status !== 'reviewing' || pending?.decision !== 'pending') return afterDecision(plan);
+    const verdict = reviewVerdict(await deps.proposal(tenant, pending.proposalId));
+    if (!verdict) return undefined;
+    const decided = decide(plan, verdict.decision, verdict.reason, deps.clock().toISOString());
+    try {
+      await deps.store.putPlan(decided.plan, plan.revision, decided.events);
+      return afterDecision(decided.plan);
+    } catch (error) {
+      // The other side (the gate step or the settled event) wrote first: read what it decided.
+      if (!(error instanceof ConflictError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function resumeWith(deps: ReviewDeps, taskToken: string, next: ReviewNext): Promise<'resumed' | 'gone'> {
+  try {
+    await deps.callbacks.succeed(taskToken, next);
+    return 'resumed';
+  } catch (error) {
+    // The plan moved on already (resumed by the other side, timed out, stopped).
+    if (error instanceof GateClosedError) return 'gone';
+    throw error;
+  }
+}
+
+/**
+ * The gate (a `.waitForTaskToken` task): keeps the task token under the plan, then resumes the plan
+ * at once when its proposal is decided already; otherwise {@link resumeReview} resumes it when
+ * governance settles the proposal. The token is kept before the proposal is read, so a decision
+ * landing in between is seen by one side or the other.
+ */
+export async function awaitReview(
+  input: PlanRef & { taskToken: string; gateTimeoutSeconds: number },
+  deps: ReviewDeps,
+): Promise<'resumed' | 'waiting' | 'gone'> {
+  const plan = await deps.store.plan(input.tenant, input.planId);
+  if (!plan) throw new NotFoundError(`No plan ${input.planId} in ${input.tenant}`);
+  const pending = plan.reviews.at(-1);
+  if (pending) {
+    const expiresAt = Math.floor(deps.clock().getTime() / 1000) + input.gateTimeoutSeconds + 86_400;
+    await deps.store.putGateWait(input.tenant, input.planId, { proposalId: pending.proposalId, taskToken: input.taskToken, expiresAt });
+  }
+  const decided = await decideReview(input.tenant, input.planId, deps);
+  return decided ? resumeWith(deps, input.taskToken, decided) : 'waiting';
+}
+
+/**
+ * On `governance.proposal.settled`: resumes the plan waiting for that proposal, if it is a plan's
+ * review proposal and the plan waits for it.
+ * @returns what happened: no plan waits, the proposal still waits, the plan resumed, or it had moved on.
+ */
+export async function resumeReview(
+  event: { tenant: string; proposalId: string },
+  deps: ReviewDeps,
+): Promise<'none' | 'waiting' | 'resumed' | 'gone'> {
+  const review = reviewOfProposal(event.proposalId);
+  if (!review) return 'none';
+  const wait = await deps.store.gateWait(event.tenant, review.planId);
+  if (wait?.proposalId !== event.proposalId) return 'none';
+  const decided = await decideReview(event.tenant, review.planId, deps);
+  return decided ? resumeWith(deps, wait.taskToken, decided) : 'waiting';
 }

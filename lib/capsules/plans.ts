@@ -4,14 +4,18 @@
  * unknown dependencies, cycles named, capsules not installed, per-run budgets beyond the capsule's or
  * the plan's), its topological layers ({@link planLayers}), which ready nodes of a layer may start
  * within the plan's remaining budget ({@link admitLayer}), node inputs filled from the outputs of the
- * nodes they depend on ({@link fillInput}) and the final summary ({@link planSummary}). The plan runs
- * as statemachines/capsule-plan.asl.json: one layer at a time, its nodes in parallel (a Map), each
+ * nodes they depend on ({@link fillInput}), the review gate ({@link reviewFor}: each plan proposed as
+ * `capsules:plan` before its first layer, and again before a layer holding a node flagged `review`;
+ * {@link reviewProposal}, {@link reviewVerdict}) and the final summary ({@link planSummary}). The plan
+ * runs as statemachines/capsule-plan.asl.json: one layer at a time, its nodes in parallel (a Map), each
  * node one capsule run through {@link startRun}'s path (lib/capsules/runs.ts).
  */
 import { z } from 'zod';
 import { capsuleNameSchema, tenantSchema } from '../../events/ids.ts';
 import { roleSchema } from '../auth/roles.ts';
 import type { FieldIssue } from '../errors.ts';
+import { type ProposalInput, routeSchema } from '../governance/model.ts';
+import type { Proposal } from '../governance/proposals.ts';
 import type { RunUsage } from './runs.ts';
 import type { Install } from './schemas.ts';
 
@@ -54,6 +58,10 @@ export const planNodeInputSchema = z.strictObject({
     ),
   dependsOn: z.array(nodeIdSchema).max(MAX_PLAN_NODES).default([]),
   budget: planBudgetSchema.optional().describe("This node's run budget (at most the capsule's per-run budget); absent: the capsule's"),
+  review: z
+    .boolean()
+    .default(false)
+    .describe("Ask people before this node's layer starts (a review gate), whatever the tenant's autonomy level"),
 });
 /** A node as submitted. */
 export type PlanNodeInput = z.infer<typeof planNodeInputSchema>;
@@ -109,6 +117,8 @@ export const planNodeSchema = z.object({
   dependsOn: z.array(nodeIdSchema).max(MAX_PLAN_NODES),
   /** Its run's budget: the node's own, else the capsule's per-run budget. */
   budget: planBudgetSchema,
+  /** People review the plan before this node's layer starts. */
+  review: z.boolean().default(false),
   /** Its topological layer (0: no dependencies). */
   layer: z.number().int().min(0).max(MAX_PLAN_NODES),
   state: nodeStateSchema,
@@ -123,6 +133,25 @@ export const planNodeSchema = z.object({
 /** A stored node. */
 export type PlanNode = z.infer<typeof planNodeSchema>;
 
+/** A review gate's decision: waiting, or how governance settled the `capsules:plan` proposal. */
+export const reviewDecisionSchema = z.enum(['pending', 'approved', 'rejected', 'timed-out', 'refused']);
+/** A review gate's decision. */
+export type ReviewDecision = z.infer<typeof reviewDecisionSchema>;
+
+/** One review gate of a plan: before which layer, its proposal, where governance routed it, its decision. */
+export const planReviewSchema = z.object({
+  layer: z.number().int().min(0).max(MAX_PLAN_NODES),
+  proposalId: z.string().max(64),
+  route: routeSchema,
+  /** Why people were asked whatever the autonomy level (the budget, flagged nodes), if they were. */
+  escalated: z.string().max(300).nullable(),
+  decision: reviewDecisionSchema,
+  reason: z.string().max(2000),
+  decidedAt: z.iso.datetime().max(64).nullable(),
+});
+/** One review gate of a plan. */
+export type PlanReview = z.infer<typeof planReviewSchema>;
+
 /** A stored plan (its nodes kept as items of their own, so parallel runs never write the same item). */
 export const planSchema = z.object({
   planId: planIdSchema,
@@ -134,8 +163,13 @@ export const planSchema = z.object({
   layers: z.array(z.array(nodeIdSchema).max(MAX_PLAN_NODES)).max(MAX_PLAN_NODES),
   /** The layer that runs next (or ran last). */
   layer: z.number().int().min(0).max(MAX_PLAN_NODES),
-  /** The review gate's proposal, when the tenant's autonomy level asked for people. */
+  /** The latest review gate's proposal (`capsules:plan`), once the plan was proposed. */
   proposalId: z.string().max(64).nullable(),
+  /** Its review gates, in order (records written before gates existed have none). */
+  reviews: z
+    .array(planReviewSchema)
+    .max(MAX_PLAN_NODES + 1)
+    .default([]),
   reason: z.string().max(2000).nullable(),
   usage: usageSchema,
   startedBy: z.string().max(256),
@@ -303,6 +337,7 @@ export function validatePlan(
       input: node.input,
       dependsOn: node.dependsOn,
       budget: node.budget ?? { tokens: install?.budget.tokens ?? 0, costUsd: install?.budget.costUsd ?? 0 },
+      review: node.review,
       layer: layerOf.get(node.id) ?? 0,
       state: 'pending',
       runId: null,
@@ -437,4 +472,132 @@ export function planSummary(
     usage,
     nodes: rows,
   };
+}
+
+/**
+ * A plan whose budget is above either figure goes to people before its first layer, whatever the
+ * tenant's autonomy level (below it, governance routes `capsules:plan` by its risk and the level).
+ */
+export const REVIEW_THRESHOLD: PlanBudget = { tokens: 1_000_000, costUsd: 10 };
+
+/** Seconds a review gate may keep a plan waiting beyond governance's approval and escalation timeouts. */
+export const REVIEW_GATE_MARGIN_SECONDS = 300;
+
+/** Seconds a plan waits at a review gate: the gate's two timeouts and {@link REVIEW_GATE_MARGIN_SECONDS}. */
+export function reviewTimeoutOf(config: { approvalTimeoutSeconds: number; escalationTimeoutSeconds: number }): number {
+  return config.approvalTimeoutSeconds + config.escalationTimeoutSeconds + REVIEW_GATE_MARGIN_SECONDS;
+}
+
+/** The review a layer needs: which layer, the nodes flagged in it, why people are asked whatever the level. */
+export interface ReviewNeed {
+  layer: number;
+  flagged: string[];
+  /** Set when people must decide whatever the autonomy level (the proposal's `escalate`). */
+  escalate?: string;
+}
+
+/**
+ * Whether layer `layer` waits for a review gate: layer 0 always (every plan is proposed as
+ * `capsules:plan`; governance's risk and the tenant's autonomy level say whether people decide),
+ * a later layer only when one of its pending nodes is flagged `review`; a layer whose gate approved
+ * needs none. People are asked whatever the level when the plan budget is above
+ * {@link REVIEW_THRESHOLD} (layer 0) or a node of the layer is flagged.
+ * @example reviewFor({ budget: { tokens: 4000, costUsd: 20 }, layers: [['a']], reviews: [] }, nodes, 0)?.escalate; // 'the plan budget of 20 USD is above the review threshold of 10 USD'
+ */
+export function reviewFor(
+  plan: Pick<Plan, 'budget' | 'layers' | 'reviews'>,
+  nodes: readonly Pick<PlanNode, 'id' | 'review' | 'state'>[],
+  layer: number,
+): ReviewNeed | undefined {
+  if (layer >= plan.layers.length) return undefined;
+  if (plan.reviews.some((review) => review.layer === layer && review.decision === 'approved')) return undefined;
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const flagged = (plan.layers[layer] ?? []).filter((id) => byId.get(id)?.review === true && byId.get(id)?.state === 'pending');
+  if (layer > 0 && flagged.length === 0) return undefined;
+  const reasons: string[] = [];
+  if (layer === 0 && plan.budget.costUsd > REVIEW_THRESHOLD.costUsd)
+    reasons.push(`the plan budget of ${plan.budget.costUsd} USD is above the review threshold of ${REVIEW_THRESHOLD.costUsd} USD`);
+  if (layer === 0 && plan.budget.tokens > REVIEW_THRESHOLD.tokens)
+    reasons.push(`the plan budget of ${plan.budget.tokens} tokens is above the review threshold of ${REVIEW_THRESHOLD.tokens}`);
+  if (flagged.length > 0) reasons.push(`node${flagged.length === 1 ? '' : 's'} ${flagged.join(', ')} flagged for review`);
+  return { layer, flagged, ...(reasons.length > 0 ? { escalate: reasons.join('; ').slice(0, 300) } : {}) };
+}
+
+/** The id of a plan's review proposal before `layer` (one per plan and layer, so a retried step finds it). */
+export function reviewProposalId(planId: string, layer: number): string {
+  return `${planId}-review-${layer}`;
+}
+
+/** The plan and layer of a review proposal id, or undefined when the id is no plan's review. */
+export function reviewOfProposal(proposalId: string): { planId: string; layer: number } | undefined {
+  const match = /^(plan-[0-9a-f]{32})-review-(\d{1,2})$/.exec(proposalId);
+  return match?.[1] && match[2] ? { planId: match[1], layer: Number(match[2]) } : undefined;
+}
+
+/**
+ * The `capsules:plan` proposal of a review gate: on `capsules/plans/<planId>` in prod (the tenant's
+ * live platform), its budget, the layer and the nodes it covers as parameters (all nodes before
+ * layer 0), each node as evidence, escalated when {@link reviewFor} says so.
+ */
+export function reviewProposal(
+  plan: Pick<Plan, 'planId' | 'goal' | 'budget' | 'layers'>,
+  nodes: readonly PlanNode[],
+  need: ReviewNeed,
+): ProposalInput {
+  const covered = need.layer === 0 ? nodes : nodes.filter((node) => node.layer === need.layer);
+  return {
+    engine: 'capsules',
+    action: 'plan',
+    target: `capsules/plans/${plan.planId}`,
+    environment: 'prod',
+    parameters: {
+      planId: plan.planId,
+      layer: need.layer,
+      nodes: covered.length,
+      tokens: plan.budget.tokens,
+      costUsd: plan.budget.costUsd,
+      flagged: need.flagged,
+    },
+    reason: `KAMACHIQ plan ${plan.planId}${need.layer > 0 ? `, before layer ${need.layer}` : ''}: ${plan.goal}`.slice(0, 2000),
+    evidence: {
+      nodes: covered.map((node) => ({
+        id: node.id,
+        capsule: node.capsule,
+        dependsOn: node.dependsOn,
+        budget: node.budget,
+        layer: node.layer,
+        review: node.review,
+      })),
+      layers: plan.layers,
+    },
+    ...(need.escalate ? { escalate: need.escalate } : {}),
+  };
+}
+
+/**
+ * A review gate's decision from its proposal: approved (also once executed or failed: it was
+ * approved), undefined while it waits, else rejected, timed out or refused with why.
+ */
+export function reviewVerdict(
+  proposal: Pick<Proposal, 'proposalId' | 'status' | 'reasons'> | undefined,
+): { decision: Exclude<ReviewDecision, 'pending'>; reason: string } | undefined {
+  if (!proposal) return { decision: 'refused', reason: 'the review proposal was not found' };
+  const why = proposal.reasons.at(-1) ?? proposal.status;
+  switch (proposal.status) {
+    case 'approved':
+    case 'executed':
+    case 'failed':
+      return { decision: 'approved', reason: `proposal ${proposal.proposalId} approved: ${why}`.slice(0, 2000) };
+    case 'pending':
+      return undefined;
+    case 'rejected':
+      return { decision: 'rejected', reason: `proposal ${proposal.proposalId} was rejected: ${why}`.slice(0, 2000) };
+    case 'timed-out':
+      return {
+        decision: 'timed-out',
+        reason: `no decision on proposal ${proposal.proposalId} before the gate's timeouts, after its escalation to admins`,
+      };
+    case 'refused':
+      return { decision: 'refused', reason: `proposal ${proposal.proposalId} was refused: ${why}`.slice(0, 2000) };
+  }
 }

@@ -3,8 +3,10 @@
  * steps (lib/capsules/plan-steps.ts) over an in-memory plan store and a scripted run port: a
  * three-layer plan whose middle layer runs two nodes in parallel (b fed a's summary), a node over its
  * budget whose dependant is skipped, a node skipped because its run budget no longer fits the plan's,
- * the kill switch stopping a plan before its first layer, a cancellation between layers, and a
- * failing step caught into the summary.
+ * the kill switch stopping a plan before its first layer, a cancellation between layers, a
+ * failing step caught into the summary, and the review gate (governance's real `propose` over
+ * in-memory governance): autonomous at autonomy level 4, a flagged node sent to people whose
+ * approval continues the plan, a rejection or no decision ending it rejected.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,12 +17,26 @@ import { fileURLToPath } from 'node:url';
 import { checkDefinition } from '../../infra/local/stepfunctions/definition-checks.ts';
 import { StepFunctionsService, type TaskInvoker } from '../../infra/local/stepfunctions/service.ts';
 import type { Principal } from '../../lib/auth/principal.ts';
-import { finishStep, levelStep, nodeStep, type PlanStore, submitPlan } from '../../lib/capsules/plan-steps.ts';
+import {
+  awaitReview,
+  finishStep,
+  levelStep,
+  nodeStep,
+  type PlanStore,
+  type ReviewDeps,
+  type ReviewWait,
+  resumeReview,
+  reviewStep,
+  submitPlan,
+} from '../../lib/capsules/plan-steps.ts';
 import type { Plan, PlanNode } from '../../lib/capsules/plans.ts';
 import type { CapsuleRun } from '../../lib/capsules/runs.ts';
 import type { Install } from '../../lib/capsules/schemas.ts';
 import { ConflictError } from '../../lib/errors.ts';
 import type { BusEvent } from '../../lib/events/publisher.ts';
+import { propose, transition } from '../../lib/governance/proposals.ts';
+import { defaultSettings } from '../../lib/governance/settings.ts';
+import { fixedPolicy, memoryGovernanceStore, memoryOutbox, recordingGate, staticGraph } from '../helpers/governance-memory.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ACCOUNT = '123456789012';
@@ -28,6 +44,8 @@ const fnArn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${
 const placeholders: Record<string, string> = {
   PlanLevelFunctionArn: fnArn('level'),
   PlanNodeFunctionArn: fnArn('node'),
+  PlanReviewFunctionArn: fnArn('review'),
+  PlanGateFunctionArn: fnArn('gate'),
   PlanFinishFunctionArn: fnArn('finish'),
 };
 const definition = readFileSync(path.join(root, 'statemachines', 'capsule-plan.asl.json'), 'utf8').replaceAll(
@@ -40,6 +58,7 @@ function memoryStore() {
   const plans = new Map<string, Plan>();
   const nodes = new Map<string, PlanNode>();
   const cancels = new Map<string, { by: string; at: string }>();
+  const waits = new Map<string, ReviewWait>();
   const events: BusEvent[] = [];
   const store: PlanStore = {
     async createPlan(plan, planNodes, written) {
@@ -64,6 +83,10 @@ function memoryStore() {
       cancels.set(planId, { by, at });
     },
     cancelRequest: async (_tenant, planId) => cancels.get(planId),
+    async putGateWait(_tenant, planId, wait) {
+      waits.set(planId, wait);
+    },
+    gateWait: async (_tenant, planId) => waits.get(planId),
   };
   return { store, events };
 }
@@ -79,6 +102,39 @@ let locked: string | undefined;
 let levelFailures = 0;
 const ranInputs: Record<string, unknown>[] = [];
 let cancelAfterFirstLayer: string | undefined;
+/** What people decide at a plan's review gate once it waits (nothing: no decision comes). */
+const decisions = new Map<string, 'approved' | 'rejected'>();
+let gateTimeoutSeconds = 600;
+
+// Governance in memory, its real propose(): acme at autonomy level 4, so an unflagged plan is approved at once.
+const governanceOutbox = memoryOutbox();
+const governance = memoryGovernanceStore(governanceOutbox);
+governance.settingsOf.set('acme', { ...defaultSettings('acme'), autonomyLevel: 4 });
+const gate = recordingGate();
+const policy = fixedPolicy({ decision: 'allow', policies: ['operators-actuate'], errors: [], version: 0, breakGlass: false });
+const reviewDeps = (): ReviewDeps => ({
+  store: memory.store,
+  propose: (input, proposer, proposalId) =>
+    propose(input, proposer, {
+      store: governance,
+      policy,
+      components: staticGraph(),
+      gate,
+      outbox: governanceOutbox,
+      now: new Date(),
+      newId: () => proposalId,
+    }),
+  proposal: (tenant, proposalId) => governance.proposal(tenant, proposalId),
+  gateTimeoutSeconds: async () => gateTimeoutSeconds,
+  callbacks: {
+    async succeed(taskToken, output) {
+      await service.operations().SendTaskSuccess?.({ taskToken, output: JSON.stringify(output) });
+    },
+    async fail() {},
+    async heartbeat() {},
+  },
+  clock: () => new Date(),
+});
 
 function runOf(name: string, input: Record<string, unknown>, budget: { tokens: number; costUsd: number }): CapsuleRun {
   ranInputs.push(input);
@@ -106,7 +162,7 @@ let service: StepFunctionsService;
 let dataDir: string;
 let machineArn: string;
 
-const invokeTask: TaskInvoker = async ({ input }) => {
+const invokeTask: TaskInvoker = async ({ input, taskToken }) => {
   const { FunctionName, Payload } = input as { FunctionName: string; Payload: Record<string, unknown> };
   const fn = FunctionName.split(':').at(-1);
   const ref = { tenant: String(Payload.tenant), planId: String(Payload.planId) };
@@ -120,6 +176,27 @@ const invokeTask: TaskInvoker = async ({ input }) => {
     if (cancelAfterFirstLayer === ref.planId && plan && plan.layer === 1)
       await memory.store.requestCancel(ref.tenant, ref.planId, 'ops', 'now');
     return levelStep(ref, { store: memory.store, locked: async () => locked, clock });
+  }
+  if (fn === 'review') return reviewStep(ref, reviewDeps());
+  if (fn === 'gate') {
+    assert.ok(taskToken, 'the gate step gets a task token');
+    const outcome = await awaitReview({ ...ref, taskToken, gateTimeoutSeconds: Number(Payload.gateTimeoutSeconds) }, reviewDeps());
+    const decision = decisions.get(ref.planId);
+    // As governance's gate would: settle the proposal, then governance.proposal.settled reaches capsules/plan-resume.
+    if (outcome === 'waiting' && decision)
+      setImmediate(async () => {
+        const plan = await memory.store.plan(ref.tenant, ref.planId);
+        const proposalId = plan?.proposalId ?? '';
+        await transition(
+          ref.tenant,
+          proposalId,
+          decision,
+          { reasons: [`${decision} by reviewer-0`], actor: 'reviewer-0', from: ['pending'] },
+          { store: governance, outbox: governanceOutbox, now: new Date() },
+        );
+        await resumeReview({ tenant: ref.tenant, proposalId }, reviewDeps());
+      });
+    return { outcome };
   }
   if (fn === 'node')
     return nodeStep(
@@ -211,7 +288,11 @@ describe('statemachines/capsule-plan.asl.json', () => {
     assert.equal(ran.status, 'SUCCEEDED', `${ran.error}: ${ran.plan?.reason}`);
     assert.equal(ran.plan?.status, 'completed', ran.plan?.reason ?? '');
     assert.equal(ran.states.filter((name) => name === 'RunNode').length, 4);
-    assert.equal(ran.states.filter((name) => name === 'Level').length, 4, 'one look per layer and one that finds none left');
+    assert.equal(
+      ran.states.filter((name) => name === 'Level').length,
+      5,
+      'one look that sends the plan to its review, one per layer and one that finds none left',
+    );
     assert.deepEqual(
       ran.nodes.get('b')?.summary,
       `summary of ${JSON.stringify({ draft: `check summary of ${JSON.stringify({ text: 'inc-1' })}` })}`,
@@ -219,8 +300,14 @@ describe('statemachines/capsule-plan.asl.json', () => {
     assert.equal(ran.plan?.usage.tokens, 400);
     assert.deepEqual(
       ran.events.map((event) => event.detailType),
-      ['capsules.plan.started', ...Array(4).fill('capsules.plan-node.ended'), 'capsules.plan.completed'],
+      ['capsules.plan.started', 'capsules.plan.reviewed', ...Array(4).fill('capsules.plan-node.ended'), 'capsules.plan.completed'],
     );
+    // Proposed as capsules:plan before its first layer; at autonomy level 4 governance approved it at once.
+    assert.deepEqual(
+      ran.plan?.reviews.map((review) => [review.layer, review.route, review.decision, review.escalated]),
+      [[0, 'autonomous', 'approved', null]],
+    );
+    assert.ok(!ran.states.includes('WaitForReview'));
   });
 
   it('skips the dependant of a run over its budget, and a node whose budget no longer fits the plan', async () => {
@@ -285,5 +372,91 @@ describe('statemachines/capsule-plan.asl.json', () => {
     assert.equal(failed.plan?.status, 'failed');
     assert.match(failed.plan?.reason ?? '', /a step failed after its retries: ValidationError/);
     assert.equal(failed.nodes.get('a')?.state, 'skipped');
+  });
+
+  it('waits at the review gate for a node flagged for review: approved, the plan continues to its summary', async () => {
+    const before = ranInputs.length;
+    const ran = await runPlan(
+      {
+        goal: 'g',
+        budget: { tokens: 5000, costUsd: 1 },
+        nodes: [
+          { id: 'a', capsule: 'summarise', review: true },
+          { id: 'b', capsule: 'summarise', dependsOn: ['a'] },
+        ],
+      },
+      (planId) => decisions.set(planId, 'approved'),
+    );
+    assert.equal(ran.status, 'SUCCEEDED', `${ran.error}: ${ran.plan?.reason}`);
+    assert.equal(ran.plan?.status, 'completed');
+    assert.deepEqual(ran.states.slice(0, 5), ['Level', 'AfterLevel', 'Review', 'AfterReview', 'WaitForReview']);
+    assert.equal(ranInputs.length, before + 2);
+    const [review] = ran.plan?.reviews ?? [];
+    assert.equal(review?.route, 'human-approval');
+    assert.equal(review?.decision, 'approved');
+    assert.equal(review?.escalated, 'node a flagged for review');
+    const proposal = await governance.proposal('acme', review?.proposalId ?? '');
+    assert.deepEqual([proposal?.engine, proposal?.action, proposal?.target], ['capsules', 'plan', `capsules/plans/${ran.plan?.planId}`]);
+    const reviewed = ran.events.find((event) => event.detailType === 'capsules.plan.reviewed');
+    assert.ok(reviewed);
+    assert.equal((reviewed.detail as { decision?: string }).decision, 'approved');
+  });
+
+  it('ends the plan rejected, nothing run, when people reject it at the gate or no decision comes in time', async () => {
+    const before = ranInputs.length;
+    const rejected = await runPlan(
+      { goal: 'g', budget: { tokens: 5000, costUsd: 1 }, nodes: [{ id: 'a', capsule: 'summarise', review: true }] },
+      (planId) => decisions.set(planId, 'rejected'),
+    );
+    assert.equal(rejected.error, 'PlanRejected');
+    assert.equal(rejected.plan?.status, 'rejected');
+    assert.match(rejected.plan?.reason ?? '', /was rejected: rejected by reviewer-0/);
+    assert.equal(rejected.nodes.get('a')?.state, 'skipped');
+    assert.deepEqual(
+      rejected.events.map((event) => event.detailType),
+      ['capsules.plan.started', 'capsules.plan.reviewed', 'capsules.plan-node.ended', 'capsules.plan.completed'],
+    );
+    const reviewed = rejected.events[1];
+    assert.ok(reviewed);
+    assert.equal((reviewed.detail as { decision?: string }).decision, 'rejected');
+
+    gateTimeoutSeconds = 1;
+    try {
+      const silent = await runPlan({
+        goal: 'g',
+        budget: { tokens: 5000, costUsd: 1 },
+        nodes: [{ id: 'a', capsule: 'summarise', review: true }],
+      });
+      assert.equal(silent.error, 'PlanRejected');
+      assert.ok(silent.states.includes('ReviewTimedOut'));
+      assert.match(silent.plan?.reason ?? '', /no decision on review proposal .* while the plan waited at its gate/);
+      assert.equal(silent.plan?.reviews[0]?.decision, 'timed-out');
+    } finally {
+      gateTimeoutSeconds = 600;
+    }
+    assert.equal(ranInputs.length, before);
+  });
+
+  it('asks people for a later layer holding a flagged node, after the first layer ran', async () => {
+    const ran = await runPlan(
+      {
+        goal: 'g',
+        budget: { tokens: 5000, costUsd: 1 },
+        nodes: [
+          { id: 'a', capsule: 'summarise' },
+          { id: 'b', capsule: 'summarise', dependsOn: ['a'], review: true },
+        ],
+      },
+      (planId) => decisions.set(planId, 'rejected'),
+    );
+    assert.equal(ran.plan?.status, 'rejected');
+    assert.deepEqual([ran.nodes.get('a')?.state, ran.nodes.get('b')?.state], ['completed', 'skipped']);
+    assert.deepEqual(
+      ran.plan?.reviews.map((review) => [review.layer, review.route, review.decision]),
+      [
+        [0, 'autonomous', 'approved'],
+        [1, 'human-approval', 'rejected'],
+      ],
+    );
   });
 });

@@ -14,6 +14,12 @@ import {
   type PlanSubmission,
   planLayers,
   planSummary,
+  REVIEW_THRESHOLD,
+  reviewFor,
+  reviewOfProposal,
+  reviewProposal,
+  reviewProposalId,
+  reviewVerdict,
   submitPlanInputSchema,
   validatePlan,
 } from '../../lib/capsules/plans.ts';
@@ -151,6 +157,7 @@ function node(id: string, overrides: Partial<PlanNode> = {}): PlanNode {
     input: {},
     dependsOn: [],
     budget: { tokens: 100, costUsd: 0.01 },
+    review: false,
     layer: 0,
     state: 'pending',
     runId: null,
@@ -211,5 +218,85 @@ describe('fillInput and planSummary', () => {
     assert.equal(partial.outcome, 'failed');
     assert.match(partial.reason, /^b skipped; spent 10 tokens and 0.002000 USD/);
     assert.equal(planSummary({ budget }, done, { outcome: 'halted', reason: 'kill switch' }).outcome, 'halted');
+  });
+});
+
+describe('the review gate', () => {
+  const checked = validatePlan(
+    plan([
+      { id: 'a', capsule: 'summarise', input: {} },
+      { id: 'b', capsule: 'review', input: {}, dependsOn: ['a'], review: true },
+    ]),
+    installs,
+  );
+  assert.ok(checked.ok);
+  const stored = {
+    planId: `plan-${'a'.repeat(32)}`,
+    goal: 'ship',
+    budget: { tokens: 5000, costUsd: 0.05 },
+    layers: checked.layers,
+    reviews: [],
+  };
+
+  it('reviews the first layer always (escalated only above the budget threshold) and a later layer only for a flagged node', () => {
+    assert.deepEqual(reviewFor(stored, checked.nodes, 0), { layer: 0, flagged: [] });
+    assert.deepEqual(reviewFor(stored, checked.nodes, 1), { layer: 1, flagged: ['b'], escalate: 'node b flagged for review' });
+    const costly = { ...stored, budget: { tokens: REVIEW_THRESHOLD.tokens + 1, costUsd: REVIEW_THRESHOLD.costUsd + 5 } };
+    assert.match(
+      reviewFor(costly, checked.nodes, 0)?.escalate ?? '',
+      /15 USD is above the review threshold of 10 USD; the plan budget of 1000001 tokens/,
+    );
+    const approved = {
+      ...stored,
+      reviews: [
+        {
+          layer: 1,
+          proposalId: 'p',
+          route: 'human-approval' as const,
+          escalated: null,
+          decision: 'approved' as const,
+          reason: 'ok',
+          decidedAt: null,
+        },
+      ],
+    };
+    assert.equal(reviewFor(approved, checked.nodes, 1), undefined);
+    assert.equal(
+      reviewFor(
+        stored,
+        checked.nodes.map((node) => ({ ...node, review: false })),
+        1,
+      ),
+      undefined,
+    );
+    assert.equal(reviewFor(stored, checked.nodes, 2), undefined);
+  });
+
+  it('proposes capsules:plan on the plan with its budget and nodes, one proposal id per plan and layer', () => {
+    const need = reviewFor(stored, checked.nodes, 1);
+    assert.ok(need);
+    const input = reviewProposal(stored, checked.nodes, need);
+    assert.deepEqual(
+      [input.engine, input.action, input.target, input.escalate],
+      ['capsules', 'plan', `capsules/plans/${stored.planId}`, 'node b flagged for review'],
+    );
+    assert.deepEqual(input.parameters, { planId: stored.planId, layer: 1, nodes: 1, tokens: 5000, costUsd: 0.05, flagged: ['b'] });
+    assert.deepEqual(reviewOfProposal(reviewProposalId(stored.planId, 1)), { planId: stored.planId, layer: 1 });
+    assert.equal(reviewOfProposal('a-proposal-of-someone-else'), undefined);
+  });
+
+  it('reads the decision from the proposal: approved goes on, pending waits, the rest end the plan with why', () => {
+    const proposal = (status: 'approved' | 'pending' | 'rejected' | 'timed-out' | 'refused' | 'executed') => ({
+      proposalId: 'p-1',
+      status,
+      reasons: ['by ann'],
+    });
+    assert.equal(reviewVerdict(proposal('approved'))?.decision, 'approved');
+    assert.equal(reviewVerdict(proposal('executed'))?.decision, 'approved');
+    assert.equal(reviewVerdict(proposal('pending')), undefined);
+    assert.deepEqual(reviewVerdict(proposal('rejected')), { decision: 'rejected', reason: 'proposal p-1 was rejected: by ann' });
+    assert.equal(reviewVerdict(proposal('timed-out'))?.decision, 'timed-out');
+    assert.equal(reviewVerdict(proposal('refused'))?.decision, 'refused');
+    assert.equal(reviewVerdict(undefined)?.decision, 'refused');
   });
 });

@@ -3,24 +3,26 @@
  *   <tenant>#capsules#plans / <planId>              the plan (written by its steps, one after another)
  *   <tenant>#capsules#plans / <planId>#node#<id>    each node (written only by its own step)
  *   <tenant>#capsules#plans / <planId>#cancel       a cancellation asked for (kept apart from the plan)
+ *   <tenant>#capsules#plans / <planId>#gate         the review gate step waiting: its proposal and task token (TTL)
  * each write with its events' outbox entries (recorded in the ledger, then published); the plan's
- * execution on Step Functions (statemachines/capsule-plan.asl.json), named after the plan.
+ * execution on Step Functions (statemachines/capsule-plan.asl.json), named after the plan; the review
+ * gate proposes `capsules:plan` through governance's `propose` in process.
  */
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { LevelDeps, NodeDeps, PlanDeps, PlanStarter, PlanStore } from '../../capsules/plan-steps.ts';
-import { type Plan, type PlanNode, planNodeSchema, planSchema } from '../../capsules/plans.ts';
+import type { LevelDeps, NodeDeps, PlanDeps, PlanStarter, PlanStore, ReviewDeps } from '../../capsules/plan-steps.ts';
+import { type Plan, type PlanNode, planNodeSchema, planSchema, reviewTimeoutOf } from '../../capsules/plans.ts';
 import { startRun } from '../../capsules/runs.ts';
 import { config } from '../../config.ts';
 import { ConflictError, LockedError } from '../../errors.ts';
 import type { BusEvent } from '../../events/publisher.ts';
-import type { OutboxPort } from '../../governance/proposals.ts';
+import { type OutboxPort, propose } from '../../governance/proposals.ts';
 import { assertActuationAllowed } from '../../governance/settings.ts';
 import { capsuleStore } from './capsule-deps.ts';
 import { runDeps } from './capsule-run-deps.ts';
 import { dynamoClient, sfnClient } from './clients.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
-import { governanceOutbox, governanceStore } from './governance-deps.ts';
+import { governanceOutbox, governanceStore, proposalDeps, workflowCallbacks } from './governance-deps.ts';
 import { outboxEntries, outboxPut } from './governance-store.ts';
 
 const plansPk = (tenant: string) => `${tenant}#capsules#plans`;
@@ -135,6 +137,23 @@ export function dynamoPlanStore(client: DynamoDBDocumentClient, table: string, o
       );
       return output.Item ? { by: String(output.Item.by), at: String(output.Item.at) } : undefined;
     },
+    async putGateWait(tenant, planId, wait) {
+      await send(
+        new PutCommand({
+          TableName: table,
+          Item: { pk: plansPk(tenant), sk: `${planId}#gate`, ...wait },
+        }),
+      );
+    },
+    async gateWait(tenant, planId) {
+      const output = await send(
+        new GetCommand({ TableName: table, Key: { pk: plansPk(tenant), sk: `${planId}#gate` }, ConsistentRead: true }),
+      );
+      const item = output.Item;
+      return item
+        ? { proposalId: String(item.proposalId), taskToken: String(item.taskToken), expiresAt: Number(item.expiresAt) }
+        : undefined;
+    },
   };
 }
 
@@ -204,6 +223,20 @@ export function nodeDeps(): NodeDeps {
         await deps.close();
       }
     },
+    clock: () => new Date(),
+  };
+}
+
+/** The review gate's ports: governance's `propose` in process (the plan's review proposal id), proposals, task callbacks. */
+export function reviewDeps(now: Date): ReviewDeps {
+  return {
+    store: planStore(),
+    propose: (input, proposer, proposalId) => propose(input, proposer, { ...proposalDeps(now), newId: () => proposalId }),
+    proposal: (tenant, proposalId) => governanceStore().proposal(tenant, proposalId),
+    async gateTimeoutSeconds(tenant) {
+      return reviewTimeoutOf((await governanceStore().settings(tenant)).config);
+    },
+    callbacks: workflowCallbacks(),
     clock: () => new Date(),
   };
 }
