@@ -13,11 +13,11 @@ import { before, describe, it } from 'node:test';
 import { CreateAliasCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { exportSPKI, generateKeyPair, importJWK, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
-import { allRoutes } from '../../lib/api/routes.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey } from '../../infra/local/idp.ts';
 import type { RouteSpec } from '../../lib/api/route.ts';
+import { allRoutes } from '../../lib/api/routes.ts';
 import type { Role } from '../../lib/auth/roles.ts';
 import { toolName } from '../../lib/mcp/tools.ts';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateIdpKey } from '../../infra/local/idp.ts';
 import { authorKeyPair, sampleManifest, signedBundle } from '../helpers/capsules.ts';
 import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 import { leakedCredentials } from '../helpers/log-scan.ts';
@@ -57,12 +57,16 @@ async function hostileTokens(tenant: string): Promise<Record<string, string>> {
   const claims = { tenant, roles: ['admin'], sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE };
   const fresh = { ...claims, iat: now(), exp: now() + 600 };
   const foreign = await generateKeyPair('RS256');
-  const publicPem = await exportSPKI(await importJWK(key.publicJwk, 'RS256', { extractable: true }) as CryptoKey);
+  const publicPem = await exportSPKI((await importJWK(key.publicJwk, 'RS256', { extractable: true })) as CryptoKey);
   const hmacSecret = new TextEncoder().encode(publicPem);
   return {
     'alg none': new UnsecuredJWT(fresh).encode(),
-    'HS256 keyed with the public key': await new SignJWT(fresh).setProtectedHeader({ alg: 'HS256', kid: key.privateJwk.kid, typ: 'JWT' }).sign(hmacSecret),
-    'a foreign key under our kid': await new SignJWT(fresh).setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid, typ: 'JWT' }).sign(foreign.privateKey),
+    'HS256 keyed with the public key': await new SignJWT(fresh)
+      .setProtectedHeader({ alg: 'HS256', kid: key.privateJwk.kid, typ: 'JWT' })
+      .sign(hmacSecret),
+    'a foreign key under our kid': await new SignJWT(fresh)
+      .setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid, typ: 'JWT' })
+      .sign(foreign.privateKey),
     expired: await signedByIdp({ ...claims, iat: now() - 7200, exp: now() - 3600 }),
     'no exp': await signedByIdp({ ...claims, iat: now() }),
     'no iat': await signedByIdp({ ...claims, exp: now() + 600 }),
@@ -80,7 +84,17 @@ describe('bearer tokens that must never verify', () => {
   before(async () => {
     tokens = await hostileTokens('sec-tokens');
     for (const token of Object.values(tokens)) remember(token);
-    valid = remember(await signedByIdp({ tenant: 'sec-tokens', roles: ['admin'], sub: 'alice', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 }));
+    valid = remember(
+      await signedByIdp({
+        tenant: 'sec-tokens',
+        roles: ['admin'],
+        sub: 'alice',
+        iss: LOCAL_ISSUER,
+        aud: LOCAL_AUDIENCE,
+        iat: now(),
+        exp: now() + 600,
+      }),
+    );
   });
 
   for (const spec of protectedRoutes) {
@@ -90,7 +104,8 @@ describe('bearer tokens that must never verify', () => {
       const accepted: string[] = [];
       for (const [name, token] of Object.entries(tokens)) {
         const reply = await api(spec.method, spec.path, { auth: 'none', headers: { authorization: `Bearer ${token}` } });
-        if (reply.status !== 401 || reply.body.error !== 'UnauthorizedError') accepted.push(`${name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
+        if (reply.status !== 401 || reply.body.error !== 'UnauthorizedError')
+          accepted.push(`${name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
       }
       assert.deepEqual(accepted, []);
     });
@@ -147,6 +162,8 @@ interface VictimData {
   /** B's capsule, submitted and waiting for B's reviewers, and its author's key. */
   capsuleName: string;
   capsuleKeyId: string;
+  /** B's compression of a context holding a marker. */
+  compressionId: string;
   /** B's migration plan (its pools and one new workload: nothing moves). */
   migrationPlanId: string;
   /** B's promotion to prod, waiting for B's people (so nothing shifts). */
@@ -164,11 +181,22 @@ async function createVictim(): Promise<VictimData> {
   const series = 'sec.b.series';
   const stream = 'sec-b';
   const start = Date.parse('2026-01-01T00:00:00Z');
-  const points = Array.from({ length: 40 }, (_, index) => ({ series, timestamp: new Date(start + index * 60_000).toISOString(), value: 10 + (index % 5), labels: { owner: markers.label } }));
+  const points = Array.from({ length: 40 }, (_, index) => ({
+    series,
+    timestamp: new Date(start + index * 60_000).toISOString(),
+    value: 10 + (index % 5),
+    labels: { owner: markers.label },
+  }));
   const ingested = await as(tenant, ['operator'], 'POST', '/observation/ingest', { parameters: { points } });
   assert.equal(ingested.status, 200, JSON.stringify(ingested.body));
-  assert.equal((await as(tenant, ['operator'], 'PUT', '/observation/config', { parameters: { series, detector: 'robust', config: { threshold: 5 } } })).status, 200);
-  const recorded = await as(tenant, ['operator'], 'POST', '/audit/record', { parameters: { stream, payload: { note: markers.payload, contact: markers.email } } });
+  assert.equal(
+    (await as(tenant, ['operator'], 'PUT', '/observation/config', { parameters: { series, detector: 'robust', config: { threshold: 5 } } }))
+      .status,
+    200,
+  );
+  const recorded = await as(tenant, ['operator'], 'POST', '/audit/record', {
+    parameters: { stream, payload: { note: markers.payload, contact: markers.email } },
+  });
   assert.equal(recorded.status, 201, JSON.stringify(recorded.body));
   const checkpoint = await as(tenant, ['operator'], 'POST', '/audit/checkpoint', { parameters: { stream } });
   assert.ok(checkpoint.status === 200 || checkpoint.status === 201, JSON.stringify(checkpoint.body));
@@ -183,16 +211,26 @@ async function createVictim(): Promise<VictimData> {
   assert.equal(proposed.status, 202, JSON.stringify(proposed.body));
   const started = { executionArn: proposed.body.result.executionArn as string };
   const sfn = new SFNClient({});
-  const approvalId = await eventually('tenant B\'s approval to be pending', async () => {
-    const listed = await as(tenant, ['viewer'], 'GET', '/governance/approvals');
-    const id = listed.body.result?.approvals?.[0]?.approvalId as string | undefined;
-    if (id) return id;
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    if (execution.status !== 'RUNNING') throw new Error(`the gate ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
-    return undefined;
-  }, 20_000, 250);
+  const approvalId = await eventually(
+    "tenant B's approval to be pending",
+    async () => {
+      const listed = await as(tenant, ['viewer'], 'GET', '/governance/approvals');
+      const id = listed.body.result?.approvals?.[0]?.approvalId as string | undefined;
+      if (id) return id;
+      const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+      if (execution.status !== 'RUNNING')
+        throw new Error(`the gate ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
+      return undefined;
+    },
+    20_000,
+    250,
+  );
   const chatted = await as(tenant, ['operator'], 'POST', '/gateway/chat', {
-    parameters: { model: 'standin-a', messages: [{ role: 'user', content: `Keep ${markers.payload} in mind for the review` }], maxTokens: 32 },
+    parameters: {
+      model: 'standin-a',
+      messages: [{ role: 'user', content: `Keep ${markers.payload} in mind for the review` }],
+      maxTokens: 32,
+    },
   });
   assert.equal(chatted.status, 200, JSON.stringify(chatted.body));
   const templateName = 'sec_template';
@@ -203,9 +241,14 @@ async function createVictim(): Promise<VictimData> {
   // A capsule of B's, signed by B's registered author and waiting for B's reviewers.
   const capsuleName = `sec-capsule-${run}`;
   const author = authorKeyPair();
-  const registered = await as(tenant, ['admin'], 'PUT', '/capsules/authors', { parameters: { subject: 'sec-author', publicKey: author.publicKey } });
+  const registered = await as(tenant, ['admin'], 'PUT', '/capsules/authors', {
+    parameters: { subject: 'sec-author', publicKey: author.publicKey },
+  });
   assert.equal(registered.status, 200, JSON.stringify(registered.body));
-  const { bytes, signature } = signedBundle(author, sampleManifest({ name: capsuleName, description: markers.label, guardrails: undefined }));
+  const { bytes, signature } = signedBundle(
+    author,
+    sampleManifest({ name: capsuleName, description: markers.label, guardrails: undefined }),
+  );
   const submitted = await api('POST', '/capsules/submissions', {
     auth: 'none',
     headers: { authorization: `Bearer ${remember(await tokenFor({ tenant, subject: 'sec-author', roles: ['operator'] }))}` },
@@ -229,7 +272,14 @@ async function createVictim(): Promise<VictimData> {
   assert.equal(replicationDecision.status, 200, JSON.stringify(replicationDecision.body));
   // B's Evolution service: two arms, a few observations.
   const evolutionConfig = await as(tenant, ['operator'], 'PUT', '/evolution/config', {
-    parameters: { service: EVOLUTION_SERVICE, arms: [{ id: 'b-arm', parameters: { batchSize: 4 }, description: markers.label }, { id: 'b-other', parameters: {} }], current: 'b-arm' },
+    parameters: {
+      service: EVOLUTION_SERVICE,
+      arms: [
+        { id: 'b-arm', parameters: { batchSize: 4 }, description: markers.label },
+        { id: 'b-other', parameters: {} },
+      ],
+      current: 'b-arm',
+    },
   });
   assert.equal(evolutionConfig.status, 200, JSON.stringify(evolutionConfig.body));
   const observed = await as(tenant, ['operator'], 'POST', '/evolution/observations', {
@@ -272,12 +322,26 @@ async function createVictim(): Promise<VictimData> {
       component: 'sec-b-service',
       version: '2.0.0',
       stage: 'prod',
-      target: { kind: 'lambda-alias', resource: `arn:aws:lambda:us-east-1:000000000000:function:${promoted}:${alias}`, canaryVersion: String(Number(version) + 1000) },
+      target: {
+        kind: 'lambda-alias',
+        resource: `arn:aws:lambda:us-east-1:000000000000:function:${promoted}:${alias}`,
+        canaryVersion: String(Number(version) + 1000),
+      },
       metrics: [{ name: 'latency' }],
       reason: markers.reason,
     },
   });
   assert.equal(promotion.status, 202, JSON.stringify(promotion.body));
+  // B's compression of a context that holds a marker.
+  const compressed = await as(tenant, ['operator'], 'POST', '/compression/compress', {
+    parameters: {
+      contextId: 'b-context',
+      goal: 'what does B hold',
+      budgetTokens: 64,
+      items: [{ id: 'b1', kind: 'document', text: `B holds ${markers.label} in its context.` }],
+    },
+  });
+  assert.equal(compressed.status, 200, JSON.stringify(compressed.body));
   return {
     tenant,
     series,
@@ -292,6 +356,7 @@ async function createVictim(): Promise<VictimData> {
     templateName,
     capsuleName,
     capsuleKeyId: author.keyId,
+    compressionId: compressed.body.result.compressionId,
     migrationPlanId: migrationPlan.body.result.plan.planId,
     promotionId: promotion.body.result.promotionId,
   };
@@ -316,6 +381,7 @@ async function victimView(b: VictimData) {
   const authors = await read('/capsules/authors');
   const installs = await read('/capsules/installs');
   const evolution = await read(`/evolution/status?service=${EVOLUTION_SERVICE}`);
+  const compression = await read('/compression/status');
   const replication = await read(`/replication/status?component=${REPLICATION_COMPONENT}`);
   const versioning = await read(`/versioning/versions?artifact=${VERSIONING_ARTIFACT}`);
   const migration = await read('/migration/status');
@@ -326,18 +392,38 @@ async function victimView(b: VictimData) {
     promotion: promotion && { status: promotion.status, step: promotion.step, weights: promotion.weights, abort: promotion.abort ?? null },
     migration: {
       poolsVersion: migration?.poolsVersion,
-      plans: migration?.plans?.map((plan: { planId: string; planHash: string; version: number }) => `${plan.planId}:${plan.planHash}:${plan.version}`),
+      plans: migration?.plans?.map(
+        (plan: { planId: string; planHash: string; version: number }) => `${plan.planId}:${plan.planHash}:${plan.version}`,
+      ),
       runs: migration?.runs?.length,
     },
-    versioning: versioning?.versions?.map((v: { version: string; hash: string; gate: { suite?: { suite: string; total: number } } }) => `${v.version}:${v.hash}:${v.gate.suite?.suite}:${v.gate.suite?.total}`),
+    versioning: versioning?.versions?.map(
+      (v: { version: string; hash: string; gate: { suite?: { suite: string; total: number } } }) =>
+        `${v.version}:${v.hash}:${v.gate.suite?.suite}:${v.gate.suite?.total}`,
+    ),
     replication: {
       max: replication?.config?.max,
-      decisions: replication?.decisions?.map((d: { decisionId: string; status: string; desired: number }) => `${d.decisionId}:${d.status}:${d.desired}`),
+      decisions: replication?.decisions?.map(
+        (d: { decisionId: string; status: string; desired: number }) => `${d.decisionId}:${d.status}:${d.desired}`,
+      ),
       updatedAt: replication?.updatedAt,
     },
-    evolution: { version: evolution?.configVersion, arms: evolution?.arms?.map((arm: { arm: string; reward: { n: number } }) => `${arm.arm}:${arm.reward.n}`), split: evolution?.split },
+    compression: {
+      settings: compression?.settings?.version,
+      compressions: compression?.effectiveness?.compressions,
+      recent: compression?.effectiveness?.recent,
+    },
+    evolution: {
+      version: evolution?.configVersion,
+      arms: evolution?.arms?.map((arm: { arm: string; reward: { n: number } }) => `${arm.arm}:${arm.reward.n}`),
+      split: evolution?.split,
+    },
     capsules: {
-      version: capsule?.version && { status: capsule.version.status, revision: capsule.version.revision, bundleSha256: capsule.version.bundleSha256 },
+      version: capsule?.version && {
+        status: capsule.version.status,
+        revision: capsule.version.revision,
+        bundleSha256: capsule.version.bundleSha256,
+      },
       authors: authors?.keys?.map((key: { keyId: string; status: string }) => `${key.keyId}:${key.status}`),
       installs: installs?.installs?.length,
     },
@@ -345,10 +431,18 @@ async function victimView(b: VictimData) {
       usage: { tokens: usage?.tokens, costUsd: usage?.costUsd, requests: usage?.requests, budget: usage?.budget },
       settings: gatewaySettings,
       conversation: { turns: conversation?.log?.turns?.length, intact: conversation?.verification?.intact },
-      templates: templates?.templates?.map((view: { name: string; source: string; version: number; hash: string }) => `${view.source}:${view.name}:v${view.version}:${view.hash}`),
+      templates: templates?.templates?.map(
+        (view: { name: string; source: string; version: number; hash: string }) =>
+          `${view.source}:${view.name}:v${view.version}:${view.hash}`,
+      ),
     },
     proposal: proposal?.proposals?.map((entry: { proposalId: string; status: string }) => `${entry.proposalId}:${entry.status}`),
-    governance: { config: governance?.config, autonomyLevel: governance?.autonomyLevel, policyVersion: governance?.policyVersion, killSwitch: killSwitch?.tenant ?? null },
+    governance: {
+      config: governance?.config,
+      autonomyLevel: governance?.autonomyLevel,
+      policyVersion: governance?.policyVersion,
+      killSwitch: killSwitch?.tenant ?? null,
+    },
     series: { version: status?.storage?.version, count: status?.stats?.count, detector: status?.detector },
     ledger: { intact: verify?.intact, entries: verify?.entries, checkpoints: verify?.checkpoints },
     keys: keys?.keys?.map((key: { keyId: string; revokedAt?: string }) => ({ keyId: key.keyId, revokedAt: key.revokedAt ?? null })),
@@ -366,15 +460,27 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'GET /identity/keys': (b) => ({ path: `/identity/keys?tenant=${b.tenant}` }),
   'DELETE /identity/keys': (b) => ({ path: `/identity/keys?keyId=${b.keyId}` }),
   'GET /governance/approvals': (b) => ({ path: `/governance/approvals?tenant=${b.tenant}` }),
-  'POST /governance/approvals': (b) => ({ path: '/governance/approvals', body: { parameters: { approvalId: b.approvalId, decision: 'approve', reason: 'not mine' } } }),
-  'POST /governance/proposals': () => ({ path: '/governance/proposals', body: { parameters: { engine: 'closure', action: 'terminate', target: 'agent/sec', environment: 'prod', reason: 'attack' } } }),
+  'POST /governance/approvals': (b) => ({
+    path: '/governance/approvals',
+    body: { parameters: { approvalId: b.approvalId, decision: 'approve', reason: 'not mine' } },
+  }),
+  'POST /governance/proposals': () => ({
+    path: '/governance/proposals',
+    body: { parameters: { engine: 'closure', action: 'terminate', target: 'agent/sec', environment: 'prod', reason: 'attack' } },
+  }),
   'GET /governance/proposals': (b) => ({ path: `/governance/proposals?proposalId=${b.proposalId}&tenant=${b.tenant}` }),
-  'PUT /governance/proposals': (b) => ({ path: '/governance/proposals', body: { parameters: { proposalId: b.proposalId, outcome: 'failed', detail: 'forged' } } }),
+  'PUT /governance/proposals': (b) => ({
+    path: '/governance/proposals',
+    body: { parameters: { proposalId: b.proposalId, outcome: 'failed', detail: 'forged' } },
+  }),
   'DELETE /governance/proposals': (b) => ({ path: `/governance/proposals?proposalId=${b.proposalId}&reason=forged` }),
   'GET /governance/autonomy': (b) => ({ path: `/governance/autonomy?tenant=${b.tenant}` }),
   'PUT /governance/autonomy': () => ({ path: '/governance/autonomy', body: { parameters: { level: 4 } } }),
   'GET /governance/killswitch': (b) => ({ path: `/governance/killswitch?tenant=${b.tenant}` }),
-  'PUT /governance/killswitch': () => ({ path: '/governance/killswitch', body: { parameters: { enabled: true, reason: 'attack', scope: 'global' } } }),
+  'PUT /governance/killswitch': () => ({
+    path: '/governance/killswitch',
+    body: { parameters: { enabled: true, reason: 'attack', scope: 'global' } },
+  }),
   'GET /governance/config': (b) => ({ path: `/governance/config?tenant=${b.tenant}` }),
   'PUT /governance/config': () => ({ path: '/governance/config', body: { parameters: { minApprovals: { high: 1 } } } }),
   'GET /governance/policies': (b) => ({ path: `/governance/policies?tenant=${b.tenant}` }),
@@ -386,23 +492,53 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   // B's proposal through an in-scope binding (the local stage's account and region): 404, nothing runs.
   'POST /execution/runs': (b) => ({
     path: '/execution/runs',
-    body: { parameters: { proposalId: b.proposalId, target: 'agent/sec', executor: { kind: 'lambda-concurrency', resource: 'arn:aws:lambda:us-east-1:000000000000:function:autonomy-local-platformHeartbeat', parameters: { concurrency: 1 } } } },
+    body: {
+      parameters: {
+        proposalId: b.proposalId,
+        target: 'agent/sec',
+        executor: {
+          kind: 'lambda-concurrency',
+          resource: 'arn:aws:lambda:us-east-1:000000000000:function:autonomy-local-platformHeartbeat',
+          parameters: { concurrency: 1 },
+        },
+      },
+    },
   }),
   'GET /execution/runs': (b) => ({ path: `/execution/runs?executionId=exec-${b.proposalId}` }),
-  'POST /execution/undo': (b) => ({ path: '/execution/undo', body: { parameters: { executionId: `exec-${b.proposalId}`, reason: 'attack' } } }),
+  'POST /execution/undo': (b) => ({
+    path: '/execution/undo',
+    body: { parameters: { executionId: `exec-${b.proposalId}`, reason: 'attack' } },
+  }),
   'GET /execution/webhook-key': (b) => ({ path: `/execution/webhook-key?tenant=${b.tenant}` }),
   // A's promotion on a resource outside the stage's account: 400, nothing written; B's promotion is a 404 to A.
   'POST /promotion/promotions': () => ({
     path: '/promotion/promotions',
-    body: { parameters: { component: 'sec-b-service', version: '9.9.9', stage: 'staging', target: { kind: 'lambda-alias', resource: 'arn:aws:lambda:us-east-1:111111111111:function:other:live', canaryVersion: '2' }, metrics: [{ name: 'latency' }] } },
+    body: {
+      parameters: {
+        component: 'sec-b-service',
+        version: '9.9.9',
+        stage: 'staging',
+        target: { kind: 'lambda-alias', resource: 'arn:aws:lambda:us-east-1:111111111111:function:other:live', canaryVersion: '2' },
+        metrics: [{ name: 'latency' }],
+      },
+    },
   }),
   'DELETE /promotion/promotions': (b) => ({ path: `/promotion/promotions?promotionId=${b.promotionId}&reason=attack` }),
   'GET /promotion/status': (b) => ({ path: `/promotion/status?promotionId=${b.promotionId}&tenant=${b.tenant}` }),
-  'POST /promotion/metrics': (b) => ({ path: '/promotion/metrics', body: { parameters: { promotionId: b.promotionId, step: 0, metrics: { latency: { canary: [1e6], baseline: [0] } } } } }),
-  'POST /observation/ingest': (b) => ({ path: '/observation/ingest', body: { parameters: { point: { series: b.series, timestamp: '2026-01-01T05:00:00Z', value: 1e6 } } } }),
+  'POST /promotion/metrics': (b) => ({
+    path: '/promotion/metrics',
+    body: { parameters: { promotionId: b.promotionId, step: 0, metrics: { latency: { canary: [1e6], baseline: [0] } } } },
+  }),
+  'POST /observation/ingest': (b) => ({
+    path: '/observation/ingest',
+    body: { parameters: { point: { series: b.series, timestamp: '2026-01-01T05:00:00Z', value: 1e6 } } },
+  }),
   'GET /observation/status': (b) => ({ path: `/observation/status?series=${b.series}` }),
   'GET /observation/forecast': (b) => ({ path: `/observation/forecast?series=${b.series}` }),
-  'PUT /observation/config': (b) => ({ path: '/observation/config', body: { parameters: { series: b.series, detector: 'ewma', config: {} } } }),
+  'PUT /observation/config': (b) => ({
+    path: '/observation/config',
+    body: { parameters: { series: b.series, detector: 'ewma', config: {} } },
+  }),
   'DELETE /observation/series': (b) => ({ path: `/observation/series?series=${b.series}` }),
   'POST /audit/record': (b) => ({ path: '/audit/record', body: { parameters: { stream: b.stream, payload: { forged: true } } } }),
   'GET /audit/export': (b) => ({ path: `/audit/export?stream=${b.stream}` }),
@@ -424,76 +560,173 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   'PUT /reflex/config': () => ({ path: '/reflex/config', body: { parameters: { enabled: false } } }),
   'GET /gateway/models': (b) => ({ path: `/gateway/models?tenant=${b.tenant}` }),
   // A's own request: the conversation id names a conversation of A's, never B's.
-  'POST /gateway/chat': () => ({ path: '/gateway/chat', body: { parameters: { model: 'standin-a', messages: [{ role: 'user', content: 'hello' }], maxTokens: 8 } } }),
+  'POST /gateway/chat': () => ({
+    path: '/gateway/chat',
+    body: { parameters: { model: 'standin-a', messages: [{ role: 'user', content: 'hello' }], maxTokens: 8 } },
+  }),
   'DELETE /gateway/chat': (b) => ({ path: `/gateway/chat?requestId=${b.chatRequestId}` }),
   'PUT /gateway/budgets': () => ({ path: '/gateway/budgets', body: { parameters: { tokens: 1, costUsd: 0, window: 'day' } } }),
   'GET /gateway/usage': (b) => ({ path: `/gateway/usage?tenant=${b.tenant}` }),
   'GET /gateway/settings': (b) => ({ path: `/gateway/settings?tenant=${b.tenant}` }),
   'PUT /gateway/settings': () => ({ path: '/gateway/settings', body: { parameters: { contextTokens: 64, retentionDays: 1 } } }),
-  'POST /gateway/conversations': () => ({ path: '/gateway/conversations', body: { parameters: { modelA: 'standin-a', modelB: 'standin-b', promptA: 'hello', promptB: 'reply', exchanges: 1, maxTokens: 8 } } }),
+  'POST /gateway/conversations': () => ({
+    path: '/gateway/conversations',
+    body: { parameters: { modelA: 'standin-a', modelB: 'standin-b', promptA: 'hello', promptB: 'reply', exchanges: 1, maxTokens: 8 } },
+  }),
   'GET /gateway/conversations': (b) => ({ path: `/gateway/conversations?conversationId=${b.conversationId}` }),
-  'POST /gateway/documents': () => ({ path: '/gateway/documents', body: { parameters: { documents: [{ id: 'a-doc', text: 'A tenant of its own.' }] } } }),
+  'POST /gateway/documents': () => ({
+    path: '/gateway/documents',
+    body: { parameters: { documents: [{ id: 'a-doc', text: 'A tenant of its own.' }] } },
+  }),
   // A's own template of the same name as B's: defined, read and deleted in A's tenant only.
-  'PUT /gateway/templates': (b) => ({ path: '/gateway/templates', body: { parameters: { name: b.templateName, messages: [{ role: 'system', content: 'A tenant of its own.' }] } } }),
+  'PUT /gateway/templates': (b) => ({
+    path: '/gateway/templates',
+    body: { parameters: { name: b.templateName, messages: [{ role: 'system', content: 'A tenant of its own.' }] } },
+  }),
   'GET /gateway/templates': (b) => ({ path: `/gateway/templates?name=${b.templateName}&tenant=${b.tenant}` }),
   'DELETE /gateway/templates': (b) => ({ path: `/gateway/templates?name=${b.templateName}` }),
   // A tool call naming B's proposal: the route answers in A's tenant (404); every tool is tried below.
   'POST /mcp': (b) => ({
     path: '/mcp',
-    body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'governance_proposals_get', arguments: { proposalId: b.proposalId, tenant: b.tenant } } },
+    body: {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'governance_proposals_get', arguments: { proposalId: b.proposalId, tenant: b.tenant } },
+    },
   }),
   'GET /mcp': () => ({ path: '/mcp' }),
   'DELETE /mcp': () => ({ path: '/mcp' }),
   'GET /capsules/authors': () => ({ path: '/capsules/authors?subject=sec-author' }),
   // Revoking B's author's key from A: A has no such author.
-  'PUT /capsules/authors': (b) => ({ path: '/capsules/authors', body: { parameters: { subject: 'sec-author', revokeKeyId: b.capsuleKeyId } } }),
+  'PUT /capsules/authors': (b) => ({
+    path: '/capsules/authors',
+    body: { parameters: { subject: 'sec-author', revokeKeyId: b.capsuleKeyId } },
+  }),
   // A version of B's capsule from A, signed with B's key id but no registered key of A's: refused.
   'POST /capsules/submissions': (b) => {
-    const { bytes, signature } = signedBundle(authorKeyPair(), sampleManifest({ name: b.capsuleName, version: '9.9.9', guardrails: undefined }));
-    return { path: '/capsules/submissions', body: { parameters: { bundle: Buffer.from(bytes).toString('base64'), signature: { ...signature, keyId: b.capsuleKeyId } } } };
+    const { bytes, signature } = signedBundle(
+      authorKeyPair(),
+      sampleManifest({ name: b.capsuleName, version: '9.9.9', guardrails: undefined }),
+    );
+    return {
+      path: '/capsules/submissions',
+      body: { parameters: { bundle: Buffer.from(bytes).toString('base64'), signature: { ...signature, keyId: b.capsuleKeyId } } },
+    };
   },
   'GET /capsules/catalog': (b) => ({ path: `/capsules/catalog?name=${b.capsuleName}&version=1.0.0` }),
   'POST /capsules/installs': (b) => ({ path: '/capsules/installs', body: { parameters: { name: b.capsuleName, version: '1.0.0' } } }),
   'DELETE /capsules/installs': (b) => ({ path: `/capsules/installs?name=${b.capsuleName}` }),
   'GET /capsules/installs': (b) => ({ path: `/capsules/installs?tenant=${b.tenant}` }),
-  'PUT /capsules/deprecations': (b) => ({ path: '/capsules/deprecations', body: { parameters: { name: b.capsuleName, version: '1.0.0', reason: 'attack' } } }),
+  'PUT /capsules/deprecations': (b) => ({
+    path: '/capsules/deprecations',
+    body: { parameters: { name: b.capsuleName, version: '1.0.0', reason: 'attack' } },
+  }),
   // Running B's capsule from A: A has not installed it.
-  'POST /capsules/runs': (b) => ({ path: '/capsules/runs', body: { parameters: { name: b.capsuleName, input: { incident_id: 'attack' } } } }),
+  'POST /capsules/runs': (b) => ({
+    path: '/capsules/runs',
+    body: { parameters: { name: b.capsuleName, input: { incident_id: 'attack' } } },
+  }),
   'GET /capsules/runs': (b) => ({ path: `/capsules/runs?name=${b.capsuleName}` }),
   // A plan of B's capsule from A: A has not installed it (400 naming nodes.0.capsule, nothing stored); B's plans are no plan of A's.
   'POST /capsules/plans': (b) => ({
     path: '/capsules/plans',
-    body: { parameters: { goal: 'attack', budget: { tokens: 10, costUsd: 0 }, nodes: [{ id: 'a', capsule: b.capsuleName, input: { incident_id: 'attack' } }] } },
+    body: {
+      parameters: {
+        goal: 'attack',
+        budget: { tokens: 10, costUsd: 0 },
+        nodes: [{ id: 'a', capsule: b.capsuleName, input: { incident_id: 'attack' } }],
+      },
+    },
   }),
   'GET /capsules/plans': () => ({ path: `/capsules/plans?planId=plan-${'b'.repeat(32)}` }),
   'DELETE /capsules/plans': () => ({ path: `/capsules/plans?planId=plan-${'b'.repeat(32)}` }),
   // A's own service of the same name as B's: declared, observed, decided and read in A's tenant only (404 before A declares it).
-  'PUT /evolution/config': () => ({ path: '/evolution/config', body: { parameters: { service: EVOLUTION_SERVICE, arms: [{ id: 'b-arm', parameters: {} }], current: 'b-arm' } } }),
+  'PUT /evolution/config': () => ({
+    path: '/evolution/config',
+    body: { parameters: { service: EVOLUTION_SERVICE, arms: [{ id: 'b-arm', parameters: {} }], current: 'b-arm' } },
+  }),
   'GET /evolution/config': (b) => ({ path: `/evolution/config?service=${EVOLUTION_SERVICE}&tenant=${b.tenant}` }),
-  'POST /evolution/observations': () => ({ path: '/evolution/observations', body: { parameters: { service: EVOLUTION_SERVICE, observations: [{ arm: 'b-other', success: false }] } } }),
+  'POST /evolution/observations': () => ({
+    path: '/evolution/observations',
+    body: { parameters: { service: EVOLUTION_SERVICE, observations: [{ arm: 'b-other', success: false }] } },
+  }),
   'POST /evolution/decide': () => ({ path: '/evolution/decide', body: { parameters: { service: EVOLUTION_SERVICE } } }),
   'GET /evolution/status': (b) => ({ path: `/evolution/status?service=${EVOLUTION_SERVICE}&tenant=${b.tenant}` }),
+  // A loop run of B's service: A has no such service (404, nothing written, no execution); A's runs are A's own (empty).
+  'POST /evolution/loops': () => ({
+    path: '/evolution/loops',
+    body: {
+      parameters: {
+        service: EVOLUTION_SERVICE,
+        component: 'sec-b-service',
+        target: { kind: 'lambda-alias', resource: 'arn:aws:lambda:us-east-1:000000000000:function:autonomy-local-demoService:live' },
+        deployments: { 'b-arm': '1' },
+        promotion: { stage: 'staging', metrics: [{ name: 'latency' }] },
+      },
+    },
+  }),
+  'GET /evolution/loops': (b) => ({ path: `/evolution/loops?tenant=${b.tenant}` }),
+  // A compresses its own context; B's approved proposal is no approval in A's tenant (409); B's compression is unknown to A (404).
+  'POST /compression/compress': (b) => ({
+    path: '/compression/compress',
+    body: {
+      parameters: {
+        contextId: 'b-context',
+        goal: 'attack',
+        items: [{ id: 'b1', kind: 'document', text: 'attack' }],
+        approvedProposalId: b.proposalId,
+      },
+    },
+  }),
+  'GET /compression/status': (b) => ({ path: `/compression/status?tenant=${b.tenant}` }),
+  'PUT /compression/config': () => ({ path: '/compression/config', body: { parameters: { criticalLabels: ['attack'] } } }),
+  'POST /compression/feedback': (b) => ({
+    path: '/compression/feedback',
+    body: { parameters: { compressionId: b.compressionId, found: false } },
+  }),
   // A's own component of the same name as B's: configured and evaluated (a dry run) in A's tenant only (404 before A configures it).
   'PUT /replication/config': () => ({
     path: '/replication/config',
-    body: { parameters: { component: REPLICATION_COMPONENT, max: 2, executor: { kind: 'lambda-concurrency', resource: 'arn:aws:lambda:us-east-1:000000000000:function:sec-a-replicated' } } },
+    body: {
+      parameters: {
+        component: REPLICATION_COMPONENT,
+        max: 2,
+        executor: { kind: 'lambda-concurrency', resource: 'arn:aws:lambda:us-east-1:000000000000:function:sec-a-replicated' },
+      },
+    },
   }),
-  'POST /replication/evaluate': () => ({ path: '/replication/evaluate', body: { parameters: { component: REPLICATION_COMPONENT, current: 1, dryRun: true } } }),
+  'POST /replication/evaluate': () => ({
+    path: '/replication/evaluate',
+    body: { parameters: { component: REPLICATION_COMPONENT, current: 1, dryRun: true } },
+  }),
   'GET /replication/status': (b) => ({ path: `/replication/status?component=${REPLICATION_COMPONENT}&tenant=${b.tenant}` }),
   // A's own pools and plans answer in A's tenant; B's plan and ids are 404 to A.
   'PUT /migration/pools': () => ({ path: '/migration/pools', body: { parameters: { pools: [{ ...MIGRATION_POOL, pricePerHour: 0 }] } } }),
-  'POST /migration/plans': () => ({ path: '/migration/plans', body: { parameters: { workloads: [{ id: 'svc/b', needs: { vcpu: 0.5, memoryGiB: 1 } }] } } }),
+  'POST /migration/plans': () => ({
+    path: '/migration/plans',
+    body: { parameters: { workloads: [{ id: 'svc/b', needs: { vcpu: 0.5, memoryGiB: 1 } }] } },
+  }),
   'POST /migration/runs': (b) => ({ path: '/migration/runs', body: { parameters: { planId: b.migrationPlanId } } }),
   'DELETE /migration/runs': (b) => ({ path: `/migration/runs?runId=${b.migrationPlanId}` }),
   'GET /migration/status': (b) => ({ path: `/migration/status?planId=${b.migrationPlanId}` }),
   // A's own artifact of the same name as B's: tagged in A's tenant only; B's versions are a 404 to A.
-  'POST /versioning/versions': () => ({ path: '/versioning/versions', body: { parameters: { artifact: VERSIONING_ARTIFACT, kind: 'schema', body: { type: 'string' } } } }),
+  'POST /versioning/versions': () => ({
+    path: '/versioning/versions',
+    body: { parameters: { artifact: VERSIONING_ARTIFACT, kind: 'schema', body: { type: 'string' } } },
+  }),
   'GET /versioning/versions': () => ({ path: `/versioning/versions?artifact=${VERSIONING_ARTIFACT}` }),
   'GET /versioning/compatibility': () => ({ path: `/versioning/compatibility?artifact=${VERSIONING_ARTIFACT}` }),
-  'POST /versioning/gate': () => ({ path: '/versioning/gate', body: { parameters: { artifact: VERSIONING_ARTIFACT, version: '1.0.0', suite: 'attack', total: 1, failed: 1 } } }),
+  'POST /versioning/gate': () => ({
+    path: '/versioning/gate',
+    body: { parameters: { artifact: VERSIONING_ARTIFACT, version: '1.0.0', suite: 'attack', total: 1, failed: 1 } },
+  }),
   'GET /versioning/promotable': () => ({ path: `/versioning/promotable?artifact=${VERSIONING_ARTIFACT}&version=1.0.0` }),
   // A's own analysis (an explicit graph) answers in A's tenant; B's module is no module of A's (404: no exposure, no proposal).
-  'POST /encapsulation/analyse': () => ({ path: '/encapsulation/analyse', body: { parameters: { graph: { components: [{ id: 'sec/a-only' }] } } } }),
+  'POST /encapsulation/analyse': () => ({
+    path: '/encapsulation/analyse',
+    body: { parameters: { graph: { components: [{ id: 'sec/a-only' }] } } },
+  }),
   'GET /encapsulation/status': () => ({ path: '/encapsulation/status' }),
   'POST /encapsulation/interfaces': () => ({ path: '/encapsulation/interfaces', body: { parameters: { module: ENCAPSULATION_MODULE } } }),
 };
@@ -507,12 +740,24 @@ describe("tenant A's credentials against tenant B's data", () => {
   });
 
   it('has a cross-tenant case for every protected route', () => {
-    assert.deepEqual(protectedRoutes.map(routeKey).filter((key) => !(key in crossTenantRequests)), []);
+    assert.deepEqual(
+      protectedRoutes.map(routeKey).filter((key) => !(key in crossTenantRequests)),
+      [],
+    );
   });
 
   it("never answers with B's data, never touches it: 404/403, or A's own (empty) view", async () => {
     const attacker = freshTenant('sec-a');
-    const forbidden = [victim.tenant, victim.keyId, victim.approvalId, victim.exportId, victim.recordHash, victim.capsuleName, victim.capsuleKeyId, ...Object.values(markers)];
+    const forbidden = [
+      victim.tenant,
+      victim.keyId,
+      victim.approvalId,
+      victim.exportId,
+      victim.recordHash,
+      victim.capsuleName,
+      victim.capsuleKeyId,
+      ...Object.values(markers),
+    ];
     const problems: string[] = [];
     for (const spec of protectedRoutes) {
       const request = crossTenantRequests[routeKey(spec)]?.(victim);
@@ -525,8 +770,10 @@ describe("tenant A's credentials against tenant B's data", () => {
         const seen = forbidden.filter((value) => text.includes(value));
         if (seen.length > 0) problems.push(`${routeKey(spec)}: ${reply.status} carries B's ${seen.join(', ')}`);
         // Every step of the reply, the route's and any an engine added, ran in the caller's tenant.
-        const steps: Array<{ tenant: string; engine: string }> = reply.status < 300 && Array.isArray(reply.body?.provenance) ? reply.body.provenance : [];
-        for (const step of steps.filter((each) => each.tenant !== attacker)) problems.push(`${routeKey(spec)}: ${step.engine} step ran as ${step.tenant}`);
+        const steps: Array<{ tenant: string; engine: string }> =
+          reply.status < 300 && Array.isArray(reply.body?.provenance) ? reply.body.provenance : [];
+        for (const step of steps.filter((each) => each.tenant !== attacker))
+          problems.push(`${routeKey(spec)}: ${step.engine} step ran as ${step.tenant}`);
         // A stateless MCP endpoint answers GET and DELETE with 405 whoever asks.
       } else if (![400, 403, 404].includes(reply.status) && !(spec.path === '/mcp' && reply.status === 405)) {
         problems.push(`${routeKey(spec)}: unexpected ${reply.status} ${text.slice(0, 160)}`);
@@ -542,12 +789,23 @@ describe("tenant A's credentials against tenant B's data", () => {
     const problems: string[] = [];
     let calls = 0;
     // Capsule runs and plans start runs that call tools themselves and are no tool (lib/mcp/tools.ts).
-    for (const spec of protectedRoutes.filter((each) => each.engine !== 'mcp' && each.path !== '/capsules/runs' && each.path !== '/capsules/plans')) {
+    for (const spec of protectedRoutes.filter(
+      (each) => each.engine !== 'mcp' && each.path !== '/capsules/runs' && each.path !== '/capsules/plans',
+    )) {
       const request = crossTenantRequests[routeKey(spec)]?.(victim);
       if (!request) continue;
-      const args = (request.body as { parameters?: Record<string, unknown> } | undefined)?.parameters ?? Object.fromEntries(new URL(request.path, 'http://x').searchParams);
+      const args =
+        (request.body as { parameters?: Record<string, unknown> } | undefined)?.parameters ??
+        Object.fromEntries(new URL(request.path, 'http://x').searchParams);
       const name = toolName(spec);
-      const reply = await as(attacker, ['admin'], 'POST', '/mcp', { jsonrpc: '2.0', id: ++calls, method: 'tools/call', params: { name, arguments: args } }, { 'x-tenant-id': victim.tenant });
+      const reply = await as(
+        attacker,
+        ['admin'],
+        'POST',
+        '/mcp',
+        { jsonrpc: '2.0', id: ++calls, method: 'tools/call', params: { name, arguments: args } },
+        { 'x-tenant-id': victim.tenant },
+      );
       const result = reply.body?.result;
       if (reply.status !== 200 || !result) {
         problems.push(`${name}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 160)}`);
@@ -596,6 +854,7 @@ describe("tenant A's credentials against tenant B's data", () => {
       ['POST', '/capsules/installs', { parameters: { name: victim.capsuleName, version: '1.0.0' } }],
       ['PUT', '/capsules/deprecations', { parameters: { name: victim.capsuleName, version: '1.0.0', reason: 'not mine' } }],
       ['PUT', '/capsules/authors', { parameters: { subject: 'sec-author', revokeKeyId: victim.capsuleKeyId } }],
+      ['POST', '/compression/feedback', { parameters: { compressionId: victim.compressionId, found: false } }],
       ['GET', `/migration/status?planId=${victim.migrationPlanId}`],
       ['POST', '/migration/runs', { parameters: { planId: victim.migrationPlanId } }],
       ['DELETE', `/migration/runs?runId=${victim.migrationPlanId}`],
@@ -605,7 +864,11 @@ describe("tenant A's credentials against tenant B's data", () => {
       // B's promotion: unreadable, not A's to abort or feed.
       ['GET', `/promotion/status?promotionId=${victim.promotionId}`],
       ['DELETE', `/promotion/promotions?promotionId=${victim.promotionId}&reason=not%20mine`],
-      ['POST', '/promotion/metrics', { parameters: { promotionId: victim.promotionId, step: 0, metrics: { latency: { canary: [1], baseline: [1] } } } }],
+      [
+        'POST',
+        '/promotion/metrics',
+        { parameters: { promotionId: victim.promotionId, step: 0, metrics: { latency: { canary: [1], baseline: [1] } } } },
+      ],
       // B's analysis and its module: unreadable, not A's to expose.
       ['GET', '/encapsulation/status'],
       ['POST', '/encapsulation/interfaces', { parameters: { module: ENCAPSULATION_MODULE } }],
@@ -629,8 +892,16 @@ describe('role escalation', () => {
         const byKey = await api('POST', '/identity/keys', { apiKey, body: { parameters: { name: 'escalate', roles } } });
         assert.equal(byKey.status, 403, `${role} key minting [${roles}]: ${JSON.stringify(byKey.body)}`);
       }
-      assert.equal((await api('POST', '/audit/keys', { apiKey, body: { parameters: {} } })).status, 403, `${role} key rotating signing keys`);
-      assert.equal((await api('PUT', '/audit/retention', { apiKey, body: { parameters: { days: 1 } } })).status, 403, `${role} key shortening retention`);
+      assert.equal(
+        (await api('POST', '/audit/keys', { apiKey, body: { parameters: {} } })).status,
+        403,
+        `${role} key rotating signing keys`,
+      );
+      assert.equal(
+        (await api('PUT', '/audit/retention', { apiKey, body: { parameters: { days: 1 } } })).status,
+        403,
+        `${role} key shortening retention`,
+      );
     }
     const keys = (await as(tenant, ['admin'], 'GET', '/identity/keys')).body.result.keys as Array<{ name: string }>;
     assert.deepEqual(keys.map((key) => key.name).sort(), ['approver-key', 'operator-key', 'viewer-key'], 'no escalation key was created');
@@ -640,7 +911,9 @@ describe('role escalation', () => {
     const tenant = freshTenant('sec-r');
     const claimsList: unknown[] = [['Admin'], ['root'], ['*'], ['admin ', 'viewer'], 'ADMIN', { admin: true }, [['admin']]];
     for (const roles of claimsList) {
-      const token = remember(await signedByIdp({ tenant, roles, sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 }));
+      const token = remember(
+        await signedByIdp({ tenant, roles, sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 }),
+      );
       const reply = await api('GET', '/identity/keys', { auth: 'none', headers: { authorization: `Bearer ${token}` } });
       assert.equal(reply.status, 403, `roles ${JSON.stringify(roles)}: ${JSON.stringify(reply.body)}`);
     }
@@ -658,7 +931,17 @@ describe('role escalation', () => {
 
   it('tenant claims that are not one valid, unreserved tenant are refused', async () => {
     for (const tenant of ['system', ['a', 'b'], 'ACME', '', 'a/b']) {
-      const token = remember(await signedByIdp({ tenant, roles: ['admin'], sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now(), exp: now() + 600 }));
+      const token = remember(
+        await signedByIdp({
+          tenant,
+          roles: ['admin'],
+          sub: 'mallory',
+          iss: LOCAL_ISSUER,
+          aud: LOCAL_AUDIENCE,
+          iat: now(),
+          exp: now() + 600,
+        }),
+      );
       const reply = await api('GET', '/audit/retention', { auth: 'none', headers: { authorization: `Bearer ${token}` } });
       assert.equal(reply.status, 401, `tenant ${JSON.stringify(tenant)}: ${JSON.stringify(reply.body)}`);
     }
@@ -670,17 +953,29 @@ describe('function logs', () => {
     // Markers also in requests that fail validation, where a careless handler would log the body.
     const tenant = freshTenant('sec-l');
     await as(tenant, ['operator'], 'POST', '/audit/record', { parameters: { stream: 'Not A Stream', payload: { note: markers.payload } } });
-    await as(tenant, ['operator'], 'POST', '/observation/ingest', { parameters: { point: { series: 'sec.l', timestamp: 'yesterday', value: 1, labels: { owner: markers.label } } } });
+    await as(tenant, ['operator'], 'POST', '/observation/ingest', {
+      parameters: { point: { series: 'sec.l', timestamp: 'yesterday', value: 1, labels: { owner: markers.label } } },
+    });
     const file = process.env.AUTONOMY_TEST_FUNCTION_LOG;
     assert.ok(file && existsSync(file), "npm test captures the functions' output (AUTONOMY_TEST_FUNCTION_LOG)");
     // Output is written as functions print it; give the last lines a moment to land.
-    const text = await eventually('the function log to hold this suite\'s requests', async () => {
+    const text = await eventually("the function log to hold this suite's requests", async () => {
       const content = readFileSync(file, 'utf8');
       return content.length > 0 ? content : undefined;
     });
     assert.deepEqual(leakedCredentials(text), [], 'no JWT or API key in the logs');
     const leaked = [...secretsUsed].filter((secret) => text.includes(secret));
-    assert.deepEqual(leaked.map((secret) => `${secret.slice(0, 24)}…`), [], 'none of the credentials this suite used');
-    assert.deepEqual(Object.entries(markers).filter(([, marker]) => text.includes(marker)).map(([name]) => name), [], 'none of the payload markers');
+    assert.deepEqual(
+      leaked.map((secret) => `${secret.slice(0, 24)}…`),
+      [],
+      'none of the credentials this suite used',
+    );
+    assert.deepEqual(
+      Object.entries(markers)
+        .filter(([, marker]) => text.includes(marker))
+        .map(([name]) => name),
+      [],
+      'none of the payload markers',
+    );
   });
 });
