@@ -49,7 +49,7 @@ describe('closure on the local cloud', { concurrency: true }, () => {
     const tenant = freshTenant('cl');
     await register(tenant);
     const key = await as(tenant, 'admin', ['admin'], 'POST', '/identity/keys', { name: 'exporter#writer', roles: ['viewer'] });
-    assert.equal(key.status, 200, JSON.stringify(key.body));
+    assert.equal(key.status, 201, JSON.stringify(key.body));
     const apiKey = key.body.result.apiKey as string;
     assert.equal((await api('GET', '/closure/status', { apiKey })).status, 200);
 
