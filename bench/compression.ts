@@ -27,10 +27,19 @@ const folder = fileURLToPath(new URL('../test/fixtures/compression/squad/', impo
 requireDataset('bench/compression.ts', folder, ['squad-v2-dev-5-articles.json']);
 
 interface Squad {
-  data: { title: string; paragraphs: { context: string; qas: { question: string; is_impossible?: boolean; answers: { text: string; answer_start: number }[] }[] }[] }[];
+  data: {
+    title: string;
+    paragraphs: {
+      context: string;
+      qas: { question: string; is_impossible?: boolean; answers: { text: string; answer_start: number }[] }[];
+    }[];
+  }[];
 }
 const squad = JSON.parse(readFileSync(`${folder}squad-v2-dev-5-articles.json`, 'utf8')) as Squad;
-const SPLITS = { tune: ['Normans', 'Sky_(United_Kingdom)'], heldOut: ['Computational_complexity_theory', 'Southern_California', 'Victoria_(Australia)'] } as const;
+const SPLITS = {
+  tune: ['Normans', 'Sky_(United_Kingdom)'],
+  heldOut: ['Computational_complexity_theory', 'Southern_California', 'Victoria_(Australia)'],
+} as const;
 const DISTRACTORS = 19;
 const BUDGETS = [0.5, 0.3, 0.2, 0.1];
 
@@ -51,7 +60,8 @@ function rng(seed: number): () => number {
 
 const sentences = new Intl.Segmenter('en', { granularity: 'sentence' });
 function answerSentence(paragraph: string, offset: number): string {
-  for (const { segment, index } of sentences.segment(paragraph)) if (offset >= index && offset < index + segment.length) return segment.trim();
+  for (const { segment, index } of sentences.segment(paragraph))
+    if (offset >= index && offset < index + segment.length) return segment.trim();
   throw new Error(`answer offset ${offset} outside its paragraph`);
 }
 
@@ -80,8 +90,17 @@ function cases(titles: readonly string[]): Case[] {
         const j = Math.floor(random() * (i + 1));
         [chosen[i], chosen[j]] = [chosen[j] as number, chosen[i] as number];
       }
-      const items = chosen.map((index) => ({ id: `p${index}`, kind: 'document' as const, text: (paragraphs[index] as { context: string }).context }));
-      out.push({ goal: qa.question, items, sentence: answerSentence(paragraph.context, answer.answer_start), tokens: items.reduce((sum, item) => sum + count(item.text), 0) });
+      const items = chosen.map((index) => ({
+        id: `p${index}`,
+        kind: 'document' as const,
+        text: (paragraphs[index] as { context: string }).context,
+      }));
+      out.push({
+        goal: qa.question,
+        items,
+        sentence: answerSentence(paragraph.context, answer.answer_start),
+        tokens: items.reduce((sum, item) => sum + count(item.text), 0),
+      });
     }
   });
   return out;
@@ -91,7 +110,9 @@ type Method = (c: Case, budget: number) => string[];
 const engine =
   (settings: CompressionSettings): Method =>
   (c, budget) =>
-    compress({ goal: c.goal, items: c.items, budgetTokens: budget }, settings, count).items.filter((item) => item.kind !== 'digest').map((item) => item.text);
+    compress({ goal: c.goal, items: c.items, budgetTokens: budget }, settings, count)
+      .items.filter((item) => item.kind !== 'digest')
+      .map((item) => item.text);
 const wholeItems = (order: readonly ContextItem[], budget: number): string[] => {
   const kept: string[] = [];
   let left = budget;
@@ -148,7 +169,9 @@ const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
 const tune = cases(SPLITS.tune);
 const heldOut = cases(SPLITS.heldOut);
 const mean = (set: readonly Case[]) => Math.round(set.reduce((sum, c) => sum + c.tokens, 0) / set.length);
-console.log(`bench/compression.ts: SQuAD 2.0 dev (5 articles), contexts of ${DISTRACTORS + 1} paragraphs; tune ${tune.length} questions (mean ${mean(tune)} tokens), held out ${heldOut.length} (mean ${mean(heldOut)} tokens)`);
+console.log(
+  `bench/compression.ts: SQuAD 2.0 dev (5 articles), contexts of ${DISTRACTORS + 1} paragraphs; tune ${tune.length} questions (mean ${mean(tune)} tokens), held out ${heldOut.length} (mean ${mean(heldOut)} tokens)`,
+);
 
 console.log('\ntune split, 20% budget: λ (relevanceWeight) × item weight → answer sentences kept');
 let best = { kept: -1, lambda: 0, item: 0 };
@@ -161,7 +184,9 @@ for (const lambda of [0.7, 1]) {
   }
   console.log(`  λ ${lambda}: ${row.join('  ')}`);
 }
-console.log(`  best on tune: λ ${best.lambda}, item weight ${best.item}; defaults: λ ${DEFAULT_COMPRESSION_SETTINGS.relevanceWeight}, item weight ${DEFAULT_COMPRESSION_SETTINGS.itemWeight}`);
+console.log(
+  `  best on tune: λ ${best.lambda}, item weight ${best.item}; defaults: λ ${DEFAULT_COMPRESSION_SETTINGS.relevanceWeight}, item weight ${DEFAULT_COMPRESSION_SETTINGS.itemWeight}`,
+);
 
 console.log('\nheld-out split (scored once, tenant defaults): tokens saved (1 − out/in) and answer sentences kept');
 console.log('budget | engine saved | engine kept | keep-most-recent kept | BM25 items kept | engine kept ÷ BM25 items kept');
@@ -172,5 +197,8 @@ for (const share of BUDGETS) {
   console.log(
     `${pct(share)} | ${pct(ours.saved)} | ${pct(ours.kept)} | ${pct(recent.kept)} (saved ${pct(recent.saved)}) | ${pct(bm25.kept)} (saved ${pct(bm25.saved)}) | ${(ours.kept / bm25.kept).toFixed(2)}`,
   );
-  if (share === 0.2) console.log(`  throughput at 20%: ${Math.round(ours.tokens / ours.seconds).toLocaleString('en')} input tokens/s (${((1000 * ours.seconds) / heldOut.length).toFixed(1)} ms per context)`);
+  if (share === 0.2)
+    console.log(
+      `  throughput at 20%: ${Math.round(ours.tokens / ours.seconds).toLocaleString('en')} input tokens/s (${((1000 * ours.seconds) / heldOut.length).toFixed(1)} ms per context)`,
+    );
 }

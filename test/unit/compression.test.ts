@@ -101,12 +101,15 @@ describe('compression: knowledge-graph digest', () => {
       ],
       'Who was Rollo?',
     );
-    assert.deepEqual(triples, [{ subject: 'Rollo', relation: 'agreed to swear fealty to', object: 'King Charles III of West Francia', sources: ['s'] }]);
+    assert.deepEqual(triples, [
+      { subject: 'Rollo', relation: 'agreed to swear fealty to', object: 'King Charles III of West Francia', sources: ['s'] },
+    ]);
   });
 });
 
 const doc = (id: string, text: string, extra: Partial<ContextItem> = {}): ContextItem => ({ id, kind: 'document', text, ...extra });
-const filler = (topic: string, n: number) => Array.from({ length: n }, (_, i) => `The ${topic} note number ${i} talks about ${topic} matters in general terms.`).join(' ');
+const filler = (topic: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `The ${topic} note number ${i} talks about ${topic} matters in general terms.`).join(' ');
 
 describe('compression: compress', () => {
   it('fits the budget, keeps the goal-relevant sentence, and accounts for every input item in its lineage', () => {
@@ -118,23 +121,46 @@ describe('compression: compress', () => {
       { id: 't2', kind: 'turn', role: 'assistant', text: 'Paris has many landmarks.' },
     ];
     const tokensIn = items.reduce((sum, item) => sum + count(item.text), 0);
-    const result = compress({ goal: 'When was the Eiffel Tower completed?', items, budgetTokens: Math.floor(tokensIn * 0.3) }, DEFAULT_COMPRESSION_SETTINGS, count);
+    const result = compress(
+      { goal: 'When was the Eiffel Tower completed?', items, budgetTokens: Math.floor(tokensIn * 0.3) },
+      DEFAULT_COMPRESSION_SETTINGS,
+      count,
+    );
     assert.equal(result.status, 'compressed');
     assert.ok(result.withinBudget && result.tokensOut <= result.budgetTokens);
     assert.ok(result.saved > 0.6, `saved ${result.saved}`);
     assert.ok(result.items.some((item) => item.text.includes('The Eiffel Tower was completed in 1889')));
-    assert.ok(result.items.some((item) => item.id === 't2'), 'the most recent turns are kept');
+    assert.ok(
+      result.items.some((item) => item.id === 't2'),
+      'the most recent turns are kept',
+    );
     const d3 = result.items.find((item) => item.from.some((from) => from.id === 'd3'));
     const d3Dropped = result.dropped.find((entry) => entry.id === 'd3');
-    assert.ok(d3?.from.some((from) => from.id === 'd3' && from.how === 'deduplicated') || d3Dropped?.reason === 'duplicate', 'd3 repeats d2');
-    const accounted = new Set([...result.items.flatMap((item) => item.from.map((from) => from.id)), ...result.dropped.map((entry) => entry.id)]);
+    assert.ok(
+      d3?.from.some((from) => from.id === 'd3' && from.how === 'deduplicated') || d3Dropped?.reason === 'duplicate',
+      'd3 repeats d2',
+    );
+    const accounted = new Set([
+      ...result.items.flatMap((item) => item.from.map((from) => from.id)),
+      ...result.dropped.map((entry) => entry.id),
+    ]);
     for (const item of items) assert.ok(accounted.has(item.id), `${item.id} is in the lineage`);
-    for (const item of result.items) for (const from of item.from) assert.equal(from.hash, itemHash(items.find((input) => input.id === from.id) as ContextItem));
+    for (const item of result.items)
+      for (const from of item.from) assert.equal(from.hash, itemHash(items.find((input) => input.id === from.id) as ContextItem));
   });
 
   it('summarises a long history into one summary item (TextRank) when it passes the threshold', () => {
-    const turns: ContextItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `t${i}`, kind: 'turn', role: i % 2 ? 'assistant' : 'user', text: filler(`topic${i}`, 4) }));
-    const result = compress({ goal: 'topic3 matters', items: turns, budgetTokens: 300 }, { ...DEFAULT_COMPRESSION_SETTINGS, summariseAboveTokens: 100 }, count);
+    const turns: ContextItem[] = Array.from({ length: 12 }, (_, i) => ({
+      id: `t${i}`,
+      kind: 'turn',
+      role: i % 2 ? 'assistant' : 'user',
+      text: filler(`topic${i}`, 4),
+    }));
+    const result = compress(
+      { goal: 'topic3 matters', items: turns, budgetTokens: 300 },
+      { ...DEFAULT_COMPRESSION_SETTINGS, summariseAboveTokens: 100 },
+      count,
+    );
     const summary = result.items.find((item) => item.kind === 'summary');
     assert.ok(summary, 'a summary item');
     assert.ok(summary.from.every((from) => from.how === 'summarised'));
@@ -145,21 +171,40 @@ describe('compression: compress', () => {
     const critical = doc('c1', filler('contract', 6), { critical: true });
     const labelled = doc('c2', filler('safety', 6), { labels: ['legal-hold'] });
     const settings = { ...DEFAULT_COMPRESSION_SETTINGS, criticalLabels: ['legal-hold'] };
-    const small = compress({ goal: 'anything', items: [critical, labelled, doc('d', filler('other', 20))], budgetTokens: 300 }, settings, count);
+    const small = compress(
+      { goal: 'anything', items: [critical, labelled, doc('d', filler('other', 20))], budgetTokens: 300 },
+      settings,
+      count,
+    );
     assert.equal(small.status, 'compressed');
-    for (const id of ['c1', 'c2']) assert.ok(small.items.some((item) => item.id === id && item.text.length > 0 && item.from[0]?.how === 'kept'));
+    for (const id of ['c1', 'c2'])
+      assert.ok(small.items.some((item) => item.id === id && item.text.length > 0 && item.from[0]?.how === 'kept'));
     const tight = compress({ goal: 'safety', items: [critical, labelled], budgetTokens: 150 }, settings, count);
     assert.equal(tight.status, 'needs-approval');
-    assert.deepEqual(tight.needsApproval?.items.map((item) => item.id), ['c1'], 'the least relevant critical item');
-    assert.deepEqual(tight.items.map((item) => item.id), ['c1', 'c2'], 'nothing critical dropped');
-    const approved = compress({ goal: 'safety', items: [critical, labelled], budgetTokens: 150, approvedDrops: new Set([itemHash(critical)]) }, settings, count);
+    assert.deepEqual(
+      tight.needsApproval?.items.map((item) => item.id),
+      ['c1'],
+      'the least relevant critical item',
+    );
+    assert.deepEqual(
+      tight.items.map((item) => item.id),
+      ['c1', 'c2'],
+      'nothing critical dropped',
+    );
+    const approved = compress(
+      { goal: 'safety', items: [critical, labelled], budgetTokens: 150, approvedDrops: new Set([itemHash(critical)]) },
+      settings,
+      count,
+    );
     assert.equal(approved.status, 'compressed');
     assert.ok(approved.items.some((item) => item.id === 'c2' && item.from[0]?.how === 'kept'));
   });
 
   it('keeps every critical item and accounts for every item, whatever the items and budget (property)', () => {
     const item = fc.record({
-      text: fc.array(fc.constantFrom('Alpha', 'beta', 'gamma.', 'Delta', 'river', 'rises.', 'Paris', 'fell.'), { minLength: 1, maxLength: 40 }).map((w) => w.join(' ')),
+      text: fc
+        .array(fc.constantFrom('Alpha', 'beta', 'gamma.', 'Delta', 'river', 'rises.', 'Paris', 'fell.'), { minLength: 1, maxLength: 40 })
+        .map((w) => w.join(' ')),
       critical: fc.boolean(),
       kind: fc.constantFrom('turn' as const, 'document' as const, 'memory' as const),
     });
@@ -167,10 +212,14 @@ describe('compression: compress', () => {
       fc.property(fc.array(item, { minLength: 1, maxLength: 12 }), fc.integer({ min: 16, max: 400 }), (raw, budget) => {
         const items = raw.map((entry, i) => ({ id: `i${i}`, ...entry }));
         const result = compress({ goal: 'Paris river', items, budgetTokens: budget }, DEFAULT_COMPRESSION_SETTINGS, count);
-        const accounted = new Set([...result.items.flatMap((out) => out.from.map((from) => from.id)), ...result.dropped.map((entry) => entry.id)]);
+        const accounted = new Set([
+          ...result.items.flatMap((out) => out.from.map((from) => from.id)),
+          ...result.dropped.map((entry) => entry.id),
+        ]);
         for (const input of items) {
           assert.ok(accounted.has(input.id));
-          if (input.critical) assert.ok(!result.dropped.some((entry) => entry.id === input.id && entry.reason === 'budget'), `${input.id} critical dropped`);
+          if (input.critical)
+            assert.ok(!result.dropped.some((entry) => entry.id === input.id && entry.reason === 'budget'), `${input.id} critical dropped`);
         }
         if (result.status === 'compressed') assert.ok(result.withinBudget, `${result.tokensOut} > ${budget}`);
         else assert.ok((result.needsApproval?.items.length ?? 0) > 0);
