@@ -24,7 +24,7 @@ import {
 } from './capsules.ts';
 import { closurePolicyChanged, closureStepCompleted, terminationCompleted, terminationRequested } from './closure.ts';
 import type { EventDefinition } from './common.ts';
-import { compressionConfigChanged, contextCompressed } from './compression.ts';
+import { compressionConfigChanged, compressionLoopCompleted, contextCompressed } from './compression.ts';
 import { analysisCompleted, exposureFailed, interfaceExposed } from './encapsulation.ts';
 import { evolutionDecisionMade, evolutionLoopStepped } from './evolution.ts';
 import { runCompleted } from './execution.ts';
@@ -103,6 +103,7 @@ export const eventCatalog = [
   versionUpdated,
   contextCompressed,
   compressionConfigChanged,
+  compressionLoopCompleted,
   planCreated,
   stepCompleted,
   migrationRunCompleted,

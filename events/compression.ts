@@ -55,22 +55,61 @@ export const contextCompressed = defineEvent({
 /** The detail of `compression.context.compressed`. */
 export type ContextCompressed = z.infer<typeof contextCompressed.schema>;
 
-/** `compression.config.changed` v1: a tenant's compression settings changed (an operator, or Loop 3's tuner from feedback). */
+/** `compression.config.changed` v1: a tenant's compression settings changed (an operator, or Loop 3 from feedback: `by: 'loop'`, with its execution and proposal). */
 export const compressionConfigChanged = defineEvent({
   source: 'autonomy.compression',
   detailType: 'compression.config.changed',
   version: '1',
   description:
-    "A tenant's compression settings changed: by whom (an operator, or the tuner from answer-found feedback), which fields from what to what, and the feedback window the tuner judged.",
+    "A tenant's compression settings changed: by whom (an operator; Loop 3's state machine from answer-found feedback, with its execution and the compression:tune proposal that allowed it; `tuner` in entries written before the loop), which fields from what to what, and the feedback window the tuner judged.",
   schema: detailSchema('1', {
-    by: z.enum(['operator', 'tuner']),
+    by: z.enum(['operator', 'tuner', 'loop']),
     settingsVersion: z.number().int().min(1).max(1e9),
     changes: z.array(z.string().min(1).max(200)).max(16),
     /** The tuner's window: reports and answers found (null for an operator's change). */
     window: z.strictObject({ samples: z.number().int().min(0).max(1000), found: z.number().int().min(0).max(1000) }).nullable(),
+    /** Loop 3's execution that applied the change (`by: 'loop'`). */
+    execution: z.string().min(1).max(80).optional(),
+    /** The `compression:tune` proposal that allowed it (`by: 'loop'`). */
+    proposalId: z.string().min(1).max(80).optional(),
     actor: actorSchema,
     changedAt: isoTimestampSchema,
   }),
 });
 /** The detail of `compression.config.changed`. */
 export type CompressionConfigChanged = z.infer<typeof compressionConfigChanged.schema>;
+
+/** How a run of Loop 3 ended. */
+export const compressionLoopOutcomeSchema = z.enum([
+  'tuned',
+  'unchanged',
+  'too-few',
+  'halted',
+  'awaiting-approval',
+  'refused',
+  'superseded',
+  'failed',
+]);
+
+/** `compression.loop.completed` v1: a run of Loop 3 (statemachines/compression-loop.asl.json) ended, on every path. */
+export const compressionLoopCompleted = defineEvent({
+  source: 'autonomy.compression',
+  detailType: 'compression.loop.completed',
+  version: '1',
+  description:
+    "A run of Loop 3 (Compression → Observation → Compression) ended: what started it, the feedback window it observed and its found-rate, what the tuner proposed and the compression:tune proposal, the settings version it left, and how it ended (tuned, unchanged, too-few reports, halted by a kill switch, awaiting approval, refused, superseded by another change, or failed with the failing step's error).",
+  schema: detailSchema('1', {
+    execution: z.string().min(1).max(80),
+    trigger: z.enum(['feedback', 'schedule']),
+    outcome: compressionLoopOutcomeSchema,
+    window: z.strictObject({ samples: z.number().int().min(0).max(1000), found: z.number().int().min(0).max(1000) }),
+    foundRate: z.number().min(0).max(1).nullable(),
+    changes: z.array(z.string().min(1).max(200)).max(16),
+    proposalId: z.string().min(1).max(80).nullable(),
+    settingsVersion: z.number().int().min(0).max(1e9),
+    reason: z.string().max(1000),
+    completedAt: isoTimestampSchema,
+  }),
+});
+/** The detail of `compression.loop.completed`. */
+export type CompressionLoopCompleted = z.infer<typeof compressionLoopCompleted.schema>;

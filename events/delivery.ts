@@ -61,6 +61,7 @@ export const OUTBOX_DETAIL_TYPES: ReadonlySet<CatalogDetailType> = new Set<Catal
   'versioning.version.updated',
   'compression.context.compressed',
   'compression.config.changed',
+  'compression.loop.completed',
   'migration.plan.created',
   'migration.step.completed',
   'migration.run.completed',
