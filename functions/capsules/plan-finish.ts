@@ -1,7 +1,7 @@
 /** KAMACHIQ plan task, last: the plan's summary with capsules.plan.completed, once. */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
-import { levelDeps } from '../../lib/adapters/aws/capsule-plan-deps.ts';
+import { levelDeps } from '../../lib/adapters/aws/capsule-plan-store.ts';
 import { finishStep } from '../../lib/capsules/plan-steps.ts';
 import { planIdSchema } from '../../lib/capsules/plans.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';

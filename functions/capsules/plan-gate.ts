@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
-import { reviewDeps } from '../../lib/adapters/aws/capsule-plan-deps.ts';
+import { reviewDeps } from '../../lib/adapters/aws/capsule-plan-store.ts';
 import { awaitReview } from '../../lib/capsules/plan-steps.ts';
 import { planIdSchema } from '../../lib/capsules/plans.ts';
 import { logger } from '../../lib/observability.ts';

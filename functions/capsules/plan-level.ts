@@ -1,7 +1,7 @@
 /** KAMACHIQ plan task, before each layer: the kill switches and a cancellation, then the layer's nodes admitted within the plan budget. */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
-import { levelDeps } from '../../lib/adapters/aws/capsule-plan-deps.ts';
+import { levelDeps } from '../../lib/adapters/aws/capsule-plan-store.ts';
 import { levelStep } from '../../lib/capsules/plan-steps.ts';
 import { planIdSchema } from '../../lib/capsules/plans.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';

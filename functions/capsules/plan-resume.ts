@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
-import { reviewDeps } from '../../lib/adapters/aws/capsule-plan-deps.ts';
+import { reviewDeps } from '../../lib/adapters/aws/capsule-plan-store.ts';
 import { resumeReview } from '../../lib/capsules/plan-steps.ts';
 import { logger } from '../../lib/observability.ts';
 import { ruleHandler } from '../../lib/triggers/rule.ts';

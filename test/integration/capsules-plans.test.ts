@@ -1,8 +1,9 @@
 /**
  * KAMACHIQ plans on the local cloud: a published capsule installed by a tenant, then a two-step plan
  * (b fed a's summary) run by the capsule-plan state machine to its summary, every step in a
- * verifying ledger and the catalog's success record; a plan with a cycle refused, writing nothing;
- * a kill switch stopping a plan before its first layer.
+ * verifying ledger (its capsules:plan proposal passing governance's gate at the tenant's autonomy
+ * level first); a plan with a cycle refused, writing nothing; a kill switch stopping a plan before
+ * its first layer; a node flagged for review holding the plan at the review gate until people approve.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -77,12 +78,21 @@ describe('KAMACHIQ plans on the local cloud', { timeout: 400_000 }, () => {
 
     const events = await eventually('the plan events in the ledger', async () => {
       const found = (await ledgerEvents(installer, 'capsules')).filter((event) => (event.detail as { planId?: string }).planId === planId);
-      return found.length >= 4 ? found : undefined;
+      return found.length >= 5 ? found : undefined;
     });
     assert.deepEqual(
       events.map((event) => event.detailType),
-      ['capsules.plan.started', 'capsules.plan-node.ended', 'capsules.plan-node.ended', 'capsules.plan.completed'],
+      [
+        'capsules.plan.started',
+        'capsules.plan.reviewed',
+        'capsules.plan-node.ended',
+        'capsules.plan-node.ended',
+        'capsules.plan.completed',
+      ],
     );
+    // At the default autonomy level (2) a plan in prod is medium risk: L3 validation, no people.
+    const gate = events[1]?.detail as { route?: string; decision?: string } | undefined;
+    assert.deepEqual([gate?.route, gate?.decision], ['l3-validation', 'approved']);
     const verified = await as(installer, 'auditor', ['viewer'], 'GET', '/audit/verify?stream=events.capsules');
     assert.equal(verified.body.result.intact, true, JSON.stringify(verified.body.result));
   });
@@ -124,5 +134,45 @@ describe('KAMACHIQ plans on the local cloud', { timeout: 400_000 }, () => {
     assert.equal(plan.nodes[0]?.state, 'skipped');
     assert.equal(plan.nodes[0]?.runId, null);
     assert.deepEqual((await as(halted, 'ops', ['viewer'], 'GET', '/capsules/runs')).body.result.runs, []);
+  });
+
+  it('holds a plan with a node flagged for review at the gate until people approve, then runs it to its summary', async () => {
+    const started = await submit(installer, {
+      goal: 'Summarise incident inc-3 once someone has looked',
+      budget: { tokens: 40_000, costUsd: 1 },
+      nodes: [{ id: 'a', capsule: name, input: { incident_id: 'inc-3' }, review: true }],
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const { planId } = started.body.result;
+    const approval = await eventually(
+      'the review approval to open',
+      async () =>
+        (await as(installer, 'viewer', ['viewer'], 'GET', '/governance/approvals')).body.result.approvals.find(
+          (entry: { proposalId?: string; approvalId: string }) => entry.approvalId === `approval-${planId}-review-0`,
+        ),
+      20_000,
+      200,
+    );
+    const waiting = (await as(installer, 'ops', ['viewer'], 'GET', `/capsules/plans?planId=${planId}`)).body.result.plans[0];
+    assert.equal(waiting.status, 'reviewing');
+    assert.equal(waiting.nodes[0].state, 'pending');
+    for (let index = 0; index < approval.required; index += 1) {
+      const vote = await as(installer, `reviewer-${index}`, ['approver'], 'POST', '/governance/approvals', {
+        parameters: { approvalId: approval.approvalId, decision: 'approve', reason: 'the plan reads only' },
+      });
+      assert.equal(vote.status, 200, JSON.stringify(vote.body));
+    }
+    const plan = await ended(installer, planId);
+    assert.equal(plan.status, 'completed', plan.reason);
+    assert.equal(plan.nodes[0]?.state, 'completed');
+    const reviewed = await eventually('the gate decision in the ledger', async () =>
+      (await ledgerEvents(installer, 'capsules')).find(
+        (event) => event.detailType === 'capsules.plan.reviewed' && (event.detail as { planId?: string }).planId === planId,
+      ),
+    );
+    assert.deepEqual(
+      [(reviewed.detail as { route?: string }).route, (reviewed.detail as { decision?: string }).decision],
+      ['human-approval', 'approved'],
+    );
   });
 });

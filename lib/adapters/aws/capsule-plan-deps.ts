@@ -1,161 +1,17 @@
 /**
- * KAMACHIQ plans' ports in a deployed function, on the state table:
- *   <tenant>#capsules#plans / <planId>              the plan (written by its steps, one after another)
- *   <tenant>#capsules#plans / <planId>#node#<id>    each node (written only by its own step)
- *   <tenant>#capsules#plans / <planId>#cancel       a cancellation asked for (kept apart from the plan)
- *   <tenant>#capsules#plans / <planId>#gate         the review gate step waiting: its proposal and task token (TTL)
- * each write with its events' outbox entries (recorded in the ledger, then published); the plan's
- * execution on Step Functions (statemachines/capsule-plan.asl.json), named after the plan; the review
- * gate proposes `capsules:plan` through governance's `propose` in process.
+ * KAMACHIQ plans' routes and node step in a deployed function: the plan's execution on Step Functions
+ * (statemachines/capsule-plan.asl.json), named after the plan, and each node's capsule run through the
+ * runs' own path. The plans' store and the light steps' ports are in ./capsule-plan-store.ts.
  */
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { LevelDeps, NodeDeps, PlanDeps, PlanStarter, PlanStore, ReviewDeps } from '../../capsules/plan-steps.ts';
-import { type Plan, type PlanNode, planNodeSchema, planSchema, reviewTimeoutOf } from '../../capsules/plans.ts';
+import type { NodeDeps, PlanDeps, PlanStarter } from '../../capsules/plan-steps.ts';
 import { startRun } from '../../capsules/runs.ts';
 import { config } from '../../config.ts';
-import { ConflictError, LockedError } from '../../errors.ts';
-import type { BusEvent } from '../../events/publisher.ts';
-import { type OutboxPort, propose } from '../../governance/proposals.ts';
-import { assertActuationAllowed } from '../../governance/settings.ts';
 import { capsuleStore } from './capsule-deps.ts';
+import { planStore } from './capsule-plan-store.ts';
 import { runDeps } from './capsule-run-deps.ts';
-import { dynamoClient, sfnClient } from './clients.ts';
-import { ConditionFailedError, mappedSend } from './errors.ts';
-import { governanceOutbox, governanceStore, proposalDeps, workflowCallbacks } from './governance-deps.ts';
-import { outboxEntries, outboxPut } from './governance-store.ts';
-
-const plansPk = (tenant: string) => `${tenant}#capsules#plans`;
-const nodeSk = (planId: string, nodeId: string) => `${planId}#node#${nodeId}`;
-
-function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, ...rest } = item;
-  return rest as T;
-}
-
-/** {@link PlanStore} on the state table. */
-export function dynamoPlanStore(client: DynamoDBDocumentClient, table: string, outbox: OutboxPort): PlanStore {
-  const send = mappedSend(client, 'DynamoDB');
-  const write = async (tenant: string, items: Record<string, unknown>[], events: BusEvent[], conflict: string) => {
-    const now = new Date();
-    const entries = outboxEntries(tenant, events, now);
-    try {
-      await send(new TransactWriteCommand({ TransactItems: [...items, ...entries.map((entry) => outboxPut(table, entry, now))] }));
-    } catch (error) {
-      if (error instanceof ConditionFailedError) throw new ConflictError(conflict);
-      throw error;
-    }
-    for (const entry of entries) await outbox.record(entry);
-    await outbox.deliver(entries);
-  };
-  const query = async (tenant: string, prefix?: string) => {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const output = await send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': plansPk(tenant), ...(prefix ? { ':prefix': prefix } : {}) },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...(output.Items ?? []));
-      start = output.LastEvaluatedKey;
-    } while (start && items.length < 5000);
-    return items;
-  };
-  return {
-    async createPlan(plan, nodes, events) {
-      await write(
-        plan.tenant,
-        [
-          {
-            Put: {
-              TableName: table,
-              Item: { ...plan, pk: plansPk(plan.tenant), sk: plan.planId },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          ...nodes.map((node) => ({
-            Put: { TableName: table, Item: { ...node, pk: plansPk(plan.tenant), sk: nodeSk(plan.planId, node.id) } },
-          })),
-        ],
-        events,
-        `Plan ${plan.planId} exists`,
-      );
-    },
-    async putPlan(plan, expectedRevision, events) {
-      await write(
-        plan.tenant,
-        [
-          {
-            Put: {
-              TableName: table,
-              Item: { ...plan, pk: plansPk(plan.tenant), sk: plan.planId },
-              ConditionExpression: '#revision = :revision',
-              ExpressionAttributeNames: { '#revision': 'revision' },
-              ExpressionAttributeValues: { ':revision': expectedRevision },
-            },
-          },
-        ],
-        events,
-        `Plan ${plan.planId} was changed concurrently`,
-      );
-    },
-    async putNode(tenant, planId, node, events) {
-      await write(
-        tenant,
-        [{ Put: { TableName: table, Item: { ...node, pk: plansPk(tenant), sk: nodeSk(planId, node.id) } } }],
-        events,
-        `Node ${node.id} conflict`,
-      );
-    },
-    async plan(tenant, planId) {
-      const output = await send(new GetCommand({ TableName: table, Key: { pk: plansPk(tenant), sk: planId }, ConsistentRead: true }));
-      return output.Item ? planSchema.parse(strip(output.Item)) : undefined;
-    },
-    async nodes(tenant, planId) {
-      const items = await query(tenant, `${planId}#node#`);
-      return items.map((item) => planNodeSchema.parse(strip<PlanNode>(item))).sort((a, b) => a.layer - b.layer);
-    },
-    async plans(tenant, limit) {
-      const items = await query(tenant);
-      return items
-        .filter((item) => !String(item.sk).includes('#'))
-        .map((item) => planSchema.parse(strip<Plan>(item)))
-        .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
-        .slice(0, limit);
-    },
-    async requestCancel(tenant, planId, by, at) {
-      await send(new PutCommand({ TableName: table, Item: { pk: plansPk(tenant), sk: `${planId}#cancel`, by, at } }));
-    },
-    async cancelRequest(tenant, planId) {
-      const output = await send(
-        new GetCommand({ TableName: table, Key: { pk: plansPk(tenant), sk: `${planId}#cancel` }, ConsistentRead: true }),
-      );
-      return output.Item ? { by: String(output.Item.by), at: String(output.Item.at) } : undefined;
-    },
-    async putGateWait(tenant, planId, wait) {
-      await send(
-        new PutCommand({
-          TableName: table,
-          Item: { pk: plansPk(tenant), sk: `${planId}#gate`, ...wait },
-        }),
-      );
-    },
-    async gateWait(tenant, planId) {
-      const output = await send(
-        new GetCommand({ TableName: table, Key: { pk: plansPk(tenant), sk: `${planId}#gate` }, ConsistentRead: true }),
-      );
-      const item = output.Item;
-      return item
-        ? { proposalId: String(item.proposalId), taskToken: String(item.taskToken), expiresAt: Number(item.expiresAt) }
-        : undefined;
-    },
-  };
-}
+import { sfnClient } from './clients.ts';
+import { mappedSend } from './errors.ts';
 
 /** Starts plan executions of `stateMachineArn`, named after the plan (one plan, one execution). */
 export function sfnPlanStarter(client: SFNClient, stateMachineArn: string): PlanStarter {
@@ -166,14 +22,6 @@ export function sfnPlanStarter(client: SFNClient, stateMachineArn: string): Plan
       return output.executionArn ?? '';
     },
   };
-}
-
-let store: PlanStore | undefined;
-
-/** The plans on the stage's state table. */
-export function planStore(): PlanStore {
-  store ??= dynamoPlanStore(dynamoClient(), config().STATE_TABLE, governanceOutbox());
-  return store;
 }
 
 /** What the plans routes need. @throws Error when the function has no CAPSULE_PLAN_STATE_MACHINE_ARN. */
@@ -193,24 +41,6 @@ export function planDeps(): PlanDeps {
   };
 }
 
-/** The level step's ports: the plans and the kill switches (the tenant's and the global one). */
-export function levelDeps(): LevelDeps {
-  return {
-    store: planStore(),
-    async locked(tenant) {
-      const [settings, global] = await Promise.all([governanceStore().settings(tenant), governanceStore().globalKillSwitch()]);
-      try {
-        assertActuationAllowed(settings, global);
-        return undefined;
-      } catch (error) {
-        if (error instanceof LockedError) return error.message;
-        throw error;
-      }
-    },
-    clock: () => new Date(),
-  };
-}
-
 /** The node step's ports: one capsule run through the runs' own path (its key, guardrails, MCP tool calls). */
 export function nodeDeps(): NodeDeps {
   return {
@@ -223,20 +53,6 @@ export function nodeDeps(): NodeDeps {
         await deps.close();
       }
     },
-    clock: () => new Date(),
-  };
-}
-
-/** The review gate's ports: governance's `propose` in process (the plan's review proposal id), proposals, task callbacks. */
-export function reviewDeps(now: Date): ReviewDeps {
-  return {
-    store: planStore(),
-    propose: (input, proposer, proposalId) => propose(input, proposer, { ...proposalDeps(now), newId: () => proposalId }),
-    proposal: (tenant, proposalId) => governanceStore().proposal(tenant, proposalId),
-    async gateTimeoutSeconds(tenant) {
-      return reviewTimeoutOf((await governanceStore().settings(tenant)).config);
-    },
-    callbacks: workflowCallbacks(),
     clock: () => new Date(),
   };
 }
