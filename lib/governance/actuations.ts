@@ -211,6 +211,21 @@ export const actuations: readonly Actuation[] = [
     bounds: { budgetTokens: { min: 256, max: 1_000_000 } },
     description: "Fits an agent's context to a token budget, recording the lineage of what became what",
   },
+  // Loop 3 (statemachines/compression-loop.asl.json): one bounded step of a tenant's compression
+  // settings from answer-found feedback; the bounds are the tuner's (lib/compression/tuner.ts TUNER_BOUNDS).
+  {
+    engine: 'compression',
+    action: 'tune',
+    operation: 'optimisation',
+    reversible: true,
+    dryRun: false,
+    bounds: {
+      relevanceWeight: { min: 0.5, max: 1 },
+      itemWeight: { min: 0, max: 0.8 },
+      summariseAboveTokens: { min: 256, max: 16_384 },
+    },
+    description: "Moves a tenant's compression settings one bounded step (MMR λ, item weight, summarising threshold) from answer-found feedback",
+  },
   {
     engine: 'compression',
     action: 'delete-context',

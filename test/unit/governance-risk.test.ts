@@ -529,6 +529,7 @@ describe('governance actuation catalog', () => {
       ['encapsulation:expose-interface', 'interface-exposure', false],
       ['encapsulation:restructure', 'structural-change', false],
       ['compression:compress', 'optimisation', true],
+      ['compression:tune', 'optimisation', true],
       ['compression:delete-context', 'optimisation', false],
       ['closure:terminate', 'termination', false],
       ['closure:archive', 'optimisation', true],
