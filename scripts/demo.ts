@@ -1,4 +1,10 @@
 /**
+ * `npm run demo -- improve [--json] [--running]`: Loop 1, the improvement loop (scripts/improve-demo.ts):
+ * two configurations of the demo service with different latencies, Evolution finding the better one from
+ * observations, Versioning tagging it, the canary judged per step and promoted, then a deliberately worse
+ * configuration canaried and rolled back, each decision printed with its time. Exit status: 0 the better
+ * one promoted and the worse one rolled back with verifying ledgers; 1 otherwise; 2 usage; 3 set-up.
+ *
  * `npm run demo -- self-repair [--json] [--gate] [--timeout <seconds>] [--running]`: the self-repair
  * loop on the local cloud (scripts/self-repair-demo.ts). It boots a local cloud of its own (fresh
  * data, free ports) unless `--running` says to use the one `npm start` runs, breaks the demo
@@ -19,10 +25,12 @@ import { startLocalCloud } from '../infra/local/cloud.ts';
 import { loadOrCreateIdpKey, signLocalToken } from '../infra/local/idp.ts';
 import { defaultPorts, freePorts } from '../infra/local/ports.ts';
 import { formatStep, formatTargets } from '../lib/demo/report.ts';
+import { runImproveDemo } from './improve-demo.ts';
 import { runSelfRepairDemo, type SelfRepairDemoOptions } from './self-repair-demo.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const usage = 'usage: npm run demo -- self-repair [--json] [--gate] [--timeout <seconds>] [--running]';
+const usage =
+  'usage: npm run demo -- self-repair [--json] [--gate] [--timeout <seconds>] [--running]\n       npm run demo -- improve [--json] [--running]';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,14 +42,15 @@ const { values, positionals } = parseArgs({
   },
 });
 const timeoutSeconds = Number(values.timeout);
+const demo = positionals[0];
 if (
-  positionals[0] !== 'self-repair' ||
+  (demo !== 'self-repair' && demo !== 'improve') ||
   positionals.length !== 1 ||
   !Number.isFinite(timeoutSeconds) ||
   timeoutSeconds < 10 ||
   timeoutSeconds > 3600
 ) {
-  console.error(`${usage}\n  the only demo is self-repair; --timeout is 10-3600 seconds`);
+  console.error(`${usage}\n  the demos are self-repair and improve; --timeout is 10-3600 seconds`);
   process.exit(2);
 }
 
@@ -109,29 +118,51 @@ try {
 }
 let code = 1;
 try {
-  say('');
-  say('Self-repair demo: a bad release of the demo service, and the loop that repairs it (times since the fault)');
-  const report = await runSelfRepairDemo({
-    ...cloud.options,
-    tenant: currentTenant,
-    gate: values.gate,
-    recoveryTimeoutMs: timeoutSeconds * 1000,
-    onStep: (step) => say(formatStep(step)),
-    log: note,
-  });
-  if (values.json) console.log(JSON.stringify(report));
-  else {
+  if (demo === 'improve') {
     say('');
-    for (const check of report.ledger)
-      say(`  ledger ${check.stream.padEnd(20)} ${check.intact ? 'intact' : 'NOT INTACT'}, ${check.entries} entries: ${check.detail}`);
-    for (const line of formatTargets(report)) say(`  ${line}`);
     say(
-      report.recovered && report.ledgerIntact
-        ? `  recovered in ${((report.recoveredMs ?? 0) / 1000).toFixed(1)} s, every step in a verifying ledger`
-        : `  NOT RECOVERED${report.missing.length > 0 ? `: ${report.missing.join('; ')}` : ''}`,
+      'Improvement demo (Loop 1): two configurations of the demo service, the better one found, versioned, canaried and promoted; then a worse one rolled back',
     );
+    const report = await runImproveDemo({ ...cloud.options, tenant: currentTenant, onLine: say });
+    if (values.json) console.log(JSON.stringify(report));
+    else {
+      say('');
+      for (const run of [report.improvement, report.worse])
+        say(
+          `  ${run.status.padEnd(12)} arm ${run.chosen} ${run.version ?? ''}: decision ${run.timing.decisionMs ?? '-'} ms, tag ${run.timing.tagMs ?? '-'} ms, deployment ${run.timing.deploymentMs ?? '-'} ms + bake ${run.timing.bakeMs ?? '-'} ms, whole run ${((run.timing.totalMs ?? 0) / 1000).toFixed(1)} s`,
+        );
+      say(
+        report.ok
+          ? '  the better configuration promoted, the worse one rolled back, every stream verifying'
+          : '  NOT AS EXPECTED: see the steps above',
+      );
+    }
+    code = report.ok ? 0 : 1;
+  } else {
+    say('');
+    say('Self-repair demo: a bad release of the demo service, and the loop that repairs it (times since the fault)');
+    const report = await runSelfRepairDemo({
+      ...cloud.options,
+      tenant: currentTenant,
+      gate: values.gate,
+      recoveryTimeoutMs: timeoutSeconds * 1000,
+      onStep: (step) => say(formatStep(step)),
+      log: note,
+    });
+    if (values.json) console.log(JSON.stringify(report));
+    else {
+      say('');
+      for (const check of report.ledger)
+        say(`  ledger ${check.stream.padEnd(20)} ${check.intact ? 'intact' : 'NOT INTACT'}, ${check.entries} entries: ${check.detail}`);
+      for (const line of formatTargets(report)) say(`  ${line}`);
+      say(
+        report.recovered && report.ledgerIntact
+          ? `  recovered in ${((report.recoveredMs ?? 0) / 1000).toFixed(1)} s, every step in a verifying ledger`
+          : `  NOT RECOVERED${report.missing.length > 0 ? `: ${report.missing.join('; ')}` : ''}`,
+      );
+    }
+    code = report.recovered && report.ledgerIntact ? 0 : 1;
   }
-  code = report.recovered && report.ledgerIntact ? 0 : 1;
 } catch (error) {
   console.error(`The demo could not run: ${(error as Error).message}`);
   code = 3;

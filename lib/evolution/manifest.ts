@@ -117,17 +117,20 @@ export const evolutionEngine = defineEngine({
     'loop-watch': {
       description: "Improvement loop task: the promotion's state, until it ends",
       task: true,
+      timeout: 29,
       needs: [...loopRuns, need.table('state', ['GetItem'], ['*#promotion'])],
     },
     'loop-replicate': {
       description: 'Improvement loop task: replication after promotion (the Replication engine evaluates the promoted component)',
       task: true,
-      timeout: 29,
+      // An L3-route scale waits for the gate's validation (at most 20 s) before its executor runs.
+      timeout: 60,
       needs: [...loopRuns, ...needsOf(replicationEngine, 'evaluate')],
     },
     'loop-finish': {
       description: "Improvement loop task, on every path: the run's end; a promoted arm becomes the service's current one in Evolution",
       task: true,
+      timeout: 29,
       needs: [...loopRuns, need.table('state', ['GetItem', 'PutItem'], [SERVICES]), need.table('state', ['UpdateItem'], [STATS])],
     },
   },
