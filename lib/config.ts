@@ -41,6 +41,8 @@ const configSchema = z.object({
   MIGRATION_STATE_MACHINE_ARN: optionalText,
   /** The improvement loop's state machine (Loop 1; evolution/loops starts runs). */
   IMPROVEMENT_LOOP_STATE_MACHINE_ARN: optionalText,
+  /** Loop 3's state machine (compression/feedback and compression/loop-schedule start runs). */
+  COMPRESSION_LOOP_STATE_MACHINE_ARN: optionalText,
   /** The stage's account (functions with an `actuate` need: the executors act in it only). */
   EXECUTION_ACCOUNT_ID: optionalText.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional()),
   /** URL prefixes webhooks may call, comma-separated (stage parameter `executionWebhookAllowlist`); none when empty. */

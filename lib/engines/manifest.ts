@@ -142,6 +142,8 @@ export const PROMOTION_STATE_MACHINE = 'promotion';
 export const MIGRATION_STATE_MACHINE = 'migration';
 /** A run of the improvement loop's state machine (statemachines/improvement-loop.asl.json, Loop 1), named as the gate is. */
 export const IMPROVEMENT_LOOP_STATE_MACHINE = 'improvement-loop';
+/** A run of Loop 3's state machine (statemachines/compression-loop.asl.json, Compression → Observation → Compression), named as the gate is. */
+export const COMPRESSION_LOOP_STATE_MACHINE = 'compression-loop';
 
 /**
  * The stage's state machines that functions start, by their name after `<service>-<stage>-`
@@ -154,6 +156,7 @@ export const stateMachines = {
   [PROMOTION_STATE_MACHINE]: { env: 'PROMOTION_STATE_MACHINE_ARN' },
   [MIGRATION_STATE_MACHINE]: { env: 'MIGRATION_STATE_MACHINE_ARN' },
   [IMPROVEMENT_LOOP_STATE_MACHINE]: { env: 'IMPROVEMENT_LOOP_STATE_MACHINE_ARN' },
+  [COMPRESSION_LOOP_STATE_MACHINE]: { env: 'COMPRESSION_LOOP_STATE_MACHINE_ARN' },
 } as const;
 /** A state machine's name after `<service>-<stage>-`. */
 export type StateMachineName = keyof typeof stateMachines;
