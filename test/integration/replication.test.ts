@@ -111,7 +111,8 @@ describe('replication on the local cloud', { timeout: 150_000 }, () => {
     });
     assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
     assert.match(JSON.stringify(unknown.body), /body\.parameters\.metrics/);
-    assert.equal((await ok(as(tenant, ['viewer'], 'GET', '/replication/status?component=svc/api'), 'status')).result.decisions.length, 0);
+    const untouched = (await ok(as(tenant, ['viewer'], 'GET', '/replication/status?component=svc/api'), 'status')).result;
+    assert.deepEqual(untouched.decisions, [], 'no decision recorded');
 
     // cpu at 200% of its target on 2 (read through the executor): the HPA asks for ceil(2 × 2) = 4.
     const evaluated = await ok(
