@@ -2,8 +2,9 @@
  * The Compression engine's actions, on ports: compress a context (settings read, tokens counted by
  * the gateway's tokenizer, {@link compress}, the run and its lineage recorded in the ledger through
  * the outbox, a governance proposal when critical items would have to go), read the status, change
- * the settings, and take answer-found feedback (Loop 3: every {@link TUNE_EVERY} reports the tuner,
- * lib/compression/tuner.ts, moves the settings one bounded step over those reports).
+ * the settings, and take answer-found feedback (every {@link TUNE_EVERY} reports start a run of Loop 3,
+ * statemachines/compression-loop.asl.json and lib/compression/loop.ts, which judges those reports
+ * with the tuner and applies its step through governance).
  *
  * State (one partition per tenant, `<tenant>#compression`): `settings`, `effectiveness` (totals and the
  * last {@link RECENT_REPORTS} reports) and `run#<compressionId>` (a run's figures and its feedback).
@@ -19,12 +20,30 @@ import type { OutboxEntry, OutboxPort, Proposal, ProposalOutcome, Proposer } fro
 import { compress } from './compress.ts';
 import type { StoredSettings } from './routes.ts';
 import type { CompressionResult, CompressionSettings, CompressRequest } from './schemas.ts';
-import { tuneSettings } from './tuner.ts';
 
 /** Reports kept in the effectiveness record. */
 export const RECENT_REPORTS = 100;
-/** Reports between two tuning steps (the tuner's minimum window). */
+/** Reports between two runs of Loop 3 (the tuner's minimum window). */
 export const TUNE_EVERY = 20;
+
+/** What starts a run of Loop 3. */
+export interface LoopStartInput {
+  tenant: string;
+  trigger: 'feedback' | 'schedule';
+}
+
+/** Starts runs of Loop 3: the same name is the same run (a name used already is not an error). */
+export interface LoopStarter {
+  start(name: string, input: LoopStartInput): Promise<string>;
+}
+
+/**
+ * The execution judging the window that ends at effectiveness version `version`: the feedback route
+ * and the schedule name the same window's run alike, so it runs once.
+ */
+export function loopExecutionName(tenant: string, version: number): string {
+  return `${tenant}-c3-${version}`.slice(0, 80);
+}
 
 /** A compression as stored. */
 export interface CompressionRun {
@@ -48,7 +67,7 @@ export interface StoredEffectiveness {
   savedSum: number;
   /** Last reports, oldest first. */
   recent: boolean[];
-  /** Reports since the tuner last ran. */
+  /** Reports not judged by a run of Loop 3 yet. */
   sinceTune: number;
   version: number;
 }
@@ -76,8 +95,10 @@ export interface CompressionStore {
   run(tenant: string, compressionId: string): Promise<CompressionRun | undefined>;
   /** Saves a run's feedback with the effectiveness it moves. @throws ConflictError when the run has feedback already or effectiveness is not at `expectedVersion`. */
   putFeedback(run: CompressionRun, next: StoredEffectiveness, expectedVersion: number): Promise<void>;
-  /** @throws ConflictError when effectiveness is not at `expectedVersion`. */
-  putEffectiveness(tenant: string, next: StoredEffectiveness, expectedVersion: number): Promise<void>;
+  /** Saves effectiveness with events (Loop 3's record step). @throws ConflictError when it is not at `expectedVersion`. */
+  putEffectiveness(tenant: string, next: StoredEffectiveness, expectedVersion: number, events?: BusEvent[]): Promise<OutboxEntry[]>;
+  /** Tenants that ever reported feedback (Loop 3's schedule). */
+  feedbackTenants(): Promise<string[]>;
 }
 
 /** What the actions need. */
@@ -91,13 +112,15 @@ export interface CompressionDeps {
   /** Governance in process: propose, and read a proposal. */
   propose: (input: ProposalInput, proposer: Proposer) => Promise<ProposalOutcome>;
   proposal: (tenant: string, proposalId: string) => Promise<Proposal | undefined>;
+  /** Starts runs of Loop 3 (the feedback route). */
+  loops?: LoopStarter;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const settingsOf = ({ version: _v, updatedAt: _a, updatedBy: _b, ...settings }: StoredSettings): CompressionSettings => settings;
 
 /** Records entries in the ledger, then publishes them; the first entry's ledger location. */
-async function deliver(outbox: OutboxPort, entries: OutboxEntry[]): Promise<LedgerLocation | undefined> {
+export async function deliver(outbox: OutboxPort, entries: OutboxEntry[]): Promise<LedgerLocation | undefined> {
   let first: LedgerLocation | undefined;
   for (const entry of entries) {
     const ref = await outbox.record(entry);
@@ -247,20 +270,24 @@ export async function compressionStatus(tenant: string, store: CompressionStore)
 }
 
 /**
- * Changes some settings (`PUT /compression/config`, or the tuner), recorded with `compression.config.changed`.
- * @throws ConflictError after 5 lost races.
+ * Changes some settings (`PUT /compression/config`, or Loop 3's apply step), recorded with
+ * `compression.config.changed`. With `loop.expectedVersion`, only over that version.
+ * @throws ConflictError after 5 lost races, or when the settings are not at `loop.expectedVersion`.
  */
 export async function updateSettings(
   tenant: string,
   patch: Partial<CompressionSettings>,
   actor: string,
-  by: 'operator' | 'tuner',
+  by: 'operator' | 'loop',
   deps: Pick<CompressionDeps, 'store' | 'outbox' | 'now'>,
   window: { samples: number; found: number } | null = null,
+  loop?: { expectedVersion: number; execution: string; proposalId: string },
 ): Promise<StoredSettings> {
   let written: StoredSettings | undefined;
   const entries = await withRetry(async () => {
     const current = await deps.store.settings(tenant);
+    if (loop && current.version !== loop.expectedVersion)
+      throw new ConflictError(`The compression settings of ${tenant} are at v${current.version}, not v${loop.expectedVersion}`);
     const next: StoredSettings = {
       ...current,
       ...patch,
@@ -277,6 +304,7 @@ export async function updateSettings(
       settingsVersion: next.version,
       changes,
       window,
+      ...(loop ? { execution: loop.execution, proposalId: loop.proposalId } : {}),
       actor,
       changedAt: deps.now.toISOString(),
     });
@@ -289,14 +317,15 @@ export async function updateSettings(
 
 /**
  * Records whether a later answer was found in a compression's output; every {@link TUNE_EVERY}
- * reports, the tuner steps the settings over those reports.
+ * reports not judged yet start a run of Loop 3 (`deps.loops`), which judges them. A run that could
+ * not be started is reported in `loop.error` (the report is kept; the schedule starts the run later).
  * @throws NotFoundError for an unknown compression; ConflictError when it was reported already.
  */
 export async function recordFeedback(
   tenant: string,
   input: { compressionId: string; found: boolean },
   actor: string,
-  deps: Pick<CompressionDeps, 'store' | 'outbox' | 'now'>,
+  deps: Pick<CompressionDeps, 'store' | 'outbox' | 'now' | 'loops'>,
 ) {
   const run = await deps.store.run(tenant, input.compressionId);
   if (!run) throw new NotFoundError(`No compression ${input.compressionId}`);
@@ -315,26 +344,18 @@ export async function recordFeedback(
     await deps.store.putFeedback({ ...run, feedback: { found: input.found, at: deps.now.toISOString(), actor } }, moved, current.version);
     return moved;
   });
-  const window = {
-    samples: Math.min(next.sinceTune, next.recent.length),
-    found: next.recent.slice(-next.sinceTune).filter(Boolean).length,
-  };
-  let changes: string[] = [];
-  let settingsVersion = (await deps.store.settings(tenant)).version;
-  if (next.sinceTune >= TUNE_EVERY) {
-    const stored = await deps.store.settings(tenant);
-    const tuned = tuneSettings(settingsOf(stored), window, { minSamples: TUNE_EVERY });
-    changes = tuned.changes;
-    if (changes.length > 0) {
-      const { relevanceWeight, itemWeight, summariseAboveTokens } = tuned.settings;
-      settingsVersion = (
-        await updateSettings(tenant, { relevanceWeight, itemWeight, summariseAboveTokens }, 'engine:compression', 'tuner', deps, window)
-      ).version;
+  const samples = Math.min(next.sinceTune, next.recent.length);
+  const window = { samples, found: next.recent.slice(next.recent.length - samples).filter(Boolean).length };
+  let loop: { execution: string; started: boolean; error?: string } | null = null;
+  if (deps.loops && next.sinceTune >= TUNE_EVERY && next.sinceTune % TUNE_EVERY === 0) {
+    const execution = loopExecutionName(tenant, next.version);
+    try {
+      await deps.loops.start(execution, { tenant, trigger: 'feedback' });
+      loop = { execution, started: true };
+    } catch (error) {
+      loop = { execution, started: false, error: `${(error as Error).name}: ${(error as Error).message}`.slice(0, 300) };
     }
-    await withRetry(async () => {
-      const current = await deps.store.effectiveness(tenant);
-      await deps.store.putEffectiveness(tenant, { ...current, sinceTune: 0, version: current.version + 1 }, current.version);
-    });
   }
-  return { compressionId: input.compressionId, window, changes, settingsVersion };
+  const settingsVersion = (await deps.store.settings(tenant)).version;
+  return { compressionId: input.compressionId, window, loop, settingsVersion };
 }

@@ -1,11 +1,12 @@
 /**
  * The Compression engine: fits agents' contexts to token budgets with their lineage in the ledger;
- * critical items go only through a governance proposal; Loop 3 tunes the settings from answer-found
- * feedback. State-table items by partition-key prefix: <tenant>#compression (settings, effectiveness,
- * runs), #outbox (events saved with the state they report). Proposing reads and writes what
- * governance's proposals function does.
+ * critical items go only through a governance proposal; Loop 3 (statemachines/compression-loop.asl.json,
+ * its loop-* tasks here) tunes the settings from answer-found feedback. State-table items by
+ * partition-key prefix: <tenant>#compression (settings, effectiveness, runs; gsi1 `compression#feedback`
+ * lists tenants with feedback), #outbox (events saved with the state they report). Proposing reads and
+ * writes what governance's proposals function does.
  */
-import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
+import { COMPRESSION_LOOP_STATE_MACHINE, defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
 import { compressRoute, configRoute, feedbackRoute, statusRoute } from './routes.ts';
 
 const STATE = '*#compression';
@@ -18,6 +19,9 @@ const propose: Need[] = [
   need.table('state', ['GetItem', 'Query'], ['*#reflex#components']),
   need.startGate(),
 ];
+
+/** The kill switches (the tenant's and the global one, `system#governance`). */
+const killSwitches = need.table('state', ['GetItem'], ['*#governance']);
 
 export const compressionEngine = defineEngine({
   name: 'compression',
@@ -43,8 +47,59 @@ export const compressionEngine = defineEngine({
       needs: [need.table('state', ['GetItem', 'PutItem'], [STATE]), ...outboxNeeds],
     },
     feedback: {
-      description: 'Takes answer-found feedback on a compression (Loop 3) and steps the settings with the tuner',
+      description: 'Takes answer-found feedback on a compression; every 20 reports start a run of Loop 3',
       routes: [feedbackRoute],
+      needs: [need.table('state', ['GetItem', 'PutItem'], [STATE]), need.startExecutions(COMPRESSION_LOOP_STATE_MACHINE)],
+    },
+    'loop-schedule': {
+      description: 'Starts a run of Loop 3 for every tenant with 20 or more answer-found reports not judged yet (scheduled)',
+      schedule: { param: 'compressionLoopSchedule' },
+      timeout: 120,
+      needs: [
+        need.index('state', 'gsi1', ['Query']),
+        need.table('state', ['GetItem'], [STATE]),
+        need.startExecutions(COMPRESSION_LOOP_STATE_MACHINE),
+      ],
+    },
+    'loop-observe': {
+      description:
+        "Loop 3, first: the tenant's answer-found reports not judged yet and its settings; the found-rate ingested by Observation in process",
+      task: true,
+      needs: [
+        need.table('state', ['GetItem'], [STATE]),
+        need.table('state', ['GetItem', 'BatchGetItem', 'PutItem'], ['*#series']),
+        need.publish(),
+      ],
+    },
+    'loop-check': {
+      description: 'Loop 3: the kill switches; on, nothing is proposed or applied',
+      task: true,
+      needs: [killSwitches],
+    },
+    'loop-tune': {
+      description: 'Loop 3: the pure tuner over the observed window (too few reports, no change, or one bounded step)',
+      task: true,
+      needs: [],
+    },
+    'loop-propose': {
+      description: "Loop 3: proposes the tuner's step to governance as compression:tune",
+      task: true,
+      needs: propose,
+    },
+    'loop-apply': {
+      description:
+        'Loop 3: the kill switches again, then the approved step written through the engine (compression.config.changed), the proposal reported executed',
+      task: true,
+      needs: [
+        need.table('state', ['GetItem', 'PutItem'], [STATE]),
+        killSwitches,
+        need.table('state', ['GetItem', 'PutItem', 'UpdateItem'], ['*#proposal', '*#governance#outcomes']),
+        ...outboxNeeds,
+      ],
+    },
+    'loop-record': {
+      description: 'Loop 3, last on every path: compression.loop.completed in the ledger, a judged window off the count waiting',
+      task: true,
       needs: [need.table('state', ['GetItem', 'PutItem'], [STATE]), ...outboxNeeds],
     },
   },

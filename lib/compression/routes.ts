@@ -70,12 +70,14 @@ export const feedbackRoute = defineRoute({
   method: 'POST',
   permission: 'compression:write',
   summary:
-    "Report whether a later answer was found in a compression's output (Loop 3); the tuner then moves the tenant's settings one bounded step. 404 unknown compression, 409 already reported",
+    "Report whether a later answer was found in a compression's output (Loop 3); every 20 reports not judged yet start a run of the compression loop (state machine), which tunes the tenant's settings one bounded step through governance. 404 unknown compression, 409 already reported",
   parameters: z.strictObject({ compressionId: z.string().min(1).max(80), found: z.boolean() }),
   result: z.object({
     compressionId: z.string().max(80),
+    /** The reports not judged by a run of Loop 3 yet. */
     window: z.object({ samples: z.number().int().min(0), found: z.number().int().min(0) }),
-    changes: z.array(z.string().max(200)).max(16),
+    /** The run of Loop 3 this report started (its execution name), or null; `started: false` with the error when it could not start (the schedule starts it later). */
+    loop: z.object({ execution: z.string().max(80), started: z.boolean(), error: z.string().max(300).optional() }).nullable(),
     settingsVersion: z.number().int().min(0),
   }),
 });

@@ -3,7 +3,7 @@
  * `settings`, `effectiveness` and `run#<compressionId>`; every write conditional on what was read, the
  * events saved with the state they report (the outbox).
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { CompressionRun, CompressionStore, StoredEffectiveness } from '../../compression/engine.ts';
 import { NO_EFFECTIVENESS } from '../../compression/engine.ts';
 import { storedSettingsSchema } from '../../compression/routes.ts';
@@ -13,6 +13,8 @@ import { ConditionFailedError, mappedSend } from './errors.ts';
 import { outboxEntries, outboxPut, writeWithOutbox } from './governance-store.ts';
 
 const pk = (tenant: string) => `${tenant}#compression`;
+/** gsi1 partition listing every tenant that reported feedback (Loop 3's schedule). */
+export const FEEDBACK_INDEX_PK = 'compression#feedback';
 type Item = Record<string, unknown>;
 
 const versioned = (expected: number) =>
@@ -24,15 +26,22 @@ const versioned = (expected: number) =>
         ExpressionAttributeValues: { ':expected': expected },
       };
 
-const strip = ({ pk: _pk, sk: _sk, ...rest }: Item) => rest;
+const strip = ({ pk: _pk, sk: _sk, gsi1pk: _gpk, gsi1sk: _gsk, ...rest }: Item) => rest;
 
 /** The engine's store on `table`. */
 export function dynamoCompressionStore(client: DynamoDBDocumentClient, table: string): CompressionStore {
   const send = mappedSend(client, 'DynamoDB');
   const get = async (tenant: string, sk: string) =>
     (await send(new GetCommand({ TableName: table, Key: { pk: pk(tenant), sk }, ConsistentRead: true }))).Item;
+  // A tenant with reports is listed in gsi1 for Loop 3's schedule.
+  const effectivenessItem = (tenant: string, next: StoredEffectiveness) => ({
+    pk: pk(tenant),
+    sk: 'effectiveness',
+    ...next,
+    ...(next.recent.length > 0 ? { gsi1pk: FEEDBACK_INDEX_PK, gsi1sk: tenant } : {}),
+  });
   const effectivenessPut = (tenant: string, next: StoredEffectiveness, expected: number) => ({
-    Put: { TableName: table, Item: { pk: pk(tenant), sk: 'effectiveness', ...next }, ...versioned(expected) },
+    Put: { TableName: table, Item: effectivenessItem(tenant, next), ...versioned(expected) },
   });
   return {
     async settings(tenant) {
@@ -111,16 +120,35 @@ export function dynamoCompressionStore(client: DynamoDBDocumentClient, table: st
         throw error;
       }
     },
-    async putEffectiveness(tenant, next, expectedVersion) {
-      try {
-        await send(
-          new PutCommand({ TableName: table, Item: { pk: pk(tenant), sk: 'effectiveness', ...next }, ...versioned(expectedVersion) }),
+    async putEffectiveness(tenant, next, expectedVersion, events = []) {
+      return writeWithOutbox(
+        send,
+        table,
+        effectivenessItem(tenant, next),
+        expectedVersion === 0 ? undefined : expectedVersion,
+        tenant,
+        events,
+        `The compression effectiveness of ${tenant}`,
+      );
+    },
+    async feedbackTenants() {
+      const tenants: string[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :pk',
+            ExpressionAttributeValues: { ':pk': FEEDBACK_INDEX_PK },
+            ProjectionExpression: 'gsi1sk',
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
         );
-      } catch (error) {
-        if (error instanceof ConditionFailedError)
-          throw new ConflictError(`The compression effectiveness of ${tenant} was changed concurrently; read it again`);
-        throw error;
-      }
+        tenants.push(...(page.Items ?? []).map((item) => String(item.gsi1sk)));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return tenants;
     },
   };
 }
