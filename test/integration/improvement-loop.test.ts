@@ -52,6 +52,23 @@ before(async () => {
     await lambda.send(new CreateAliasCommand({ FunctionName: name, Name: `loop-${alias}`, FunctionVersion: versions.slow }));
   }
   await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 2 }));
+  // The cases run at once: each route's function starts once here, one after another, not five times at once
+  // (any answer will do; a cold start is not what these cases measure).
+  const warm = freshTenant('loop-warm');
+  for (const [method, path] of [
+    ['GET', '/governance/autonomy'],
+    ['GET', '/governance/killswitch'],
+    ['GET', '/governance/approvals'],
+    ['GET', `/evolution/config?service=${service}`],
+    ['POST', '/evolution/observations'],
+    ['GET', `/evolution/status?service=${service}`],
+    ['GET', '/evolution/loops'],
+    ['GET', '/promotion/status'],
+    ['POST', '/promotion/metrics'],
+    ['PUT', '/replication/config'],
+    ['POST', '/observation/ingest'],
+  ] as const)
+    await as(warm, 'root', ['admin'], method, path, method === 'GET' ? undefined : {});
 });
 
 after(async () => {
@@ -81,7 +98,8 @@ const readAlias = async (alias: string) => {
 const service = 'svc/chat';
 const metrics = [
   { name: 'latency', direction: 'increase-is-bad', critical: false, weight: 1 },
-  { name: 'errors', direction: 'increase-is-bad', critical: false, weight: 4 },
+  // errors is critical: a step with no samples of it fails (a canary with no data at all would otherwise pass).
+  { name: 'errors', direction: 'increase-is-bad', critical: true, weight: 4 },
 ];
 const same = (seed: number) => ({ canary: normals(30, 100, 10, seed), baseline: normals(30, 100, 10, seed + 1) });
 const worse = (seed: number) => ({ canary: normals(30, 170, 10, seed), baseline: normals(30, 100, 10, seed + 1) });
