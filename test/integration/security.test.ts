@@ -144,6 +144,8 @@ const REPLICATION_COMPONENT = 'sec/b-replicated';
 const VERSIONING_ARTIFACT = 'sec/b-artifact';
 /** B's analysed components: its orders module (A has no analysis, so no module of that name). */
 const ENCAPSULATION_MODULE = 'sec/b-orders';
+/** B's registered component whose termination waits for B's approvers (A has no component of that name). */
+const CLOSURE_COMPONENT = 'sec/b-closing';
 
 interface VictimData {
   tenant: string;
@@ -168,6 +170,8 @@ interface VictimData {
   migrationPlanId: string;
   /** B's promotion to prod, waiting for B's people (so nothing shifts). */
   promotionId: string;
+  /** B's termination of its component, waiting for B's approvers (so nothing is terminated). */
+  closureTerminationId: string;
 }
 
 /** Calls as `tenant` with `roles`, remembering the token (it must not reach the logs). */
@@ -342,6 +346,26 @@ async function createVictim(): Promise<VictimData> {
     },
   });
   assert.equal(compressed.status, 200, JSON.stringify(compressed.body));
+  // B's component and its termination, waiting at B's gate (its approval opened before B's view is taken).
+  const registered = await as(tenant, ['operator'], 'PUT', '/reflex/components', {
+    parameters: { components: [{ id: CLOSURE_COMPONENT, kind: 'lambda' }] },
+  });
+  assert.equal(registered.status, 200, JSON.stringify(registered.body));
+  const terminating = await as(tenant, ['operator'], 'POST', '/closure/terminations', {
+    parameters: { target: CLOSURE_COMPONENT, reason: markers.reason },
+  });
+  assert.equal(terminating.status, 202, JSON.stringify(terminating.body));
+  const closureTerminationId = terminating.body.result.termination.terminationId as string;
+  await eventually(
+    "B's termination to wait for B's approvers",
+    async () => {
+      const listed = await as(tenant, ['viewer'], 'GET', '/governance/approvals');
+      const ids = (listed.body.result?.approvals ?? []).map((approval: { approvalId: string }) => approval.approvalId);
+      return ids.includes(`approval-${closureTerminationId}`) ? true : undefined;
+    },
+    30_000,
+    250,
+  );
   return {
     tenant,
     series,
@@ -359,6 +383,7 @@ async function createVictim(): Promise<VictimData> {
     compressionId: compressed.body.result.compressionId,
     migrationPlanId: migrationPlan.body.result.plan.planId,
     promotionId: promotion.body.result.promotionId,
+    closureTerminationId,
   };
 }
 
@@ -386,9 +411,14 @@ async function victimView(b: VictimData) {
   const versioning = await read(`/versioning/versions?artifact=${VERSIONING_ARTIFACT}`);
   const migration = await read('/migration/status');
   const encapsulation = await read('/encapsulation/status');
+  const closure = await read('/closure/status');
   const promotion = (await read(`/promotion/status?promotionId=${b.promotionId}`))?.promotions?.[0];
   return {
     encapsulation: { analysisId: encapsulation?.analysisId, modules: encapsulation?.modules?.length, golden: encapsulation?.golden },
+    closure: closure?.terminations?.map(
+      (t: { terminationId: string; status: string; planHash: string; steps: unknown[] }) =>
+        `${t.terminationId}:${t.status}:${t.planHash}:${t.steps.length}`,
+    ),
     promotion: promotion && { status: promotion.status, step: promotion.step, weights: promotion.weights, abort: promotion.abort ?? null },
     migration: {
       poolsVersion: migration?.poolsVersion,
@@ -729,6 +759,13 @@ const crossTenantRequests: Record<string, (b: VictimData) => { path: string; bod
   }),
   'GET /encapsulation/status': () => ({ path: '/encapsulation/status' }),
   'POST /encapsulation/interfaces': () => ({ path: '/encapsulation/interfaces', body: { parameters: { module: ENCAPSULATION_MODULE } } }),
+  // B's component is no component of A's (404: no plan, no proposal); A's policy is A's own; B's termination is a 404 to A.
+  'POST /closure/terminations': () => ({
+    path: '/closure/terminations',
+    body: { parameters: { target: CLOSURE_COMPONENT, reason: 'attack', cascade: true } },
+  }),
+  'PUT /closure/policies': () => ({ path: '/closure/policies', body: { parameters: { default: { approvals: 1 } } } }),
+  'GET /closure/status': (b) => ({ path: `/closure/status?terminationId=${b.closureTerminationId}` }),
 };
 
 describe("tenant A's credentials against tenant B's data", () => {
@@ -756,6 +793,7 @@ describe("tenant A's credentials against tenant B's data", () => {
       victim.recordHash,
       victim.capsuleName,
       victim.capsuleKeyId,
+      victim.closureTerminationId,
       ...Object.values(markers),
     ];
     const problems: string[] = [];
@@ -872,6 +910,9 @@ describe("tenant A's credentials against tenant B's data", () => {
       // B's analysis and its module: unreadable, not A's to expose.
       ['GET', '/encapsulation/status'],
       ['POST', '/encapsulation/interfaces', { parameters: { module: ENCAPSULATION_MODULE } }],
+      // B's component and its termination: not A's to terminate or read.
+      ['POST', '/closure/terminations', { parameters: { target: CLOSURE_COMPONENT, reason: 'not mine' } }],
+      ['GET', `/closure/status?terminationId=${victim.closureTerminationId}`],
     ];
     for (const [method, path, body] of cases) {
       const reply = await as(attacker, ['admin'], method, path, body);
