@@ -347,10 +347,10 @@ async function createVictim(): Promise<VictimData> {
   });
   assert.equal(compressed.status, 200, JSON.stringify(compressed.body));
   // B's component and its termination, waiting at B's gate (its approval opened before B's view is taken).
-  const registered = await as(tenant, ['operator'], 'PUT', '/reflex/components', {
+  const closing = await as(tenant, ['operator'], 'PUT', '/reflex/components', {
     parameters: { components: [{ id: CLOSURE_COMPONENT, kind: 'lambda' }] },
   });
-  assert.equal(registered.status, 200, JSON.stringify(registered.body));
+  assert.equal(closing.status, 200, JSON.stringify(closing.body));
   const terminating = await as(tenant, ['operator'], 'POST', '/closure/terminations', {
     parameters: { target: CLOSURE_COMPONENT, reason: markers.reason },
   });
