@@ -81,15 +81,20 @@ describe('closure on the local cloud', { concurrency: true }, () => {
     assert.equal((await status(tenant, termination.terminationId))[0].status, 'pending', 'one approval of two');
     const approvedAt = Date.now();
     assert.equal((await vote('agent:sre')).status, 200);
+    // On a timeout, say where it stood: still pending (the gate or the settled event), or which step it reached.
+    let seen = 'nothing read';
     const done = await eventually(
       'the termination to end',
       async () => {
         const [current] = await status(tenant, termination.terminationId);
+        seen = `${current.status} after ${current.steps.map((s: { kind: string; outcome: string }) => `${s.kind}:${s.outcome}`).join(', ') || 'no step'}`;
         return ['terminated', 'failed', 'halted', 'rejected'].includes(current.status) ? current : undefined;
       },
       30_000,
       200,
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message} (last seen: ${seen})`);
+    });
     const observedMs = Date.now() - approvedAt;
     assert.equal(done.status, 'terminated', JSON.stringify(done.reasons));
     assert.deepEqual([...done.approvers].sort(), ['agent:sre', 'bob']);
