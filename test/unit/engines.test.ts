@@ -165,7 +165,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions and the improvement loop's decide, version, promote and replicate steps, breaking versions, Replication's evaluations, Migration's plans, capsule submissions, compressions that would drop critical context, interface exposures) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions and the improvement loop's decide, version, promote and replicate steps, breaking versions, Replication's evaluations, Migration's plans, capsule submissions and plans' review gates, compressions that would drop critical context, interface exposures, terminations) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -186,6 +186,7 @@ describe('engine manifests', () => {
       'replicationEvaluate',
       'migrationPlans',
       'encapsulationInterfaces',
+      'closureTerminations',
       'evolutionDecide',
       'evolutionLoopDecide',
       'evolutionLoopVersion',
@@ -195,6 +196,7 @@ describe('engine manifests', () => {
       'promotionPromotions',
       'promotionAdvance',
       'capsulesSubmissions',
+      'capsulesPlanReview',
       'compressionCompress',
     ];
     assert.deepEqual(starters, proposers);
