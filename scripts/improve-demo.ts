@@ -276,7 +276,10 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
     try {
       while (Date.now() < deadline) {
         await sleep(200);
-        loop = expectOk('GET /evolution/loops', await call('GET', `/evolution/loops?loopId=${loopId}`, 'viewer')).loops[0];
+        // A read the cloud could not answer now (a cold function past its timeout) is read again next time.
+        const read = await call('GET', `/evolution/loops?loopId=${loopId}`, 'viewer');
+        if (read.status >= 500) continue;
+        loop = expectOk('GET /evolution/loops', read).loops[0];
         for (const s of loop.steps as Array<z.infer<typeof stepSchema>>) {
           const key = `${s.step}@${s.at}`;
           if (shown.has(key)) continue;
@@ -286,8 +289,8 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
           );
         }
         if (loop.promotionId) {
-          promotion = expectOk('GET /promotion/status', await call('GET', `/promotion/status?promotionId=${loop.promotionId}`, 'viewer'))
-            .promotions[0];
+          const status = await call('GET', `/promotion/status?promotionId=${loop.promotionId}`, 'viewer');
+          if (status.status < 500) promotion = expectOk('GET /promotion/status', status).promotions[0];
           for (const [step, bucket] of pending) {
             if (bucket.canary.length + bucket.baseline.length === 0) continue;
             pending.set(step, { canary: [], baseline: [] });
@@ -296,12 +299,16 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
               step,
               metrics: { latency: bucket },
             });
-            if (reply.status === 200) {
+            // Not taken now (a cold function past its timeout): these samples go with the next post.
+            if (reply.status >= 500) {
+              const later = pending.get(step) ?? { canary: [], baseline: [] };
+              pending.set(step, { canary: [...bucket.canary, ...later.canary], baseline: [...bucket.baseline, ...later.baseline] });
+            } else if (reply.status === 200) {
               const c = counted.get(step) ?? { canary: 0, baseline: 0 };
               counted.set(step, { canary: c.canary + bucket.canary.length, baseline: c.baseline + bucket.baseline.length });
             }
           }
-          for (const report of promotion.reports as Json[]) {
+          for (const report of (promotion?.reports ?? []) as Json[]) {
             if (judgedShown.has(report.step)) continue;
             judgedShown.add(report.step);
             const m = report.metrics[0];
