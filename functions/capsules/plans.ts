@@ -3,8 +3,7 @@
  * one (DELETE). The plan runs as statemachines/capsule-plan.asl.json.
  */
 import { callerOf } from '../../lib/adapters/aws/capsule-deps.ts';
-import { planDeps } from '../../lib/adapters/aws/capsule-plan-deps.ts';
-import { planStore } from '../../lib/adapters/aws/capsule-plan-store.ts';
+import { planDeps, planStore } from '../../lib/adapters/aws/capsule-plan-store.ts';
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { cancelPlan, readPlans, submitPlan } from '../../lib/capsules/plan-steps.ts';

@@ -138,6 +138,8 @@ export const capsulesEngine = defineEngine({
       description:
         "Starts a KAMACHIQ plan (a goal, a DAG of capsule runs, a plan budget; validated, a refusal stores nothing) as an execution of the capsule-plan state machine; lists the tenant's plans, reads one, cancels one",
       routes: [submitPlanRoute, getPlansRoute, cancelPlanRoute],
+      // Validating against the installs, saving with the outbox and starting the execution; the API answers within 29 s.
+      timeout: 29,
       needs: [need.table('state', ['Query'], [INSTALLS]), ...planItems, need.startExecutions(CAPSULE_PLAN_STATE_MACHINE)],
     },
     'plan-level': {

@@ -65,7 +65,11 @@ describe('KAMACHIQ plans on the local cloud', { timeout: 400_000 }, () => {
     assert.deepEqual(layers, [['a'], ['b']]);
 
     const plan = await ended(installer, planId);
-    assert.equal(plan.status, 'completed', plan.reason);
+    assert.equal(
+      plan.status,
+      'completed',
+      `${plan.reason}: ${JSON.stringify(plan.nodes.map((node) => [node.id, node.state, node.reason]))}`,
+    );
     const [a, b] = plan.nodes;
     assert.ok(a && b);
     assert.deepEqual([a.state, b.state], ['completed', 'completed'], JSON.stringify(plan.nodes));

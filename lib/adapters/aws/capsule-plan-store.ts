@@ -5,20 +5,24 @@
  *   <tenant>#capsules#plans / <planId>#node#<id>    each node (written only by its own step)
  *   <tenant>#capsules#plans / <planId>#cancel       a cancellation asked for (kept apart from the plan)
  *   <tenant>#capsules#plans / <planId>#gate         the review gate step waiting: its proposal and task token (TTL)
- * each write with its events' outbox entries (recorded in the ledger, then published); the review
+ * each write with its events' outbox entries (recorded in the ledger, then published); the plan's
+ * execution on Step Functions (statemachines/capsule-plan.asl.json), named after the plan; the review
  * gate proposes `capsules:plan` through governance's `propose` in process. Kept apart from the node
  * step's ports (lib/adapters/aws/capsule-plan-deps.ts), which load the capsule runs' path (the MCP
  * server, the sandbox): the gate's resume function starts on every settled proposal of the stage.
  */
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { LevelDeps, PlanStore, ReviewDeps } from '../../capsules/plan-steps.ts';
+import type { LevelDeps, PlanDeps, PlanStarter, PlanStore, ReviewDeps } from '../../capsules/plan-steps.ts';
 import { type Plan, type PlanNode, planNodeSchema, planSchema, reviewTimeoutOf } from '../../capsules/plans.ts';
+import type { CapsuleStore } from '../../capsules/ports.ts';
 import { config } from '../../config.ts';
 import { ConflictError, LockedError } from '../../errors.ts';
 import type { BusEvent } from '../../events/publisher.ts';
 import { type OutboxPort, propose } from '../../governance/proposals.ts';
 import { assertActuationAllowed } from '../../governance/settings.ts';
-import { dynamoClient } from './clients.ts';
+import { dynamoCapsuleStore } from './capsule-store.ts';
+import { dynamoClient, sfnClient } from './clients.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
 import { governanceOutbox, governanceStore, proposalDeps, workflowCallbacks } from './governance-deps.ts';
 import { outboxEntries, outboxPut } from './governance-store.ts';
@@ -156,11 +160,46 @@ export function dynamoPlanStore(client: DynamoDBDocumentClient, table: string, o
 }
 
 let store: PlanStore | undefined;
+let installs: CapsuleStore | undefined;
+
+/** The tenants' installs (the capsules' own store). */
+function installStore(): CapsuleStore {
+  installs ??= dynamoCapsuleStore(dynamoClient(), config().STATE_TABLE);
+  return installs;
+}
 
 /** The plans on the stage's state table. */
 export function planStore(): PlanStore {
   store ??= dynamoPlanStore(dynamoClient(), config().STATE_TABLE, governanceOutbox());
   return store;
+}
+
+/** Starts plan executions of `stateMachineArn`, named after the plan (one plan, one execution). */
+export function sfnPlanStarter(client: SFNClient, stateMachineArn: string): PlanStarter {
+  const send = mappedSend(client, 'StepFunctions');
+  return {
+    async start(name, input) {
+      const output = await send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+      return output.executionArn ?? '';
+    },
+  };
+}
+
+/** What the plans routes need. @throws Error when the function has no CAPSULE_PLAN_STATE_MACHINE_ARN. */
+export function planDeps(): PlanDeps {
+  return {
+    store: planStore(),
+    installs: (tenant) => installStore().installs(tenant),
+    starter: {
+      start(name, input) {
+        const arn = config().CAPSULE_PLAN_STATE_MACHINE_ARN;
+        if (!arn)
+          throw new Error('CAPSULE_PLAN_STATE_MACHINE_ARN is not set (lib/capsules/manifest.ts: the capsule-plan start-executions need)');
+        return sfnPlanStarter(sfnClient(), arn).start(name, input);
+      },
+    },
+    clock: () => new Date(),
+  };
 }
 
 /** The level step's ports: the plans and the kill switches (the tenant's and the global one). */
