@@ -165,7 +165,7 @@ describe('engine manifests', () => {
     );
   });
 
-  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions and the improvement loop's decide, version, promote and replicate steps, breaking versions, Replication's evaluations, Migration's plans, capsule submissions and plans' review gates, compressions that would drop critical context, interface exposures, terminations) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
+  it("let only the functions that propose (governance proposals, Reflex in process, the self-repair loop's diagnose and record steps, Evolution's decisions and the improvement loop's decide, version, promote and replicate steps, breaking versions, Replication's evaluations, Migration's plans, capsule submissions and plans' review gates, compressions that would drop critical context and Loop 3's propose step, interface exposures, terminations) start the governance gate, on its own state machine and executions, with its ARN in GATE_STATE_MACHINE_ARN", () => {
     const machine = {
       'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:autonomy-test-governance-gate',
     };
@@ -198,6 +198,7 @@ describe('engine manifests', () => {
       'capsulesSubmissions',
       'capsulesPlanReview',
       'compressionCompress',
+      'compressionLoopPropose',
     ];
     assert.deepEqual(starters, proposers);
     const start = statements('governanceProposals').find((statement) => statement.Action.includes('states:StartExecution'));
