@@ -224,7 +224,7 @@ export const actuations: readonly Actuation[] = [
       itemWeight: { min: 0, max: 0.8 },
       summariseAboveTokens: { min: 256, max: 16_384 },
     },
-    description: "Moves a tenant's compression settings one bounded step (MMR λ, item weight, summarising threshold) from answer-found feedback",
+    description: "Moves a tenant's compression settings one bounded step (MMR λ, item weight, summarising) from answer feedback",
   },
   {
     engine: 'compression',
