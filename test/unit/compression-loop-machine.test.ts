@@ -278,7 +278,7 @@ describe('statemachines/compression-loop.asl.json (Loop 3)', () => {
     const tenant = 'acme';
     const execution = await feedback(tenant, reports(14, 6));
     const run = await ended(execution);
-    assert.equal(run.status, 'SUCCEEDED', run.error);
+    assert.equal(run.status, 'SUCCEEDED', run.error ?? 'no error');
     assert.deepEqual(run.states, [
       'Observe',
       'CheckKillSwitch',
@@ -325,7 +325,7 @@ describe('statemachines/compression-loop.asl.json (Loop 3)', () => {
     const tenant = 'steady';
     // 0.9 ≤ 18/20 < 0.95: neither more focus nor more breadth.
     const run = await ended(await feedback(tenant, reports(18, 2)));
-    assert.equal(run.status, 'SUCCEEDED', run.error);
+    assert.equal(run.status, 'SUCCEEDED', run.error ?? 'no error');
     assert.deepEqual(run.states.slice(-4), ['AfterTune', 'Record', 'Outcome', 'Unchanged']);
     assert.ok(!run.calls.includes('propose'));
     assert.equal((await compression.store.settings(tenant)).version, 0);
