@@ -13,8 +13,9 @@
  *    `POST /evolution/observations`.
  * 3. **Loop 1** (`POST /evolution/loops`), watched through `GET /evolution/loops` and
  *    `GET /promotion/status`, never driven: while it runs, clients call the service through the alias;
- *    the version that served each call (Lambda's `ExecutedVersion`) says canary or baseline, and each
- *    step's latencies are posted to `POST /promotion/metrics` for the canary judge.
+ *    the version that served each call (Lambda's `ExecutedVersion`) says canary or baseline, and at each
+ *    look the latencies measured since are posted to `POST /promotion/metrics` for the step the
+ *    promotion is at, for the canary judge.
  * 4. **A worse configuration**: a second run asks for arm `worse`; its canary is judged worse and
  *    rolled back on its own.
  * 5. **Ledger**: the tenant's `events.evolution`, `.versioning` and `.promotion` streams verify.
@@ -47,7 +48,7 @@ export interface ImproveDemoOptions {
   token: (roles: Role[], subject: string) => Promise<string>;
   /** Calls per arm while observing (default 40). */
   observations?: number;
-  /** Bake seconds per canary step (default 2). */
+  /** Bake seconds per canary step (default 5: the demo posts what it measured every look, a few per bake). */
   bakeSeconds?: number;
   /** Bound on each run (ms, default 120 s). */
   runTimeoutMs?: number;
@@ -125,7 +126,7 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
   const aliasArn = `arn:aws:lambda:${options.region}:${options.accountId}:function:${options.functionName}:${aliasName}`;
   const service = 'demo/checkout';
   const component = `demo-checkout-${runId}`;
-  const bakeSeconds = options.bakeSeconds ?? 2;
+  const bakeSeconds = options.bakeSeconds ?? 5;
   const tokens = new Map<string, string>();
   const call = async (method: string, path: string, role: Role, parameters?: unknown): Promise<{ status: number; body: Json }> => {
     let token = tokens.get(role);
@@ -252,21 +253,14 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
     // Traffic through the alias while the run lasts; each step's latencies posted for the judge.
     let running = true;
     let promotion: Json;
-    const pending = new Map<number, { canary: number[]; baseline: number[] }>();
+    // Every call's latency and the version that served it, until posted to the step the promotion is at.
+    let served: Array<{ ms: number; version: string }> = [];
     const counted = new Map<number, { canary: number; baseline: number }>();
     const clients = Array.from({ length: 3 }, async () => {
       while (running) {
-        const step = promotion?.status === 'baking' ? promotion.step : undefined;
-        if (step === undefined) {
-          await sleep(50);
-          continue;
-        }
         const outcome = await invoke(aliasName).catch(() => undefined);
-        if (!outcome || promotion?.step !== step || promotion?.status !== 'baking') continue;
-        const side = outcome.version === promotion.target.canaryVersion ? 'canary' : 'baseline';
-        const bucket = pending.get(step) ?? { canary: [], baseline: [] };
-        bucket[side].push(Math.round(outcome.ms * 100) / 100);
-        pending.set(step, bucket);
+        if (outcome?.ok) served.push({ ms: Math.round(outcome.ms * 100) / 100, version: outcome.version });
+        if (served.length > 2000) served = served.slice(-1000);
       }
     });
     const shown = new Set<string>();
@@ -291,23 +285,29 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
         if (loop.promotionId) {
           const status = await call('GET', `/promotion/status?promotionId=${loop.promotionId}`, 'viewer');
           if (status.status < 500) promotion = expectOk('GET /promotion/status', status).promotions[0];
-          for (const [step, bucket] of pending) {
-            if (bucket.canary.length + bucket.baseline.length === 0) continue;
-            pending.set(step, { canary: [], baseline: [] });
+          const step: number = promotion?.step ?? -1;
+          if (step >= 0 && ['running', 'baking'].includes(promotion?.status) && served.length > 0) {
+            const batch = served;
+            served = [];
+            const bucket = {
+              canary: batch.filter((o) => o.version === promotion.target.canaryVersion).map((o) => o.ms),
+              baseline: batch.filter((o) => o.version !== promotion.target.canaryVersion).map((o) => o.ms),
+            };
             const reply = await call('POST', '/promotion/metrics', 'operator', {
               promotionId: loop.promotionId,
               step,
-              metrics: { latency: bucket },
+              metrics: { latency: { canary: bucket.canary.slice(-500), baseline: bucket.baseline.slice(-500) } },
             });
             // Not taken now (a cold function past its timeout): these samples go with the next post.
-            if (reply.status >= 500) {
-              const later = pending.get(step) ?? { canary: [], baseline: [] };
-              pending.set(step, { canary: [...bucket.canary, ...later.canary], baseline: [...bucket.baseline, ...later.baseline] });
-            } else if (reply.status === 200) {
+            if (reply.status >= 500) served = [...batch, ...served];
+            else if (reply.status === 200) {
               const c = counted.get(step) ?? { canary: 0, baseline: 0 };
-              counted.set(step, { canary: c.canary + bucket.canary.length, baseline: c.baseline + bucket.baseline.length });
+              counted.set(step, {
+                canary: c.canary + Math.min(500, bucket.canary.length),
+                baseline: c.baseline + Math.min(500, bucket.baseline.length),
+              });
             }
-          }
+          } else if (step < 0) served = served.slice(-200);
           for (const report of (promotion?.reports ?? []) as Json[]) {
             if (judgedShown.has(report.step)) continue;
             judgedShown.add(report.step);
