@@ -50,7 +50,7 @@ export interface ImproveDemoOptions {
   observations?: number;
   /** Bake seconds per canary step (default 5: the demo posts what it measured every look, a few per bake). */
   bakeSeconds?: number;
-  /** Bound on each run (ms, default 120 s). */
+  /** Bound on each run (ms, default 300 s: on a loaded machine the first run pays every cold start, the gate's among them). */
   runTimeoutMs?: number;
   /** Each line as it happens. */
   onLine?: (line: string) => void;
@@ -266,7 +266,7 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
     const shown = new Set<string>();
     const judgedShown = new Set<number>();
     let loop: Json;
-    const deadline = requestedAt + (options.runTimeoutMs ?? 120_000);
+    const deadline = requestedAt + (options.runTimeoutMs ?? 300_000);
     try {
       while (Date.now() < deadline) {
         await sleep(200);

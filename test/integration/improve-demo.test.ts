@@ -11,7 +11,7 @@ import { improveReportSchema, runImproveDemo } from '../../scripts/improve-demo.
 import { freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 
 describe('improvement demo', () => {
-  it('promotes the better configuration and rolls back a worse one, every stream verifying', { timeout: 300_000 }, async () => {
+  it('promotes the better configuration and rolls back a worse one, every stream verifying', { timeout: 900_000 }, async () => {
     const { apiUrl, resources } = testCloud();
     const functionName = resources.functions.DemoServiceLambdaFunction;
     assert.ok(functionName, 'the local stage deploys the demo engine');
