@@ -161,7 +161,12 @@ async function onTheLocalCloud(): Promise<void> {
       throw new Error(`refusing to run against ${cloud.apiUrl}: loopback only`);
     const name = cloud.resources.functions.AuditComplianceLambdaFunction;
     if (!name) throw new Error('no AuditComplianceLambdaFunction in the stack');
-    const lambda = new LambdaClient({});
+    const { env } = cloud;
+    const lambda = new LambdaClient({
+      region: env.AWS_REGION,
+      endpoint: env.AWS_ENDPOINT_URL_LAMBDA,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 2 }));
     lambda.destroy();
     const tenant = 'bench-replication';
