@@ -227,6 +227,10 @@ export async function runImproveDemo(options: ImproveDemoOptions): Promise<Impro
       .join('; ')}`,
   );
 
+  // The routes the watch uses start once now, so the first canary's bake is not spent waiting for their cold starts.
+  await call('GET', '/promotion/status', 'viewer');
+  await call('POST', '/promotion/metrics', 'operator', {});
+  await call('GET', '/evolution/loops', 'viewer');
   const deployments = Object.fromEntries((Object.keys(IMPROVE_ARMS) as ArmId[]).map((arm) => [arm, versions[arm]]));
   const runLoop = async (label: string, arm?: ArmId): Promise<ImproveRun> => {
     const requestedAt = Date.now();
