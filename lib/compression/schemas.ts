@@ -26,27 +26,39 @@ export const contextItemSchema = z.strictObject({
 /** One item of an agent's context. */
 export type ContextItem = z.infer<typeof contextItemSchema>;
 
+/** The smallest non-zero weight: a weight is stored as a DynamoDB number, which refuses magnitudes below 1e-130, and a smaller one means nothing here. */
+const MIN_WEIGHT = 1e-6;
+
+/** A weight in [0, max]: 0, or at least {@link MIN_WEIGHT}. */
+function weightSchema(max: number) {
+  return z
+    .number()
+    .min(0)
+    .max(max)
+    .refine((value) => value === 0 || value >= MIN_WEIGHT, { message: `a non-zero weight must be at least ${MIN_WEIGHT}` });
+}
+
 /** A tenant's compression settings (`PUT /compression/config`); the tuner moves some within bounds. */
 export const compressionSettingsSchema = z.strictObject({
   /** Budget when a request gives none. */
   budgetTokens: z.number().int().min(16).max(1_000_000),
   /** MMR trade-off λ: 1 ranks by relevance only, lower values favour diversity. */
-  relevanceWeight: z.number().min(0).max(1),
+  relevanceWeight: weightSchema(1),
   /** Weights of the BM25 and embedding rankings in the fusion. */
-  bm25Weight: z.number().min(0).max(4),
-  vectorWeight: z.number().min(0).max(4),
+  bm25Weight: weightSchema(4),
+  vectorWeight: weightSchema(4),
   /** Weight of a sentence's item's relevance in the sentence's score (the rest is the sentence's own): a sentence is read in its item's context. */
-  itemWeight: z.number().min(0).max(1),
+  itemWeight: weightSchema(1),
   /** Estimated Jaccard similarity from which items are near-duplicates. */
   duplicateThreshold: z.number().min(0.5).max(1),
   /** Older turns are summarised sentence by sentence (TextRank) when they hold more tokens than this; below, each is kept or dropped whole. */
   summariseAboveTokens: z.number().int().min(0).max(1_000_000),
   /** Weight of TextRank centrality against goal relevance when summarising history. */
-  centralityWeight: z.number().min(0).max(1),
+  centralityWeight: weightSchema(1),
   /** The most recent turns kept whole when they fit. */
   keepRecentTurns: z.number().int().min(0).max(32),
   /** Share of the budget the knowledge-graph digest may take. */
-  digestShare: z.number().min(0).max(0.5),
+  digestShare: weightSchema(0.5),
   /** Labels that make an item critical. */
   criticalLabels: z.array(labelSchema).max(32),
 });
