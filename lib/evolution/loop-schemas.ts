@@ -60,6 +60,7 @@ export const loopPromotionSchema = promotionInputSchema.pick({
   stage: true,
   steps: true,
   bakeSeconds: true,
+  dataWaitSeconds: true,
   metrics: true,
   judge: true,
   metricsSource: true,

@@ -170,6 +170,7 @@ export async function startPromotion(
     target: input.target,
     steps: input.steps,
     bakeSeconds: input.bakeSeconds,
+    dataWaitSeconds: input.dataWaitSeconds ?? input.bakeSeconds,
     metrics: input.metrics,
     judge: input.judge,
     metricsSource: input.metricsSource,
@@ -490,6 +491,13 @@ async function step(promotion: Promotion, deps: PromotionDeps): Promise<Promotio
       const bakeMs = promotion.timing.bakeMs + Math.max(0, nowDate.getTime() - Date.parse(bake.from));
       const observed = await samplesOf(promotion, promotion.step, window, deps);
       const judgement = judge(promotion.metrics, observed, promotion.judge);
+      // Samples arrive late (a collector's batch, a quiet hour): a metric short of data holds the step
+      // for at most `dataWaitSeconds` past its bake, looking again every bake time (at most 30 s).
+      const dataUntil = Date.parse(bake.to) + (promotion.dataWaitSeconds ?? promotion.bakeSeconds) * 1000;
+      if (judgement.metrics.some((metric) => metric.verdict === 'nodata') && nowDate.getTime() < dataUntil) {
+        const left = Math.ceil((dataUntil - nowDate.getTime()) / 1000);
+        return { ...promotion, waitSeconds: Math.max(1, Math.min(promotion.bakeSeconds, 30, left)) };
+      }
       const weight = promotion.steps[promotion.step] ?? 100;
       const report = reportOf(promotion.step, weight, judgement, window, now);
       const judged: Promotion = {

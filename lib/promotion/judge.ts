@@ -17,8 +17,9 @@
  *     larger than the allowed effect; otherwise `pass`. A significant change in the good
  *     direction passes (Kayenta's "High"/"Low" classes are reported as `classification`).
  *
- * Score = 100 × (weight of passing metrics) / (weight of metrics with data); 100 when none has
- * data but nothing critical failed. Decision: any critical metric failing → `fail`; else score ≥
+ * Score = 100 × (weight of passing metrics) / (weight of metrics with data); 0 when no metric has
+ * data (nothing shows the canary is safe). Decision: any critical metric failing, or no metric
+ * with data → `fail`; else score ≥
  * `passThreshold` → `pass`; score ≥ `marginalThreshold` → `marginal` (pause for a person);
  * else `fail` (roll back). Defaults follow Kayenta's usual thresholds: pass 95, marginal 75.
  */
@@ -185,13 +186,21 @@ export function judge(
   const withData = metrics.filter((m) => m.verdict !== 'nodata');
   const total = withData.reduce((sum, m) => sum + m.weight, 0);
   const passed = withData.filter((m) => m.verdict === 'pass').reduce((sum, m) => sum + m.weight, 0);
-  const score = total === 0 ? 100 : Math.round((10000 * passed) / total) / 100;
+  const score = total === 0 ? 0 : Math.round((10000 * passed) / total) / 100;
   const decision: JudgeDecision =
-    criticalFailures.length > 0 ? 'fail' : score >= config.passThreshold ? 'pass' : score >= config.marginalThreshold ? 'marginal' : 'fail';
+    criticalFailures.length > 0 || total === 0
+      ? 'fail'
+      : score >= config.passThreshold
+        ? 'pass'
+        : score >= config.marginalThreshold
+          ? 'marginal'
+          : 'fail';
   const failed = metrics.filter((m) => m.verdict === 'fail').map((m) => m.name);
   const reason =
     criticalFailures.length > 0
       ? `critical metric(s) ${criticalFailures.join(', ')} failed or had no data`
-      : `score ${score} (pass ≥ ${config.passThreshold}, marginal ≥ ${config.marginalThreshold})${failed.length ? `; failed: ${failed.join(', ')}` : ''}`;
+      : total === 0
+        ? 'no metric had data: nothing shows the canary is safe'
+        : `score ${score} (pass ≥ ${config.passThreshold}, marginal ≥ ${config.marginalThreshold})${failed.length ? `; failed: ${failed.join(', ')}` : ''}`;
   return { score, decision, criticalFailures, metrics, config, reason };
 }

@@ -77,6 +77,12 @@ export const promotionInputSchema = z.object({
     .refine((steps) => steps.at(-1) === 100, 'the last weight must be 100'),
   /** Seconds each step bakes before the judge looks (small in tests). */
   bakeSeconds: z.number().int().min(1).max(86_400).default(300),
+  /**
+   * Seconds a step may wait past its bake for every metric to reach `judge.minSamples` values on
+   * each side (samples arrive late: a collector's batch, a quiet hour) before it is judged on what
+   * it has (default: one more bake time). A step never waits longer than this for data.
+   */
+  dataWaitSeconds: z.number().int().min(0).max(86_400).optional(),
   metrics: z.array(metricRuleSchema).min(1).max(20),
   judge: judgeConfigSchema.default({ confidenceLevel: 0.95, passThreshold: 95, marginalThreshold: 75, outlierK: 1.5, minSamples: 5 }),
   /**
@@ -148,6 +154,8 @@ export const promotionSchema = z.object({
   target: trafficTargetSchema,
   steps: z.array(z.number().int().min(1).max(100)).max(10),
   bakeSeconds: z.number().int().min(1).max(86_400),
+  /** Seconds a step may wait past its bake for data (absent on promotions made before it: one bake time). */
+  dataWaitSeconds: z.number().int().min(0).max(86_400).optional(),
   metrics: z.array(metricRuleSchema).max(20),
   judge: judgeConfigSchema,
   metricsSource: z.enum(['observation', 'posted']),

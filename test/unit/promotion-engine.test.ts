@@ -304,6 +304,41 @@ describe('promotion engine', () => {
     assert.equal(ended?.detail.outcome, 'rolled-back');
   });
 
+  it('holds a step whose samples arrive late, judging it once they are in (within dataWaitSeconds)', async () => {
+    await resetAlias();
+    const w = world();
+    const { promotion } = await startPromotion(w.tenant, aliasRequest({ steps: [50, 100], dataWaitSeconds: 90 }), w.proposer, w.deps);
+    await approveStart(w, (await w.promotions.get(w.tenant, promotion.promotionId)) as Promotion);
+    let looks = 0;
+    const result = await w.drive(promotion.promotionId, async (step) => {
+      looks += 1;
+      // The first look after the bake finds nothing; the samples land before the second.
+      if (looks === 2) await postMetrics(w.tenant, { promotionId: promotion.promotionId, step, metrics: good(41) }, w.deps);
+    });
+    assert.equal(result.status, 'promoted');
+    assert.equal(looks, 2);
+    const done = await w.promotions.get(w.tenant, promotion.promotionId);
+    assert.equal(done?.reports.length, 1, 'the wait for data is not a judgement');
+    assert.equal(done?.reports[0]?.decision, 'pass');
+  });
+
+  it('judges a step on what it has once dataWaitSeconds is over: a critical metric without data rolls the canary back', async () => {
+    await resetAlias();
+    const w = world();
+    const { promotion } = await startPromotion(w.tenant, aliasRequest({ steps: [50, 100], dataWaitSeconds: 60 }), w.proposer, w.deps);
+    await approveStart(w, (await w.promotions.get(w.tenant, promotion.promotionId)) as Promotion);
+    let looks = 0;
+    const result = await w.drive(promotion.promotionId, async () => {
+      looks += 1;
+    });
+    assert.equal(result.status, 'rolled-back');
+    // Bake 30 s, then looks every 30 s until 60 s past it: at 30, 60 and 90 s.
+    assert.equal(looks, 3);
+    const done = await w.promotions.get(w.tenant, promotion.promotionId);
+    assert.deepEqual(done?.reports[0]?.criticalFailures, ['latency']);
+    assert.deepEqual(await readAlias(), { version: '1', weights: {} });
+  });
+
   it('pauses a marginal canary for a person, then goes on when approved and rolls back when rejected', async () => {
     for (const answer of ['approved', 'rejected'] as const) {
       await resetAlias();

@@ -125,6 +125,13 @@ describe('judge', () => {
     assert.equal(j.decision, 'pass');
   });
 
+  it('fails when no metric has data: nothing shows the canary is safe', () => {
+    const j = judge([{ name: 'latency' }, { name: 'errors' }], { latency: { canary: [1, 2], baseline: [] } });
+    assert.equal(j.decision, 'fail');
+    assert.equal(j.score, 0);
+    assert.match(j.reason, /no metric had data/);
+  });
+
   it('refuses a marginal threshold above the pass threshold', () => {
     assert.throws(() => judge([], {}, { passThreshold: 50, marginalThreshold: 60 }));
   });
