@@ -97,10 +97,11 @@ export const compressionLoopCompleted = defineEvent({
   detailType: 'compression.loop.completed',
   version: '1',
   description:
-    "A run of Loop 3 (Compression → Observation → Compression) ended: what started it, the feedback window it observed and its found-rate, what the tuner proposed and the compression:tune proposal, the settings version it left, and how it ended (tuned, unchanged, too-few reports, halted by a kill switch, awaiting approval, refused, superseded by another change, or failed with the failing step's error).",
+    "A run of Loop 3 (Compression → Observation → Compression) ended: what started it (reports, or a waiting step's proposal settled), the feedback window it observed and its found-rate, what the tuner proposed and the compression:tune proposal, the settings version it left, and how it ended (tuned, unchanged, too-few reports, halted by a kill switch, awaiting approval, refused, superseded by another change, or failed with the failing step's error).",
   schema: detailSchema('1', {
     execution: z.string().min(1).max(80),
-    trigger: z.enum(['feedback', 'schedule']),
+    /** `settled`: a run resumed by its compression:tune proposal's settlement (approved → applied, otherwise refused). */
+    trigger: z.enum(['feedback', 'schedule', 'settled']),
     outcome: compressionLoopOutcomeSchema,
     window: z.strictObject({ samples: z.number().int().min(0).max(1000), found: z.number().int().min(0).max(1000) }),
     foundRate: z.number().min(0).max(1).nullable(),
