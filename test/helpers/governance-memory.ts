@@ -16,6 +16,7 @@ import {
   GateClosedError,
   type WorkflowCallbacks,
 } from '../../lib/governance/approvals.ts';
+import type { GateWait, GateWaitStore } from '../../lib/governance/gate-wait.ts';
 import type { PolicyDecision, ProposalState } from '../../lib/governance/model.ts';
 import {
   type ActuationPolicyRequest,
@@ -271,4 +272,25 @@ export function recordingGate(): GatePort & { started: Array<{ name: string; inp
     },
   };
   return gate;
+}
+
+/** An in-memory {@link GateWaitStore} keeping the DynamoDB adapter's contract: one owner per proposal, removal only while the token is the one kept. */
+export function memoryGateWaits(): GateWaitStore & { items: Map<string, GateWait> } {
+  const items = new Map<string, GateWait>();
+  const key = (tenant: string, proposalId: string) => `${tenant}/${proposalId}`;
+  return {
+    items,
+    async put(wait) {
+      const held = items.get(key(wait.tenant, wait.proposalId));
+      if (held && held.owner !== wait.owner) throw new ConflictError(`Proposal ${wait.proposalId} is awaited by ${held.owner}`);
+      items.set(key(wait.tenant, wait.proposalId), structuredClone(wait));
+    },
+    async get(tenant, proposalId) {
+      const wait = items.get(key(tenant, proposalId));
+      return wait && structuredClone(wait);
+    },
+    async remove(tenant, proposalId, taskToken) {
+      if (items.get(key(tenant, proposalId))?.taskToken === taskToken) items.delete(key(tenant, proposalId));
+    },
+  };
 }
