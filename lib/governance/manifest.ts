@@ -3,11 +3,12 @@
  * (quorum approvals with escalation, L3 validation, settling), the kill switch, autonomy levels,
  * configuration and the approvals page.
  * State-table items by partition-key prefix: <tenant>#governance (settings; `system`: the global
- * kill switch), #governance#policies, #governance#outcomes, #proposal, #approval, #outbox (events
+ * kill switch), #governance#policies, #governance#outcomes, #governance#gate (state machines waiting at
+ * a gate: task tokens, lib/governance/gate-wait.ts), #proposal, #approval, #outbox (events
  * saved with the state they report; gsi1 `outbox` for the sweep). Each decision's event is recorded
  * in the ledger by the function that made it (the audit appender's dedupe makes the bus copy a no-op).
  */
-import { defineEngine, need, outboxNeeds } from '../engines/manifest.ts';
+import { defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
 import { getPoliciesRoute, putPoliciesRoute, simulatePoliciesRoute } from './policy-routes.ts';
 import {
   decideApprovalRoute,
@@ -37,6 +38,18 @@ const APPROVALS = '*#approval';
 const COMPONENTS = '*#reflex#components';
 
 const readSettings = need.table('state', ['GetItem'], [SETTINGS, POLICIES]);
+/** State machines waiting at a gate for a proposal (lib/governance/gate-wait.ts): their task tokens by tenant and proposal. */
+const GATE_WAITS = '*#governance#gate';
+
+/**
+ * What a state machine's gate step needs (lib/governance/gate-wait.ts awaitSettlement): its wait
+ * kept under the proposal, the proposal read, the task resumed at once when it is settled already.
+ */
+export const gateWaitNeeds: Need[] = [
+  need.table('state', ['GetItem', 'PutItem', 'DeleteItem'], [GATE_WAITS]),
+  need.table('state', ['GetItem'], [PROPOSALS]),
+  need.taskCallbacks(),
+];
 const byStatus = need.index('state', 'gsi1', ['Query']);
 
 export const governanceEngine = defineEngine({
@@ -110,6 +123,19 @@ export const governanceEngine = defineEngine({
       description: "Publishes the tenant's constitution (S3, SHA-256 in the ledger; actuation locks) and takes the admins' ratifications",
       routes: [getConstitutionRoute, putConstitutionRoute, ratifyConstitutionRoute],
       needs: [need.table('state', ['GetItem', 'PutItem'], [SETTINGS]), need.objects('artifacts', ['GetObject', 'PutObject'], ['*/governance/constitution/*']), need.listObjects('artifacts', ['*/governance/constitution/*']), ...outboxNeeds],
+    },
+    'gate-resume': {
+      description:
+        'On governance.proposal.settled: sends the task token back to whichever state machine waits at a gate for that proposal (self-repair loops, KAMACHIQ plan reviews, migration runs)',
+      rule: {
+        pattern: {
+          source: ['autonomy.governance'],
+          'detail-type': ['governance.proposal.settled'],
+          // A gate waits for a proposal to leave `pending`; executed and failed come after approved.
+          detail: { status: ['approved', 'rejected', 'timed-out', 'refused'] },
+        },
+      },
+      needs: [need.table('state', ['GetItem', 'DeleteItem'], [GATE_WAITS]), need.taskCallbacks()],
     },
     'outbox-sweep': {
       description: 'Publishes governance events a crashed or refused publish left in the outbox',
