@@ -26,10 +26,11 @@ export const RECENT_REPORTS = 100;
 /** Reports between two runs of Loop 3 (the tuner's minimum window). */
 export const TUNE_EVERY = 20;
 
-/** What starts a run of Loop 3. */
+/** What starts a run of Loop 3: reports, or a settled proposal (a resumed run, with the proposal's id). */
 export interface LoopStartInput {
   tenant: string;
-  trigger: 'feedback' | 'schedule';
+  trigger: 'feedback' | 'schedule' | 'settled';
+  proposalId?: string;
 }
 
 /** Starts runs of Loop 3: the same name is the same run (a name used already is not an error). */
@@ -69,6 +70,8 @@ export interface StoredEffectiveness {
   recent: boolean[];
   /** Reports not judged by a run of Loop 3 yet. */
   sinceTune: number;
+  /** The last runs of Loop 3 recorded (execution names, oldest first): a retried record writes nothing twice. Absent in records written before. */
+  recorded?: string[];
   version: number;
 }
 

@@ -10,12 +10,22 @@
  *   tune     the pure tuner (lib/compression/tuner.ts): too few reports, no change, or one bounded step
  *   propose  the step as a `compression:tune` governance proposal (autonomous when its risk is low at
  *            the tenant's autonomy level; otherwise it waits for people and this run ends
- *            `awaiting-approval`, applying nothing)
+ *            `awaiting-approval`, applying nothing: the proposal's settlement starts a resumed run)
  *   apply    the kill switches again, then the settings through the engine's own write
  *            (`compression.config.changed`, `by: 'loop'`, with the execution and the proposal), only if
  *            no one changed them since observe; the proposal reported executed
  *   record   `compression.loop.completed` on every path (a failed step too), and a judged window
- *            taken off the count of reports waiting for the next run
+ *            taken off the count of reports waiting for the next run; once per execution (a retried
+ *            record finds its execution recorded and writes nothing)
+ *
+ * A step that waited for people is applied by a resumed run: on the proposal's
+ * `governance.proposal.settled` ({@link resumeOnSettled}, the compression/loop-settled rule target) a
+ * run named {@link resumeExecutionName} starts at `resume` instead of `observe`:
+ *
+ *   resume   the proposal as settled ({@link resumeStep}): approved → apply the step it carries (the
+ *            patch and the settings version it was observed over); rejected, timed out or refused →
+ *            recorded `refused`, nothing applied
+ *   apply, record as above (the window was judged by the run that proposed it already)
  *
  * Runs start from the feedback route when {@link TUNE_EVERY} reports have accumulated, and from a
  * schedule for every tenant with at least that many reports not judged yet (a start that failed, a
@@ -23,16 +33,17 @@
  * its effectiveness record's version (lib/compression/engine.ts `loopExecutionName`), so both starts
  * of the same window are one run.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type CompressionLoopCompleted, compressionLoopOutcomeSchema } from '../../events/compression.ts';
 import { tenantSchema } from '../../events/ids.ts';
-import { ConflictError, ForbiddenError, LockedError } from '../errors.ts';
+import { ConflictError, ForbiddenError, LockedError, ValidationError } from '../errors.ts';
 import { busEvent } from '../events/publisher.ts';
 import type { ProposalInput } from '../governance/model.ts';
 import type { GovernanceStore, OutboxPort, Proposal, ProposalOutcome, Proposer } from '../governance/proposals.ts';
 import { assertActuationAllowed } from '../governance/settings.ts';
 import type { MetricPointInput } from '../observation/schemas.ts';
-import { type CompressionStore, deliver, TUNE_EVERY, updateSettings } from './engine.ts';
+import { type CompressionStore, deliver, type LoopStarter, type StoredEffectiveness, TUNE_EVERY, updateSettings } from './engine.ts';
 import { DEFAULT_COMPRESSION_SETTINGS } from './schemas.ts';
 import { tuneSettings } from './tuner.ts';
 
@@ -41,10 +52,30 @@ export const FOUND_RATE_SERIES = 'compression.found-rate';
 /** Who proposes and applies the loop's steps. */
 export const LOOP_ACTOR = 'engine:compression';
 const MAX_EXECUTION_NAME = 80;
+/** Governance keeps proposal ids of at most 64 characters (lib/governance/proposals.ts). */
+const MAX_PROPOSAL_ID = 64;
+/** Executions remembered in the effectiveness record, so a retried record step writes nothing twice. */
+export const RECORDED_EXECUTIONS = 32;
 
 /** The proposer of the loop's steps. */
 export function loopProposer(tenant: string): Proposer {
   return { kind: 'engine', id: LOOP_ACTOR, tenant, roles: [] };
+}
+
+/**
+ * The `compression:tune` proposal of a run: `<execution>-tune`, so a retried propose step finds its
+ * proposal; a longer name keeps its head and a hash of the whole, within governance's 64 characters.
+ */
+export function tuneProposalId(execution: string): string {
+  const plain = `${execution}-tune`;
+  if (plain.length <= MAX_PROPOSAL_ID) return plain;
+  const hash = createHash('sha256').update(execution).digest('hex').slice(0, 10);
+  return `${execution.slice(0, MAX_PROPOSAL_ID - 16)}-${hash}-tune`;
+}
+
+/** The run that resumes a step that waited for people, once its proposal settled: one per proposal. */
+export function resumeExecutionName(proposalId: string): string {
+  return `${proposalId}-settled`;
 }
 
 const executionSchema = z
@@ -62,8 +93,12 @@ const tunableSchema = z.object({
 /** The settings the tuner moves. */
 export type Tunable = z.infer<typeof tunableSchema>;
 
-/** What starts a run. */
-export const loopInputSchema = z.object({ tenant: tenantSchema, trigger: z.enum(['feedback', 'schedule']) });
+/** What starts a run: reports (`feedback`, `schedule`), or a settled proposal (`settled`, with its id: a resumed run). */
+export const loopInputSchema = z.object({
+  tenant: tenantSchema,
+  trigger: z.enum(['feedback', 'schedule', 'settled']),
+  proposalId: z.string().min(1).max(MAX_PROPOSAL_ID).optional(),
+});
 /** What starts a run. */
 export type LoopInput = z.infer<typeof loopInputSchema>;
 
@@ -190,7 +225,7 @@ export interface ProposeDeps {
  */
 export async function proposeStep(state: LoopState, deps: ProposeDeps): Promise<LoopState> {
   if (!state.patch) return ended(state, 'unchanged', 'no step to propose');
-  const proposalId = `${state.execution}-tune`.slice(0, 80);
+  const proposalId = tuneProposalId(state.execution);
   const input: ProposalInput = {
     engine: 'compression',
     action: 'tune',
@@ -273,6 +308,109 @@ export async function applyStep(state: LoopState, deps: ApplyDeps): Promise<Loop
   };
 }
 
+/** The resume step's input: the settled proposal, and the resumed run. */
+export const resumeInputSchema = z.object({
+  tenant: tenantSchema,
+  proposalId: z.string().min(1).max(MAX_PROPOSAL_ID),
+  execution: executionSchema,
+});
+/** The resume step's input. */
+export type ResumeInput = z.infer<typeof resumeInputSchema>;
+
+/** What a loop's `compression:tune` proposal carries: the step and the settings version it was observed over. */
+const tuneParametersSchema = tunableSchema.extend({ settingsVersion: z.number().int().min(0).max(1e9) });
+/** …and the window it judged, with the settings before the step. */
+const tuneEvidenceSchema = z.object({
+  window: windowSchema,
+  foundRate: z.number().min(0).max(1).nullable(),
+  before: tunableSchema,
+  changes: z.array(z.string().min(1).max(200)).max(16),
+});
+
+/** Whether `proposal` is a step of Loop 3 (`compression:tune` by {@link LOOP_ACTOR}) that went to a gate rather than running autonomously. */
+export function isGatedTune(proposal: Proposal): boolean {
+  return (
+    proposal.engine === 'compression' &&
+    proposal.action === 'tune' &&
+    proposal.target === 'compression/settings' &&
+    proposal.requestedBy === LOOP_ACTOR &&
+    proposal.route !== 'autonomous'
+  );
+}
+
+/**
+ * Step "resume", first step of a resumed run: the state rebuilt from the settled proposal (the step it
+ * carries, the settings version it was observed over, the window it judged). Approved → apply;
+ * rejected, timed out, refused or failed → the run ends `refused` with the proposal's reasons; still
+ * pending → `awaiting-approval`. Nothing is read but the proposal: what people approved is what applies.
+ * @throws ValidationError when the proposal is not a gated step of Loop 3, or does not carry one.
+ */
+export async function resumeStep(input: ResumeInput, deps: Pick<ProposeDeps, 'proposal'>): Promise<LoopState> {
+  const proposal = await deps.proposal(input.tenant, input.proposalId);
+  if (!proposal || !isGatedTune(proposal))
+    throw new ValidationError([
+      { path: 'proposalId', message: `${input.proposalId} is not a compression:tune step of Loop 3 that waited at a gate` },
+    ]);
+  const parameters = tuneParametersSchema.safeParse(proposal.parameters);
+  const evidence = tuneEvidenceSchema.safeParse(proposal.evidence ?? {});
+  if (!parameters.success || !evidence.success)
+    throw new ValidationError([
+      { path: parameters.success ? 'evidence' : 'parameters', message: `proposal ${proposal.proposalId} carries no step of Loop 3` },
+    ]);
+  const { settingsVersion, relevanceWeight, itemWeight, summariseAboveTokens } = parameters.data;
+  const state: LoopState = {
+    tenant: input.tenant,
+    execution: input.execution,
+    trigger: 'settled',
+    next: 'apply',
+    window: evidence.data.window,
+    foundRate: evidence.data.foundRate,
+    settings: evidence.data.before,
+    settingsVersion,
+    patch: { relevanceWeight, itemWeight, summariseAboveTokens },
+    changes: evidence.data.changes,
+    proposalId: proposal.proposalId,
+    reason: clip(`proposal ${proposal.proposalId} ${proposal.status} (${proposal.route}): ${evidence.data.changes.join('; ')}`),
+  };
+  if (proposal.status === 'approved' || proposal.status === 'executed') return state;
+  if (proposal.status === 'pending')
+    return ended(state, 'awaiting-approval', `proposal ${proposal.proposalId} still waits at the ${proposal.route} gate; nothing applied`);
+  return ended(
+    state,
+    'refused',
+    `proposal ${proposal.proposalId} is ${proposal.status}: ${proposal.reasons.join('; ') || 'no reason given'}; nothing applied`,
+  );
+}
+
+/** Gate outcomes that end a step's wait for people. */
+const GATE_OUTCOMES: ReadonlySet<string> = new Set(['approved', 'rejected', 'timed-out', 'refused']);
+
+/** `governance.proposal.settled` as the resume reads it. */
+export const settledDetailSchema = z.looseObject({
+  tenant: tenantSchema,
+  proposalId: z.string().min(1).max(MAX_PROPOSAL_ID),
+  status: z.string().min(1).max(32),
+});
+
+/**
+ * On `governance.proposal.settled`: a gated step of Loop 3 whose gate ended starts its resumed run
+ * ({@link resumeExecutionName}, so a settlement delivered twice is one run), which applies the step
+ * when approved and records the refusal otherwise. Any other proposal, or a later state (`executed`,
+ * `failed`, reported by the apply itself), starts nothing.
+ * @returns the resumed run's execution name, or undefined.
+ */
+export async function resumeOnSettled(
+  detail: z.infer<typeof settledDetailSchema>,
+  deps: Pick<ProposeDeps, 'proposal'> & { loops: LoopStarter },
+): Promise<string | undefined> {
+  if (!GATE_OUTCOMES.has(detail.status)) return undefined;
+  const proposal = await deps.proposal(detail.tenant, detail.proposalId);
+  if (!proposal || !isGatedTune(proposal) || proposal.status === 'pending') return undefined;
+  const execution = resumeExecutionName(proposal.proposalId);
+  await deps.loops.start(execution, { tenant: detail.tenant, trigger: 'settled', proposalId: proposal.proposalId });
+  return execution;
+}
+
 /** The record step's input: the machine's whole state (the last step's state, a failure the machine caught). */
 export const recordInputSchema = z.object({
   execution: executionSchema,
@@ -292,8 +430,27 @@ export type RecordInput = z.infer<typeof recordInputSchema>;
 const JUDGED: ReadonlySet<LoopOutcome> = new Set(['tuned', 'unchanged', 'superseded', 'refused', 'awaiting-approval']);
 
 /**
+ * The effectiveness record after recording `execution`: a judged window's `judged` reports off the
+ * count waiting, the execution remembered (the last {@link RECORDED_EXECUTIONS}); undefined when
+ * `execution` was recorded already (a retried record step). Pure.
+ */
+export function afterRecord(current: StoredEffectiveness, execution: string, judged: number): StoredEffectiveness | undefined {
+  const recorded = current.recorded ?? [];
+  if (recorded.includes(execution)) return undefined;
+  return {
+    ...current,
+    sinceTune: Math.max(0, current.sinceTune - judged),
+    recorded: [...recorded, execution].slice(-RECORDED_EXECUTIONS),
+    version: current.version + 1,
+  };
+}
+
+/**
  * Step "record", on every path: `compression.loop.completed` in the ledger (through the outbox, with
  * the effectiveness write), and a judged window's reports taken off the count waiting for the next run.
+ * Once per execution: the write is conditional on the effectiveness version and remembers the
+ * execution, so a retried step (its first write done, its reply lost) finds it and writes nothing.
+ * A resumed run (`settled`) judges no window: the run that proposed its step did.
  */
 export async function recordStep(
   input: RecordInput,
@@ -319,12 +476,13 @@ export async function recordStep(
     completedAt: deps.now().toISOString(),
   };
   const event = busEvent('compression.loop.completed', detail);
-  const judged = JUDGED.has(outcome) ? window.samples : 0;
+  const judged = JUDGED.has(outcome) && input.state.trigger !== 'settled' ? window.samples : 0;
   let entries: Awaited<ReturnType<CompressionStore['putEffectiveness']>> = [];
   for (let attempt = 1; ; attempt++) {
     try {
       const current = await deps.store.effectiveness(input.state.tenant);
-      const next = { ...current, sinceTune: Math.max(0, current.sinceTune - judged), version: current.version + 1 };
+      const next = afterRecord(current, input.execution, judged);
+      if (!next) return detail;
       entries = await deps.store.putEffectiveness(input.state.tenant, next, current.version, [event]);
       break;
     } catch (error) {

@@ -86,6 +86,25 @@ export const compressionEngine = defineEngine({
       task: true,
       needs: propose,
     },
+    'loop-resume': {
+      description:
+        'Loop 3, first step of a resumed run: the settled compression:tune proposal; approved, its step goes to apply, otherwise the run records it refused',
+      task: true,
+      needs: [need.table('state', ['GetItem'], ['*#proposal'])],
+    },
+    'loop-settled': {
+      description:
+        'On governance.proposal.settled: a step of Loop 3 that waited for people starts its resumed run (applied when approved, recorded refused otherwise)',
+      rule: {
+        pattern: {
+          source: ['autonomy.governance'],
+          'detail-type': ['governance.proposal.settled'],
+          // Gate outcomes of the loop's proposals (`<execution>-tune`): executed and failed are the apply's own reports.
+          detail: { status: ['approved', 'rejected', 'timed-out', 'refused'], proposalId: [{ suffix: '-tune' }] },
+        },
+      },
+      needs: [need.table('state', ['GetItem'], ['*#proposal']), need.startExecutions(COMPRESSION_LOOP_STATE_MACHINE)],
+    },
     'loop-apply': {
       description:
         'Loop 3: the kill switches again, then the approved step written through the engine (compression.config.changed), the proposal reported executed',

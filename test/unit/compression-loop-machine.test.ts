@@ -4,8 +4,10 @@
  * real ingest over its in-memory series store, and governance's real `propose` and `reportOutcome`
  * over in-memory governance: 20 reports through the feedback path start a run that observes, tunes,
  * proposes compression:tune (autonomous at autonomy level 2) and applies it; a good window changes
- * nothing; a kill switch on applies nothing; a failing task is caught and recorded. One path, from
- * feedback: the run is started by `recordFeedback` itself.
+ * nothing; a kill switch on applies nothing; a failing task is caught and recorded; at autonomy level
+ * 1 the run ends awaiting approval and the proposal's settlement (`resumeOnSettled` on the settled
+ * event) starts a resumed run that applies an approved step and records a rejected one; a retried
+ * record writes nothing twice. Runs from feedback are started by `recordFeedback` itself.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +26,7 @@ import {
   type StoredEffectiveness,
 } from '../../lib/compression/engine.ts';
 import {
+  afterRecord,
   applyStep,
   checkStep,
   FOUND_RATE_SERIES,
@@ -31,8 +34,15 @@ import {
   loopStateSchema,
   observeStep,
   proposeStep,
+  RECORDED_EXECUTIONS,
   recordInputSchema,
   recordStep,
+  resumeExecutionName,
+  resumeInputSchema,
+  resumeOnSettled,
+  resumeStep,
+  settledDetailSchema,
+  tuneProposalId,
   tuneStep,
 } from '../../lib/compression/loop.ts';
 import type { StoredSettings } from '../../lib/compression/routes.ts';
@@ -41,7 +51,7 @@ import { TUNER_BOUNDS } from '../../lib/compression/tuner.ts';
 import { ConflictError } from '../../lib/errors.ts';
 import { type BusEvent, validateEvents } from '../../lib/events/publisher.ts';
 import { findActuation } from '../../lib/governance/actuations.ts';
-import { propose, reportOutcome } from '../../lib/governance/proposals.ts';
+import { propose, reportOutcome, transition } from '../../lib/governance/proposals.ts';
 import { defaultSettings } from '../../lib/governance/settings.ts';
 import { ingest } from '../../lib/observation/ingest.ts';
 import { memorySeriesStore } from '../../lib/observation/memory-store.ts';
@@ -55,6 +65,7 @@ const placeholders: Record<string, string> = {
   LoopCheckFunctionArn: fnArn('check'),
   LoopTuneFunctionArn: fnArn('tune'),
   LoopProposeFunctionArn: fnArn('propose'),
+  LoopResumeFunctionArn: fnArn('resume'),
   LoopApplyFunctionArn: fnArn('apply'),
   LoopRecordFunctionArn: fnArn('record'),
 };
@@ -134,6 +145,7 @@ const invokeTask: TaskInvoker = async ({ input, executionArn }) => {
     return { state: await observeStep(parsed, { store: compression.store, observe, now }) };
   }
   if (fn === 'record') return recordStep(recordInputSchema.parse(Payload), { store: compression.store, outbox, now });
+  if (fn === 'resume') return { state: await resumeStep(resumeInputSchema.parse(Payload), { proposal: governance.proposal }) };
   const state = loopStateSchema.parse(Payload.state);
   if (fn === 'check') return { state: await checkStep(state, { governance }) };
   if (fn === 'tune') return { state: tuneStep(state) };
@@ -266,7 +278,7 @@ describe('statemachines/compression-loop.asl.json (Loop 3)', () => {
     assert.ok(!definition.includes('unbound-'));
     const states = JSON.parse(definition).States as Record<string, { Type: string; Retry?: unknown[]; Catch?: unknown[] }>;
     const tasks = Object.entries(states).filter(([, state]) => state.Type === 'Task');
-    assert.equal(tasks.length, 6);
+    assert.equal(tasks.length, 7);
     for (const [name, state] of tasks) assert.ok(state.Retry?.length && state.Catch?.length, name);
   });
 
@@ -280,6 +292,7 @@ describe('statemachines/compression-loop.asl.json (Loop 3)', () => {
     const run = await ended(execution);
     assert.equal(run.status, 'SUCCEEDED', run.error ?? 'no error');
     assert.deepEqual(run.states, [
+      'Start',
       'Observe',
       'CheckKillSwitch',
       'AfterCheck',
@@ -369,5 +382,180 @@ describe('statemachines/compression-loop.asl.json (Loop 3)', () => {
     assert.equal(completed.outcome, 'failed');
     assert.match(String(completed.reason), /ValidationError: propose is broken/);
     assert.equal((await compression.store.effectiveness(tenant)).sinceTune, 20, 'the window waits for a later run');
+  });
+
+  it('at autonomy level 1 ends awaiting-approval with nothing applied; once people approve, the settlement resumes it and the step is applied', async () => {
+    const tenant = 'careful';
+    governance.settingsOf.set(tenant, { ...defaultSettings(tenant), autonomyLevel: 1 });
+    const execution = await feedback(tenant, reports(14, 6));
+    const waiting = await ended(execution);
+    assert.equal(waiting.status, 'SUCCEEDED', waiting.error ?? 'no error');
+    assert.deepEqual(waiting.states.slice(-3), ['Record', 'Outcome', 'AwaitingApproval']);
+    assert.equal((await compression.store.settings(tenant)).version, 0, 'nothing applied while people decide');
+    const proposalId = tuneProposalId(execution);
+    assert.deepEqual([(await governance.proposal(tenant, proposalId))?.route], ['human-approval']);
+    assert.equal((await compression.store.effectiveness(tenant)).sinceTune, 0, 'the window was judged by the run that proposed');
+
+    await transition(
+      tenant,
+      proposalId,
+      'approved',
+      { reasons: ['quorum'], actor: 'approver@careful', from: ['pending'] },
+      {
+        store: governance,
+        outbox,
+        now: new Date(),
+      },
+    );
+    const settled = last(eventsOf(tenant, 'governance.proposal.settled'));
+    const resumed = await resumeOnSettled(settledDetailSchema.parse(settled.detail), { proposal: governance.proposal, loops: starter });
+    assert.equal(resumed, resumeExecutionName(proposalId));
+    const run = await ended(resumed);
+    assert.equal(run.status, 'SUCCEEDED', run.error ?? 'no error');
+    assert.deepEqual(run.states, ['Start', 'Resume', 'AfterResume', 'Apply', 'Record', 'Outcome', 'Tuned']);
+    const settings = await compression.store.settings(tenant);
+    assert.deepEqual(
+      [settings.version, settings.relevanceWeight, settings.itemWeight, settings.summariseAboveTokens],
+      [1, 0.75, 0.8, 2048],
+    );
+    assert.equal((await governance.proposal(tenant, proposalId))?.status, 'executed');
+    const changed = detailOf(last(eventsOf(tenant, 'compression.config.changed')));
+    assert.deepEqual([changed.by, changed.execution, changed.proposalId], ['loop', resumed, proposalId]);
+    const completed = eventsOf(tenant, 'compression.loop.completed').map(detailOf);
+    assert.deepEqual(
+      completed.map((detail) => [detail.execution, detail.trigger, detail.outcome]),
+      [
+        [execution, 'feedback', 'awaiting-approval'],
+        [resumed, 'settled', 'tuned'],
+      ],
+    );
+    assert.equal((await compression.store.effectiveness(tenant)).sinceTune, 0, 'the resumed run judges no window twice');
+
+    // The apply's own report (executed) settles the proposal again: no second run.
+    const executed = last(eventsOf(tenant, 'governance.proposal.settled'));
+    assert.equal(detailOf(executed).status, 'executed');
+    assert.equal(
+      await resumeOnSettled(settledDetailSchema.parse(executed.detail), { proposal: governance.proposal, loops: starter }),
+      undefined,
+    );
+  });
+
+  it('a rejected step is not applied: the resumed run records it refused', async () => {
+    const tenant = 'doubtful';
+    governance.settingsOf.set(tenant, { ...defaultSettings(tenant), autonomyLevel: 1 });
+    const execution = await feedback(tenant, reports(2, 18));
+    assert.equal((await ended(execution)).states.at(-1), 'AwaitingApproval');
+    const proposalId = tuneProposalId(execution);
+    await transition(
+      tenant,
+      proposalId,
+      'rejected',
+      { reasons: ['not during the audit'], actor: 'approver@doubtful', from: ['pending'] },
+      {
+        store: governance,
+        outbox,
+        now: new Date(),
+      },
+    );
+    const settled = last(eventsOf(tenant, 'governance.proposal.settled'));
+    const resumed = await resumeOnSettled(settledDetailSchema.parse(settled.detail), { proposal: governance.proposal, loops: starter });
+    assert.ok(resumed);
+    const run = await ended(resumed);
+    assert.equal(run.status, 'FAILED');
+    assert.equal(run.error, 'ProposalRefused');
+    assert.deepEqual(run.calls, ['resume', 'record']);
+    assert.equal((await compression.store.settings(tenant)).version, 0, 'nothing applied');
+    const completed = detailOf(last(eventsOf(tenant, 'compression.loop.completed')));
+    assert.deepEqual([completed.trigger, completed.outcome, completed.proposalId], ['settled', 'refused', proposalId]);
+    assert.match(String(completed.reason), /rejected: .*not during the audit/);
+  });
+
+  it('a settlement starts nothing for a proposal that is not a gated step of Loop 3', async () => {
+    const tenant = 'eager';
+    // At the default autonomy level the step runs autonomously: its proposal was never gated.
+    const execution = await feedback(tenant, reports(14, 6));
+    assert.equal((await ended(execution)).states.at(-1), 'Tuned');
+    const autonomous = await governance.proposal(tenant, tuneProposalId(execution));
+    assert.ok(autonomous);
+    assert.equal(autonomous.route, 'autonomous');
+    const loops: LoopStarter = {
+      start: async () => assert.fail('no run starts'),
+    };
+    const detail = (proposalId: string, status: string) => settledDetailSchema.parse({ tenant, proposalId, status });
+    assert.equal(await resumeOnSettled(detail(autonomous.proposalId, 'approved'), { proposal: governance.proposal, loops }), undefined);
+    assert.equal(await resumeOnSettled(detail('unknown-tune', 'approved'), { proposal: governance.proposal, loops }), undefined);
+    await assert.rejects(
+      resumeStep(
+        { tenant, proposalId: autonomous.proposalId, execution: resumeExecutionName(autonomous.proposalId) },
+        { proposal: governance.proposal },
+      ),
+      /not a compression:tune step of Loop 3 that waited at a gate/,
+    );
+  });
+
+  it('a retried record writes compression.loop.completed once and takes the window off the count once', async () => {
+    const tenant = 'retried';
+    const execution = await feedback(tenant, reports(18, 2));
+    await ended(execution);
+    const before = eventsOf(tenant, 'compression.loop.completed').length;
+    const effectiveness = await compression.store.effectiveness(tenant);
+    assert.deepEqual(effectiveness.recorded, [execution]);
+    // The machine's Retry after a lost reply: the same input again.
+    const window = { samples: 20, found: 18 };
+    const state = {
+      tenant,
+      execution,
+      trigger: 'feedback' as const,
+      next: 'record' as const,
+      window,
+      foundRate: 0.9,
+      settings: { relevanceWeight: 0.7, itemWeight: 0.7, summariseAboveTokens: 1024 },
+      settingsVersion: 0,
+      patch: null,
+      changes: [],
+      proposalId: null,
+      outcome: 'unchanged' as const,
+      reason: 'steady',
+    };
+    const again = await recordStep(
+      { execution, state: { tenant, trigger: 'feedback', loop: { state } } },
+      { store: compression.store, outbox, now: () => new Date() },
+    );
+    assert.equal(again.outcome, 'unchanged');
+    assert.equal(eventsOf(tenant, 'compression.loop.completed').length, before, 'no second event');
+    assert.deepEqual(await compression.store.effectiveness(tenant), effectiveness, 'nothing written');
+  });
+});
+
+describe('afterRecord', () => {
+  const base = { compressions: 3, tokensIn: 30, tokensOut: 12, savedSum: 1.8, recent: [true, false], sinceTune: 25, version: 7 };
+  it('takes a judged window off the count and remembers the execution', () => {
+    assert.deepEqual(afterRecord(base, 'a-c3-7', 20), { ...base, sinceTune: 5, recorded: ['a-c3-7'], version: 8 });
+  });
+  it('never counts below zero', () => {
+    assert.equal(afterRecord({ ...base, sinceTune: 3 }, 'a-c3-7', 20)?.sinceTune, 0);
+  });
+  it('answers undefined for an execution recorded already', () => {
+    assert.equal(afterRecord({ ...base, recorded: ['x', 'a-c3-7'] }, 'a-c3-7', 20), undefined);
+  });
+  it(`keeps the last ${RECORDED_EXECUTIONS} executions`, () => {
+    const many = Array.from({ length: RECORDED_EXECUTIONS }, (_, index) => `e-${index}`);
+    const next = afterRecord({ ...base, recorded: many }, 'new', 0);
+    assert.equal(next?.recorded?.length, RECORDED_EXECUTIONS);
+    assert.deepEqual([next?.recorded?.[0], next?.recorded?.at(-1)], ['e-1', 'new']);
+  });
+});
+
+describe('tuneProposalId', () => {
+  it('is <execution>-tune within 64 characters', () => {
+    assert.equal(tuneProposalId('acme-c3-42'), 'acme-c3-42-tune');
+  });
+  it('keeps a long execution unique within 64 characters', () => {
+    const tenant = 'a'.repeat(63);
+    const one = tuneProposalId(`${tenant}-c3-100`);
+    const two = tuneProposalId(`${tenant}-c3-101`);
+    assert.ok(one.length <= 64 && two.length <= 64 && one !== two, `${one} ${two}`);
+    assert.ok(resumeExecutionName(one).length <= 80);
+    assert.match(one, /-tune$/);
   });
 });

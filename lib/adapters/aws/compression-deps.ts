@@ -84,6 +84,11 @@ export function loopProposeDeps(): ProposeDeps {
   };
 }
 
+/** Loop 3's resume step and the settlement's rule target: governance's proposals, read. */
+export function loopResumeDeps(): Pick<ProposeDeps, 'proposal'> {
+  return { proposal: (tenant, proposalId) => governanceStore().proposal(tenant, proposalId) };
+}
+
 /** Loop 3's apply step: the settings through the engine, the kill switches, the proposal's outcome. */
 export function loopApplyDeps(): ApplyDeps {
   return {
