@@ -1,6 +1,6 @@
-/** /migration/runs: run a stored plan through the migration state machine (POST, 202) and cancel a pending run (DELETE). */
+/** /migration/runs: run a stored plan through the migration state machine (POST, 202) and cancel a pending run, withdrawing its proposal (DELETE). */
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
-import { workflowCallbacks } from '../../lib/adapters/aws/governance-deps.ts';
+import { withdrawDeps, workflowCallbacks } from '../../lib/adapters/aws/governance-deps.ts';
 import { migrationDeps, runStarter } from '../../lib/adapters/aws/migration-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { cancelRun, startRun } from '../../lib/migration/engine.ts';
@@ -19,9 +19,11 @@ export const handler = engineHandler(
   }),
   route(cancelRunRoute, async (params, ctx) => {
     const callbacks = workflowCallbacks();
-    const run = await cancelRun(ctx.tenant, params.runId, ctx.principal?.subject ?? 'unknown', {
+    const canceller = { actor: ctx.principal?.subject ?? 'unknown', roles: ctx.principal?.roles ?? [] };
+    const run = await cancelRun(ctx.tenant, params.runId, canceller, {
       ...migrationDeps(),
       resume: (wait, state) => resumeWith(wait, state, { callbacks }),
+      withdrawal: withdrawDeps(ctx.now()),
     });
     ctx.log(`run ${run.runId} cancelled`);
     return { result: { run } };

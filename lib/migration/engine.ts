@@ -10,8 +10,8 @@
 import { canonicalHash } from '../audit/digest.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { type BusEvent, busEvent } from '../events/publisher.ts';
-import type { OutboxEntry, OutboxPort, ProposalDeps, Proposer } from '../governance/proposals.ts';
-import { propose } from '../governance/proposals.ts';
+import type { OutboxEntry, OutboxPort, Proposal, ProposalDeps, Proposer, WithdrawDeps } from '../governance/proposals.ts';
+import { propose, withdraw } from '../governance/proposals.ts';
 import { place } from './placement.ts';
 import { buildSteps, type PlanStep } from './plan.ts';
 import { MIGRATE_ACTION, planTarget } from './runner.ts';
@@ -126,11 +126,24 @@ export function migrationProposer(tenant: string): Proposer {
 }
 
 /**
+ * The id of a plan's governance proposal, derived from the plan id: a plan has at most one proposal
+ * (a second `propose` for the same plan is a conflict, never a second proposal). Plan ids are the
+ * engine's own (46 characters), so the id stays within governance's 64.
+ */
+export function proposalIdOf(planId: string): string {
+  return `mig-${planId}`;
+}
+
+/**
  * Plans a placement on the tenant's catalogue and proposes it: the placement (ffd, bfd or the exact
- * solver), the ordered steps with their checks, the plan's hash, one governance proposal for the
- * plan (none when nothing moves), then the plan stored with `migration.plan.created`.
+ * solver), the ordered steps with their checks, the plan's hash; the plan is stored first, naming its
+ * proposal ({@link proposalIdOf}), then proposed to governance once (none when nothing moves), then
+ * stored again with the proposal's route and `migration.plan.created`. Storing first means a proposal
+ * only ever exists for a stored plan: a failed write proposes nothing (no orphan waits for approvers),
+ * and a failure after proposing leaves a plan that names its one proposal.
  * @throws NotFoundError without a catalogue; ValidationError naming the workload that cannot be
- * placed or moved; LockedError (423) or ForbiddenError (403) from governance (the plan is not stored).
+ * placed or moved; LockedError (423) or ForbiddenError (403) from governance (the plan stays on record
+ * naming its refused proposal, so it can never run).
  * @example await createPlan('acme', planInputSchema.parse({ workloads }), proposerOf(principal), deps)
  */
 export async function createPlan(
@@ -179,8 +192,42 @@ export async function createPlan(
     postCheckDelaySeconds: input.postCheckDelaySeconds,
   };
   const planHash = planHashOf(base);
-  let proposal: { proposalId: string; route: string; status: string } | undefined;
-  if (steps.length > 0) {
+  const proposalId = steps.length > 0 ? proposalIdOf(planId) : undefined;
+  const stored: PlanRecord = {
+    tenant,
+    ...base,
+    planHash,
+    environment: input.environment,
+    canaryWeight: input.canaryWeight,
+    objective: placement.objective,
+    ...(proposalId ? { proposalId } : {}),
+    createdAt: now.toISOString(),
+    createdBy: proposer.id.slice(0, 256),
+    version: 0,
+  };
+  const created = (plan: PlanRecord, proposal?: Pick<Proposal, 'proposalId' | 'route' | 'status'>) =>
+    busEvent('migration.plan.created', {
+      tenant,
+      planId,
+      planHash,
+      algorithm: input.algorithm,
+      environment: input.environment,
+      objective: placement.objective,
+      moves: placement.objective.moves,
+      steps: steps.length,
+      ...(proposal ? { proposalId: proposal.proposalId, route: proposal.route, proposalStatus: proposal.status } : {}),
+      createdBy: plan.createdBy,
+      createdAt: plan.createdAt,
+    });
+  if (!proposalId) {
+    await commit(deps, tenant, { plan: { next: stored, expectedVersion: undefined } }, [created(stored)]);
+    return stored;
+  }
+  // Stored before proposing: a write that fails here has proposed nothing.
+  await deps.store.write(tenant, { plan: { next: stored, expectedVersion: undefined } }, []);
+  let proposal: Proposal | undefined;
+  let refusal: unknown;
+  try {
     const outcome = await propose(
       {
         engine: 'migration',
@@ -195,36 +242,18 @@ export async function createPlan(
         evidence: { objective: placement.objective, workloads: [...new Set(steps.map((s) => s.workload))].slice(0, 50) },
       },
       proposer,
-      { ...deps.governance, now, newId: deps.newId },
+      { ...deps.governance, now, newId: () => proposalId },
     );
-    proposal = { proposalId: outcome.proposal.proposalId, route: outcome.proposal.route, status: outcome.proposal.status };
+    proposal = outcome.proposal;
+  } catch (error) {
+    refusal = error;
+    // Governance records its refusals (kill switch, policy): the plan then names the refused proposal.
+    proposal = await deps.governance.store.proposal(tenant, proposalId).catch(() => undefined);
   }
-  const plan: PlanRecord = {
-    tenant,
-    ...base,
-    planHash,
-    environment: input.environment,
-    canaryWeight: input.canaryWeight,
-    objective: placement.objective,
-    ...(proposal ? { proposalId: proposal.proposalId, route: proposal.route } : {}),
-    createdAt: now.toISOString(),
-    createdBy: proposer.id.slice(0, 256),
-    version: 0,
-  };
-  const event = busEvent('migration.plan.created', {
-    tenant,
-    planId,
-    planHash,
-    algorithm: input.algorithm,
-    environment: input.environment,
-    objective: placement.objective,
-    moves: placement.objective.moves,
-    steps: steps.length,
-    ...(proposal ? { proposalId: proposal.proposalId, route: proposal.route, proposalStatus: proposal.status } : {}),
-    createdBy: plan.createdBy,
-    createdAt: plan.createdAt,
-  });
-  await commit(deps, tenant, { plan: { next: plan, expectedVersion: undefined } }, [event]);
+  if (!proposal) throw refusal;
+  const plan: PlanRecord = { ...stored, route: proposal.route, version: stored.version + 1 };
+  await commit(deps, tenant, { plan: { next: plan, expectedVersion: stored.version } }, [created(plan, proposal)]);
+  if (refusal !== undefined) throw refusal;
   return plan;
 }
 
@@ -348,17 +377,29 @@ export async function finishRecords(
   }
 }
 
+/** Who cancels a run: the caller's identity and roles (governance lets the proposer or an admin withdraw a proposal). */
+export interface Canceller {
+  actor: string;
+  roles: readonly string[];
+}
+
 /**
  * Cancels a run that has not taken its first step (pre-checks or waiting at the gate): it ends
- * `cancelled` with `migration.run.completed`; a run waiting at the gate is resumed to its end.
+ * `cancelled` with `migration.run.completed`, a run waiting at the gate is resumed to its end, and the
+ * plan's pending proposal is withdrawn (governance's `withdraw`: refused with `withdrawn by <actor>`,
+ * its approval refused, its gate ended) when the canceller is its proposer or an admin; otherwise it
+ * stays pending for them, and the run's reason says so. The run ends first, so the withdrawal's
+ * settled event finds it ended (the loop cannot end it `refused` instead). A withdrawn proposal
+ * cannot approve a later run of the plan: plan again.
  * @throws NotFoundError for no such run; ConflictError once it is running or has ended (a running migration is stopped by the kill switch, which rolls it back).
  */
 export async function cancelRun(
   tenant: string,
   runId: string,
-  actor: string,
-  deps: MigrationDeps & { resume: (wait: GateWait, state: LoopState) => Promise<void> },
+  canceller: Canceller,
+  deps: MigrationDeps & { resume: (wait: GateWait, state: LoopState) => Promise<void>; withdrawal: WithdrawDeps },
 ): Promise<RunRecord> {
+  const { actor, roles } = canceller;
   const run = await deps.store.run(tenant, runId);
   if (!run) throw new NotFoundError(`Run ${runId} not found`);
   if (run.status !== 'pending')
@@ -367,10 +408,26 @@ export async function cancelRun(
         ? `Run ${runId} is running: turn the kill switch on to halt it (its steps are rolled back)`
         : `Run ${runId} has ended (${run.status})`,
     );
-  const cancelled = await finishRecords(tenant, run, 'cancelled', `cancelled by ${actor}`.slice(0, 1000), deps);
+  const proposal = await deps.withdrawal.store.proposal(tenant, run.proposalId);
+  const pending = proposal?.status === 'pending';
+  const mayWithdraw = pending && (proposal.requestedBy === actor || roles.includes('admin'));
+  const note = mayWithdraw
+    ? `; proposal ${run.proposalId} withdrawn`
+    : pending
+      ? `; proposal ${run.proposalId} stays pending (only its proposer ${proposal.requestedBy} or an admin may withdraw it)`
+      : '';
+  const cancelled = await finishRecords(tenant, run, 'cancelled', `cancelled by ${actor}${note}`.slice(0, 1000), deps);
   if (cancelled.status !== 'cancelled') throw new ConflictError(`Run ${runId} moved on (${cancelled.status})`);
   const wait = await deps.store.wait(tenant, run.proposalId);
   if (wait && wait.runId === runId) await deps.resume(wait, { ...wait.state, next: 'end', outcome: 'cancelled', reason: cancelled.reason });
+  if (mayWithdraw) {
+    try {
+      await withdraw(tenant, run.proposalId, { actor, roles: [...roles], reason: `run ${runId} cancelled` }, deps.withdrawal);
+    } catch (error) {
+      // Decided in the moment between (approved or refused): the run is cancelled all the same.
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
   return cancelled;
 }
 

@@ -27,6 +27,9 @@ const propose: Need[] = [
   need.startGate(),
 ];
 
+/** Withdrawing a cancelled run's pending proposal (governance's `withdraw` in process): the proposal and its approval written, its gate's task failed. */
+const withdrawal: Need[] = [need.table('state', ['GetItem', 'PutItem'], ['*#proposal', '*#approval']), need.taskCallbacks()];
+
 /** A run's gate: its task token kept under the proposal, the run resumed. */
 const gate: Need[] = [need.table('state', ['GetItem', 'PutItem'], [WAITS]), records, governed, need.taskCallbacks()];
 
@@ -56,14 +59,15 @@ export const migrationEngine = defineEngine({
       needs: [records, ...propose, ...outboxNeeds],
     },
     runs: {
-      description: 'Starts a run of a stored plan (the migration state machine) and cancels a run before its first step',
+      description:
+        'Starts a run of a stored plan (the migration state machine) and cancels a run before its first step, withdrawing its pending proposal',
       routes: [startRunRoute, cancelRunRoute],
       timeout: 29,
       needs: [
         records,
         need.table('state', ['GetItem'], [WAITS]),
-        need.taskCallbacks(),
         need.startExecutions(MIGRATION_STATE_MACHINE),
+        ...withdrawal,
         ...outboxNeeds,
       ],
     },

@@ -55,7 +55,7 @@ export const cancelRunRoute = defineRoute({
   method: 'DELETE',
   permission: 'migration:write',
   summary:
-    'Cancel a run that has not taken its first step (pre-checks, or waiting at the governance gate): it ends cancelled. 404 no such run, 409 once it is running (the kill switch halts a running migration and rolls it back) or has ended',
+    "Cancel a run that has not taken its first step (pre-checks, or waiting at the governance gate): it ends cancelled, and the plan's pending proposal is withdrawn when the caller proposed it or is an admin (plan again to run it later). 404 no such run, 409 once it is running (the kill switch halts a running migration and rolls it back) or has ended",
   parameters: cancelInputSchema,
   result: z.strictObject({ run: runRecordSchema }),
 });
