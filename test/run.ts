@@ -1,10 +1,11 @@
 /**
- * `npm test`: packages the dev stage (for the template test), boots a fresh local cloud on free
- * ports, runs the unit and integration suites with node's test runner against it, then stops it.
- * Pass file paths or globs to run only those: `npm test -- test/unit/engines.test.ts`.
+ * `npm test`: boots a fresh local cloud on free ports and runs the unit and integration suites with
+ * node's test runner against it, while it packages the dev stage for the files that read its bundles
+ * (run once it is done); then stops the cloud. Pass file paths or globs to run only those:
+ * `npm test -- test/unit/engines.test.ts`.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { glob, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,22 +21,23 @@ const started = performance.now();
 // Everything the functions print during the run, scanned for credentials at the end (and by test/integration/security.test.ts).
 const functionLog = path.join(dataDir, 'function-output.log');
 
-const files = process.argv.slice(2);
-const patterns = files.length > 0 ? files : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
+const patterns = process.argv.slice(2);
+const files: string[] = [];
+for await (const file of glob(patterns.length > 0 ? patterns : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'], { cwd: root }))
+  files.push(file);
+files.sort();
+if (files.length === 0) throw new Error(`no test file matches ${patterns.join(' ')}`);
 
 /**
- * Whether the run needs the dev stage packaged with its bundles (the template and bundle tests read
- * it through AUTONOMY_TEST_DEV_TEMPLATE): the whole suite, a glob, or a named file that reads it.
- * Packaging dev bundles every function; a run of one integration file need not wait for that.
+ * The files that read the dev stage packaged with its bundles (AUTONOMY_TEST_DEV_TEMPLATE) or package
+ * it themselves (the packaging is cached, so they reuse this run's). Packaging dev bundles every
+ * function (a minute or two on 2 cores), so these run on their own once it is done, beside the rest,
+ * which start as soon as the cloud is up; a run without them does not package.
  */
-async function needsDevPackage(): Promise<boolean> {
-  if (files.length === 0) return true;
-  for (const file of files) {
-    const text = await readFile(path.resolve(root, file), 'utf8').catch(() => undefined);
-    if (text === undefined || text.includes('AUTONOMY_TEST_DEV_TEMPLATE')) return true;
-  }
-  return false;
-}
+const readsDevPackage = /AUTONOMY_TEST_DEV_TEMPLATE|packageTemplate\(root, 'dev'/;
+const packagedFiles: string[] = [];
+for (const file of files) if (readsDevPackage.test(await readFile(path.resolve(root, file), 'utf8'))) packagedFiles.push(file);
+const cloudFiles = files.filter((file) => !packagedFiles.includes(file));
 
 const booting = startLocalCloud({
   root,
@@ -44,35 +46,74 @@ const booting = startLocalCloud({
   functionOutput: { file: functionLog },
   log: process.env.LOCAL_CLOUD_VERBOSE ? log : () => {},
 });
-const packaging = (await needsDevPackage())
-  ? packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'), log)
-  : Promise.resolve();
-const [booted, packaged] = await Promise.allSettled([booting, packaging]);
-// A failed packaging must not leave the cloud's emulators (DynamoDB Local's JVM among them) running.
-if (booted.status === 'rejected' || packaged.status === 'rejected') {
-  if (booted.status === 'fulfilled') await booted.value.stop();
+const packaging =
+  packagedFiles.length > 0 ? packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'), log) : Promise.resolve();
+const cloud = await booting.catch(async (error: unknown) => {
+  await packaging.catch(() => {});
   await rm(dataDir, { recursive: true, force: true });
-  throw booted.status === 'rejected' ? booted.reason : (packaged as PromiseRejectedResult).reason;
-}
-const cloud = booted.value;
-log(`local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`);
-const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...patterns], {
-  cwd: root,
-  stdio: 'inherit',
-  env: {
-    ...process.env,
-    ...cloud.env,
-    AUTONOMY_TEST_API_URL: cloud.apiUrl,
-    AUTONOMY_TEST_DATA_DIR: dataDir,
-    AUTONOMY_TEST_FUNCTION_LOG: functionLog,
-    AUTONOMY_TEST_STAGE: cloud.stage,
-    AUTONOMY_TEST_RESOURCES: JSON.stringify(cloud.resources),
-    AUTONOMY_TEST_DEV_TEMPLATE: path.join(root, '.local', 'package', 'dev', 'cloudformation-template-update-stack.json'),
-  },
+  throw error;
 });
-// Stopped from outside (a CI timeout, Ctrl-C): stop the test runner, then the cloud, as on a normal end.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
-let code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
+log(`local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`);
+
+const env = {
+  ...process.env,
+  ...cloud.env,
+  AUTONOMY_TEST_API_URL: cloud.apiUrl,
+  AUTONOMY_TEST_DATA_DIR: dataDir,
+  AUTONOMY_TEST_FUNCTION_LOG: functionLog,
+  AUTONOMY_TEST_STAGE: cloud.stage,
+  AUTONOMY_TEST_RESOURCES: JSON.stringify(cloud.resources),
+  AUTONOMY_TEST_DEV_TEMPLATE: path.join(root, '.local', 'package', 'dev', 'cloudformation-template-update-stack.json'),
+};
+const reporters = [
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  // The slowest files at the end of the run: where the CI budget goes.
+  '--test-reporter=./test/helpers/file-times-reporter.ts',
+  '--test-reporter-destination=stdout',
+];
+const children = new Set<ChildProcess>();
+let stopping = false;
+// Stopped from outside (a CI timeout, Ctrl-C): stop the test runners, then the cloud, as on a normal end.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    stopping = true;
+    for (const child of children) child.kill(signal);
+  });
+/** Runs node's test runner on `list`; with `quiet`, its output is held and printed when it ends (not interleaved). */
+function runTests(list: string[], quiet = false): Promise<number> {
+  if (list.length === 0) return Promise.resolve(0);
+  if (stopping) return Promise.resolve(1);
+  const child = spawn(process.execPath, ['--test', ...reporters, '--test-concurrency=2', ...list], {
+    cwd: root,
+    stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    env,
+  });
+  children.add(child);
+  const held: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => held.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => held.push(chunk));
+  return new Promise<number>((resolve) =>
+    child.on('close', (exit) => {
+      children.delete(child);
+      if (held.length > 0) process.stdout.write(Buffer.concat(held));
+      resolve(exit ?? 1);
+    }),
+  );
+}
+const onCloud = runTests(cloudFiles);
+const onPackage = packaging.then(
+  () => {
+    log(`dev stage packaged in ${((performance.now() - started) / 1000).toFixed(1)} s; running ${packagedFiles.join(', ')}`);
+    return runTests(packagedFiles, true);
+  },
+  (error: unknown) => {
+    console.error(`[test] FAIL: packaging the dev stage failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  },
+);
+const codes = [await onCloud, await onPackage];
+let code = codes.find((exit) => exit !== 0) ?? 0;
 await cloud.stop();
 const leaked = leakedCredentials(await readFile(functionLog, 'utf8').catch(() => ''));
 if (leaked.length > 0) {
