@@ -16,5 +16,6 @@ const settledSchema = z.looseObject({ tenant: tenantSchema, proposalId: z.string
 
 export const handler = ruleHandler(settledSchema, async (detail) => {
   const outcome = await resumeSettled(detail, gateWaitDeps(new Date()));
-  if (outcome !== 'none') logger.info('gate resumed', { tenant: detail.tenant, proposalId: detail.proposalId, status: detail.status, outcome });
+  if (outcome !== 'none')
+    logger.info('gate resumed', { tenant: detail.tenant, proposalId: detail.proposalId, status: detail.status, outcome });
 });

@@ -5,12 +5,13 @@
  * proposes a playbook. With the tenant's loop off (`PUT /reflex/config`) it is diagnosed and proposed
  * here, and people or another engine carry it on; an incident of no component is recorded here as
  * unassigned. A closed one is recorded (a recovery when its playbook was executed; before its record
- * exists, kept for it), and a loop still waiting at the gate for its proposal stops waiting.
+ * exists, kept for it), and a loop still waiting at the gate for its proposal stops waiting (the
+ * proposal withdrawn, the loop resumed to end `closed`).
  */
 import { gateDeps, loopConfigStore, loopStarter, reflexDeps, registryStore } from '../../lib/adapters/aws/reflex-deps.ts';
 import { logger } from '../../lib/observability.ts';
 import { onIncidentClosed, onIncidentOpened } from '../../lib/reflex/incidents.ts';
-import { loopExecutionName, loopInputOf, resumeGate } from '../../lib/reflex/loop.ts';
+import { loopExecutionName, loopInputOf, stopWaiting } from '../../lib/reflex/loop.ts';
 import { ComponentIndex } from '../../lib/reflex/registry.ts';
 import { incidentClosedSchema, incidentOpenedSchema } from '../../lib/reflex/schemas.ts';
 import { ruleHandler } from '../../lib/triggers/rule.ts';
@@ -41,9 +42,7 @@ const closed = ruleHandler(incidentClosedSchema, async (detail) => {
   // A loop waiting for people on this incident's proposal has nothing left to repair: it stops waiting.
   const waiting = incident?.attempts.at(-1);
   const loop =
-    waiting?.proposalId && !waiting.outcome
-      ? await resumeGate({ tenant: detail.tenant, proposalId: waiting.proposalId }, gateDeps(new Date()))
-      : 'none';
+    waiting?.proposalId && !waiting.outcome ? await stopWaiting(detail.tenant, waiting.proposalId, gateDeps(new Date())) : 'none';
   logger.info('incident closed', {
     tenant: detail.tenant,
     incidentId: detail.incidentId,

@@ -1,4 +1,4 @@
-/** Self-repair loop task, just before acting: the kill switches, the incident still open, the proposal still approved. */
+/** Self-repair loop task, after the gate and just before acting: the decision read, the kill switches, the incident still open, the proposal still approved. */
 import { z } from 'zod';
 import { governanceStore } from '../../lib/adapters/aws/governance-deps.ts';
 import { reflexStores } from '../../lib/adapters/aws/reflex-deps.ts';
@@ -6,5 +6,5 @@ import { checkStep, loopStateSchema } from '../../lib/reflex/loop.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';
 
 export const handler = taskHandler(z.object({ state: loopStateSchema }), async ({ state }) => ({
-  state: await checkStep(state, { store: governanceStore(), incidents: reflexStores().incidents }),
+  state: await checkStep(state, { store: governanceStore(), incidents: reflexStores().incidents, now: new Date() }),
 }));

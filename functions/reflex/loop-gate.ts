@@ -1,7 +1,7 @@
 /**
- * Self-repair loop task (`.waitForTaskToken`): keeps the task token under the round's proposal and
- * resumes the loop at once when the proposal is decided already; otherwise reflex/loop-resume does,
- * when governance settles it.
+ * Self-repair loop task (`.waitForTaskToken`): waits at governance's gate for the round's proposal
+ * (lib/governance/gate-wait.ts), resumed at once when it is decided already (or a kill switch is on,
+ * or the incident ended); otherwise governance/gate-resume resumes it when governance settles it.
  */
 import { z } from 'zod';
 import { gateDeps } from '../../lib/adapters/aws/reflex-deps.ts';

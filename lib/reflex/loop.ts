@@ -2,9 +2,9 @@
  * The self-repair loop of one incident (Loop 2: Observation → Reflex → Governance → Execution →
  * Observation), one function per step of `statemachines/self-repair.asl.json`:
  *
- *   diagnose and propose (`onIncidentOpened`) → wait for governance's gate (a task token, resumed
- *   when the proposal is decided) → check the kill switches and that the incident is still open, just
- *   before acting → execute (the Execution engine's `run()`, in process) → verify (watch the
+ *   diagnose and propose (`onIncidentOpened`) → wait at governance's gate (a task token,
+ *   lib/governance/gate-wait.ts, resumed when the proposal is decided) → read the decision, check the
+ *   kill switches and that the incident is still open, just before acting → execute (the Execution engine's `run()`, in process) → verify (watch the
  *   component's series for the recovery window: Observation closed the incident, or the newest
  *   points since the action are back within the detector's band → recovered; the window ends first
  *   → not recovered) → record (the case base learns; not recovered proposes the next playbook, and
@@ -27,8 +27,9 @@ import { ConflictError, ForbiddenError, LockedError, NotFoundError, ValidationEr
 import { busEvent } from '../events/publisher.ts';
 import { type ExecutionDeps, executionIdOf, run } from '../execution/engine.ts';
 import { runInputSchema } from '../execution/schemas.ts';
-import { type ApprovalOutbox, type ApprovalStore, GateClosedError, type WorkflowCallbacks } from '../governance/approvals.ts';
-import { type GovernanceStore, isWithdrawn, type OutboxPort, type Proposal, withdraw } from '../governance/proposals.ts';
+import type { ApprovalOutbox, ApprovalStore } from '../governance/approvals.ts';
+import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome, wake } from '../governance/gate-wait.ts';
+import { type GovernanceStore, type OutboxPort, type Proposal, withdraw } from '../governance/proposals.ts';
 import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
 import { type IncidentStore, onIncidentOpened, type ReflexDeps, reportIncidentOutcome } from './incidents.ts';
 import {
@@ -151,22 +152,6 @@ export interface SeriesHealth {
 export interface SeriesHealthPort {
   /** Undefined when the series does not exist (any more). */
   health(tenant: string, series: string): Promise<SeriesHealth | undefined>;
-}
-
-/** A waiting gate step: its task token and the loop's state, under the proposal it waits for. */
-export interface GateWait {
-  tenant: string;
-  proposalId: string;
-  taskToken: string;
-  state: LoopState;
-  /** Epoch seconds after which the record may go (TTL). */
-  expiresAt: number;
-}
-
-/** Task tokens of loops waiting for a proposal's decision. */
-export interface GateWaits {
-  put(wait: GateWait): Promise<void>;
-  get(tenant: string, proposalId: string): Promise<GateWait | undefined>;
 }
 
 const clip = (text: string, length = MAX_TEXT_LENGTH) => text.slice(0, length);
@@ -298,106 +283,87 @@ export function gateVerdict(proposal: Proposal | undefined, locked: string | und
 /** Why the loop withdraws the pending proposal of an incident that closed (governance's `withdraw`, actor {@link RUN_ACTOR}). */
 export const WITHDRAW_REASON = 'incident closed before a decision';
 
-/**
- * The state after the gate's verdict, or undefined while the proposal waits; a loop whose incident
- * ended meanwhile stops waiting (nothing is left to repair, whatever people decide later). When it
- * ends `closed` with its proposal still pending, the loop withdraws the proposal (refused, its
- * approval refused, its gate ended); a proposal withdrawn so (the settled event may come first)
- * still ends the loop `closed`.
- */
-async function decideGate(state: LoopState, deps: GateDeps): Promise<LoopState | undefined> {
-  if (!state.proposalId) return ended(state, 'failed', 'the gate step has no proposal');
-  const [proposal, locked] = await Promise.all([deps.store.proposal(state.tenant, state.proposalId), lockOf(deps.store, state.tenant)]);
-  const verdict = gateVerdict(proposal, locked);
-  const decided = { ...state, timeline: { ...state.timeline, decided: deps.now.toISOString() } };
-  const withdrawn = verdict.next === 'end' && verdict.outcome === 'refused' && isWithdrawn(proposal);
-  if (verdict.next === 'wait' || withdrawn) {
-    const incident = await deps.incidents.incident(state.tenant, state.incidentId);
-    const live = !incident || (incident.open && incident.state !== 'recovered');
-    if (live && verdict.next === 'wait') return undefined;
-    if (!live && incident) {
-      const next = nextRound(incident, decided, state.gateTimeoutSeconds);
-      if (verdict.next === 'wait' && next.outcome === 'closed') await withdrawPending(state.tenant, state.proposalId, deps);
-      return next;
-    }
-  }
-  if (verdict.next === 'end') return ended(decided, verdict.outcome, verdict.reason);
-  return { ...decided, next: 'check', reason: clip(`proposal ${state.proposalId} is ${proposal?.status}`) };
-}
-
 /** Withdraws the loop's pending proposal; a proposal decided meanwhile (409) is left as it is. */
 async function withdrawPending(tenant: string, proposalId: string, deps: GateDeps): Promise<void> {
   try {
-    await withdraw(tenant, proposalId, { actor: RUN_ACTOR, reason: WITHDRAW_REASON }, { ...deps, workflow: deps.callbacks });
+    await withdraw(tenant, proposalId, { actor: RUN_ACTOR, reason: WITHDRAW_REASON }, { ...deps, workflow: deps.gate.callbacks });
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
   }
 }
 
-/** What the gate steps need. */
+/** What the gate steps need: governance's gate waits, and for a closed incident's pending proposal its withdrawal. */
 export interface GateDeps {
+  /** Governance's gate waits (lib/governance/gate-wait.ts): the wait kept, the proposal read, the loop resumed. */
+  gate: GateWaitDeps;
   store: GovernanceStore;
-  /** Withdrawing the pending proposal of a closed incident: governance's outbox, the approvals and their outbox. */
   outbox: OutboxPort;
   approvals: ApprovalStore;
   approvalOutbox: ApprovalOutbox;
   /** The incident, read while its proposal waits: a loop of an incident that ended stops waiting. */
   incidents: Pick<IncidentStore, 'incident'>;
-  waits: GateWaits;
-  callbacks: WorkflowCallbacks;
   now: Date;
 }
 
-async function resume(deps: GateDeps, taskToken: string, state: LoopState): Promise<'resumed' | 'gone'> {
-  try {
-    await deps.callbacks.succeed(taskToken, { state });
-    return 'resumed';
-  } catch (error) {
-    // The loop moved on already (resumed by the other side, timed out, stopped).
-    if (error instanceof GateClosedError) return 'gone';
-    throw error;
-  }
+/** Who waits at governance's gate for a round's proposal. */
+export const LOOP_OWNER = 'reflex:self-repair';
+
+/** Whether the incident has nothing left to repair (closed or recovered); a missing record keeps the loop waiting. */
+async function incidentEnded(state: LoopState, deps: GateDeps): Promise<boolean> {
+  const incident = await deps.incidents.incident(state.tenant, state.incidentId);
+  return incident !== undefined && (!incident.open || incident.state === 'recovered');
 }
 
 /**
- * Step 2 (a `.waitForTaskToken` task): keeps the task token under the proposal, then resumes the
- * loop at once when the proposal is decided already (autonomous approvals, refusals, a kill switch).
- * Otherwise {@link resumeGate} resumes it when governance settles the proposal. The token is kept
- * before the proposal is read, so a decision that lands in between is seen by one side or the other.
+ * Step 2 (a `.waitForTaskToken` task): waits at governance's gate for the round's proposal
+ * (lib/governance/gate-wait.ts), resumed with `{ state }` bound for the check step, which reads the
+ * decision. Resumed at once when the proposal is decided already (autonomous approvals, refusals), a
+ * kill switch is on, or the incident ended meanwhile (its pending proposal withdrawn first: nothing
+ * is left to repair); otherwise governance's gate-resume resumes it when the proposal settles.
+ * @throws ValidationError when the state names no proposal.
  */
-export async function awaitGate(input: { taskToken: string; state: LoopState }, deps: GateDeps): Promise<'resumed' | 'waiting' | 'gone'> {
+export async function awaitGate(input: { taskToken: string; state: LoopState }, deps: GateDeps): Promise<GateWaitOutcome> {
   const { state } = input;
-  if (state.proposalId) {
-    const expiresAt = Math.floor(deps.now.getTime() / 1000) + state.gateTimeoutSeconds + 86_400;
-    await deps.waits.put({ tenant: state.tenant, proposalId: state.proposalId, taskToken: input.taskToken, state, expiresAt });
-  }
-  const decided = await decideGate(state, deps);
-  return decided ? resume(deps, input.taskToken, decided) : 'waiting';
+  const proposalId = state.proposalId ?? '';
+  const output = { state: { ...state, next: 'check' } };
+  const request = {
+    tenant: state.tenant,
+    proposalId,
+    taskToken: input.taskToken,
+    owner: LOOP_OWNER,
+    output,
+    timeoutSeconds: state.gateTimeoutSeconds,
+  };
+  return awaitSettlement(request, deps.gate, async () => {
+    if (await lockOf(deps.store, state.tenant)) return true;
+    if (!(await incidentEnded(state, deps))) return false;
+    await withdrawPending(state.tenant, proposalId, deps);
+    return true;
+  });
 }
 
 /**
- * On `governance.proposal.settled` (and on the incident's close): resumes the loop waiting for that
- * proposal, if any.
- * @returns what happened: no loop waits, the proposal still waits, the loop resumed, or it had moved on.
+ * On the incident's close: a loop waiting at the gate for `proposalId` has nothing left to repair.
+ * Its pending proposal is withdrawn (governance refuses it) and the loop resumed; its check step ends it `closed`.
+ * @returns none when no loop waits for the proposal.
  */
-export async function resumeGate(
-  event: { tenant: string; proposalId: string },
-  deps: GateDeps,
-): Promise<'none' | 'waiting' | 'resumed' | 'gone'> {
-  const wait = await deps.waits.get(event.tenant, event.proposalId);
-  if (!wait) return 'none';
-  const decided = await decideGate(wait.state, deps);
-  return decided ? resume(deps, wait.taskToken, decided) : 'waiting';
+export async function stopWaiting(tenant: string, proposalId: string, deps: GateDeps): Promise<'none' | 'resumed' | 'gone'> {
+  const wait = await deps.gate.waits.get(tenant, proposalId);
+  if (wait?.owner !== LOOP_OWNER) return 'none';
+  await withdrawPending(tenant, proposalId, deps);
+  return wake(tenant, proposalId, LOOP_OWNER, deps.gate);
 }
 
 /**
- * Step 3, just before acting: the kill switches (the tenant's and the global one), the incident
- * still open, the proposal still approved.
+ * Step 3, after the gate and just before acting: the gate's decision read (rejected, timed out or
+ * refused end the loop), the kill switches (the tenant's and the global one), the incident still
+ * open (a closed one ends the loop `closed`, its withdrawn proposal too), the proposal still approved.
  */
 export async function checkStep(
-  state: LoopState,
-  deps: { store: GovernanceStore; incidents: Pick<IncidentStore, 'incident'> },
+  gated: LoopState,
+  deps: { store: GovernanceStore; incidents: Pick<IncidentStore, 'incident'>; now: Date },
 ): Promise<LoopState> {
+  const state = { ...gated, timeline: { ...gated.timeline, decided: deps.now.toISOString() } };
   const [locked, incident, proposal] = await Promise.all([
     lockOf(deps.store, state.tenant),
     deps.incidents.incident(state.tenant, state.incidentId),

@@ -4,16 +4,17 @@
  * State-table items by partition-key prefix: <tenant>#reflex#components (one item per component
  * of the current generation, and its head), #reflex#incident (gsi1 by open/closed), #reflex#cases
  * (cases and their markers), #reflex#clusters (each case cluster's record per playbook), #reflex#config
- * (the self-repair settings), #reflex#loop (loops waiting at a gate: their task tokens), #outbox
- * (events saved with the incident they report). Proposing reads and writes what governance's
+ * (the self-repair settings), #outbox (events saved with the incident they report); a loop waiting at
+ * a gate is kept by governance's gate waits (#governance#gate). Proposing reads and writes what governance's
  * proposals function does (settings, policies, proposals, outcomes, the gate, the ledger).
  *
  * The self-repair loop (statemachines/self-repair.asl.json) is started by the incident rule target,
  * one execution per incident; its steps are the `loop-*` tasks (lib/reflex/loop.ts), and
- * `loop-resume` resumes a loop waiting at a gate when governance settles its proposal.
+ * governance's `gate-resume` resumes a loop waiting at a gate when its proposal settles.
  */
 import { defineEngine, type Need, need, outboxNeeds, SELF_REPAIR_STATE_MACHINE } from '../engines/manifest.ts';
 import { runNeeds } from '../execution/manifest.ts';
+import { gateWaitNeeds } from '../governance/manifest.ts';
 import {
   getCasesRoute,
   getComponentsRoute,
@@ -29,7 +30,6 @@ const INCIDENTS = '*#reflex#incident';
 const CASES = '*#reflex#cases';
 const CLUSTERS = '*#reflex#clusters';
 const CONFIG = '*#reflex#config';
-const LOOPS = '*#reflex#loop';
 const readConfig = need.table('state', ['GetItem'], [CONFIG]);
 
 /** `propose()` in process: what governance's proposals function needs (lib/governance/manifest.ts). */
@@ -52,14 +52,8 @@ const diagnose: Need[] = [
 /** Withdrawing the pending proposal of a closed incident (governance's `withdraw` in process): the proposal and its approval written, its gate's task failed. */
 const withdrawal: Need[] = [need.table('state', ['GetItem', 'PutItem'], ['*#proposal', '*#approval']), need.taskCallbacks()];
 
-/** A loop's gate step: its task token kept under the proposal, the proposal and the kill switches read, the loop resumed; a closed incident's proposal withdrawn. */
-const gate: Need[] = [
-  need.table('state', ['GetItem', 'PutItem'], [LOOPS]),
-  need.table('state', ['GetItem'], ['*#proposal', '*#governance', INCIDENTS]),
-  need.taskCallbacks(),
-  ...withdrawal,
-  ...outboxNeeds,
-];
+/** A loop's gate step: waiting at governance's gate, the kill switches and the incident read; a closed incident's proposal withdrawn. */
+const gate: Need[] = [...gateWaitNeeds, need.table('state', ['GetItem'], ['*#governance', INCIDENTS]), ...withdrawal, ...outboxNeeds];
 
 /** Watching a component: its incident and Observation's series record. */
 const watch: Need[] = [need.table('state', ['GetItem'], [INCIDENTS, '*#series'])];
@@ -106,7 +100,7 @@ export const reflexEngine = defineEngine({
         readConfig,
         need.startExecutions(SELF_REPAIR_STATE_MACHINE),
         // A waiting loop of an incident that closed is resumed (its pending proposal withdrawn).
-        need.table('state', ['GetItem'], [LOOPS]),
+        ...gateWaitNeeds,
         ...withdrawal,
       ],
     },
@@ -122,13 +116,9 @@ export const reflexEngine = defineEngine({
       task: true,
       needs: gate,
     },
-    'loop-resume': {
-      description: 'On governance.proposal.settled: resumes the self-repair loop waiting for that proposal',
-      rule: { pattern: { source: ['autonomy.governance'], 'detail-type': ['governance.proposal.settled'] } },
-      needs: gate,
-    },
     'loop-check': {
-      description: 'Self-repair loop, just before acting: the kill switches, the incident still open, the proposal still approved',
+      description:
+        "Self-repair loop, after the gate and just before acting: the gate's decision, the kill switches, the incident still open, the proposal still approved",
       task: true,
       needs: [need.table('state', ['GetItem'], ['*#governance', '*#proposal', INCIDENTS])],
     },

@@ -234,7 +234,7 @@ describe('engine manifests', () => {
     const resumers = Object.keys(config.functions).filter(
       (name) => name.startsWith('reflex') && grants(name, 'states:SendTaskSuccess', '*'),
     );
-    assert.deepEqual(resumers, ['reflexIncident', 'reflexLoopGate', 'reflexLoopResume']);
+    assert.deepEqual(resumers, ['reflexIncident', 'reflexLoopGate']);
   });
 
   it("refuse a 'start-gate' need without the stage's state-machine prefix, or with one that is not a name prefix", () => {

@@ -14,7 +14,8 @@ import type { ExecutionDeps, RunStore } from '../../lib/execution/engine.ts';
 import type { Executor, ExecutorRegistry } from '../../lib/execution/executor.ts';
 import type { Run } from '../../lib/execution/schemas.ts';
 import { GateClosedError, type WorkflowCallbacks } from '../../lib/governance/approvals.ts';
-import type { PolicyDecision } from '../../lib/governance/model.ts';
+import { resumeSettled } from '../../lib/governance/gate-wait.ts';
+import type { PolicyDecision, ProposalState } from '../../lib/governance/model.ts';
 import type { Proposal } from '../../lib/governance/proposals.ts';
 import { defaultSettings } from '../../lib/governance/settings.ts';
 import type { ClusterStats } from '../../lib/reflex/cases.ts';
@@ -25,7 +26,6 @@ import {
   diagnoseStep,
   executeStep,
   finishStep,
-  type GateWait,
   gateVerdict,
   judgeRecovery,
   type LoopState,
@@ -35,8 +35,8 @@ import {
   nextRound,
   type RecoveryFacts,
   recordStep,
-  resumeGate,
   type SeriesHealth,
+  stopWaiting,
   verifyStep,
 } from '../../lib/reflex/loop.ts';
 import type { Point } from '../../lib/reflex/rca.ts';
@@ -56,6 +56,7 @@ import {
   type MemoryGovernanceStore,
   type MemoryOutbox,
   memoryApprovalStore,
+  memoryGateWaits,
   memoryGovernanceStore,
   memoryOutbox,
   recordingGate,
@@ -190,7 +191,7 @@ interface World {
   execution: ExecutionDeps;
   config: LoopConfigStore & { stored: StoredLoopConfig };
   health: Map<string, SeriesHealth>;
-  waits: Map<string, GateWait>;
+  waits: ReturnType<typeof memoryGateWaits>;
   callbacks: ReturnType<typeof recordingCallbacks>;
   applied: string[];
   clock: { now: number };
@@ -253,7 +254,7 @@ function build(bindings: Record<string, string>, overrides: Partial<StoredLoopCo
     execution,
     config,
     health: new Map([[SERIES, { count: 212, openIncidentStart: Date.parse(START), flags: Array(12).fill(1) }]]),
-    waits: new Map(),
+    waits: memoryGateWaits(),
     callbacks: recordingCallbacks(),
     applied,
     clock,
@@ -267,18 +268,18 @@ const loopDeps = () => ({
   now: new Date(world.clock.now),
 });
 const gateDeps = () => ({
+  gate: { waits: world.waits, proposals: world.governance, callbacks: world.callbacks, now: new Date(world.clock.now) },
   store: world.governance,
   outbox: world.outbox,
   approvals: memoryApprovalStore(world.outbox),
   approvalOutbox: world.outbox,
   incidents: world.incidents,
-  waits: {
-    put: async (wait: GateWait) => void world.waits.set(`${wait.tenant}/${wait.proposalId}`, structuredClone(wait)),
-    get: async (tenant: string, proposalId: string) => world.waits.get(`${tenant}/${proposalId}`),
-  },
-  callbacks: world.callbacks,
   now: new Date(world.clock.now),
 });
+const checkDeps = () => ({ store: world.governance, incidents: world.incidents, now: new Date(world.clock.now) });
+/** What governance's gate-resume does on the proposal's settled event. */
+const settled = (proposalId: string | undefined, status: ProposalState) =>
+  resumeSettled({ tenant: 'acme', proposalId: proposalId ?? '', status }, gateDeps().gate);
 const actDeps = () => ({
   incidents: world.incidents,
   series: { health: async (_tenant: string, series: string) => structuredClone(world.health.get(series)) },
@@ -291,7 +292,7 @@ const later = (seconds: number) => {
   world.clock.now += seconds * 1000;
 };
 
-/** Runs the gate step and returns the state it resumed the loop with (it must resume at once). */
+/** Runs the gate step and returns the state it resumed the loop with (it must resume at once), bound for the check step. */
 async function gate(state: LoopState): Promise<LoopState> {
   const before = world.callbacks.sent.length;
   assert.equal(await awaitGate({ taskToken: `token-${state.round}`, state }, gateDeps()), 'resumed');
@@ -432,7 +433,7 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
 
     state = await gate(state);
     assert.equal(state.next, 'check');
-    state = await checkStep(state, { store: world.governance, incidents: world.incidents });
+    state = await checkStep(state, checkDeps());
     assert.equal(state.next, 'execute');
     state = await executeStep(state, actDeps());
     assert.equal(state.next, 'verify');
@@ -497,7 +498,7 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
       world = build({ restart: 'https://ops.example/roll-back', 'roll-back': 'https://ops.example/broken' }, { recoveryWindowSeconds: 60 });
       state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
     }
-    state = await checkStep(await gate(state), { store: world.governance, incidents: world.incidents });
+    state = await checkStep(await gate(state), checkDeps());
     state = await executeStep(state, actDeps());
     assert.deepEqual(
       [state.next, state.recovery, state.evidence?.method, state.evidence?.run],
@@ -508,7 +509,7 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     state = await recordStep(state, loopDeps());
     assert.deepEqual([state.next, state.round], ['gate', 2]);
 
-    state = await checkStep(await gate(state), { store: world.governance, incidents: world.incidents });
+    state = await checkStep(await gate(state), checkDeps());
     state = await executeStep(state, actDeps());
     assert.equal(state.next, 'verify');
     // Six calm points since the run, the tracker still open: back within the band.
@@ -527,7 +528,7 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     world.config.stored = { ...world.config.stored, maxFailedPlaybooks: 1, recoveryWindowSeconds: 30 };
     const input = loopInputOf(opened());
     let state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
-    state = await executeStep(await checkStep(await gate(state), { store: world.governance, incidents: world.incidents }), actDeps());
+    state = await executeStep(await checkStep(await gate(state), checkDeps()), actDeps());
     state = await verifyUntilJudged(state);
     assert.equal(state.recovery, 'not-recovered', 'the series stays shifted through the window');
     assert.equal(state.evidence?.trackerOpen, true);
@@ -544,9 +545,9 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
       second?.version,
       [],
     );
-    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'resumed');
+    assert.equal(await settled(state.proposalId, 'approved'), 'resumed');
     state = world.callbacks.sent.at(-1)?.state as LoopState;
-    state = await executeStep(await checkStep(state, { store: world.governance, incidents: world.incidents }), actDeps());
+    state = await executeStep(await checkStep(state, checkDeps()), actDeps());
     state = await recordStep(await verifyUntilJudged(state), loopDeps());
     assert.deepEqual([state.next, state.outcome], ['end', 'escalated']);
     assert.match(state.reason, /no playbook left|people are asked/);
@@ -558,33 +559,38 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     const settings = await world.governance.settings('acme');
     const killSwitch = { enabled: true, reason: 'incident review', by: 'root', at: new Date(T0).toISOString() };
     await world.governance.putSettings({ ...settings, killSwitch, version: settings.version + 1 }, settings.version, []);
-    const atGate = await gate(state);
+    const atGate = await checkStep(await gate(state), checkDeps());
     assert.deepEqual([atGate.next, atGate.outcome], ['end', 'halted']);
     assert.match(atGate.reason, /kill switch of tenant acme is on/);
-    const beforeActing = await checkStep({ ...state, next: 'check' }, { store: world.governance, incidents: world.incidents });
+    const beforeActing = await checkStep({ ...state, next: 'check' }, checkDeps());
     assert.deepEqual([beforeActing.next, beforeActing.outcome], ['end', 'halted']);
     assert.equal(world.applied.length, 0);
   });
 
-  it('resumes a waiting gate once: nothing while pending, the verdict after, and a loop that moved on is left alone', async () => {
+  it('resumes a waiting gate once: nothing while pending, the check step reads the verdict after, and a loop that moved on is left alone', async () => {
     const state: LoopState = {
       ...(await diagnoseStep({ ...loopInputOf(opened()), execution: 'x' }, loopDeps())),
     };
     const proposal = (await world.governance.proposal('acme', state.proposalId ?? '')) as Proposal;
     await world.governance.putProposal({ ...proposal, status: 'pending', version: proposal.version + 1 }, proposal.version, []);
     assert.equal(await awaitGate({ taskToken: 'tk', state }, gateDeps()), 'waiting');
-    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'waiting');
-    assert.equal(await resumeGate({ tenant: 'acme', proposalId: 'other' }, gateDeps()), 'none');
+    assert.equal(await settled(state.proposalId, 'pending'), 'waiting');
+    assert.equal(await settled('other', 'rejected'), 'none');
     const pending = (await world.governance.proposal('acme', state.proposalId ?? '')) as Proposal;
     await world.governance.putProposal(
       { ...pending, status: 'rejected', reasons: ['not now'], version: pending.version + 1 },
       pending.version,
       [],
     );
-    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'resumed');
-    assert.deepEqual([world.callbacks.sent.at(-1)?.token, world.callbacks.sent.at(-1)?.state.outcome], ['tk', 'rejected']);
+    assert.equal(await settled(state.proposalId, 'rejected'), 'resumed');
+    const resumed = world.callbacks.sent.at(-1);
+    assert.deepEqual([resumed?.token, resumed?.state.next], ['tk', 'check']);
+    const checked = await checkStep(resumed?.state as LoopState, checkDeps());
+    assert.deepEqual([checked.next, checked.outcome], ['end', 'rejected']);
+    assert.ok(checked.timeline.decided, 'the check step marks when the loop learned the decision');
+    assert.equal(await settled(state.proposalId, 'rejected'), 'none', 'the wait went with the resume');
     world.callbacks.closed = true;
-    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'gone');
+    assert.equal(await awaitGate({ taskToken: 'tk-2', state }, gateDeps()), 'gone');
   });
 
   it('ends closed without proposing or acting when Observation closed the incident before the diagnose step, also when the step runs again', async () => {
@@ -611,12 +617,12 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     assert.equal(state.next, 'gate');
     const closed = await onIncidentClosed({ tenant: 'acme', series: SERIES, start: START }, world.reflex);
     assert.equal(closed?.open, false);
-    const checked = await checkStep(await gate(state), { store: world.governance, incidents: world.incidents });
+    const checked = await checkStep(await gate(state), checkDeps());
     assert.deepEqual([checked.next, checked.outcome], ['end', 'closed']);
     assert.deepEqual(world.applied, []);
   });
 
-  it('stops waiting for a proposal when the incident ends meanwhile (resumed on the close)', async () => {
+  it('stops waiting for a proposal when the incident ends meanwhile: resumed on the close, its proposal withdrawn, ended closed', async () => {
     const input = loopInputOf(opened());
     const state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
     const proposal = (await world.governance.proposal('acme', state.proposalId ?? '')) as Proposal;
@@ -624,14 +630,32 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     assert.equal(await awaitGate({ taskToken: 'tk', state }, gateDeps()), 'waiting');
     const incident = (await world.incidents.incident('acme', input.incidentId)) as Incident;
     await world.incidents.putIncident({ ...incident, open: false, state: 'closed', version: incident.version + 1 }, incident.version, []);
-    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'resumed');
-    assert.deepEqual([world.callbacks.sent.at(-1)?.state.next, world.callbacks.sent.at(-1)?.state.outcome], ['end', 'closed']);
-    // The proposal nobody decided is withdrawn (governance refuses it), and the loop still ends closed when asked again.
+    assert.equal(await stopWaiting('acme', state.proposalId ?? '', gateDeps()), 'resumed');
+    const checked = await checkStep(world.callbacks.sent.at(-1)?.state as LoopState, checkDeps());
+    assert.deepEqual([checked.next, checked.outcome], ['end', 'closed']);
+    // The proposal nobody decided is withdrawn (governance refuses it); its settled event finds no loop waiting.
     const withdrawn = (await world.governance.proposal('acme', state.proposalId ?? '')) as Proposal;
-    assert.deepEqual([withdrawn.status, withdrawn.reasons.at(-1)], ['refused', 'withdrawn by engine:reflex: incident closed before a decision']);
-    world.callbacks.sent.length = 0;
-    assert.equal(await resumeGate({ tenant: 'acme', proposalId: state.proposalId ?? '' }, gateDeps()), 'resumed');
-    assert.equal(world.callbacks.sent.at(-1)?.state.outcome, 'closed');
+    assert.deepEqual(
+      [withdrawn.status, withdrawn.reasons.at(-1)],
+      ['refused', 'withdrawn by engine:reflex: incident closed before a decision'],
+    );
+    assert.equal(await settled(state.proposalId, 'refused'), 'none');
+    assert.equal(await stopWaiting('acme', state.proposalId ?? '', gateDeps()), 'none');
+  });
+
+  it('withdraws and resumes at once when the incident closed before the gate step kept its wait', async () => {
+    const input = loopInputOf(opened());
+    const state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
+    const proposal = (await world.governance.proposal('acme', state.proposalId ?? '')) as Proposal;
+    await world.governance.putProposal({ ...proposal, status: 'pending', version: proposal.version + 1 }, proposal.version, []);
+    const incident = (await world.incidents.incident('acme', input.incidentId)) as Incident;
+    await world.incidents.putIncident({ ...incident, open: false, state: 'closed', version: incident.version + 1 }, incident.version, []);
+    // The close came first and found no loop waiting.
+    assert.equal(await stopWaiting('acme', state.proposalId ?? '', gateDeps()), 'none');
+    assert.equal(await awaitGate({ taskToken: 'tk', state }, gateDeps()), 'resumed');
+    assert.equal((await world.governance.proposal('acme', state.proposalId ?? ''))?.status, 'refused');
+    const checked = await checkStep(world.callbacks.sent.at(-1)?.state as LoopState, checkDeps());
+    assert.deepEqual([checked.next, checked.outcome], ['end', 'closed']);
   });
 
   it('leaves the next round alone when the incident closed meanwhile; finishes a failed step as failed, people asked after a timeout', async () => {
@@ -639,7 +663,7 @@ describe('self-repair loop: the steps chained as the machine chains them', () =>
     const state = await diagnoseStep({ ...input, execution: 'x' }, loopDeps());
     const incident = (await world.incidents.incident('acme', input.incidentId)) as Incident;
     await world.incidents.putIncident({ ...incident, open: false, state: 'closed', version: incident.version + 1 }, incident.version, []);
-    const closed = await checkStep(await gate(state), { store: world.governance, incidents: world.incidents });
+    const closed = await checkStep(await gate(state), checkDeps());
     assert.deepEqual([closed.next, closed.outcome], ['end', 'closed']);
     assert.deepEqual(nextRound({ ...incident, state: 'unassigned' }, state, 1).outcome, 'unassigned');
 

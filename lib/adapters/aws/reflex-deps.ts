@@ -1,17 +1,18 @@
 /**
  * The Reflex engine's ports in a deployed function, built once per container: the registry,
  * incidents and case base on the state table, Observation's series, governance's outbox (ledger and
- * bus) and its proposal path; for the self-repair loop, the tenants' settings, the waiting gate
- * steps, the series' health, the Execution engine and the loop's state machine.
+ * bus) and its proposal path; for the self-repair loop, the tenants' settings, governance's gate
+ * waits, the series' health, the Execution engine and the loop's state machine.
  */
 import { config } from '../../config.ts';
 import { type ReflexDeps, SERIES_POINTS } from '../../reflex/incidents.ts';
-import type { ActDeps, GateDeps, GateWaits, LoopDeps, LoopStarter, SeriesHealthPort } from '../../reflex/loop.ts';
+import type { ActDeps, GateDeps, LoopDeps, LoopStarter, SeriesHealthPort } from '../../reflex/loop.ts';
 import type { RegistryStore } from '../../reflex/registry.ts';
 import type { LoopConfigStore } from '../../reflex/settings.ts';
 import { dynamoClient, sfnClient } from './clients.ts';
-import { approvalStore, governanceOutbox, governanceStore, proposalDeps, workflowCallbacks } from './governance-deps.ts';
-import { dynamoGateWaits, dynamoLoopConfigStore, dynamoSeriesHealth, sfnLoopStarter } from './reflex-loop.ts';
+import { gateWaitDeps } from './gate-waits.ts';
+import { approvalStore, governanceOutbox, governanceStore, proposalDeps } from './governance-deps.ts';
+import { dynamoLoopConfigStore, dynamoSeriesHealth, sfnLoopStarter } from './reflex-loop.ts';
 import { dynamoCaseStore, dynamoIncidentStore, dynamoRegistryStore, dynamoSeriesPoints } from './reflex-store.ts';
 
 let registry: RegistryStore | undefined;
@@ -40,7 +41,6 @@ export function reflexDeps(now: Date): ReflexDeps {
 }
 
 let loopConfig: LoopConfigStore | undefined;
-let waits: GateWaits | undefined;
 let starter: LoopStarter | undefined;
 let health: SeriesHealthPort | undefined;
 
@@ -57,15 +57,13 @@ export function loopDeps(now: Date): LoopDeps {
 
 /** What the loop's gate steps need (waiting for a proposal, resuming on its decision), at `now`. */
 export function gateDeps(now: Date): GateDeps {
-  waits ??= dynamoGateWaits(dynamoClient(), config().STATE_TABLE);
   return {
+    gate: gateWaitDeps(now),
     store: governanceStore(),
     outbox: governanceOutbox(),
     approvals: approvalStore(),
     approvalOutbox: governanceOutbox(),
     incidents: reflexStores().incidents,
-    waits,
-    callbacks: workflowCallbacks(),
     now,
   };
 }

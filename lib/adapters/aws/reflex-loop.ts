@@ -1,22 +1,20 @@
 /**
  * The self-repair loop's ports on AWS (lib/reflex/loop.ts), in the state table:
  *   <tenant>#reflex#config / settings            the tenant's self-repair settings (absent: the defaults)
- *   <tenant>#reflex#loop   / gate#<proposalId>   a loop waiting for that proposal: its task token and state (TTL)
  * and Observation's series records (read through Observation's own store, so the stored format stays
- * Observation's), and Step Functions (starting loops, resuming a waiting gate step). SDK failures map
- * through lib/adapters/aws/errors.ts.
+ * Observation's), and Step Functions (starting loops). A loop waiting at a gate is kept by
+ * governance's gate waits (lib/adapters/aws/gate-waits.ts). SDK failures map through lib/adapters/aws/errors.ts.
  */
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../errors.ts';
 import { seriesFacts } from '../../observation/ports.ts';
-import { type GateWait, type GateWaits, type LoopStarter, loopStateSchema, type SeriesHealthPort } from '../../reflex/loop.ts';
+import type { LoopStarter, SeriesHealthPort } from '../../reflex/loop.ts';
 import { DEFAULT_LOOP_CONFIG, type LoopConfigStore, storedLoopConfigSchema } from '../../reflex/settings.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
 import { dynamoSeriesStore } from './series-store.ts';
 
 const configKey = (tenant: string) => ({ pk: `${tenant}#reflex#config`, sk: 'settings' });
-const waitKey = (tenant: string, proposalId: string) => ({ pk: `${tenant}#reflex#loop`, sk: `gate#${proposalId}` });
 
 /** The tenants' self-repair settings, each write conditional on the version read. */
 export function dynamoLoopConfigStore(client: DynamoDBDocumentClient, table: string): LoopConfigStore {
@@ -49,38 +47,6 @@ export function dynamoLoopConfigStore(client: DynamoDBDocumentClient, table: str
           throw new ConflictError(`The self-repair settings of ${tenant} were changed concurrently; read them again`);
         throw error;
       }
-    },
-  };
-}
-
-/** Loops waiting at a gate, by tenant and proposal; the state as JSON text, kept until its TTL. */
-export function dynamoGateWaits(client: DynamoDBDocumentClient, table: string): GateWaits {
-  const send = mappedSend(client, 'DynamoDB');
-  return {
-    async put(wait: GateWait) {
-      await send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...waitKey(wait.tenant, wait.proposalId),
-            taskToken: wait.taskToken,
-            state: JSON.stringify(wait.state),
-            expiresAt: wait.expiresAt,
-          },
-        }),
-      );
-    },
-    async get(tenant, proposalId) {
-      const output = await send(new GetCommand({ TableName: table, Key: waitKey(tenant, proposalId), ConsistentRead: true }));
-      const item = output.Item;
-      if (!item) return undefined;
-      return {
-        tenant,
-        proposalId,
-        taskToken: String(item.taskToken),
-        state: loopStateSchema.parse(JSON.parse(String(item.state))),
-        expiresAt: Number(item.expiresAt),
-      };
     },
   };
 }
