@@ -1,11 +1,12 @@
 /**
- * KAMACHIQ plan task (`.waitForTaskToken`): keeps the task token under the plan and resumes the plan
- * at once when its review proposal is decided already; otherwise capsules/plan-resume does, when
- * governance settles it.
+ * KAMACHIQ plan task (`.waitForTaskToken`): waits at governance's gate for the plan's review proposal
+ * (lib/governance/gate-wait.ts), resumed at once when it is decided already; otherwise
+ * governance/gate-resume resumes it when governance settles it. The level step reads the decision.
  */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
-import { reviewDeps } from '../../lib/adapters/aws/capsule-plan-store.ts';
+import { planStore } from '../../lib/adapters/aws/capsule-plan-store.ts';
+import { gateWaitDeps } from '../../lib/adapters/aws/gate-waits.ts';
 import { awaitReview } from '../../lib/capsules/plan-steps.ts';
 import { planIdSchema } from '../../lib/capsules/plans.ts';
 import { logger } from '../../lib/observability.ts';
@@ -19,7 +20,7 @@ const inputSchema = z.object({
 });
 
 export const handler = taskHandler(inputSchema, async (input) => {
-  const outcome = await awaitReview(input, reviewDeps(new Date()));
+  const outcome = await awaitReview(input, { store: planStore(), gate: gateWaitDeps(new Date()) });
   logger.info('plan review gate', { tenant: input.tenant, planId: input.planId, outcome });
   return { outcome };
 });

@@ -1,4 +1,4 @@
-/** KAMACHIQ plan task, before each layer: the kill switches and a cancellation, then the layer's nodes admitted within the plan budget. */
+/** KAMACHIQ plan task, before each layer: a review gate's decision read, the kill switches and a cancellation, then the layer's nodes admitted within the plan budget. */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
 import { levelDeps } from '../../lib/adapters/aws/capsule-plan-store.ts';

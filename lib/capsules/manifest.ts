@@ -7,14 +7,15 @@
  * its versions' statuses) and system#capsules#versions (each version, immutable once published).
  * Runs: <tenant>#capsules#runs (each run and its steps), system#capsules#records (each capsule's
  * run outcome counts). KAMACHIQ plans: <tenant>#capsules#plans (each plan, its nodes, a
- * cancellation and a review gate's task token as items of their own), run by
- * statemachines/capsule-plan.asl.json; its review gate proposes `capsules:plan` in process.
+ * cancellation as items of their own), run by statemachines/capsule-plan.asl.json; its review
+ * gate proposes `capsules:plan` in process and waits at governance's gate (#governance#gate).
  * Objects: <owner tenant>/capsules/bundles/<sha256>.json (the bundles' exact bytes). Ledger stream
  * events.capsules of the tenant each step concerns. Submitting proposes `capsules:publish` in process
  * (what governance's proposals function reads and writes); installing publishes the tenant's
  * policy set in process (what governance's policies function does).
  */
 import { CAPSULE_PLAN_STATE_MACHINE, defineEngine, type Need, need, outboxNeeds } from '../engines/manifest.ts';
+import { gateWaitNeeds } from '../governance/manifest.ts';
 import {
   cancelPlanRoute,
   catalogRoute,
@@ -144,9 +145,9 @@ export const capsulesEngine = defineEngine({
     },
     'plan-level': {
       description:
-        "KAMACHIQ plan, before each layer: the kill switches and a cancellation stop the plan; the layer's nodes admitted within the plan's remaining budget, the others skipped with why",
+        "KAMACHIQ plan, before each layer: a review gate's decision read, the kill switches and a cancellation stop the plan; the layer's nodes admitted within the plan's remaining budget, the others skipped with why",
       task: true,
-      needs: [...planItems, need.table('state', ['GetItem'], ['*#governance'])],
+      needs: [...planItems, need.table('state', ['GetItem'], ['*#governance', '*#proposal'])],
     },
     'plan-node': {
       description:
@@ -167,12 +168,7 @@ export const capsulesEngine = defineEngine({
       description:
         "KAMACHIQ plan (waitForTaskToken): waits for the plan's review proposal to be settled, resuming at once when it is decided already",
       task: true,
-      needs: [...planItems, need.table('state', ['GetItem'], ['*#governance', '*#proposal']), need.taskCallbacks()],
-    },
-    'plan-resume': {
-      description: 'On governance.proposal.settled: resumes the KAMACHIQ plan waiting at the review gate for that proposal',
-      rule: { pattern: { source: ['autonomy.governance'], 'detail-type': ['governance.proposal.settled'] } },
-      needs: [...planItems, need.table('state', ['GetItem'], ['*#governance', '*#proposal']), need.taskCallbacks()],
+      needs: [need.table('state', ['GetItem'], [PLANS]), ...gateWaitNeeds],
     },
     'plan-finish': {
       description:

@@ -2,8 +2,9 @@
  * KAMACHIQ plans as they run: submitted (validated against the tenant's installs; a refusal stores
  * nothing), then statemachines/capsule-plan.asl.json calls {@link levelStep} before each layer (the
  * kill switches and a cancellation checked first; a layer that needs a review gate sent to
- * {@link reviewStep}, which proposes `capsules:plan` to governance, and {@link awaitReview} /
- * {@link resumeReview}, which wait on a task token until the proposal is settled; nodes whose
+ * {@link reviewStep}, which proposes `capsules:plan` to governance, and {@link awaitReview}, which
+ * waits at governance's gate on a task token until the proposal is settled (lib/governance/gate-wait.ts),
+ * the next level step reading the decision; nodes whose
  * dependency did not complete, or whose run budget no longer fits the plan's, skipped with why),
  * {@link nodeStep} for each admitted node in
  * parallel (one capsule run through {@link startRun}, its input filled from its dependencies'
@@ -17,7 +18,7 @@ import { canonicalHash } from '../audit/digest.ts';
 import type { Principal } from '../auth/principal.ts';
 import { ConflictError, ForbiddenError, LockedError, NotFoundError, ValidationError } from '../errors.ts';
 import { type BusEvent, busEvent } from '../events/publisher.ts';
-import { GateClosedError, type WorkflowCallbacks } from '../governance/approvals.ts';
+import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome } from '../governance/gate-wait.ts';
 import type { ProposalInput } from '../governance/model.ts';
 import type { Proposal, ProposalOutcome, Proposer } from '../governance/proposals.ts';
 import { proposerOf } from '../governance/proposer.ts';
@@ -34,7 +35,6 @@ import {
   planUsage,
   type ReviewDecision,
   reviewFor,
-  reviewOfProposal,
   reviewProposal,
   reviewProposalId,
   reviewVerdict,
@@ -59,17 +59,6 @@ export interface PlanStore {
   /** Marks the plan to stop before its next layer (kept apart from the plan, which its steps write). */
   requestCancel(tenant: string, planId: string, by: string, at: string): Promise<void>;
   cancelRequest(tenant: string, planId: string): Promise<{ by: string; at: string } | undefined>;
-  /** Keeps the task token of the plan's review gate step (kept apart from the plan). */
-  putGateWait(tenant: string, planId: string, wait: ReviewWait): Promise<void>;
-  gateWait(tenant: string, planId: string): Promise<ReviewWait | undefined>;
-}
-
-/** A plan waiting at a review gate: the proposal it waits for and the step's task token. */
-export interface ReviewWait {
-  proposalId: string;
-  taskToken: string;
-  /** Epoch seconds after which the record may go (TTL). */
-  expiresAt: number;
 }
 
 /** Starts a plan's execution (the state machine), named after the plan. */
@@ -186,9 +175,10 @@ export interface PlanRef {
   planId: string;
 }
 
-/** What the level step needs: the store and why actuation is locked (the kill switches), if it is. */
+/** What the level step needs: the store, the review proposals (read after the gate) and why actuation is locked (the kill switches), if it is. */
 export interface LevelDeps {
   store: PlanStore;
+  proposal(tenant: string, proposalId: string): Promise<Proposal | undefined>;
   /** The tenant's and the global kill switch: the reason when one is on. */
   locked(tenant: string): Promise<string | undefined>;
   clock: () => Date;
@@ -219,14 +209,20 @@ async function skip(plan: Plan, node: PlanNode, reason: string, store: PlanStore
 type Stop = { outcome: 'halted' | 'cancelled' | 'rejected'; reason: string };
 
 /**
- * Before each layer: a cancellation or a kill switch stops the plan (its waiting nodes skipped with
- * why); a layer that needs a review gate ({@link reviewFor}) and has no approved one goes to
- * `review`; otherwise the layer's nodes are admitted ({@link admitLayer}) and the rest skipped.
+ * Before each layer: a plan back from its review gate has the decision read first (approved: on;
+ * rejected, timed out or refused: `finish`, the plan rejected; still pending: back to `review`, which
+ * waits again); a cancellation or a kill switch stops the plan (its waiting nodes skipped with why); a
+ * layer that needs a review gate ({@link reviewFor}) and has no approved one goes to `review`;
+ * otherwise the layer's nodes are admitted ({@link admitLayer}) and the rest skipped.
  * @returns `run` with the node ids to start (possibly none: then the next layer), `review`, or `finish`.
  */
 export async function levelStep(ref: PlanRef, deps: LevelDeps): Promise<{ next: 'run' | 'review' | 'finish'; nodes: string[] }> {
-  const plan = await deps.store.plan(ref.tenant, ref.planId);
+  let plan = await deps.store.plan(ref.tenant, ref.planId);
   if (!plan) throw new NotFoundError(`No plan ${ref.planId} in ${ref.tenant}`);
+  if (plan.status === 'reviewing') {
+    plan = await decideReview(ref.tenant, ref.planId, deps);
+    if (!plan) return { next: 'review', nodes: [] };
+  }
   if (plan.status !== 'running') return { next: 'finish', nodes: [] };
   const nodes = await deps.store.nodes(ref.tenant, ref.planId);
   const at = deps.clock().toISOString();
@@ -379,7 +375,7 @@ export async function finishStep(ref: PlanRef & { failure?: string }, deps: Pick
   return finish(plan, nodes, stop, deps.store, deps.clock);
 }
 
-/** What the review gate's steps need: governance's `propose` and proposals in process, the task callbacks. */
+/** What the review step needs: governance's `propose` and proposals in process. */
 export interface ReviewDeps {
   store: PlanStore;
   /** Proposes with the given proposal id. @throws ConflictError when a proposal of that id exists. */
@@ -387,7 +383,6 @@ export interface ReviewDeps {
   proposal(tenant: string, proposalId: string): Promise<Proposal | undefined>;
   /** Seconds the plan may wait at the gate (governance's two timeouts and a margin). */
   gateTimeoutSeconds(tenant: string): Promise<number>;
-  callbacks: WorkflowCallbacks;
   clock: () => Date;
 }
 
@@ -486,73 +481,60 @@ export async function reviewStep(ref: PlanRef, deps: ReviewDeps): Promise<Review
 }
 
 /**
- * Settles the plan's pending review from its proposal, once: undefined while the proposal waits.
- * A plan that is not reviewing any more (the other side decided first) goes where its status says.
+ * Settles the plan's pending review from its proposal, once, with `capsules.plan.reviewed`: the plan
+ * as it stands after, or undefined while the proposal waits. A plan that is not reviewing any more
+ * (decided by a step before, retried) is returned as it is.
  */
-async function decideReview(tenant: string, planId: string, deps: ReviewDeps): Promise<ReviewNext | undefined> {
+async function decideReview(
+  tenant: string,
+  planId: string,
+  deps: Pick<LevelDeps, 'store' | 'proposal' | 'clock'>,
+): Promise<Plan | undefined> {
   for (let attempt = 1; ; attempt += 1) {
     const plan = await deps.store.plan(tenant, planId);
     if (!plan) throw new NotFoundError(`No plan ${planId} in ${tenant}`);
     const pending = plan.reviews.at(-1);
-    if (plan.status !== 'reviewing' || pending?.decision !== 'pending') return afterDecision(plan);
+    if (plan.status !== 'reviewing' || pending?.decision !== 'pending') return plan;
     const verdict = reviewVerdict(await deps.proposal(tenant, pending.proposalId));
     if (!verdict) return undefined;
     const decided = decide(plan, verdict.decision, verdict.reason, deps.clock().toISOString());
     try {
       await deps.store.putPlan(decided.plan, plan.revision, decided.events);
-      return afterDecision(decided.plan);
+      return decided.plan;
     } catch (error) {
-      // The other side (the gate step or the settled event) wrote first: read what it decided.
+      // Another step wrote first (a retried one): read what it decided.
       if (!(error instanceof ConflictError) || attempt >= 3) throw error;
     }
   }
 }
 
-async function resumeWith(deps: ReviewDeps, taskToken: string, next: ReviewNext): Promise<'resumed' | 'gone'> {
-  try {
-    await deps.callbacks.succeed(taskToken, next);
-    return 'resumed';
-  } catch (error) {
-    // The plan moved on already (resumed by the other side, timed out, stopped).
-    if (error instanceof GateClosedError) return 'gone';
-    throw error;
-  }
-}
+/** Who waits at governance's gate for a plan's review proposal. */
+export const PLAN_OWNER = 'capsules:plan';
 
 /**
- * The gate (a `.waitForTaskToken` task): keeps the task token under the plan, then resumes the plan
- * at once when its proposal is decided already; otherwise {@link resumeReview} resumes it when
- * governance settles the proposal. The token is kept before the proposal is read, so a decision
- * landing in between is seen by one side or the other.
+ * The gate (a `.waitForTaskToken` task): waits at governance's gate for the plan's latest review
+ * proposal (lib/governance/gate-wait.ts), resumed with `{ next: 'level' }`, at once when the
+ * proposal is decided already, otherwise by governance's gate-resume when it settles; the level
+ * step then reads the decision.
+ * @throws NotFoundError when the plan does not exist; ConflictError when it has no review to wait for.
  */
 export async function awaitReview(
   input: PlanRef & { taskToken: string; gateTimeoutSeconds: number },
-  deps: ReviewDeps,
-): Promise<'resumed' | 'waiting' | 'gone'> {
+  deps: { store: PlanStore; gate: GateWaitDeps },
+): Promise<GateWaitOutcome> {
   const plan = await deps.store.plan(input.tenant, input.planId);
   if (!plan) throw new NotFoundError(`No plan ${input.planId} in ${input.tenant}`);
-  const pending = plan.reviews.at(-1);
-  if (pending) {
-    const expiresAt = Math.floor(deps.clock().getTime() / 1000) + input.gateTimeoutSeconds + 86_400;
-    await deps.store.putGateWait(input.tenant, input.planId, { proposalId: pending.proposalId, taskToken: input.taskToken, expiresAt });
-  }
-  const decided = await decideReview(input.tenant, input.planId, deps);
-  return decided ? resumeWith(deps, input.taskToken, decided) : 'waiting';
-}
-
-/**
- * On `governance.proposal.settled`: resumes the plan waiting for that proposal, if it is a plan's
- * review proposal and the plan waits for it.
- * @returns what happened: no plan waits, the proposal still waits, the plan resumed, or it had moved on.
- */
-export async function resumeReview(
-  event: { tenant: string; proposalId: string },
-  deps: ReviewDeps,
-): Promise<'none' | 'waiting' | 'resumed' | 'gone'> {
-  const review = reviewOfProposal(event.proposalId);
-  if (!review) return 'none';
-  const wait = await deps.store.gateWait(event.tenant, review.planId);
-  if (wait?.proposalId !== event.proposalId) return 'none';
-  const decided = await decideReview(event.tenant, review.planId, deps);
-  return decided ? resumeWith(deps, wait.taskToken, decided) : 'waiting';
+  const review = plan.reviews.at(-1);
+  if (!review) throw new ConflictError(`Plan ${input.planId} has no review to wait for`);
+  return awaitSettlement(
+    {
+      tenant: input.tenant,
+      proposalId: review.proposalId,
+      taskToken: input.taskToken,
+      owner: PLAN_OWNER,
+      output: { next: 'level' },
+      timeoutSeconds: input.gateTimeoutSeconds,
+    },
+    deps.gate,
+  );
 }

@@ -528,12 +528,6 @@ export function reviewProposalId(planId: string, layer: number): string {
   return `${planId}-review-${layer}`;
 }
 
-/** The plan and layer of a review proposal id, or undefined when the id is no plan's review. */
-export function reviewOfProposal(proposalId: string): { planId: string; layer: number } | undefined {
-  const match = /^(plan-[0-9a-f]{32})-review-(\d{1,2})$/.exec(proposalId);
-  return match?.[1] && match[2] ? { planId: match[1], layer: Number(match[2]) } : undefined;
-}
-
 /**
  * The `capsules:plan` proposal of a review gate: on `capsules/plans/<planId>` in prod (the tenant's
  * live platform), its budget, the layer and the nodes it covers as parameters (all nodes before

@@ -24,8 +24,6 @@ import {
   nodeStep,
   type PlanStore,
   type ReviewDeps,
-  type ReviewWait,
-  resumeReview,
   reviewStep,
   submitPlan,
 } from '../../lib/capsules/plan-steps.ts';
@@ -34,9 +32,17 @@ import type { CapsuleRun } from '../../lib/capsules/runs.ts';
 import type { Install } from '../../lib/capsules/schemas.ts';
 import { ConflictError } from '../../lib/errors.ts';
 import type { BusEvent } from '../../lib/events/publisher.ts';
+import { type GateWaitDeps, resumeSettled } from '../../lib/governance/gate-wait.ts';
 import { propose, transition } from '../../lib/governance/proposals.ts';
 import { defaultSettings } from '../../lib/governance/settings.ts';
-import { fixedPolicy, memoryGovernanceStore, memoryOutbox, recordingGate, staticGraph } from '../helpers/governance-memory.ts';
+import {
+  fixedPolicy,
+  memoryGateWaits,
+  memoryGovernanceStore,
+  memoryOutbox,
+  recordingGate,
+  staticGraph,
+} from '../helpers/governance-memory.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ACCOUNT = '123456789012';
@@ -58,7 +64,6 @@ function memoryStore() {
   const plans = new Map<string, Plan>();
   const nodes = new Map<string, PlanNode>();
   const cancels = new Map<string, { by: string; at: string }>();
-  const waits = new Map<string, ReviewWait>();
   const events: BusEvent[] = [];
   const store: PlanStore = {
     async createPlan(plan, planNodes, written) {
@@ -83,10 +88,6 @@ function memoryStore() {
       cancels.set(planId, { by, at });
     },
     cancelRequest: async (_tenant, planId) => cancels.get(planId),
-    async putGateWait(_tenant, planId, wait) {
-      waits.set(planId, wait);
-    },
-    gateWait: async (_tenant, planId) => waits.get(planId),
   };
   return { store, events };
 }
@@ -126,6 +127,13 @@ const reviewDeps = (): ReviewDeps => ({
     }),
   proposal: (tenant, proposalId) => governance.proposal(tenant, proposalId),
   gateTimeoutSeconds: async () => gateTimeoutSeconds,
+  clock: () => new Date(),
+});
+// Governance's gate waits in memory, resuming the local service's tasks.
+const waits = memoryGateWaits();
+const gateDeps = (): GateWaitDeps => ({
+  waits,
+  proposals: governance,
   callbacks: {
     async succeed(taskToken, output) {
       await service.operations().SendTaskSuccess?.({ taskToken, output: JSON.stringify(output) });
@@ -133,7 +141,7 @@ const reviewDeps = (): ReviewDeps => ({
     async fail() {},
     async heartbeat() {},
   },
-  clock: () => new Date(),
+  now: new Date(),
 });
 
 function runOf(name: string, input: Record<string, unknown>, budget: { tokens: number; costUsd: number }): CapsuleRun {
@@ -175,14 +183,22 @@ const invokeTask: TaskInvoker = async ({ input, taskToken }) => {
     const plan = await memory.store.plan(ref.tenant, ref.planId);
     if (cancelAfterFirstLayer === ref.planId && plan && plan.layer === 1)
       await memory.store.requestCancel(ref.tenant, ref.planId, 'ops', 'now');
-    return levelStep(ref, { store: memory.store, locked: async () => locked, clock });
+    return levelStep(ref, {
+      store: memory.store,
+      proposal: (tenant, proposalId) => governance.proposal(tenant, proposalId),
+      locked: async () => locked,
+      clock,
+    });
   }
   if (fn === 'review') return reviewStep(ref, reviewDeps());
   if (fn === 'gate') {
     assert.ok(taskToken, 'the gate step gets a task token');
-    const outcome = await awaitReview({ ...ref, taskToken, gateTimeoutSeconds: Number(Payload.gateTimeoutSeconds) }, reviewDeps());
+    const outcome = await awaitReview(
+      { ...ref, taskToken, gateTimeoutSeconds: Number(Payload.gateTimeoutSeconds) },
+      { store: memory.store, gate: gateDeps() },
+    );
     const decision = decisions.get(ref.planId);
-    // As governance's gate would: settle the proposal, then governance.proposal.settled reaches capsules/plan-resume.
+    // As governance's gate would: settle the proposal, then governance.proposal.settled reaches governance/gate-resume.
     if (outcome === 'waiting' && decision)
       setImmediate(async () => {
         const plan = await memory.store.plan(ref.tenant, ref.planId);
@@ -194,7 +210,7 @@ const invokeTask: TaskInvoker = async ({ input, taskToken }) => {
           { reasons: [`${decision} by reviewer-0`], actor: 'reviewer-0', from: ['pending'] },
           { store: governance, outbox: governanceOutbox, now: new Date() },
         );
-        await resumeReview({ tenant: ref.tenant, proposalId }, reviewDeps());
+        await resumeSettled({ tenant: ref.tenant, proposalId, status: decision }, gateDeps());
       });
     return { outcome };
   }

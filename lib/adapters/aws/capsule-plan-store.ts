@@ -4,12 +4,12 @@
  *   <tenant>#capsules#plans / <planId>              the plan (written by its steps, one after another)
  *   <tenant>#capsules#plans / <planId>#node#<id>    each node (written only by its own step)
  *   <tenant>#capsules#plans / <planId>#cancel       a cancellation asked for (kept apart from the plan)
- *   <tenant>#capsules#plans / <planId>#gate         the review gate step waiting: its proposal and task token (TTL)
  * each write with its events' outbox entries (recorded in the ledger, then published); the plan's
  * execution on Step Functions (statemachines/capsule-plan.asl.json), named after the plan; the review
  * gate proposes `capsules:plan` through governance's `propose` in process. Kept apart from the node
  * step's ports (lib/adapters/aws/capsule-plan-deps.ts), which load the capsule runs' path (the MCP
- * server, the sandbox): the gate's resume function starts on every settled proposal of the stage.
+ * server, the sandbox). The review gate step waits through governance's gate waits
+ * (lib/adapters/aws/gate-waits.ts).
  */
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -24,7 +24,7 @@ import { assertActuationAllowed } from '../../governance/settings.ts';
 import { dynamoCapsuleStore } from './capsule-store.ts';
 import { dynamoClient, sfnClient } from './clients.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
-import { governanceOutbox, governanceStore, proposalDeps, workflowCallbacks } from './governance-deps.ts';
+import { governanceOutbox, governanceStore, proposalDeps } from './governance-deps.ts';
 import { outboxEntries, outboxPut } from './governance-store.ts';
 
 const plansPk = (tenant: string) => `${tenant}#capsules#plans`;
@@ -139,23 +139,6 @@ export function dynamoPlanStore(client: DynamoDBDocumentClient, table: string, o
       );
       return output.Item ? { by: String(output.Item.by), at: String(output.Item.at) } : undefined;
     },
-    async putGateWait(tenant, planId, wait) {
-      await send(
-        new PutCommand({
-          TableName: table,
-          Item: { pk: plansPk(tenant), sk: `${planId}#gate`, ...wait },
-        }),
-      );
-    },
-    async gateWait(tenant, planId) {
-      const output = await send(
-        new GetCommand({ TableName: table, Key: { pk: plansPk(tenant), sk: `${planId}#gate` }, ConsistentRead: true }),
-      );
-      const item = output.Item;
-      return item
-        ? { proposalId: String(item.proposalId), taskToken: String(item.taskToken), expiresAt: Number(item.expiresAt) }
-        : undefined;
-    },
   };
 }
 
@@ -202,10 +185,11 @@ export function planDeps(): PlanDeps {
   };
 }
 
-/** The level step's ports: the plans and the kill switches (the tenant's and the global one). */
+/** The level step's ports: the plans, the review proposals and the kill switches (the tenant's and the global one). */
 export function levelDeps(): LevelDeps {
   return {
     store: planStore(),
+    proposal: (tenant, proposalId) => governanceStore().proposal(tenant, proposalId),
     async locked(tenant) {
       const [settings, global] = await Promise.all([governanceStore().settings(tenant), governanceStore().globalKillSwitch()]);
       try {
@@ -220,7 +204,7 @@ export function levelDeps(): LevelDeps {
   };
 }
 
-/** The review gate's ports: governance's `propose` in process (the plan's review proposal id), proposals, task callbacks. */
+/** The review step's ports: governance's `propose` in process (the plan's review proposal id), proposals. */
 export function reviewDeps(now: Date): ReviewDeps {
   return {
     store: planStore(),
@@ -229,7 +213,6 @@ export function reviewDeps(now: Date): ReviewDeps {
     async gateTimeoutSeconds(tenant) {
       return reviewTimeoutOf((await governanceStore().settings(tenant)).config);
     },
-    callbacks: workflowCallbacks(),
     clock: () => new Date(),
   };
 }
