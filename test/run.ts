@@ -46,10 +46,16 @@ const booting = startLocalCloud({
   functionOutput: { file: functionLog },
   log: process.env.LOCAL_CLOUD_VERBOSE ? log : () => {},
 });
-const packaging =
-  packagedFiles.length > 0 ? packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'), log) : Promise.resolve();
+// Settles to the packaging's error, or undefined once packaged (handled from the start: it may fail before the cloud is up).
+const packaging: Promise<unknown> =
+  packagedFiles.length > 0
+    ? packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'), log).then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('packaging failed'),
+      )
+    : Promise.resolve(undefined);
 const cloud = await booting.catch(async (error: unknown) => {
-  await packaging.catch(() => {});
+  await packaging;
   await rm(dataDir, { recursive: true, force: true });
   throw error;
 });
@@ -102,16 +108,15 @@ function runTests(list: string[], quiet = false): Promise<number> {
   );
 }
 const onCloud = runTests(cloudFiles);
-const onPackage = packaging.then(
-  () => {
-    log(`dev stage packaged in ${((performance.now() - started) / 1000).toFixed(1)} s; running ${packagedFiles.join(', ')}`);
-    return runTests(packagedFiles, true);
-  },
-  (error: unknown) => {
+const onPackage = packaging.then((error) => {
+  if (error !== undefined) {
     console.error(`[test] FAIL: packaging the dev stage failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
-  },
-);
+  }
+  if (packagedFiles.length > 0)
+    log(`dev stage packaged in ${((performance.now() - started) / 1000).toFixed(1)} s; running ${packagedFiles.join(', ')}`);
+  return runTests(packagedFiles, true);
+});
 const codes = [await onCloud, await onPackage];
 let code = codes.find((exit) => exit !== 0) ?? 0;
 await cloud.stop();
