@@ -18,6 +18,7 @@ import { type BusEvent, busEvent } from '../events/publisher.ts';
 import type { ProposalInput } from '../governance/model.ts';
 import type { OutboxEntry, OutboxPort, Proposal, ProposalOutcome, Proposer } from '../governance/proposals.ts';
 import type { Component } from '../reflex/schemas.ts';
+import { type ArchiveRetention, archiveRetention } from './archive-retention.ts';
 import { buildPlan, CAPSULE_PREFIX, type HeldKey, type PlanComponent, planHash, terminationOrder } from './plan.ts';
 import type { LifecyclePolicy, PlanStep, StepResult, Termination, TerminationInput } from './schemas.ts';
 
@@ -65,8 +66,8 @@ export interface ClosureDeps {
   quiesce(tenant: string, target: string, binding: NonNullable<PlanStep['executor']>, executionId: string): Promise<string>;
   /** The latest signed checkpoint of each of the tenant's ledger streams. */
   checkpoints(tenant: string): Promise<Checkpoint[]>;
-  /** Writes the archive object; returns its key. */
-  archive(tenant: string, terminationId: string, body: unknown): Promise<string>;
+  /** Writes the archive object tagged with its retention class (the bucket's lifecycle rule for that tag expires it); returns its key. */
+  archive(tenant: string, terminationId: string, body: unknown, retention: ArchiveRetention): Promise<string>;
   /** Governance's reportOutcome: the proposal becomes executed or failed. */
   reportOutcome(tenant: string, proposalId: string, outcome: 'executed' | 'failed', detail: string): Promise<void>;
   now: () => Date;
@@ -247,6 +248,7 @@ async function runStep(
       const members = new Set(termination.plan.order);
       const [registry, keys, checkpoints] = await Promise.all([deps.registry(tenant), deps.keys(tenant), deps.checkpoints(tenant)]);
       const archivedAt = deps.now();
+      const retention = archiveRetention(termination.plan.policy.retentionDays);
       const manifest = {
         tenant,
         terminationId: termination.terminationId,
@@ -258,10 +260,12 @@ async function runStep(
         keys: keys.filter((key) => termination.plan.order.some((id) => key.name === id || key.name.startsWith(`${id}#`))),
         checkpoints,
         archivedAt: archivedAt.toISOString(),
-        retainUntil: new Date(archivedAt.getTime() + termination.plan.policy.retentionDays * 86_400_000).toISOString(),
+        retainUntil: new Date(archivedAt.getTime() + retention.retentionDays * 86_400_000).toISOString(),
+        // The bucket's lifecycle rule for this tag expires the object this many days after it is written.
+        lifecycle: { tag: `${retention.tag.key}=${retention.tag.value}`, expireAfterDays: retention.expireAfterDays },
       };
       const manifestHash = canonicalHash(manifest);
-      termination.archiveKey = await deps.archive(tenant, termination.terminationId, { manifest, manifestHash });
+      termination.archiveKey = await deps.archive(tenant, termination.terminationId, { manifest, manifestHash }, retention);
       termination.manifestHash = manifestHash;
       return {
         detail: `${manifest.components.length} component(s), ${manifest.keys.length} key(s), ${checkpoints.length} checkpoint(s) to ${termination.archiveKey} (manifest ${manifestHash})`,

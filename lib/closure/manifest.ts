@@ -79,7 +79,7 @@ export const closureEngine = defineEngine({
         need.table('state', ['Query'], ['*#audit#streams']),
         need.objects('artifacts', ['GetObject'], ['*/audit/checkpoints/*']),
         need.listObjects('artifacts', ['*/audit/checkpoints/*']),
-        need.objects('artifacts', ['PutObject'], ['*/closure/archives/*']),
+        need.objects('artifacts', ['PutObject', 'PutObjectTagging'], ['*/closure/archives/*']),
         // Uninstalling a capsule (the capsules installs function's uninstall, in process).
         need.table('state', ['GetItem'], ['system#capsules#versions']),
         need.table('state', ['Query'], ['*#capsules#authors']),

@@ -31,7 +31,7 @@ const kindSchema = z
  */
 export const kindPolicySchema = z.strictObject({
   approvals: z.number().int().min(1).max(10).default(2),
-  /** Days the archive is to be kept: recorded as the archive manifest's `retainUntil` (no bucket lifecycle rule deletes archives yet). */
+  /** Days the archive is kept at least: the manifest's `retainUntil`; the object is tagged with the smallest retention class that long, which the bucket's lifecycle rule expires (lib/closure/archive-retention.ts). */
   retentionDays: z.number().int().min(1).max(3650).default(365),
   /** Stop its traffic first through its `quarantine` executor binding (zero concurrency, rule disabled). */
   quiesce: z.boolean().default(true),

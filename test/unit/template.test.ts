@@ -15,6 +15,7 @@ import { placement, stackFileName, stackLogicalId } from '../../infra/serverless
 import { lambdaLogicalId } from '../../infra/serverless/functions.ts';
 import { BUDGET, headroom, LIMITS, splitStacks, type Template } from '../../infra/serverless/stacks.ts';
 import { allRoutes } from '../../lib/api/routes.ts';
+import { ARCHIVE_RETENTION_CLASSES, lifecycleRuleId, RETENTION_TAG_KEY, retentionTagValue } from '../../lib/closure/archive-retention.ts';
 import { engines } from '../../lib/engines/index.ts';
 import { deployedTo, functionName } from '../../lib/engines/manifest.ts';
 import { ENGINES, engines as projection, ROUTES_PER_ENGINE } from '../fixtures/projection/engines.ts';
@@ -149,6 +150,29 @@ describe('packaged template (stage dev)', () => {
     }
     const policies = resourcesOfType(template, 'AWS::S3::BucketPolicy').map(([, p]) => JSON.stringify(p));
     assert.ok(policies.some((policy) => policy.includes('aws:SecureTransport')));
+  });
+
+  it('expires closure archives by their retention tag: one rule per class, after its days, the expired version a day later', () => {
+    const lifecycle = template.Resources.ArtifactsBucket?.Properties?.LifecycleConfiguration as
+      | { Rules: Array<Record<string, unknown>> }
+      | undefined;
+    const rules = lifecycle?.Rules ?? [];
+    for (const days of ARCHIVE_RETENTION_CLASSES) {
+      const rule = rules.find((candidate) => candidate.Id === lifecycleRuleId(days));
+      assert.deepEqual(
+        rule,
+        {
+          Id: lifecycleRuleId(days),
+          Status: 'Enabled',
+          TagFilters: [{ Key: RETENTION_TAG_KEY, Value: retentionTagValue(days) }],
+          ExpirationInDays: days,
+          NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        },
+        `the lifecycle rule of ${days}-day archives`,
+      );
+    }
+    const closure = rules.filter((rule) => String(rule.Id).startsWith('expire-closure-archives-'));
+    assert.equal(closure.length, ARCHIVE_RETENTION_CLASSES.length, 'no rule for a class that does not exist');
   });
 
   it('defines the state machines with every placeholder bound, and no task that waits for a token without a timeout', () => {
@@ -362,7 +386,11 @@ describe('nested stacks', () => {
     }
     const stacks = await packagedStacks(dir);
     checkHeadroom(`projection: ${projection.length} engines`, stacks);
-    assert.equal(Object.keys(stacks).length, projection.filter((engine) => deployedTo(engine, 'projection')).length + 1, 'a root and one stack per engine deployed to the stage');
+    assert.equal(
+      Object.keys(stacks).length,
+      projection.filter((engine) => deployedTo(engine, 'projection')).length + 1,
+      'a root and one stack per engine deployed to the stage',
+    );
     const routes = resourcesOfType(flat.template, 'AWS::ApiGatewayV2::Route').length;
     assert.equal(routes, allRoutes.length + ENGINES * ROUTES_PER_ENGINE, 'every route of every engine is deployed');
     const total = Object.values(stacks).reduce((sum, stack) => sum + Object.keys(stack.Resources).length, 0);

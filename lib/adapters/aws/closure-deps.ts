@@ -6,10 +6,11 @@
  * the Execution engine's executors (quiesce) and the audit engine's latest signed checkpoints.
  */
 import { randomUUID } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Checkpoint } from '../../audit/schemas.ts';
 import { uninstallCapsule } from '../../capsules/marketplace.ts';
+import type { ArchiveRetention } from '../../closure/archive-retention.ts';
 import type { ClosureDeps, ClosureStore } from '../../closure/engine.ts';
 import { CLOSURE_ACTOR } from '../../closure/engine.ts';
 import { lifecyclePolicySchema, terminationSchema } from '../../closure/schemas.ts';
@@ -150,6 +151,36 @@ async function quiesce(
   return `${plan.changes.join('; ') || 'already quiet'}; read back ${JSON.stringify(state).slice(0, 500)}`;
 }
 
+/**
+ * Writes an archive object to `<tenant>/closure/archives/<id>.json`, tagged with its retention class
+ * (`autonomy-retention=closure-archive-<days>d`): the artifacts bucket's lifecycle rule for that tag
+ * expires it (infra/resources/storage.yml). Tagging on PutObject needs s3:PutObjectTagging as well.
+ * @returns the object's key.
+ */
+export async function writeArchive(
+  client: S3Client,
+  bucket: string,
+  tenant: string,
+  terminationId: string,
+  body: unknown,
+  retention: ArchiveRetention,
+): Promise<string> {
+  const key = `${tenant}/closure/archives/${terminationId}.json`;
+  await mappedSend(
+    client,
+    'S3',
+  )(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(body),
+      ContentType: 'application/json',
+      Tagging: new URLSearchParams({ [retention.tag.key]: retention.tag.value }).toString(),
+    }),
+  );
+  return key;
+}
+
 /** What the actions need, at `now`. */
 export function closureDeps(now: Date): ClosureDeps {
   const table = config().STATE_TABLE;
@@ -197,14 +228,8 @@ export function closureDeps(now: Date): ClosureDeps {
     },
     quiesce,
     checkpoints: latestCheckpoints,
-    async archive(tenant, terminationId, body) {
-      const key = `${tenant}/closure/archives/${terminationId}.json`;
-      await mappedSend(
-        s3Client(),
-        'S3',
-      )(new PutObjectCommand({ Bucket: config().ARTIFACTS_BUCKET, Key: key, Body: JSON.stringify(body), ContentType: 'application/json' }));
-      return key;
-    },
+    archive: (tenant, terminationId, body, retention) =>
+      writeArchive(s3Client(), config().ARTIFACTS_BUCKET, tenant, terminationId, body, retention),
     async reportOutcome(tenant, proposalId, outcome, detail) {
       await reportOutcome(tenant, { proposalId, outcome, detail }, CLOSURE_ACTOR, { ...proposalDeps(new Date()), now: new Date() });
     },
