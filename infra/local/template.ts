@@ -73,8 +73,12 @@ const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).
 /** Packaging takes ~15 s here; past this it is stuck, and a stuck CI run helps no one. */
 const PACKAGE_TIMEOUT_MS = 300_000;
 
-/** serverless-esbuild builds in one work folder per service: two packagings at once would collide. */
-let packagingQueue: Promise<unknown> = Promise.resolve();
+/**
+ * Packagings of one stage share its work folders (`.esbuild/<stage>`, the output folder): one at a
+ * time per stage, here and across processes. Different stages package at once (npm test boots the
+ * local stage while it packages dev).
+ */
+const packagingQueues = new Map<string, Promise<unknown>>();
 
 /**
  * Runs `sls package --stage <stage>` into `<outDir>` (skipped when nothing that shapes the template
@@ -84,12 +88,15 @@ let packagingQueue: Promise<unknown> = Promise.resolve();
  *   nested stacks do not fit together.
  */
 export function packageStacks(root: string, stage: string, outDir: string, log: (line: string) => void = () => {}): Promise<FlatTemplate> {
-  const run = packagingQueue.then(() =>
-    withDirectoryLock(path.join(root, '.local', 'package.lock'), async () =>
+  const run = (packagingQueues.get(stage) ?? Promise.resolve()).then(() =>
+    withDirectoryLock(path.join(root, '.local', `package-${stage}.lock`), async () =>
       flattenStacks(await packageOnce(root, stage, outDir, log), siblingTemplateLoader(outDir)),
     ),
   );
-  packagingQueue = run.catch(() => undefined);
+  packagingQueues.set(
+    stage,
+    run.catch(() => undefined),
+  );
   return run;
 }
 
