@@ -6,9 +6,10 @@
  */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
+import { withdrawDeps } from '../../lib/adapters/aws/governance-deps.ts';
 import { promotionDeps } from '../../lib/adapters/aws/promotion-deps.ts';
 import { ConflictError, NotFoundError } from '../../lib/errors.ts';
-import { abortPromotion, advance } from '../../lib/promotion/engine.ts';
+import { abortPromotion, advance, PROMOTION_ACTOR } from '../../lib/promotion/engine.ts';
 import { taskHandler } from '../../lib/triggers/task.ts';
 
 const inputSchema = z.object({
@@ -24,8 +25,8 @@ export const handler = taskHandler(inputSchema, async ({ tenant, promotionId, fa
       const ended = await abortPromotion(
         tenant,
         { promotionId, reason: `the promotion's step failed: ${failure.Error ?? 'error'}`.slice(0, 2000) },
-        'system:promotion',
-        deps,
+        { id: PROMOTION_ACTOR, roles: [] },
+        { ...deps, withdrawal: withdrawDeps(new Date()) },
       );
       return { next: 'end' as const, waitSeconds: 0, status: ended.status };
     } catch (error) {

@@ -3,6 +3,7 @@
  * and abort one (DELETE; rolled back at once). The proposer is the caller's identity.
  */
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
+import { withdrawDeps } from '../../lib/adapters/aws/governance-deps.ts';
 import { promotionDeps } from '../../lib/adapters/aws/promotion-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { ForbiddenError } from '../../lib/errors.ts';
@@ -21,7 +22,13 @@ export const handler = engineHandler(
     return { result: promotion, statusCode };
   }),
   route(abortPromotionRoute, async (params, ctx) => {
-    const promotion = await abortPromotion(ctx.tenant, params, ctx.principal?.subject ?? 'unknown', promotionDeps());
+    if (!ctx.principal) throw new ForbiddenError('an abort needs an authenticated caller');
+    const promotion = await abortPromotion(
+      ctx.tenant,
+      params,
+      { id: ctx.principal.subject, roles: ctx.principal.roles },
+      { ...promotionDeps(), withdrawal: withdrawDeps(ctx.now()) },
+    );
     ctx.log(`promotion ${promotion.promotionId} aborted: ${promotion.status}`);
     return { result: promotion };
   }),

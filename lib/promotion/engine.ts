@@ -28,7 +28,7 @@ import { busEvent } from '../events/publisher.ts';
 import { checkScope } from '../execution/bindings.ts';
 import { type Executor, mismatches } from '../execution/executor.ts';
 import type { ActuationId } from '../governance/actuations.ts';
-import { type Proposer, propose, reportOutcome } from '../governance/proposals.ts';
+import { type Proposer, propose, reportOutcome, type WithdrawDeps, withdraw } from '../governance/proposals.ts';
 import { assertActuationAllowed } from '../governance/settings.ts';
 import { type Judgement, judge, type MetricSamples } from './judge.ts';
 import { PRIMARY_ONLY, rollBackChange, shiftChange, type TrafficChange } from './plan.ts';
@@ -580,12 +580,28 @@ async function step(promotion: Promotion, deps: PromotionDeps): Promise<Promotio
   }
 }
 
+/** Who aborts: the caller's id and roles (an admin may withdraw anyone's pending proposal). */
+export interface Aborter {
+  id: string;
+  roles: readonly string[];
+}
+
 /**
- * Aborts a promotion: the canary's traffic goes back at once (the running machine then ends).
+ * Aborts a promotion: the canary's traffic goes back at once (the running machine then ends), and a
+ * proposal it was waiting on is withdrawn, so no approval is left open for people to answer: the
+ * pause of a marginal step (the engine's own, always), or the promotion's own proposal when the
+ * aborter proposed it or is an admin (otherwise it stays pending for its proposer, and the outcome
+ * says so).
  * @throws NotFoundError (404) when the tenant has no such promotion.
  * @throws ConflictError (409) when it has already ended.
  */
-export async function abortPromotion(tenant: string, input: AbortInput, actor: string, deps: PromotionDeps): Promise<PromotionView> {
+export async function abortPromotion(
+  tenant: string,
+  input: AbortInput,
+  aborter: Aborter,
+  deps: PromotionDeps & { withdrawal: WithdrawDeps },
+): Promise<PromotionView> {
+  const actor = aborter.id;
   const promotion = await deps.promotions.get(tenant, input.promotionId);
   if (!promotion) throw new NotFoundError(`Promotion ${input.promotionId} not found`);
   if (finished(promotion)) throw new ConflictError(`Promotion ${input.promotionId} has ended (${promotion.status}); nothing to abort`);
@@ -596,7 +612,29 @@ export async function abortPromotion(tenant: string, input: AbortInput, actor: s
     promotion.version,
     [],
   );
-  return view(await rollBack(marked, `aborted by ${actor}: ${input.reason}`, deps));
+  const note = await withdrawWaiting(promotion, aborter, input.reason, deps.withdrawal);
+  return view(await rollBack(marked, `aborted by ${actor}: ${input.reason}${note}`, deps));
+}
+
+/** Withdraws the pending proposal an aborted promotion waits on; answers a note for its outcome. */
+async function withdrawWaiting(promotion: Promotion, aborter: Aborter, reason: string, deps: WithdrawDeps): Promise<string> {
+  const pausing = promotion.pauseProposalId !== undefined;
+  const proposalId = promotion.pauseProposalId ?? (promotion.status === 'awaiting-approval' ? promotion.proposalId : undefined);
+  if (!proposalId) return '';
+  const proposal = await deps.store.proposal(promotion.tenant, proposalId);
+  if (proposal?.status !== 'pending') return '';
+  // The pause is the engine's own proposal: the engine withdraws it for whoever may abort.
+  const by = pausing ? { actor: PROMOTION_ACTOR, roles: ['admin'] } : { actor: aborter.id, roles: [...aborter.roles] };
+  if (!pausing && proposal.requestedBy !== aborter.id && !aborter.roles.includes('admin'))
+    return `; proposal ${proposalId} stays pending (only its proposer ${proposal.requestedBy} or an admin may withdraw it)`;
+  try {
+    await withdraw(promotion.tenant, proposalId, { ...by, reason: `promotion aborted by ${aborter.id}: ${reason}`.slice(0, 1000) }, deps);
+    return `; proposal ${proposalId} withdrawn`;
+  } catch (error) {
+    // Decided in the moment between: the promotion is aborted all the same.
+    if (error instanceof ConflictError) return '';
+    throw error;
+  }
 }
 
 /** `GET /promotion/status`: one promotion, or the tenant's newest. @throws NotFoundError (404) for an unknown id. */

@@ -43,6 +43,9 @@ export const promotionEngine = defineEngine({
         // The Versioning engine's promotable() in process: the version (its body may be an object), a governance decision recorded on it.
         need.table('state', ['GetItem', 'Query', 'PutItem'], ['*#versioning#artifacts', '*#versioning#versions']),
         need.objects('artifacts', ['GetObject'], ['*/versioning/bodies/*']),
+        // An abort withdraws the proposal the promotion waits on: its approval refused, the gate's task failed.
+        need.table('state', ['GetItem', 'PutItem'], ['*#approval']),
+        need.taskCallbacks(),
       ],
     },
     status: {
@@ -60,7 +63,13 @@ export const promotionEngine = defineEngine({
         'Promotion state machine task: the next step of a promotion (approval, shift, judge, pause, roll-back) and how long to wait before the one after',
       task: true,
       timeout: 60,
-      needs: [...shift, need.table('state', ['GetItem'], [SAMPLES, '*#series'])],
+      needs: [
+        ...shift,
+        need.table('state', ['GetItem'], [SAMPLES, '*#series']),
+        // Abort after a failed step withdraws the pause it waited on (see the promotions action).
+        need.table('state', ['GetItem', 'PutItem'], ['*#approval']),
+        need.taskCallbacks(),
+      ],
     },
   },
 });

@@ -13,7 +13,7 @@ import { lambdaAliasExecutor, sageMakerEndpointExecutor } from '../../lib/adapte
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.ts';
 import type { BusEvent } from '../../lib/events/publisher.ts';
 import type { ExecutorRegistry } from '../../lib/execution/executor.ts';
-import { type Proposer, transition } from '../../lib/governance/proposals.ts';
+import { isWithdrawn, type Proposer, transition, type WithdrawDeps } from '../../lib/governance/proposals.ts';
 import { abortPromotion, advance, postMetrics, promotionStatus, startPromotion } from '../../lib/promotion/engine.ts';
 import type { MetricSamples } from '../../lib/promotion/judge.ts';
 import { rollBackChange, shiftChange, stepWeights } from '../../lib/promotion/plan.ts';
@@ -22,9 +22,11 @@ import { MAX_SAMPLES_PER_SIDE, type Promotion, type PromotionInputRaw, promotion
 import {
   fixedPolicy,
   type MemoryOutbox,
+  memoryApprovalStore,
   memoryGovernanceStore,
   memoryOutbox,
   recordingGate,
+  recordingWorkflow,
   staticGraph,
 } from '../helpers/governance-memory.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalAws, startLocalAws } from '../helpers/local-aws.ts';
@@ -166,9 +168,19 @@ function world() {
       { ...deps.governance, now: new Date(clock) },
     );
   };
-  return { deps, governance, promotions, outbox, tenant, proposer, drive, approve, started, tick: (ms: number) => (clock += ms) };
+  const withdrawal: WithdrawDeps = {
+    store: governance,
+    outbox,
+    approvals: memoryApprovalStore(outbox),
+    approvalOutbox: outbox,
+    workflow: recordingWorkflow(),
+    now: new Date(clock),
+  };
+  const aborting = { ...deps, withdrawal };
+  return { deps, aborting, governance, promotions, outbox, tenant, proposer, drive, approve, started, tick: (ms: number) => (clock += ms) };
 }
 
+const alice = { id: 'alice', roles: ['operator'] };
 const aliasArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:chat:live`;
 const readAlias = async () => {
   const alias = await aws.lambda.send(new GetAliasCommand({ FunctionName: 'chat', Name: 'live' }));
@@ -398,6 +410,43 @@ describe('promotion engine', () => {
     assert.deepEqual(await readAlias(), { version: '1', weights: {} });
   });
 
+  it('withdraws the proposal an aborted promotion waits on: the pause always, its own only for its proposer or an admin', async () => {
+    await resetAlias();
+    const w = world();
+    const { promotion } = await startPromotion(w.tenant, aliasRequest({ stage: 'prod' }), w.proposer, w.deps);
+    assert.equal(promotion.status, 'awaiting-approval');
+    const bob = { id: 'bob', roles: ['operator'] };
+    const kept = await abortPromotion(w.tenant, { promotionId: promotion.promotionId, reason: 'not now' }, bob, w.aborting);
+    assert.equal(kept.status, 'rolled-back');
+    assert.match(kept.outcomeReason, /stays pending \(only its proposer alice or an admin/);
+    assert.equal((await w.governance.proposal(w.tenant, promotion.proposalId ?? ''))?.status, 'pending');
+
+    const again = await startPromotion(w.tenant, aliasRequest({ stage: 'prod' }), w.proposer, w.deps);
+    const mine = await abortPromotion(w.tenant, { promotionId: again.promotion.promotionId, reason: 'not now' }, alice, w.aborting);
+    assert.match(mine.outcomeReason, /withdrawn/);
+    const withdrawn = await w.governance.proposal(w.tenant, again.promotion.proposalId ?? '');
+    assert.equal(withdrawn?.status, 'refused');
+    assert.ok(isWithdrawn(withdrawn));
+
+    // A marginal step's pause is the engine's own: withdrawn whoever aborts.
+    const paused = await startPromotion(w.tenant, aliasRequest(), w.proposer, w.deps);
+    await approveStart(w, (await w.promotions.get(w.tenant, paused.promotion.promotionId)) as Promotion);
+    const marginal = { ...good(3), latency: { canary: normals(40, 160, 10, 4), baseline: normals(40, 100, 10, 5) } };
+    const stored = (await w.promotions.get(w.tenant, paused.promotion.promotionId)) as Promotion;
+    await w.deps.promotions.put(
+      { ...stored, metrics: stored.metrics.map((m) => ({ ...m, critical: false })), version: stored.version + 1 },
+      stored.version,
+      [],
+    );
+    await w.drive(paused.promotion.promotionId, async (step) => {
+      await postMetrics(w.tenant, { promotionId: paused.promotion.promotionId, step, metrics: marginal }, w.deps);
+    });
+    const waiting = (await w.promotions.get(w.tenant, paused.promotion.promotionId)) as Promotion;
+    assert.equal(waiting.status, 'paused');
+    await abortPromotion(w.tenant, { promotionId: waiting.promotionId, reason: 'enough' }, bob, w.aborting);
+    assert.ok(isWithdrawn(await w.governance.proposal(w.tenant, waiting.pauseProposalId ?? '')));
+  });
+
   it('shifts three SageMaker variants: canary and fresh baseline at the same weight, then rolls back on abort', async () => {
     await aws.sagemaker.send(
       new CreateEndpointConfigCommand({
@@ -438,12 +487,15 @@ describe('promotion engine', () => {
         ]),
       );
     assert.deepEqual(await weights(), { primary: 50, baseline: 25, canary: 25 });
-    const aborted = await abortPromotion(w.tenant, { promotionId: promotion.promotionId, reason: 'changed our minds' }, 'alice', w.deps);
+    const aborted = await abortPromotion(w.tenant, { promotionId: promotion.promotionId, reason: 'changed our minds' }, alice, w.aborting);
     assert.equal(aborted.status, 'rolled-back');
     assert.deepEqual(await weights(), { primary: 100, baseline: 0, canary: 0 });
     const next = await advance({ tenant: w.tenant, promotionId: promotion.promotionId }, w.deps);
     assert.equal(next.next, 'end');
-    await assert.rejects(abortPromotion(w.tenant, { promotionId: promotion.promotionId, reason: 'again' }, 'alice', w.deps), ConflictError);
+    await assert.rejects(
+      abortPromotion(w.tenant, { promotionId: promotion.promotionId, reason: 'again' }, alice, w.aborting),
+      ConflictError,
+    );
   });
 
   it('stops where it stands when a kill switch is on, changing nothing', async () => {
