@@ -3,12 +3,26 @@
  * a ledger that verifies; critical items over budget answered with needs-approval and a governance
  * proposal, dropped only once people approved it; answer-found feedback taken once; a refused request
  * writes nothing.
+ *
+ * Loop 3 end to end (statemachines/compression-loop.asl.json with the deployed loop-* functions), runs
+ * started as in production: by the 20th report through POST /compression/feedback (a low found-rate
+ * tuned and applied autonomously), or by the loop's schedule function over reports saved through the
+ * engine's store (the kill switch halting the run with nothing proposed or applied; at autonomy level
+ * 1 the run ends awaiting approval, and the proposal's settlement resumes it: applied once people
+ * approve, recorded refused when they reject). Every case is its own tenant; all run concurrently.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { dynamoCompressionStore } from '../../lib/adapters/aws/compression-store.ts';
 import type { Role } from '../../lib/auth/roles.ts';
+import { loopExecutionName, NO_EFFECTIVENESS } from '../../lib/compression/engine.ts';
+import { resumeExecutionName, tuneProposalId } from '../../lib/compression/loop.ts';
 import { ledgerEvents } from '../helpers/ledger-events.ts';
-import { api, eventually, freshTenant, tokenFor } from '../helpers/local-cloud.ts';
+import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 
 async function as(tenant: string, subject: string, roles: Role[], method: string, path: string, body?: unknown) {
   const token = await tokenFor({ tenant, subject, roles });
@@ -27,7 +41,125 @@ const items = [
 
 const compressionEvents = async (tenant: string) => (await ledgerEvents(tenant, 'compression')).map((event) => event.detail);
 
-describe('compression on the local cloud', { timeout: 240_000 }, () => {
+const sfn = new SFNClient({});
+const lambda = new LambdaClient({});
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+after(() => {
+  sfn.destroy();
+  lambda.destroy();
+  dynamo.destroy();
+});
+
+/**
+ * A window of 20 answer-found reports through the API, as agents send them: `found` of them found,
+ * each on a compression of its own; the 20th report starts a run of Loop 3. Its execution name.
+ */
+async function reportWindow(tenant: string, found: number): Promise<string> {
+  const headers = { authorization: `Bearer ${await tokenFor({ tenant, subject: 'agent', roles: ['operator'] })}` };
+  const call = (path: string, parameters: unknown) => api('POST', path, { auth: 'none', headers, body: { parameters } });
+  let loop: { execution: string; started: boolean; error?: string } | null = null;
+  for (let index = 0; index < 20; index += 1) {
+    const compressed = await call('/compression/compress', {
+      goal: 'Which note holds the answer?',
+      budgetTokens: 64,
+      items: [{ id: `n${index}`, kind: 'document', text: `Note ${index} holds the answer ${index}.` }],
+    });
+    assert.equal(compressed.status, 200, JSON.stringify(compressed.body));
+    const reported = await call('/compression/feedback', { compressionId: compressed.body.result.compressionId, found: index < found });
+    assert.equal(reported.status, 200, JSON.stringify(reported.body));
+    loop = reported.body.result.loop;
+  }
+  assert.ok(loop?.started, `the 20th report starts a run: ${JSON.stringify(loop)}`);
+  return loop.execution;
+}
+
+/**
+ * 20 reports not judged yet (`found` of them found), saved through the engine's store as the feedback
+ * route saves them; then the schedule function, invoked as its rule does (limited to the tenant),
+ * starts the run. Its execution name.
+ */
+async function scheduledWindow(tenant: string, found: number): Promise<string> {
+  const { tables, functions } = testCloud().resources;
+  const store = dynamoCompressionStore(dynamo, tables.StateTable ?? '');
+  const recent = Array.from({ length: 20 }, (_, index) => index < found);
+  await store.putEffectiveness(tenant, { ...NO_EFFECTIVENESS, recent, sinceTune: 20, version: 1 }, 0);
+  const schedule = functions.CompressionLoopScheduleLambdaFunction;
+  assert.ok(schedule, 'the loop schedule is deployed');
+  const reply = await lambda.send(
+    new InvokeCommand({ FunctionName: schedule, Payload: JSON.stringify({ time: new Date().toISOString(), tenants: [tenant] }) }),
+  );
+  const summary = JSON.parse(Buffer.from(reply.Payload ?? []).toString('utf8'));
+  assert.deepEqual([reply.FunctionError, summary.started], [undefined, 1], JSON.stringify(summary));
+  return loopExecutionName(tenant, 1);
+}
+
+/** The tenant's compression events in the ledger, each poll reading only the entries after the last it read. */
+const read = new Map<string, { next: number; details: Record<string, unknown>[] }>();
+async function ledgerOf(tenant: string) {
+  const known = read.get(tenant) ?? { next: 0, details: [] };
+  for (const event of await ledgerEvents(tenant, 'compression', known.next)) {
+    known.details.push(event.detail);
+    known.next = event.seq + 1;
+  }
+  read.set(tenant, known);
+  return known.details;
+}
+
+/** The run's compression.loop.completed, once in the ledger. */
+const completed = (tenant: string, execution: string) =>
+  eventually(
+    `${execution} recorded`,
+    async () => (await ledgerOf(tenant)).find((detail) => detail.execution === execution && detail.outcome !== undefined),
+    60_000,
+    150,
+  );
+
+/** The run's execution as Step Functions describes it, once it ended (its record step lands in the ledger just before). */
+async function ended(execution: string) {
+  const machine = testCloud().resources.stateMachines.CompressionLoopStateMachine;
+  assert.ok(machine, 'the compression loop is deployed');
+  const executionArn = `${machine.replace(':stateMachine:', ':execution:')}:${execution}`;
+  return eventually(
+    `${execution} ended`,
+    async () => {
+      const run = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return run.status === 'RUNNING' ? undefined : run;
+    },
+    10_000,
+    100,
+  );
+}
+
+/** The tenant's stored settings, read back through GET /compression/status. */
+const settingsOf = async (tenant: string) => {
+  const status = await as(tenant, 'viewer', ['viewer'], 'GET', '/compression/status');
+  assert.equal(status.status, 200, JSON.stringify(status.body));
+  return status.body.result.settings;
+};
+
+/** At autonomy level 1: a window with few answers found; the run ends awaiting approval; the approval people see. */
+async function waitingStep(tenant: string) {
+  const level = await as(tenant, 'root', ['admin'], 'PUT', '/governance/autonomy', { parameters: { level: 1 } });
+  assert.equal(level.status, 200, JSON.stringify(level.body));
+  const execution = await scheduledWindow(tenant, 14);
+  const waiting = await completed(tenant, execution);
+  assert.deepEqual([waiting.outcome, waiting.trigger], ['awaiting-approval', 'schedule']);
+  assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied while people decide');
+  const proposalId = tuneProposalId(execution);
+  assert.equal(waiting.proposalId, proposalId);
+  const approval = await eventually(
+    'the approval to open',
+    async () =>
+      (await as(tenant, 'viewer', ['viewer'], 'GET', '/governance/approvals')).body.result.approvals.find(
+        (entry: { proposalId: string }) => entry.proposalId === proposalId,
+      ),
+    30_000,
+    150,
+  );
+  return { proposalId, approval };
+}
+
+describe('compression on the local cloud', { timeout: 240_000, concurrency: true }, () => {
   it('compresses a context through the API with its lineage and hashes in a verifying ledger, and takes feedback once', async () => {
     const tenant = freshTenant('cmp');
     const reply = await as(tenant, 'agent', ['operator'], 'POST', '/compression/compress', {
@@ -155,5 +287,82 @@ describe('compression on the local cloud', { timeout: 240_000 }, () => {
     assert.equal(status.body.result.effectiveness.compressions, 0);
     assert.equal(status.body.result.settings.version, 0);
     assert.deepEqual(await compressionEvents(tenant), []);
+  });
+
+  it('Loop 3: 20 reports with few answers found start a run that tunes, proposes compression:tune and applies it, in a verifying ledger', async () => {
+    const tenant = freshTenant('c3');
+    const execution = await reportWindow(tenant, 14);
+    const done = await completed(tenant, execution);
+    assert.deepEqual(
+      [done.outcome, done.trigger, done.window, done.foundRate, done.settingsVersion, done.proposalId],
+      ['tuned', 'feedback', { samples: 20, found: 14 }, 0.7, 1, tuneProposalId(execution)],
+    );
+    assert.equal((await ended(execution)).status, 'SUCCEEDED');
+    const settings = await settingsOf(tenant);
+    assert.deepEqual(
+      [settings.version, settings.relevanceWeight, settings.itemWeight, settings.summariseAboveTokens, settings.updatedBy],
+      [1, 0.75, 0.8, 2048, 'engine:compression'],
+    );
+    const changed = await eventually('the change in the ledger', async () =>
+      (await ledgerOf(tenant)).find((detail) => detail.by === 'loop'),
+    );
+    assert.deepEqual([changed.execution, changed.proposalId, changed.settingsVersion], [execution, done.proposalId, 1]);
+    const verify = await as(tenant, 'auditor', ['viewer'], 'GET', '/audit/verify?stream=events.compression');
+    assert.equal(verify.status, 200, JSON.stringify(verify.body));
+    assert.equal(verify.body.result.intact, true);
+  });
+
+  it('Loop 3 with the kill switch on: the run halts with nothing proposed or applied', async () => {
+    const tenant = freshTenant('c3');
+    const on = await as(tenant, 'root', ['admin'], 'PUT', '/governance/killswitch', {
+      parameters: { enabled: true, reason: 'incident review' },
+    });
+    assert.equal(on.status, 200, JSON.stringify(on.body));
+    const execution = await scheduledWindow(tenant, 5);
+    const done = await completed(tenant, execution);
+    assert.deepEqual([done.outcome, done.trigger, done.proposalId], ['halted', 'schedule', null]);
+    assert.match(String(done.reason), /kill switch/);
+    const run = await ended(execution);
+    assert.deepEqual([run.status, run.error], ['FAILED', 'KillSwitchEngaged']);
+    assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied');
+    assert.ok(!(await ledgerOf(tenant)).some((detail) => detail.by === 'loop'), 'no settings change recorded');
+  });
+
+  it('Loop 3 at autonomy level 1: the run waits for people, and their approval is applied by the resumed run', async () => {
+    const tenant = freshTenant('c3');
+    const { proposalId, approval } = await waitingStep(tenant);
+    for (let index = 0; index < approval.required; index += 1) {
+      const vote = await as(tenant, `approver-${index}`, ['approver'], 'POST', '/governance/approvals', {
+        parameters: { approvalId: approval.approvalId, decision: 'approve', reason: 'a tighter context is fine' },
+      });
+      assert.equal(vote.status, 200, JSON.stringify(vote.body));
+    }
+    const resumed = resumeExecutionName(proposalId);
+    const done = await completed(tenant, resumed);
+    assert.deepEqual([done.outcome, done.trigger, done.proposalId, done.settingsVersion], ['tuned', 'settled', proposalId, 1]);
+    assert.equal((await ended(resumed)).status, 'SUCCEEDED');
+    const settings = await settingsOf(tenant);
+    assert.deepEqual([settings.version, settings.relevanceWeight, settings.itemWeight], [1, 0.75, 0.8]);
+    const changed = (await ledgerOf(tenant)).filter((detail) => detail.by === 'loop');
+    assert.deepEqual(
+      changed.map((detail) => [detail.execution, detail.proposalId]),
+      [[resumed, proposalId]],
+    );
+  });
+
+  it('Loop 3 at autonomy level 1: a rejected step is not applied, and the resumed run records it refused', async () => {
+    const tenant = freshTenant('c3');
+    const { proposalId, approval } = await waitingStep(tenant);
+    const vote = await as(tenant, 'approver-0', ['approver'], 'POST', '/governance/approvals', {
+      parameters: { approvalId: approval.approvalId, decision: 'reject', reason: 'not during the audit' },
+    });
+    assert.equal(vote.status, 200, JSON.stringify(vote.body));
+    const resumed = resumeExecutionName(proposalId);
+    const done = await completed(tenant, resumed);
+    assert.deepEqual([done.outcome, done.trigger, done.proposalId], ['refused', 'settled', proposalId]);
+    assert.match(String(done.reason), /rejected/);
+    assert.deepEqual([(await ended(resumed)).error], ['ProposalRefused']);
+    assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied');
+    assert.ok(!(await ledgerOf(tenant)).some((detail) => detail.by === 'loop'), 'no settings change recorded');
   });
 });
