@@ -44,7 +44,7 @@ before(async () => {
     await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Description: `promotion test ${role}` }));
     versions[role] = (await lambda.send(new PublishVersionCommand({ FunctionName: name }))).Version ?? '';
   }
-  for (const alias of ['better', 'worse', 'marginal']) {
+  for (const alias of ['better', 'worse', 'marginal', 'abort']) {
     await lambda.send(new CreateAliasCommand({ FunctionName: name, Name: `promo-${alias}`, FunctionVersion: versions.primary }));
   }
 });
@@ -189,5 +189,38 @@ describe('promotion engine on the local cloud', () => {
     assert.equal(done.status, 'promoted', done.outcomeReason);
     assert.deepEqual(await readAlias('promo-marginal'), { version: versions.canary, weights: {} });
     assert.ok(done.timing.peopleMs > 0 && done.timing.deploymentMs >= 0, JSON.stringify(done.timing));
+  });
+
+  it('withdraws the approval a prod promotion waits for when its proposer aborts it', async () => {
+    const tenant = freshTenant('promo');
+    const level = await as(tenant, 'root', ['admin'], 'PUT', '/governance/autonomy', { level: 3 });
+    assert.equal(level.status, 200, JSON.stringify(level.body));
+    const reply = await as(tenant, 'alice', ['operator'], 'POST', '/promotion/promotions', {
+      component: 'svc-abort',
+      version: `1.${versions.canary}.0`,
+      stage: 'prod',
+      target: { kind: 'lambda-alias', resource: `${ACCOUNT_ARN}${functionName}:promo-abort`, canaryVersion: versions.canary },
+      metrics,
+    });
+    assert.equal(reply.status, 202, JSON.stringify(reply.body));
+    const { promotionId, proposalId } = reply.body.result;
+    const approvalId = `approval-${proposalId}`;
+    const open = async () =>
+      (await as(tenant, 'viewer', ['viewer'], 'GET', '/governance/approvals')).body.result.approvals.some(
+        (entry: { approvalId: string }) => entry.approvalId === approvalId,
+      );
+    await eventually(`approval ${approvalId} to open`, async () => ((await open()) ? true : undefined));
+    const aborted = await as(
+      tenant,
+      'alice',
+      ['operator'],
+      'DELETE',
+      `/promotion/promotions?promotionId=${promotionId}&reason=not%20this%20week`,
+    );
+    assert.equal(aborted.status, 200, JSON.stringify(aborted.body));
+    assert.equal(aborted.body.result.status, 'rolled-back');
+    assert.match(aborted.body.result.outcomeReason, /withdrawn/);
+    assert.equal(await open(), false, 'the approval is no longer open');
+    assert.deepEqual(await readAlias('promo-abort'), { version: versions.primary, weights: {} });
   });
 });
