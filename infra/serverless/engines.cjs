@@ -36,7 +36,6 @@ module.exports = async ({ resolveVariable }) => {
   const placeholder = process.env.AUTONOMY_TEMPLATE_ONLY;
   if (placeholder) {
     for (const fn of Object.values(config.functions)) {
-      fn.skipEsbuild = true;
       fn.package = { ...fn.package, artifact: placeholder };
     }
   }
