@@ -74,9 +74,9 @@ const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).
 const PACKAGE_TIMEOUT_MS = 300_000;
 
 /**
- * Packagings of one stage share its work folders (`.esbuild/<stage>`, the output folder): one at a
- * time per stage, here and across processes. Different stages package at once (npm test boots the
- * local stage while it packages dev).
+ * Packagings of one stage share its work folders (`.esbuild/<stage>`, where infra/serverless/bundle.cjs
+ * bundles, and the output folder): one at a time per stage, here and across processes. Different
+ * stages package at once (npm test boots the local stage while it packages dev).
  */
 const packagingQueues = new Map<string, Promise<unknown>>();
 
@@ -150,12 +150,7 @@ async function packageOnce(root: string, stage: string, outDir: string, log: (li
   await mkdir(outDir, { recursive: true });
   const templateOnly = TEMPLATE_ONLY_STAGES.has(stage);
   const placeholder = path.join(root, '.local', 'template-only.zip');
-  if (templateOnly) {
-    await writeFile(placeholder, EMPTY_ZIP);
-    // serverless-esbuild moves its (here empty) output folder whether or not it built anything: the
-    // folder must exist (`outputWorkFolder` in serverless.yml).
-    await mkdir(path.join(root, '.esbuild', stage, '.serverless'), { recursive: true });
-  }
+  if (templateOnly) await writeFile(placeholder, EMPTY_ZIP);
   log(`packaging the service for stage ${stage} (sls package${templateOnly ? ', template only: the functions run from source' : ''})…`);
   const sls = path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
   const output = await new Promise<string>((resolve, reject) => {
