@@ -51,7 +51,7 @@ class Bundle {
     for (const { name, fn } of functions) fn.package = { ...fn.package, artifact: path.relative(root, result.zips.get(name)) };
     this.bundled = functions;
     this.log?.verbose?.(
-      `Bundled ${functions.length} functions in one esbuild build (${(result.buildMs / 1000).toFixed(1)} s), zipped in ${(result.zipMs / 1000).toFixed(1)} s`,
+      `Bundled ${functions.length} function${functions.length === 1 ? '' : 's'} in one esbuild build (${(result.buildMs / 1000).toFixed(1)} s), zipped in ${(result.zipMs / 1000).toFixed(1)} s`,
     );
   }
 
