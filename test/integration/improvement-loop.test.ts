@@ -4,28 +4,38 @@
  * observations, Versioning tags the chosen arm's configuration, the Promotion engine canaries it on a
  * real Lambda alias (its own state machine, judged on samples posted to /promotion/metrics, bake 1 s),
  * Replication evaluates the component after the promotion, and the arm becomes current in Evolution.
- * One case per path, each its own tenant and alias, run concurrently: promoted to 100% (with
- * replication after it and every step in the ledger), a worse canary rolled back on its own, a
- * marginal canary paused and rejected by a person (the Promotion engine's own test covers approval),
- * the kill switch on (nothing decided), a breaking configuration blocked without approval.
+ * One case per path, each its own tenant and alias: promoted to 100% (with replication after it and
+ * every step in the ledger), a worse canary rolled back on its own, a marginal canary paused and
+ * rejected by a person (the Promotion engine's own test covers approval), the kill switch on
+ * (nothing decided), a breaking configuration blocked without approval. The cases run one after
+ * another: five loop runs at once would start every task function five times over (~75 cold starts
+ * of ~1.5 s CPU each, more than the cases' own work); one after another, the later ones run warm.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateAliasCommand,
-  DeleteFunctionConcurrencyCommand,
   GetAliasCommand,
-  GetFunctionConcurrencyCommand,
   LambdaClient,
   PublishVersionCommand,
-  PutFunctionConcurrencyCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  DeleteEndpointCommand,
+  DeleteEndpointConfigCommand,
+  DescribeEndpointCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import type { Role } from '../../lib/auth/roles.ts';
 import { ledgerEvents } from '../helpers/ledger-events.ts';
 import { api, eventually, freshTenant, testCloud, tokenFor } from '../helpers/local-cloud.ts';
 
 const lambda = new LambdaClient({});
+const sagemaker = new SageMakerClient({});
+/** The model endpoint the promoted component runs on: Replication scales its instances (its own, so no other test's calls are throttled). */
+const endpoint = { name: `loop-${Date.now().toString(36)}`, arn: '' };
 const ACCOUNT_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 const versions = { slow: '', fast: '' };
 let functionName = '';
@@ -51,8 +61,16 @@ before(async () => {
   for (const alias of ['better', 'worse', 'marginal']) {
     await lambda.send(new CreateAliasCommand({ FunctionName: name, Name: `loop-${alias}`, FunctionVersion: versions.slow }));
   }
-  await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 2 }));
-  // The cases run at once: each route's function starts once here, one after another, not five times at once
+  await sagemaker.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: `${endpoint.name}-config`,
+      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'echo', InstanceType: 'ml.m5.large', InitialInstanceCount: 2 }],
+    }),
+  );
+  endpoint.arn =
+    (await sagemaker.send(new CreateEndpointCommand({ EndpointName: endpoint.name, EndpointConfigName: `${endpoint.name}-config` })))
+      .EndpointArn ?? '';
+  // Each route's function starts once here, before the first case's clock runs
   // (any answer will do; a cold start is not what these cases measure).
   const warm = freshTenant('loop-warm');
   for (const [method, path] of [
@@ -72,8 +90,10 @@ before(async () => {
 });
 
 after(async () => {
-  await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: functionName })).catch(() => {});
+  await sagemaker.send(new DeleteEndpointCommand({ EndpointName: endpoint.name })).catch(() => {});
+  await sagemaker.send(new DeleteEndpointConfigCommand({ EndpointConfigName: `${endpoint.name}-config` })).catch(() => {});
   lambda.destroy();
+  sagemaker.destroy();
 });
 
 async function as(tenant: string, subject: string, roles: Role[], method: string, path: string, body?: unknown) {
@@ -143,7 +163,7 @@ async function startRun(tenant: string, alias: string, extra: { fastParameters?:
         min: 2,
         max: 4,
         metrics: [{ name: 'cpu', target: 100, series: 'loop.cpu' }],
-        executor: { kind: 'lambda-concurrency', resource: `${ACCOUNT_ARN}${functionName}` },
+        executor: { kind: 'sagemaker-endpoint', resource: endpoint.arn, parameters: { variantName: 'AllTraffic' } },
       }),
       'replication config',
     );
@@ -196,7 +216,7 @@ const finished = (tenant: string, loopId: string) =>
   );
 const stepsOf = (loop: { steps: Array<{ step: string }> }) => loop.steps.map((s) => s.step);
 
-describe('improvement loop on the local cloud', { timeout: 300_000, concurrency: true }, () => {
+describe('improvement loop on the local cloud', { timeout: 300_000 }, () => {
   it('finds the better arm, versions it, promotes it to 100% on the alias, replicates after, records it in Evolution, every step in the ledger', async () => {
     const tenant = freshTenant('loop');
     const loopId = await startRun(tenant, 'better', { replicate: true });
@@ -221,7 +241,8 @@ describe('improvement loop on the local cloud', { timeout: 300_000, concurrency:
     assert.deepEqual(await readAlias('loop-better'), { version: versions.fast, weights: {} });
     assert.ok(loop.replication?.decisionId && loop.replication.status !== 'skipped', JSON.stringify(loop.replication));
     assert.equal(loop.replication.desired, 3, JSON.stringify(loop.replication));
-    assert.equal((await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: functionName }))).ReservedConcurrentExecutions, 3);
+    const variant = (await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpoint.name }))).ProductionVariants?.[0];
+    assert.equal(variant?.CurrentInstanceCount, 3, 'DescribeEndpoint shows the instances Replication set');
     const evolution = await ok(as(tenant, 'viewer', ['viewer'], 'GET', `/evolution/config?service=${service}`), 'config');
     assert.equal(evolution.config.current, 'fast');
     const recorded = await eventually('the run in the ledger', async () => {
