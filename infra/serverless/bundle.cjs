@@ -1,5 +1,5 @@
-// A local Serverless plugin: packages the functions (infra/serverless/bundle.ts). Every handler is
-// bundled in one esbuild build with serverless.yml's `custom.esbuild` options, and each function gets
+// A local Serverless plugin: packages the functions (infra/serverless/bundle.ts). The handlers are
+// bundled many to an esbuild build with serverless.yml's `custom.esbuild` options, and each function gets
 // its own zip (its bundle and source map) as its `package.artifact`. Functions that already have an
 // artifact (the template-only stages, infra/local/template.ts) are left as they are.
 'use strict';
@@ -50,8 +50,9 @@ class Bundle {
     });
     for (const { name, fn } of functions) fn.package = { ...fn.package, artifact: path.relative(root, result.zips.get(name)) };
     this.bundled = functions;
+    const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
     this.log?.verbose?.(
-      `Bundled ${functions.length} function${functions.length === 1 ? '' : 's'} in one esbuild build (${(result.buildMs / 1000).toFixed(1)} s), zipped in ${(result.zipMs / 1000).toFixed(1)} s`,
+      `Bundled ${plural(functions.length, 'function')} in ${plural(result.builds, 'esbuild build')} (${(result.buildMs / 1000).toFixed(1)} s), zipped in ${(result.totalMs / 1000).toFixed(1)} s in all`,
     );
   }
 

@@ -99,11 +99,21 @@ describe('function packaging', () => {
     }
   });
 
-  it('gives byte-identical zips when the same code is packaged again', async () => {
+  it('gives byte-identical zips when the same code is packaged again, in one build or one build per handler', async () => {
     const first = await bundleFunctions({ root, functions, esbuild, workDir: path.join(root, '.esbuild', 'first') });
     const second = await bundleFunctions({ root, functions, esbuild, workDir: path.join(root, '.esbuild', 'second') });
-    for (const { name } of functions)
-      assert.ok((await readFile(first.zips.get(name) ?? '')).equals(await readFile(second.zips.get(name) ?? '')), name);
+    const apart = await bundleFunctions({
+      root,
+      functions,
+      esbuild: { ...esbuild, entriesPerBuild: 1 },
+      workDir: path.join(root, '.esbuild', 'apart'),
+    });
+    assert.deepEqual([first.builds, apart.builds], [1, 2]);
+    for (const { name } of functions) {
+      const zip = await readFile(first.zips.get(name) ?? '');
+      assert.ok(zip.equals(await readFile(second.zips.get(name) ?? '')), `${name}: packaged again`);
+      assert.ok(zip.equals(await readFile(apart.zips.get(name) ?? '')), `${name}: one build per handler`);
+    }
   });
 
   it('names the function whose handler file does not exist, and the files looked for', async () => {
