@@ -1,4 +1,4 @@
-// esbuild plugins for `sls package` (serverless-esbuild loads this file with require()).
+// esbuild plugins for `sls package` (infra/serverless/bundle.ts loads this file with require(), named by serverless.yml custom.esbuild.plugins).
 const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
