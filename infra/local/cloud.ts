@@ -87,8 +87,8 @@ export interface LocalCloud {
   };
   /** PIDs by service: `dynamodb` (DynamoDB Local's java, the current one after a supervised restart) and `cloud` (this process, which runs everything else). */
   pids: Record<string, number>;
-  /** The local Lambda service: which invocations run, and (fault tests) ending them as a crash would. */
-  lambda: Pick<LambdaRuntime, 'running' | 'terminate'>;
+  /** The local Lambda service: which invocations run, (fault tests) ending them as a crash would, and warming every function (test runs). */
+  lambda: Pick<LambdaRuntime, 'running' | 'terminate' | 'warm'>;
   stop(): Promise<void>;
 }
 
