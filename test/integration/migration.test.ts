@@ -5,12 +5,15 @@
  * series ingested over HTTP, governance's L3 validation as the gate, and every step in the ledger.
  *
  * Paths: a plan executed (traffic shifted, read back from the alias); a failed post-check rolled back
- * (the alias as it was); the kill switch on refusing before anything acts; a bad request writing nothing.
- * Each path is its own tenant and alias, run concurrently.
+ * (the alias as it was); the kill switch on refusing before anything acts; the kill switch turned on
+ * between steps (rolled back under the kill switch); a run cancelled while it waits at the approval gate
+ * (nothing acts, its proposal withdrawn); a bad request writing nothing. Each path is its own tenant and
+ * alias, run concurrently.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateAliasCommand,
   GetAliasCommand,
@@ -18,10 +21,14 @@ import {
   PublishVersionCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ledgerEvents } from '../helpers/ledger-events.ts';
 import { api, eventually, freshTenant, testCloud } from '../helpers/local-cloud.ts';
 
 const lambda = new LambdaClient({});
+const sfn = new SFNClient({});
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const ACCOUNT_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 /** A stack function only read by these tests' aliases (its $LATEST, which everything else invokes, is untouched). */
 const FUNCTION = 'PlatformHeartbeatLambdaFunction';
@@ -49,8 +56,14 @@ before(async () => {
   await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Description: `migration test ${randomUUID()}` }));
   versions.small = (await lambda.send(new PublishVersionCommand({ FunctionName: name }))).Version ?? '';
   assert.ok(versions.big && versions.small && versions.big !== versions.small, `two versions: ${JSON.stringify(versions)}`);
+  // The route every case polls, started once before they poll it together (concurrent cold starts time out on a loaded machine).
+  assert.equal((await api('GET', '/migration/status', { tenant: freshTenant('mig'), roles: ['viewer'] })).status, 200);
 });
-after(() => lambda.destroy());
+after(() => {
+  lambda.destroy();
+  sfn.destroy();
+  dynamo.destroy();
+});
 
 const call = (
   tenant: string,
@@ -98,16 +111,42 @@ const aliasOf = async (alias: string) => {
   return { version: output.FunctionVersion, weights: output.RoutingConfig?.AdditionalVersionWeights ?? {} };
 };
 
-/** Pools, a plan of one move (dev: L3 validation), a run; waits for its end. */
-async function migrate(tenant: string, latency: number[], setup: { killSwitch?: boolean } = {}) {
+/** Pools and a plan of one move (dev: L3 validation, or people at autonomy level 1). */
+async function planned(tenant: string, latency: number[], options: { postCheckDelaySeconds?: number; route?: string } = {}) {
   const { alias, workload } = await workloadOn(tenant, latency);
   const pools = await call(tenant, 'PUT', '/migration/pools', { pools: POOLS });
   assert.equal(pools.status, 200, JSON.stringify(pools.body));
-  const planned = await call(tenant, 'POST', '/migration/plans', { workloads: [workload], environment: 'dev' });
-  assert.equal(planned.status, 200, JSON.stringify(planned.body));
-  const plan = planned.body.result.plan;
+  const reply = await call(tenant, 'POST', '/migration/plans', {
+    workloads: [workload],
+    environment: 'dev',
+    postCheckDelaySeconds: options.postCheckDelaySeconds ?? 0,
+  });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  const plan = reply.body.result.plan;
   assert.equal(plan.steps.length, 4);
-  assert.equal(plan.route, 'l3-validation');
+  assert.equal(plan.route, options.route ?? 'l3-validation');
+  return { alias, plan };
+}
+
+const runStatus = async (tenant: string, runId: string) => {
+  const status = await call(tenant, 'GET', `/migration/status?runId=${runId}`, undefined, ['viewer']);
+  assert.equal(status.status, 200, JSON.stringify(status.body));
+  return status.body.result.runs[0];
+};
+const ended = (tenant: string, runId: string) =>
+  eventually(
+    `run ${runId} ended`,
+    async () => {
+      const found = await runStatus(tenant, runId);
+      return found && !['pending', 'running'].includes(found.status) ? found : undefined;
+    },
+    90_000,
+    250,
+  );
+
+/** Pools, a plan of one move (dev: L3 validation), a run; waits for its end. */
+async function migrate(tenant: string, latency: number[], setup: { killSwitch?: boolean } = {}) {
+  const { alias, plan } = await planned(tenant, latency);
   if (setup.killSwitch) {
     const on = await call(tenant, 'PUT', '/governance/killswitch', { enabled: true, reason: 'migration review' }, ['admin']);
     assert.equal(on.status, 200, JSON.stringify(on.body));
@@ -116,16 +155,7 @@ async function migrate(tenant: string, latency: number[], setup: { killSwitch?: 
   const reply = await call(tenant, 'POST', '/migration/runs', { planId: plan.planId });
   assert.equal(reply.status, 202, JSON.stringify(reply.body));
   const runId = reply.body.result.run.runId as string;
-  const run = await eventually(
-    `run ${runId} ended`,
-    async () => {
-      const status = await call(tenant, 'GET', `/migration/status?runId=${runId}`, undefined, ['viewer']);
-      const found = status.body.result?.runs?.[0];
-      return found && !['pending', 'running'].includes(found.status) ? found : undefined;
-    },
-    90_000,
-    250,
-  );
+  const run = await ended(tenant, runId);
   return { alias, plan, run, wallMs: Date.now() - started };
 }
 
@@ -190,6 +220,112 @@ describe('Loop 4: migration runs through the state machine', { concurrency: true
     assert.deepEqual(await aliasOf(alias), { version: versions.big, weights: {} });
     const [completed] = await ofType(tenant, 'migration.run.completed', 1);
     assert.equal(completed?.detail.outcome, 'halted');
+  });
+
+  it('rolls back under the kill switch turned on between steps: the steps that acted undone last first, the alias as it was, recorded as such', async () => {
+    const tenant = freshTenant('mig');
+    // Each step waits 3 s before its post-check: the kill switch, turned on once the canary step (1)
+    // has acted, is read by the check before step 2 or step 3 (a window of at least 6 s, not a race).
+    const { alias, plan } = await planned(tenant, [120, 130, 110], { postCheckDelaySeconds: 3 });
+    assert.equal((await call(tenant, 'GET', '/governance/killswitch', undefined, ['viewer'])).status, 200);
+    const reply = await call(tenant, 'POST', '/migration/runs', { planId: plan.planId });
+    assert.equal(reply.status, 202, JSON.stringify(reply.body));
+    const runId = reply.body.result.run.runId as string;
+    const acting = await eventually(
+      `step 1 of run ${runId} to act`,
+      async () => {
+        const run = await runStatus(tenant, runId);
+        const acted = run.records.some((record: { index: number; after?: unknown }) => record.index === 1 && record.after);
+        return acted || !['pending', 'running'].includes(run.status) ? run : undefined;
+      },
+      90_000,
+      250,
+    );
+    assert.equal(acting.status, 'running', `the run ended before step 1 acted: ${acting.reason}`);
+    const on = await call(tenant, 'PUT', '/governance/killswitch', { enabled: true, reason: 'stop the migration' }, ['admin']);
+    assert.equal(on.status, 200, JSON.stringify(on.body));
+    const run = await ended(tenant, runId);
+    assert.equal(run.status, 'halted', run.reason);
+    assert.match(run.reason, /kill switch before step [23].*rollback under kill switch: [12] step\(s\) undone/);
+    assert.deepEqual(await aliasOf(alias), { version: versions.big, weights: {} });
+    assert.equal(run.rollback.note, 'rollback under kill switch');
+    assert.equal(run.rollback.underKillSwitch, true);
+    assert.equal(run.rollback.succeeded, true);
+    const undone = run.rollback.steps.map((step: { index: number; status: string }) => `${step.index}:${step.status}`).join(',');
+    assert.ok(['1:succeeded', '2:succeeded,1:succeeded'].includes(undone), `undone last first: ${undone}`);
+    for (const record of run.records.filter((r: { after?: unknown }) => r.after)) assert.equal(record.undo?.status, 'succeeded');
+    const [completed] = await ofType(tenant, 'migration.run.completed', 1);
+    assert.equal(completed?.detail.outcome, 'halted');
+    const recorded = completed?.detail.rollback as { note?: string; underKillSwitch?: boolean } | undefined;
+    assert.deepEqual([recorded?.note, recorded?.underKillSwitch], ['rollback under kill switch', true]);
+  });
+
+  it('cancels a run waiting at the approval gate: it ends cancelled, nothing acted, the proposal withdrawn and its approval closed, all in the ledger', async () => {
+    const tenant = freshTenant('mig');
+    const level = await call(tenant, 'PUT', '/governance/autonomy', { level: 1 }, ['admin']);
+    assert.equal(level.status, 200, JSON.stringify(level.body));
+    const { alias, plan } = await planned(tenant, [100, 100, 100], { route: 'human-approval' });
+    const reply = await call(tenant, 'POST', '/migration/runs', { planId: plan.planId });
+    assert.equal(reply.status, 202, JSON.stringify(reply.body));
+    const runId = reply.body.result.run.runId as string;
+    const approvalId = `approval-${plan.proposalId}`;
+    await eventually(
+      `run ${runId} waiting at the gate and ${approvalId} open`,
+      async () => {
+        const wait = await dynamo.send(
+          new GetCommand({
+            TableName: testCloud().resources.tables.StateTable,
+            Key: { pk: `${tenant}#migration#gate`, sk: plan.proposalId },
+            ConsistentRead: true,
+          }),
+        );
+        if (wait.Item?.runId !== runId) return undefined;
+        const listed = await call(tenant, 'GET', '/governance/approvals', undefined, ['viewer']);
+        return listed.body.result?.approvals?.some((entry: { approvalId: string }) => entry.approvalId === approvalId) ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+    const cancelled = await call(tenant, 'DELETE', `/migration/runs?runId=${runId}`);
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.result.run.status, 'cancelled');
+    assert.match(cancelled.body.result.run.reason, /withdrawn/);
+    assert.equal((await call(tenant, 'DELETE', `/migration/runs?runId=${runId}`)).status, 409, 'cancelled once');
+    const executionArn = (await runStatus(tenant, runId)).executionArn as string;
+    const execution = await eventually(
+      `execution of run ${runId} to end`,
+      async () => {
+        const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return described.status === 'RUNNING' ? undefined : described;
+      },
+      30_000,
+      250,
+    );
+    assert.equal(execution.status, 'SUCCEEDED', `${execution.error ?? ''} ${execution.output ?? ''}`);
+    assert.equal(JSON.parse(execution.output ?? '{}').finished?.outcome, 'cancelled', execution.output ?? '');
+    const run = await runStatus(tenant, runId);
+    assert.equal(run.status, 'cancelled');
+    assert.deepEqual(run.records, []);
+    assert.deepEqual(await aliasOf(alias), { version: versions.big, weights: {} });
+    const proposal = await call(tenant, 'GET', `/governance/proposals?proposalId=${plan.proposalId}`, undefined, ['viewer']);
+    const [withdrawn] = proposal.body.result.proposals;
+    assert.equal(withdrawn.status, 'refused');
+    assert.match(withdrawn.reasons.at(-1), new RegExp(`^withdrawn by .*: run ${runId} cancelled$`));
+    const approvals = await call(tenant, 'GET', '/governance/approvals', undefined, ['viewer']);
+    assert.equal(
+      approvals.body.result.approvals.some((entry: { approvalId: string }) => entry.approvalId === approvalId),
+      false,
+      'the approval no longer waits',
+    );
+    const [completed] = await ofType(tenant, 'migration.run.completed', 1);
+    assert.deepEqual([completed?.detail.outcome, completed?.detail.completed], ['cancelled', 0]);
+    assert.equal((await ledgerEvents(tenant, 'migration')).filter((event) => event.detailType === 'migration.step.completed').length, 0);
+    const settled = await eventually('the withdrawal in the ledger', async () =>
+      (await ledgerEvents(tenant, 'governance')).find(
+        (event) => event.detailType === 'governance.proposal.settled' && event.detail.proposalId === plan.proposalId,
+      ),
+    );
+    assert.equal(settled.detail.status, 'refused');
   });
 
   it('writes nothing for a bad request: 400 naming the field, 404 for an unknown plan, the status empty', async () => {
