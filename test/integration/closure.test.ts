@@ -1,9 +1,9 @@
 /**
  * The Closure engine on the local cloud: a component without dependents terminated after k-of-n
- * approval through /governance/approvals (the archive object read back from S3, the API key it held
- * answering 401, its registry entry gone, the final ledger entry in a verifying stream); a target with
- * live dependents refused (409 naming them, nothing written); a kill switch refusing the request; a
- * bad request writing nothing. Each case is its own tenant.
+ * approval through /governance/approvals (the archive object read back from S3 with its retention
+ * class, the API key it held answering 401, its registry entry gone, the final ledger entry in a
+ * verifying stream); a target with live dependents refused (409 naming them, nothing written); a
+ * kill switch refusing the request; a bad request writing nothing. Each case is its own tenant.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -48,6 +48,9 @@ describe('closure on the local cloud', { concurrency: true }, () => {
   it('terminates a component without dependents after k-of-n approval: archived, its key revoked, deregistered, proved in the ledger', async () => {
     const tenant = freshTenant('cl');
     await register(tenant);
+    // Lambdas' archives are kept 400 days: the smallest retention class that long is 545 days.
+    const policy = await as(tenant, 'admin', ['admin'], 'PUT', '/closure/policies', { kinds: { lambda: { retentionDays: 400 } } });
+    assert.equal(policy.status, 200, JSON.stringify(policy.body));
     const key = await as(tenant, 'admin', ['admin'], 'POST', '/identity/keys', { name: 'exporter#writer', roles: ['viewer'] });
     assert.equal(key.status, 201, JSON.stringify(key.body));
     const apiKey = key.body.result.apiKey as string;
@@ -111,6 +114,10 @@ describe('closure on the local cloud', { concurrency: true }, () => {
       ['exporter'],
     );
     assert.equal(archive.manifest.keys[0].name, 'exporter#writer');
+    // The retention the object is tagged with (the local cloud's S3 keeps no tags; test/unit/closure-retention.test.ts
+    // checks the tag on the wire, test/unit/template.test.ts the bucket's rule for it).
+    assert.deepEqual(archive.manifest.lifecycle, { tag: 'autonomy-retention=closure-archive-545d', expireAfterDays: 545 });
+    assert.equal(Date.parse(archive.manifest.retainUntil) - Date.parse(archive.manifest.archivedAt), 400 * 86_400_000);
 
     assert.equal((await api('GET', '/closure/status', { apiKey })).status, 401);
     const registry = await as(tenant, 'viewer', ['viewer'], 'GET', '/reflex/components');
