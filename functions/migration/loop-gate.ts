@@ -1,6 +1,7 @@
 /**
- * Migration state machine task (`.waitForTaskToken`): keeps the task token under the plan's proposal
- * and resumes the run at once when the proposal is decided already; otherwise migration/loop-resume does.
+ * Migration state machine task (`.waitForTaskToken`): waits at governance's gate for the plan's
+ * proposal (lib/governance/gate-wait.ts), resumed at once when it is decided already (or the run was
+ * cancelled, or a kill switch is on); otherwise governance/gate-resume does. The check step reads the decision.
  */
 import { z } from 'zod';
 import { loopDeps } from '../../lib/adapters/aws/migration-deps.ts';

@@ -1,10 +1,10 @@
 /** /migration/runs: run a stored plan through the migration state machine (POST, 202) and cancel a pending run, withdrawing its proposal (DELETE). */
 import { engineDeps } from '../../lib/adapters/aws/engine-deps.ts';
-import { withdrawDeps, workflowCallbacks } from '../../lib/adapters/aws/governance-deps.ts';
+import { gateWaitDeps } from '../../lib/adapters/aws/gate-waits.ts';
+import { withdrawDeps } from '../../lib/adapters/aws/governance-deps.ts';
 import { migrationDeps, runStarter } from '../../lib/adapters/aws/migration-deps.ts';
 import { engineHandler, route } from '../../lib/api/engine-handler.ts';
 import { cancelRun, startRun } from '../../lib/migration/engine.ts';
-import { resumeWith } from '../../lib/migration/loop.ts';
 import { cancelRunRoute, startRunRoute } from '../../lib/migration/routes.ts';
 
 export const handler = engineHandler(
@@ -18,11 +18,10 @@ export const handler = engineHandler(
     return { result: { run }, statusCode: 202 };
   }),
   route(cancelRunRoute, async (params, ctx) => {
-    const callbacks = workflowCallbacks();
     const canceller = { actor: ctx.principal?.subject ?? 'unknown', roles: ctx.principal?.roles ?? [] };
     const run = await cancelRun(ctx.tenant, params.runId, canceller, {
       ...migrationDeps(),
-      resume: (wait, state) => resumeWith(wait, state, { callbacks }),
+      gate: gateWaitDeps(ctx.now()),
       withdrawal: withdrawDeps(ctx.now()),
     });
     ctx.log(`run ${run.runId} cancelled`);

@@ -10,6 +10,7 @@
 import { canonicalHash } from '../audit/digest.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { type BusEvent, busEvent } from '../events/publisher.ts';
+import { type GateWaitDeps, wake } from '../governance/gate-wait.ts';
 import type { OutboxEntry, OutboxPort, Proposal, ProposalDeps, Proposer, WithdrawDeps } from '../governance/proposals.ts';
 import { propose, withdraw } from '../governance/proposals.ts';
 import { place } from './placement.ts';
@@ -17,7 +18,6 @@ import { buildSteps, type PlanStep } from './plan.ts';
 import { MIGRATE_ACTION, planTarget } from './runner.ts';
 import {
   type CatalogueRecord,
-  type LoopState,
   MAX_STEPS,
   type PlanInput,
   type PlanRecord,
@@ -32,16 +32,8 @@ export interface MigrationWrite {
   run?: { next: RunRecord; expectedVersion: number | undefined };
 }
 
-/** A run waiting at the governance gate: its task token, under the plan's proposal. */
-export interface GateWait {
-  tenant: string;
-  proposalId: string;
-  runId: string;
-  taskToken: string;
-  state: LoopState;
-  /** Epoch seconds after which the record may go (TTL). */
-  expiresAt: number;
-}
+/** Who waits at governance's gate for a plan's proposal (lib/governance/gate-wait.ts). */
+export const MIGRATION_GATE_OWNER = 'migration:run';
 
 /** The engine's records on the state table. */
 export interface MigrationStore {
@@ -56,8 +48,6 @@ export interface MigrationStore {
   runs(tenant: string, limit: number): Promise<RunRecord[]>;
   /** Writes the plan and/or run and the events in one transaction. @throws ConflictError on a version mismatch. */
   write(tenant: string, write: MigrationWrite, events: BusEvent[]): Promise<OutboxEntry[]>;
-  putWait(wait: GateWait): Promise<void>;
-  wait(tenant: string, proposalId: string): Promise<GateWait | undefined>;
 }
 
 /** Starts migration state machine executions (idempotent by name). */
@@ -397,7 +387,7 @@ export async function cancelRun(
   tenant: string,
   runId: string,
   canceller: Canceller,
-  deps: MigrationDeps & { resume: (wait: GateWait, state: LoopState) => Promise<void>; withdrawal: WithdrawDeps },
+  deps: MigrationDeps & { gate: Pick<GateWaitDeps, 'waits' | 'callbacks'>; withdrawal: WithdrawDeps },
 ): Promise<RunRecord> {
   const { actor, roles } = canceller;
   const run = await deps.store.run(tenant, runId);
@@ -418,8 +408,8 @@ export async function cancelRun(
       : '';
   const cancelled = await finishRecords(tenant, run, 'cancelled', `cancelled by ${actor}${note}`.slice(0, 1000), deps);
   if (cancelled.status !== 'cancelled') throw new ConflictError(`Run ${runId} moved on (${cancelled.status})`);
-  const wait = await deps.store.wait(tenant, run.proposalId);
-  if (wait && wait.runId === runId) await deps.resume(wait, { ...wait.state, next: 'end', outcome: 'cancelled', reason: cancelled.reason });
+  // A run waiting at the gate is resumed: its check step finds it cancelled (one run of a plan at a time waits).
+  await wake(tenant, run.proposalId, MIGRATION_GATE_OWNER, deps.gate);
   if (mayWithdraw) {
     try {
       await withdraw(tenant, run.proposalId, { actor, roles: [...roles], reason: `run ${runId} cancelled` }, deps.withdrawal);

@@ -3,10 +3,11 @@
  * machine (statemachines/migration.asl.json), one task each, carrying ids only ({@link LoopState}):
  *
  *   plan (load the run and its plan, check the hash) → pre-check (kill switches; every provision
- *   step's capacity against the catalogue now) → gate (waits on a task token for the plan's
- *   governance proposal, `migration:migrate` on `migration/<planId>`; resumed at once when decided,
- *   else by `governance.proposal.settled`) → for each step: check (kill switches, the run not
- *   cancelled, the proposal approved for this plan and hash) → execute (pre-checks, the L3
+ *   step's capacity against the catalogue now) → gate (waits at governance's gate on a task token for
+ *   the plan's proposal, `migration:migrate` on `migration/<planId>`, lib/governance/gate-wait.ts;
+ *   resumed at once when decided, else by `governance.proposal.settled`) → for each step: check (the
+ *   first one reads the gate's decision; kill switches, the run not cancelled, the proposal approved
+ *   for this plan and hash) → execute (pre-checks, the L3
  *   executor's dry run, execute, read-back) → post-check (latency on Observation's series) →
  *   record (`migration.step.completed`) → … → finish (`migration.run.completed`, the proposal's
  *   outcome). A failed step, a kill switch turned on mid-run or a task that failed after its retries
@@ -19,11 +20,11 @@
  */
 import { ConflictError, LockedError, NotFoundError } from '../errors.ts';
 import { busEvent } from '../events/publisher.ts';
-import { GateClosedError, type WorkflowCallbacks } from '../governance/approvals.ts';
-import type { OutboxPort, ProposalDeps } from '../governance/proposals.ts';
+import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome } from '../governance/gate-wait.ts';
+import type { OutboxPort, Proposal, ProposalDeps } from '../governance/proposals.ts';
 import { reportOutcome } from '../governance/proposals.ts';
 import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
-import { commit, finishRecords, type GateWait, type MigrationStore } from './engine.ts';
+import { commit, finishRecords, MIGRATION_GATE_OWNER, type MigrationStore } from './engine.ts';
 import type { PlanStep } from './plan.ts';
 import { assertApproved, latencyPostCheck, preCheckIssues, type RunnerDeps, rollBack, runStep, type StepRecord } from './runner.ts';
 import type { LoopState, PlanRecord, RunOutcome, RunRecord } from './schemas.ts';
@@ -39,7 +40,8 @@ export interface LoopDeps {
   outbox: OutboxPort;
   runner: RunnerDeps;
   governance: Pick<ProposalDeps, 'store' | 'outbox'>;
-  callbacks: WorkflowCallbacks;
+  /** Governance's gate waits (lib/governance/gate-wait.ts). */
+  gate: GateWaitDeps;
   now: () => Date;
 }
 
@@ -144,21 +146,36 @@ export async function precheckStep(state: LoopState, deps: LoopDeps): Promise<Lo
   return { ...state, next: 'gate', reason: clip(`pre-checks passed; waiting for proposal ${state.proposalId}`) };
 }
 
-/** The gate's verdict on the run now: go on, keep waiting, or end. */
-async function decideGate(state: LoopState, deps: LoopDeps): Promise<LoopState | undefined> {
-  const [run, proposal, locked] = await Promise.all([
-    mustRun(state, deps),
-    deps.runner.governance.proposal(state.tenant, state.proposalId),
-    lockOf(state.tenant, deps),
-  ]);
-  if (run.status !== 'pending') return ended(state, run.status === 'running' ? 'failed' : run.status, `the run is ${run.status}`);
-  if (locked) return ended(state, 'halted', `kill switch: ${locked}; nothing acted`);
+/**
+ * Step "gate" (`.waitForTaskToken`): waits at governance's gate for the plan's proposal
+ * (lib/governance/gate-wait.ts), resumed with `{ state }` bound for the check step, which reads the
+ * decision. Resumed at once when the proposal is decided already (an L3 validation that finished, a
+ * refusal), the run is no longer pending (cancelled) or a kill switch is on; otherwise governance's
+ * gate-resume resumes it when the proposal settles.
+ */
+export async function awaitGate(input: { taskToken: string; state: LoopState }, deps: LoopDeps): Promise<GateWaitOutcome> {
+  const { state } = input;
+  const request = {
+    tenant: state.tenant,
+    proposalId: state.proposalId,
+    taskToken: input.taskToken,
+    owner: MIGRATION_GATE_OWNER,
+    output: { state: { ...state, next: 'check' } },
+    timeoutSeconds: state.gateTimeoutSeconds,
+  };
+  return awaitSettlement(
+    request,
+    { ...deps.gate, now: deps.now() },
+    async () => (await mustRun(state, deps)).status !== 'pending' || (await lockOf(state.tenant, deps)) !== undefined,
+  );
+}
+
+/** The gate's decision as the first check reads it: undefined when the proposal is approved, else the run's end. */
+function gateVerdict(state: LoopState, proposal: Proposal | undefined): LoopState | undefined {
   if (!proposal) return ended(state, 'failed', `proposal ${state.proposalId} not found`);
   const why = proposal.reasons.at(-1) ?? proposal.status;
   switch (proposal.status) {
     case 'approved':
-      return { ...state, next: 'check', reason: clip(`proposal ${proposal.proposalId} approved (${proposal.route})`) };
-    case 'pending':
       return undefined;
     case 'rejected':
       return ended(state, 'rejected', `proposal ${proposal.proposalId} was rejected: ${why}`);
@@ -166,56 +183,11 @@ async function decideGate(state: LoopState, deps: LoopDeps): Promise<LoopState |
       return ended(state, 'timed-out', `no decision on proposal ${proposal.proposalId} before the gate's timeouts`);
     case 'refused':
       return ended(state, 'refused', `proposal ${proposal.proposalId} was refused: ${why}`);
+    case 'pending':
+      return ended(state, 'failed', `proposal ${proposal.proposalId} is still pending after the gate`);
     default:
       return ended(state, 'failed', `proposal ${proposal.proposalId} is ${proposal.status}: the plan ran already; plan again`);
   }
-}
-
-async function resume(deps: Pick<LoopDeps, 'callbacks'>, taskToken: string, state: LoopState): Promise<'resumed' | 'gone'> {
-  try {
-    await deps.callbacks.succeed(taskToken, { state });
-    return 'resumed';
-  } catch (error) {
-    if (error instanceof GateClosedError) return 'gone';
-    throw error;
-  }
-}
-
-/**
- * Step "gate" (`.waitForTaskToken`): keeps the task token under the proposal, then resumes at once
- * when the proposal is decided already (an L3 validation that finished, a refusal, a kill switch);
- * otherwise {@link resumeGate} resumes it when governance settles the proposal. The token is kept
- * before the proposal is read, so a decision landing in between is seen by one side or the other.
- */
-export async function awaitGate(input: { taskToken: string; state: LoopState }, deps: LoopDeps): Promise<'resumed' | 'waiting' | 'gone'> {
-  const { state } = input;
-  const expiresAt = Math.floor(deps.now().getTime() / 1000) + state.gateTimeoutSeconds + 86_400;
-  await deps.store.putWait({
-    tenant: state.tenant,
-    proposalId: state.proposalId,
-    runId: state.runId,
-    taskToken: input.taskToken,
-    state,
-    expiresAt,
-  });
-  const decided = await decideGate(state, deps);
-  return decided ? resume(deps, input.taskToken, decided) : 'waiting';
-}
-
-/** On `governance.proposal.settled`: resumes the run waiting for that proposal, if one waits. */
-export async function resumeGate(
-  event: { tenant: string; proposalId: string },
-  deps: LoopDeps,
-): Promise<'none' | 'waiting' | 'resumed' | 'gone'> {
-  const wait = await deps.store.wait(event.tenant, event.proposalId);
-  if (!wait) return 'none';
-  const decided = await decideGate(wait.state, deps);
-  return decided ? resume(deps, wait.taskToken, decided) : 'waiting';
-}
-
-/** Resumes a waiting run with `state` (a cancelled run's end). */
-export async function resumeWith(wait: GateWait, state: LoopState, deps: Pick<LoopDeps, 'callbacks'>): Promise<void> {
-  await resume(deps, wait.taskToken, state);
 }
 
 const acted = (run: RunRecord) => run.records.some((record) => record.before !== undefined && record.after !== undefined && !record.undo);
@@ -227,13 +199,18 @@ function stopping(state: LoopState, run: RunRecord, outcome: RunOutcome, reason:
 
 /**
  * Step "check", before each step: the kill switches, the run not cancelled, the proposal approved
- * for this plan and hash. The first check marks the run running.
+ * for this plan and hash. The first check, after the gate, reads its decision (rejected, timed out
+ * or refused end the run) and marks the run running.
  */
 export async function checkStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
   let run = await mustRun(state, deps);
   if (run.status !== 'pending' && run.status !== 'running') return ended(state, run.status, `the run is ${run.status}`);
   const locked = await lockOf(state.tenant, deps);
   if (locked) return stopping(state, run, 'halted', `kill switch before step ${state.index}: ${locked}`);
+  if (run.status === 'pending') {
+    const verdict = gateVerdict(state, await deps.runner.governance.proposal(state.tenant, state.proposalId));
+    if (verdict) return verdict;
+  }
   try {
     await assertApproved(state.tenant, state.proposalId, state.planId, run.planHash, { governance: deps.runner.governance });
   } catch (error) {

@@ -3,19 +3,19 @@
  * of workloads onto pools, plans with ordered steps, pre- and post-checks, each plan one governance
  * proposal (`migration:migrate` on `migration/<planId>`), and runs of a plan through the migration
  * state machine (statemachines/migration.asl.json), whose steps are the `loop-*` tasks
- * (lib/migration/loop.ts); `loop-resume` resumes a run waiting at the gate when governance settles
- * its proposal.
+ * (lib/migration/loop.ts); governance's `gate-resume` resumes a run waiting at the gate when its
+ * proposal settles.
  * State-table items by partition-key prefix: <tenant>#migration (the pool catalogue, plans and runs,
- * written with their outbox entries), #migration#gate (runs waiting at the gate: their task tokens);
+ * written with their outbox entries); runs wait at governance's gate (#governance#gate);
  * it proposes as governance's proposals function does, reads Observation's series (#series) for the
  * latency checks, and acts through the Execution engine's Lambda alias and SageMaker endpoint
  * executors.
  */
 import { defineEngine, MIGRATION_STATE_MACHINE, type Need, need, outboxNeeds } from '../engines/manifest.ts';
+import { gateWaitNeeds } from '../governance/manifest.ts';
 import { cancelRunRoute, createPlanRoute, putPoolsRoute, startRunRoute, statusRoute } from './routes.ts';
 
 const RECORDS = '*#migration';
-const WAITS = '*#migration#gate';
 const records: Need = need.table('state', ['GetItem', 'PutItem'], [RECORDS]);
 /** Reading governance state: settings and kill switches, proposals. */
 const governed: Need = need.table('state', ['GetItem'], ['*#governance', '*#proposal']);
@@ -30,8 +30,8 @@ const propose: Need[] = [
 /** Withdrawing a cancelled run's pending proposal (governance's `withdraw` in process): the proposal and its approval written, its gate's task failed. */
 const withdrawal: Need[] = [need.table('state', ['GetItem', 'PutItem'], ['*#proposal', '*#approval']), need.taskCallbacks()];
 
-/** A run's gate: its task token kept under the proposal, the run resumed. */
-const gate: Need[] = [need.table('state', ['GetItem', 'PutItem'], [WAITS]), records, governed, need.taskCallbacks()];
+/** A run's gate: waiting at governance's gate, the run and the kill switches read. */
+const gate: Need[] = [...gateWaitNeeds, records, governed];
 
 /** A step that acts: the run, the kill switches and the proposal, Observation's series, the executors, the ledger. */
 const act: Need[] = [
@@ -65,7 +65,8 @@ export const migrationEngine = defineEngine({
       timeout: 29,
       needs: [
         records,
-        need.table('state', ['GetItem'], [WAITS]),
+        // A run waiting at the gate is resumed (governance's gate waits).
+        ...gateWaitNeeds,
         need.startExecutions(MIGRATION_STATE_MACHINE),
         ...withdrawal,
         ...outboxNeeds,
@@ -89,11 +90,6 @@ export const migrationEngine = defineEngine({
     'loop-gate': {
       description: "Migration run (waitForTaskToken): waits for the plan's proposal to be decided, resuming at once when it is",
       task: true,
-      needs: gate,
-    },
-    'loop-resume': {
-      description: 'On governance.proposal.settled: resumes the migration run waiting for that proposal',
-      rule: { pattern: { source: ['autonomy.governance'], 'detail-type': ['governance.proposal.settled'] } },
       needs: gate,
     },
     'loop-check': {

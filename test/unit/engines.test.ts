@@ -235,6 +235,16 @@ describe('engine manifests', () => {
       (name) => name.startsWith('reflex') && grants(name, 'states:SendTaskSuccess', '*'),
     );
     assert.deepEqual(resumers, ['reflexIncident', 'reflexLoopGate']);
+    // On the settled event, governance's one gate-resume function resumes whichever machine waits.
+    const onSettled = Object.entries(
+      config.functions as Record<string, { events?: Array<{ eventBridge?: { pattern?: { 'detail-type'?: string[] } } }> }>,
+    )
+      .filter(([, fn]) =>
+        (fn.events ?? []).some((event) => event.eventBridge?.pattern?.['detail-type']?.includes('governance.proposal.settled')),
+      )
+      .map(([name]) => name)
+      .filter((name) => grants(name, 'states:SendTaskSuccess', '*'));
+    assert.deepEqual(onSettled, ['governanceGateResume']);
   });
 
   it("refuse a 'start-gate' need without the stage's state-machine prefix, or with one that is not a name prefix", () => {

@@ -17,7 +17,7 @@ import { defaultSettings } from '../../lib/governance/settings.ts';
 import {
   cancelRun,
   createPlan,
-  type GateWait,
+  MIGRATION_GATE_OWNER,
   type MigrationStore,
   type MigrationWrite,
   proposalIdOf,
@@ -31,6 +31,7 @@ import {
   type MemoryGovernanceStore,
   type MemoryOutbox,
   memoryApprovalStore,
+  memoryGateWaits,
   memoryGovernanceStore,
   memoryOutbox,
   recordingGate,
@@ -85,7 +86,6 @@ const INPUT = planInputSchema.parse({
 function memoryMigrationStore(outbox: MemoryOutbox) {
   const plans = new Map<string, PlanRecord>();
   const runs = new Map<string, RunRecord>();
-  const waits = new Map<string, GateWait>();
   let writes = 0;
   const failing = new Set<number>();
   const check = (current: { version: number } | undefined, expected: number | undefined) => {
@@ -114,10 +114,6 @@ function memoryMigrationStore(outbox: MemoryOutbox) {
       if (write.run) runs.set(write.run.next.runId, structuredClone(write.run.next));
       return outbox.save(tenant, events);
     },
-    putWait: async (wait) => {
-      waits.set(wait.proposalId, structuredClone(wait));
-    },
-    wait: async (_tenant, proposalId) => structuredClone(waits.get(proposalId)),
   };
   return store;
 }
@@ -251,29 +247,34 @@ describe('cancelling a run waiting at the gate', () => {
       gateTimeoutSeconds: 3600,
       waitSeconds: 0,
     };
-    await store.putWait({ tenant: 'acme', proposalId, runId: run.runId, taskToken: 'gate-token', state, expiresAt: 0 });
+    const output = { state: { ...state, next: 'check' } };
+    await waits.put({ tenant: 'acme', proposalId, taskToken: 'gate-token', owner: MIGRATION_GATE_OWNER, output, expiresAt: 0 });
     return { plan, run };
   }
 
-  const cancelDeps = (resumed: Array<{ token: string; state: LoopState }>) => ({
+  // Governance's gate waits in memory; `machine` records what resumed the waiting run.
+  let waits: ReturnType<typeof memoryGateWaits>;
+  let machine: ReturnType<typeof recordingWorkflow>;
+  beforeEach(() => {
+    waits = memoryGateWaits();
+    machine = recordingWorkflow();
+  });
+  const resumed = () =>
+    machine.calls.map((call) => [call.kind, call.token, call.kind === 'succeed' ? (call.output as { state: LoopState }).state.next : '']);
+  const cancelDeps = () => ({
     ...deps(),
-    resume: async (wait: GateWait, state: LoopState) => {
-      resumed.push({ token: wait.taskToken, state });
-    },
+    gate: { waits, callbacks: machine },
     withdrawal: { store: governance, outbox, approvals, approvalOutbox: outbox, workflow, now: T0 },
   });
 
-  it('by its proposer: the run ends cancelled with nothing executed, the machine resumed to its end, the proposal withdrawn and its gate ended', async () => {
+  it('by its proposer: the run ends cancelled with nothing executed, the machine resumed to its check step (which finds it cancelled), the proposal withdrawn and its gate ended', async () => {
     const { plan, run } = await waiting();
-    const resumed: Array<{ token: string; state: LoopState }> = [];
-    const cancelled = await cancelRun('acme', run.runId, { actor: 'alice', roles: ['operator'] }, cancelDeps(resumed));
+    const cancelled = await cancelRun('acme', run.runId, { actor: 'alice', roles: ['operator'] }, cancelDeps());
     assert.equal(cancelled.status, 'cancelled');
     assert.deepEqual(cancelled.records, []);
     assert.match(cancelled.reason, /^cancelled by alice; proposal mig-\S+ withdrawn$/);
-    assert.deepEqual(
-      resumed.map((r) => [r.token, r.state.next, r.state.outcome]),
-      [['gate-token', 'end', 'cancelled']],
-    );
+    assert.deepEqual(resumed(), [['succeed', 'gate-token', 'check']]);
+    assert.equal(waits.items.size, 0, 'the wait went with the resume');
     const proposal = await governance.proposal('acme', plan.proposalId ?? '');
     assert.ok(isWithdrawn(proposal));
     assert.equal(proposal?.reasons.at(-1), `withdrawn by alice: run ${run.runId} cancelled`);
@@ -289,24 +290,25 @@ describe('cancelling a run waiting at the gate', () => {
 
   it("by another operator: the run is cancelled, the proposer's proposal stays pending and the reason says why", async () => {
     const { plan, run } = await waiting();
-    const cancelled = await cancelRun('acme', run.runId, { actor: 'bob', roles: ['operator'] }, cancelDeps([]));
+    const cancelled = await cancelRun('acme', run.runId, { actor: 'bob', roles: ['operator'] }, cancelDeps());
     assert.equal(cancelled.status, 'cancelled');
     assert.match(cancelled.reason, /stays pending \(only its proposer alice or an admin may withdraw it\)/);
     assert.equal((await governance.proposal('acme', plan.proposalId ?? ''))?.status, 'pending');
     assert.deepEqual(workflow.calls, []);
+    assert.deepEqual(resumed(), [['succeed', 'gate-token', 'check']], 'the run stops waiting all the same');
   });
 
   it('by an admin who did not propose it: withdrawn', async () => {
     const { plan, run } = await waiting();
-    await cancelRun('acme', run.runId, { actor: 'root', roles: ['admin'] }, cancelDeps([]));
+    await cancelRun('acme', run.runId, { actor: 'root', roles: ['admin'] }, cancelDeps());
     assert.ok(isWithdrawn(await governance.proposal('acme', plan.proposalId ?? '')));
   });
 
   it('refuses a running or ended run (409) and writes nothing more', async () => {
     const { run } = await waiting();
-    await cancelRun('acme', run.runId, { actor: 'alice', roles: ['operator'] }, cancelDeps([]));
+    await cancelRun('acme', run.runId, { actor: 'alice', roles: ['operator'] }, cancelDeps());
     const published = outbox.published.length;
-    await assert.rejects(cancelRun('acme', run.runId, { actor: 'alice', roles: ['operator'] }, cancelDeps([])), ConflictError);
+    await assert.rejects(cancelRun('acme', run.runId, { actor: 'alice', roles: ['operator'] }, cancelDeps()), ConflictError);
     assert.equal(outbox.published.length, published);
   });
 });

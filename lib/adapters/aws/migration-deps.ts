@@ -3,30 +3,30 @@
  *   <tenant>#migration       / pools            the pool catalogue
  *   <tenant>#migration       / plan#<planId>    a plan (JSON text in `data`, conditional on `version`)
  *   <tenant>#migration       / run#<runId>      a run, with each step's record
- *   <tenant>#migration#gate  / <proposalId>     the run waiting at the gate for that proposal: its task token (TTL)
  * Plans and runs are written with their outbox entries in one transaction (ledger, then bus, through
  * the stage outbox, as other engines do). Ids start with the time in base 36, so a descending
  * query lists the newest first. Latency comes from Observation's series records (read through its
- * own store); runs start the migration state machine. SDK failures map through ./errors.ts.
+ * own store); runs start the migration state machine, which waits at governance's gate through its
+ * gate waits (./gate-waits.ts). SDK failures map through ./errors.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../../config.ts';
 import { ConflictError } from '../../errors.ts';
-import type { GateWait, MigrationDeps, MigrationStore, RunStarter } from '../../migration/engine.ts';
+import type { MigrationDeps, MigrationStore, RunStarter } from '../../migration/engine.ts';
 import type { LoopDeps } from '../../migration/loop.ts';
 import type { LatencyPort, RunnerDeps } from '../../migration/runner.ts';
-import { catalogueRecordSchema, loopStateSchema, planRecordSchema, runRecordSchema } from '../../migration/schemas.ts';
+import { catalogueRecordSchema, planRecordSchema, runRecordSchema } from '../../migration/schemas.ts';
 import { dynamoClient, sfnClient } from './clients.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
 import { executionDeps } from './execution-deps.ts';
-import { governanceOutbox, governanceStore, workflowCallbacks } from './governance-deps.ts';
+import { gateWaitDeps } from './gate-waits.ts';
+import { governanceOutbox, governanceStore } from './governance-deps.ts';
 import { outboxEntries, outboxPut } from './governance-store.ts';
 import { dynamoSeriesStore } from './series-store.ts';
 
 const recordsKey = (tenant: string, sk: string) => ({ pk: `${tenant}#migration`, sk });
-const waitKey = (tenant: string, proposalId: string) => ({ pk: `${tenant}#migration#gate`, sk: proposalId });
 
 /** A time-ordered id: the time in base 36, then a UUID. */
 export function migrationId(): string {
@@ -134,33 +134,6 @@ export function dynamoMigrationStore(client: DynamoDBDocumentClient, table: stri
       }
       return entries;
     },
-    async putWait(wait: GateWait) {
-      await send(
-        new PutCommand({
-          TableName: table,
-          Item: {
-            ...waitKey(wait.tenant, wait.proposalId),
-            runId: wait.runId,
-            taskToken: wait.taskToken,
-            state: JSON.stringify(wait.state),
-            expiresAt: wait.expiresAt,
-          },
-        }),
-      );
-    },
-    async wait(tenant, proposalId) {
-      const output = await send(new GetCommand({ TableName: table, Key: waitKey(tenant, proposalId), ConsistentRead: true }));
-      const item = output.Item;
-      if (!item) return undefined;
-      return {
-        tenant,
-        proposalId,
-        runId: String(item.runId),
-        taskToken: String(item.taskToken),
-        state: loopStateSchema.parse(JSON.parse(String(item.state))),
-        expiresAt: Number(item.expiresAt),
-      };
-    },
   };
 }
 
@@ -238,7 +211,7 @@ export function loopDeps(options: { act?: boolean } = {}): LoopDeps {
     outbox: governanceOutbox(),
     runner,
     governance: { store: governance, outbox: governanceOutbox() },
-    callbacks: workflowCallbacks(),
+    gate: gateWaitDeps(new Date()),
     now: () => new Date(),
   };
 }
