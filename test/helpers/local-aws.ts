@@ -39,13 +39,16 @@ export interface LocalAws {
  * Starts the emulated services with functions `names` (each returns its environment), a bus `app`
  * with a rule `orders` (pattern `source: shop`), and the local model `echo` for SageMaker variants.
  */
-export async function startLocalAws(names: readonly string[] = ['chat', 'billing']): Promise<LocalAws> {
+export async function startLocalAws(
+  names: readonly string[] = ['chat', 'billing'],
+  settings: { sagemakerUpdateDelayMs?: number } = {},
+): Promise<LocalAws> {
   const handlers = path.resolve(import.meta.dirname, '../fixtures/local-cloud/handlers.ts');
   const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
   const runtime = new LambdaRuntime({ sharedEnv: {}, output: 'silent' });
   for (const name of names) runtime.deploy({ logicalId: name, name, arn: functionArn(name), file: handlers, exportName: 'describeEnvironment', environment: { FIXTURE_NAME: name }, timeoutSeconds: 10, memoryMb: 128 });
   const control = new LambdaControlPlane(runtime);
-  const sagemakerService = new SageMakerService({ region: LOCAL_REGION, accountId: LOCAL_ACCOUNT, models: { echo: echoBackend() }, updateDelayMs: 30 });
+  const sagemakerService = new SageMakerService({ region: LOCAL_REGION, accountId: LOCAL_ACCOUNT, models: { echo: echoBackend() }, updateDelayMs: settings.sagemakerUpdateDelayMs ?? 30 });
   const deliveries: string[] = [];
   const bus = new EventBridgeService({ region: LOCAL_REGION, accountId: LOCAL_ACCOUNT, deliver: async (_arn, _input, context) => void deliveries.push(context.ruleName) });
   bus.createBus('app');

@@ -17,7 +17,8 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalAws, startLocalAws } from '../he
 
 let aws: LocalAws;
 before(async () => {
-  aws = await startLocalAws(['chat', 'billing', 'search']);
+  // Endpoints stay Creating/Updating 300 ms: long enough that a busy machine still sees the first dry run refused.
+  aws = await startLocalAws(['chat', 'billing', 'search'], { sagemakerUpdateDelayMs: 300 });
 });
 after(() => aws.stop());
 
@@ -127,7 +128,8 @@ describe('sagemaker-endpoint executor', () => {
     const executor = sageMakerEndpointExecutor(aws.sagemaker, { pollMs: 10 });
     // The endpoint is still Creating: the dry run says it cannot change yet.
     await assert.rejects(executor.dryRun(request(executor, 'reflex:fail-over', binding(), { variants: [{ variantName: 'green', weight: 1 }] })), ConflictError);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    for (let i = 0; i < 100 && (await aws.sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'chat' }))).EndpointStatus !== 'InService'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const req = request(executor, 'reflex:fail-over', binding(), { variants: [{ variantName: 'blue', weight: 0 }, { variantName: 'green', weight: 1, instanceCount: 2 }] });
     const { plan, result, observed } = await apply(executor, req);
     assert.deepEqual(plan.changes, ['blue weight: 1 → 0', 'green weight: 0 → 1', 'green instances: 1 → 2']);
