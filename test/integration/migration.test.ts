@@ -272,14 +272,15 @@ describe('Loop 4: migration runs through the state machine', { concurrency: true
     await eventually(
       `run ${runId} waiting at the gate and ${approvalId} open`,
       async () => {
+        // Governance's gate waits (lib/adapters/aws/gate-waits.ts): the run's state is the output it resumes with.
         const wait = await dynamo.send(
           new GetCommand({
             TableName: testCloud().resources.tables.StateTable,
-            Key: { pk: `${tenant}#migration#gate`, sk: plan.proposalId },
+            Key: { pk: `${tenant}#governance#gate`, sk: plan.proposalId },
             ConsistentRead: true,
           }),
         );
-        if (wait.Item?.runId !== runId) return undefined;
+        if (wait.Item?.owner !== 'migration:run' || JSON.parse(String(wait.Item.output)).state?.runId !== runId) return undefined;
         const listed = await call(tenant, 'GET', '/governance/approvals', undefined, ['viewer']);
         return listed.body.result?.approvals?.some((entry: { approvalId: string }) => entry.approvalId === approvalId) ? true : undefined;
       },
