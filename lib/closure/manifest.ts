@@ -8,7 +8,7 @@
  * Why a rule target and not a state machine: the waiting is governance's gate's (its own state
  * machine, with the kill switch and the approvals), and the steps after it are a handful of short,
  * idempotent calls (each step recorded on the termination, so a redelivered event resumes after the
- * last step done) — well inside one invocation, as the Migration engine's `loop-resume` is woken.
+ * last step done) — well inside one invocation, as governance's `gate-resume` is woken.
  *
  * State-table items: <tenant>#closure (`termination#<id>`, `policy`), #outbox; objects
  * `<tenant>/closure/archives/<id>.json`. Reads the Reflex registry (#reflex#components, replaced on

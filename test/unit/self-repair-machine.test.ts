@@ -85,7 +85,7 @@ const invokeTask: TaskInvoker = async ({ resource, input, taskToken, executionAr
   if (next instanceof Error) throw next;
   if (fn === 'gate') {
     assert.ok(taskToken, 'the gate step gets a task token');
-    // As reflex/loop-gate or reflex/loop-resume do: resume with the decision (or never: 'silent').
+    // As reflex/loop-gate or governance/gate-resume do: resume the loop (or never: 'silent').
     if (next !== 'silent')
       setImmediate(() => service.operations().SendTaskSuccess?.({ taskToken, output: JSON.stringify({ state: next }) }));
     return { outcome: 'waiting' };
