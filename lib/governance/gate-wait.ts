@@ -1,61 +1,55 @@
 /**
  * Waiting at a governance gate with a Step Functions task token: one mechanism for every state
  * machine that waits for a proposal's decision (the self-repair loop, KAMACHIQ plans' review gate,
- * Loop 4's migration runs).
- *
- *   The owner's gate step (a `.waitForTaskToken` task) calls {@link awaitSettlement}: the wait is
- *   kept under the tenant and proposal (who waits, the task token, the output its machine expects
- *   back, an expiry), then the proposal is read. Settled already (an autonomous approval, a
- *   refusal) → the token goes back at once; pending → the wait stays until
- *   `governance.proposal.settled`, whose one rule target (functions/governance/gate-resume.ts,
- *   {@link resumeSettled}) sends the token back for whichever owner waits.
- *
- * The wait is kept before the proposal is read, so a decision landing in between is seen by one
- * side or the other; sending twice is harmless (a task that no longer waits is `gone`). A settled
- * proposal, whatever its state, resumes the task with the owner's output (SendTaskSuccess): the
- * owner's next step reads the proposal and decides (it must read it anyway, just before acting).
- * A proposal that does not exist fails the task (SendTaskFailure, {@link PROPOSAL_NOT_FOUND}).
+ * Loop 4's migration runs). The owner's gate step (a `.waitForTaskToken` task) calls
+ * {@link awaitSettlement}: the wait (tenant, proposal, owner, task token, the output its machine
+ * expects back, an expiry) is kept first, then the proposal is read, so a decision landing in between
+ * is seen by one side or the other. Settled already → the token goes back at once; pending → on
+ * `governance.proposal.settled` the one rule target functions/governance/gate-resume.ts
+ * ({@link resumeSettled}) sends it back for whichever owner waits. Every settled state resumes the
+ * task with the owner's output (SendTaskSuccess); the owner's next step reads the decision
+ * ({@link gateDecision}), as it reads the proposal anyway just before acting. A proposal that does
+ * not exist fails the task (SendTaskFailure, {@link PROPOSAL_NOT_FOUND}); a task that stopped
+ * waiting is left alone (`gone`).
  */
 import { z } from 'zod';
 import { tenantSchema } from '../../events/ids.ts';
 import { ValidationError } from '../errors.ts';
 import { GateClosedError, type WorkflowCallbacks } from './approvals.ts';
 import type { ProposalState } from './model.ts';
-import type { GovernanceStore } from './proposals.ts';
+import type { GovernanceStore, Proposal } from './proposals.ts';
 
 /** Seconds a kept wait outlives its machine's own timeout before its record may go (TTL). */
 export const GATE_WAIT_GRACE_SECONDS = 86_400;
-/** The largest output a wait keeps (UTF-8 bytes of its JSON); Step Functions takes 256 KiB. */
+/** The largest output a wait keeps (bytes of its JSON); Step Functions takes 256 KiB. */
 export const MAX_GATE_OUTPUT_BYTES = 64 * 1024;
 /** The error a task fails with when the proposal it waits for does not exist. */
 export const PROPOSAL_NOT_FOUND = 'ProposalNotFound';
-
-/** Who waits: `<engine>:<machine>`, e.g. `reflex:self-repair`. */
-export const gateOwnerSchema = z
-  .string()
-  .max(64)
-  .regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, 'expected <engine>:<machine>');
 
 /** A task waiting at a gate for one proposal. */
 export const gateWaitSchema = z.object({
   tenant: tenantSchema,
   proposalId: z.string().min(1).max(64),
   taskToken: z.string().min(1).max(2048),
-  owner: gateOwnerSchema,
-  /** What the task resumes with (its machine's gate output), JSON. */
-  output: z.record(z.string().max(128), z.unknown()),
+  /** Who waits: `<engine>:<machine>`, e.g. `reflex:self-repair`. */
+  owner: z
+    .string()
+    .max(64)
+    .regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, 'expected <engine>:<machine>'),
+  /** What the task resumes with: its machine's gate output. */
+  output: z
+    .record(z.string().max(128), z.unknown())
+    .refine(
+      (output) => Buffer.byteLength(JSON.stringify(output)) <= MAX_GATE_OUTPUT_BYTES,
+      `at most ${MAX_GATE_OUTPUT_BYTES} bytes of JSON`,
+    ),
   /** Epoch seconds after which the record may go (TTL). */
   expiresAt: z.number().int().min(0),
 });
 /** A kept wait. */
 export type GateWait = z.infer<typeof gateWaitSchema>;
-
-/** A gate step's request: the wait without its expiry, and how long its machine may wait. */
-export const gateWaitRequestSchema = gateWaitSchema.omit({ expiresAt: true }).extend({
-  timeoutSeconds: z.number().int().min(1).max(31_536_000),
-});
-/** What a gate step asks for. */
-export type GateWaitRequest = z.input<typeof gateWaitRequestSchema>;
+/** What a gate step asks for: the wait without its expiry, and the seconds its machine may wait. */
+export type GateWaitRequest = Omit<GateWait, 'expiresAt'> & { timeoutSeconds: number };
 
 /** The waits, one per tenant and proposal. */
 export interface GateWaitStore {
@@ -74,32 +68,26 @@ export interface GateWaitDeps {
   now: Date;
 }
 
-/** What a wait sends back: its output, or a failure. */
-export type GateSettlement = { kind: 'succeed'; output: Record<string, unknown> } | { kind: 'fail'; error: string; cause: string };
-
 /** What happened to a task: resumed, still waiting, or it had stopped waiting (timed out, resumed before, stopped). */
 export type GateWaitOutcome = 'resumed' | 'waiting' | 'gone';
+
+/** What a wait sends back: its output, or a failure. */
+export type GateSettlement = { kind: 'succeed'; output: Record<string, unknown> } | { kind: 'fail'; error: string; cause: string };
 
 /**
  * The wait a gate step keeps, its expiry its machine's timeout plus {@link GATE_WAIT_GRACE_SECONDS}.
  * @throws ValidationError naming the field at fault (an output over {@link MAX_GATE_OUTPUT_BYTES} among them).
- * @example gateWaitOf({ tenant: 'acme', proposalId: 'p-1', taskToken: 't', owner: 'reflex:self-repair', output: { state }, timeoutSeconds: 900 }, now).expiresAt
+ * @example gateWaitOf({ tenant: 'acme', proposalId: 'p-1', taskToken: 't', owner: 'reflex:self-repair', output: { state }, timeoutSeconds: 900 }, now)
  */
-export function gateWaitOf(request: GateWaitRequest, now: Date): GateWait {
-  const parsed = gateWaitRequestSchema.safeParse(request);
+export function gateWaitOf({ timeoutSeconds, ...request }: GateWaitRequest, now: Date): GateWait {
+  const expiresAt = Math.floor(now.getTime() / 1000) + timeoutSeconds + GATE_WAIT_GRACE_SECONDS;
+  const parsed = gateWaitSchema.safeParse({ ...request, expiresAt });
   if (!parsed.success)
     throw new ValidationError(parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })));
-  const { timeoutSeconds, ...wait } = parsed.data;
-  const bytes = Buffer.byteLength(JSON.stringify(wait.output), 'utf8');
-  if (bytes > MAX_GATE_OUTPUT_BYTES)
-    throw new ValidationError([{ path: 'output', message: `${bytes} bytes; at most ${MAX_GATE_OUTPUT_BYTES}` }]);
-  return { ...wait, expiresAt: Math.floor(now.getTime() / 1000) + timeoutSeconds + GATE_WAIT_GRACE_SECONDS };
+  return parsed.data;
 }
 
-/**
- * What a wait sends back for a proposal in `state`: its output once the proposal left `pending`,
- * a {@link PROPOSAL_NOT_FOUND} failure when there is no proposal, nothing (keep waiting) while it is pending.
- */
+/** What a wait sends back for a proposal in `state`: nothing while it is pending (keep waiting), a failure when there is none. */
 export function settlementOf(
   wait: Pick<GateWait, 'tenant' | 'proposalId' | 'output'>,
   state: ProposalState | undefined,
@@ -107,6 +95,31 @@ export function settlementOf(
   if (state === undefined)
     return { kind: 'fail', error: PROPOSAL_NOT_FOUND, cause: `Proposal ${wait.proposalId} of tenant ${wait.tenant} does not exist` };
   return state === 'pending' ? undefined : { kind: 'succeed', output: wait.output };
+}
+
+/** A gate's decision as the owner's next step reads it: approved (also once executed or failed), pending, or why not. */
+export type GateDecision =
+  | { decision: 'approved' | 'pending' }
+  | { decision: 'rejected' | 'timed-out' | 'refused' | 'missing'; reason: string };
+
+/** The gate's decision on `proposal`. @example gateDecision({ proposalId: 'p-1', status: 'rejected', reasons: ['not now'] }).decision // 'rejected' */
+export function gateDecision(proposal: Pick<Proposal, 'proposalId' | 'status' | 'reasons'> | undefined): GateDecision {
+  if (!proposal) return { decision: 'missing', reason: 'the proposal was not found' };
+  const why = proposal.reasons.at(-1) ?? proposal.status;
+  switch (proposal.status) {
+    case 'pending':
+      return { decision: 'pending' };
+    case 'rejected':
+    case 'refused':
+      return { decision: proposal.status, reason: `proposal ${proposal.proposalId} was ${proposal.status}: ${why}` };
+    case 'timed-out':
+      return {
+        decision: 'timed-out',
+        reason: `no decision on proposal ${proposal.proposalId} before the gate's timeouts, after its escalation to admins`,
+      };
+    default:
+      return { decision: 'approved' };
+  }
 }
 
 /** Sends the settlement and drops the wait; a task that stopped waiting is `gone`. */
@@ -130,9 +143,8 @@ async function send(
 /**
  * The gate step: keeps the wait, then resumes the task at once when the proposal is settled already,
  * or when `stopWaiting` says the owner has nothing left to wait for (its subject ended, a kill
- * switch): the owner's next step reads why. Otherwise {@link resumeSettled} resumes it.
+ * switch); otherwise {@link resumeSettled} resumes it.
  * @throws ValidationError for a request out of bounds; ConflictError when another owner waits for the proposal.
- * @example await awaitSettlement({ tenant, proposalId, taskToken, owner: 'migration:run', output: { state }, timeoutSeconds }, deps) // 'waiting'
  */
 export async function awaitSettlement(
   request: GateWaitRequest,
@@ -142,30 +154,21 @@ export async function awaitSettlement(
   const wait = gateWaitOf(request, deps.now);
   await deps.waits.put(wait);
   const proposal = await deps.proposals.proposal(wait.tenant, wait.proposalId);
-  const settlement =
-    settlementOf(wait, proposal?.status) ?? ((await stopWaiting?.()) ? ({ kind: 'succeed', output: wait.output } as const) : undefined);
+  const settlement = settlementOf(wait, proposal?.status) ?? ((await stopWaiting?.()) ? settlementOf(wait, 'approved') : undefined);
   return settlement ? send(wait, settlement, deps) : 'waiting';
 }
 
-/**
- * On `governance.proposal.settled`: resumes whichever task waits for the proposal.
- * @returns none waits, it still waits (a pending state), it resumed, or it had stopped waiting.
- */
+/** On `governance.proposal.settled`: resumes whichever task waits for the proposal (none when none waits). */
 export async function resumeSettled(
   event: { tenant: string; proposalId: string; status: ProposalState },
   deps: Pick<GateWaitDeps, 'waits' | 'callbacks'>,
 ): Promise<'none' | GateWaitOutcome> {
   const wait = await deps.waits.get(event.tenant, event.proposalId);
-  if (!wait) return 'none';
-  const settlement = settlementOf(wait, event.status);
-  return settlement ? send(wait, settlement, deps) : 'waiting';
+  const settlement = wait && settlementOf(wait, event.status);
+  return !wait ? 'none' : settlement ? send(wait, settlement, deps) : 'waiting';
 }
 
-/**
- * Resumes `owner`'s task waiting for the proposal now, whatever the proposal's state (its subject
- * ended: a cancelled run); its next step reads why.
- * @returns none when `owner` keeps no wait for the proposal.
- */
+/** Resumes `owner`'s task waiting for the proposal now, whatever its state (its subject ended: a cancelled run); none when `owner` keeps no wait. */
 export async function wake(
   tenant: string,
   proposalId: string,
@@ -173,6 +176,5 @@ export async function wake(
   deps: Pick<GateWaitDeps, 'waits' | 'callbacks'>,
 ): Promise<'none' | 'resumed' | 'gone'> {
   const wait = await deps.waits.get(tenant, proposalId);
-  if (wait?.owner !== owner) return 'none';
-  return send(wait, { kind: 'succeed', output: wait.output }, deps);
+  return wait?.owner === owner ? send(wait, { kind: 'succeed', output: wait.output }, deps) : 'none';
 }
