@@ -19,7 +19,7 @@ import {
   resumeSettled,
   wake,
 } from '../../lib/governance/gate-wait.ts';
-import { propose, transition } from '../../lib/governance/proposals.ts';
+import { type Proposer, propose, transition } from '../../lib/governance/proposals.ts';
 import type { MemoryGovernanceStore, MemoryOutbox } from '../helpers/governance-memory.ts';
 import {
   fixedPolicy,
@@ -57,7 +57,7 @@ async function proposal(id: string, settle?: 'approved' | 'rejected'): Promise<s
     parameters: {},
     reason: 'retired',
   } as const;
-  const proposer = { kind: 'user', id: 'alice', tenant: 'acme', roles: ['operator'] } as const;
+  const proposer: Proposer = { kind: 'user', id: 'alice', tenant: 'acme', roles: ['operator'] };
   await propose(input, proposer, { store, policy, components: staticGraph(), gate: recordingGate(), outbox, now: T0, newId: () => id });
   if (settle)
     await transition('acme', id, settle, { reasons: [`${settle} by bob`], actor: 'bob', from: ['pending'] }, { store, outbox, now: T0 });
