@@ -99,7 +99,8 @@ export function settlementOf(
 
 /** A gate's decision as the owner's next step reads it: approved (also once executed or failed), pending, or why not. */
 export type GateDecision =
-  | { decision: 'approved' | 'pending' }
+  | { decision: 'approved' }
+  | { decision: 'pending' }
   | { decision: 'rejected' | 'timed-out' | 'refused' | 'missing'; reason: string };
 
 /** The gate's decision on `proposal`. @example gateDecision({ proposalId: 'p-1', status: 'rejected', reasons: ['not now'] }).decision // 'rejected' */
