@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { capsuleNameSchema, tenantSchema } from '../../events/ids.ts';
 import { roleSchema } from '../auth/roles.ts';
 import type { FieldIssue } from '../errors.ts';
+import { gateDecision } from '../governance/gate-wait.ts';
 import { type ProposalInput, routeSchema } from '../governance/model.ts';
 import type { Proposal } from '../governance/proposals.ts';
 import type { RunUsage } from './runs.ts';
@@ -569,29 +570,18 @@ export function reviewProposal(
 }
 
 /**
- * A review gate's decision from its proposal: approved (also once executed or failed: it was
- * approved), undefined while it waits, else rejected, timed out or refused with why.
+ * A review gate's decision from its proposal ({@link gateDecision}): approved (also once executed or
+ * failed: it was approved), undefined while it waits, else rejected, timed out or refused with why.
  */
 export function reviewVerdict(
   proposal: Pick<Proposal, 'proposalId' | 'status' | 'reasons'> | undefined,
 ): { decision: Exclude<ReviewDecision, 'pending'>; reason: string } | undefined {
-  if (!proposal) return { decision: 'refused', reason: 'the review proposal was not found' };
-  const why = proposal.reasons.at(-1) ?? proposal.status;
-  switch (proposal.status) {
-    case 'approved':
-    case 'executed':
-    case 'failed':
-      return { decision: 'approved', reason: `proposal ${proposal.proposalId} approved: ${why}`.slice(0, 2000) };
-    case 'pending':
-      return undefined;
-    case 'rejected':
-      return { decision: 'rejected', reason: `proposal ${proposal.proposalId} was rejected: ${why}`.slice(0, 2000) };
-    case 'timed-out':
-      return {
-        decision: 'timed-out',
-        reason: `no decision on proposal ${proposal.proposalId} before the gate's timeouts, after its escalation to admins`,
-      };
-    case 'refused':
-      return { decision: 'refused', reason: `proposal ${proposal.proposalId} was refused: ${why}`.slice(0, 2000) };
-  }
+  const decided = gateDecision(proposal);
+  if (decided.decision === 'pending') return undefined;
+  if (decided.decision === 'approved')
+    return {
+      decision: 'approved',
+      reason: `proposal ${proposal?.proposalId} approved: ${proposal?.reasons.at(-1) ?? proposal?.status}`.slice(0, 2000),
+    };
+  return { decision: decided.decision === 'missing' ? 'refused' : decided.decision, reason: decided.reason.slice(0, 2000) };
 }

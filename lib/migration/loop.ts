@@ -20,8 +20,8 @@
  */
 import { ConflictError, LockedError, NotFoundError } from '../errors.ts';
 import { busEvent } from '../events/publisher.ts';
-import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome } from '../governance/gate-wait.ts';
-import type { OutboxPort, Proposal, ProposalDeps } from '../governance/proposals.ts';
+import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome, gateDecision } from '../governance/gate-wait.ts';
+import type { OutboxPort, ProposalDeps } from '../governance/proposals.ts';
 import { reportOutcome } from '../governance/proposals.ts';
 import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
 import { commit, finishRecords, MIGRATION_GATE_OWNER, type MigrationStore } from './engine.ts';
@@ -170,26 +170,6 @@ export async function awaitGate(input: { taskToken: string; state: LoopState }, 
   );
 }
 
-/** The gate's decision as the first check reads it: undefined when the proposal is approved, else the run's end. */
-function gateVerdict(state: LoopState, proposal: Proposal | undefined): LoopState | undefined {
-  if (!proposal) return ended(state, 'failed', `proposal ${state.proposalId} not found`);
-  const why = proposal.reasons.at(-1) ?? proposal.status;
-  switch (proposal.status) {
-    case 'approved':
-      return undefined;
-    case 'rejected':
-      return ended(state, 'rejected', `proposal ${proposal.proposalId} was rejected: ${why}`);
-    case 'timed-out':
-      return ended(state, 'timed-out', `no decision on proposal ${proposal.proposalId} before the gate's timeouts`);
-    case 'refused':
-      return ended(state, 'refused', `proposal ${proposal.proposalId} was refused: ${why}`);
-    case 'pending':
-      return ended(state, 'failed', `proposal ${proposal.proposalId} is still pending after the gate`);
-    default:
-      return ended(state, 'failed', `proposal ${proposal.proposalId} is ${proposal.status}: the plan ran already; plan again`);
-  }
-}
-
 const acted = (run: RunRecord) => run.records.some((record) => record.before !== undefined && record.after !== undefined && !record.undo);
 
 /** Where a run goes when it must stop: rollback when a step acted, else the end. */
@@ -208,8 +188,10 @@ export async function checkStep(state: LoopState, deps: LoopDeps): Promise<LoopS
   const locked = await lockOf(state.tenant, deps);
   if (locked) return stopping(state, run, 'halted', `kill switch before step ${state.index}: ${locked}`);
   if (run.status === 'pending') {
-    const verdict = gateVerdict(state, await deps.runner.governance.proposal(state.tenant, state.proposalId));
-    if (verdict) return verdict;
+    // The first check, after the gate: a proposal rejected, timed out or refused ends the run with why (the rest, below).
+    const decided = gateDecision(await deps.runner.governance.proposal(state.tenant, state.proposalId));
+    if (decided.decision === 'rejected' || decided.decision === 'timed-out' || decided.decision === 'refused')
+      return ended(state, decided.decision, decided.reason);
   }
   try {
     await assertApproved(state.tenant, state.proposalId, state.planId, run.planHash, { governance: deps.runner.governance });

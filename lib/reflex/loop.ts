@@ -28,7 +28,7 @@ import { busEvent } from '../events/publisher.ts';
 import { type ExecutionDeps, executionIdOf, run } from '../execution/engine.ts';
 import { runInputSchema } from '../execution/schemas.ts';
 import type { ApprovalOutbox, ApprovalStore } from '../governance/approvals.ts';
-import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome, wake } from '../governance/gate-wait.ts';
+import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome, gateDecision, wake } from '../governance/gate-wait.ts';
 import { type GovernanceStore, type OutboxPort, type Proposal, withdraw } from '../governance/proposals.ts';
 import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
 import { type IncidentStore, onIncidentOpened, type ReflexDeps, reportIncidentOutcome } from './incidents.ts';
@@ -252,32 +252,18 @@ async function lockOf(store: Pick<GovernanceStore, 'settings' | 'globalKillSwitc
 export type GateVerdict = { next: 'check' | 'wait' } | { next: 'end'; outcome: LoopOutcome; reason: string };
 
 /**
- * What the loop does with a proposal in `proposal`'s state, with `locked` the kill switches' reason
- * (a switch ends the loop whatever the proposal). Approved proposals go on; so do executed and failed
- * ones (someone ran them: the run is replayed, not repeated).
+ * What the loop does with a proposal in `proposal`'s state ({@link gateDecision}), with `locked` the
+ * kill switches' reason (a switch ends the loop whatever the proposal). Approved proposals go on; so
+ * do executed and failed ones (someone ran them: the run is replayed, not repeated).
  */
 export function gateVerdict(proposal: Proposal | undefined, locked: string | undefined): GateVerdict {
   if (locked) return { next: 'end', outcome: 'halted', reason: locked };
-  if (!proposal) return { next: 'end', outcome: 'failed', reason: 'the proposal was not found' };
-  const why = proposal.reasons.at(-1) ?? proposal.status;
-  switch (proposal.status) {
-    case 'approved':
-    case 'executed':
-    case 'failed':
-      return { next: 'check' };
-    case 'pending':
-      return { next: 'wait' };
-    case 'rejected':
-      return { next: 'end', outcome: 'rejected', reason: `proposal ${proposal.proposalId} was rejected: ${why}` };
-    case 'timed-out':
-      return {
-        next: 'end',
-        outcome: 'timed-out',
-        reason: `no decision on proposal ${proposal.proposalId} before the gate's timeouts, after its escalation to admins; people are asked`,
-      };
-    case 'refused':
-      return { next: 'end', outcome: 'refused', reason: `proposal ${proposal.proposalId} was refused: ${why}` };
-  }
+  const decided = gateDecision(proposal);
+  if (decided.decision === 'approved') return { next: 'check' };
+  if (decided.decision === 'pending') return { next: 'wait' };
+  if (decided.decision === 'missing') return { next: 'end', outcome: 'failed', reason: decided.reason };
+  const asked = decided.decision === 'timed-out' ? '; people are asked' : '';
+  return { next: 'end', outcome: decided.decision, reason: `${decided.reason}${asked}` };
 }
 
 /** Why the loop withdraws the pending proposal of an incident that closed (governance's `withdraw`, actor {@link RUN_ACTOR}). */
