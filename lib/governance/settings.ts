@@ -114,6 +114,18 @@ export function assertActuationAllowed(tenant: TenantSettings, global: KillSwitc
   }
 }
 
+/** Why actuation is locked now for `tenant` (the global or the tenant's kill switch, a constitution waiting: {@link assertActuationAllowed}), or undefined. */
+export async function actuationLock(store: Pick<GovernanceStore, 'settings' | 'globalKillSwitch'>, tenant: string): Promise<string | undefined> {
+  const [settings, global] = await Promise.all([store.settings(tenant), store.globalKillSwitch()]);
+  try {
+    assertActuationAllowed(settings, global);
+    return undefined;
+  } catch (error) {
+    if (error instanceof LockedError) return error.message;
+    throw error;
+  }
+}
+
 /** The hash proposals are judged under: the ratified constitution's (empty when there is none). */
 export function constitutionHashOf(settings: TenantSettings): string {
   const constitution = settings.constitution;
