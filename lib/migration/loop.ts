@@ -23,7 +23,7 @@ import { busEvent } from '../events/publisher.ts';
 import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome, gateDecision } from '../governance/gate-wait.ts';
 import type { OutboxPort, ProposalDeps } from '../governance/proposals.ts';
 import { reportOutcome } from '../governance/proposals.ts';
-import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
+import { actuationLock, type GovernanceConfig } from '../governance/settings.ts';
 import { commit, finishRecords, MIGRATION_GATE_OWNER, type MigrationStore } from './engine.ts';
 import type { PlanStep } from './plan.ts';
 import { assertApproved, latencyPostCheck, preCheckIssues, type RunnerDeps, rollBack, runStep, type StepRecord } from './runner.ts';
@@ -70,18 +70,6 @@ function stepOf(plan: PlanRecord, index: number): PlanStep {
   const step = plan.steps[index];
   if (!step) throw new NotFoundError(`Plan ${plan.planId} has no step ${index}`);
   return step as PlanStep;
-}
-
-/** Why actuation is locked now (the tenant's or the global kill switch), or undefined. */
-async function lockOf(tenant: string, deps: Pick<LoopDeps, 'runner'>): Promise<string | undefined> {
-  const [settings, global] = await Promise.all([deps.runner.governance.settings(tenant), deps.runner.governance.globalKillSwitch()]);
-  try {
-    assertActuationAllowed(settings, global);
-    return undefined;
-  } catch (error) {
-    if (error instanceof LockedError) return error.message;
-    throw error;
-  }
 }
 
 /** Seconds a run waits at the gate: the gate's approval and escalation timeouts and {@link GATE_MARGIN_SECONDS}. */
@@ -133,7 +121,7 @@ export async function planStep(input: { tenant: string; runId: string }, deps: L
 export async function precheckStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
   const run = await mustRun(state, deps);
   if (run.status !== 'pending') return ended(state, run.status === 'running' ? 'failed' : run.status, `the run is ${run.status}`);
-  const locked = await lockOf(state.tenant, deps);
+  const locked = await actuationLock(deps.runner.governance, state.tenant);
   if (locked) return ended(state, 'halted', `kill switch: ${locked}; nothing acted`);
   const plan = await mustPlan(state.tenant, state.planId, deps);
   const issues: string[] = [];
@@ -166,7 +154,8 @@ export async function awaitGate(input: { taskToken: string; state: LoopState }, 
   return awaitSettlement(
     request,
     { ...deps.gate, now: deps.now() },
-    async () => (await mustRun(state, deps)).status !== 'pending' || (await lockOf(state.tenant, deps)) !== undefined,
+    async () =>
+      (await mustRun(state, deps)).status !== 'pending' || (await actuationLock(deps.runner.governance, state.tenant)) !== undefined,
   );
 }
 
@@ -185,7 +174,7 @@ function stopping(state: LoopState, run: RunRecord, outcome: RunOutcome, reason:
 export async function checkStep(state: LoopState, deps: LoopDeps): Promise<LoopState> {
   let run = await mustRun(state, deps);
   if (run.status !== 'pending' && run.status !== 'running') return ended(state, run.status, `the run is ${run.status}`);
-  const locked = await lockOf(state.tenant, deps);
+  const locked = await actuationLock(deps.runner.governance, state.tenant);
   if (locked) return stopping(state, run, 'halted', `kill switch before step ${state.index}: ${locked}`);
   if (run.status === 'pending') {
     // The first check, after the gate: a proposal rejected, timed out or refused ends the run with why (the rest, below).
@@ -300,7 +289,7 @@ export async function rollbackStep(state: LoopState, deps: LoopDeps): Promise<Lo
   if (!acted(run)) return ended(state, state.outcome ?? 'failed', state.reason);
   if (run.rollback) return ended(state, run.rollback.succeeded ? (state.outcome ?? 'rolled-back') : 'failed', state.reason);
   const plan = await mustPlan(state.tenant, state.planId, deps);
-  const locked = await lockOf(state.tenant, deps);
+  const locked = await actuationLock(deps.runner.governance, state.tenant);
   const undone = await rollBack(state.tenant, state.planId, plan.steps as PlanStep[], run.records, deps.runner);
   const steps = undone
     .filter((record) => record.undo && !run.records.find((r) => r.index === record.index)?.undo)

@@ -30,7 +30,7 @@ import { runInputSchema } from '../execution/schemas.ts';
 import type { ApprovalOutbox, ApprovalStore } from '../governance/approvals.ts';
 import { awaitSettlement, type GateWaitDeps, type GateWaitOutcome, gateDecision, wake } from '../governance/gate-wait.ts';
 import { type GovernanceStore, type OutboxPort, type Proposal, withdraw } from '../governance/proposals.ts';
-import { assertActuationAllowed, type GovernanceConfig } from '../governance/settings.ts';
+import { actuationLock, type GovernanceConfig } from '../governance/settings.ts';
 import { type IncidentStore, onIncidentOpened, type ReflexDeps, reportIncidentOutcome } from './incidents.ts';
 import {
   type Incident,
@@ -236,18 +236,6 @@ export async function diagnoseStep(input: LoopInput & { execution: string; start
   return nextRound(incident, state, state.gateTimeoutSeconds);
 }
 
-/** The kill switches' verdict: why actuation is locked, or undefined. */
-async function lockOf(store: Pick<GovernanceStore, 'settings' | 'globalKillSwitch'>, tenant: string): Promise<string | undefined> {
-  const [settings, global] = await Promise.all([store.settings(tenant), store.globalKillSwitch()]);
-  try {
-    assertActuationAllowed(settings, global);
-    return undefined;
-  } catch (error) {
-    if (error instanceof LockedError) return error.message;
-    throw error;
-  }
-}
-
 /** A gate's verdict on a proposal: go on (`check`), keep waiting, or end the loop. */
 export type GateVerdict = { next: 'check' | 'wait' } | { next: 'end'; outcome: LoopOutcome; reason: string };
 
@@ -321,7 +309,7 @@ export async function awaitGate(input: { taskToken: string; state: LoopState }, 
     timeoutSeconds: state.gateTimeoutSeconds,
   };
   return awaitSettlement(request, deps.gate, async () => {
-    if (await lockOf(deps.store, state.tenant)) return true;
+    if (await actuationLock(deps.store, state.tenant)) return true;
     if (!(await incidentEnded(state, deps))) return false;
     await withdrawPending(state.tenant, proposalId, deps);
     return true;
@@ -351,7 +339,7 @@ export async function checkStep(
 ): Promise<LoopState> {
   const state = { ...gated, timeline: { ...gated.timeline, decided: deps.now.toISOString() } };
   const [locked, incident, proposal] = await Promise.all([
-    lockOf(deps.store, state.tenant),
+    actuationLock(deps.store, state.tenant),
     deps.incidents.incident(state.tenant, state.incidentId),
     state.proposalId ? deps.store.proposal(state.tenant, state.proposalId) : Promise.resolve(undefined),
   ]);

@@ -17,10 +17,10 @@ import type { LevelDeps, PlanDeps, PlanStarter, PlanStore, ReviewDeps } from '..
 import { type Plan, type PlanNode, planNodeSchema, planSchema, reviewTimeoutOf } from '../../capsules/plans.ts';
 import type { CapsuleStore } from '../../capsules/ports.ts';
 import { config } from '../../config.ts';
-import { ConflictError, LockedError } from '../../errors.ts';
+import { ConflictError } from '../../errors.ts';
 import type { BusEvent } from '../../events/publisher.ts';
 import { type OutboxPort, propose } from '../../governance/proposals.ts';
-import { assertActuationAllowed } from '../../governance/settings.ts';
+import { actuationLock } from '../../governance/settings.ts';
 import { dynamoCapsuleStore } from './capsule-store.ts';
 import { dynamoClient, sfnClient } from './clients.ts';
 import { ConditionFailedError, mappedSend } from './errors.ts';
@@ -190,16 +190,7 @@ export function levelDeps(): LevelDeps {
   return {
     store: planStore(),
     proposal: (tenant, proposalId) => governanceStore().proposal(tenant, proposalId),
-    async locked(tenant) {
-      const [settings, global] = await Promise.all([governanceStore().settings(tenant), governanceStore().globalKillSwitch()]);
-      try {
-        assertActuationAllowed(settings, global);
-        return undefined;
-      } catch (error) {
-        if (error instanceof LockedError) return error.message;
-        throw error;
-      }
-    },
+    locked: (tenant) => actuationLock(governanceStore(), tenant),
     clock: () => new Date(),
   };
 }
