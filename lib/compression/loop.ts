@@ -41,7 +41,7 @@ import { ConflictError, ForbiddenError, LockedError, ValidationError } from '../
 import { busEvent } from '../events/publisher.ts';
 import type { ProposalInput } from '../governance/model.ts';
 import type { GovernanceStore, OutboxPort, Proposal, ProposalOutcome, Proposer } from '../governance/proposals.ts';
-import { assertActuationAllowed } from '../governance/settings.ts';
+import { actuationLock } from '../governance/settings.ts';
 import type { MetricPointInput } from '../observation/schemas.ts';
 import { type CompressionStore, deliver, type LoopStarter, type StoredEffectiveness, TUNE_EVERY, updateSettings } from './engine.ts';
 import { DEFAULT_COMPRESSION_SETTINGS } from './schemas.ts';
@@ -134,18 +134,6 @@ const ended = (state: LoopState, outcome: LoopOutcome, reason: string): LoopStat
   reason: clip(reason),
 });
 
-/** Why actuation is locked now (the tenant's or the global kill switch), or undefined. */
-async function lockOf(governance: Pick<GovernanceStore, 'settings' | 'globalKillSwitch'>, tenant: string): Promise<string | undefined> {
-  const [settings, global] = await Promise.all([governance.settings(tenant), governance.globalKillSwitch()]);
-  try {
-    assertActuationAllowed(settings, global);
-    return undefined;
-  } catch (error) {
-    if (error instanceof LockedError) return error.message;
-    throw error;
-  }
-}
-
 /** What observe needs. */
 export interface ObserveDeps {
   store: Pick<CompressionStore, 'settings' | 'effectiveness'>;
@@ -189,7 +177,7 @@ export async function checkStep(
   state: LoopState,
   deps: { governance: Pick<GovernanceStore, 'settings' | 'globalKillSwitch'> },
 ): Promise<LoopState> {
-  const locked = await lockOf(deps.governance, state.tenant);
+  const locked = await actuationLock(deps.governance, state.tenant);
   if (locked) return ended(state, 'halted', `kill switch: ${locked}; nothing proposed or applied`);
   return { ...state, next: 'tune', reason: clip(`${state.reason}; no kill switch`) };
 }
@@ -275,7 +263,7 @@ export interface ApplyDeps {
  */
 export async function applyStep(state: LoopState, deps: ApplyDeps): Promise<LoopState> {
   if (!state.patch || !state.proposalId) return ended(state, 'unchanged', 'nothing to apply');
-  const locked = await lockOf(deps.governance, state.tenant);
+  const locked = await actuationLock(deps.governance, state.tenant);
   if (locked) return ended(state, 'halted', `kill switch before applying: ${locked}; nothing applied`);
   const current = await deps.store.settings(state.tenant);
   const patch = state.patch;

@@ -24,7 +24,7 @@ import { ConflictError, ForbiddenError, LockedError, NotFoundError, ValidationEr
 import { type BusEvent, busEvent } from '../events/publisher.ts';
 import { checkBounds, findActuation } from '../governance/actuations.ts';
 import type { OutboxEntry, OutboxPort, ProposalDeps } from '../governance/proposals.ts';
-import { assertActuationAllowed } from '../governance/settings.ts';
+import { actuationLock } from '../governance/settings.ts';
 import { startPromotion } from '../promotion/engine.ts';
 import type { PromotionDeps, PromotionStore } from '../promotion/ports.ts';
 import { promotionInputSchema } from '../promotion/schemas.ts';
@@ -180,18 +180,6 @@ async function mustRun(input: { tenant: string; loopId: string }, deps: Pick<Loo
   return run;
 }
 
-/** Why actuation is locked now (the tenant's or the global kill switch), or undefined. */
-async function lockOf(tenant: string, deps: Pick<LoopDeps, 'governance'>): Promise<string | undefined> {
-  const [settings, global] = await Promise.all([deps.governance.settings(tenant), deps.governance.globalKillSwitch()]);
-  try {
-    assertActuationAllowed(settings, global);
-    return undefined;
-  } catch (error) {
-    if (error instanceof LockedError) return error.message;
-    throw error;
-  }
-}
-
 async function serviceOf(tenant: string, service: string, deps: EvolutionDeps): Promise<StoredService> {
   const stored = await deps.store.service(tenant, service);
   if (!stored) throw new NotFoundError(`Service ${service} has no Evolution configuration (PUT /evolution/config first)`);
@@ -280,7 +268,7 @@ export async function decideStep(input: { tenant: string; loopId: string }, deps
   const run = await mustRun(input, deps);
   if (run.next !== 'decide') return stateOf(run);
   const started = performance.now();
-  const locked = await lockOf(run.tenant, deps);
+  const locked = await actuationLock(deps.governance, run.tenant);
   if (locked)
     return stateOf(
       await step(deps, run, ending('halted', `kill switch: ${locked}; nothing decided`), 'decided', `halted: ${locked}`, started),
@@ -499,7 +487,7 @@ export async function promoteStep(input: { tenant: string; loopId: string }, dep
   const run = await mustRun(input, deps);
   if (run.next !== 'promote') return stateOf(run);
   const started = performance.now();
-  const locked = await lockOf(run.tenant, deps);
+  const locked = await actuationLock(deps.governance, run.tenant);
   if (locked)
     return stateOf(
       await step(deps, run, ending('halted', `kill switch: ${locked}; nothing promoted`), 'promoting', `halted: ${locked}`, started),
