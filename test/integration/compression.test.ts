@@ -6,16 +6,16 @@
  *
  * Loop 3 end to end (statemachines/compression-loop.asl.json with the deployed loop-* functions), runs
  * started as in production: by the 20th report through POST /compression/feedback (a low found-rate
- * tuned and applied autonomously), or by the loop's schedule function over reports saved through the
- * engine's store (the kill switch halting the run with nothing proposed or applied; at autonomy level
- * 1 the run ends awaiting approval, and the proposal's settlement resumes it: applied once people
- * approve, recorded refused when they reject). Every case is its own tenant; all run concurrently.
+ * tuned and applied autonomously; at autonomy level 1 the run ends awaiting approval, and the
+ * proposal's settlement resumes it: applied once people approve, recorded refused when they reject),
+ * or by the loop's schedule function (the kill switch halting the run with nothing proposed or applied). Every case is its own tenant; Loop 3's cases run one
+ * after the other, beside the others.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoCompressionStore } from '../../lib/adapters/aws/compression-store.ts';
 import type { Role } from '../../lib/auth/roles.ts';
@@ -51,21 +51,43 @@ after(() => {
 });
 
 /**
- * A window of 20 answer-found reports through the API, as agents send them: `found` of them found,
- * each on a compression of its own; the 20th report starts a run of Loop 3. Its execution name.
+ * A window of 20 answer-found reports, `found` of them found: the last `throughRoute` posted through
+ * POST /compression/feedback as agents send them, each on a compression of its own (saved through the
+ * engine's store as the compress route saves them: that route is tested above), the ones before saved
+ * through the store as the feedback route leaves them. The 20th report starts a run of Loop 3; its
+ * execution name.
  */
-async function reportWindow(tenant: string, found: number): Promise<string> {
+async function reportWindow(tenant: string, found: number, throughRoute: number): Promise<string> {
+  const store = dynamoCompressionStore(dynamo, testCloud().resources.tables.StateTable ?? '');
+  const reports = Array.from({ length: 20 }, (_, index) => index < found);
+  const saved = reports.slice(0, 20 - throughRoute);
+  let effectiveness = { ...NO_EFFECTIVENESS, compressions: saved.length, recent: saved, sinceTune: saved.length, version: 1 };
+  await store.putEffectiveness(tenant, effectiveness, 0);
+  for (let index = saved.length; index < 20; index += 1) {
+    const compressionId = `c${index}`;
+    const run = {
+      tenant,
+      compressionId,
+      contextId: compressionId,
+      status: 'compressed' as const,
+      tokensIn: 90,
+      tokensOut: 30,
+      saved: 2 / 3,
+      proposalId: null,
+      at: new Date().toISOString(),
+    };
+    const next = { ...effectiveness, compressions: effectiveness.compressions + 1, version: effectiveness.version + 1 };
+    await store.putRun(run, next, effectiveness.version, []);
+    effectiveness = next;
+  }
   const headers = { authorization: `Bearer ${await tokenFor({ tenant, subject: 'agent', roles: ['operator'] })}` };
-  const call = (path: string, parameters: unknown) => api('POST', path, { auth: 'none', headers, body: { parameters } });
   let loop: { execution: string; started: boolean; error?: string } | null = null;
-  for (let index = 0; index < 20; index += 1) {
-    const compressed = await call('/compression/compress', {
-      goal: 'Which note holds the answer?',
-      budgetTokens: 64,
-      items: [{ id: `n${index}`, kind: 'document', text: `Note ${index} holds the answer ${index}.` }],
+  for (let index = saved.length; index < 20; index += 1) {
+    const reported = await api('POST', '/compression/feedback', {
+      auth: 'none',
+      headers,
+      body: { parameters: { compressionId: `c${index}`, found: reports[index] } },
     });
-    assert.equal(compressed.status, 200, JSON.stringify(compressed.body));
-    const reported = await call('/compression/feedback', { compressionId: compressed.body.result.compressionId, found: index < found });
     assert.equal(reported.status, 200, JSON.stringify(reported.body));
     loop = reported.body.result.loop;
   }
@@ -105,30 +127,56 @@ async function ledgerOf(tenant: string) {
   return known.details;
 }
 
-/** The run's compression.loop.completed, once in the ledger. */
-const completed = (tenant: string, execution: string) =>
-  eventually(
-    `${execution} recorded`,
-    async () => (await ledgerOf(tenant)).find((detail) => detail.execution === execution && detail.outcome !== undefined),
-    60_000,
-    150,
-  );
+/** The run's compression.loop.completed, once in the ledger; on a timeout, the error says where the run is. */
+async function completed(tenant: string, execution: string) {
+  try {
+    return await eventually(
+      `${execution} recorded`,
+      async () => (await ledgerOf(tenant)).find((detail) => detail.execution === execution && detail.outcome !== undefined),
+      60_000,
+      150,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; the run so far: ${await historyOf(execution)}`);
+  }
+}
 
-/** The run's execution as Step Functions describes it, once it ended (its record step lands in the ledger just before). */
-async function ended(execution: string) {
+/** The run's execution ARN. */
+function executionArnOf(execution: string): string {
   const machine = testCloud().resources.stateMachines.CompressionLoopStateMachine;
   assert.ok(machine, 'the compression loop is deployed');
-  const executionArn = `${machine.replace(':stateMachine:', ':execution:')}:${execution}`;
-  return eventually(
+  return `${machine.replace(':stateMachine:', ':execution:')}:${execution}`;
+}
+
+/** The run's history in a line: each event's type, state and second since the start. */
+async function historyOf(execution: string): Promise<string> {
+  try {
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: executionArnOf(execution), maxResults: 200 }));
+    const start = events[0]?.timestamp?.getTime() ?? 0;
+    return events
+      .map((event) => {
+        const name = event.stateEnteredEventDetails?.name ?? '';
+        const failure = event.lambdaFunctionFailedEventDetails ?? event.taskFailedEventDetails;
+        const why = failure ? ` ${failure.error}: ${(failure.cause ?? '').slice(0, 200)}` : '';
+        return `${(((event.timestamp?.getTime() ?? start) - start) / 1000).toFixed(1)}s ${event.type}${name ? ` ${name}` : ''}${why}`;
+      })
+      .join(', ');
+  } catch (error) {
+    return `(no history: ${(error as Error).name})`;
+  }
+}
+
+/** The run's execution as Step Functions describes it, once it ended (its record step lands in the ledger just before). */
+const ended = (execution: string) =>
+  eventually(
     `${execution} ended`,
     async () => {
-      const run = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      const run = await sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(execution) }));
       return run.status === 'RUNNING' ? undefined : run;
     },
     10_000,
     100,
   );
-}
 
 /** The tenant's stored settings, read back through GET /compression/status. */
 const settingsOf = async (tenant: string) => {
@@ -141,9 +189,9 @@ const settingsOf = async (tenant: string) => {
 async function waitingStep(tenant: string) {
   const level = await as(tenant, 'root', ['admin'], 'PUT', '/governance/autonomy', { parameters: { level: 1 } });
   assert.equal(level.status, 200, JSON.stringify(level.body));
-  const execution = await scheduledWindow(tenant, 14);
+  const execution = await reportWindow(tenant, 14, 1);
   const waiting = await completed(tenant, execution);
-  assert.deepEqual([waiting.outcome, waiting.trigger], ['awaiting-approval', 'schedule']);
+  assert.deepEqual([waiting.outcome, waiting.trigger], ['awaiting-approval', 'feedback'], JSON.stringify(waiting));
   assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied while people decide');
   const proposalId = tuneProposalId(execution);
   assert.equal(waiting.proposalId, proposalId);
@@ -289,80 +337,90 @@ describe('compression on the local cloud', { timeout: 240_000, concurrency: true
     assert.deepEqual(await compressionEvents(tenant), []);
   });
 
-  it('Loop 3: 20 reports with few answers found start a run that tunes, proposes compression:tune and applies it, in a verifying ledger', async () => {
-    const tenant = freshTenant('c3');
-    const execution = await reportWindow(tenant, 14);
-    const done = await completed(tenant, execution);
-    assert.deepEqual(
-      [done.outcome, done.trigger, done.window, done.foundRate, done.settingsVersion, done.proposalId],
-      ['tuned', 'feedback', { samples: 20, found: 14 }, 0.7, 1, tuneProposalId(execution)],
-    );
-    assert.equal((await ended(execution)).status, 'SUCCEEDED');
-    const settings = await settingsOf(tenant);
-    assert.deepEqual(
-      [settings.version, settings.relevanceWeight, settings.itemWeight, settings.summariseAboveTokens, settings.updatedBy],
-      [1, 0.75, 0.8, 2048, 'engine:compression'],
-    );
-    const changed = await eventually('the change in the ledger', async () =>
-      (await ledgerOf(tenant)).find((detail) => detail.by === 'loop'),
-    );
-    assert.deepEqual([changed.execution, changed.proposalId, changed.settingsVersion], [execution, done.proposalId, 1]);
-    const verify = await as(tenant, 'auditor', ['viewer'], 'GET', '/audit/verify?stream=events.compression');
-    assert.equal(verify.status, 200, JSON.stringify(verify.body));
-    assert.equal(verify.body.result.intact, true);
-  });
-
-  it('Loop 3 with the kill switch on: the run halts with nothing proposed or applied', async () => {
-    const tenant = freshTenant('c3');
-    const on = await as(tenant, 'root', ['admin'], 'PUT', '/governance/killswitch', {
-      parameters: { enabled: true, reason: 'incident review' },
+  // Loop 3's cases one after the other, beside the cases above: they share the loop's functions, and runs
+  // reaching a step at once would each start an environment of it; on 2 cores those extra cold starts
+  // cost more than running the cases in turn.
+  describe('Loop 3 (Compression → Observation → Compression)', { concurrency: false }, () => {
+    it('20 reports with few answers found start a run that tunes, proposes compression:tune and applies it, in a verifying ledger', async () => {
+      const tenant = freshTenant('c3');
+      const execution = await reportWindow(tenant, 14, 20);
+      const done = await completed(tenant, execution);
+      assert.deepEqual(
+        [done.outcome, done.trigger, done.window, done.foundRate, done.settingsVersion, done.proposalId],
+        ['tuned', 'feedback', { samples: 20, found: 14 }, 0.7, 1, tuneProposalId(execution)],
+        JSON.stringify(done),
+      );
+      assert.equal((await ended(execution)).status, 'SUCCEEDED');
+      const settings = await settingsOf(tenant);
+      assert.deepEqual(
+        [settings.version, settings.relevanceWeight, settings.itemWeight, settings.summariseAboveTokens, settings.updatedBy],
+        [1, 0.75, 0.8, 2048, 'engine:compression'],
+      );
+      const changed = await eventually('the change in the ledger', async () =>
+        (await ledgerOf(tenant)).find((detail) => detail.by === 'loop'),
+      );
+      assert.deepEqual([changed.execution, changed.proposalId, changed.settingsVersion], [execution, done.proposalId, 1]);
+      const verify = await as(tenant, 'auditor', ['viewer'], 'GET', '/audit/verify?stream=events.compression');
+      assert.equal(verify.status, 200, JSON.stringify(verify.body));
+      assert.equal(verify.body.result.intact, true);
     });
-    assert.equal(on.status, 200, JSON.stringify(on.body));
-    const execution = await scheduledWindow(tenant, 5);
-    const done = await completed(tenant, execution);
-    assert.deepEqual([done.outcome, done.trigger, done.proposalId], ['halted', 'schedule', null]);
-    assert.match(String(done.reason), /kill switch/);
-    const run = await ended(execution);
-    assert.deepEqual([run.status, run.error], ['FAILED', 'KillSwitchEngaged']);
-    assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied');
-    assert.ok(!(await ledgerOf(tenant)).some((detail) => detail.by === 'loop'), 'no settings change recorded');
-  });
 
-  it('Loop 3 at autonomy level 1: the run waits for people, and their approval is applied by the resumed run', async () => {
-    const tenant = freshTenant('c3');
-    const { proposalId, approval } = await waitingStep(tenant);
-    for (let index = 0; index < approval.required; index += 1) {
-      const vote = await as(tenant, `approver-${index}`, ['approver'], 'POST', '/governance/approvals', {
-        parameters: { approvalId: approval.approvalId, decision: 'approve', reason: 'a tighter context is fine' },
+    it('with the kill switch on: the run halts with nothing proposed or applied', async () => {
+      const tenant = freshTenant('c3');
+      const on = await as(tenant, 'root', ['admin'], 'PUT', '/governance/killswitch', {
+        parameters: { enabled: true, reason: 'incident review' },
+      });
+      assert.equal(on.status, 200, JSON.stringify(on.body));
+      const execution = await scheduledWindow(tenant, 5);
+      const done = await completed(tenant, execution);
+      assert.deepEqual([done.outcome, done.trigger, done.proposalId], ['halted', 'schedule', null], JSON.stringify(done));
+      assert.match(String(done.reason), /kill switch/);
+      const run = await ended(execution);
+      assert.deepEqual([run.status, run.error], ['FAILED', 'KillSwitchEngaged']);
+      assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied');
+      assert.ok(!(await ledgerOf(tenant)).some((detail) => detail.by === 'loop'), 'no settings change recorded');
+    });
+
+    it('at autonomy level 1: the run waits for people, and their approval is applied by the resumed run', async () => {
+      const tenant = freshTenant('c3');
+      const { proposalId, approval } = await waitingStep(tenant);
+      for (let index = 0; index < approval.required; index += 1) {
+        const vote = await as(tenant, `approver-${index}`, ['approver'], 'POST', '/governance/approvals', {
+          parameters: { approvalId: approval.approvalId, decision: 'approve', reason: 'a tighter context is fine' },
+        });
+        assert.equal(vote.status, 200, JSON.stringify(vote.body));
+      }
+      const resumed = resumeExecutionName(proposalId);
+      const done = await completed(tenant, resumed);
+      assert.deepEqual(
+        [done.outcome, done.trigger, done.proposalId, done.settingsVersion],
+        ['tuned', 'settled', proposalId, 1],
+        JSON.stringify(done),
+      );
+      assert.equal((await ended(resumed)).status, 'SUCCEEDED');
+      const settings = await settingsOf(tenant);
+      assert.deepEqual([settings.version, settings.relevanceWeight, settings.itemWeight], [1, 0.75, 0.8]);
+      const changed = (await ledgerOf(tenant)).filter((detail) => detail.by === 'loop');
+      assert.deepEqual(
+        changed.map((detail) => [detail.execution, detail.proposalId]),
+        [[resumed, proposalId]],
+      );
+    });
+
+    it('at autonomy level 1: a rejected step is not applied, and the resumed run records it refused', async () => {
+      const tenant = freshTenant('c3');
+      const { proposalId, approval } = await waitingStep(tenant);
+      const vote = await as(tenant, 'approver-0', ['approver'], 'POST', '/governance/approvals', {
+        parameters: { approvalId: approval.approvalId, decision: 'reject', reason: 'not during the audit' },
       });
       assert.equal(vote.status, 200, JSON.stringify(vote.body));
-    }
-    const resumed = resumeExecutionName(proposalId);
-    const done = await completed(tenant, resumed);
-    assert.deepEqual([done.outcome, done.trigger, done.proposalId, done.settingsVersion], ['tuned', 'settled', proposalId, 1]);
-    assert.equal((await ended(resumed)).status, 'SUCCEEDED');
-    const settings = await settingsOf(tenant);
-    assert.deepEqual([settings.version, settings.relevanceWeight, settings.itemWeight], [1, 0.75, 0.8]);
-    const changed = (await ledgerOf(tenant)).filter((detail) => detail.by === 'loop');
-    assert.deepEqual(
-      changed.map((detail) => [detail.execution, detail.proposalId]),
-      [[resumed, proposalId]],
-    );
-  });
-
-  it('Loop 3 at autonomy level 1: a rejected step is not applied, and the resumed run records it refused', async () => {
-    const tenant = freshTenant('c3');
-    const { proposalId, approval } = await waitingStep(tenant);
-    const vote = await as(tenant, 'approver-0', ['approver'], 'POST', '/governance/approvals', {
-      parameters: { approvalId: approval.approvalId, decision: 'reject', reason: 'not during the audit' },
+      const resumed = resumeExecutionName(proposalId);
+      const done = await completed(tenant, resumed);
+      assert.deepEqual([done.outcome, done.trigger, done.proposalId], ['refused', 'settled', proposalId], JSON.stringify(done));
+      assert.match(String(done.reason), /rejected/);
+      assert.deepEqual([(await ended(resumed)).error], ['ProposalRefused']);
+      assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied');
+      assert.ok(!(await ledgerOf(tenant)).some((detail) => detail.by === 'loop'), 'no settings change recorded');
     });
-    assert.equal(vote.status, 200, JSON.stringify(vote.body));
-    const resumed = resumeExecutionName(proposalId);
-    const done = await completed(tenant, resumed);
-    assert.deepEqual([done.outcome, done.trigger, done.proposalId], ['refused', 'settled', proposalId]);
-    assert.match(String(done.reason), /rejected/);
-    assert.deepEqual([(await ended(resumed)).error], ['ProposalRefused']);
-    assert.equal((await settingsOf(tenant)).version, 0, 'nothing applied');
-    assert.ok(!(await ledgerOf(tenant)).some((detail) => detail.by === 'loop'), 'no settings change recorded');
   });
 });
