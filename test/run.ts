@@ -62,7 +62,7 @@ const cloud = await booting.catch(async (error: unknown) => {
 log(`local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`);
 // The whole suite sweeps every route several times over (auth, fuzz, tenant isolation), often two files at
 // once: started cold, each function would start once per concurrent caller. Warm, one environment each,
-// started one after another (beside the dev packaging), the sweeps find them running.
+// started two at a time (beside the dev packaging), the sweeps find them running.
 if (patterns.length === 0 || process.env.AUTONOMY_TEST_WARM === '1') {
   const warmed = await cloud.lambda.warm();
   log(`${warmed} functions warm in ${((performance.now() - started) / 1000).toFixed(1)} s`);

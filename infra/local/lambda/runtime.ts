@@ -189,21 +189,24 @@ export class LambdaRuntime {
 
   /**
    * Starts one environment (its init: the handler module loaded) of every function that has none,
-   * one function at a time, so that later invocations find it warm: Lambda's provisioned
+   * `parallel` functions at a time, so that later invocations find it warm: Lambda's provisioned
    * concurrency, one per function. Test runs use it before their sweeps over every route, which
    * would otherwise start each function several times over at once (each start is a second or more
    * of CPU on a small machine). Answers how many it started.
    */
-  async warm(): Promise<number> {
+  async warm(parallel = 2): Promise<number> {
+    const cold = this.list().filter((definition) => (this.environments.get(definition.name)?.length ?? 0) === 0);
     let started = 0;
-    for (const definition of this.list()) {
-      if (this.stopped) break;
-      if ((this.environments.get(definition.name)?.length ?? 0) > 0) continue;
-      const environment = this.createEnvironment(definition);
-      this.environments.set(definition.name, [...(this.environments.get(definition.name) ?? []), environment]);
-      await environment.initialized;
-      started += 1;
-    }
+    const next = async (): Promise<void> => {
+      for (let definition = cold.shift(); definition && !this.stopped; definition = cold.shift()) {
+        if ((this.environments.get(definition.name)?.length ?? 0) > 0) continue;
+        const environment = this.createEnvironment(definition);
+        this.environments.set(definition.name, [...(this.environments.get(definition.name) ?? []), environment]);
+        await environment.initialized;
+        started += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, parallel) }, next));
     return started;
   }
 
