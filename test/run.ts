@@ -28,6 +28,9 @@ for await (const file of glob(patterns.length > 0 ? patterns : ['test/unit/**/*.
 files.sort();
 if (files.length === 0) throw new Error(`no test file matches ${patterns.join(' ')}`);
 
+/** Where the dev stage is packaged (its template and one zip per function). */
+const devPackageDir = path.join(root, '.local', 'package', 'dev');
+
 /**
  * The files that read the dev stage packaged with its bundles (AUTONOMY_TEST_DEV_TEMPLATE) or package
  * it themselves (the packaging is cached, so they reuse this run's). Packaging dev bundles every
@@ -49,7 +52,7 @@ const booting = startLocalCloud({
 // Settles to the packaging's error, or undefined once packaged (handled from the start: it may fail before the cloud is up).
 const packaging: Promise<unknown> =
   packagedFiles.length > 0
-    ? packageTemplate(root, 'dev', path.join(root, '.local', 'package', 'dev'), log).then(
+    ? packageTemplate(root, 'dev', devPackageDir, log).then(
         () => undefined,
         (error: unknown) => error ?? new Error('packaging failed'),
       )
@@ -76,7 +79,7 @@ const env = {
   AUTONOMY_TEST_FUNCTION_LOG: functionLog,
   AUTONOMY_TEST_STAGE: cloud.stage,
   AUTONOMY_TEST_RESOURCES: JSON.stringify(cloud.resources),
-  AUTONOMY_TEST_DEV_TEMPLATE: path.join(root, '.local', 'package', 'dev', 'cloudformation-template-update-stack.json'),
+  AUTONOMY_TEST_DEV_TEMPLATE: path.join(devPackageDir, 'cloudformation-template-update-stack.json'),
 };
 const reporters = [
   '--test-reporter=spec',
